@@ -1,0 +1,126 @@
+/*
+ * boot/entry.S - where every hart enters the kernel.
+ *
+ * _start: the boot hart, entered by the firmware (OpenSBI) in S-mode with
+ *   a0 = hartid, a1 = physical address of the device tree, interrupts off.
+ *   Whichever hart won the firmware's boot race comes here; it becomes logical hart 0.
+ * secondary_start: harts started later through SBI HSM hart_start, with
+ *   a0 = hartid, a1 = the logical index the boot hart gave it (the opaque argument).
+ *
+ * Each hart runs on its own stack, stacks[index], and tp points at harts[index]
+ * (struct hart, kernel/hart.h). The stack is painted with STACK_PAINT before use so its
+ * high-water mark can be measured later.
+ */
+#include "boot/asm.h"
+#include "kernel/layout.h"
+#include "kernel/stack.h"
+
+    .section .text.entry, "ax", @progbits
+    .globl _start
+_start:
+    .option push
+    .option norelax
+    la      gp, __global_pointer$
+    .option pop
+    csrw    sie, zero
+    /* Only one hart may run the boot path. Firmware that releases several harts here
+     * (not OpenSBI) must not have two of them clear .bss: later ones are parked. */
+    la      t0, boot_path_taken
+    li      t1, 1
+    amoswap.w t1, t1, (t0)
+    bnez    t1, park_extra_boot_hart
+
+    /* Clear .bss once, before any C code runs. Aligned to REG_SIZE by linker.ld. */
+    la      t0, __bss_start
+    la      t1, __bss_end
+1:  bgeu    t0, t1, 2f
+    REG_S   zero, 0(t0)
+    addi    t0, t0, REG_SIZE
+    j       1b
+2:  mv      s0, a0                  /* hartid */
+    mv      s1, a1                  /* device tree */
+    li      a2, 0                   /* logical index of the boot hart */
+    call    enter_hart_stack        /* sets sp and tp for index a2; keeps a0, a1 */
+    mv      a0, s0
+    mv      a1, s1
+    call    boot_main               /* never returns */
+    j       park_forever
+
+    .globl secondary_start
+secondary_start:
+    .option push
+    .option norelax
+    la      gp, __global_pointer$
+    .option pop
+    csrw    sie, zero
+    li      t0, RVMEM_MAX_HARTS
+    bgeu    a1, t0, park_bad_index
+    mv      s0, a0
+    mv      s1, a1
+    mv      a2, a1
+    call    enter_hart_stack
+    mv      a0, s0
+    mv      a1, s1
+    call    secondary_main          /* never returns */
+    j       park_forever
+
+/*
+ * enter_hart_stack: a2 = logical index. Paints the hart's stack, switches sp to its top,
+ * sets tp = &harts[index] and stvec. Clobbers t0-t3; returns through ra (no stack used).
+ */
+enter_hart_stack:
+    li      t0, RVMEM_STACK_SIZE
+    mul     t1, a2, t0
+    la      t2, __stacks_start
+    add     t1, t2, t1              /* bottom of this hart's stack */
+    add     t2, t1, t0              /* top */
+    li      t3, STACK_GUARD_WORD
+    REG_S   t3, 0(t1)               /* guard word at the very bottom */
+    addi    t1, t1, REG_SIZE
+    li      t3, STACK_PAINT_WORD
+3:  bgeu    t1, t2, 4f
+    REG_S   t3, 0(t1)
+    addi    t1, t1, REG_SIZE
+    j       3b
+4:  mv      sp, t2
+    li      t0, HART_STRUCT_SIZE
+    mul     t0, a2, t0
+    la      tp, harts
+    add     tp, tp, t0
+    la      t0, trap_vector
+    csrw    stvec, t0
+    ret
+
+park_extra_boot_hart:
+    la      a0, message_extra_boot_hart
+    j       park_with_message
+park_bad_index:
+    la      a0, message_bad_index
+    /* fall through */
+
+/* Prints the NUL-terminated string at a0 through the legacy SBI console, then parks. Uses no stack. */
+park_with_message:
+    mv      t0, a0
+5:  lbu     a0, 0(t0)
+    beqz    a0, park_forever
+    li      a7, 1                   /* SBI legacy console_putchar */
+    ecall
+    addi    t0, t0, 1
+    j       5b
+
+    .globl park_forever
+park_forever:
+    csrw    sie, zero
+6:  wfi
+    j       6b
+
+    .section .rodata
+message_extra_boot_hart:
+    .string "rvmem: a second hart entered _start; parked (only one boot hart is supported)\n"
+message_bad_index:
+    .string "rvmem: hart started with an index beyond MAX_HARTS; parked\n"
+
+    .section .data
+    .align 2
+boot_path_taken:
+    .word 0

@@ -1,0 +1,20 @@
+/*
+ * kernel/bootargs.h - reading /chosen/bootargs: space-separated key=value words.
+ *
+ * Example: "mode=test tests=printf,buddy.*". Keys the runtime reads: mode (run, test,
+ * bench), tests (a ktest filter), plus whatever later modules document.
+ */
+#ifndef RVMEM_KERNEL_BOOTARGS_H
+#define RVMEM_KERNEL_BOOTARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Copies the value of key into value (NUL-terminated, cut to size - 1 bytes).
+ * Returns true when the key is present (a bare "key" gives ""), false otherwise
+ * (value is then ""). bootargs may be NULL.
+ */
+bool bootargs_get(const char *bootargs, const char *key, char *value, size_t size);
+
+#endif

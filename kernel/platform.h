@@ -1,0 +1,36 @@
+/*
+ * kernel/platform.h - the few services portable code needs from whatever runs it.
+ *
+ * Portable code (printf, the device-tree reader, the allocator cores, the test
+ * runner) calls only these. In the kernel they are implemented by
+ * kernel/console.c, kernel/hart.c and kernel/panic.c; on the host by
+ * tests/host/platform.c. Keep this list short.
+ */
+#ifndef RVMEM_KERNEL_PLATFORM_H
+#define RVMEM_KERNEL_PLATFORM_H
+
+#include <stddef.h>
+
+/* Writes n bytes to the console. Safe on all harts at once (lines may interleave). */
+void console_write(const char *text, size_t length);
+
+/* Logical index of the calling hart: 0 for the boot hart, then 1, 2, ... (host: per thread). */
+unsigned hart_self(void);
+
+/* Number of harts that are up and running (host: the configured thread count). */
+unsigned hart_count(void);
+
+/*
+ * Runs fn on every running hart at once, the caller's included, and returns when
+ * every hart has returned from it. Used by the test runner for KTEST_SMP tests.
+ * Not reentrant: one caller at a time.
+ */
+void run_on_all_harts(void (*fn)(void));
+
+/*
+ * The one panic path: prints "panic: <message>" with the hart, then ends the run
+ * with a failing exit code. Never returns.
+ */
+__attribute__((noreturn, format(printf, 1, 2))) void panic(const char *format, ...);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * kernel/spinlock.h - the one lock type of the project.
+ *
+ * A test-and-test-and-set spinlock on GCC's __atomic builtins, so the same
+ * header serves the kernel (RISC-V AMOs) and the host build (x86-64).
+ * The kernel never enables interrupts, so no interrupt masking is needed.
+ * Contract: not recursive; unlock only from the holder; a zero-filled
+ * struct spinlock is an unlocked lock (SPINLOCK_INIT says so explicitly).
+ */
+#ifndef RVMEM_KERNEL_SPINLOCK_H
+#define RVMEM_KERNEL_SPINLOCK_H
+
+#include <stdbool.h>
+
+struct spinlock {
+    int locked;
+};
+
+#define SPINLOCK_INIT {0}
+
+/* A hint to the core that we are busy-waiting. */
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    __asm__ volatile("nop" ::: "memory");
+#endif
+}
+
+/* Takes the lock, spinning until it is free. Acquire ordering. */
+static inline void spin_lock(struct spinlock *lock)
+{
+    while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&lock->locked, __ATOMIC_RELAXED))
+            spin_pause();
+    }
+}
+
+/* Takes the lock if it is free; returns true when taken. */
+static inline bool spin_trylock(struct spinlock *lock)
+{
+    return !__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE);
+}
+
+/* Releases the lock. Release ordering. */
+static inline void spin_unlock(struct spinlock *lock)
+{
+    __atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
+}
+
+/* True while somebody holds the lock (a hint; for assertions only). */
+static inline bool spin_is_locked(struct spinlock *lock)
+{
+    return __atomic_load_n(&lock->locked, __ATOMIC_RELAXED) != 0;
+}
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * tests/kbench.c - the benchmark runner: calibration, samples, statistics, table, JSON.
+ */
+#include "tests/kbench.h"
+
+#include <stdbool.h>
+
+#include "kernel/printf.h"
+#include "kernel/string.h"
+
+extern const struct kbench __start_kbenches[], __stop_kbenches[];
+
+#define MAX_SAMPLES 8192
+
+static uint64_t samples[MAX_SAMPLES];
+static unsigned sample_count;
+static unsigned long dropped_samples;
+static uint64_t measurement_overhead;
+
+void kbench_record(uint64_t instructions)
+{
+    if (sample_count < MAX_SAMPLES)
+        samples[sample_count++] = instructions;
+    else
+        dropped_samples++;
+}
+
+void kbench_stop(uint64_t start)
+{
+    uint64_t end = kbench_instret();
+    uint64_t elapsed = end - start;
+    kbench_record(elapsed > measurement_overhead ? elapsed - measurement_overhead : 0);
+}
+
+uint64_t kbench_overhead(void)
+{
+    return measurement_overhead;
+}
+
+/* The smallest cost of an empty start/stop pair (the same every time under -icount). */
+static void calibrate(void)
+{
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 64; i++) {
+        uint64_t start = kbench_instret();
+        uint64_t end = kbench_instret();
+        if (end - start < best)
+            best = end - start;
+    }
+    measurement_overhead = best;
+}
+
+/* Heap sort: O(n log n) with no recursion and no extra memory. */
+static void sift_down(uint64_t *values, unsigned root, unsigned count)
+{
+    for (;;) {
+        unsigned child = 2 * root + 1;
+        if (child >= count)
+            return;
+        if (child + 1 < count && values[child + 1] > values[child])
+            child++;
+        if (values[root] >= values[child])
+            return;
+        uint64_t swap = values[root];
+        values[root] = values[child];
+        values[child] = swap;
+        root = child;
+    }
+}
+
+static void sort_samples(uint64_t *values, unsigned count)
+{
+    for (unsigned root = count / 2; root-- > 0;)
+        sift_down(values, root, count);
+    for (unsigned end = count; end-- > 1;) {
+        uint64_t swap = values[0];
+        values[0] = values[end];
+        values[end] = swap;
+        sift_down(values, 0, end);
+    }
+}
+
+struct summary {
+    unsigned n;
+    uint64_t mean_hundredths; /* mean * 100, to print two decimals without floating point */
+    uint64_t p50, p99, max;
+};
+
+static struct summary summarize(void)
+{
+    struct summary summary = {0};
+    summary.n = sample_count;
+    if (sample_count == 0)
+        return summary;
+    uint64_t total = 0;
+    for (unsigned i = 0; i < sample_count; i++)
+        total += samples[i];
+    sort_samples(samples, sample_count);
+    summary.mean_hundredths = (total * 100 + sample_count / 2) / sample_count;
+    summary.p50 = samples[(sample_count - 1) / 2];
+    summary.p99 = samples[(sample_count * 99 + 99) / 100 - 1];
+    summary.max = samples[sample_count - 1];
+    return summary;
+}
+
+static bool name_matches(const char *filter, const char *name)
+{
+    if (filter == NULL || *filter == '\0')
+        return true;
+    size_t name_length = strlen(name);
+    for (const char *pattern = filter; *pattern;) {
+        size_t length = 0;
+        while (pattern[length] && pattern[length] != ',')
+            length++;
+        bool prefix = length > 0 && pattern[length - 1] == '*';
+        size_t compare = prefix ? length - 1 : length;
+        if ((prefix ? name_length >= compare : name_length == compare) && strncmp(pattern, name, compare) == 0)
+            return true;
+        pattern += length;
+        if (*pattern == ',')
+            pattern++;
+    }
+    return false;
+}
+
+static int run_one(const struct kbench *bench)
+{
+    sample_count = 0;
+    dropped_samples = 0;
+    bench->run();
+    struct summary summary = summarize();
+    unsigned long mean_whole = (unsigned long)(summary.mean_hundredths / 100);
+    unsigned mean_fraction = (unsigned)(summary.mean_hundredths % 100);
+    kprintf("%-36s %7u %9lu.%02u %9lu %9lu %9lu\n", bench->name, summary.n, mean_whole, mean_fraction,
+            (unsigned long)summary.p50, (unsigned long)summary.p99, (unsigned long)summary.max);
+    kprintf("BENCH_JSON {\"name\": \"%s\", \"n\": %u, \"mean\": %lu.%02u, \"p50\": %lu, \"p99\": %lu, \"max\": %lu, "
+            "\"unit\": \"instructions\", \"budget_mean\": %u, \"budget_max\": %u}\n",
+            bench->name, summary.n, mean_whole, mean_fraction, (unsigned long)summary.p50,
+            (unsigned long)summary.p99, (unsigned long)summary.max, bench->budget_mean, bench->budget_max);
+    int exceeded = 0;
+    if (summary.n == 0) {
+        kprintf("# %s: no samples recorded\n", bench->name);
+        exceeded++;
+    }
+    if (dropped_samples)
+        kprintf("# %s: %lu samples beyond the first %u were not kept\n", bench->name, dropped_samples, MAX_SAMPLES);
+    if (bench->budget_mean && summary.mean_hundredths > (uint64_t)bench->budget_mean * 100) {
+        kprintf("# BUDGET EXCEEDED: %s mean %lu.%02u > %u\n", bench->name, mean_whole, mean_fraction,
+                bench->budget_mean);
+        exceeded++;
+    }
+    if (bench->budget_max && summary.max > bench->budget_max) {
+        kprintf("# BUDGET EXCEEDED: %s max %lu > %u\n", bench->name, (unsigned long)summary.max, bench->budget_max);
+        exceeded++;
+    }
+    return exceeded;
+}
+
+int kbench_run_all(const char *filter)
+{
+    calibrate();
+    kprintf("\nbenchmarks: guest instructions per operation (rdinstret; exact under -icount shift=0)\n");
+    kprintf("measurement overhead subtracted: %lu instructions\n", (unsigned long)measurement_overhead);
+    kprintf("%-36s %7s %12s %9s %9s %9s\n", "operation", "n", "mean", "p50", "p99", "max");
+    int exceeded = 0;
+    for (const struct kbench *bench = __start_kbenches; bench < __stop_kbenches; bench++)
+        if (name_matches(filter, bench->name))
+            exceeded += run_one(bench);
+    kprintf("BENCH_DONE %d budget(s) exceeded\n", exceeded);
+    return exceeded;
+}

@@ -1,0 +1,129 @@
+/*
+ * tests/kernel_boot.c - what boot/entry.S and linker.ld promise: harts, stacks, .bss, layout.
+ */
+#include "kernel/fdt.h"
+#include "kernel/hart.h"
+#include "kernel/platform.h"
+#include "kernel/stack.h"
+#include "kernel/trap.h"
+#include "tests/ktest.h"
+
+extern char __image_start[], __image_end[], __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern char __data_start[], __data_end[], __bss_start[], __bss_end[], __stacks_start[], __stacks_end[];
+
+const struct fdt *boot_device_tree(void);
+
+#define ADDRESS(symbol) ((uintptr_t)(symbol))
+
+/* Nothing ever writes these: they must read as zero because entry.S cleared .bss. */
+static unsigned char untouched_bss[4096];
+static unsigned long untouched_bss_word;
+/* An initialized variable must arrive with its value (loaded from the image, not cleared). */
+static unsigned long initialized_data = 0x1234abcdUL;
+
+KTEST(boot, bss_is_zeroed)
+{
+    for (unsigned i = 0; i < sizeof untouched_bss; i++)
+        KASSERT_EQ(untouched_bss[i], 0);
+    KASSERT_EQ(untouched_bss_word, 0UL);
+    KASSERT(ADDRESS(untouched_bss) >= ADDRESS(__bss_start) && ADDRESS(untouched_bss) < ADDRESS(__bss_end));
+}
+
+KTEST(boot, data_keeps_its_initial_value)
+{
+    KASSERT_EQ(initialized_data, 0x1234abcdUL);
+    KASSERT(ADDRESS(&initialized_data) >= ADDRESS(__data_start) && ADDRESS(&initialized_data) < ADDRESS(__data_end));
+}
+
+KTEST(boot, sections_are_ordered_and_inside_the_image)
+{
+    KASSERT_EQ(ADDRESS(__image_start), ADDRESS(__text_start));
+    KASSERT_LT(ADDRESS(__text_start), ADDRESS(__text_end));
+    KASSERT_LE(ADDRESS(__text_end), ADDRESS(__rodata_start));
+    KASSERT_LE(ADDRESS(__rodata_start), ADDRESS(__rodata_end));
+    KASSERT_LE(ADDRESS(__rodata_end), ADDRESS(__data_start));
+    KASSERT_LE(ADDRESS(__data_start), ADDRESS(__data_end));
+    KASSERT_LE(ADDRESS(__data_end), ADDRESS(__bss_start));
+    KASSERT_LE(ADDRESS(__bss_start), ADDRESS(__bss_end));
+    KASSERT_LE(ADDRESS(__bss_end), ADDRESS(__stacks_start));
+    KASSERT_EQ(ADDRESS(__stacks_end) - ADDRESS(__stacks_start), (uintptr_t)RVMEM_STACK_SIZE * RVMEM_MAX_HARTS);
+    KASSERT_LE(ADDRESS(__stacks_end), ADDRESS(__image_end));
+    KASSERT_EQ(ADDRESS(__image_end) % 4096, 0);
+}
+
+/* Usable harts in the device tree, the boot hart included, capped by the build. */
+static unsigned usable_harts_in_device_tree(void)
+{
+    static struct fdt_cpu cpus[64];
+    int count = fdt_cpus(boot_device_tree(), cpus, 64);
+    unsigned usable = 0;
+    for (int i = 0; i < count && i < 64; i++)
+        usable += fdt_cpu_usable_for_smode(&cpus[i]);
+    return usable < RVMEM_MAX_HARTS ? usable : RVMEM_MAX_HARTS;
+}
+
+KTEST(boot, every_usable_hart_reported_in_exactly_once)
+{
+    KASSERT_EQ(hart_count(), usable_harts_in_device_tree());
+    for (unsigned index = 0; index < hart_count(); index++) {
+        KASSERT(harts[index].online);
+        KASSERT_EQ(harts[index].report_count, 1UL);
+        KASSERT_EQ(harts[index].index, index);
+        for (unsigned other = 0; other < index; other++)
+            KASSERT_NE(harts[other].hartid, harts[index].hartid);
+    }
+}
+
+KTEST(boot, each_hart_started_on_its_own_stack)
+{
+    for (unsigned index = 0; index < hart_count(); index++) {
+        uintptr_t sp = harts[index].boot_stack_pointer;
+        KASSERT_GT(sp, stack_bottom(index));
+        KASSERT_LE(sp, stack_top(index));
+        KASSERT(stack_guard_intact(index));
+    }
+}
+
+KTEST_SMP(boot, each_hart_runs_on_its_own_stack_and_tp)
+{
+    unsigned self = ktest_hart_index();
+    uintptr_t sp;
+    __asm__ volatile("mv %0, sp" : "=r"(sp));
+    KASSERT_PTR_EQ(hart_current(), &harts[self]);
+    KASSERT_GT(sp, stack_bottom(self));
+    KASSERT_LE(sp, stack_top(self));
+}
+
+KTEST(trap, expected_traps_are_caught_and_named)
+{
+    uintptr_t cause = 0, value = 0;
+    trap_expect_begin();
+    __asm__ volatile("ebreak");
+    KASSERT(trap_expect_end(&cause, &value));
+    KASSERT_EQ(cause, 3);
+    KASSERT_STR_EQ(trap_cause_name(cause), "breakpoint");
+
+    trap_expect_begin();
+    __asm__ volatile("unimp");
+    KASSERT(trap_expect_end(&cause, &value));
+    KASSERT_EQ(cause, 2);
+    KASSERT_STR_EQ(trap_cause_name(cause), "illegal instruction");
+
+    trap_expect_begin();
+    KASSERT(!trap_expect_end(&cause, &value));
+}
+
+KTEST(trap, cause_names)
+{
+    KASSERT_STR_EQ(trap_cause_name(13), "load page fault");
+    KASSERT_STR_EQ(trap_cause_name(((uintptr_t)1 << (__riscv_xlen - 1)) | 5), "supervisor timer interrupt");
+    KASSERT_STR_EQ(trap_cause_name(11), "unknown cause");
+    KASSERT_STR_EQ(trap_cause_name(1000), "unknown cause");
+}
+
+/* Run only by `make test`'s crash check: must end the run with a crash report and exit 3. */
+KTEST_EXPLICIT(crash, illegal_instruction)
+{
+    __asm__ volatile("unimp");
+    KASSERT(0 && "an illegal instruction returned");
+}

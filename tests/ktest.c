@@ -1,0 +1,252 @@
+/*
+ * tests/ktest.c - the test runner: selects registered tests, runs them, prints KTAP version 1.
+ * Builds: kernel, host
+ *
+ * Output shape (Linux Documentation/dev-tools/ktap.rst), one subtest per suite:
+ *
+ *   KTAP version 1
+ *   1..2
+ *       KTAP version 1
+ *       # Subtest: printf
+ *       1..3
+ *       ok 1 decimal
+ *       ...
+ *   ok 1 printf
+ */
+#include "tests/ktest.h"
+
+#include <stdarg.h>
+
+#include "kernel/misuse.h"
+#include "kernel/platform.h"
+#include "kernel/printf.h"
+#include "kernel/spinlock.h"
+#include "kernel/string.h"
+
+extern const struct ktest __start_ktests[], __stop_ktests[];
+extern const struct ktest_leak_check __start_ktest_leak_checks[], __stop_ktest_leak_checks[];
+
+static bool current_test_failed;
+static const struct ktest *current_test;
+
+/* Sense-reversing barrier for KTEST_SMP tests. */
+static struct {
+    unsigned arrived;
+    unsigned generation;
+} barrier;
+
+bool ktest_strings_equal(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+void ktest_fail(const char *file, int line, const char *format, ...)
+{
+    char message[200];
+    va_list args;
+    va_start(args, format);
+    kvsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    __atomic_store_n(&current_test_failed, true, __ATOMIC_RELAXED);
+    kprintf("    # %s: %s:%d: %s (hart %u)\n", current_test ? current_test->name : "?", file, line, message,
+            hart_self());
+}
+
+bool ktest_failed(void)
+{
+    return __atomic_load_n(&current_test_failed, __ATOMIC_RELAXED);
+}
+
+void ktest_note(const char *format, ...)
+{
+    char message[200];
+    va_list args;
+    va_start(args, format);
+    kvsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    kprintf("    # %s\n", message);
+}
+
+unsigned ktest_hart_index(void)
+{
+    return hart_self();
+}
+
+unsigned ktest_hart_count(void)
+{
+    return current_test && (current_test->flags & KTEST_FLAG_ALL_HARTS) ? hart_count() : 1;
+}
+
+void ktest_barrier(void)
+{
+    unsigned harts = ktest_hart_count();
+    unsigned generation = __atomic_load_n(&barrier.generation, __ATOMIC_ACQUIRE);
+    if (__atomic_add_fetch(&barrier.arrived, 1, __ATOMIC_ACQ_REL) == harts) {
+        __atomic_store_n(&barrier.arrived, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&barrier.generation, generation + 1, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&barrier.generation, __ATOMIC_ACQUIRE) == generation)
+        spin_pause();
+}
+
+/* Does text match pattern, where '*' matches any run of characters? Iterative, no recursion. */
+static bool glob_matches(const char *pattern, size_t pattern_length, const char *text)
+{
+    size_t p = 0, t = 0, star = (size_t)-1, resume = 0;
+    size_t text_length = strlen(text);
+    while (t < text_length) {
+        if (p < pattern_length && pattern[p] == '*') {
+            star = p++;
+            resume = t;
+        } else if (p < pattern_length && pattern[p] == text[t]) {
+            p++;
+            t++;
+        } else if (star != (size_t)-1) {
+            p = star + 1;
+            t = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern_length && pattern[p] == '*')
+        p++;
+    return p == pattern_length;
+}
+
+static bool pattern_matches(const char *pattern, size_t length, const struct ktest *test)
+{
+    char full_name[128];
+    ksnprintf(full_name, sizeof full_name, "%s.%s", test->suite, test->name);
+    bool has_star = false;
+    for (size_t i = 0; i < length; i++)
+        has_star |= pattern[i] == '*';
+    if ((test->flags & KTEST_FLAG_EXPLICIT) && has_star)
+        return false;
+    return glob_matches(pattern, length, full_name) || glob_matches(pattern, length, test->suite);
+}
+
+bool ktest_filter_matches(const char *filter, const struct ktest *test)
+{
+    if (filter == NULL || *filter == '\0')
+        return !(test->flags & KTEST_FLAG_EXPLICIT);
+    const char *pattern = filter;
+    while (*pattern) {
+        size_t length = 0;
+        while (pattern[length] && pattern[length] != ',')
+            length++;
+        if (length > 0 && pattern_matches(pattern, length, test))
+            return true;
+        pattern += length;
+        if (*pattern == ',')
+            pattern++;
+    }
+    return false;
+}
+
+/* The first test of each suite, in link order, stands for the suite. */
+static bool is_first_of_suite(const struct ktest *test, const char *filter)
+{
+    for (const struct ktest *other = __start_ktests; other < test; other++)
+        if (strcmp(other->suite, test->suite) == 0 && ktest_filter_matches(filter, other))
+            return false;
+    return true;
+}
+
+static unsigned count_selected(const char *filter, const char *suite)
+{
+    unsigned count = 0;
+    for (const struct ktest *test = __start_ktests; test < __stop_ktests; test++)
+        if (ktest_filter_matches(filter, test) && (suite == NULL || strcmp(test->suite, suite) == 0))
+            count++;
+    return count;
+}
+
+static unsigned count_selected_suites(const char *filter)
+{
+    unsigned count = 0;
+    for (const struct ktest *test = __start_ktests; test < __stop_ktests; test++)
+        if (ktest_filter_matches(filter, test) && is_first_of_suite(test, filter))
+            count++;
+    return count;
+}
+
+static void run_current_test_body(void)
+{
+    current_test->run();
+}
+
+/* Runs one test; returns true when it passed. */
+static bool run_one(const struct ktest *test, unsigned number)
+{
+    unsigned long misuse_before = misuse_unexpected_count();
+    current_test = test;
+    __atomic_store_n(&current_test_failed, false, __ATOMIC_RELAXED);
+    if (test->flags & KTEST_FLAG_ALL_HARTS)
+        run_on_all_harts(run_current_test_body);
+    else
+        test->run();
+    unsigned long misuse_after = misuse_unexpected_count();
+    if (misuse_after != misuse_before)
+        ktest_fail(__FILE__, __LINE__, "%lu unexpected misuse report(s)", misuse_after - misuse_before);
+    bool passed = !ktest_failed();
+    kprintf("    %s %u %s\n", passed ? "ok" : "not ok", number, test->name);
+    current_test = NULL;
+    return passed;
+}
+
+static void snapshot_leak_checks(void)
+{
+    for (const struct ktest_leak_check *check = __start_ktest_leak_checks; check < __stop_ktest_leak_checks; check++)
+        check->snapshot();
+}
+
+static bool leak_checks_pass(void)
+{
+    bool all_same = true;
+    for (const struct ktest_leak_check *check = __start_ktest_leak_checks; check < __stop_ktest_leak_checks;
+         check++) {
+        if (!check->same()) {
+            kprintf("    # leak check '%s' failed: state differs from before the suite\n", check->name);
+            all_same = false;
+        }
+    }
+    return all_same;
+}
+
+/* Runs the selected tests of one suite as a KTAP subtest; returns the number that failed. */
+static int run_suite(const char *suite, const char *filter, unsigned suite_number)
+{
+    kprintf("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", suite, count_selected(filter, suite));
+    snapshot_leak_checks();
+    int failed = 0;
+    unsigned number = 0;
+    for (const struct ktest *test = __start_ktests; test < __stop_ktests; test++) {
+        if (strcmp(test->suite, suite) != 0 || !ktest_filter_matches(filter, test))
+            continue;
+        if (!run_one(test, ++number))
+            failed++;
+    }
+    bool no_leaks = leak_checks_pass();
+    kprintf("%s %u %s\n", failed == 0 && no_leaks ? "ok" : "not ok", suite_number, suite);
+    return failed + (no_leaks ? 0 : 1);
+}
+
+int ktest_run_all(const char *filter)
+{
+    unsigned selected = count_selected(filter, NULL);
+    kprintf("KTAP version 1\n1..%u\n", count_selected_suites(filter));
+    if (selected == 0) {
+        kprintf("# ktest: no test matches the filter \"%s\"\n", filter ? filter : "");
+        return 1;
+    }
+    int failed = 0;
+    unsigned suite_number = 0;
+    for (const struct ktest *test = __start_ktests; test < __stop_ktests; test++)
+        if (ktest_filter_matches(filter, test) && is_first_of_suite(test, filter))
+            failed += run_suite(test->suite, filter, ++suite_number);
+    kprintf("# ktest: %u tests selected, %d failed\n", selected, failed);
+    return failed;
+}

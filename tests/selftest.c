@@ -1,0 +1,44 @@
+/*
+ * tests/selftest.c - tests of the test machinery itself.
+ * Builds: kernel, host
+ *
+ * The suite selftest_fail is explicit: it runs only when named (make test TESTS=selftest_fail)
+ * and must make the whole run fail, proving that failures propagate to the exit status.
+ */
+#include "tests/ktest.h"
+
+KTEST_EXPLICIT(selftest_fail, fails_on_purpose)
+{
+    KASSERT_EQ(1 + 1, 3);
+}
+
+KTEST(selftest, filter_matching)
+{
+    static const struct ktest plain = {"buddy", "split", 0, 0};
+    static const struct ktest explicit_test = {"selftest", "fail", 0, KTEST_FLAG_EXPLICIT};
+    KASSERT(ktest_filter_matches(NULL, &plain));
+    KASSERT(ktest_filter_matches("buddy", &plain));
+    KASSERT(ktest_filter_matches("buddy.split", &plain));
+    KASSERT(ktest_filter_matches("bud*", &plain));
+    KASSERT(ktest_filter_matches("fdt,buddy.s*", &plain));
+    KASSERT(!ktest_filter_matches("fdt", &plain));
+    KASSERT(!ktest_filter_matches("buddy.merge", &plain));
+    KASSERT(!ktest_filter_matches(NULL, &explicit_test));
+    KASSERT(!ktest_filter_matches("self*", &explicit_test));
+    KASSERT(ktest_filter_matches("selftest.fail", &explicit_test));
+    KASSERT(ktest_filter_matches("selftest", &explicit_test));
+}
+
+static unsigned smp_visits[64];
+
+KTEST_SMP(selftest, smp_runs_on_every_hart)
+{
+    unsigned self = ktest_hart_index();
+    KASSERT_LT(self, 64u);
+    __atomic_add_fetch(&smp_visits[self], 1, __ATOMIC_RELAXED);
+    ktest_barrier();
+    for (unsigned hart = 0; hart < ktest_hart_count(); hart++)
+        KASSERT_EQ(__atomic_load_n(&smp_visits[hart], __ATOMIC_RELAXED), 1u);
+    ktest_barrier();
+    __atomic_store_n(&smp_visits[self], 0, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,74 @@
+#!/bin/sh
+# tools/deps.sh - make sure the tools a make target needs are installed.
+#
+# Usage: tools/deps.sh kernel|host|all
+#   kernel: RISC-V cross compiler, QEMU, OpenSBI, dtc, python3 (make all/run/test/bench)
+#   host:   host C compiler with sanitizers, clang with libFuzzer, python3 (make host-test/test)
+#   all:    both, plus gdb-multiarch, clang-format, cppcheck, valgrind, tmux (make deps)
+# Missing tools are installed with apt-get when this machine has it and we are root (or
+# have password-less sudo), saying so first; otherwise the exact command is printed and
+# the script fails.
+set -eu
+
+want=${1:-all}
+missing=""
+
+need() { # need COMMAND PACKAGE...
+    command -v "$1" >/dev/null 2>&1 || missing="$missing $(shift; echo "$@")"
+}
+need_file() { # need_file PATH PACKAGE...
+    [ -e "$1" ] || missing="$missing $(shift; echo "$@")"
+}
+
+have_cross() {
+    command -v riscv64-unknown-elf-gcc >/dev/null 2>&1 || command -v riscv64-linux-gnu-gcc >/dev/null 2>&1
+}
+
+case "$want" in
+kernel | all)
+    have_cross || missing="$missing gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf"
+    need qemu-system-riscv64 qemu-system-misc
+    need_file /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin opensbi
+    need dtc device-tree-compiler
+    need python3 python3
+    ;;
+esac
+case "$want" in
+host | all)
+    need gcc gcc
+    need clang clang
+    need_file /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev
+    need python3 python3
+    ;;
+esac
+if [ "$want" = all ]; then
+    need gdb-multiarch gdb-multiarch
+    need clang-format clang-format
+    need cppcheck cppcheck
+    need valgrind valgrind
+    need tmux tmux
+fi
+
+[ -z "$missing" ] && exit 0
+# shellcheck disable=SC2086
+packages=$(printf '%s\n' $missing | sort -u | tr '\n' ' ')
+
+if command -v apt-get >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        sudo=""
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo="sudo"
+    else
+        echo "rvmem: missing tools. Install them with:" >&2
+        echo "  sudo apt-get update && sudo apt-get install -y $packages" >&2
+        exit 1
+    fi
+    echo "rvmem: installing missing tools with apt-get: $packages"
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $packages
+    exit 0
+fi
+echo "rvmem: missing tools and no apt-get here. On Debian or Ubuntu install:" >&2
+echo "  apt-get install -y $packages" >&2
+exit 1

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""tools/test.py - everything `make test` runs, and the one summary line at the end.
+
+Runs, in order:
+  1. the in-kernel suites on QEMU with 1 hart and with 4 harts (KTAP, counted strictly);
+  2. unless a filter is given: the crash check (an illegal instruction must give a crash
+     report naming the cause, sepc, stval, sp and a backtrace, and exit status 3) and the
+     propagation check (the deliberately failing selftest_fail must fail the run);
+  3. the host tests (portable code under AddressSanitizer and UBSan), KTAP as well;
+  4. each fuzz target given with --fuzz, briefly.
+Ends with "tests: N passed, N failed" and exits non-zero if anything failed.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ktap  # noqa: E402
+
+EXIT_TEST_FAILED = 1
+EXIT_CRASH = 3
+
+
+def run(command, log_path, timeout):
+    """Runs command, saving its output; returns (exit status, output text, seconds)."""
+    started = time.monotonic()
+    try:
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, timeout=timeout)
+        status, output = result.returncode, result.stdout
+    except subprocess.TimeoutExpired as expired:
+        status, output = 124, expired.stdout or b""
+    text = output.decode("utf-8", "replace")
+    with open(log_path, "w") as log:
+        log.write(text)
+    return status, text, time.monotonic() - started
+
+
+def qemu_command(args, harts, bootargs):
+    return ["./qemu.sh", "-M", args.machine, "-s", str(harts), "-m", args.mem, "-t", str(args.timeout),
+            "-b", args.bios, "-a", bootargs, args.kernel]
+
+
+def report(label, count, status, seconds, log_path):
+    verdict = "ok" if count.failed == 0 else "FAILED"
+    print(f"  {label:<34} {count.passed:4d} passed, {count.failed:3d} failed"
+          f"  (exit {status}, {seconds:5.1f} s) {verdict}")
+    for problem in count.problems[:20]:
+        print(f"      {problem}")
+    if count.failed:
+        print(f"      log: {log_path}")
+
+
+def kernel_suites(args, harts, total):
+    label = f"kernel {args.machine} smp={harts} mem={args.mem}"
+    log_path = os.path.join(args.log_dir, f"kernel-smp{harts}.log")
+    bootargs = "mode=test" + (f" tests={args.tests}" if args.tests else "")
+    status, text, seconds = run(qemu_command(args, harts, bootargs), log_path, args.timeout + 10)
+    count = ktap.parse(text, label)
+    if count.failed == 0 and status != 0:
+        count.failed += 1
+        count.problems.append(f"{label}: every result ok but the exit status is {status}")
+    if count.failed and status == 0:
+        count.problems.append(f"{label}: failures but exit status 0 (exit path broken?)")
+    report(label, count, status, seconds, log_path)
+    total.add(count)
+
+
+def symbol_at(kernel, address):
+    """The function containing address, through addr2line (empty when unavailable)."""
+    for tool in ("riscv64-unknown-elf-addr2line", "riscv64-linux-gnu-addr2line", "addr2line"):
+        try:
+            output = subprocess.run([tool, "-f", "-e", kernel, address], stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, timeout=30).stdout.decode()
+            return output.splitlines()[0] if output else ""
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+    return ""
+
+
+def crash_check(args, total):
+    """An illegal instruction in a test must produce the full crash report and exit 3."""
+    label = "crash report (illegal instruction)"
+    log_path = os.path.join(args.log_dir, "crash.log")
+    status, text, seconds = run(qemu_command(args, 2, "mode=test tests=crash.illegal_instruction"), log_path,
+                                args.timeout + 10)
+    count = ktap.Count()
+    text = text.replace("\r", "")
+    expectations = {
+        "exit status 3": status == EXIT_CRASH,
+        "crash line": re.search(r"crash: unexpected trap on hart \d+ \(hartid \d+\)", text),
+        "scause named": "scause 0x2 (illegal instruction)" in text,
+        "sepc": re.search(r"sepc\s+0x[0-9a-f]+", text),
+        "stval": re.search(r"stval\s+0x[0-9a-f]+", text),
+        "sp and stack bounds": re.search(r"sp\s+0x[0-9a-f]+ \(stack 0x[0-9a-f]+-0x[0-9a-f]+\)", text),
+        "backtrace of 2+ frames": re.search(r"#1 0x[0-9a-f]+", text),
+    }
+    sepc = re.search(r"sepc\s+(0x[0-9a-f]+)", text)
+    if sepc:
+        expectations["sepc is in the crashing test"] = "illegal_instruction" in symbol_at(args.kernel, sepc.group(1))
+    caller = re.search(r"#1 (0x[0-9a-f]+)", text)
+    if caller:
+        expectations["backtrace reaches the test runner"] = "run_one" in symbol_at(args.kernel, caller.group(1))
+    for name, met in expectations.items():
+        if met:
+            count.passed += 1
+        else:
+            count.failed += 1
+            count.problems.append(f"{label}: expected {name}")
+    report(label, count, status, seconds, log_path)
+    total.add(count)
+
+
+def propagation_check(args, total):
+    """The deliberately failing test must fail the run: exit status 1 and a 'not ok' line."""
+    label = "failure propagation (selftest_fail)"
+    log_path = os.path.join(args.log_dir, "selftest-fail.log")
+    status, text, seconds = run(qemu_command(args, 1, "mode=test tests=selftest_fail"), log_path, args.timeout + 10)
+    seen = ktap.parse(text, label)
+    count = ktap.Count()
+    if status == EXIT_TEST_FAILED and seen.failed == 1 and seen.passed == 0:
+        count.passed += 1
+    else:
+        count.failed += 1
+        count.problems.append(f"{label}: expected exit 1 and one failed test, got exit {status}, "
+                              f"{seen.passed} passed, {seen.failed} failed")
+    report(label, count, status, seconds, log_path)
+    total.add(count)
+
+
+def host_tests(args, total):
+    label = "host (ASan+UBSan)"
+    log_path = os.path.join(args.log_dir, "host.log")
+    command = [args.host] + ([args.tests] if args.tests else [])
+    status, text, seconds = run(command, log_path, 600)
+    count = ktap.parse(text, label)
+    if status != 0 and count.failed == 0:
+        count.failed += 1
+        count.problems.append(f"{label}: exit status {status} (sanitizer report?) - see the log")
+    report(label, count, status, seconds, log_path)
+    total.add(count)
+
+
+def fuzz_smoke(args, target, total):
+    name = os.path.basename(target)
+    label = f"fuzz {name} ({args.fuzz_seconds} s)"
+    log_path = os.path.join(args.log_dir, f"{name}.log")
+    corpus = os.path.join(args.log_dir, f"{name}-corpus")
+    os.makedirs(corpus, exist_ok=True)
+    command = [target, f"-max_total_time={args.fuzz_seconds}", "-seed=1", "-print_final_stats=1", corpus]
+    status, _, seconds = run(command, log_path, args.fuzz_seconds + 120)
+    count = ktap.Count()
+    if status == 0:
+        count.passed += 1
+    else:
+        count.failed += 1
+        count.problems.append(f"{label}: the fuzzer found a failure (exit {status})")
+    report(label, count, status, seconds, log_path)
+    total.add(count)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kernel", required=True)
+    parser.add_argument("--host")
+    parser.add_argument("--fuzz", action="append", default=[])
+    parser.add_argument("--fuzz-seconds", type=int, default=10)
+    parser.add_argument("--machine", default="virt")
+    parser.add_argument("--mem", default="256M")
+    parser.add_argument("--smp", default="1,4", help="hart counts for the in-kernel runs")
+    parser.add_argument("--timeout", type=int, default=120)
+    parser.add_argument("--bios", default="default")
+    parser.add_argument("--tests", default="")
+    parser.add_argument("--log-dir", default="build/test-logs")
+    args = parser.parse_args()
+    os.makedirs(args.log_dir, exist_ok=True)
+
+    total = ktap.Count()
+    print("rvmem tests:")
+    for harts in [int(h) for h in args.smp.split(",") if h]:
+        kernel_suites(args, harts, total)
+    if not args.tests:
+        crash_check(args, total)
+        propagation_check(args, total)
+    if args.host:
+        host_tests(args, total)
+    for target in args.fuzz:
+        fuzz_smoke(args, target, total)
+    print(f"tests: {total.passed} passed, {total.failed} failed")
+    return 0 if total.failed == 0 and total.passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
