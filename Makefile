@@ -42,7 +42,9 @@ SETTINGS   := -DRVMEM_MAX_HARTS=$(MAX_HARTS) -DRVMEM_STACK_SIZE=$(STACK_SIZE) -D
 WARNINGS   := -Wall -Wextra -Werror
 CFLAGS     := -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) $(SETTINGS) -I. \
               -ffreestanding -fno-builtin-malloc -fno-builtin-free -nostdlib -fno-pie -fno-common \
-              -fno-omit-frame-pointer -fno-stack-protector -MMD -MP
+              -fno-omit-frame-pointer -MMD -MP \
+              -fstack-protector-strong -mstack-protector-guard=tls -mstack-protector-guard-reg=tp \
+              -mstack-protector-guard-offset=0
 ASFLAGS    := $(ARCH_FLAGS) $(SETTINGS) -I. -D__ASSEMBLER__ -MMD -MP
 LDFLAGS    := -nostdlib -no-pie -T linker.ld -Wl,--defsym=LOAD_ADDRESS=$(LOAD_ADDR) \
               -Wl,--defsym=STACK_SIZE=$(STACK_SIZE) -Wl,--defsym=MAX_HARTS=$(MAX_HARTS) \

@@ -8,8 +8,10 @@
  *   a0 = hartid, a1 = the logical index the boot hart gave it (the opaque argument).
  *
  * Each hart runs on its own stack, stacks[index], and tp points at harts[index]
- * (struct hart, kernel/hart.h). The stack is painted with STACK_PAINT before use so its
- * high-water mark can be measured later.
+ * (struct hart, kernel/hart.h). The stack gets a guard word at its bottom and is painted
+ * with STACK_PAINT_WORD above it, so overflows can be caught and the high-water mark
+ * measured later; tp->stack_protector_guard gets the hart's own canary for
+ * -fstack-protector-strong before any C code runs.
  */
 #include "boot/asm.h"
 #include "kernel/layout.h"
@@ -87,6 +89,13 @@ enter_hart_stack:
     mul     t0, a2, t0
     la      tp, harts
     add     tp, tp, t0
+    /* This hart's -fstack-protector canary: a seed mixed with the time and the index. */
+    rdtime  t0
+    li      t1, STACK_PROTECTOR_SEED
+    xor     t0, t0, t1
+    slli    t1, a2, 16
+    xor     t0, t0, t1
+    REG_S   t0, HART_STACK_GUARD_OFFSET(tp)
     la      t0, trap_vector
     csrw    stvec, t0
     ret

@@ -13,8 +13,8 @@
 
 struct hart harts[RVMEM_MAX_HARTS];
 static unsigned harts_online;
-/* How long the boot hart waits for a started hart to report in, in polling rounds. */
-#define REPORT_IN_POLL_LIMIT 200000000UL
+/* How long the boot hart waits for a started hart to report in, in hart_relax() rounds (~2 s). */
+#define REPORT_IN_POLL_LIMIT 200000UL
 /* cpu nodes read from the device tree (OpenSBI 1.1 itself caps a platform at 128 harts). */
 #define SMP_MAX_DEVICE_TREE_CPUS 128
 
@@ -30,6 +30,55 @@ unsigned hart_count(void)
 {
     unsigned online = __atomic_load_n(&harts_online, __ATOMIC_ACQUIRE);
     return online ? online : 1;
+}
+
+/*
+ * A waiting hart sleeps for HART_RELAX_TICKS with wfi, woken by its own timer. Interrupts
+ * stay disabled (sstatus.SIE is 0), so no trap is taken: wfi only needs the timer interrupt
+ * enabled in sie to end. This matters under QEMU -icount, where all harts share one host
+ * thread and a spinning hart would never give the others a turn.
+ */
+#define HART_RELAX_TICKS 100
+#define SIE_TIMER (1UL << 5)
+#define SIE_SOFTWARE (1UL << 1)
+
+/*
+ * An idle secondary hart sleeps in wfi until an IPI (sip.SSIP) arrives, so it executes
+ * nothing while another hart is measured. A pending SSIP makes wfi return at once, so an
+ * IPI sent before the hart went to sleep is never lost. Without the IPI extension it
+ * falls back to hart_relax().
+ */
+static void sleep_until_ipi(void)
+{
+    if (!sbi_info()->has_ipi) {
+        hart_relax();
+        return;
+    }
+    __asm__ volatile("csrs sie, %0" ::"r"(SIE_SOFTWARE));
+    __asm__ volatile("wfi");
+    __asm__ volatile("csrc sie, %0" ::"r"(SIE_SOFTWARE));
+    __asm__ volatile("csrc sip, %0" ::"r"(SIE_SOFTWARE));
+}
+
+void hart_relax(void)
+{
+    if (!sbi_info()->has_time) {
+        spin_pause();
+        return;
+    }
+    uint64_t now;
+#if __riscv_xlen == 32
+    uint32_t high, low;
+    __asm__ volatile("rdtimeh %0\n\trdtime %1" : "=r"(high), "=r"(low));
+    now = ((uint64_t)high << 32) | low;
+#else
+    __asm__ volatile("rdtime %0" : "=r"(now));
+#endif
+    sbi_set_timer(now + HART_RELAX_TICKS);
+    __asm__ volatile("csrs sie, %0" ::"r"(SIE_TIMER));
+    __asm__ volatile("wfi");
+    __asm__ volatile("csrc sie, %0" ::"r"(SIE_TIMER));
+    sbi_set_timer(UINT64_MAX);
 }
 
 static void report_in(struct hart *self, unsigned long hartid, unsigned index)
@@ -61,8 +110,9 @@ void secondary_main(unsigned long hartid, unsigned index)
             self->job();
             stack_check("run_on_all_harts job");
             __atomic_store_n(&self->done_generation, generation, __ATOMIC_RELEASE);
+            continue;
         }
-        spin_pause();
+        sleep_until_ipi();
     }
 }
 
@@ -72,22 +122,24 @@ void run_on_all_harts(void (*fn)(void))
     for (unsigned index = 1; index < online; index++) {
         harts[index].job = fn;
         __atomic_add_fetch(&harts[index].job_generation, 1, __ATOMIC_RELEASE);
+        sbi_send_ipi(harts[index].hartid);
     }
     fn();
     for (unsigned index = 1; index < online; index++) {
         struct hart *other = &harts[index];
         while (__atomic_load_n(&other->done_generation, __ATOMIC_ACQUIRE) !=
                __atomic_load_n(&other->job_generation, __ATOMIC_RELAXED))
-            spin_pause();
+            hart_relax();
     }
 }
 
 static bool wait_for_report(struct hart *hart)
 {
     for (unsigned long round = 0; round < REPORT_IN_POLL_LIMIT; round++) {
-        if (__atomic_load_n(&hart->online, __ATOMIC_ACQUIRE))
+        if (__atomic_load_n(&hart->online, __ATOMIC_ACQUIRE)) {
             return true;
-        spin_pause();
+        }
+        hart_relax();
     }
     return false;
 }

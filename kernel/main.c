@@ -110,6 +110,7 @@ void boot_main(unsigned long hartid, const void *device_tree)
     else
         panic("unknown mode \"%s\" in bootargs (expected run, test or bench)", mode);
     stack_check("end of run");
+    stack_print_usage();
     kprintf("rvmem: exit %d\n", code);
     power_exit(code);
 }

@@ -21,11 +21,24 @@ unsigned hart_self(void);
 unsigned hart_count(void);
 
 /*
+ * Called by a hart that is waiting for another: lets other harts run. In the kernel it
+ * sleeps a few microseconds with wfi (essential under QEMU -icount, where every hart shares
+ * one host thread and a spinning hart never yields); on the host it is sched_yield().
+ */
+void hart_relax(void);
+
+/*
  * Runs fn on every running hart at once, the caller's included, and returns when
  * every hart has returned from it. Used by the test runner for KTEST_SMP tests.
  * Not reentrant: one caller at a time.
  */
 void run_on_all_harts(void (*fn)(void));
+
+/*
+ * Checks the calling hart's stack (guard word intact, sp above the red zone) and panics
+ * with a stack-overflow report naming site when it is not. No-op on the host.
+ */
+void stack_check(const char *site);
 
 /*
  * The one panic path: prints "panic: <message>" with the hart, then ends the run

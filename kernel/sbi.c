@@ -48,6 +48,7 @@ int sbi_init(void)
     probed.implementation_id = (unsigned long)sbi_call(SBI_EXT_BASE, 1, 0, 0, 0).value;
     probed.implementation_version = (unsigned long)sbi_call(SBI_EXT_BASE, 2, 0, 0, 0).value;
     probed.has_time = probe_extension(SBI_EXT_TIME);
+    probed.has_ipi = probe_extension(SBI_EXT_IPI);
     probed.has_hsm = probe_extension(SBI_EXT_HSM);
     probed.has_srst = probe_extension(SBI_EXT_SRST);
     probed.has_legacy_console = probe_extension(SBI_EXT_LEGACY_PUTCHAR);
@@ -107,6 +108,14 @@ int sbi_set_timer(uint64_t stime_value)
 #else
     return sbi_error_to_code(sbi_call(SBI_EXT_TIME, 0, stime_value, 0, 0).error);
 #endif
+}
+
+int sbi_send_ipi(unsigned long hartid)
+{
+    if (!probed.has_ipi)
+        return -E_NOSYS;
+    /* hart_mask = bit 0, hart_mask_base = hartid: exactly this hart. */
+    return sbi_error_to_code(sbi_call(SBI_EXT_IPI, 0, 1, hartid, 0).error);
 }
 
 int sbi_shutdown(unsigned long reason)

@@ -16,6 +16,7 @@ enum sbi_extension {
     SBI_EXT_LEGACY_GETCHAR = 0x02,
     SBI_EXT_BASE = 0x10,
     SBI_EXT_TIME = 0x54494D45,
+    SBI_EXT_IPI = 0x735049,
     SBI_EXT_HSM = 0x48534D,
     SBI_EXT_SRST = 0x53525354,
 };
@@ -37,7 +38,7 @@ struct sbi_info {
     unsigned long spec_version; /* major << 24 | minor */
     unsigned long implementation_id;
     unsigned long implementation_version;
-    bool has_time, has_hsm, has_srst, has_legacy_console;
+    bool has_time, has_ipi, has_hsm, has_srst, has_legacy_console;
 };
 
 /* Probes the firmware (BASE must exist: SBI >= 0.2). Returns 0, or -E_NOSYS without BASE. */
@@ -60,6 +61,9 @@ long sbi_hart_status(unsigned long hartid);
 
 /* TIME: next timer interrupt at absolute time stime_value. Returns 0 or -E_NOSYS. */
 int sbi_set_timer(uint64_t stime_value);
+
+/* IPI: raises a supervisor software interrupt (sip.SSIP) on hartid. Returns 0 or -E_xxx. */
+int sbi_send_ipi(unsigned long hartid);
 
 /* SRST: shut down (reason 0: none, 1: system failure). Returns only on failure (-E_xxx). */
 int sbi_shutdown(unsigned long reason);

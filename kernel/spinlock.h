@@ -3,7 +3,9 @@
  *
  * A test-and-test-and-set spinlock on GCC's __atomic builtins, so the same
  * header serves the kernel (RISC-V AMOs) and the host build (x86-64).
- * The kernel never enables interrupts, so no interrupt masking is needed.
+ * The kernel never enables interrupts, so no interrupt masking is needed. A waiter that
+ * has spun for a while calls hart_relax() so the holder gets to run even when all harts
+ * share one host thread (QEMU -icount).
  * Contract: not recursive; unlock only from the holder; a zero-filled
  * struct spinlock is an unlocked lock (SPINLOCK_INIT says so explicitly).
  */
@@ -11,6 +13,11 @@
 #define RVMEM_KERNEL_SPINLOCK_H
 
 #include <stdbool.h>
+
+#include "kernel/platform.h"
+
+/* Busy-wait rounds before a waiting hart gives the others a turn with hart_relax(). */
+#define SPIN_ROUNDS_BEFORE_RELAX 64
 
 struct spinlock {
     int locked;
@@ -32,8 +39,12 @@ static inline void spin_pause(void)
 static inline void spin_lock(struct spinlock *lock)
 {
     while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&lock->locked, __ATOMIC_RELAXED))
-            spin_pause();
+        for (unsigned round = 1; __atomic_load_n(&lock->locked, __ATOMIC_RELAXED); round++) {
+            if (round % SPIN_ROUNDS_BEFORE_RELAX == 0)
+                hart_relax();
+            else
+                spin_pause();
+        }
     }
 }
 

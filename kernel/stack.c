@@ -7,6 +7,7 @@
 #include "kernel/layout.h"
 #include "kernel/misuse.h"
 #include "kernel/platform.h"
+#include "kernel/printf.h"
 
 extern char __stacks_start[];
 
@@ -40,10 +41,36 @@ void stack_check(const char *site)
     uintptr_t sp;
     __asm__ volatile("mv %0, sp" : "=r"(sp));
     uintptr_t bottom = stack_bottom(self), top = stack_top(self);
-    if (stack_guard_intact(self) && sp > bottom && sp <= top)
+    if (__builtin_expect(stack_guard_intact(self) && sp >= bottom + STACK_RED_ZONE_BYTES && sp <= top, 1))
         return;
-    struct misuse_report report = {MISUSE_STACK_OVERFLOW, "stack", sp, self, __builtin_return_address(0)};
+    stack_overflow_report(site, sp, __builtin_return_address(0));
+}
+
+void stack_overflow_report(const char *site, uintptr_t sp, const void *caller)
+{
+    unsigned self = hart_current()->index;
+    uintptr_t bottom = stack_bottom(self), top = stack_top(self);
+    bool guard_intact = stack_guard_intact(self); /* before the report itself uses the red zone */
+    struct misuse_report report = {MISUSE_STACK_OVERFLOW, "stack", sp, self, caller};
     misuse_report(&report);
-    panic("stack overflow on hart %u: stack %p-%p, sp %p, guard %s, detected by %s", self, (void *)bottom,
-          (void *)top, (void *)sp, stack_guard_intact(self) ? "intact" : "overwritten", site);
+    panic("stack overflow on hart %u: stack %p-%p, sp %p, guard word %s, detected by %s", self, (void *)bottom,
+          (void *)top, (void *)sp, guard_intact ? "intact" : "overwritten", site);
+}
+
+/* Called by code built with -fstack-protector-strong when a frame's canary was overwritten. */
+void __stack_chk_fail(void) __attribute__((noreturn));
+void __stack_chk_fail(void)
+{
+    uintptr_t sp;
+    __asm__ volatile("mv %0, sp" : "=r"(sp));
+    stack_overflow_report("stack protector (a local buffer overran its frame)", sp, __builtin_return_address(0));
+    __builtin_unreachable();
+}
+
+void stack_print_usage(void)
+{
+    for (unsigned index = 0; index < hart_count(); index++)
+        kprintf("  stack of hart %u: %p-%p, high-water mark %zu of %u bytes, guard %s\n", index,
+                (void *)stack_bottom(index), (void *)stack_top(index), stack_high_water_bytes(index),
+                (unsigned)RVMEM_STACK_SIZE, stack_guard_intact(index) ? "intact" : "OVERWRITTEN");
 }

@@ -4,6 +4,7 @@
 #include "kernel/trap.h"
 
 #include "kernel/hart.h"
+#include "kernel/platform.h"
 #include "kernel/power.h"
 #include "kernel/printf.h"
 #include "kernel/stack.h"
@@ -126,6 +127,7 @@ void trap_handler(struct trap_frame *frame)
         expected[self].scause = frame->scause;
         expected[self].stval = frame->stval;
         frame->sepc += instruction_length(frame->sepc);
+        stack_check("trap handler");
         return;
     }
     crash_report(frame);

@@ -51,17 +51,17 @@ KBENCH(stack_call_no_locals, 0, 0)
     measure_calls(frame_empty);
 }
 
-KBENCH(stack_frame_16B, 0, 0)
+KBENCH(stack_frame_16B, 30, 40)
 {
     measure_calls(frame_16_bytes);
 }
 
-KBENCH(stack_frame_256B, 0, 0)
+KBENCH(stack_frame_256B, 30, 40)
 {
     measure_calls(frame_256_bytes);
 }
 
-KBENCH(stack_frame_4KiB, 0, 0)
+KBENCH(stack_frame_4KiB, 30, 40)
 {
     measure_calls(frame_4096_bytes);
 }

@@ -89,7 +89,7 @@ void ktest_barrier(void)
         return;
     }
     while (__atomic_load_n(&barrier.generation, __ATOMIC_ACQUIRE) == generation)
-        spin_pause();
+        hart_relax();
 }
 
 /* Does text match pattern, where '*' matches any run of characters? Iterative, no recursion. */
@@ -176,6 +176,7 @@ static unsigned count_selected_suites(const char *filter)
 static void run_current_test_body(void)
 {
     current_test->run();
+    stack_check("end of test");
 }
 
 /* Runs one test; returns true when it passed. */
@@ -188,6 +189,7 @@ static bool run_one(const struct ktest *test, unsigned number)
         run_on_all_harts(run_current_test_body);
     else
         test->run();
+    stack_check("end of test");
     unsigned long misuse_after = misuse_unexpected_count();
     if (misuse_after != misuse_before)
         ktest_fail(__FILE__, __LINE__, "%lu unexpected misuse report(s)", misuse_after - misuse_before);

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ktap  # noqa: E402
 
 EXIT_TEST_FAILED = 1
+EXIT_PANIC = 2
 EXIT_CRASH = 3
 
 
@@ -81,14 +82,28 @@ def symbol_at(kernel, address):
     return ""
 
 
+def check_expectations(label, expectations, status, seconds, log_path, total):
+    count = ktap.Count()
+    for name, met in expectations.items():
+        if met:
+            count.passed += 1
+        else:
+            count.failed += 1
+            count.problems.append(f"{label}: expected {name}")
+    report(label, count, status, seconds, log_path)
+    total.add(count)
+
+
+def crash_run(args, name, harts, label):
+    log_path = os.path.join(args.log_dir, f"{name}.log")
+    status, text, seconds = run(qemu_command(args, harts, f"mode=test tests={name}"), log_path, args.timeout + 10)
+    return status, text.replace("\r", ""), seconds, log_path
+
+
 def crash_check(args, total):
     """An illegal instruction in a test must produce the full crash report and exit 3."""
     label = "crash report (illegal instruction)"
-    log_path = os.path.join(args.log_dir, "crash.log")
-    status, text, seconds = run(qemu_command(args, 2, "mode=test tests=crash.illegal_instruction"), log_path,
-                                args.timeout + 10)
-    count = ktap.Count()
-    text = text.replace("\r", "")
+    status, text, seconds, log_path = crash_run(args, "crash.illegal_instruction", 2, label)
     expectations = {
         "exit status 3": status == EXIT_CRASH,
         "crash line": re.search(r"crash: unexpected trap on hart \d+ \(hartid \d+\)", text),
@@ -99,19 +114,33 @@ def crash_check(args, total):
         "backtrace of 2+ frames": re.search(r"#1 0x[0-9a-f]+", text),
     }
     sepc = re.search(r"sepc\s+(0x[0-9a-f]+)", text)
-    if sepc:
-        expectations["sepc is in the crashing test"] = "illegal_instruction" in symbol_at(args.kernel, sepc.group(1))
+    expectations["sepc is in the crashing test"] = bool(sepc) and "illegal_instruction" in symbol_at(
+        args.kernel, sepc.group(1))
     caller = re.search(r"#1 (0x[0-9a-f]+)", text)
-    if caller:
-        expectations["backtrace reaches the test runner"] = "run_one" in symbol_at(args.kernel, caller.group(1))
-    for name, met in expectations.items():
-        if met:
-            count.passed += 1
-        else:
-            count.failed += 1
-            count.problems.append(f"{label}: expected {name}")
-    report(label, count, status, seconds, log_path)
-    total.add(count)
+    expectations["backtrace reaches the test runner"] = bool(caller) and "run_one" in symbol_at(
+        args.kernel, caller.group(1))
+    check_expectations(label, expectations, status, seconds, log_path, total)
+
+
+def stack_overflow_checks(args, total):
+    """Deep recursion on the last of 4 harts, and a smashed frame, must be caught and reported."""
+    overflow = r"stack overflow on hart (\d+): stack 0x[0-9a-f]+-0x[0-9a-f]+, sp 0x[0-9a-f]+, guard word \w+, "
+    label = "stack overflow (recursion, hart 3)"
+    status, text, seconds, log_path = crash_run(args, "crash.stack_overflow_by_recursion", 4, label)
+    found = re.search(overflow + r"detected by deliberate recursion", text)
+    check_expectations(label, {
+        "exit status 2 (panic)": status == EXIT_PANIC,
+        "overflow report with bounds and sp": found,
+        "report names hart 3": bool(found) and found.group(1) == "3",
+        "misuse line with kind and hart": re.search(r"misuse: stack overflow of 0x[0-9a-f]+ in stack, hart 3", text),
+    }, status, seconds, log_path, total)
+
+    label = "stack protector (smashed frame)"
+    status, text, seconds, log_path = crash_run(args, "crash.stack_protector", 1, label)
+    check_expectations(label, {
+        "exit status 2 (panic)": status == EXIT_PANIC,
+        "overflow report from the stack protector": re.search(overflow + r"detected by stack protector", text),
+    }, status, seconds, log_path, total)
 
 
 def propagation_check(args, total):
@@ -184,6 +213,7 @@ def main():
         kernel_suites(args, harts, total)
     if not args.tests:
         crash_check(args, total)
+        stack_overflow_checks(args, total)
         propagation_check(args, total)
     if args.host:
         host_tests(args, total)

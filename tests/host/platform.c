@@ -7,6 +7,7 @@
 #include "kernel/platform.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,16 @@ unsigned hart_count(void)
         configured_harts = harts < 1 ? 1 : harts > HOST_MAX_HARTS ? HOST_MAX_HARTS : (unsigned)harts;
     }
     return configured_harts;
+}
+
+void stack_check(const char *site)
+{
+    (void)site; /* host threads have guard pages of their own */
+}
+
+void hart_relax(void)
+{
+    sched_yield();
 }
 
 struct hart_job {

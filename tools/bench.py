@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""tools/bench.py - `make bench`: boot with -icount shift=0 and mode=bench, collect the figures.
+
+The guest prints its table and one "BENCH_JSON {...}" line per benchmark; this script
+checks the run completed (BENCH_DONE), writes the figures to build/bench.json as a list of
+objects with keys name, n, mean, p50, p99, max, unit (plus budget_mean and budget_max, 0
+meaning no budget), and fails when the guest reports an exceeded budget.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kernel", required=True)
+    parser.add_argument("--machine", default="virt")
+    parser.add_argument("--mem", default="256M")
+    parser.add_argument("--smp", default="4")
+    parser.add_argument("--timeout", type=int, default=300)
+    parser.add_argument("--bios", default="default")
+    parser.add_argument("--benches", default="")
+    parser.add_argument("--json", default="build/bench.json")
+    args = parser.parse_args()
+
+    bootargs = "mode=bench" + (f" benches={args.benches}" if args.benches else "")
+    command = ["./qemu.sh", "-i", "-M", args.machine, "-s", args.smp, "-m", args.mem, "-t", str(args.timeout),
+               "-b", args.bios, "-a", bootargs, args.kernel]
+    print("$ " + " ".join(command))
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    text = result.stdout.decode("utf-8", "replace").replace("\r", "")
+    os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
+    with open(os.path.splitext(args.json)[0] + ".log", "w") as log:
+        log.write(text)
+
+    figures = []
+    for line in text.splitlines():
+        if line.startswith("BENCH_JSON "):
+            figures.append(json.loads(line[len("BENCH_JSON "):]))
+        elif not line.startswith("BENCH_DONE"):
+            print(line)
+    with open(args.json, "w") as out:
+        json.dump(figures, out, indent=2)
+        out.write("\n")
+    done = re.search(r"^BENCH_DONE (\d+) budget", text, re.M)
+    print(f"bench: {len(figures)} figures written to {args.json}")
+    if not done:
+        print(f"bench: the run did not complete (exit {result.returncode}); see {os.path.splitext(args.json)[0]}.log")
+        return 1
+    if int(done.group(1)) or result.returncode:
+        print(f"bench: {done.group(1)} budget(s) exceeded (exit {result.returncode})")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
