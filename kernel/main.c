@@ -5,11 +5,13 @@
  * This is the one file above every layer: it starts the platform and hands the
  * machine to the test runner, the benchmarks or the interactive run.
  */
+#include "kernel/boot.h"
 #include "kernel/bootargs.h"
 #include "kernel/console.h"
 #include "kernel/errors.h"
 #include "kernel/fdt.h"
 #include "kernel/hart.h"
+#include "kernel/memmap.h"
 #include "kernel/platform.h"
 #include "kernel/power.h"
 #include "kernel/printf.h"
@@ -26,12 +28,35 @@
 
 void hart_boot_report_in(unsigned long hartid);
 
+extern char __image_start[], __image_end[];
+
 static struct fdt boot_fdt;
+static struct memmap memory_map;
 static char bootargs[BOOTARGS_MAX];
 
 const struct fdt *boot_device_tree(void)
 {
     return &boot_fdt;
+}
+
+const struct memmap *boot_memory_map(void)
+{
+    return &memory_map;
+}
+
+const char *boot_arguments(void)
+{
+    return bootargs;
+}
+
+static void find_memory(void)
+{
+    int usable = memmap_from_fdt(&memory_map, &boot_fdt, (uintptr_t)__image_start, (uintptr_t)__image_end);
+    if (usable < 0)
+        panic("device tree: cannot build the memory map: %s", fdt_strerror(usable));
+    if (usable == 0)
+        panic("device tree: no usable RAM left after the exclusions");
+    memmap_print(&memory_map);
 }
 
 static void print_banner(unsigned long hartid, const void *device_tree)
@@ -93,6 +118,7 @@ void boot_main(unsigned long hartid, const void *device_tree)
     fdt_chosen_bootargs(&boot_fdt, &chosen_bootargs);
     ksnprintf(bootargs, sizeof bootargs, "%s", chosen_bootargs);
     print_banner(hartid, device_tree);
+    find_memory();
 
     unsigned online = smp_start_harts(&boot_fdt, hartid);
     kprintf("  harts: %u online\n", online);

@@ -1,7 +1,9 @@
 /*
  * tests/kernel_boot.c - what boot/entry.S and linker.ld promise: harts, stacks, .bss, layout.
  */
+#include "kernel/boot.h"
 #include "kernel/fdt.h"
+#include "kernel/memmap.h"
 #include "kernel/hart.h"
 #include "kernel/platform.h"
 #include "kernel/stack.h"
@@ -11,7 +13,6 @@
 extern char __image_start[], __image_end[], __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __data_end[], __bss_start[], __bss_end[], __stacks_start[], __stacks_end[];
 
-const struct fdt *boot_device_tree(void);
 
 #define ADDRESS(symbol) ((uintptr_t)(symbol))
 
@@ -126,4 +127,38 @@ KTEST_EXPLICIT(crash, illegal_instruction)
 {
     __asm__ volatile("unimp");
     KASSERT(0 && "an illegal instruction returned");
+}
+
+/* Is [start, end) disjoint from every usable range? */
+static bool outside_usable(const struct memmap *map, uint64_t start, uint64_t end)
+{
+    for (unsigned i = 0; i < map->usable_count; i++)
+        if (start < map->usable[i].end && map->usable[i].start < end)
+            return false;
+    return true;
+}
+
+KTEST(boot, memory_map_excludes_image_device_tree_and_firmware)
+{
+    const struct memmap *map = boot_memory_map();
+    const struct fdt *fdt = boot_device_tree();
+    KASSERT_GT(map->usable_count, 0u);
+    KASSERT(outside_usable(map, ADDRESS(__image_start), ADDRESS(__image_end)));
+    uint64_t blob = (uint64_t)(uintptr_t)fdt->blob;
+    KASSERT(outside_usable(map, blob, blob + fdt_total_bytes(fdt)));
+    struct fdt_reserved_region regions[8];
+    int count = fdt_reserved_regions(fdt, regions, 8);
+    KASSERT_GE(count, 1); /* OpenSBI lists its own region under /reserved-memory */
+    for (int i = 0; i < count && i < 8; i++)
+        KASSERT(outside_usable(map, regions[i].address, regions[i].address + regions[i].size));
+    for (unsigned i = 0; i < map->usable_count; i++) {
+        KASSERT_EQ(map->usable[i].start % PAGE_SIZE, 0u);
+        KASSERT_EQ(map->usable[i].end % PAGE_SIZE, 0u);
+    }
+    /* Everything not excluded is usable: RAM minus the exclusions, to the page. */
+    uint64_t ram = 0;
+    for (unsigned i = 0; i < map->ram_count; i++)
+        ram += map->ram[i].end - map->ram[i].start;
+    KASSERT_LT(memmap_usable_bytes(map), ram);
+    KASSERT_GT(memmap_usable_bytes(map), ram - ram / 8);
 }
