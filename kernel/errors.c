@@ -1,5 +1,6 @@
 /*
  * kernel/errors.c - names of error codes, for messages.
+ * Builds: kernel, host
  */
 #include "kernel/errors.h"
 

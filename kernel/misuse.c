@@ -1,5 +1,6 @@
 /*
  * kernel/misuse.c - the default misuse reporter (see misuse.h).
+ * Builds: kernel, host
  */
 #include "kernel/misuse.h"
 
@@ -39,6 +40,11 @@ void misuse_report(const struct misuse_report *report)
 misuse_hook misuse_set_hook(misuse_hook hook)
 {
     return __atomic_exchange_n(&installed_hook, hook, __ATOMIC_ACQ_REL);
+}
+
+misuse_hook misuse_current_hook(void)
+{
+    return __atomic_load_n(&installed_hook, __ATOMIC_ACQUIRE);
 }
 
 unsigned long misuse_unexpected_count(void)

@@ -42,6 +42,9 @@ void misuse_report(const struct misuse_report *report);
 /* Installs a hook (NULL restores printing); returns the previous one. Global to all harts. */
 misuse_hook misuse_set_hook(misuse_hook hook);
 
+/* The hook installed now (NULL: reports are printed). */
+misuse_hook misuse_current_hook(void);
+
 /* Number of reports that reached the default (printing) path since boot. */
 unsigned long misuse_unexpected_count(void);
 

@@ -1,5 +1,6 @@
 /*
  * kernel/printf.c - a small, bounded printf (see printf.h for the formats).
+ * Builds: kernel, host
  */
 #include "kernel/printf.h"
 

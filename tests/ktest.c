@@ -26,6 +26,18 @@
 extern const struct ktest __start_ktests[], __stop_ktests[];
 extern const struct ktest_leak_check __start_ktest_leak_checks[], __stop_ktest_leak_checks[];
 
+/* Every suite must leave misuse reporting as it found it: a test that installs a hook restores it. */
+static void no_snapshot_needed(void)
+{
+}
+
+static bool misuse_hook_restored(void)
+{
+    return misuse_current_hook() == NULL;
+}
+
+KTEST_LEAK_CHECK(misuse_hook, no_snapshot_needed, misuse_hook_restored);
+
 static bool current_test_failed;
 static const struct ktest *current_test;
 
