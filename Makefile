@@ -44,28 +44,41 @@ CFLAGS     := -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) $(SETTINGS) -I. \
               -ffreestanding -fno-builtin-malloc -fno-builtin-free -nostdlib -fno-pie -fno-common \
               -fno-omit-frame-pointer -MMD -MP \
               -fstack-protector-strong -mstack-protector-guard=tls -mstack-protector-guard-reg=tp \
-              -mstack-protector-guard-offset=0
+              -mstack-protector-guard-offset=0 -fstack-usage -fcallgraph-info=su
 ASFLAGS    := $(ARCH_FLAGS) $(SETTINGS) -I. -D__ASSEMBLER__ -MMD -MP
 LDFLAGS    := -nostdlib -no-pie -T linker.ld -Wl,--defsym=LOAD_ADDRESS=$(LOAD_ADDR) \
               -Wl,--defsym=STACK_SIZE=$(STACK_SIZE) -Wl,--defsym=MAX_HARTS=$(MAX_HARTS) \
               -Wl,--defsym=XLEN_BYTES=8 -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments
 
 # Sources: everything under boot/, kernel/, lib/ and tests/ except host-only and fuzz files.
+# Device-tree test blobs (tests/fdt_blobs.h): QEMU's own trees and tests/data/fdt_board.dts as C arrays.
+FDT_BLOBS := $(BUILD)/fdt_blobs.c
 KERNEL_SOURCES := $(wildcard boot/*.S) $(wildcard kernel/*.c) $(wildcard lib/*.c) \
-                  $(filter-out tests/fuzz_%.c,$(wildcard tests/*.c))
+                  $(filter-out tests/fuzz_%.c,$(wildcard tests/*.c)) $(FDT_BLOBS)
 KERNEL_OBJECTS := $(patsubst %,$(BUILD)/kernel-objects/%.o,$(KERNEL_SOURCES))
 
 # Host build: the files that say "Builds: kernel, host" in their header, plus tests/host/.
 HOST_SOURCES := $(shell grep -l '^ \* Builds: kernel, host' kernel/*.c lib/*.c tests/*.c 2>/dev/null | grep -v '^tests/fuzz_') \
-                $(wildcard tests/host/*.c)
+                $(wildcard tests/host/*.c) $(FDT_BLOBS)
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined -pthread
 
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
-.PHONY: all run test bench debug host-test fuzz format lint deps clean help check-tools
+.PHONY: all stack-report run test bench debug host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
+        check-host-tools
 
-all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin
+all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
+
+$(FDT_BLOBS): tools/fdt_blobs.sh tools/fdt_to_c.sh tests/data/fdt_board.dts | check-tools
+	@mkdir -p $(@D)
+	@echo "  GEN     $@"
+	$(Q)tools/fdt_blobs.sh $@
+
+$(BUILD)/kernel-objects/$(BUILD)/%.c.o: $(BUILD)/%.c | check-tools
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/kernel.elf: $(KERNEL_OBJECTS) linker.ld | check-tools
 	@mkdir -p $(@D)
@@ -87,17 +100,37 @@ $(BUILD)/kernel-objects/%.S.o: %.S | check-tools
 	$(Q)$(CC) $(ASFLAGS) -c -o $@ $<
 
 # Settings are baked into objects: rebuild everything when they change.
-SETTINGS_STAMP := $(BUILD)/settings.$(shell echo '$(CROSS_PREFIXES) $(SETTINGS) $(LOAD_ADDR)' | cksum | cut -d' ' -f1)
+SETTINGS_STAMP := $(BUILD)/settings.$(shell echo '$(CROSS_PREFIXES) $(SETTINGS) $(LOAD_ADDR) $(CFLAGS)' | cksum | cut -d' ' -f1)
 $(SETTINGS_STAMP):
 	@rm -f $(BUILD)/settings.* ; rm -rf $(BUILD)/kernel-objects ; mkdir -p $(BUILD) ; touch $@
 $(KERNEL_OBJECTS): $(SETTINGS_STAMP)
 
+# Worst-case stack depth of every entry point, from the call graphs (.ci) GCC writes next to each
+# object (docs/STACK.md). Part of every build: a proven overrun of the stack, counting a trap on
+# top and keeping the red zone free, fails it. `make stack-report` prints the whole report.
+header_constant = $$(( $(shell echo $(2) | $(CC) $(ARCH_FLAGS) -ffreestanding -I. -E -P -include $(1) - | tail -1) ))
+KERNEL_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter %.c.o,$(KERNEL_OBJECTS)))
+STACK_REPORT = python3 tools/stack_report.py --stack-size $(STACK_SIZE) \
+    --trap-frame $(call header_constant,kernel/trap.h,TRAP_FRAME_SIZE) \
+    --reserved $(call header_constant,kernel/stack.h,STACK_RED_ZONE_BYTES) \
+    --indirect-targets tools/stack_indirect_targets.txt $(KERNEL_CALL_GRAPHS)
+
+stack-report: $(KERNEL_OBJECTS)
+	$(Q)$(STACK_REPORT)
+
+$(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_indirect_targets.txt
+	@echo "  STACK   $@"
+	$(Q)$(STACK_REPORT) > $@.tmp || { cat $@.tmp; rm -f $@ $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
+
 run: all
 	$(QEMU_SH) -a "mode=run" $(BUILD)/kernel.elf
 
-test: all host-tests
+FUZZ_SMOKE_SECONDS ?= 10
+test: all host-tests fuzz-targets
 	python3 tools/test.py --kernel $(BUILD)/kernel.elf --host $(BUILD)/host-tests --machine $(MACHINE) \
-	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs
+	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs \
+	    $(if $(TESTS),,$(foreach target,$(FUZZ_TARGETS),--fuzz $(target))) --fuzz-seconds $(FUZZ_SMOKE_SECONDS)
 
 bench: all
 	python3 tools/bench.py --kernel $(BUILD)/kernel.elf --machine $(MACHINE) --mem $(MEM) --smp $(SMP) \
@@ -116,6 +149,28 @@ $(BUILD)/host-tests: $(HOST_SOURCES) $(wildcard kernel/*.h lib/*.h tests/*.h) | 
 
 host-test: $(BUILD)/host-tests
 	$(BUILD)/host-tests $(TESTS)
+
+# libFuzzer targets: tests/fuzz_NAME.c linked with the portable kernel and lib code.
+FUZZ_TARGETS  := $(patsubst tests/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz_*.c))
+FUZZ_LINKED   := $(filter kernel/% lib/%,$(HOST_SOURCES)) tests/host/platform.c
+FUZZ_CFLAGS   := -std=gnu11 -O1 -g -I. -DRVMEM_HOST -DRVMEM_CHECKED=1 $(SETTINGS) \
+                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
+FUZZ_SECONDS  ?= 60
+$(BUILD)/fuzz/%: tests/%.c $(FUZZ_LINKED) $(wildcard kernel/*.h lib/*.h) | check-host-tools
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LINKED)
+
+
+fuzz-targets: $(FUZZ_TARGETS)
+fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS)
+	@mkdir -p $(BUILD)/fuzz/corpus-fuzz_fdt && cp $(BUILD)/fdt_*.dtb $(BUILD)/fuzz/corpus-fuzz_fdt/
+	@for target in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$(basename $$target); \
+	    echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
+	    $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$(basename $$target) \
+	        || exit 1; \
+	done
 
 FORMAT_FILES = $(wildcard boot/*.h kernel/*.[ch] lib/*.[ch] tests/*.[ch] tests/host/*.[ch])
 format:

@@ -89,6 +89,7 @@ enter_hart_stack:
     mul     t0, a2, t0
     la      tp, harts
     add     tp, tp, t0
+    sw      a2, HART_INDEX_OFFSET(tp)   /* hart_self() reads it from the first C instruction on */
     /* This hart's -fstack-protector canary: a seed mixed with the time and the index. */
     rdtime  t0
     li      t1, STACK_PROTECTOR_SEED

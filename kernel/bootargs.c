@@ -4,6 +4,7 @@
  */
 #include "kernel/bootargs.h"
 
+#include "kernel/errors.h"
 #include "kernel/string.h"
 
 static bool is_space(char c)
@@ -40,4 +41,32 @@ bool bootargs_get(const char *bootargs, const char *key, char *value, size_t siz
         word = end;
     }
     return false;
+}
+
+int bootargs_get_bytes(const char *bootargs, const char *key, uint64_t *bytes)
+{
+    char value[32];
+    if (!bootargs_get(bootargs, key, value, sizeof value))
+        return -E_NOENT;
+    uint64_t number = 0;
+    const char *p = value;
+    if (*p < '0' || *p > '9')
+        return -E_INVAL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (number > (UINT64_MAX - 9) / 10)
+            return -E_INVAL;
+        number = number * 10 + (uint64_t)(*p - '0');
+    }
+    unsigned shift = 0;
+    switch (*p) {
+    case '\0': break;
+    case 'K': case 'k': shift = 10; p++; break;
+    case 'M': case 'm': shift = 20; p++; break;
+    case 'G': case 'g': shift = 30; p++; break;
+    default: return -E_INVAL;
+    }
+    if (*p != '\0' || (shift && number > (UINT64_MAX >> shift)))
+        return -E_INVAL;
+    *bytes = number << shift;
+    return 0;
 }

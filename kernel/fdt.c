@@ -182,14 +182,19 @@ static int read_token(const struct fdt *fdt, uint32_t offset, struct token *toke
     token->name_bytes = 0;
     token->value = NULL;
     token->value_bytes = 0;
+    int error;
     switch (token->kind) {
-    case FDT_BEGIN_NODE: return read_begin_node(fdt, offset, token);
-    case FDT_PROP: return read_property(fdt, offset, token);
+    case FDT_BEGIN_NODE: error = read_begin_node(fdt, offset, token); break;
+    case FDT_PROP: error = read_property(fdt, offset, token); break;
     case FDT_END_NODE:
     case FDT_NOP:
-    case FDT_END: return 0;
-    default: return -E_BADDATA;
+    case FDT_END: error = 0; break;
+    default: error = -E_BADDATA; break;
     }
+    /* Every walk relies on this: each token moves forward, so loops end (checks above imply it). */
+    if (error == 0 && token->next_offset <= offset)
+        error = -E_BADDATA;
+    return error;
 }
 
 /* Reads the BEGIN_NODE token of a caller-supplied node. -E_INVAL if node is not one. */
@@ -590,80 +595,4 @@ int fdt_find_compatible(const struct fdt *fdt, int after_node, const char *compa
         if (match != 0)
             return match > 0 ? node : match;
     }
-}
-
-/* ---- Addresses --------------------------------------------------------------------- */
-
-static int cells_property(const struct fdt *fdt, int node, const char *name, int default_cells)
-{
-    uint32_t cells;
-    int error = fdt_property_u32(fdt, node, name, &cells);
-    if (error == -E_NOENT)
-        return default_cells;
-    if (error < 0)
-        return error;
-    return cells <= FDT_MAX_CELLS ? (int)cells : -E_BADDATA;
-}
-
-int fdt_address_cells(const struct fdt *fdt, int node)
-{
-    return cells_property(fdt, node, "#address-cells", 2);
-}
-
-int fdt_size_cells(const struct fdt *fdt, int node)
-{
-    return cells_property(fdt, node, "#size-cells", 1);
-}
-
-int fdt_reg_open(const struct fdt *fdt, int parent, int node, struct fdt_reg *reg)
-{
-    int address_cells = fdt_address_cells(fdt, parent);
-    if (address_cells < 0)
-        return address_cells;
-    int size_cells = fdt_size_cells(fdt, parent);
-    if (size_cells < 0)
-        return size_cells;
-    const void *value;
-    uint32_t value_bytes;
-    int error = fdt_property(fdt, node, "reg", &value, &value_bytes);
-    if (error < 0)
-        return error;
-    if (address_cells > 2 || size_cells > 2)
-        return -E_RANGE;
-    uint32_t entry_bytes = 4u * (uint32_t)(address_cells + size_cells);
-    if (entry_bytes == 0 || value_bytes % entry_bytes != 0)
-        return -E_BADDATA;
-    reg->cells = value;
-    reg->entry_count = value_bytes / entry_bytes;
-    reg->address_cells = (uint32_t)address_cells;
-    reg->size_cells = (uint32_t)size_cells;
-    return 0;
-}
-
-/* Reads a number of 0, 1 or 2 cells. */
-static uint64_t read_cells(const uint8_t *cells, uint32_t count)
-{
-    return count == 2 ? read_be64(cells) : count == 1 ? read_be32(cells) : 0;
-}
-
-int fdt_reg_entry(const struct fdt_reg *reg, uint32_t index, uint64_t *address, uint64_t *size)
-{
-    if (index >= reg->entry_count || reg->address_cells > 2 || reg->size_cells > 2)
-        return -E_NOENT;
-    const uint8_t *entry = reg->cells + (size_t)index * 4u * (reg->address_cells + reg->size_cells);
-    *address = read_cells(entry, reg->address_cells);
-    *size = read_cells(entry + 4u * reg->address_cells, reg->size_cells);
-    return 0;
-}
-
-int fdt_node_reg(const struct fdt *fdt, int node, uint32_t index, uint64_t *address, uint64_t *size)
-{
-    int parent = fdt_parent(fdt, node);
-    if (parent < 0)
-        return parent;
-    struct fdt_reg reg;
-    int error = fdt_reg_open(fdt, parent, node, &reg);
-    if (error < 0)
-        return error;
-    return fdt_reg_entry(&reg, index, address, size);
 }

@@ -8,10 +8,10 @@
  *   - fdt_open() checks the header, every block's bounds and alignment, and then walks
  *     the whole structure block once: tokens, names, property names and lengths,
  *     balanced nesting no deeper than FDT_MAX_DEPTH, a single root, FDT_END.
- *   - Every later read is bounds-checked again (same code path), every loop advances
- *     by at least one 4-byte token, so no input can make a call read outside the blob
- *     or run longer than O(blob size) (fdt_find_compatible, fdt_parent, lookups), or
- *     O(blob size) per found node for the queries in kernel/fdt_query.c.
+ *   - Every later read is bounds-checked again (same code path), and every loop advances
+ *     by at least one 4-byte token, so no input can make a call read outside the blob.
+ *     Cost: each call reads O(blob size) tokens at most; a path lookup O(blob size) per
+ *     path component (an alias counts as one more path).
  *   - Failures are negative error codes (kernel/errors.h): -E_BADDATA for a malformed
  *     tree, -E_NOENT for something absent, -E_RANGE for a value that does not fit,
  *     -E_INVAL for a bad argument. Nothing panics.
@@ -23,10 +23,12 @@
  * particular alignment. Nothing is allocated; no global state: safe on any hart as long
  * as the blob is not written.
  *
- * The high-level queries (memory, /memreserve/, /reserved-memory, cpus, /chosen,
- * timebase) live in kernel/fdt_query.c. Each of those that fills a caller array returns
- * how many entries EXIST, like snprintf: when that is more than max, only the first max
- * were filled, and the caller decides whether that is fatal.
+ * kernel/fdt.c reads the blob format; kernel/fdt_query.c interprets it: cells and reg,
+ * and the queries the kernel needs (memory, /memreserve/, /reserved-memory, cpus,
+ * /chosen, timebase). A query that fills a caller array returns how many entries EXIST,
+ * like snprintf: when that is more than max, only the first max were filled, and the
+ * caller decides whether that is fatal (truncated RAM is safe; truncated reservations
+ * are not).
  */
 #ifndef RVMEM_KERNEL_FDT_H
 #define RVMEM_KERNEL_FDT_H
@@ -152,7 +154,7 @@ int fdt_property_string(const struct fdt *fdt, int node, const char *name, const
  */
 int fdt_node_is_compatible(const struct fdt *fdt, int node, const char *compatible);
 
-/* ---- Addresses: #address-cells, #size-cells, reg -------------------------------------- */
+/* ---- Addresses: #address-cells, #size-cells, reg (kernel/fdt_query.c) ---------------- */
 
 /* The #address-cells node declares for its children: 2 when absent. 0..FDT_MAX_CELLS, or -E_BADDATA. */
 int fdt_address_cells(const struct fdt *fdt, int node);
@@ -172,7 +174,8 @@ struct fdt_reg {
  * Prepares node's reg for fdt_reg_entry, using parent's #address-cells/#size-cells;
  * the caller passes parent (it usually knows it; fdt_parent finds it otherwise).
  * Returns 0, -E_NOENT without reg, -E_RANGE if a cell count is above 2 (does not fit
- * 64 bits), -E_BADDATA if reg is not a whole number of entries or entries are 0 bytes.
+ * 64 bits), -E_BADDATA if reg is not a whole number of entries, entries are 0 bytes, or
+ * parent's cell counts are malformed.
  */
 int fdt_reg_open(const struct fdt *fdt, int parent, int node, struct fdt_reg *reg);
 
@@ -189,7 +192,8 @@ int fdt_node_reg(const struct fdt *fdt, int node, uint32_t index, uint64_t *addr
  * status is okay (or absent), in tree order; entries of size 0 are skipped. Memory nodes
  * elsewhere are not searched (as in Linux: the spec puts them under the root).
  * Fills ranges[0..max_ranges-1]; returns how many exist (may exceed max_ranges), or
- * -E_BADDATA (malformed reg, or a range wrapping past 2^64), -E_RANGE (cells > 2).
+ * -E_BADDATA (malformed reg or root cell counts, or a range wrapping past 2^64),
+ * -E_RANGE (cells > 2).
  */
 int fdt_memory_ranges(const struct fdt *fdt, struct fdt_range *ranges, size_t max_ranges);
 
@@ -227,15 +231,16 @@ struct fdt_cpu {
 
 /*
  * Every child of /cpus with device_type = "cpu", in tree order. Returns how many exist
- * (may exceed max_cpus), -E_NOENT without /cpus, -E_BADDATA if a cpu has no usable reg,
- * -E_RANGE if #address-cells of /cpus is above 2.
+ * (may exceed max_cpus), -E_NOENT without /cpus, -E_BADDATA if a cpu has no usable reg
+ * or /cpus has malformed cell counts, -E_RANGE if #address-cells of /cpus is above 2.
  */
 int fdt_cpus(const struct fdt *fdt, struct fdt_cpu *cpus, size_t max_cpus);
 
 /*
  * Whether the kernel may start this hart in S-mode: status "okay" (or legacy "ok"),
  * mmu-type present and riscv,isa present. A monitor core such as sifive_u's hart 0
- * (no mmu-type) is not usable.
+ * (no mmu-type: it has no S-mode) is not usable; "riscv,none" (S-mode without paging)
+ * counts as present.
  */
 bool fdt_cpu_usable_for_smode(const struct fdt_cpu *cpu);
 

@@ -1,11 +1,12 @@
 /*
- * kernel/fdt_query.c - what the kernel asks the device tree: RAM, reserved memory,
- * harts, console, bootargs, timebase (see fdt.h for the contracts).
+ * kernel/fdt_query.c - what the device tree means: addresses (#address-cells, reg), and
+ * what the kernel asks it: RAM, reserved memory, harts, console, bootargs, timebase (see
+ * fdt.h for the contracts). kernel/fdt.c knows the blob format; this file the bindings.
  *
  * Builds: kernel, host
  *
- * Built only on the walking and property calls of kernel/fdt.c, so every read is
- * bounds-checked there. Each query visits each node at most a fixed number of times.
+ * Built only on the walking and property calls of kernel/fdt.c, so every read of the
+ * tree is bounds-checked there (reg values too: fdt_property bounds them). Each query visits each node at most a fixed number of times.
  * Where a property value is malformed, the answer fails closed: a bad status means
  * "not okay", a bad mmu-type or riscv,isa means absent, a bad range is -E_BADDATA.
  */
@@ -13,6 +14,113 @@
 
 #include "kernel/errors.h"
 #include "kernel/string.h"
+
+static uint32_t read_be32(const uint8_t *bytes)
+{
+    return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
+}
+
+static uint64_t read_be64(const uint8_t *bytes)
+{
+    return (uint64_t)read_be32(bytes) << 32 | read_be32(bytes + 4);
+}
+
+/* ---- Addresses ---------------------------------------------------------------------- */
+
+static int cells_property(const struct fdt *fdt, int node, const char *name, int default_cells)
+{
+    uint32_t cells;
+    int error = fdt_property_u32(fdt, node, name, &cells);
+    if (error == -E_NOENT)
+        return default_cells;
+    if (error < 0)
+        return error;
+    return cells <= FDT_MAX_CELLS ? (int)cells : -E_BADDATA;
+}
+
+int fdt_address_cells(const struct fdt *fdt, int node)
+{
+    return cells_property(fdt, node, "#address-cells", 2);
+}
+
+int fdt_size_cells(const struct fdt *fdt, int node)
+{
+    return cells_property(fdt, node, "#size-cells", 1);
+}
+
+/* The cell counts parent declares for its children's reg (queries read them once per parent). */
+struct reg_layout {
+    int address_cells;
+    int size_cells;
+};
+
+static int read_reg_layout(const struct fdt *fdt, int parent, struct reg_layout *layout)
+{
+    layout->address_cells = fdt_address_cells(fdt, parent);
+    if (layout->address_cells < 0)
+        return layout->address_cells;
+    layout->size_cells = fdt_size_cells(fdt, parent);
+    return layout->size_cells < 0 ? layout->size_cells : 0;
+}
+
+/* fdt_reg_open with the parent's cell counts already read. */
+static int open_reg(const struct fdt *fdt, const struct reg_layout *layout, int node, struct fdt_reg *reg)
+{
+    const void *value;
+    uint32_t value_bytes;
+    int error = fdt_property(fdt, node, "reg", &value, &value_bytes);
+    if (error < 0)
+        return error;
+    if (layout->address_cells > 2 || layout->size_cells > 2)
+        return -E_RANGE;
+    uint32_t entry_bytes = 4u * (uint32_t)(layout->address_cells + layout->size_cells);
+    if (entry_bytes == 0 || value_bytes % entry_bytes != 0)
+        return -E_BADDATA;
+    reg->cells = value;
+    reg->entry_count = value_bytes / entry_bytes;
+    reg->address_cells = (uint32_t)layout->address_cells;
+    reg->size_cells = (uint32_t)layout->size_cells;
+    return 0;
+}
+
+int fdt_reg_open(const struct fdt *fdt, int parent, int node, struct fdt_reg *reg)
+{
+    struct reg_layout layout;
+    int error = read_reg_layout(fdt, parent, &layout);
+    if (error < 0)
+        return error;
+    return open_reg(fdt, &layout, node, reg);
+}
+
+/* Reads a number of 0, 1 or 2 cells. */
+static uint64_t read_cells(const uint8_t *cells, uint32_t count)
+{
+    return count == 2 ? read_be64(cells) : count == 1 ? read_be32(cells) : 0;
+}
+
+int fdt_reg_entry(const struct fdt_reg *reg, uint32_t index, uint64_t *address, uint64_t *size)
+{
+    if (index >= reg->entry_count || reg->address_cells > 2 || reg->size_cells > 2)
+        return -E_NOENT;
+    const uint8_t *entry = reg->cells + (size_t)index * 4u * (reg->address_cells + reg->size_cells);
+    *address = read_cells(entry, reg->address_cells);
+    *size = read_cells(entry + 4u * reg->address_cells, reg->size_cells);
+    return 0;
+}
+
+int fdt_node_reg(const struct fdt *fdt, int node, uint32_t index, uint64_t *address, uint64_t *size)
+{
+    int parent = fdt_parent(fdt, node);
+    if (parent < 0)
+        return parent;
+    struct fdt_reg reg;
+    int error = fdt_reg_open(fdt, parent, node, &reg);
+    if (error < 0)
+        return error;
+    return fdt_reg_entry(&reg, index, address, size);
+}
+
+/* ---- Queries ------------------------------------------------------------------------ */
 
 /* True only when node has property name as a well-formed string equal to expected. */
 static bool property_is(const struct fdt *fdt, int node, const char *name, const char *expected)
@@ -44,14 +152,14 @@ static int end_of_children(int node, int count)
 }
 
 /*
- * Appends the non-empty reg entries of node (cells from parent) to ranges, counting
+ * Appends the non-empty reg entries of node (cells from its parent's layout) to ranges, counting
  * past max_ranges. Returns the new count or a negative error; no reg adds nothing.
  */
-static int append_reg_ranges(const struct fdt *fdt, int parent, int node, struct fdt_range *ranges,
-                             size_t max_ranges, int count)
+static int append_reg_ranges(const struct fdt *fdt, const struct reg_layout *layout, int node,
+                             struct fdt_range *ranges, size_t max_ranges, int count)
 {
     struct fdt_reg reg;
-    int error = fdt_reg_open(fdt, parent, node, &reg);
+    int error = open_reg(fdt, layout, node, &reg);
     if (error == -E_NOENT)
         return count;
     if (error < 0)
@@ -75,12 +183,16 @@ int fdt_memory_ranges(const struct fdt *fdt, struct fdt_range *ranges, size_t ma
     int root = fdt_next_node(fdt, -1);
     if (root < 0)
         return root;
+    struct reg_layout layout;
+    int error = read_reg_layout(fdt, root, &layout);
+    if (error < 0)
+        return error;
     int count = 0;
     int node;
     for (node = fdt_first_child(fdt, root); node >= 0; node = fdt_next_sibling(fdt, node)) {
         if (!property_is(fdt, node, "device_type", "memory") || !node_is_enabled(fdt, node))
             continue;
-        count = append_reg_ranges(fdt, root, node, ranges, max_ranges, count);
+        count = append_reg_ranges(fdt, &layout, node, ranges, max_ranges, count);
         if (count < 0)
             return count;
     }
@@ -92,11 +204,7 @@ int fdt_memreserve_ranges(const struct fdt *fdt, struct fdt_range *ranges, size_
     /* fdt_open checked that all entries and the terminator lie inside the blob. */
     const uint8_t *entry = fdt->blob + fdt->memreserve_offset;
     for (uint32_t index = 0; index < fdt->memreserve_count; index++, entry += 16) {
-        struct fdt_range range = {0, 0};
-        for (int byte = 0; byte < 8; byte++) {
-            range.address = range.address << 8 | entry[byte];
-            range.size = range.size << 8 | entry[8 + byte];
-        }
+        struct fdt_range range = {read_be64(entry), read_be64(entry + 8)};
         if (check_range(range.address, range.size) < 0)
             return -E_BADDATA;
         if (index < max_ranges)
@@ -106,11 +214,11 @@ int fdt_memreserve_ranges(const struct fdt *fdt, struct fdt_range *ranges, size_
 }
 
 /* Appends the reg entries of one /reserved-memory child; see append_reg_ranges. */
-static int append_reserved_child(const struct fdt *fdt, int reserved_memory, int child,
+static int append_reserved_child(const struct fdt *fdt, const struct reg_layout *layout, int child,
                                  struct fdt_reserved_region *regions, size_t max_regions, int count)
 {
     struct fdt_reg reg;
-    int error = fdt_reg_open(fdt, reserved_memory, child, &reg);
+    int error = open_reg(fdt, layout, child, &reg);
     if (error == -E_NOENT)
         return count; /* a dynamically placed pool: nothing fixed to avoid */
     if (error < 0)
@@ -139,12 +247,16 @@ int fdt_reserved_regions(const struct fdt *fdt, struct fdt_reserved_region *regi
         return 0;
     if (reserved_memory < 0)
         return reserved_memory;
+    struct reg_layout layout;
+    int error = read_reg_layout(fdt, reserved_memory, &layout);
+    if (error < 0)
+        return error;
     int count = 0;
     int child;
     for (child = fdt_first_child(fdt, reserved_memory); child >= 0; child = fdt_next_sibling(fdt, child)) {
         if (!node_is_enabled(fdt, child))
             continue;
-        count = append_reserved_child(fdt, reserved_memory, child, regions, max_regions, count);
+        count = append_reserved_child(fdt, &layout, child, regions, max_regions, count);
         if (count < 0)
             return count;
     }
@@ -152,10 +264,10 @@ int fdt_reserved_regions(const struct fdt *fdt, struct fdt_reserved_region *regi
 }
 
 /* Fills cpu from a cpu node; a cpu needs a reg entry (its hartid). */
-static int read_cpu(const struct fdt *fdt, int cpus, int node, struct fdt_cpu *cpu)
+static int read_cpu(const struct fdt *fdt, const struct reg_layout *layout, int node, struct fdt_cpu *cpu)
 {
     struct fdt_reg reg;
-    int error = fdt_reg_open(fdt, cpus, node, &reg);
+    int error = open_reg(fdt, layout, node, &reg);
     if (error == -E_NOENT)
         return -E_BADDATA;
     if (error < 0)
@@ -181,13 +293,17 @@ int fdt_cpus(const struct fdt *fdt, struct fdt_cpu *cpus, size_t max_cpus)
     int cpus_node = fdt_node_by_path(fdt, "/cpus");
     if (cpus_node < 0)
         return cpus_node;
+    struct reg_layout layout;
+    int error = read_reg_layout(fdt, cpus_node, &layout);
+    if (error < 0)
+        return error;
     int count = 0;
     int node;
     for (node = fdt_first_child(fdt, cpus_node); node >= 0; node = fdt_next_sibling(fdt, node)) {
         if (!property_is(fdt, node, "device_type", "cpu"))
             continue;
         struct fdt_cpu cpu;
-        int error = read_cpu(fdt, cpus_node, node, &cpu);
+        error = read_cpu(fdt, &layout, node, &cpu);
         if (error < 0)
             return error;
         if ((size_t)count < max_cpus)

@@ -21,11 +21,6 @@ static unsigned harts_online;
 extern char secondary_start[];
 void secondary_main(unsigned long hartid, unsigned index) __attribute__((noreturn));
 
-unsigned hart_self(void)
-{
-    return hart_current()->index;
-}
-
 unsigned hart_count(void)
 {
     unsigned online = __atomic_load_n(&harts_online, __ATOMIC_ACQUIRE);

@@ -12,6 +12,9 @@
 #include "kernel/fdt.h"
 #include "kernel/hart.h"
 #include "kernel/memmap.h"
+#include "kernel/pages.h"
+#include "kernel/brk.h"
+#include "kernel/buddy.h"
 #include "kernel/platform.h"
 #include "kernel/power.h"
 #include "kernel/printf.h"
@@ -57,6 +60,18 @@ static void find_memory(void)
     if (usable == 0)
         panic("device tree: no usable RAM left after the exclusions");
     memmap_print(&memory_map);
+    uint64_t heap_max = 0;
+    if (bootargs_get_bytes(bootargs, "heap_max", &heap_max) == -E_INVAL)
+        panic("bootargs: heap_max must be a byte count such as 64M");
+    pages_init(&memory_map, (uintptr_t)__image_end, heap_max);
+    struct buddy_stats stats;
+    buddy_get_stats(kernel_pages(), &stats);
+    struct brk_stats heap;
+    brk_get_stats(kernel_heap(), &heap);
+    kprintf("  pages: %lu free of %lu (4 KiB each; allocator metadata %lu bytes)\n", stats.free_pages,
+            stats.total_pages, stats.metadata_bytes);
+    kprintf("  heap: starts at %p (just above the image), may grow to %p\n", (void *)heap.start,
+            (void *)heap.limit);
 }
 
 static void print_banner(unsigned long hartid, const void *device_tree)
@@ -68,7 +83,7 @@ static void print_banner(unsigned long hartid, const void *device_tree)
             sbi->implementation_version & 0xffff, sbi->spec_version >> 24, sbi->spec_version & 0xffffff,
             sbi->has_hsm ? "yes" : "no", sbi->has_srst ? "yes" : "no", sbi->has_time ? "yes" : "no");
     const char *model = "unknown";
-    fdt_property_string(&boot_fdt, 0, "model", &model);
+    fdt_property_string(&boot_fdt, fdt_node_by_path(&boot_fdt, "/"), "model", &model);
     kprintf("  model: %s\n", model);
     kprintf("  boot hart: hartid %lu; device tree at %p (%u bytes)\n", hartid, device_tree,
             (unsigned)fdt_total_bytes(&boot_fdt));
@@ -111,7 +126,8 @@ void boot_main(unsigned long hartid, const void *device_tree)
         panic("the firmware has no SBI BASE extension (SBI >= 0.2 needed)");
     int error = fdt_open(&boot_fdt, device_tree, DEVICE_TREE_MAX_BYTES);
     if (error)
-        panic("device tree at %p is unusable: %s", device_tree, fdt_strerror(error));
+        panic("device tree at %p is unusable: %s (%s)", device_tree, fdt_strerror(error),
+              boot_fdt.invalid_reason ? boot_fdt.invalid_reason : "?");
     console_init(&boot_fdt);
     power_init(&boot_fdt);
     const char *chosen_bootargs = "";

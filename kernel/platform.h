@@ -14,8 +14,21 @@
 /* Writes n bytes to the console. Safe on all harts at once (lines may interleave). */
 void console_write(const char *text, size_t length);
 
-/* Logical index of the calling hart: 0 for the boot hart, then 1, 2, ... (host: per thread). */
+/*
+ * Logical index of the calling hart: 0 for the boot hart, then 1, 2, ... (host: per thread).
+ * In the kernel one load through tp (struct hart's index, offset 8: see kernel/hart.h), so
+ * allocator fast paths can afford it.
+ */
+#ifdef RVMEM_HOST
 unsigned hart_self(void);
+#else
+static inline unsigned hart_self(void)
+{
+    unsigned index;
+    __asm__("lw %0, 8(tp)" : "=r"(index));
+    return index;
+}
+#endif
 
 /* Number of harts that are up and running (host: the configured thread count). */
 unsigned hart_count(void);

@@ -37,6 +37,8 @@ case "$want" in
 host | all)
     need gcc gcc
     need clang clang
+    need qemu-system-riscv64 qemu-system-misc
+    need dtc device-tree-compiler
     need_file /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev
     need python3 python3
     ;;

@@ -33,6 +33,14 @@ printf '\163\000\120\020' > "$directory/fdt_dummy_kernel.bin" # wfi
 quietly "$QEMU" -machine virt,dumpdtb="$directory/fdt_qemu_virt.dtb" -smp 4 -m 256M -nographic \
     -kernel "$directory/fdt_dummy_kernel.bin" -append "mode=test tests=x"
 quietly "$QEMU" -machine sifive_u,dumpdtb="$directory/fdt_qemu_sifive_u.dtb" -smp 5 -nographic
+# QEMU pads its dump to 1 MiB: keep only the tree (totalsize bytes), e.g. for a fuzzing corpus.
+trim_to_totalsize() {
+    total_bytes=$(od -An -v -tu1 -j4 -N4 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+    dd if="$1" of="$1.trimmed" bs=1 count="$total_bytes" 2>/dev/null
+    mv "$1.trimmed" "$1"
+}
+trim_to_totalsize "$directory/fdt_qemu_virt.dtb"
+trim_to_totalsize "$directory/fdt_qemu_sifive_u.dtb"
 quietly "$DTC" -I dts -O dtb -o "$directory/fdt_board.dtb" tests/data/fdt_board.dts
 
 temporary="$output.tmp"

@@ -191,6 +191,22 @@ def fuzz_smoke(args, target, total):
     total.add(count)
 
 
+def tool_tests(args, total):
+    """The Python tools' own unit tests (the stack report's rules)."""
+    label = "tools (python unittest)"
+    log_path = os.path.join(args.log_dir, "tools.log")
+    status, text, seconds = run([sys.executable, "-m", "unittest", "discover", "-s", "tests/tools", "-v"], log_path,
+                                300)
+    count = ktap.Count()
+    count.passed = len(re.findall(r" \.\.\. ok$", text, re.M))
+    count.failed = len(re.findall(r" \.\.\. (FAIL|ERROR)$", text, re.M))
+    if status != 0 and count.failed == 0:
+        count.failed = 1
+        count.problems.append(f"{label}: exit status {status}")
+    report(label, count, status, seconds, log_path)
+    total.add(count)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernel", required=True)
@@ -217,6 +233,8 @@ def main():
         propagation_check(args, total)
     if args.host:
         host_tests(args, total)
+    if not args.tests:
+        tool_tests(args, total)
     for target in args.fuzz:
         fuzz_smoke(args, target, total)
     print(f"tests: {total.passed} passed, {total.failed} failed")

@@ -1,0 +1,64 @@
+/*
+ * kernel/brk.h - the program break: a heap that grows and shrinks by moving one address.
+ * Builds: kernel, host
+ *
+ * The heap is [start, break). Growing past the last page it holds claims the physical
+ * pages directly above from the buddy allocator (buddy_claim); shrinking past a page
+ * boundary gives whole pages back (buddy_release). Because the buddy allocator hands out
+ * the highest addresses first and the heap starts just above the kernel image, the break
+ * and page allocations meet in the middle of RAM, the way a stack and a heap do.
+ *
+ * Unix semantics: brk_sbrk() returns the previous break and grows or shrinks by any byte
+ * amount; brk_set() moves the break to an address. Memory between the break and the end of
+ * the heap's last page is always zero, so freshly grown memory reads as zero (as a Unix
+ * break does) and growing inside a page needs no clearing: shrinking clears instead.
+ *
+ * Failure: -E_NOMEM when the pages above are taken, the limit is reached or RAM ends (the
+ * break is unchanged, and the next call succeeds once the pages are freed); -E_INVAL for a
+ * move below the start or an increment that overflows the address space.
+ * Thread-safety: every function takes the heap's lock; safe on all harts at once.
+ * Cost: O(1) when no page changes hands; O(pages) otherwise (claiming, zeroing, releasing).
+ */
+#ifndef RVMEM_KERNEL_BRK_H
+#define RVMEM_KERNEL_BRK_H
+
+#include <stdint.h>
+
+#include "kernel/spinlock.h"
+
+struct buddy;
+
+struct brk_heap {
+    struct spinlock lock;
+    uintptr_t start;       /* first byte of the heap (page aligned) */
+    uintptr_t current;     /* the break: one past the last heap byte */
+    uintptr_t pages_end;   /* one past the last page the heap holds (page aligned, >= current) */
+    uintptr_t limit;       /* the break never goes above this */
+    uintptr_t peak;        /* highest break so far */
+    struct buddy *pages;   /* where heap pages come from */
+};
+
+struct brk_stats {
+    uintptr_t start, current, peak, limit;
+    uintptr_t pages_held; /* pages the heap has claimed */
+};
+
+/*
+ * Sets up an empty heap at start (page aligned) that may grow up to limit, taking pages
+ * from pages. Returns 0, or -E_INVAL if start is not page aligned or limit < start.
+ */
+int brk_init(struct brk_heap *heap, struct buddy *pages, uintptr_t start, uintptr_t limit);
+
+/*
+ * Moves the break by increment bytes (negative shrinks). On success stores the previous
+ * break in *previous and returns 0; on failure returns -E_NOMEM or -E_INVAL and changes nothing.
+ */
+int brk_sbrk(struct brk_heap *heap, intptr_t increment, void **previous);
+
+/* Moves the break to address. Returns 0, -E_NOMEM or -E_INVAL (nothing changed on failure). */
+int brk_set(struct brk_heap *heap, uintptr_t address);
+
+/* Reads the statistics under the lock. */
+void brk_get_stats(struct brk_heap *heap, struct brk_stats *stats);
+
+#endif

@@ -1,0 +1,565 @@
+/*
+ * kernel/buddy.c - the buddy page allocator's core: the free-slot bitmaps, the shared pool,
+ * the per-hart caches, buddy_alloc and buddy_free.
+ *
+ * Its neighbours: buddy.h (the contract), buddy_internal.h (the metadata encoding),
+ * buddy_init.c (ranges to regions and blocks), buddy_range.c (claim and release of page
+ * ranges), buddy_stats.c (statistics) and buddy_validate.c (the validator).
+ *
+ * Builds: kernel, host
+ */
+#include "kernel/buddy.h"
+
+#include "kernel/buddy_internal.h"
+#include "kernel/errors.h"
+#include "kernel/misuse.h"
+#include "kernel/platform.h"
+#include "kernel/string.h"
+
+#define BATCH_PAGES (1u << BUDDY_CACHE_BATCH_ORDER)
+
+/* Index of the lowest set bit of a non-zero word (de Bruijn multiply: rv64imac has no ctz). */
+static unsigned lowest_set_bit(unsigned long word)
+{
+#if __SIZEOF_LONG__ == 8
+    static const uint8_t position[64] = {0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,
+                                         62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+                                         63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+                                         46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6};
+    return position[((word & -word) * 0x03f79d71b4cb0a89UL) >> 58];
+#else
+    static const uint8_t position[32] = {0,  1,  28, 2,  29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4,  8,
+                                         31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6,  11, 5,  10, 9};
+    return position[((word & -word) * 0x077cb531UL) >> 27];
+#endif
+}
+
+/* ---- Free-slot bitmaps (bit = slot_count - 1 - slot; see buddy_internal.h) ---- */
+
+/* Sets summary bits from a level up, as long as the word below just became non-zero. */
+static __attribute__((noinline)) void summary_set_from(struct buddy_bitmap *map, unsigned level, uintptr_t bit)
+{
+    for (; level < map->level_count; level++) {
+        unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
+        unsigned long old = *word;
+        *word = old | (1UL << (bit & (WORD_BITS - 1)));
+        if (old != 0)
+            return;
+        bit >>= WORD_SHIFT;
+    }
+}
+
+/* Clears summary bits from a level up, as long as the word below just became zero. */
+static __attribute__((noinline)) void summary_clear_from(struct buddy_bitmap *map, unsigned level, uintptr_t bit)
+{
+    for (; level < map->level_count; level++) {
+        unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
+        unsigned long now = *word & ~(1UL << (bit & (WORD_BITS - 1)));
+        *word = now;
+        if (now != 0)
+            return;
+        bit >>= WORD_SHIFT;
+    }
+}
+
+/* A run of 64 slots or more: whole words, then the runs of summary bits above them. */
+static __attribute__((noinline)) void words_mark(struct buddy_bitmap *map, uintptr_t bit, uintptr_t count, bool free)
+{
+    unsigned level = 0;
+    for (; count >= WORD_BITS; count >>= WORD_SHIFT, bit >>= WORD_SHIFT) {
+        unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
+        for (uintptr_t i = 0; i < count >> WORD_SHIFT; i++)
+            word[i] = free ? ~0UL : 0;
+        if (++level == map->level_count)
+            return;
+    }
+    unsigned long mask = ((1UL << count) - 1) << (bit & (WORD_BITS - 1));
+    unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
+    unsigned long old = *word;
+    *word = free ? old | mask : old & ~mask;
+    /* Above this level only single bits change: the summary loops do it from level + 1. */
+    if (free && old == 0)
+        summary_set_from(map, level + 1, bit >> WORD_SHIFT);
+    else if (!free && (old & ~mask) == 0)
+        summary_clear_from(map, level + 1, bit >> WORD_SHIFT);
+}
+
+/*
+ * Marks count slots free or not, starting at reversed bit `bit` (a multiple of count, a power
+ * of two). Inline: the common case is one read-modify-write of one word.
+ */
+static inline __attribute__((always_inline)) void slots_mark(struct buddy_bitmap *map, uintptr_t bit,
+                                                             uintptr_t count, bool free)
+{
+    if (count >= WORD_BITS) {
+        words_mark(map, bit, count, free);
+        return;
+    }
+    unsigned long mask = ((1UL << count) - 1) << (bit & (WORD_BITS - 1));
+    unsigned long *word = &map->level[0][bit >> WORD_SHIFT];
+    unsigned long old = *word;
+    if (free) {
+        *word = old | mask;
+        if (old == 0)
+            summary_set_from(map, 1, bit >> WORD_SHIFT);
+    } else {
+        *word = old & ~mask;
+        if ((old & ~mask) == 0)
+            summary_clear_from(map, 1, bit >> WORD_SHIFT);
+    }
+}
+
+/*
+ * All the slots of the block [index, index + 2^order) at the orders up to its own: at order k
+ * they are 2^(order - k) slots from reversed bit (page_count - index - 2^order) >> k.
+ */
+static inline __attribute__((always_inline)) void block_slots_mark(struct buddy_region *region, uintptr_t reversed,
+                                                                   unsigned order, bool free)
+{
+    struct buddy_bitmap *map = region->free_slots;
+    for (unsigned k = 0; k <= order; k++)
+        slots_mark(&map[k], reversed >> k, order_pages(order - k), free);
+}
+
+/* Clears one slot's bit if it is set; returns whether it was. */
+static inline __attribute__((always_inline)) bool slot_take(struct buddy_bitmap *map, uintptr_t bit)
+{
+    unsigned long *word = &map->level[0][bit >> WORD_SHIFT];
+    unsigned long mask = 1UL << (bit & (WORD_BITS - 1));
+    unsigned long old = *word;
+    if (!(old & mask))
+        return false;
+    *word = old & ~mask;
+    if ((old & ~mask) == 0)
+        summary_clear_from(map, 1, bit >> WORD_SHIFT);
+    return true;
+}
+
+/* The highest free slot of a bitmap that is not empty. O(levels). */
+static uintptr_t slot_highest(const struct buddy_bitmap *map)
+{
+    uintptr_t bit = 0;
+    for (unsigned level = map->level_count; level-- > 0;)
+        bit = (bit << WORD_SHIFT) | lowest_set_bit(map->level[level][bit]);
+    return map->slot_count - 1 - bit;
+}
+
+/* ---- The shared pool (all of these run under buddy->lock) ---- */
+
+/*
+ * See buddy_internal.h. One pass up the orders: each free buddy is merged, and the slot of the
+ * next order up, which the merged block now fills, becomes free.
+ */
+void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    uint8_t *state = region->page_state;
+    uintptr_t reversed = region->page_count - index - order_pages(order);
+    uintptr_t head = index;
+    unsigned merged = order;
+    block_slots_mark(region, reversed, order, true);
+    for (; merged < BUDDY_MAX_ORDER; merged++) {
+        uintptr_t half = order_pages(merged);
+        if (state_load(&state[head ^ half]) != (PAGE_FREE | merged))
+            break;
+        buddy->free_blocks[merged]--;
+        state_store(&state[head | half], PAGE_TAIL); /* the upper one stops being a block */
+        head &= ~half;
+        slots_mark(&region->free_slots[merged + 1], reversed >> (merged + 1), 1, true);
+    }
+    state_store(&state[head], (uint8_t)(PAGE_FREE | merged));
+    buddy->free_blocks[merged]++;
+    buddy->pool_free_pages += order_pages(order);
+}
+
+/*
+ * See buddy_internal.h. One pass up the orders: while the slot of the next order up that holds
+ * the block was entirely free, the free block the pages come from is bigger still; that slot is
+ * no longer free and its half that does not hold the block becomes a free block of its own.
+ * The pass stops at the order of the free block the pages came from.
+ */
+void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    uint8_t *state = region->page_state;
+    uintptr_t reversed = region->page_count - index - order_pages(order);
+    unsigned top = order;
+    block_slots_mark(region, reversed, order, false);
+    for (; top < BUDDY_MAX_ORDER && slot_take(&region->free_slots[top + 1], reversed >> (top + 1)); top++) {
+        uintptr_t half = order_pages(top);
+        state_store(&state[(index & ~(half - 1)) ^ half], (uint8_t)(PAGE_FREE | top));
+        buddy->free_blocks[top]++;
+    }
+    buddy->free_blocks[top]--;
+    state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
+    buddy->pool_free_pages -= order_pages(order);
+    unsigned long out_pages = buddy->total_pages - buddy->pool_free_pages;
+    if (out_pages > buddy->peak_out_pages)
+        buddy->peak_out_pages = out_pages;
+}
+
+/* The highest free slot of an order: its region and first page, or NULL when there is none. */
+static struct buddy_region *pool_highest(struct buddy *buddy, unsigned order, uintptr_t *index)
+{
+    for (unsigned r = buddy->region_count; r-- > 0;) {
+        struct buddy_bitmap *map = &buddy->regions[r].free_slots[order];
+        if (map->level[map->level_count - 1][0] != 0) {
+            *index = slot_highest(map) << order;
+            return &buddy->regions[r];
+        }
+    }
+    return NULL;
+}
+
+/* ---- Misuse and poison ---- */
+
+void buddy_report(enum misuse_kind kind, uintptr_t address, const void *caller)
+{
+    struct misuse_report report = {
+        .kind = kind, .allocator = "buddy", .address = address, .hart = hart_self(), .caller = caller};
+    misuse_report(&report);
+}
+
+enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_t index, unsigned order,
+                                     bool aligned)
+{
+    uint8_t state = state_load(&region->page_state[index]);
+    uintptr_t head;
+    switch (state & PAGE_STATE_MASK) {
+    case PAGE_ALLOCATED:
+        if (!aligned)
+            return MISUSE_INVALID_FREE;
+        return (unsigned)(state & PAGE_ORDER_MASK) == order ? BUDDY_FREE_OK : MISUSE_WRONG_SIZE;
+    case PAGE_TAIL:
+        state = block_of(region, index, &head);
+        if (state == PAGE_TAIL)
+            return MISUSE_OUT_OF_RANGE; /* in a region, but not managed (hole, metadata) */
+        if ((state & PAGE_STATE_MASK) == PAGE_ALLOCATED)
+            return MISUSE_INVALID_FREE; /* inside an allocated block */
+        return aligned ? MISUSE_DOUBLE_FREE : MISUSE_INVALID_FREE;
+    default: /* free or cached */
+        return aligned ? MISUSE_DOUBLE_FREE : MISUSE_INVALID_FREE;
+    }
+}
+
+void buddy_poison(void *block, uintptr_t bytes)
+{
+    memset(block, BUDDY_POISON_BYTE, bytes);
+}
+
+/* Address of the first byte of a block that is not poison, or 0. */
+uintptr_t buddy_poison_damage(const void *block, uintptr_t bytes)
+{
+    const unsigned long pattern = ~0UL / 0xff * BUDDY_POISON_BYTE;
+    const unsigned long *word = block;
+    for (uintptr_t i = 0; i < bytes / sizeof(unsigned long); i++) {
+        if (word[i] != pattern) {
+            const uint8_t *byte = (const uint8_t *)&word[i];
+            while (*byte == BUDDY_POISON_BYTE)
+                byte++;
+            return (uintptr_t)byte;
+        }
+    }
+    return 0;
+}
+
+#if RVMEM_CHECKED
+static void check_poison(const void *block, uintptr_t bytes, const void *caller)
+{
+    uintptr_t damage = buddy_poison_damage(block, bytes);
+    if (damage)
+        buddy_report(MISUSE_WRITE_AFTER_FREE, damage, caller);
+}
+#endif
+
+/* ---- Per-hart caches ---- */
+
+/*
+ * The cache of a hart below RVMEM_MAX_HARTS. The empty asm keeps GCC from re-deriving the
+ * address from the hart index at every use (it did, twice, in the fast paths).
+ */
+static inline __attribute__((always_inline)) struct buddy_cache *hart_cache(struct buddy *buddy, long hart)
+{
+    struct buddy_cache *cache = &buddy->caches[hart];
+    __asm__("" : "+r"(cache));
+    return cache;
+}
+
+/*
+ * Gives the cache's pages above keep back to the pool. Cache lock held (the count and the
+ * entries of a cache are only ever touched under its lock). Returns keep (or less).
+ */
+static unsigned long cache_drain_to(struct buddy *buddy, struct buddy_cache *cache, unsigned long keep)
+{
+    unsigned long count = cache->count;
+    if (count <= keep)
+        return count;
+    spin_lock(&buddy->lock);
+    while (count > keep) {
+        struct buddy_cache_entry *entry = &cache->entries[--count];
+        uintptr_t index = 0;
+        struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
+        buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
+    }
+    spin_unlock(&buddy->lock);
+    cache->count = count;
+    return count;
+}
+
+unsigned long buddy_drain_caches(struct buddy *buddy)
+{
+    unsigned long moved = 0;
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
+        struct buddy_cache *cache = &buddy->caches[hart];
+        spin_lock(&cache->lock);
+        moved += cache->count;
+        cache_drain_to(buddy, cache, 0);
+        spin_unlock(&cache->lock);
+    }
+    return moved;
+}
+
+/* Pushes a page onto a cache with room (lock held), then releases the lock. */
+static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long count,
+                                                            void *page, uint8_t *state)
+{
+    cache->entries[count].page = page;
+    cache->entries[count].state = state;
+    state_store(state, PAGE_CACHED);
+    cache->count = count + 1;
+    spin_unlock(&cache->lock);
+    return 0;
+}
+
+/* A full cache first gives a batch back to the pool. */
+static __attribute__((noinline)) int cache_push_full(struct buddy *buddy, struct buddy_cache *cache, void *page,
+                                                     uint8_t *state)
+{
+    unsigned long count = cache_drain_to(buddy, cache, BUDDY_CACHE_PAGES - BATCH_PAGES);
+    return cache_push(cache, count, page, state);
+}
+
+/* Puts an allocated order-0 page (state PAGE_ALLOCATED | 0) into a cache whose lock is held. */
+static inline __attribute__((always_inline)) int cache_put(struct buddy *buddy, struct buddy_cache *cache,
+                                                           void *page, uint8_t *state)
+{
+    unsigned long count = cache->count;
+    if (count == BUDDY_CACHE_PAGES)
+        return cache_push_full(buddy, cache, page, state);
+    return cache_push(cache, count, page, state);
+}
+
+/* The same when the lock is not held yet (the owner found it taken by a drainer, or checked builds). */
+static __attribute__((noinline)) int cache_put_locking(struct buddy *buddy, struct buddy_cache *cache, void *page,
+                                                       uint8_t *state)
+{
+#if RVMEM_CHECKED
+    buddy_poison(page, BUDDY_PAGE_SIZE);
+#endif
+    spin_lock(&cache->lock);
+    return cache_put(buddy, cache, page, state);
+}
+
+/* ---- Allocation ---- */
+
+/* Stores an error code for buddy_alloc_checked; buddy_alloc passes no place for it. */
+static void set_error(int *error, int code)
+{
+    if (error)
+        *error = code;
+}
+
+/* Takes an order-`order` block from the pool, draining the caches once if it is empty. */
+static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned order, const void *caller,
+                                                  int *error)
+{
+    (void)caller;
+    if (order > BUDDY_MAX_ORDER) {
+        set_error(error, -E_INVAL);
+        return NULL;
+    }
+    for (int attempt = 0;; attempt++) {
+        uintptr_t index;
+        spin_lock(&buddy->lock);
+        struct buddy_region *region = pool_highest(buddy, order, &index);
+        if (region)
+            buddy_pool_take(buddy, region, index, order);
+        spin_unlock(&buddy->lock);
+        if (region) {
+            void *block = (void *)region_page_address(region, index);
+#if RVMEM_CHECKED
+            check_poison(block, order_pages(order) << BUDDY_PAGE_SHIFT, caller);
+#endif
+            set_error(error, 0);
+            return block;
+        }
+        if (attempt > 0 || buddy_drain_caches(buddy) == 0)
+            break;
+    }
+    set_error(error, -E_NOMEM);
+    return NULL;
+}
+
+/*
+ * Refills an empty cache (its lock held, released here) with the block of up to BATCH_PAGES
+ * pages at the top of the highest free block, and hands out its highest page.
+ */
+static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache,
+                                                    const void *caller, int *error)
+{
+    uintptr_t index;
+    spin_lock(&buddy->lock);
+    struct buddy_region *region = pool_highest(buddy, 0, &index);
+    if (!region) {
+        spin_unlock(&buddy->lock);
+        spin_unlock(&cache->lock);
+        return alloc_slow(buddy, 0, caller, error); /* drains every cache, then retries */
+    }
+    /* The largest aligned slot, up to a batch, that holds the highest free page and is all free. */
+    unsigned order = 0;
+    while (order < BUDDY_CACHE_BATCH_ORDER &&
+           slot_is_free(&region->free_slots[order + 1], index >> (order + 1)))
+        order++;
+    index &= ~(order_pages(order) - 1);
+    buddy_pool_take(buddy, region, index, order);
+    unsigned count = (unsigned)order_pages(order);
+    for (unsigned i = 0; i < count; i++) {
+        cache->entries[i].page = (void *)region_page_address(region, index + i);
+        cache->entries[i].state = &region->page_state[index + i];
+        state_store(cache->entries[i].state, PAGE_CACHED);
+    }
+    spin_unlock(&buddy->lock);
+
+    void *page = cache->entries[count - 1].page;
+    state_store(cache->entries[count - 1].state, PAGE_ALLOCATED);
+    cache->count = count - 1;
+    spin_unlock(&cache->lock);
+#if RVMEM_CHECKED
+    check_poison(page, BUDDY_PAGE_SIZE, caller);
+#else
+    (void)caller;
+#endif
+    set_error(error, 0);
+    return page;
+}
+
+/* Hands out the top page of a cache whose lock is held (refilling it when empty), then unlocks. */
+static inline __attribute__((always_inline)) void *cache_take(struct buddy *buddy, struct buddy_cache *cache,
+                                                              const void *caller, int *error)
+{
+    unsigned long count = cache->count;
+    if (count == 0)
+        return cache_refill(buddy, cache, caller, error);
+    struct buddy_cache_entry *entry = &cache->entries[count - 1];
+    void *page = entry->page;
+    state_store(entry->state, PAGE_ALLOCATED);
+    cache->count = count - 1;
+    spin_unlock(&cache->lock);
+#if RVMEM_CHECKED
+    check_poison(page, BUDDY_PAGE_SIZE, caller);
+#endif
+    set_error(error, 0);
+    return page;
+}
+
+/* The same when the lock is not held yet. */
+static __attribute__((noinline)) void *cache_take_locking(struct buddy *buddy, struct buddy_cache *cache,
+                                                          const void *caller, int *error)
+{
+    spin_lock(&cache->lock);
+    return cache_take(buddy, cache, caller, error);
+}
+
+/*
+ * The fast path: an order-0 page from the calling hart's cache. Nothing but hart_self() is
+ * called on the way (the rest are tail calls), so the common case saves few registers.
+ */
+void *buddy_alloc(struct buddy *buddy, unsigned order)
+{
+    if (order != 0)
+        return alloc_slow(buddy, order, __builtin_return_address(0), NULL);
+    long hart = (int)hart_self(); /* sign-extended like every 32-bit value on rv64: no zero-extension */
+    if ((unsigned long)hart >= RVMEM_MAX_HARTS)
+        return alloc_slow(buddy, 0, __builtin_return_address(0), NULL);
+    struct buddy_cache *cache = hart_cache(buddy, hart);
+    if (RVMEM_CHECKED || !spin_trylock(&cache->lock))
+        return cache_take_locking(buddy, cache, __builtin_return_address(0), NULL);
+    return cache_take(buddy, cache, __builtin_return_address(0), NULL);
+}
+
+int buddy_alloc_checked(struct buddy *buddy, unsigned order, void **block)
+{
+    int error;
+    unsigned hart = hart_self();
+    if (order == 0 && hart < RVMEM_MAX_HARTS)
+        *block = cache_take_locking(buddy, &buddy->caches[hart], __builtin_return_address(0), &error);
+    else
+        *block = alloc_slow(buddy, order, __builtin_return_address(0), &error);
+    return error;
+}
+
+/* ---- Free ---- */
+
+/* Everything the fast path of buddy_free does not handle: other regions, misuse, orders > 0. */
+static __attribute__((noinline)) int free_slow(struct buddy *buddy, void *block, unsigned order,
+                                               const void *caller)
+{
+    uintptr_t address = (uintptr_t)block;
+    uintptr_t index;
+    if (!block)
+        return 0;
+    struct buddy_region *region = region_of(buddy, address, &index);
+    if (!region) {
+        buddy_report(MISUSE_OUT_OF_RANGE, address, caller);
+        return -E_INVAL;
+    }
+    bool aligned = (address & PAGE_OFFSET_MASK) == 0;
+    uint8_t *state = &region->page_state[index];
+    unsigned hart = hart_self();
+    if (order == 0 && aligned && state_load(state) == PAGE_ALLOCATED && hart < RVMEM_MAX_HARTS && caller)
+        return cache_put_locking(buddy, &buddy->caches[hart], block, state);
+
+    spin_lock(&buddy->lock);
+    enum misuse_kind kind = buddy_classify_free(region, index, order, aligned);
+    if (kind == BUDDY_FREE_OK) {
+#if RVMEM_CHECKED
+        buddy_poison(block, order_pages(order) << BUDDY_PAGE_SHIFT);
+#endif
+        buddy_pool_put(buddy, region, index, order);
+    }
+    spin_unlock(&buddy->lock);
+    if (kind != BUDDY_FREE_OK) {
+        buddy_report(kind, address, caller);
+        return -E_INVAL;
+    }
+    return 0;
+}
+
+/* A valid allocated order-0 page into the calling hart's cache (or the pool for harts without one). */
+static inline __attribute__((always_inline)) int free_page(struct buddy *buddy, void *page, uint8_t *state)
+{
+    long hart = (int)hart_self();
+    if ((unsigned long)hart >= RVMEM_MAX_HARTS)
+        return free_slow(buddy, page, 0, NULL);
+    struct buddy_cache *cache = hart_cache(buddy, hart);
+    if (RVMEM_CHECKED || !spin_trylock(&cache->lock))
+        return cache_put_locking(buddy, cache, page, state);
+    return cache_put(buddy, cache, page, state);
+}
+
+/*
+ * The fast path: an order-0 page of the first region goes into the calling hart's cache once
+ * its state byte shows it allocated. The checks come before hart_self(), so that only they
+ * need the caller's address (for reports).
+ */
+int buddy_free(struct buddy *buddy, void *block, unsigned order)
+{
+    uintptr_t address = (uintptr_t)block;
+    struct buddy_region *region = &buddy->regions[0];
+    uintptr_t index = (address >> BUDDY_PAGE_SHIFT) - region->first_pfn;
+    if (order != 0 || (address & PAGE_OFFSET_MASK) || index >= region->page_count)
+        return free_slow(buddy, block, order, __builtin_return_address(0));
+    uint8_t *state = &region->page_state[index];
+    if (state_load(state) != PAGE_ALLOCATED)
+        return free_slow(buddy, block, order, __builtin_return_address(0));
+    return free_page(buddy, block, state);
+}
+

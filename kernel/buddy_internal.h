@@ -1,0 +1,149 @@
+/*
+ * kernel/buddy_internal.h - the buddy allocator's metadata encoding and the helpers its files
+ * share (buddy.c, buddy_init.c, buddy_range.c, buddy_stats.c, buddy_validate.c). Nothing
+ * outside kernel/buddy*.c includes it.
+ *
+ * Builds: kernel, host
+ *
+ * State byte of a page (region->page_state[index]):
+ *   PAGE_TAIL            not the first page of a block: inside a block, or not managed at all
+ *                        (metadata, holes between ranges, the alignment margins of a region);
+ *   PAGE_FREE | order    first page of a free block in the shared pool;
+ *   PAGE_ALLOCATED|order first page of an allocated block (claimed pages: order 0 each);
+ *   PAGE_CACHED          an order-0 page held by a per-hart cache.
+ * In checked builds every free or cached page holds poison (BUDDY_POISON_BYTE): pages are
+ * poisoned when they are freed (at init too) and checked when they are handed out.
+ * Invariant: exactly the first page of every block has a non-TAIL state, so the block holding
+ * a page is found by looking at the page aligned down to 2^k for k = 0..BUDDY_MAX_ORDER.
+ *
+ * Free slots: region->free_slots[k] has a bit for each naturally aligned 2^k-page slot of the
+ * region, set when the slot lies entirely inside a free block of the pool. Bits are stored in
+ * reverse (bit 0 is the highest slot) so that "highest free slot" is a find-first-set.
+ */
+#ifndef RVMEM_KERNEL_BUDDY_INTERNAL_H
+#define RVMEM_KERNEL_BUDDY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/buddy.h"
+#include "kernel/misuse.h"
+
+enum page_state {
+    PAGE_TAIL = 0x00,
+    PAGE_FREE = 0x10,
+    PAGE_ALLOCATED = 0x20,
+    PAGE_CACHED = 0x30,
+    PAGE_STATE_MASK = 0x30,
+    PAGE_ORDER_MASK = 0x0f,
+};
+
+#ifndef RVMEM_CHECKED
+#define RVMEM_CHECKED 0
+#endif
+
+#define PAGE_OFFSET_MASK (BUDDY_PAGE_SIZE - 1)
+#define WORD_BITS (8u * (unsigned)sizeof(unsigned long))
+#define WORD_SHIFT (WORD_BITS == 64 ? 6u : 5u)
+
+/* State bytes are read and written by the owner of a page without the shared lock. */
+static inline uint8_t state_load(const uint8_t *state)
+{
+    return __atomic_load_n(state, __ATOMIC_RELAXED);
+}
+
+static inline void state_store(uint8_t *state, uint8_t value)
+{
+    __atomic_store_n(state, value, __ATOMIC_RELAXED);
+}
+
+static inline uintptr_t order_pages(unsigned order)
+{
+    return (uintptr_t)1 << order;
+}
+
+/* Address of a page of a region. */
+static inline uintptr_t region_page_address(const struct buddy_region *region, uintptr_t index)
+{
+    return (region->first_pfn + index) << BUDDY_PAGE_SHIFT;
+}
+
+/* Region holding the page at address (index set), or NULL. O(region_count). */
+static inline struct buddy_region *region_of(struct buddy *buddy, uintptr_t address, uintptr_t *index)
+{
+    uintptr_t pfn = address >> BUDDY_PAGE_SHIFT;
+    for (unsigned r = 0; r < buddy->region_count; r++) {
+        uintptr_t offset = pfn - buddy->regions[r].first_pfn;
+        if (offset < buddy->regions[r].page_count) {
+            *index = offset;
+            return &buddy->regions[r];
+        }
+    }
+    return 0;
+}
+
+/*
+ * The block holding page index: returns its state (PAGE_TAIL when the page belongs to no
+ * block, i.e. is not managed) and its first page in *head. O(BUDDY_MAX_ORDER).
+ */
+static inline uint8_t block_of(const struct buddy_region *region, uintptr_t index, uintptr_t *head)
+{
+    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
+        uintptr_t first = index & ~(order_pages(order) - 1);
+        uint8_t state = state_load(&region->page_state[first]);
+        if ((state & PAGE_STATE_MASK) == PAGE_TAIL)
+            continue;
+        /* A block starting here that is too small to reach index: index is in none. */
+        if ((unsigned)(state & PAGE_ORDER_MASK) < order)
+            return PAGE_TAIL;
+        *head = first;
+        return state;
+    }
+    return PAGE_TAIL;
+}
+
+/* Is the slot's bit set in a free-slot bitmap (reverse order, see above)? */
+static inline int slot_is_free(const struct buddy_bitmap *map, uintptr_t slot)
+{
+    uintptr_t bit = map->slot_count - 1 - slot;
+    return (int)((map->level[0][bit >> WORD_SHIFT] >> (bit & (WORD_BITS - 1))) & 1);
+}
+
+/* ---- Shared by buddy.c, buddy_init.c and buddy_range.c (the pool ones under buddy->lock) ---- */
+
+/* The largest order of an aligned block starting at index that fits in pages. */
+static inline unsigned buddy_largest_order(uintptr_t index, uintptr_t pages)
+{
+    unsigned order = 0;
+    while (order < BUDDY_MAX_ORDER && !(index & order_pages(order)) && order_pages(order + 1) <= pages)
+        order++;
+    return order;
+}
+
+/*
+ * Puts the block [index, index + 2^order) into the pool, merging it with its free buddies.
+ * Its first state byte may hold anything, the others must be PAGE_TAIL. In checked builds the
+ * caller has poisoned it.
+ */
+void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order);
+
+/*
+ * Takes the block [index, index + 2^order), which lies inside a free block of the pool, out of
+ * the pool; the rest of that free block stays free as smaller blocks. The taken block's first
+ * state byte becomes PAGE_ALLOCATED | order (callers may then mark its pages otherwise).
+ */
+void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order);
+
+/* What freeing the block at index with this order would be: BUDDY_FREE_OK or the kind of misuse. */
+#define BUDDY_FREE_OK MISUSE_KIND_COUNT
+enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_t index, unsigned order,
+                                     bool aligned);
+
+/* Reports misuse of the allocator at address, seen on this hart, by caller. */
+void buddy_report(enum misuse_kind kind, uintptr_t address, const void *caller);
+
+/* Checked builds: fills a block with BUDDY_POISON_BYTE / finds the first byte that is not poison (or 0). */
+void buddy_poison(void *block, uintptr_t bytes);
+uintptr_t buddy_poison_damage(const void *block, uintptr_t bytes);
+
+#endif

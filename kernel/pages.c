@@ -1,0 +1,80 @@
+/*
+ * kernel/pages.c - the machine's page allocator and heap break (see pages.h).
+ */
+#include "kernel/pages.h"
+
+#include "kernel/brk.h"
+#include "kernel/buddy.h"
+#include "kernel/errors.h"
+#include "kernel/hart.h"
+#include "kernel/memmap.h"
+#include "kernel/platform.h"
+
+static struct buddy machine_pages;
+static struct brk_heap machine_heap;
+static int hart_errno[RVMEM_MAX_HARTS];
+
+void pages_init(const struct memmap *map, uintptr_t heap_start, uint64_t heap_max_bytes)
+{
+    struct buddy_range ranges[MEMMAP_MAX_RANGES];
+    uintptr_t heap_limit = heap_start;
+    for (unsigned i = 0; i < map->usable_count; i++) {
+        ranges[i] = (struct buddy_range){(uintptr_t)map->usable[i].start, (uintptr_t)map->usable[i].end};
+        if (ranges[i].start <= heap_start && heap_start < ranges[i].end)
+            heap_limit = ranges[i].end;
+    }
+    int error = buddy_init(&machine_pages, ranges, map->usable_count);
+    if (error)
+        panic("page allocator: cannot take over the usable RAM: %s", error_name(error));
+    if (heap_max_bytes && heap_max_bytes < heap_limit - heap_start)
+        heap_limit = heap_start + (uintptr_t)heap_max_bytes;
+    error = brk_init(&machine_heap, &machine_pages, heap_start, heap_limit);
+    if (error)
+        panic("heap: cannot start at %p: %s", (void *)heap_start, error_name(error));
+}
+
+struct buddy *kernel_pages(void)
+{
+    return &machine_pages;
+}
+
+struct brk_heap *kernel_heap(void)
+{
+    return &machine_heap;
+}
+
+void *page_alloc(unsigned order)
+{
+    return buddy_alloc(&machine_pages, order);
+}
+
+int page_free(void *block, unsigned order)
+{
+    return buddy_free(&machine_pages, block, order);
+}
+
+int *errno_location(void)
+{
+    return &hart_errno[hart_self()];
+}
+
+void *sbrk(intptr_t increment)
+{
+    void *previous;
+    int error = brk_sbrk(&machine_heap, increment, &previous);
+    if (error) {
+        *errno_location() = -error;
+        return (void *)-1;
+    }
+    return previous;
+}
+
+int brk(void *address)
+{
+    int error = brk_set(&machine_heap, (uintptr_t)address);
+    if (error) {
+        *errno_location() = -error;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * kernel/pages.h - the machine's RAM: one buddy allocator over every usable page, and the
+ * program break of the kernel's heap, which starts just above the kernel image.
+ *
+ * pages_init() runs once on the boot hart, before the other harts start. Afterwards every
+ * function here is safe on all harts at once.
+ */
+#ifndef RVMEM_KERNEL_PAGES_H
+#define RVMEM_KERNEL_PAGES_H
+
+#include <stdint.h>
+
+struct buddy;
+struct brk_heap;
+struct memmap;
+
+/*
+ * Hands every usable range of map to the page allocator and opens the heap at heap_start
+ * (the page-aligned end of the kernel image). The heap may grow to the end of the usable
+ * range it starts in, or to heap_start + heap_max_bytes when that is lower (0: no maximum).
+ * Panics when the map cannot be taken over (a broken invariant: the map was validated).
+ */
+void pages_init(const struct memmap *map, uintptr_t heap_start, uint64_t heap_max_bytes);
+
+/* The machine's page allocator and heap, for statistics, tests and the monitor. */
+struct buddy *kernel_pages(void);
+struct brk_heap *kernel_heap(void);
+
+/* 2^order contiguous pages, aligned to their size, or NULL (out of memory, bad order). */
+void *page_alloc(unsigned order);
+
+/* Gives back a block from page_alloc with the same order. 0, or -E_INVAL on misuse (reported). */
+int page_free(void *block, unsigned order);
+
+/*
+ * Unix sbrk: moves the break by increment bytes and returns the previous break; on failure
+ * returns (void *)-1 and sets the calling hart's errno (E_NOMEM or E_INVAL, see errno_location).
+ */
+void *sbrk(intptr_t increment);
+
+/* Unix brk: moves the break to address. 0, or -1 with errno set. */
+int brk(void *address);
+
+/* The calling hart's errno (each hart has its own, like a thread's). */
+int *errno_location(void);
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * tests/kernel_brk.c - the program break over a buddy allocator of its own.
+ * Builds: kernel, host
+ *
+ * The heap starts at the bottom of a small arena whose pages a private buddy allocator
+ * manages, so the tests control exactly which pages are taken.
+ */
+#include "kernel/brk.h"
+#include "kernel/buddy.h"
+#include "kernel/errors.h"
+#include "kernel/layout.h"
+#include "kernel/platform.h"
+#include "tests/ktest.h"
+
+#define ARENA_PAGES 256
+static unsigned char arena[ARENA_PAGES * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static struct buddy pages;
+static struct brk_heap heap;
+static uintptr_t heap_start;
+static unsigned long free_at_start;
+
+/* The top of the arena holds the allocator's own metadata: the heap may grow up to it. */
+static uintptr_t arena_limit(void)
+{
+    return (uintptr_t)arena + sizeof arena - pages.metadata_bytes;
+}
+
+/* A fresh buddy over the arena and an empty heap at its bottom, limited to the arena. */
+static bool set_up(void)
+{
+    struct buddy_range range = {(uintptr_t)arena, (uintptr_t)arena + sizeof arena};
+    if (buddy_init(&pages, &range, 1) != 0)
+        return false;
+    heap_start = (uintptr_t)arena;
+    free_at_start = buddy_free_pages(&pages);
+    return brk_init(&heap, &pages, heap_start, arena_limit()) == 0;
+}
+
+static uintptr_t current_break(void)
+{
+    void *previous = NULL;
+    brk_sbrk(&heap, 0, &previous);
+    return (uintptr_t)previous;
+}
+
+static uintptr_t pages_held(void)
+{
+    struct brk_stats stats;
+    brk_get_stats(&heap, &stats);
+    return stats.pages_held;
+}
+
+KTEST(brk, grow_and_shrink_return_the_previous_break)
+{
+    KASSERT(set_up());
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 100, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start);
+    KASSERT_EQ(brk_sbrk(&heap, 50, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start + 100);
+    KASSERT_EQ(current_break(), heap_start + 150);
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 1);
+    KASSERT_EQ(brk_sbrk(&heap, -150, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start + 150);
+    KASSERT_EQ(pages_held(), 0u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+KTEST(brk, byte_granular_moves_across_page_boundaries)
+{
+    KASSERT(set_up());
+    static const intptr_t moves[] = {4095, 1, 1, -2, 8193, -4097, 3, -4099, 12288, -12288, 1, -1};
+    uintptr_t expected = heap_start;
+    for (unsigned i = 0; i < sizeof moves / sizeof moves[0]; i++) {
+        void *previous = NULL;
+        KASSERT_EQ(brk_sbrk(&heap, moves[i], &previous), 0);
+        KASSERT_EQ((uintptr_t)previous, expected);
+        expected += (uintptr_t)moves[i];
+        uintptr_t want_pages = (expected - heap_start + PAGE_SIZE - 1) / PAGE_SIZE;
+        KASSERT_EQ(pages_held(), want_pages);
+        KASSERT_EQ(buddy_free_pages(&pages), free_at_start - want_pages);
+    }
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+KTEST(brk, grown_memory_reads_as_zero)
+{
+    KASSERT(set_up());
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 3 * PAGE_SIZE, &previous), 0);
+    unsigned char *bytes = previous;
+    for (unsigned i = 0; i < 3 * PAGE_SIZE; i++) {
+        KASSERT_EQ(bytes[i], 0);
+        bytes[i] = 0xff;
+    }
+    KASSERT_EQ(brk_sbrk(&heap, -5000, &previous), 0); /* within a page and across one */
+    KASSERT_EQ(brk_sbrk(&heap, 5000, &previous), 0);
+    for (unsigned i = 3 * PAGE_SIZE - 5000; i < 3 * PAGE_SIZE; i++)
+        KASSERT_EQ(bytes[i], 0);
+    KASSERT_EQ(bytes[3 * PAGE_SIZE - 5001], 0xff); /* below the shrink: kept */
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+}
+
+KTEST(brk, bad_moves_are_refused_and_change_nothing)
+{
+    KASSERT(set_up());
+    void *previous = (void *)1;
+    KASSERT_EQ(brk_sbrk(&heap, -1, &previous), -E_INVAL);
+    KASSERT_PTR_EQ(previous, (void *)1);
+    KASSERT_EQ(brk_set(&heap, heap_start - 1), -E_INVAL);
+    KASSERT_EQ(brk_sbrk(&heap, 10, &previous), 0);
+    KASSERT_EQ(brk_sbrk(&heap, INTPTR_MAX, &previous), -E_NOMEM); /* beyond the limit */
+    KASSERT_EQ(brk_sbrk(&heap, INTPTR_MIN, &previous), -E_INVAL); /* wraps below zero */
+    KASSERT_EQ(brk_set(&heap, arena_limit() + 1), -E_NOMEM);
+    KASSERT_EQ(current_break(), heap_start + 10);
+    KASSERT_EQ(brk_set(&heap, arena_limit()), 0); /* exactly up to the limit */
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), -E_NOMEM);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT(brk_init(&heap, &pages, heap_start + 1, heap_start + PAGE_SIZE) == -E_INVAL);
+    KASSERT(brk_init(&heap, &pages, heap_start, heap_start - PAGE_SIZE) == -E_INVAL);
+}
+
+KTEST(brk, collision_with_an_allocated_page_then_recovery)
+{
+    KASSERT(set_up());
+    uintptr_t taken = heap_start + 2 * PAGE_SIZE;
+    KASSERT_EQ(buddy_claim(&pages, taken, taken + PAGE_SIZE), 0); /* someone else owns page 2 */
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 2 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), -E_NOMEM);
+    KASSERT_EQ(current_break(), heap_start + 2 * PAGE_SIZE);
+    KASSERT_EQ(pages_held(), 2u);
+    KASSERT_EQ(buddy_free(&pages, (void *)taken, 0), 0);
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), 0);
+    KASSERT_EQ(pages_held(), 3u);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+}
+
+KTEST(brk, exhaustion_by_page_allocations_then_recovery)
+{
+    KASSERT(set_up());
+    static void *taken[ARENA_PAGES];
+    unsigned count = 0;
+    while (count < ARENA_PAGES && (taken[count] = buddy_alloc(&pages, 0)) != NULL)
+        count++;
+    KASSERT_GT(count, 0u);
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), -E_NOMEM);
+    for (unsigned i = 0; i < count; i++)
+        KASSERT_EQ(buddy_free(&pages, taken[i], 0), 0);
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), 0);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+}
+
+KTEST(brk, statistics_track_start_break_and_peak)
+{
+    KASSERT(set_up());
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 3 * PAGE_SIZE + 7, &previous), 0);
+    KASSERT_EQ(brk_sbrk(&heap, -(intptr_t)(2 * PAGE_SIZE), &previous), 0);
+    struct brk_stats stats;
+    brk_get_stats(&heap, &stats);
+    KASSERT_EQ(stats.start, heap_start);
+    KASSERT_EQ(stats.current, heap_start + PAGE_SIZE + 7);
+    KASSERT_EQ(stats.peak, heap_start + 3 * PAGE_SIZE + 7);
+    KASSERT_EQ(stats.pages_held, 2u);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+}
+
+#define SMP_MOVES 64
+static uintptr_t smp_blocks[64][SMP_MOVES];
+
+/* Every hart grows the one heap at once; the pieces handed out must never overlap. */
+KTEST_SMP(brk, concurrent_sbrk_from_all_harts)
+{
+    unsigned self = ktest_hart_index();
+    if (self == 0)
+        KASSERT(set_up());
+    ktest_barrier();
+    KASSERT_LT(self, 64u);
+    for (unsigned i = 0; i < SMP_MOVES; i++) {
+        void *previous = NULL;
+        intptr_t size = 8 + 24 * (intptr_t)((self + i) % 5);
+        KASSERT_EQ(brk_sbrk(&heap, size, &previous), 0);
+        smp_blocks[self][i] = (uintptr_t)previous;
+        unsigned char *bytes = previous;
+        for (intptr_t b = 0; b < size; b++)
+            bytes[b] = (unsigned char)(self + 1);
+    }
+    ktest_barrier();
+    for (unsigned i = 0; i < SMP_MOVES; i++) {
+        const unsigned char *bytes = (const unsigned char *)smp_blocks[self][i];
+        intptr_t size = 8 + 24 * (intptr_t)((self + i) % 5);
+        for (intptr_t b = 0; b < size; b++)
+            KASSERT_EQ(bytes[b], self + 1);
+    }
+    ktest_barrier();
+    if (self == 0) {
+        KASSERT_EQ(brk_set(&heap, heap_start), 0);
+        KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+        KASSERT_EQ(buddy_validate(&pages), 0);
+    }
+}

@@ -1,0 +1,94 @@
+/*
+ * tests/kernel_sbrk.c - the machine's own heap break and page allocator, as the kernel uses them.
+ */
+#include "kernel/brk.h"
+#include "kernel/buddy.h"
+#include "kernel/errors.h"
+#include "kernel/layout.h"
+#include "kernel/pages.h"
+#include "tests/ktest.h"
+
+extern char __image_end[];
+
+/* Leak check: every suite leaves the machine's free pages and break as it found them. */
+static unsigned long free_pages_before;
+static uintptr_t break_before;
+
+static void leak_snapshot_pages(void)
+{
+    buddy_drain_caches(kernel_pages());
+    free_pages_before = buddy_free_pages(kernel_pages());
+    break_before = (uintptr_t)sbrk(0);
+}
+
+static bool leak_pages_and_break_unchanged(void)
+{
+    unsigned long free_now = buddy_free_pages(kernel_pages());
+    uintptr_t break_now = (uintptr_t)sbrk(0);
+    if (free_now == free_pages_before && break_now == break_before)
+        return true;
+    ktest_note("machine pages: %lu free before, %lu after; break %p before, %p after", free_pages_before, free_now,
+               (void *)break_before, (void *)break_now);
+    return false;
+}
+
+KTEST_LEAK_CHECK(machine_pages, leak_snapshot_pages, leak_pages_and_break_unchanged);
+
+KTEST(sbrk, heap_starts_just_above_the_image)
+{
+    KASSERT_EQ((uintptr_t)sbrk(0), (uintptr_t)__image_end);
+}
+
+KTEST(sbrk, grows_with_pages_from_the_buddy_allocator)
+{
+    unsigned long free_before = buddy_free_pages(kernel_pages());
+    char *start = sbrk(3 * PAGE_SIZE + 100);
+    KASSERT_NE(start, (char *)-1);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), free_before - 4);
+    for (unsigned i = 0; i < 3 * PAGE_SIZE + 100; i++)
+        KASSERT_EQ(start[i], 0);
+    KASSERT_EQ(brk(start), 0);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), free_before);
+}
+
+KTEST(sbrk, errors_set_errno)
+{
+    char *start = sbrk(0);
+    KASSERT_PTR_EQ(sbrk(-1), (void *)-1);
+    KASSERT_EQ(*errno_location(), E_INVAL);
+    KASSERT_PTR_EQ(sbrk(INTPTR_MAX), (void *)-1);
+    KASSERT_EQ(*errno_location(), E_NOMEM);
+    KASSERT_EQ(brk(start - 1), -1);
+    KASSERT_EQ(*errno_location(), E_INVAL);
+    KASSERT_PTR_EQ(sbrk(0), start);
+}
+
+KTEST(sbrk, meets_page_allocations_then_recovers)
+{
+    char *start = sbrk(0);
+    uintptr_t above = (uintptr_t)start + PAGE_SIZE; /* the page right above the break's first page */
+    KASSERT_EQ(buddy_claim(kernel_pages(), above, above + PAGE_SIZE), 0);
+    KASSERT_NE(sbrk(PAGE_SIZE), (void *)-1);
+    KASSERT_PTR_EQ(sbrk(1), (void *)-1);
+    KASSERT_EQ(*errno_location(), E_NOMEM);
+    KASSERT_EQ(page_free((void *)above, 0), 0);
+    KASSERT_NE(sbrk(1), (void *)-1);
+    KASSERT_EQ(brk(start), 0);
+}
+
+KTEST(pages, highest_addresses_first)
+{
+    void *first = page_alloc(0);
+    void *second = page_alloc(0);
+    KASSERT_NOT_NULL(first);
+    KASSERT_NOT_NULL(second);
+    KASSERT_GT((uintptr_t)first, (uintptr_t)sbrk(0) + (64u << 20)); /* far from the break */
+    KASSERT_EQ(page_free(first, 0), 0);
+    KASSERT_EQ(page_free(second, 0), 0);
+    void *block = page_alloc(BUDDY_MAX_ORDER);
+    KASSERT_NOT_NULL(block);
+    KASSERT_EQ((uintptr_t)block % (PAGE_SIZE << BUDDY_MAX_ORDER), 0u);
+    KASSERT_EQ(page_free(block, BUDDY_MAX_ORDER), 0);
+    KASSERT_NULL(page_alloc(BUDDY_MAX_ORDER + 1));
+    KASSERT_EQ(buddy_validate(kernel_pages()), 0);
+}
