@@ -18,6 +18,7 @@ int brk_init(struct brk_heap *heap, struct buddy *pages, uintptr_t start, uintpt
 {
     if ((start & (PAGE_SIZE - 1)) || limit < start)
         return -E_INVAL;
+    limit &= ~(uintptr_t)(PAGE_SIZE - 1); /* whole pages only, so pages_end never passes limit */
     *heap = (struct brk_heap){.lock = SPINLOCK_INIT,
                               .start = start,
                               .current = start,
@@ -58,31 +59,22 @@ static int move_break(struct brk_heap *heap, uintptr_t target)
     return 0;
 }
 
-int brk_sbrk(struct brk_heap *heap, intptr_t increment, void **previous)
+struct brk_move brk_move_slow(struct brk_heap *heap, uintptr_t old, intptr_t increment)
 {
-    spin_lock(&heap->lock);
-    uintptr_t old = heap->current;
     uintptr_t target = old + (uintptr_t)increment;
-    int error = 0;
+    int error;
     if (increment >= 0 ? target < old : target > old)
         error = -E_INVAL; /* wrapped around the address space */
     else if (target < heap->start)
         error = -E_INVAL;
     else if (target > heap->limit)
         error = -E_NOMEM;
-    else if (target <= heap->pages_end && target >= old) {
-        heap->current = target; /* the fast path: no page changes hands */
-        if (target > heap->peak)
-            heap->peak = target;
-    } else {
+    else
         error = move_break(heap, target);
-        if (!error && target > heap->peak)
-            heap->peak = target;
-    }
+    if (!error && target > heap->peak)
+        heap->peak = target;
     spin_unlock(&heap->lock);
-    if (!error)
-        *previous = (void *)old;
-    return error;
+    return (struct brk_move){old, error};
 }
 
 int brk_set(struct brk_heap *heap, uintptr_t address)

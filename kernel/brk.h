@@ -44,16 +44,48 @@ struct brk_stats {
 };
 
 /*
- * Sets up an empty heap at start (page aligned) that may grow up to limit, taking pages
- * from pages. Returns 0, or -E_INVAL if start is not page aligned or limit < start.
+ * Sets up an empty heap at start (page aligned) that may grow up to limit (rounded down to a
+ * page), taking pages from pages. Returns 0, or -E_INVAL if start is not page aligned or limit < start.
  */
 int brk_init(struct brk_heap *heap, struct buddy *pages, uintptr_t start, uintptr_t limit);
 
+/* What a move of the break returns: the previous break, or an error (then nothing changed). */
+struct brk_move {
+    uintptr_t previous;
+    long error; /* 0, -E_NOMEM or -E_INVAL; a full word so the struct comes back in a0/a1 */
+};
+
+/* The rest of brk_move_by, out of line: called with the lock held, releases it. */
+struct brk_move brk_move_slow(struct brk_heap *heap, uintptr_t old, intptr_t increment);
+
 /*
- * Moves the break by increment bytes (negative shrinks). On success stores the previous
- * break in *previous and returns 0; on failure returns -E_NOMEM or -E_INVAL and changes nothing.
+ * Moves the break by increment bytes (negative shrinks). The common case - growing inside
+ * the pages the heap already holds - is inline: lock, two compares, store, unlock.
  */
-int brk_sbrk(struct brk_heap *heap, intptr_t increment, void **previous);
+static inline struct brk_move brk_move_by(struct brk_heap *heap, intptr_t increment)
+{
+    spin_lock(&heap->lock);
+    uintptr_t old = heap->current;
+    /* One unsigned compare rejects a negative increment too (it is huge as unsigned). */
+    if (__builtin_expect((uintptr_t)increment <= heap->pages_end - old, 1)) {
+        uintptr_t target = old + (uintptr_t)increment;
+        heap->current = target; /* pages_end <= limit always holds */
+        if (target > heap->peak)
+            heap->peak = target;
+        spin_unlock(&heap->lock);
+        return (struct brk_move){old, 0};
+    }
+    return brk_move_slow(heap, old, increment);
+}
+
+/* brk_move_by for callers that like an error code: stores the previous break in *previous on success. */
+static inline int brk_sbrk(struct brk_heap *heap, intptr_t increment, void **previous)
+{
+    struct brk_move move = brk_move_by(heap, increment);
+    if (move.error == 0)
+        *previous = (void *)move.previous;
+    return (int)move.error;
+}
 
 /* Moves the break to address. Returns 0, -E_NOMEM or -E_INVAL (nothing changed on failure). */
 int brk_set(struct brk_heap *heap, uintptr_t address);

@@ -60,13 +60,12 @@ int *errno_location(void)
 
 void *sbrk(intptr_t increment)
 {
-    void *previous;
-    int error = brk_sbrk(&machine_heap, increment, &previous);
-    if (error) {
-        *errno_location() = -error;
+    struct brk_move move = brk_move_by(&machine_heap, increment);
+    if (__builtin_expect(move.error != 0, 0)) {
+        *errno_location() = (int)-move.error;
         return (void *)-1;
     }
-    return previous;
+    return (void *)move.previous;
 }
 
 int brk(void *address)

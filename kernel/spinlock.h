@@ -35,17 +35,14 @@ static inline void spin_pause(void)
 #endif
 }
 
+/* The waiting half of spin_lock, out of line so the uncontended path stays a few instructions. */
+void spin_lock_contended(struct spinlock *lock);
+
 /* Takes the lock, spinning until it is free. Acquire ordering. */
 static inline void spin_lock(struct spinlock *lock)
 {
-    while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE)) {
-        for (unsigned round = 1; __atomic_load_n(&lock->locked, __ATOMIC_RELAXED); round++) {
-            if (round % SPIN_ROUNDS_BEFORE_RELAX == 0)
-                hart_relax();
-            else
-                spin_pause();
-        }
-    }
+    if (__builtin_expect(__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE), 0))
+        spin_lock_contended(lock);
 }
 
 /* Takes the lock if it is free; returns true when taken. */

@@ -21,22 +21,19 @@ static void warm_cache(void)
     page_free(page, 0);
 }
 
-KBENCH(page_alloc_order0_cached, 60, 120)
+KBENCH(page_alloc_order0_cached, 50, 50)
 {
     static void *pages[CALLS];
     warm_cache();
     for (unsigned i = 0; i < CALLS; i++) {
-        void *page = page_alloc(0);
         uint64_t start = kbench_start();
-        page_free(page, 0);
-        page = page_alloc(0);
+        pages[i] = page_alloc(0);
         kbench_stop(start);
-        pages[i] = page;
         page_free(pages[i], 0);
     }
 }
 
-KBENCH(page_free_order0_cached, 80, 120)
+KBENCH(page_free_order0_cached, 70, 70)
 {
     warm_cache();
     for (unsigned i = 0; i < CALLS; i++) {
@@ -80,7 +77,7 @@ KBENCH(page_alloc_free_random_orders, 0, 2500)
             page_free(live[slot].block, live[slot].order);
 }
 
-KBENCH(sbrk_16B_no_page_change, 25, 40)
+KBENCH(sbrk_16B_no_page_change, 40, 40)
 {
     char *start = sbrk(0);
     brk(start + 1); /* hold the first page; every measured call stays inside it */
