@@ -21,7 +21,7 @@ TIMEOUT    ?= 120
 BIOS       ?= default
 BUDDY_MAX_ORDER ?= 10
 
-BUILD := build
+BUILD ?= build
 # Quiet by default; V=1 shows every command.
 Q := $(if $(filter 1,$(V)),,@)
 
@@ -65,7 +65,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-
 
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
-.PHONY: all stack-report run test bench debug host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
+.PHONY: all stack-report checked-kernel run test bench debug host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
         check-host-tools
 
 all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
@@ -127,8 +127,14 @@ run: all
 	$(QEMU_SH) -a "mode=run" $(BUILD)/kernel.elf
 
 FUZZ_SMOKE_SECONDS ?= 10
-test: all host-tests fuzz-targets
+# The allocator suites run once more in a checked build (poisoning, validator after every operation).
+CHECKED_BUILD := $(BUILD)/checked
+checked-kernel:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(CHECKED_BUILD) CHECKED=1 $(CHECKED_BUILD)/kernel.elf
+
+test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel)
 	python3 tools/test.py --kernel $(BUILD)/kernel.elf --host $(BUILD)/host-tests --machine $(MACHINE) \
+	    $(if $(TESTS),,--checked-kernel $(CHECKED_BUILD)/kernel.elf) \
 	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs \
 	    $(if $(TESTS),,$(foreach target,$(FUZZ_TARGETS),--fuzz $(target))) --fuzz-seconds $(FUZZ_SMOKE_SECONDS)
 

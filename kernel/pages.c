@@ -13,6 +13,25 @@
 static struct buddy machine_pages;
 static struct brk_heap machine_heap;
 static int hart_errno[RVMEM_MAX_HARTS];
+static uint64_t init_instructions;
+
+static inline uint64_t instructions_retired(void)
+{
+    uint64_t count;
+#if __riscv_xlen == 32
+    uint32_t low;
+    __asm__ volatile("rdinstret %0" : "=r"(low));
+    count = low;
+#else
+    __asm__ volatile("rdinstret %0" : "=r"(count));
+#endif
+    return count;
+}
+
+uint64_t pages_init_instructions(void)
+{
+    return init_instructions;
+}
 
 void pages_init(const struct memmap *map, uintptr_t heap_start, uint64_t heap_max_bytes)
 {
@@ -23,7 +42,9 @@ void pages_init(const struct memmap *map, uintptr_t heap_start, uint64_t heap_ma
         if (ranges[i].start <= heap_start && heap_start < ranges[i].end)
             heap_limit = ranges[i].end;
     }
+    uint64_t started = instructions_retired();
     int error = buddy_init(&machine_pages, ranges, map->usable_count);
+    init_instructions = instructions_retired() - started;
     if (error)
         panic("page allocator: cannot take over the usable RAM: %s", error_name(error));
     if (heap_max_bytes && heap_max_bytes < heap_limit - heap_start)

@@ -41,6 +41,9 @@ void *sbrk(intptr_t increment);
 /* Unix brk: moves the break to address. 0, or -1 with errno set. */
 int brk(void *address);
 
+/* Guest instructions buddy_init took over the machine's RAM at boot (exact under -icount). */
+uint64_t pages_init_instructions(void);
+
 /* The calling hart's errno (each hart has its own, like a thread's). */
 int *errno_location(void);
 

@@ -10,6 +10,7 @@
 #include "kernel/buddy.h"
 #include "kernel/layout.h"
 #include "kernel/pages.h"
+#include "kernel/platform.h"
 #include "tests/kbench.h"
 
 #define CALLS 1000
@@ -122,3 +123,43 @@ KBENCH(sbrk_claims_one_page, 0, 0)
 SBRK_SAME_SIZE(sbrk_16B, 16)
 SBRK_SAME_SIZE(sbrk_256B, 256)
 SBRK_SAME_SIZE(sbrk_4KiB, 4096)
+
+/* Order-0 churn: each participating hart allocates and frees 32 pages, 100 rounds. */
+#define CHURN_ROUNDS 100
+#define CHURN_PAGES 32
+static uint64_t churn_per_operation[64]; /* per hart, in hundredths of an instruction */
+
+static void churn_on_this_hart(void)
+{
+    void *held[CHURN_PAGES];
+    unsigned self = hart_self();
+    uint64_t start = kbench_instret();
+    for (unsigned round = 0; round < CHURN_ROUNDS; round++) {
+        for (unsigned i = 0; i < CHURN_PAGES; i++)
+            held[i] = page_alloc(0);
+        for (unsigned i = 0; i < CHURN_PAGES; i++)
+            page_free(held[i], 0);
+    }
+    uint64_t elapsed = kbench_instret() - start;
+    if (self < 64)
+        churn_per_operation[self] = elapsed * 100 / (2 * CHURN_ROUNDS * CHURN_PAGES);
+}
+
+KBENCH(page_order0_churn_1_hart, 0, 0)
+{
+    churn_on_this_hart();
+    kbench_record(churn_per_operation[0] / 100);
+}
+
+KBENCH(page_order0_churn_all_harts, 0, 0)
+{
+    run_on_all_harts(churn_on_this_hart);
+    for (unsigned hart = 0; hart < hart_count() && hart < 64; hart++)
+        kbench_record(churn_per_operation[hart] / 100);
+}
+
+/* Instructions buddy_init took at boot over this machine's RAM (one sample; see bench.py for 4G). */
+KBENCH(buddy_init_this_machine, 0, 1000000)
+{
+    kbench_record(pages_init_instructions());
+}

@@ -55,11 +55,15 @@ def report(label, count, status, seconds, log_path):
         print(f"      log: {log_path}")
 
 
-def kernel_suites(args, harts, total):
-    label = f"kernel {args.machine} smp={harts} mem={args.mem}"
-    log_path = os.path.join(args.log_dir, f"kernel-smp{harts}.log")
-    bootargs = "mode=test" + (f" tests={args.tests}" if args.tests else "")
-    status, text, seconds = run(qemu_command(args, harts, bootargs), log_path, args.timeout + 10)
+def kernel_suites(args, harts, total, kernel=None, tests=None, name="kernel"):
+    label = f"{name} {args.machine} smp={harts} mem={args.mem}"
+    log_path = os.path.join(args.log_dir, f"{name}-smp{harts}.log")
+    tests = args.tests if tests is None else tests
+    bootargs = "mode=test" + (f" tests={tests}" if tests else "")
+    command = qemu_command(args, harts, bootargs)
+    if kernel:
+        command[-1] = kernel
+    status, text, seconds = run(command, log_path, args.timeout + 10)
     count = ktap.parse(text, label)
     if count.failed == 0 and status != 0:
         count.failed += 1
@@ -211,6 +215,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernel", required=True)
     parser.add_argument("--host")
+    parser.add_argument("--checked-kernel", help="a CHECKED=1 build: its allocator suites run too")
     parser.add_argument("--fuzz", action="append", default=[])
     parser.add_argument("--fuzz-seconds", type=int, default=10)
     parser.add_argument("--machine", default="virt")
@@ -227,6 +232,9 @@ def main():
     print("rvmem tests:")
     for harts in [int(h) for h in args.smp.split(",") if h]:
         kernel_suites(args, harts, total)
+    if args.checked_kernel:
+        kernel_suites(args, 4, total, kernel=args.checked_kernel, tests="buddy*,brk,sbrk,pages",
+                      name="checked (CHECKED=1)")
     if not args.tests:
         crash_check(args, total)
         stack_overflow_checks(args, total)
