@@ -60,9 +60,21 @@ int bootargs_get_bytes(const char *bootargs, const char *key, uint64_t *bytes)
     unsigned shift = 0;
     switch (*p) {
     case '\0': break;
-    case 'K': case 'k': shift = 10; p++; break;
-    case 'M': case 'm': shift = 20; p++; break;
-    case 'G': case 'g': shift = 30; p++; break;
+    case 'K':
+    case 'k':
+        shift = 10;
+        p++;
+        break;
+    case 'M':
+    case 'm':
+        shift = 20;
+        p++;
+        break;
+    case 'G':
+    case 'g':
+        shift = 30;
+        p++;
+        break;
     default: return -E_INVAL;
     }
     if (*p != '\0' || (shift && number > (UINT64_MAX >> shift)))

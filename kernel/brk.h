@@ -30,12 +30,12 @@ struct buddy;
 
 struct brk_heap {
     struct spinlock lock;
-    uintptr_t start;       /* first byte of the heap (page aligned) */
-    uintptr_t current;     /* the break: one past the last heap byte */
-    uintptr_t pages_end;   /* one past the last page the heap holds (page aligned, >= current) */
-    uintptr_t limit;       /* the break never goes above this */
-    uintptr_t peak;        /* highest break so far */
-    struct buddy *pages;   /* where heap pages come from */
+    uintptr_t start;     /* first byte of the heap (page aligned) */
+    uintptr_t current;   /* the break: one past the last heap byte */
+    uintptr_t pages_end; /* one past the last page the heap holds (page aligned, >= current) */
+    uintptr_t limit;     /* the break never goes above this */
+    uintptr_t peak;      /* highest break so far */
+    struct buddy *pages; /* where heap pages come from */
 };
 
 struct brk_stats {

@@ -88,8 +88,8 @@ static __attribute__((noinline)) void words_mark(struct buddy_bitmap *map, uintp
  * Marks count slots free or not, starting at reversed bit `bit` (a multiple of count, a power
  * of two). Inline: the common case is one read-modify-write of one word.
  */
-static inline __attribute__((always_inline)) void slots_mark(struct buddy_bitmap *map, uintptr_t bit,
-                                                             uintptr_t count, bool free)
+static inline __attribute__((always_inline)) void slots_mark(struct buddy_bitmap *map, uintptr_t bit, uintptr_t count,
+                                                             bool free)
 {
     if (count >= WORD_BITS) {
         words_mark(map, bit, count, free);
@@ -218,8 +218,7 @@ void buddy_report(enum misuse_kind kind, uintptr_t address, const void *caller)
     misuse_report(&report);
 }
 
-enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_t index, unsigned order,
-                                     bool aligned)
+enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_t index, unsigned order, bool aligned)
 {
     uint8_t state = state_load(&region->page_state[index]);
     uintptr_t head;
@@ -235,8 +234,7 @@ enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_
         if ((state & PAGE_STATE_MASK) == PAGE_ALLOCATED)
             return MISUSE_INVALID_FREE; /* inside an allocated block */
         return aligned ? MISUSE_DOUBLE_FREE : MISUSE_INVALID_FREE;
-    default: /* free or cached */
-        return aligned ? MISUSE_DOUBLE_FREE : MISUSE_INVALID_FREE;
+    default: /* free or cached */ return aligned ? MISUSE_DOUBLE_FREE : MISUSE_INVALID_FREE;
     }
 }
 
@@ -318,8 +316,8 @@ unsigned long buddy_drain_caches(struct buddy *buddy)
 }
 
 /* Pushes a page onto a cache with room (lock held), then releases the lock. */
-static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long count,
-                                                            void *page, uint8_t *state)
+static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long count, void *page,
+                                                            uint8_t *state)
 {
     cache->entries[count].page = page;
     cache->entries[count].state = state;
@@ -338,8 +336,8 @@ static __attribute__((noinline)) int cache_push_full(struct buddy *buddy, struct
 }
 
 /* Puts an allocated order-0 page (state PAGE_ALLOCATED | 0) into a cache whose lock is held. */
-static inline __attribute__((always_inline)) int cache_put(struct buddy *buddy, struct buddy_cache *cache,
-                                                           void *page, uint8_t *state)
+static inline __attribute__((always_inline)) int cache_put(struct buddy *buddy, struct buddy_cache *cache, void *page,
+                                                           uint8_t *state)
 {
     unsigned long count = cache->count;
     if (count == BUDDY_CACHE_PAGES)
@@ -368,8 +366,7 @@ static void set_error(int *error, int code)
 }
 
 /* Takes an order-`order` block from the pool, draining the caches once if it is empty. */
-static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned order, const void *caller,
-                                                  int *error)
+static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned order, const void *caller, int *error)
 {
     (void)caller;
     if (order > BUDDY_MAX_ORDER) {
@@ -402,8 +399,8 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
  * Refills an empty cache (its lock held, released here) with the block of up to BATCH_PAGES
  * pages at the top of the highest free block, and hands out its highest page.
  */
-static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache,
-                                                    const void *caller, int *error)
+static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
+                                                    int *error)
 {
     uintptr_t index;
     spin_lock(&buddy->lock);
@@ -415,8 +412,7 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
     }
     /* The largest aligned slot, up to a batch, that holds the highest free page and is all free. */
     unsigned order = 0;
-    while (order < BUDDY_CACHE_BATCH_ORDER &&
-           slot_is_free(&region->free_slots[order + 1], index >> (order + 1)))
+    while (order < BUDDY_CACHE_BATCH_ORDER && slot_is_free(&region->free_slots[order + 1], index >> (order + 1)))
         order++;
     index &= ~(order_pages(order) - 1);
     buddy_pool_take(buddy, region, index, order);
@@ -499,8 +495,7 @@ int buddy_alloc_checked(struct buddy *buddy, unsigned order, void **block)
 /* ---- Free ---- */
 
 /* Everything the fast path of buddy_free does not handle: other regions, misuse, orders > 0. */
-static __attribute__((noinline)) int free_slow(struct buddy *buddy, void *block, unsigned order,
-                                               const void *caller)
+static __attribute__((noinline)) int free_slow(struct buddy *buddy, void *block, unsigned order, const void *caller)
 {
     uintptr_t address = (uintptr_t)block;
     uintptr_t index;
@@ -562,4 +557,3 @@ int buddy_free(struct buddy *buddy, void *block, unsigned order)
         return free_slow(buddy, block, order, __builtin_return_address(0));
     return free_page(buddy, block, state);
 }
-

@@ -80,7 +80,7 @@
 
 #define BUDDY_PAGE_SHIFT 12
 #define BUDDY_PAGE_SIZE ((uintptr_t)1 << BUDDY_PAGE_SHIFT)
-#define BUDDY_BITMAP_LEVELS 5 /* 64^5 slots (rv64), 32^5 (rv32): enough for any region */
+#define BUDDY_BITMAP_LEVELS 5  /* 64^5 slots (rv64), 32^5 (rv32): enough for any region */
 #define BUDDY_POISON_BYTE 0x6b /* Linux's POISON_FREE */
 
 #if BUDDY_MAX_ORDER > 15 || BUDDY_MAX_ORDER < BUDDY_CACHE_BATCH_ORDER
@@ -105,10 +105,10 @@ struct buddy_bitmap {
 
 /* A span of page frames with its metadata; aligned to the largest block at both ends. */
 struct buddy_region {
-    uintptr_t first_pfn;               /* page frame number (address >> BUDDY_PAGE_SHIFT) of the first page */
-    uintptr_t page_count;              /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
-    uint8_t *page_state;               /* one state byte per page, see buddy_internal.h */
-    struct buddy_bitmap *free_slots;   /* [BUDDY_MAX_ORDER + 1], in struct buddy */
+    uintptr_t first_pfn;             /* page frame number (address >> BUDDY_PAGE_SHIFT) of the first page */
+    uintptr_t page_count;            /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
+    uint8_t *page_state;             /* one state byte per page, see buddy_internal.h */
+    struct buddy_bitmap *free_slots; /* [BUDDY_MAX_ORDER + 1], in struct buddy */
 };
 
 struct buddy_cache_entry {

@@ -136,8 +136,7 @@ void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t
 
 /* What freeing the block at index with this order would be: BUDDY_FREE_OK or the kind of misuse. */
 #define BUDDY_FREE_OK MISUSE_KIND_COUNT
-enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_t index, unsigned order,
-                                     bool aligned);
+enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_t index, unsigned order, bool aligned);
 
 /* Reports misuse of the allocator at address, seen on this hart, by caller. */
 void buddy_report(enum misuse_kind kind, uintptr_t address, const void *caller);

@@ -56,8 +56,8 @@ static uintptr_t claim_take(struct buddy *buddy, struct buddy_region *region, ui
         buddy_pool_take(buddy, region, index, order);
 #if RVMEM_CHECKED
         if (!damage)
-            damage = buddy_poison_damage((void *)region_page_address(region, index),
-                                         order_pages(order) << BUDDY_PAGE_SHIFT);
+            damage =
+                buddy_poison_damage((void *)region_page_address(region, index), order_pages(order) << BUDDY_PAGE_SHIFT);
 #endif
         for (uintptr_t i = 0; i < order_pages(order); i++)
             state_store(&region->page_state[index + i], PAGE_ALLOCATED);
@@ -126,4 +126,3 @@ int buddy_release(struct buddy *buddy, uintptr_t start, uintptr_t end)
     }
     return 0;
 }
-

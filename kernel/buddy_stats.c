@@ -71,9 +71,9 @@ void buddy_print_stats(struct buddy *buddy, const char *name)
 {
     struct buddy_stats stats;
     buddy_get_stats(buddy, &stats);
-    kprintf("buddy %s: total %lu pages, free %lu (cached %lu), used %lu, peak used %lu, metadata %lu bytes\n",
-            name, stats.total_pages, stats.free_pages, stats.cached_pages, stats.used_pages,
-            stats.peak_used_pages, stats.metadata_bytes);
+    kprintf("buddy %s: total %lu pages, free %lu (cached %lu), used %lu, peak used %lu, metadata %lu bytes\n", name,
+            stats.total_pages, stats.free_pages, stats.cached_pages, stats.used_pages, stats.peak_used_pages,
+            stats.metadata_bytes);
 
     char line[BUDDY_LINE_BYTES];
     size_t length = 0;

@@ -18,10 +18,10 @@ struct tally {
     unsigned long cached_pages;
 };
 
-#define FAIL(...)                                                                                                  \
-    do {                                                                                                           \
-        kprintf("buddy validate: " __VA_ARGS__);                                                                   \
-        return -E_BADDATA;                                                                                         \
+#define FAIL(...)                                                                                                      \
+    do {                                                                                                               \
+        kprintf("buddy validate: " __VA_ARGS__);                                                                       \
+        return -E_BADDATA;                                                                                             \
     } while (0)
 
 static unsigned bits_set(unsigned long word)
@@ -94,8 +94,8 @@ static int check_bitmap(const struct buddy_region *region, unsigned order, unsig
             unsigned long word = map->level[level][w];
             uintptr_t valid = bits - w * WORD_BITS; /* bits of this word that stand for something */
             if (valid < WORD_BITS && (word >> valid) != 0)
-                FAIL("region %p order %u level %u: bits past the end are set\n",
-                     (void *)region_page_address(region, 0), order, level);
+                FAIL("region %p order %u level %u: bits past the end are set\n", (void *)region_page_address(region, 0),
+                     order, level);
             if (level == 0) {
                 counted += bits_set(word);
                 continue;
@@ -104,8 +104,7 @@ static int check_bitmap(const struct buddy_region *region, unsigned order, unsig
                 int below = map->level[level - 1][w * WORD_BITS + b] != 0;
                 if ((int)((word >> b) & 1) != below)
                     FAIL("region %p order %u level %u: summary bit %lu disagrees with its word\n",
-                         (void *)region_page_address(region, 0), order, level,
-                         (unsigned long)(w * WORD_BITS + b));
+                         (void *)region_page_address(region, 0), order, level, (unsigned long)(w * WORD_BITS + b));
             }
         }
         bits = words;
@@ -222,8 +221,8 @@ static int check_all(struct buddy *buddy)
     if (tally.cached_pages != cached)
         FAIL("%lu pages are in the cached state, the caches hold %lu\n", tally.cached_pages, cached);
     if (tally.free_pages + tally.allocated_pages + tally.cached_pages != buddy->total_pages)
-        FAIL("free %lu + allocated %lu + cached %lu pages != total %lu\n", tally.free_pages,
-             tally.allocated_pages, tally.cached_pages, buddy->total_pages);
+        FAIL("free %lu + allocated %lu + cached %lu pages != total %lu\n", tally.free_pages, tally.allocated_pages,
+             tally.cached_pages, buddy->total_pages);
     if (buddy->peak_out_pages < buddy->total_pages - buddy->pool_free_pages ||
         buddy->peak_out_pages > buddy->total_pages)
         FAIL("peak %lu pages out of the pool is impossible\n", buddy->peak_out_pages);

@@ -31,8 +31,8 @@ enum header_field {
 #define VERSION_16_HEADER_BYTES 36u
 #define MEMRESERVE_ENTRY_BYTES 16u
 #define TOKEN_BYTES 4u
-#define PROP_HEADER_BYTES 12u  /* token, value length, name offset */
-#define LARGEST_BLOB_BYTES 0x7fffffffu  /* node offsets are ints */
+#define PROP_HEADER_BYTES 12u          /* token, value length, name offset */
+#define LARGEST_BLOB_BYTES 0x7fffffffu /* node offsets are ints */
 
 static uint32_t read_be32(const uint8_t *bytes)
 {
@@ -104,8 +104,8 @@ static int check_header(struct fdt *fdt, const uint8_t *blob, size_t max_bytes)
     if (fdt->struct_offset < header_bytes || fdt->struct_offset > fdt->total_bytes || fdt->struct_offset % 4 != 0)
         return reject(fdt, "structure block misplaced or unaligned");
     /* Version 16 has no size_dt_struct: the block may run to the end of the blob. */
-    uint32_t struct_bytes = fdt->version >= 17 ? read_be32(blob + HEADER_SIZE_DT_STRUCT)
-                                               : fdt->total_bytes - fdt->struct_offset;
+    uint32_t struct_bytes =
+        fdt->version >= 17 ? read_be32(blob + HEADER_SIZE_DT_STRUCT) : fdt->total_bytes - fdt->struct_offset;
     if (!span_fits(fdt->struct_offset, struct_bytes, fdt->total_bytes))
         return reject(fdt, "structure block past totalsize");
 
@@ -129,11 +129,11 @@ static int check_header(struct fdt *fdt, const uint8_t *blob, size_t max_bytes)
 
 /* One decoded, bounds-checked token of the structure block. */
 struct token {
-    uint32_t kind;         /* enum fdt_token */
-    uint32_t next_offset;  /* offset of the following token */
-    const char *name;      /* BEGIN_NODE: node name; PROP: property name (NUL-terminated) */
-    uint32_t name_bytes;   /* strlen(name) */
-    const uint8_t *value;  /* PROP: the value */
+    uint32_t kind;        /* enum fdt_token */
+    uint32_t next_offset; /* offset of the following token */
+    const char *name;     /* BEGIN_NODE: node name; PROP: property name (NUL-terminated) */
+    uint32_t name_bytes;  /* strlen(name) */
+    const uint8_t *value; /* PROP: the value */
     uint32_t value_bytes;
 };
 
@@ -447,8 +447,7 @@ static int descend(const struct fdt *fdt, int node, const char *path, size_t pat
 }
 
 /* Finds property name[0..name_bytes) of node. 0, -E_NOENT or -E_BADDATA. */
-static int find_property(const struct fdt *fdt, int node, const char *name, size_t name_bytes,
-                         struct token *property)
+static int find_property(const struct fdt *fdt, int node, const char *name, size_t name_bytes, struct token *property)
 {
     int error = read_node(fdt, node, property);
     if (error < 0)

@@ -38,32 +38,26 @@
 #include <stdint.h>
 
 #define FDT_MAGIC 0xd00dfeedu
-#define FDT_HEADER_BYTES 40u      /* version 17 header; version 16 lacks size_dt_struct (36) */
-#define FDT_MAX_DEPTH 32          /* nesting levels, the root being level 1; deeper is -E_BADDATA */
-#define FDT_MAX_CELLS 4           /* largest #address-cells / #size-cells accepted */
+#define FDT_HEADER_BYTES 40u /* version 17 header; version 16 lacks size_dt_struct (36) */
+#define FDT_MAX_DEPTH 32     /* nesting levels, the root being level 1; deeper is -E_BADDATA */
+#define FDT_MAX_CELLS 4      /* largest #address-cells / #size-cells accepted */
 
 /* Structure-block tokens (big-endian 32-bit words in the blob). */
-enum fdt_token {
-    FDT_BEGIN_NODE = 1,
-    FDT_END_NODE = 2,
-    FDT_PROP = 3,
-    FDT_NOP = 4,
-    FDT_END = 9
-};
+enum fdt_token { FDT_BEGIN_NODE = 1, FDT_END_NODE = 2, FDT_PROP = 3, FDT_NOP = 4, FDT_END = 9 };
 
 /* An opened, validated blob. Filled by fdt_open(); read-only afterwards. */
 struct fdt {
     const uint8_t *blob;
-    uint32_t total_bytes;        /* header totalsize */
+    uint32_t total_bytes; /* header totalsize */
     uint32_t version;
-    uint32_t boot_cpuid;         /* header boot_cpuid_phys */
-    uint32_t struct_offset;      /* structure block, from the blob start */
+    uint32_t boot_cpuid;    /* header boot_cpuid_phys */
+    uint32_t struct_offset; /* structure block, from the blob start */
     uint32_t struct_bytes;
-    uint32_t strings_offset;     /* strings block */
+    uint32_t strings_offset; /* strings block */
     uint32_t strings_bytes;
-    uint32_t memreserve_offset;  /* memory reservation block */
-    uint32_t memreserve_count;   /* entries before the terminator */
-    const char *invalid_reason;  /* after a failed fdt_open: which check failed, for messages */
+    uint32_t memreserve_offset; /* memory reservation block */
+    uint32_t memreserve_count;  /* entries before the terminator */
+    const char *invalid_reason; /* after a failed fdt_open: which check failed, for messages */
 };
 
 /* A physical address range. */
@@ -164,10 +158,10 @@ int fdt_size_cells(const struct fdt *fdt, int node);
 
 /* A node's "reg" property with the cell counts of its parent, ready to decode. */
 struct fdt_reg {
-    const uint8_t *cells;    /* inside the blob */
-    uint32_t entry_count;    /* (address, size) pairs */
-    uint32_t address_cells;  /* 0..2 */
-    uint32_t size_cells;     /* 0..2 */
+    const uint8_t *cells;   /* inside the blob */
+    uint32_t entry_count;   /* (address, size) pairs */
+    uint32_t address_cells; /* 0..2 */
+    uint32_t size_cells;    /* 0..2 */
 };
 
 /*
@@ -206,10 +200,10 @@ int fdt_memreserve_ranges(const struct fdt *fdt, struct fdt_range *ranges, size_
 
 /* A region from a child of /reserved-memory. */
 struct fdt_reserved_region {
-    const char *name;   /* the child node's name, e.g. "mmode_resv0@80000000" */
+    const char *name; /* the child node's name, e.g. "mmode_resv0@80000000" */
     uint64_t address;
     uint64_t size;
-    bool no_map;        /* the child has the "no-map" property */
+    bool no_map; /* the child has the "no-map" property */
 };
 
 /*
@@ -223,10 +217,10 @@ int fdt_reserved_regions(const struct fdt *fdt, struct fdt_reserved_region *regi
 /* A hart described under /cpus. Strings point into the blob. */
 struct fdt_cpu {
     int node;
-    uint64_t hartid;        /* reg entry 0 */
-    const char *status;     /* "okay" when absent; "" when malformed */
-    const char *mmu_type;   /* "riscv,sv39"...; NULL when absent or malformed */
-    const char *isa;        /* riscv,isa; NULL when absent or malformed */
+    uint64_t hartid;      /* reg entry 0 */
+    const char *status;   /* "okay" when absent; "" when malformed */
+    const char *mmu_type; /* "riscv,sv39"...; NULL when absent or malformed */
+    const char *isa;      /* riscv,isa; NULL when absent or malformed */
 };
 
 /*
@@ -249,8 +243,8 @@ int fdt_chosen_bootargs(const struct fdt *fdt, const char **bootargs);
 
 /* Where /chosen stdout-path points. */
 struct fdt_stdout_path {
-    int node;             /* the console node */
-    const char *options;  /* text after ':' ("115200n8"), NUL-terminated in the blob; NULL when none */
+    int node;            /* the console node */
+    const char *options; /* text after ':' ("115200n8"), NUL-terminated in the blob; NULL when none */
 };
 
 /*

@@ -6,9 +6,9 @@
  * Builds: kernel, host
  *
  * Built only on the walking and property calls of kernel/fdt.c, so every read of the
- * tree is bounds-checked there (reg values too: fdt_property bounds them). Each query visits each node at most a fixed number of times.
- * Where a property value is malformed, the answer fails closed: a bad status means
- * "not okay", a bad mmu-type or riscv,isa means absent, a bad range is -E_BADDATA.
+ * tree is bounds-checked there (reg values too: fdt_property bounds them). Each query visits each node at most a fixed
+ * number of times. Where a property value is malformed, the answer fails closed: a bad status means "not okay", a bad
+ * mmu-type or riscv,isa means absent, a bad range is -E_BADDATA.
  */
 #include "kernel/fdt.h"
 
@@ -155,8 +155,8 @@ static int end_of_children(int node, int count)
  * Appends the non-empty reg entries of node (cells from its parent's layout) to ranges, counting
  * past max_ranges. Returns the new count or a negative error; no reg adds nothing.
  */
-static int append_reg_ranges(const struct fdt *fdt, const struct reg_layout *layout, int node,
-                             struct fdt_range *ranges, size_t max_ranges, int count)
+static int append_reg_ranges(const struct fdt *fdt, const struct reg_layout *layout, int node, struct fdt_range *ranges,
+                             size_t max_ranges, int count)
 {
     struct fdt_reg reg;
     int error = open_reg(fdt, layout, node, &reg);

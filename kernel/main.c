@@ -70,8 +70,7 @@ static void find_memory(void)
     brk_get_stats(kernel_heap(), &heap);
     kprintf("  pages: %lu free of %lu (4 KiB each; allocator metadata %lu bytes)\n", stats.free_pages,
             stats.total_pages, stats.metadata_bytes);
-    kprintf("  heap: starts at %p (just above the image), may grow to %p\n", (void *)heap.start,
-            (void *)heap.limit);
+    kprintf("  heap: starts at %p (just above the image), may grow to %p\n", (void *)heap.start, (void *)heap.limit);
 }
 
 static void print_banner(unsigned long hartid, const void *device_tree)

@@ -10,14 +10,10 @@ static misuse_hook installed_hook;
 static unsigned long unexpected_reports;
 
 static const char *const kind_names[MISUSE_KIND_COUNT] = {
-    [MISUSE_DOUBLE_FREE] = "double free",
-    [MISUSE_INVALID_FREE] = "invalid free",
-    [MISUSE_WRONG_SIZE] = "free with wrong size",
-    [MISUSE_OUT_OF_RANGE] = "pointer out of range",
-    [MISUSE_WRITE_AFTER_FREE] = "write after free",
-    [MISUSE_OVERFLOW] = "block overflow",
-    [MISUSE_UNDERFLOW] = "block underflow",
-    [MISUSE_STACK_OVERFLOW] = "stack overflow",
+    [MISUSE_DOUBLE_FREE] = "double free",           [MISUSE_INVALID_FREE] = "invalid free",
+    [MISUSE_WRONG_SIZE] = "free with wrong size",   [MISUSE_OUT_OF_RANGE] = "pointer out of range",
+    [MISUSE_WRITE_AFTER_FREE] = "write after free", [MISUSE_OVERFLOW] = "block overflow",
+    [MISUSE_UNDERFLOW] = "block underflow",         [MISUSE_STACK_OVERFLOW] = "stack overflow",
 };
 
 const char *misuse_kind_name(enum misuse_kind kind)

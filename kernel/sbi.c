@@ -24,11 +24,11 @@ static int sbi_error_to_code(long error)
 {
     switch (error) {
     case 0: return 0;
-    case -2: return -E_NOSYS;  /* SBI_ERR_NOT_SUPPORTED */
-    case -3: return -E_INVAL;  /* SBI_ERR_INVALID_PARAM */
-    case -6: return -E_BUSY;   /* SBI_ERR_ALREADY_AVAILABLE */
-    case -7: return -E_BUSY;   /* SBI_ERR_ALREADY_STARTED */
-    case -8: return -E_BUSY;   /* SBI_ERR_ALREADY_STOPPED */
+    case -2: return -E_NOSYS; /* SBI_ERR_NOT_SUPPORTED */
+    case -3: return -E_INVAL; /* SBI_ERR_INVALID_PARAM */
+    case -6: return -E_BUSY;  /* SBI_ERR_ALREADY_AVAILABLE */
+    case -7: return -E_BUSY;  /* SBI_ERR_ALREADY_STARTED */
+    case -8: return -E_BUSY;  /* SBI_ERR_ALREADY_STOPPED */
     default: return -E_INVAL;
     }
 }

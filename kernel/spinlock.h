@@ -23,7 +23,10 @@ struct spinlock {
     int locked;
 };
 
-#define SPINLOCK_INIT {0}
+#define SPINLOCK_INIT                                                                                                  \
+    {                                                                                                                  \
+        0                                                                                                              \
+    }
 
 /* A hint to the core that we are busy-waiting. */
 static inline void spin_pause(void)

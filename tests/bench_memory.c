@@ -107,17 +107,17 @@ KBENCH(sbrk_claims_one_page, 0, 0)
  * The seed's comparison: the same sizes as the stack frames, from the break, with one page
  * already held (so 16 B and 256 B change no page; 4 KiB must claim one, as it would on Unix).
  */
-#define SBRK_SAME_SIZE(name, bytes)                                                                               \
-    KBENCH(name, 0, 0)                                                                                             \
-    {                                                                                                              \
-        char *start = sbrk(0);                                                                                     \
-        for (unsigned i = 0; i < 200; i++) {                                                                       \
-            brk(start + 1);                                                                                        \
-            uint64_t begin = kbench_start();                                                                       \
-            sbrk(bytes);                                                                                           \
-            kbench_stop(begin);                                                                                    \
-        }                                                                                                          \
-        brk(start);                                                                                                \
+#define SBRK_SAME_SIZE(name, bytes)                                                                                    \
+    KBENCH(name, 0, 0)                                                                                                 \
+    {                                                                                                                  \
+        char *start = sbrk(0);                                                                                         \
+        for (unsigned i = 0; i < 200; i++) {                                                                           \
+            brk(start + 1);                                                                                            \
+            uint64_t begin = kbench_start();                                                                           \
+            sbrk(bytes);                                                                                               \
+            kbench_stop(begin);                                                                                        \
+        }                                                                                                              \
+        brk(start);                                                                                                    \
     }
 
 SBRK_SAME_SIZE(sbrk_16B, 16)

@@ -17,12 +17,12 @@ __attribute__((noinline)) static void frame_empty(void)
     __asm__ volatile("" ::: "memory");
 }
 
-#define DEFINE_FRAME(name, bytes)                                                                                 \
-    __attribute__((noinline)) static void name(void)                                                              \
-    {                                                                                                              \
-        char array[bytes];                                                                                         \
-        array[0] = 1;                                                                                              \
-        __asm__ volatile("" : : "r"(array) : "memory"); /* the array must exist and be written */                  \
+#define DEFINE_FRAME(name, bytes)                                                                                      \
+    __attribute__((noinline)) static void name(void)                                                                   \
+    {                                                                                                                  \
+        char array[bytes];                                                                                             \
+        array[0] = 1;                                                                                                  \
+        __asm__ volatile("" : : "r"(array) : "memory"); /* the array must exist and be written */                      \
     }
 
 DEFINE_FRAME(frame_16_bytes, 16)

@@ -53,12 +53,12 @@ static void capture(const struct misuse_report *report)
     report_count++;
 }
 
-#define CHECK(condition)                                                                                           \
-    do {                                                                                                           \
-        if (!(condition)) {                                                                                        \
-            fprintf(stderr, "fuzz_buddy: %s:%d: check failed: %s\n", __FILE__, __LINE__, #condition);            \
-            abort();                                                                                               \
-        }                                                                                                          \
+#define CHECK(condition)                                                                                               \
+    do {                                                                                                               \
+        if (!(condition)) {                                                                                            \
+            fprintf(stderr, "fuzz_buddy: %s:%d: check failed: %s\n", __FILE__, __LINE__, #condition);                  \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 static uintptr_t address_of(unsigned long page)

@@ -21,10 +21,10 @@
 #define MAX_ENTRIES 8
 
 /* Stops the fuzzer with a crash report when an invariant of the reader does not hold. */
-#define CHECK(condition)                                                                                           \
-    do {                                                                                                           \
-        if (!(condition))                                                                                          \
-            __builtin_trap();                                                                                      \
+#define CHECK(condition)                                                                                               \
+    do {                                                                                                               \
+        if (!(condition))                                                                                              \
+            __builtin_trap();                                                                                          \
     } while (0)
 
 static void check_ranges(int count, const struct fdt_range *ranges)
@@ -70,8 +70,8 @@ static void fuzz_queries(const struct fdt *fdt)
     uint64_t hz;
     fdt_timebase_frequency(fdt, &hz);
 
-    static const char *const paths[] = {"/", "/chosen", "/cpus", "/soc/serial@10000000", "serial0",
-                                        "serial0/x", "/reserved-memory", "/aliases", "//"};
+    static const char *const paths[] = {
+        "/", "/chosen", "/cpus", "/soc/serial@10000000", "serial0", "serial0/x", "/reserved-memory", "/aliases", "//"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         int node = fdt_node_by_path(fdt, paths[i]);
         CHECK(node < 0 || fdt_node_name(fdt, node) != NULL);

@@ -135,8 +135,8 @@ static int run_one(const struct kbench *bench)
             (unsigned long)summary.p50, (unsigned long)summary.p99, (unsigned long)summary.max);
     kprintf("BENCH_JSON {\"name\": \"%s\", \"n\": %u, \"mean\": %lu.%02u, \"p50\": %lu, \"p99\": %lu, \"max\": %lu, "
             "\"unit\": \"instructions\", \"budget_mean\": %u, \"budget_max\": %u}\n",
-            bench->name, summary.n, mean_whole, mean_fraction, (unsigned long)summary.p50,
-            (unsigned long)summary.p99, (unsigned long)summary.max, bench->budget_mean, bench->budget_max);
+            bench->name, summary.n, mean_whole, mean_fraction, (unsigned long)summary.p50, (unsigned long)summary.p99,
+            (unsigned long)summary.max, bench->budget_mean, bench->budget_max);
     int exceeded = 0;
     if (summary.n == 0) {
         kprintf("# %s: no samples recorded\n", bench->name);
@@ -163,9 +163,12 @@ int kbench_run_all(const char *filter)
     kprintf("measurement overhead subtracted: %lu instructions\n", (unsigned long)measurement_overhead);
     kprintf("%-36s %7s %12s %9s %9s %9s\n", "operation", "n", "mean", "p50", "p99", "max");
     int exceeded = 0;
-    for (const struct kbench *bench = __start_kbenches; bench < __stop_kbenches; bench++)
+    size_t count = ((uintptr_t)__stop_kbenches - (uintptr_t)__start_kbenches) / sizeof(struct kbench);
+    for (size_t index = 0; index < count; index++) {
+        const struct kbench *bench = &__start_kbenches[index];
         if (name_matches(filter, bench->name))
             exceeded += run_one(bench);
+    }
     kprintf("BENCH_DONE %d budget(s) exceeded\n", exceeded);
     return exceeded;
 }

@@ -31,11 +31,11 @@ struct kbench {
     uint32_t budget_max;  /* instructions; 0: no budget */
 };
 
-#define KBENCH(name_, budget_mean_, budget_max_)                                                                  \
-    static void kbench_run_##name_(void);                                                                          \
-    static const struct kbench kbench_entry_##name_                                                                \
-        __attribute__((used, section("kbenches"), aligned(sizeof(void *)))) = {#name_, kbench_run_##name_,        \
-                                                                               (budget_mean_), (budget_max_)};     \
+#define KBENCH(name_, budget_mean_, budget_max_)                                                                       \
+    static void kbench_run_##name_(void);                                                                              \
+    static const struct kbench kbench_entry_##name_                                                                    \
+        __attribute__((used, section("kbenches"), aligned(sizeof(void *)))) = {#name_, kbench_run_##name_,             \
+                                                                               (budget_mean_), (budget_max_)};         \
     static void kbench_run_##name_(void)
 
 /* The retired-instruction counter (exact under -icount shift=0). */

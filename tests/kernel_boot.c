@@ -13,7 +13,6 @@
 extern char __image_start[], __image_end[], __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __data_end[], __bss_start[], __bss_end[], __stacks_start[], __stacks_end[];
 
-
 #define ADDRESS(symbol) ((uintptr_t)(symbol))
 
 /* Nothing ever writes these: they must read as zero because entry.S cleared .bss. */
@@ -126,7 +125,7 @@ KTEST(trap, cause_names)
 KTEST_EXPLICIT(crash, illegal_instruction)
 {
     __asm__ volatile("unimp");
-    KASSERT(0 && "an illegal instruction returned");
+    ktest_fail(__FILE__, __LINE__, "an illegal instruction returned");
 }
 
 /* Is [start, end) disjoint from every usable range? */

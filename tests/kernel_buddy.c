@@ -126,16 +126,16 @@ static void capture_report(const struct misuse_report *report)
     report_count++;
 }
 
-#define EXPECT_MISUSE(call, expected_kind, expected_address)                                                      \
-    do {                                                                                                           \
-        unsigned reports_before_ = report_count;                                                                   \
-        KASSERT_EQ((call), -E_INVAL);                                                                              \
-        KASSERT_EQ(report_count, reports_before_ + 1);                                                             \
-        KASSERT_EQ(last_report.kind, (expected_kind));                                                             \
-        KASSERT_EQ(last_report.address, (uintptr_t)(expected_address));                                            \
-        KASSERT_STR_EQ(last_report.allocator, "buddy");                                                            \
-        KASSERT_EQ(last_report.hart, hart_self());                                                                 \
-        KASSERT(last_report.caller != NULL);                                                                       \
+#define EXPECT_MISUSE(call, expected_kind, expected_address)                                                           \
+    do {                                                                                                               \
+        unsigned reports_before_ = report_count;                                                                       \
+        KASSERT_EQ((call), -E_INVAL);                                                                                  \
+        KASSERT_EQ(report_count, reports_before_ + 1);                                                                 \
+        KASSERT_EQ(last_report.kind, (expected_kind));                                                                 \
+        KASSERT_EQ(last_report.address, (uintptr_t)(expected_address));                                                \
+        KASSERT_STR_EQ(last_report.allocator, "buddy");                                                                \
+        KASSERT_EQ(last_report.hart, hart_self());                                                                     \
+        KASSERT(last_report.caller != NULL);                                                                           \
     } while (0)
 
 /* ---- Tests ---- */
@@ -589,8 +589,7 @@ static void misuse_checks(void)
     block = buddy_alloc(TEST_BUDDY, 3);
     KASSERT_NOT_NULL(block);
     EXPECT_MISUSE(buddy_free(TEST_BUDDY, (char *)block + PAGE, 0), MISUSE_INVALID_FREE, (char *)block + PAGE);
-    EXPECT_MISUSE(buddy_free(TEST_BUDDY, (char *)block + 4 * PAGE, 2), MISUSE_INVALID_FREE,
-                  (char *)block + 4 * PAGE);
+    EXPECT_MISUSE(buddy_free(TEST_BUDDY, (char *)block + 4 * PAGE, 2), MISUSE_INVALID_FREE, (char *)block + 4 * PAGE);
     EXPECT_MISUSE(buddy_free(TEST_BUDDY, (char *)block + 64, 3), MISUSE_INVALID_FREE, (char *)block + 64);
     EXPECT_MISUSE(buddy_free(TEST_BUDDY, block, 2), MISUSE_WRONG_SIZE, block);
     EXPECT_MISUSE(buddy_free(TEST_BUDDY, block, 0), MISUSE_WRONG_SIZE, block);
@@ -602,10 +601,8 @@ static void misuse_checks(void)
     /* Outside the managed memory: far away, or inside a region but its metadata. */
     uintptr_t far = page_address(0) - (64ul << 20);
     EXPECT_MISUSE(buddy_free(TEST_BUDDY, (void *)far, 0), MISUSE_OUT_OF_RANGE, far);
-    EXPECT_MISUSE(buddy_free(TEST_BUDDY, buddy_test_memory.spare, 0), MISUSE_OUT_OF_RANGE,
-                  buddy_test_memory.spare);
-    EXPECT_MISUSE(buddy_free(TEST_BUDDY, buddy_test_memory.spare, 3), MISUSE_OUT_OF_RANGE,
-                  buddy_test_memory.spare);
+    EXPECT_MISUSE(buddy_free(TEST_BUDDY, buddy_test_memory.spare, 0), MISUSE_OUT_OF_RANGE, buddy_test_memory.spare);
+    EXPECT_MISUSE(buddy_free(TEST_BUDDY, buddy_test_memory.spare, 3), MISUSE_OUT_OF_RANGE, buddy_test_memory.spare);
     KASSERT_EQ(buddy_free(TEST_BUDDY, NULL, 0), 0);
 
     /* None of it changed anything. */

@@ -33,7 +33,7 @@ int buddy_test_init(const struct buddy_range *ranges, unsigned count);
 
 #define TEST_BUDDY (&buddy_test_allocator)
 #define TOP_ORDER (BUDDY_MAX_ORDER < 8 ? BUDDY_MAX_ORDER : 8) /* largest order the stress asks for */
-#define MAX_LIVE 96u                                         /* live blocks per hart */
+#define MAX_LIVE 96u                                          /* live blocks per hart */
 #define VALIDATE_EVERY (RVMEM_CHECKED ? 1u : 64u)
 #define SINGLE_HART_OPERATIONS (RVMEM_CHECKED ? 3000u : 20000u)
 #define PER_HART_OPERATIONS (RVMEM_CHECKED ? 1000u : 6000u)
@@ -44,8 +44,8 @@ static const unsigned long range_pages[2][2] = {{1, 600}, {608, ARENA_PAGES}};
 struct live_block {
     unsigned char *start;
     unsigned long pages;
-    unsigned order;   /* of an allocation */
-    bool claimed;     /* a claim: give back with release or page by page */
+    unsigned order; /* of an allocation */
+    bool claimed;   /* a claim: give back with release or page by page */
     uint32_t token;
 };
 
@@ -153,8 +153,7 @@ static void give_back(struct shadow *shadow, unsigned i)
     struct live_block block = shadow->live[i];
     shadow->live[i] = shadow->live[--shadow->count];
     if (!token_intact(&block))
-        ktest_fail(__FILE__, __LINE__, "block %p (%lu pages): content token damaged", (void *)block.start,
-                   block.pages);
+        ktest_fail(__FILE__, __LINE__, "block %p (%lu pages): content token damaged", (void *)block.start, block.pages);
     disown_pages(page_of(block.start), block.pages); /* before the allocator can hand them out again */
     int result = 0;
     if (!block.claimed) {

@@ -85,12 +85,12 @@ static void run_every_query(const struct fdt *fdt)
 }
 
 /* Opens one of the generated blobs (in place) or fails the test. */
-#define OPEN_OR_FAIL(fdt, blob)                                                                                  \
-    do {                                                                                                           \
-        int open_error_ = fdt_open(&(fdt), blob, blob##_bytes);                                                   \
-        if (open_error_ != 0)                                                                                      \
-            ktest_note("fdt_open: %s", (fdt).invalid_reason);                                                      \
-        KASSERT_EQ(open_error_, 0);                                                                                \
+#define OPEN_OR_FAIL(fdt, blob)                                                                                        \
+    do {                                                                                                               \
+        int open_error_ = fdt_open(&(fdt), blob, blob##_bytes);                                                        \
+        if (open_error_ != 0)                                                                                          \
+            ktest_note("fdt_open: %s", (fdt).invalid_reason);                                                          \
+        KASSERT_EQ(open_error_, 0);                                                                                    \
     } while (0)
 
 /* ---- QEMU virt (-smp 4 -m 256M -append "mode=test tests=x") --------------------------- */
@@ -978,8 +978,7 @@ KTEST(fdt, reg_and_cells_edge_cases)
     KASSERT_EQ(fdt_node_reg(&fdt, fdt_node_by_path(&fdt, "/odd-reg"), 0, &address, &size), -E_BADDATA);
     KASSERT_EQ(fdt_node_reg(&fdt, fdt_node_by_path(&fdt, "/bus-no-cells/child"), 0, &address, &size), -E_BADDATA);
     KASSERT_EQ(fdt_address_cells(&fdt, fdt_node_by_path(&fdt, "/bus-too-many-cells")), -E_BADDATA);
-    KASSERT_EQ(fdt_node_reg(&fdt, fdt_node_by_path(&fdt, "/bus-too-many-cells/child"), 0, &address, &size),
-               -E_BADDATA);
+    KASSERT_EQ(fdt_node_reg(&fdt, fdt_node_by_path(&fdt, "/bus-too-many-cells/child"), 0, &address, &size), -E_BADDATA);
 }
 
 KTEST(fdt, wrapping_ranges_are_rejected)

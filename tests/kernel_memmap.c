@@ -8,10 +8,10 @@
 
 static struct memmap map;
 
-#define ASSERT_USABLE(index, start_, end_)                                                                        \
-    do {                                                                                                           \
-        KASSERT_EQ(map.usable[index].start, (uint64_t)(start_));                                                   \
-        KASSERT_EQ(map.usable[index].end, (uint64_t)(end_));                                                       \
+#define ASSERT_USABLE(index, start_, end_)                                                                             \
+    do {                                                                                                               \
+        KASSERT_EQ(map.usable[index].start, (uint64_t)(start_));                                                       \
+        KASSERT_EQ(map.usable[index].end, (uint64_t)(end_));                                                           \
     } while (0)
 
 KTEST(memmap, one_range_without_exclusions)

@@ -8,12 +8,12 @@
 #include "kernel/string.h"
 #include "tests/ktest.h"
 
-#define EXPECT_FORMAT(expected, ...)                                                                              \
-    do {                                                                                                           \
-        char buffer_[96];                                                                                          \
-        int length_ = ksnprintf(buffer_, sizeof buffer_, __VA_ARGS__);                                            \
-        KASSERT_STR_EQ(buffer_, expected);                                                                         \
-        KASSERT_EQ(length_, (int)strlen(expected));                                                                \
+#define EXPECT_FORMAT(expected, ...)                                                                                   \
+    do {                                                                                                               \
+        char buffer_[96];                                                                                              \
+        int length_ = ksnprintf(buffer_, sizeof buffer_, __VA_ARGS__);                                                 \
+        KASSERT_STR_EQ(buffer_, expected);                                                                             \
+        KASSERT_EQ(length_, (int)strlen(expected));                                                                    \
     } while (0)
 
 /* Formats without the compiler's format checks, to test what printf does with bad formats. */

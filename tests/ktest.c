@@ -26,6 +26,26 @@
 extern const struct ktest __start_ktests[], __stop_ktests[];
 extern const struct ktest_leak_check __start_ktest_leak_checks[], __stop_ktest_leak_checks[];
 
+/* The linker's section bounds, as counts: the entries between them form one array. */
+static size_t registered_tests(void)
+{
+    return ((uintptr_t)__stop_ktests - (uintptr_t)__start_ktests) / sizeof(struct ktest);
+}
+
+static size_t registered_leak_checks(void)
+{
+    return ((uintptr_t)__stop_ktest_leak_checks - (uintptr_t)__start_ktest_leak_checks) /
+           sizeof(struct ktest_leak_check);
+}
+
+#define FOR_EACH_TEST(test)                                                                                            \
+    for (const struct ktest *test = __start_ktests, *end_of_tests_ = __start_ktests + registered_tests();              \
+         test < end_of_tests_; test++)
+#define FOR_EACH_LEAK_CHECK(check)                                                                                     \
+    for (const struct ktest_leak_check *check = __start_ktest_leak_checks,                                             \
+                                       *end_of_checks_ = __start_ktest_leak_checks + registered_leak_checks();         \
+         check < end_of_checks_; check++)
+
 /* Every suite must leave misuse reporting as it found it: a test that installs a hook restores it. */
 static void no_snapshot_needed(void)
 {
@@ -170,18 +190,18 @@ static bool is_first_of_suite(const struct ktest *test, const char *filter)
 static unsigned count_selected(const char *filter, const char *suite)
 {
     unsigned count = 0;
-    for (const struct ktest *test = __start_ktests; test < __stop_ktests; test++)
-        if (ktest_filter_matches(filter, test) && (suite == NULL || strcmp(test->suite, suite) == 0))
-            count++;
+    FOR_EACH_TEST(test)
+    if (ktest_filter_matches(filter, test) && (suite == NULL || strcmp(test->suite, suite) == 0))
+        count++;
     return count;
 }
 
 static unsigned count_selected_suites(const char *filter)
 {
     unsigned count = 0;
-    for (const struct ktest *test = __start_ktests; test < __stop_ktests; test++)
-        if (ktest_filter_matches(filter, test) && is_first_of_suite(test, filter))
-            count++;
+    FOR_EACH_TEST(test)
+    if (ktest_filter_matches(filter, test) && is_first_of_suite(test, filter))
+        count++;
     return count;
 }
 
@@ -213,15 +233,15 @@ static bool run_one(const struct ktest *test, unsigned number)
 
 static void snapshot_leak_checks(void)
 {
-    for (const struct ktest_leak_check *check = __start_ktest_leak_checks; check < __stop_ktest_leak_checks; check++)
-        check->snapshot();
+    FOR_EACH_LEAK_CHECK(check)
+    check->snapshot();
 }
 
 static bool leak_checks_pass(void)
 {
     bool all_same = true;
-    for (const struct ktest_leak_check *check = __start_ktest_leak_checks; check < __stop_ktest_leak_checks;
-         check++) {
+    FOR_EACH_LEAK_CHECK(check)
+    {
         if (!check->same()) {
             kprintf("    # leak check '%s' failed: state differs from before the suite\n", check->name);
             all_same = false;
@@ -237,7 +257,8 @@ static int run_suite(const char *suite, const char *filter, unsigned suite_numbe
     snapshot_leak_checks();
     int failed = 0;
     unsigned number = 0;
-    for (const struct ktest *test = __start_ktests; test < __stop_ktests; test++) {
+    FOR_EACH_TEST(test)
+    {
         if (strcmp(test->suite, suite) != 0 || !ktest_filter_matches(filter, test))
             continue;
         if (!run_one(test, ++number))
@@ -258,9 +279,9 @@ int ktest_run_all(const char *filter)
     }
     int failed = 0;
     unsigned suite_number = 0;
-    for (const struct ktest *test = __start_ktests; test < __stop_ktests; test++)
-        if (ktest_filter_matches(filter, test) && is_first_of_suite(test, filter))
-            failed += run_suite(test->suite, filter, ++suite_number);
+    FOR_EACH_TEST(test)
+    if (ktest_filter_matches(filter, test) && is_first_of_suite(test, filter))
+        failed += run_suite(test->suite, filter, ++suite_number);
     kprintf("# ktest: %u tests selected, %d failed\n", selected, failed);
     return failed;
 }

@@ -45,18 +45,17 @@ struct ktest_leak_check {
 #define KTEST_SECTION_ENTRY __attribute__((used, section("ktests"), aligned(sizeof(void *))))
 #define KTEST_LEAK_SECTION_ENTRY __attribute__((used, section("ktest_leak_checks"), aligned(sizeof(void *))))
 
-#define KTEST_DEFINE(suite_, name_, flags_)                                                                        \
-    static void ktest_run_##suite_##_##name_(void);                                                                \
-    static const struct ktest ktest_entry_##suite_##_##name_ KTEST_SECTION_ENTRY = {#suite_, #name_,               \
-                                                                                    ktest_run_##suite_##_##name_,  \
-                                                                                    (flags_)};                     \
+#define KTEST_DEFINE(suite_, name_, flags_)                                                                            \
+    static void ktest_run_##suite_##_##name_(void);                                                                    \
+    static const struct ktest ktest_entry_##suite_##_##name_ KTEST_SECTION_ENTRY = {                                   \
+        #suite_, #name_, ktest_run_##suite_##_##name_, (flags_)};                                                      \
     static void ktest_run_##suite_##_##name_(void)
 
 #define KTEST(suite, name) KTEST_DEFINE(suite, name, 0)
 #define KTEST_SMP(suite, name) KTEST_DEFINE(suite, name, KTEST_FLAG_ALL_HARTS)
 #define KTEST_EXPLICIT(suite, name) KTEST_DEFINE(suite, name, KTEST_FLAG_EXPLICIT)
 
-#define KTEST_LEAK_CHECK(name_, snapshot_, same_)                                                                  \
+#define KTEST_LEAK_CHECK(name_, snapshot_, same_)                                                                      \
     static const struct ktest_leak_check ktest_leak_##name_ KTEST_LEAK_SECTION_ENTRY = {#name_, snapshot_, same_}
 
 /* Records a failure of the current test with a formatted diagnostic. Safe on any hart. */
@@ -91,27 +90,27 @@ bool ktest_filter_matches(const char *filter, const struct ktest *test);
 
 /* Pretty comparison helpers used by the macros; keep the macros short. */
 /* Compares with C's usual conversions, so KASSERT_EQ(size, 0) needs no casts. */
-#define KTEST_COMPARE_(a, op, b)                                                                                   \
-    do {                                                                                                           \
-        __typeof__(a) ktest_a_ = (a);                                                                              \
-        __typeof__(b) ktest_b_ = (b);                                                                              \
-        _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wsign-compare\"");                       \
-        bool ktest_holds_ = ktest_a_ op ktest_b_;                                                                  \
-        _Pragma("GCC diagnostic pop");                                                                             \
-        if (!ktest_holds_) {                                                                                       \
-            ktest_fail(__FILE__, __LINE__, "expected %s %s %s, got %lld (0x%llx) and %lld (0x%llx)", #a, #op, #b,  \
-                       (long long)ktest_a_, (unsigned long long)ktest_a_, (long long)ktest_b_,                     \
-                       (unsigned long long)ktest_b_);                                                              \
-            return;                                                                                                \
-        }                                                                                                          \
+#define KTEST_COMPARE_(a, op, b)                                                                                       \
+    do {                                                                                                               \
+        __typeof__(a) ktest_a_ = (a);                                                                                  \
+        __typeof__(b) ktest_b_ = (b);                                                                                  \
+        _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wsign-compare\"");                           \
+        bool ktest_holds_ = ktest_a_ op ktest_b_;                                                                      \
+        _Pragma("GCC diagnostic pop");                                                                                 \
+        if (!ktest_holds_) {                                                                                           \
+            ktest_fail(__FILE__, __LINE__, "expected %s %s %s, got %lld (0x%llx) and %lld (0x%llx)", #a, #op, #b,      \
+                       (long long)ktest_a_, (unsigned long long)ktest_a_, (long long)ktest_b_,                         \
+                       (unsigned long long)ktest_b_);                                                                  \
+            return;                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
-#define KASSERT(condition)                                                                                         \
-    do {                                                                                                           \
-        if (!(condition)) {                                                                                        \
-            ktest_fail(__FILE__, __LINE__, "expected %s", #condition);                                             \
-            return;                                                                                                \
-        }                                                                                                          \
+#define KASSERT(condition)                                                                                             \
+    do {                                                                                                               \
+        if (!(condition)) {                                                                                            \
+            ktest_fail(__FILE__, __LINE__, "expected %s", #condition);                                                 \
+            return;                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
 #define KASSERT_EQ(a, b) KTEST_COMPARE_(a, ==, b)
@@ -121,33 +120,33 @@ bool ktest_filter_matches(const char *filter, const struct ktest *test);
 #define KASSERT_GT(a, b) KTEST_COMPARE_(a, >, b)
 #define KASSERT_GE(a, b) KTEST_COMPARE_(a, >=, b)
 
-#define KASSERT_PTR_EQ(a, b)                                                                                       \
-    do {                                                                                                           \
-        const void *ktest_a_ = (a);                                                                                \
-        const void *ktest_b_ = (b);                                                                                \
-        if (ktest_a_ != ktest_b_) {                                                                                \
-            ktest_fail(__FILE__, __LINE__, "expected %s == %s, got %p and %p", #a, #b, ktest_a_, ktest_b_);        \
-            return;                                                                                                \
-        }                                                                                                          \
+#define KASSERT_PTR_EQ(a, b)                                                                                           \
+    do {                                                                                                               \
+        const void *ktest_a_ = (a);                                                                                    \
+        const void *ktest_b_ = (b);                                                                                    \
+        if (ktest_a_ != ktest_b_) {                                                                                    \
+            ktest_fail(__FILE__, __LINE__, "expected %s == %s, got %p and %p", #a, #b, ktest_a_, ktest_b_);            \
+            return;                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
 #define KASSERT_NULL(a) KASSERT_PTR_EQ(a, NULL)
-#define KASSERT_NOT_NULL(a)                                                                                        \
-    do {                                                                                                           \
-        if ((a) == NULL) {                                                                                         \
-            ktest_fail(__FILE__, __LINE__, "expected %s != NULL", #a);                                             \
-            return;                                                                                                \
-        }                                                                                                          \
+#define KASSERT_NOT_NULL(a)                                                                                            \
+    do {                                                                                                               \
+        if ((a) == NULL) {                                                                                             \
+            ktest_fail(__FILE__, __LINE__, "expected %s != NULL", #a);                                                 \
+            return;                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
-#define KASSERT_STR_EQ(a, b)                                                                                       \
-    do {                                                                                                           \
-        const char *ktest_a_ = (a);                                                                                \
-        const char *ktest_b_ = (b);                                                                                \
-        if (!ktest_strings_equal(ktest_a_, ktest_b_)) {                                                            \
-            ktest_fail(__FILE__, __LINE__, "expected %s == %s, got \"%s\" and \"%s\"", #a, #b, ktest_a_, ktest_b_); \
-            return;                                                                                                \
-        }                                                                                                          \
+#define KASSERT_STR_EQ(a, b)                                                                                           \
+    do {                                                                                                               \
+        const char *ktest_a_ = (a);                                                                                    \
+        const char *ktest_b_ = (b);                                                                                    \
+        if (!ktest_strings_equal(ktest_a_, ktest_b_)) {                                                                \
+            ktest_fail(__FILE__, __LINE__, "expected %s == %s, got \"%s\" and \"%s\"", #a, #b, ktest_a_, ktest_b_);    \
+            return;                                                                                                    \
+        }                                                                                                              \
     } while (0)
 
 bool ktest_strings_equal(const char *a, const char *b);
