@@ -7,6 +7,7 @@
 #include "kernel/buddy.h"
 #include "kernel/errors.h"
 #include "kernel/layout.h"
+#include "kernel/platform.h"
 #include "kernel/string.h"
 
 static uintptr_t round_up_to_page(uintptr_t address)
@@ -61,6 +62,7 @@ static int move_break(struct brk_heap *heap, uintptr_t target)
 
 struct brk_move brk_move_slow(struct brk_heap *heap, uintptr_t old, intptr_t increment)
 {
+    stack_check("sbrk slow path");
     uintptr_t target = old + (uintptr_t)increment;
     int error;
     if (increment >= 0 ? target < old : target > old)
