@@ -48,7 +48,7 @@ CFLAGS     := -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) $(SETTINGS) -I. \
 ASFLAGS    := $(ARCH_FLAGS) $(SETTINGS) -I. -D__ASSEMBLER__ -MMD -MP
 LDFLAGS    := -nostdlib -no-pie -T linker.ld -Wl,--defsym=LOAD_ADDRESS=$(LOAD_ADDR) \
               -Wl,--defsym=STACK_SIZE=$(STACK_SIZE) -Wl,--defsym=MAX_HARTS=$(MAX_HARTS) \
-              -Wl,--defsym=XLEN_BYTES=8 -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments
+              -Wl,--defsym=XLEN_BYTES=8 -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments -Wl,--build-id=none
 
 # Sources: everything under boot/, kernel/, lib/ and tests/ except host-only and fuzz files.
 # Device-tree test blobs (tests/fdt_blobs.h): QEMU's own trees and tests/data/fdt_board.dts as C arrays.
