@@ -33,8 +33,10 @@
  *   takes only the calling hart's own cache lock (contended only by a drain).
  *
  * Per-hart caches: each hart (hart_self() < RVMEM_MAX_HARTS) keeps up to BUDDY_CACHE_PAGES
- * order-0 pages. An empty cache is refilled with one block of up to 2^BUDDY_CACHE_BATCH_ORDER
- * pages (the highest free pages); a full cache gives 2^BUDDY_CACHE_BATCH_ORDER pages back.
+ * order-0 pages. An empty cache is refilled with the 2^BUDDY_CACHE_BATCH_ORDER highest free
+ * pages (taken as the largest aligned blocks that hold them, under one acquisition of the shared
+ * lock); a full cache gives 2^BUDDY_CACHE_BATCH_ORDER pages back. In the kernel every hart has a
+ * cache (a hart whose index would be RVMEM_MAX_HARTS or more is never started).
  * When the shared pool cannot satisfy a request, every hart's cache is drained back and the
  * request retried before it fails. Each cache has its own spinlock: its owner takes it on every
  * cache operation (uncontended: one atomic swap), and a hart short of memory takes it to empty

@@ -10,7 +10,7 @@
 #include "kernel/memmap.h"
 #include "kernel/platform.h"
 
-static struct buddy machine_pages;
+struct buddy pages_allocator; /* extern only for page_alloc/page_free in pages.h */
 static struct brk_heap machine_heap;
 static int hart_errno[RVMEM_MAX_HARTS];
 static uint64_t init_instructions;
@@ -43,35 +43,25 @@ void pages_init(const struct memmap *map, uintptr_t heap_start, uint64_t heap_ma
             heap_limit = ranges[i].end;
     }
     uint64_t started = instructions_retired();
-    int error = buddy_init(&machine_pages, ranges, map->usable_count);
+    int error = buddy_init(&pages_allocator, ranges, map->usable_count);
     init_instructions = instructions_retired() - started;
     if (error)
         panic("page allocator: cannot take over the usable RAM: %s", error_name(error));
     if (heap_max_bytes && heap_max_bytes < heap_limit - heap_start)
         heap_limit = heap_start + (uintptr_t)heap_max_bytes;
-    error = brk_init(&machine_heap, &machine_pages, heap_start, heap_limit);
+    error = brk_init(&machine_heap, &pages_allocator, heap_start, heap_limit);
     if (error)
         panic("heap: cannot start at %p: %s", (void *)heap_start, error_name(error));
 }
 
 struct buddy *kernel_pages(void)
 {
-    return &machine_pages;
+    return &pages_allocator;
 }
 
 struct brk_heap *kernel_heap(void)
 {
     return &machine_heap;
-}
-
-void *page_alloc(unsigned order)
-{
-    return buddy_alloc(&machine_pages, order);
-}
-
-int page_free(void *block, unsigned order)
-{
-    return buddy_free(&machine_pages, block, order);
 }
 
 int *errno_location(void)

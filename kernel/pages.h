@@ -10,7 +10,8 @@
 
 #include <stdint.h>
 
-struct buddy;
+#include "kernel/buddy.h"
+
 struct brk_heap;
 struct memmap;
 
@@ -26,11 +27,23 @@ void pages_init(const struct memmap *map, uintptr_t heap_start, uint64_t heap_ma
 struct buddy *kernel_pages(void);
 struct brk_heap *kernel_heap(void);
 
-/* 2^order contiguous pages, aligned to their size, or NULL (out of memory, bad order). */
-void *page_alloc(unsigned order);
+/* The machine's page allocator itself: use kernel_pages(); it is here for the inline wrappers below. */
+extern struct buddy pages_allocator;
+
+/*
+ * 2^order contiguous pages, aligned to their size, or NULL (out of memory, bad order).
+ * Inline, so an order-0 allocation costs one call (the per-hart cache's fast path), not two.
+ */
+static inline void *page_alloc(unsigned order)
+{
+    return buddy_alloc(&pages_allocator, order);
+}
 
 /* Gives back a block from page_alloc with the same order. 0, or -E_INVAL on misuse (reported). */
-int page_free(void *block, unsigned order);
+static inline int page_free(void *block, unsigned order)
+{
+    return buddy_free(&pages_allocator, block, order);
+}
 
 /*
  * Unix sbrk: moves the break by increment bytes and returns the previous break; on failure

@@ -64,6 +64,14 @@ def main():
         if more.returncode:
             print(f"bench: the -m {args.init_mem} run failed (exit {more.returncode})")
             return 1
+    # Issue 3: the same order-0 churn on all harts at once costs at most 1.25x per operation.
+    by_name = {figure["name"]: figure for figure in figures}
+    ratio_failed = False
+    one, every = by_name.get("page_order0_churn_1_hart"), by_name.get("page_order0_churn_all_harts")
+    if one and every and one["mean"]:
+        ratio = every["mean"] / one["mean"]
+        print(f"order-0 churn, all harts / 1 hart: {ratio:.2f} (budget 1.25)")
+        ratio_failed = ratio > 1.25
     with open(args.json, "w") as out:
         json.dump(figures, out, indent=2)
         out.write("\n")
@@ -71,6 +79,9 @@ def main():
     print(f"bench: {len(figures)} figures written to {args.json}")
     if not done:
         print(f"bench: the run did not complete (exit {result.returncode}); see {os.path.splitext(args.json)[0]}.log")
+        return 1
+    if ratio_failed:
+        print("bench: the all-harts churn exceeds 1.25x the one-hart churn")
         return 1
     if int(done.group(1)) or result.returncode:
         print(f"bench: {done.group(1)} budget(s) exceeded (exit {result.returncode})")
