@@ -11,6 +11,7 @@
 #include "kernel/layout.h"
 #include "kernel/pages.h"
 #include "kernel/platform.h"
+#include "kernel/string.h"
 #include "tests/kbench.h"
 
 #define CALLS 1000
@@ -199,4 +200,16 @@ KBENCH(page_order0_churn_all_harts, 0, 0)
 KBENCH(buddy_init_this_machine, 0, 1000000)
 {
     kbench_record(pages_init_instructions());
+}
+
+/* Zeroing one page: what a growing break pays for handing out zeroed memory. */
+KBENCH(memset_zero_one_page, 0, 0)
+{
+    char *page = page_alloc(0);
+    for (unsigned i = 0; i < 200; i++) {
+        uint64_t begin = kbench_start();
+        memset(page, 0, PAGE_SIZE);
+        kbench_stop(begin);
+    }
+    page_free(page, 0);
 }
