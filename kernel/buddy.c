@@ -415,6 +415,7 @@ static void set_error(int *error, int code)
 /* Takes an order-`order` block from the pool, draining the caches once if it is empty. */
 static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned order, const void *caller, int *error)
 {
+    stack_check("buddy allocator slow path");
     (void)caller;
     if (order > BUDDY_MAX_ORDER) {
         set_error(error, -E_INVAL);
@@ -452,6 +453,7 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
 static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
                                                     int *error)
 {
+    stack_check("buddy cache refill");
     unsigned count = 0;
     spin_lock(&buddy->lock);
     while (count < BATCH_PAGES) {
@@ -557,6 +559,7 @@ int buddy_alloc_checked(struct buddy *buddy, unsigned order, void **block)
 /* Everything the fast path of buddy_free does not handle: other regions, misuse, orders > 0. */
 static __attribute__((noinline)) int free_slow(struct buddy *buddy, void *block, unsigned order, const void *caller)
 {
+    stack_check("buddy allocator slow path");
     uintptr_t address = (uintptr_t)block;
     uintptr_t index;
     if (!block)

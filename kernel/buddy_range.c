@@ -5,6 +5,7 @@
  * Builds: kernel, host
  */
 #include "kernel/buddy.h"
+#include "kernel/platform.h"
 
 #include "kernel/buddy_internal.h"
 #include "kernel/errors.h"
@@ -68,6 +69,7 @@ static uintptr_t claim_take(struct buddy *buddy, struct buddy_region *region, ui
 
 int buddy_claim(struct buddy *buddy, uintptr_t start, uintptr_t end)
 {
+    stack_check("buddy claim/release");
     uintptr_t first, last;
     if (start == end && !(start & PAGE_OFFSET_MASK))
         return 0;
@@ -94,6 +96,7 @@ int buddy_claim(struct buddy *buddy, uintptr_t start, uintptr_t end)
 
 int buddy_release(struct buddy *buddy, uintptr_t start, uintptr_t end)
 {
+    stack_check("buddy claim/release");
     uintptr_t first, last;
     if (start == end && !(start & PAGE_OFFSET_MASK))
         return 0;
