@@ -1,6 +1,8 @@
 /*
  * tests/kernel_sbrk.c - the machine's own heap break and page allocator, as the kernel uses them.
  */
+#include "kernel/boot.h"
+#include "kernel/bootargs.h"
 #include "kernel/brk.h"
 #include "kernel/buddy.h"
 #include "kernel/errors.h"
@@ -91,4 +93,22 @@ KTEST(pages, highest_addresses_first)
     KASSERT_EQ(page_free(block, BUDDY_MAX_ORDER), 0);
     KASSERT_NULL(page_alloc(BUDDY_MAX_ORDER + 1));
     KASSERT_EQ(buddy_validate(kernel_pages()), 0);
+}
+
+/* With heap_max=SIZE in the bootargs (make test boots once with heap_max=64K), the heap stops there. */
+KTEST(sbrk, heap_max_from_bootargs_caps_the_heap)
+{
+    uint64_t heap_max = 0;
+    struct brk_stats stats;
+    brk_get_stats(kernel_heap(), &stats);
+    if (bootargs_get_bytes(boot_arguments(), "heap_max", &heap_max) != 0) {
+        KASSERT_GT(stats.limit - stats.start, 1u << 20); /* no cap: up to the end of its RAM range */
+        return;
+    }
+    KASSERT_EQ(stats.limit, stats.start + (uintptr_t)heap_max);
+    char *start = sbrk(0);
+    KASSERT_NE(sbrk((intptr_t)heap_max), (void *)-1);
+    KASSERT_PTR_EQ(sbrk(1), (void *)-1);
+    KASSERT_EQ(*errno_location(), E_NOMEM);
+    KASSERT_EQ(brk(start), 0);
 }

@@ -55,11 +55,11 @@ def report(label, count, status, seconds, log_path):
         print(f"      log: {log_path}")
 
 
-def kernel_suites(args, harts, total, kernel=None, tests=None, name="kernel"):
+def kernel_suites(args, harts, total, kernel=None, tests=None, name="kernel", extra_bootargs=""):
     label = f"{name} {args.machine} smp={harts} mem={args.mem}"
-    log_path = os.path.join(args.log_dir, f"{name}-smp{harts}.log")
+    log_path = os.path.join(args.log_dir, f"{name.split()[0]}-smp{harts}.log")
     tests = args.tests if tests is None else tests
-    bootargs = "mode=test" + (f" tests={tests}" if tests else "")
+    bootargs = "mode=test" + (f" tests={tests}" if tests else "") + extra_bootargs
     command = qemu_command(args, harts, bootargs)
     if kernel:
         command[-1] = kernel
@@ -236,6 +236,7 @@ def main():
         kernel_suites(args, 4, total, kernel=args.checked_kernel, tests="buddy*,brk,sbrk,pages",
                       name="checked (CHECKED=1)")
     if not args.tests:
+        kernel_suites(args, 2, total, tests="sbrk,pages", name="heap_max=64K", extra_bootargs=" heap_max=64K")
         crash_check(args, total)
         stack_overflow_checks(args, total)
         propagation_check(args, total)
