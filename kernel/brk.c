@@ -60,9 +60,14 @@ static int move_break(struct brk_heap *heap, uintptr_t target)
     return 0;
 }
 
-struct brk_move brk_move_slow(struct brk_heap *heap, uintptr_t old, intptr_t increment)
+struct brk_move brk_move_by(struct brk_heap *heap, intptr_t increment)
 {
+    uintptr_t previous;
+    if (brk_try_move_fast(heap, increment, &previous))
+        return (struct brk_move){previous, 0};
     stack_check("sbrk slow path");
+    spin_lock(&heap->lock);
+    uintptr_t old = heap->current;
     uintptr_t target = old + (uintptr_t)increment;
     int error;
     if (increment >= 0 ? target < old : target > old)

@@ -22,6 +22,7 @@
 #ifndef RVMEM_KERNEL_BRK_H
 #define RVMEM_KERNEL_BRK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/spinlock.h"
@@ -55,28 +56,32 @@ struct brk_move {
     long error; /* 0, -E_NOMEM or -E_INVAL; a full word so the struct comes back in a0/a1 */
 };
 
-/* The rest of brk_move_by, out of line: called with the lock held, releases it. */
-struct brk_move brk_move_slow(struct brk_heap *heap, uintptr_t old, intptr_t increment);
-
 /*
- * Moves the break by increment bytes (negative shrinks). The common case - growing inside
- * the pages the heap already holds - is inline: lock, two compares, store, unlock.
+ * The common case, inline and lock-free when uncontended: if the heap's lock is free and the
+ * break can move by increment without a page changing hands (growing inside the last page,
+ * increment >= 0), moves it, sets *previous and returns true. Otherwise changes nothing and
+ * returns false: call brk_move_by.
  */
-static inline struct brk_move brk_move_by(struct brk_heap *heap, intptr_t increment)
+static inline bool brk_try_move_fast(struct brk_heap *heap, intptr_t increment, uintptr_t *previous)
 {
-    spin_lock(&heap->lock);
+    if (__builtin_expect(!spin_trylock(&heap->lock), 0))
+        return false;
     uintptr_t old = heap->current;
     /* One unsigned compare rejects a negative increment too (it is huge as unsigned). */
-    if (__builtin_expect((uintptr_t)increment <= heap->pages_end - old, 1)) {
+    bool fits = (uintptr_t)increment <= heap->pages_end - old;
+    if (__builtin_expect(fits, 1)) {
         uintptr_t target = old + (uintptr_t)increment;
         heap->current = target; /* pages_end <= limit always holds */
         if (target > heap->peak)
             heap->peak = target;
-        spin_unlock(&heap->lock);
-        return (struct brk_move){old, 0};
+        *previous = old;
     }
-    return brk_move_slow(heap, old, increment);
+    spin_unlock(&heap->lock);
+    return fits;
 }
+
+/* Moves the break by increment bytes (negative shrinks), whatever it takes. */
+struct brk_move brk_move_by(struct brk_heap *heap, intptr_t increment);
 
 /* brk_move_by for callers that like an error code: stores the previous break in *previous on success. */
 static inline int brk_sbrk(struct brk_heap *heap, intptr_t increment, void **previous)

@@ -20,7 +20,7 @@
 #define SPIN_ROUNDS_BEFORE_RELAX 64
 
 struct spinlock {
-    int locked;
+    long locked; /* a full register: amoswap.d on rv64 needs no sign extension of its result */
 };
 
 #define SPINLOCK_INIT                                                                                                  \

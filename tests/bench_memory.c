@@ -35,7 +35,7 @@ KBENCH(page_alloc_order0_cached, 40, 40)
     }
 }
 
-KBENCH(page_free_order0_cached, 46, 46)
+KBENCH(page_free_order0_cached, 45, 45)
 {
     warm_cache();
     for (unsigned i = 0; i < CALLS; i++) {
@@ -79,7 +79,7 @@ KBENCH(page_alloc_free_random_orders, 0, 2500)
             page_free(live[slot].block, live[slot].order);
 }
 
-KBENCH(sbrk_16B_no_page_change, 40, 40)
+KBENCH(sbrk_16B_no_page_change, 25, 25)
 {
     char *start = sbrk(0);
     brk(start + 1); /* hold the first page; every measured call stays inside it */
