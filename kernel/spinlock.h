@@ -57,7 +57,14 @@ static inline bool spin_trylock(struct spinlock *lock)
 /* Releases the lock. Release ordering. */
 static inline void spin_unlock(struct spinlock *lock)
 {
+#if defined(__riscv) && __riscv_xlen == 64
+    /* One AMO with release ordering, where GCC would emit a fence and then the AMO. */
+    __asm__ volatile("amoswap.d.rl zero, zero, %0" : "+A"(lock->locked)::"memory");
+#elif defined(__riscv)
+    __asm__ volatile("amoswap.w.rl zero, zero, %0" : "+A"(lock->locked)::"memory");
+#else
     __atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
+#endif
 }
 
 /* True while somebody holds the lock (a hint; for assertions only). */

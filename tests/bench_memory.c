@@ -35,7 +35,7 @@ KBENCH(page_alloc_order0_cached, 40, 40)
     }
 }
 
-KBENCH(page_free_order0_cached, 45, 45)
+KBENCH(page_free_order0_cached, 44, 44)
 {
     warm_cache();
     for (unsigned i = 0; i < CALLS; i++) {
