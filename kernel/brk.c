@@ -60,26 +60,33 @@ static int move_break(struct brk_heap *heap, uintptr_t target)
     return 0;
 }
 
+/*
+ * Moves the break to target after the checks every move shares: not below the start, not
+ * above the limit. The caller holds the lock. Returns 0, -E_INVAL or -E_NOMEM.
+ */
+static int move_break_checked(struct brk_heap *heap, uintptr_t target)
+{
+    stack_check("sbrk slow path");
+    if (target < heap->start)
+        return -E_INVAL;
+    if (target > heap->limit)
+        return -E_NOMEM;
+    int error = move_break(heap, target);
+    if (!error && target > heap->peak)
+        heap->peak = target;
+    return error;
+}
+
 struct brk_move brk_move_by(struct brk_heap *heap, intptr_t increment)
 {
     uintptr_t previous;
     if (brk_try_move_fast(heap, increment, &previous))
         return (struct brk_move){previous, 0};
-    stack_check("sbrk slow path");
     spin_lock(&heap->lock);
     uintptr_t old = heap->current;
     uintptr_t target = old + (uintptr_t)increment;
-    int error;
-    if (increment >= 0 ? target < old : target > old)
-        error = -E_INVAL; /* wrapped around the address space */
-    else if (target < heap->start)
-        error = -E_INVAL;
-    else if (target > heap->limit)
-        error = -E_NOMEM;
-    else
-        error = move_break(heap, target);
-    if (!error && target > heap->peak)
-        heap->peak = target;
+    bool wrapped = increment >= 0 ? target < old : target > old;
+    int error = wrapped ? -E_INVAL : move_break_checked(heap, target);
     spin_unlock(&heap->lock);
     return (struct brk_move){old, error};
 }
@@ -87,15 +94,7 @@ struct brk_move brk_move_by(struct brk_heap *heap, intptr_t increment)
 int brk_set(struct brk_heap *heap, uintptr_t address)
 {
     spin_lock(&heap->lock);
-    int error = 0;
-    if (address < heap->start)
-        error = -E_INVAL;
-    else if (address > heap->limit)
-        error = -E_NOMEM;
-    else
-        error = move_break(heap, address);
-    if (!error && address > heap->peak)
-        heap->peak = address;
+    int error = move_break_checked(heap, address);
     spin_unlock(&heap->lock);
     return error;
 }

@@ -7,6 +7,7 @@
 
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "tests/ktest.h"
 
 extern const struct kbench __start_kbenches[], __stop_kbenches[];
 
@@ -103,26 +104,6 @@ static struct summary summarize(void)
     return summary;
 }
 
-static bool name_matches(const char *filter, const char *name)
-{
-    if (filter == NULL || *filter == '\0')
-        return true;
-    size_t name_length = strlen(name);
-    for (const char *pattern = filter; *pattern;) {
-        size_t length = 0;
-        while (pattern[length] && pattern[length] != ',')
-            length++;
-        bool prefix = length > 0 && pattern[length - 1] == '*';
-        size_t compare = prefix ? length - 1 : length;
-        if ((prefix ? name_length >= compare : name_length == compare) && strncmp(pattern, name, compare) == 0)
-            return true;
-        pattern += length;
-        if (*pattern == ',')
-            pattern++;
-    }
-    return false;
-}
-
 static int run_one(const struct kbench *bench)
 {
     sample_count = 0;
@@ -166,7 +147,7 @@ int kbench_run_all(const char *filter)
     size_t count = ((uintptr_t)__stop_kbenches - (uintptr_t)__start_kbenches) / sizeof(struct kbench);
     for (size_t index = 0; index < count; index++) {
         const struct kbench *bench = &__start_kbenches[index];
-        if (name_matches(filter, bench->name))
+        if (ktest_glob_list_matches(filter, bench->name))
             exceeded += run_one(bench);
     }
     kprintf("BENCH_DONE %d budget(s) exceeded\n", exceeded);

@@ -71,7 +71,7 @@ void kbench_record(uint64_t instructions);
 uint64_t kbench_overhead(void);
 
 /*
- * Runs every benchmark whose name matches filter (a ktest-style pattern list; empty: all),
+ * Runs every benchmark whose name matches filter (globs, see ktest_glob_list_matches; empty: all),
  * prints the table and the JSON lines. Returns the number of budgets exceeded.
  */
 int kbench_run_all(const char *filter);

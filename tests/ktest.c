@@ -148,6 +148,23 @@ static bool glob_matches(const char *pattern, size_t pattern_length, const char 
     return p == pattern_length;
 }
 
+bool ktest_glob_list_matches(const char *patterns, const char *name)
+{
+    if (patterns == NULL || *patterns == '\0')
+        return true;
+    for (const char *pattern = patterns; *pattern;) {
+        size_t length = 0;
+        while (pattern[length] && pattern[length] != ',')
+            length++;
+        if (length > 0 && glob_matches(pattern, length, name))
+            return true;
+        pattern += length;
+        if (*pattern == ',')
+            pattern++;
+    }
+    return false;
+}
+
 static bool pattern_matches(const char *pattern, size_t length, const struct ktest *test)
 {
     char full_name[128];

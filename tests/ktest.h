@@ -88,6 +88,12 @@ int ktest_run_all(const char *filter);
  */
 bool ktest_filter_matches(const char *filter, const struct ktest *test);
 
+/*
+ * Does name match one of patterns, a comma-separated list of globs ('*' matches any run of
+ * characters)? An empty or NULL list matches every name. Used by the benchmark runner too.
+ */
+bool ktest_glob_list_matches(const char *patterns, const char *name);
+
 /* Pretty comparison helpers used by the macros; keep the macros short. */
 /* Compares with C's usual conversions, so KASSERT_EQ(size, 0) needs no casts. */
 #define KTEST_COMPARE_(a, op, b)                                                                                       \

@@ -29,6 +29,16 @@ KTEST(selftest, filter_matching)
     KASSERT(ktest_filter_matches("selftest", &explicit_test));
 }
 
+KTEST(selftest, glob_lists)
+{
+    KASSERT(ktest_glob_list_matches(NULL, "sbrk_16B"));
+    KASSERT(ktest_glob_list_matches("", "sbrk_16B"));
+    KASSERT(ktest_glob_list_matches("page*,sbrk*", "sbrk_16B"));
+    KASSERT(ktest_glob_list_matches("*_16B", "sbrk_16B"));
+    KASSERT(!ktest_glob_list_matches("sbrk", "sbrk_16B"));
+    KASSERT(!ktest_glob_list_matches("page*", "sbrk_16B"));
+}
+
 static unsigned smp_visits[64];
 
 KTEST_SMP(selftest, smp_runs_on_every_hart)
