@@ -2,6 +2,7 @@
 #
 #   make run       boot the runtime in QEMU (installs the toolchain first if missing)
 #   make test      every test: in-kernel suites on 1 and 4 harts, crash checks, host tests
+#   make test-matrix  the suites on virt (1-8 harts, 64M-4G), sifive_u and spike, with a table
 #   make help      every target and variable
 #
 # Variables: CROSS_COMPILE (auto-detected), SMP=4, MEM=256M, MACHINE=virt, STACK_SIZE=16384,
@@ -65,7 +66,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-
 
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
-.PHONY: all stack-report checked-kernel run test bench debug host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
+.PHONY: all stack-report checked-kernel run test test-matrix bench debug host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
         check-host-tools
 
 all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
@@ -137,6 +138,10 @@ test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel)
 	    $(if $(TESTS),,--checked-kernel $(CHECKED_BUILD)/kernel.elf) \
 	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs \
 	    $(if $(TESTS),,$(foreach target,$(FUZZ_TARGETS),--fuzz $(target))) --fuzz-seconds $(FUZZ_SMOKE_SECONDS)
+
+# One image on every QEMU machine, hart count and RAM size (tools/test_matrix.py), with a summary table.
+test-matrix: all
+	python3 tools/test_matrix.py --kernel $(BUILD)/kernel.elf --bios $(BIOS) --log-dir $(BUILD)/matrix-logs
 
 bench: all
 	python3 tools/bench.py --kernel $(BUILD)/kernel.elf --machine $(MACHINE) --mem $(MEM) --smp $(SMP) \

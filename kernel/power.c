@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kernel/fdt.h"
+#include "kernel/printf.h"
 #include "kernel/sbi.h"
 
 #define FINISHER_PASS 0x5555
@@ -39,6 +40,8 @@ const char *power_description(void)
 
 void power_exit(int code)
 {
+    /* The verdict line runners read where the machine cannot report an exit status (tools/test_matrix.py). */
+    kprintf("power: exit %d\n", code);
     if (finisher)
         *finisher = code == 0 ? FINISHER_PASS : ((uint32_t)(code & 0xffff) << 16) | FINISHER_FAIL;
     sbi_shutdown(code == 0 ? 0 : 1);

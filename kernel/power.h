@@ -25,7 +25,10 @@ void power_init(const struct fdt *fdt);
 /* A short description of how exit codes leave the machine. */
 const char *power_description(void);
 
-/* Ends the run with code (0..0xffff). Never returns; safe from any hart. */
+/*
+ * Ends the run with code (0..0xffff): prints "power: exit CODE" first (the verdict where no
+ * exit device exists), then stops the machine. Never returns; safe from any hart.
+ */
 __attribute__((noreturn)) void power_exit(int code);
 
 #endif

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""tools/test_matrix.py - one image, every QEMU RISC-V machine: what `make test-matrix` runs.
+
+Boots the in-kernel suites (mode=test) on:
+  - virt with 1, 2, 4 and 8 harts, each with 64M, 256M, 2G and 4G of RAM (with 4G QEMU puts
+    the device tree in the middle of RAM);
+  - sifive_u with 5 harts (hart 0 is the S-mode-less monitor core), 256M and 2G;
+  - spike with 1 and 4 harts (HTIF only: the console falls back to SBI);
+  - console variants: stdout-path through an alias with ":115200n8" options (virt, sifive_u);
+  - with --relocated-kernel: an image linked for another address, loaded there by QEMU's generic
+    loader behind a two-instruction bounce payload at 0x80200000 (what U-Boot does on a board);
+  - with --dw-apb-dtb: microchip-icicle-kit, whose UARTs are 16550s with reg-shift 2 and
+    reg-io-width 4, described as snps,dw-apb-uart (as on JH7110 and D1).
+
+The verdict of each run comes from the console: the KTAP output must be complete and clean and
+the kernel must print "power: exit 0". Where the machine reports an exit status (virt's
+sifive,test finisher) that status must agree. Where it cannot (sifive_u, spike: see
+../shared/PLATFORM.md), the runner ends QEMU itself once the verdict line is out. A run that
+prints no verdict within --timeout seconds fails (status 124).
+
+Prints a table (machine, harts, RAM, boot hart, console, result, time) and
+"matrix: N passed, N failed"; exits non-zero if any run failed.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ktap  # noqa: E402
+
+VERDICT = re.compile(r"^power: exit (\d+)\s*$", re.M)
+BOOT_HART = re.compile(r"boot hart: hartid (\d+)")
+CONSOLE = re.compile(r"^  console: (\S+)", re.M)
+HARTS_ONLINE = re.compile(r"^  harts: (\d+) online", re.M)
+# Seconds QEMU gets to exit by itself after the verdict line before the runner ends it.
+GRACE_SECONDS = 2.0
+
+
+class Run:
+    """One boot of the matrix: how to start it and what it must show."""
+
+    def __init__(self, machine, harts, memory, exit_status=True, expect_harts=None, expect_console=None,
+                 dtb=None, extra=(), kernel=None, note=""):
+        self.machine, self.harts, self.memory = machine, harts, memory
+        self.exit_status = exit_status  # the machine reports the guest's exit code
+        self.expect_harts = harts if expect_harts is None else expect_harts
+        self.expect_console = expect_console
+        self.dtb = dtb  # a function (run, args) -> path of a device tree to pass with -dtb
+        self.extra = list(extra)
+        self.kernel = kernel  # overrides the image: ("-x"-style arguments replace -kernel)
+        self.note = note
+
+    def name(self):
+        text = f"{self.machine}-smp{self.harts}-{self.memory}"
+        return text + (f"-{self.note.split()[0]}" if self.note else "")
+
+
+def dump_dtb(run, args, path):
+    """QEMU's own tree for this machine, hart count and RAM size."""
+    subprocess.run(["qemu-system-riscv64", "-machine", f"{run.machine},dumpdtb={path}", "-smp", str(run.harts),
+                    "-m", run.memory, "-nographic", "-bios", "none"], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=60)
+
+
+def alias_dtb(uart_path):
+    """A tree whose stdout-path is "serial0:115200n8" through /aliases (made with fdtput)."""
+
+    def make(run, args):
+        path = os.path.join(args.log_dir, f"{run.name()}.dtb")
+        dump_dtb(run, args, path)
+        subprocess.run(["fdtput", "-p", "-t", "s", path, "/aliases", "serial0", uart_path], check=True)
+        subprocess.run(["fdtput", "-t", "s", path, "/chosen", "stdout-path", "serial0:115200n8"], check=True)
+        return path
+
+    return make
+
+
+def matrix(args):
+    runs = []
+    for harts in (1, 2, 4, 8):
+        for memory in ("64M", "256M", "2G", "4G"):
+            runs.append(Run("virt", harts, memory, expect_console="ns16550a"))
+    # Hart 0 of sifive_u is the E51 monitor core (no MMU, no S-mode): 4 harts run the kernel.
+    for memory in ("256M", "2G"):
+        runs.append(Run("sifive_u", 5, memory, exit_status=False, expect_harts=4, expect_console="sifive,uart0"))
+    for harts in (1, 4):
+        runs.append(Run("spike", harts, "256M", exit_status=False, expect_console="SBI"))
+    runs.append(Run("virt", 2, "256M", expect_console="ns16550a", dtb=alias_dtb("/soc/serial@10000000"),
+                    note="alias serial0:115200n8"))
+    runs.append(Run("sifive_u", 5, "256M", exit_status=False, expect_harts=4, expect_console="sifive,uart0",
+                    dtb=alias_dtb("/soc/serial@10010000"), note="alias serial0:115200n8"))
+    if args.relocated_kernel:
+        address = args.relocated_address
+        runs.append(Run("virt", 4, "256M", expect_console="ns16550a",
+                        kernel=["-x", f"-device loader,file={args.relocated_kernel},addr={address},force-raw=on",
+                                args.bounce],
+                        note=f"loaded at {address}"))
+    if args.dw_apb_dtb:
+        runs.append(Run("microchip-icicle-kit", 5, "2G", exit_status=False, expect_harts=4,
+                        expect_console="snps,dw-apb-uart", dtb=lambda run, args: args.dw_apb_dtb,
+                        note="dw-apb-uart reg-shift 2"))
+    if args.only:
+        runs = [run for run in runs if re.search(args.only, run.name())]
+    return runs
+
+
+def boot(run, args):
+    """Boots one run; returns (ok, problems, text, seconds, status, ended_by_runner)."""
+    command = ["./qemu.sh", "-M", run.machine, "-s", str(run.harts), "-m", run.memory, "-t", "0", "-b", args.bios,
+               "-a", "mode=test" + (f" tests={args.tests}" if args.tests else "")]
+    if run.dtb:
+        command += ["-d", run.dtb(run, args)]
+    command += run.kernel if run.kernel else [args.kernel]
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    chunks = []
+    verdict_at = [None]
+
+    def reader():
+        for line in iter(process.stdout.readline, b""):
+            chunks.append(line.decode("utf-8", "replace"))
+            if verdict_at[0] is None and VERDICT.match(chunks[-1].replace("\r", "")):
+                verdict_at[0] = time.monotonic()
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    ended_by_runner = False
+    status = None
+    while status is None:
+        status = process.poll()
+        if status is not None:
+            break
+        now = time.monotonic()
+        waited_for = now - verdict_at[0] if verdict_at[0] is not None else None
+        # Machines without an exit device never stop: end them once the verdict is printed.
+        if waited_for is not None and (not run.exit_status or waited_for > GRACE_SECONDS):
+            ended_by_runner = True
+        elif now - started > args.timeout:
+            ended_by_runner = True
+        if ended_by_runner:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            break
+        time.sleep(0.05)
+    thread.join(timeout=5)
+    seconds = time.monotonic() - started
+    text = "".join(chunks).replace("\r", "")
+    with open(os.path.join(args.log_dir, run.name() + ".log"), "w") as log:
+        log.write(text)
+    return judge(run, text, process.returncode, ended_by_runner, seconds)
+
+
+def judge(run, text, status, ended_by_runner, seconds):
+    count = ktap.parse(text, run.name())
+    problems = list(count.problems)
+    verdict = VERDICT.search(text)
+    if verdict is None:
+        problems.append("no verdict line (power: exit N): hang or timeout" if ended_by_runner else
+                        f"no verdict line; QEMU exit status {status}")
+        status = 124 if ended_by_runner else status
+    else:
+        code = int(verdict.group(1))
+        if code != 0:
+            problems.append(f"the kernel's verdict is exit {code}")
+        if run.exit_status and ended_by_runner:
+            problems.append("QEMU did not exit by itself although this machine has an exit device")
+        elif run.exit_status and status != code:
+            problems.append(f"QEMU exit status {status} disagrees with the printed verdict {code}")
+        status = code if not run.exit_status else status
+    online = HARTS_ONLINE.search(text)
+    if online is None or int(online.group(1)) != run.expect_harts:
+        problems.append(f"expected {run.expect_harts} harts online, saw {online.group(1) if online else 'none'}")
+    console = CONSOLE.search(text)
+    if run.expect_console and (console is None or console.group(1) != run.expect_console):
+        problems.append(f"expected console {run.expect_console}, saw {console.group(1) if console else 'none'}")
+    ok = not problems and count.failed == 0 and count.passed > 0
+    boot_hart = BOOT_HART.search(text)
+    return {
+        "ok": ok, "problems": problems, "passed": count.passed, "failed": count.failed, "seconds": seconds,
+        "status": status, "ended_by_runner": ended_by_runner,
+        "boot_hart": boot_hart.group(1) if boot_hart else "?", "console": console.group(1) if console else "?",
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kernel", required=True)
+    parser.add_argument("--relocated-kernel", help="a raw image (.bin) to load at --relocated-address")
+    parser.add_argument("--relocated-address", default="0x84000000")
+    parser.add_argument("--bounce", help="the payload at 0x80200000 that jumps to --relocated-address")
+    parser.add_argument("--dw-apb-dtb", help="device tree for microchip-icicle-kit (snps,dw-apb-uart console)")
+    parser.add_argument("--bios", default="default")
+    parser.add_argument("--timeout", type=int, default=90, help="seconds per run before it counts as hung")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--tests", default="", help="test filter passed as tests= (default: every suite)")
+    parser.add_argument("--only", default="", help="regular expression: run only the matching configurations")
+    parser.add_argument("--log-dir", default="build/matrix-logs")
+    args = parser.parse_args()
+    os.makedirs(args.log_dir, exist_ok=True)
+
+    runs = matrix(args)
+    started = time.monotonic()
+    print(f"rvmem test matrix: {len(runs)} runs, {args.jobs} at a time (logs in {args.log_dir})")
+    header = f"  {'machine':<21} {'harts':>5} {'RAM':>5}  {'note':<26} {'boot':>4}  {'console':<16} {'tests':>9}  " \
+             f"{'exit':>4} {'result':<6} {'time':>6}"
+    print(header)
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = pool.map(lambda run: (run, boot(run, args)), runs)
+        for run, result in results:
+            how = "*" if result["ended_by_runner"] else " "
+            print(f"  {run.machine:<21} {run.harts:>5} {run.memory:>5}  {run.note:<26} {result['boot_hart']:>4}  "
+                  f"{result['console']:<16} {result['passed']:>4}/{result['failed']:<4} {result['status']:>4}{how}"
+                  f"{'ok' if result['ok'] else 'FAILED':<6} {result['seconds']:5.1f}s", flush=True)
+            for problem in result["problems"][:10]:
+                print(f"      {problem}")
+            if result["ok"]:
+                passed += 1
+            else:
+                failed += 1
+                print(f"      log: {os.path.join(args.log_dir, run.name() + '.log')}")
+    print("  (tests: passed/failed; boot: hartid that won the boot race; * QEMU ended by the runner after "
+          "the verdict, the machine has no exit device)")
+    print(f"matrix: {passed} passed, {failed} failed ({time.monotonic() - started:.0f} s)")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
