@@ -49,7 +49,8 @@ CFLAGS     := -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) $(SETTINGS) -I. \
 ASFLAGS    := $(ARCH_FLAGS) $(SETTINGS) -I. -D__ASSEMBLER__ -MMD -MP
 LDFLAGS    := -nostdlib -no-pie -T linker.ld -Wl,--defsym=LOAD_ADDRESS=$(LOAD_ADDR) \
               -Wl,--defsym=STACK_SIZE=$(STACK_SIZE) -Wl,--defsym=MAX_HARTS=$(MAX_HARTS) \
-              -Wl,--defsym=XLEN_BYTES=8 -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments -Wl,--build-id=none
+              -Wl,--defsym=XLEN_BYTES=8 -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments -Wl,--build-id=none \
+              -Wl,--emit-relocs
 
 # Sources: everything under boot/, kernel/, lib/ and tests/ except host-only and fuzz files.
 # Device-tree test blobs (tests/fdt_blobs.h): QEMU's own trees and tests/data/fdt_board.dts as C arrays.
@@ -86,9 +87,10 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJECTS) linker.ld | check-tools
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(KERNEL_OBJECTS)
 
-$(BUILD)/kernel.bin: $(BUILD)/kernel.elf
+$(BUILD)/kernel.bin: $(BUILD)/kernel.elf tools/relocs.py
 	@echo "  OBJCOPY $@"
 	$(Q)$(OBJCOPY) -O binary $< $@
+	$(Q)python3 tools/relocs.py $< $@
 
 $(BUILD)/kernel-objects/%.c.o: %.c | check-tools
 	@mkdir -p $(@D)
@@ -140,8 +142,21 @@ test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel)
 	    $(if $(TESTS),,$(foreach target,$(FUZZ_TARGETS),--fuzz $(target))) --fuzz-seconds $(FUZZ_SMOKE_SECONDS)
 
 # One image on every QEMU machine, hart count and RAM size (tools/test_matrix.py), with a summary table.
-test-matrix: all
-	python3 tools/test_matrix.py --kernel $(BUILD)/kernel.elf --bios $(BIOS) --log-dir $(BUILD)/matrix-logs
+# Also: kernel.bin loaded by QEMU's generic loader at RELOCATED_ADDR (behind tools/bounce.S) relocates
+# itself, and an image linked there (LOAD_ADDR=RELOCATED_ADDR) boots there.
+RELOCATED_ADDR ?= 0x84000000
+test-matrix: all $(BUILD)/bounce.bin
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/load-$(RELOCATED_ADDR) LOAD_ADDR=$(RELOCATED_ADDR) \
+	    $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin
+	python3 tools/test_matrix.py --kernel $(BUILD)/kernel.elf --bios $(BIOS) --log-dir $(BUILD)/matrix-logs \
+	    --relocated-address $(RELOCATED_ADDR) --bounce $(BUILD)/bounce.bin --relocated-kernel $(BUILD)/kernel.bin \
+	    --linked-kernel $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin
+
+$(BUILD)/bounce.bin: tools/bounce.S Makefile | check-tools
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ARCH_FLAGS) -nostdlib -Wl,-Ttext=0x80200000 -Wl,--build-id=none -DTARGET=$(RELOCATED_ADDR) \
+	    -o $(BUILD)/bounce.elf $<
+	$(Q)$(OBJCOPY) -O binary $(BUILD)/bounce.elf $@
 
 bench: all
 	python3 tools/bench.py --kernel $(BUILD)/kernel.elf --machine $(MACHINE) --mem $(MEM) --smp $(SMP) \

@@ -8,10 +8,12 @@
 #define REG_S sd
 #define REG_L ld
 #define REG_SIZE 8
+#define REG_WORD .dword
 #else
 #define REG_S sw
 #define REG_L lw
 #define REG_SIZE 4
+#define REG_WORD .word
 #endif
 
 #endif

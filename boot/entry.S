@@ -2,7 +2,8 @@
  * boot/entry.S - where every hart enters the kernel.
  *
  * _start: the boot hart, entered by the firmware (OpenSBI) in S-mode with
- *   a0 = hartid, a1 = physical address of the device tree, interrupts off.
+ *   a0 = hartid, a1 = physical address of the device tree, interrupts off, at any
+ *   4 KiB-aligned address (the image relocates itself first: docs/PORTING.md).
  *   Whichever hart won the firmware's boot race comes here; it becomes logical hart 0.
  * secondary_start: harts started later through SBI HSM hart_start, with
  *   a0 = hartid, a1 = the logical index the boot hart gave it (the opaque argument).
@@ -16,6 +17,9 @@
 #include "boot/asm.h"
 #include "kernel/layout.h"
 #include "kernel/stack.h"
+
+/* First word of the relocation table tools/relocs.py appends to kernel.bin ("RELL"). */
+#define RELOCATION_TABLE_MAGIC 0x4c4c4552
 
     .section .text.entry, "ax", @progbits
     .globl _start
@@ -31,6 +35,38 @@ _start:
     li      t1, 1
     amoswap.w t1, t1, (t0)
     bnez    t1, park_extra_boot_hart
+
+    /*
+     * Self-relocation: the image runs at any 4 KiB-aligned address. Code is PC-relative
+     * (-mcmodel=medany); only the absolute addresses stored in data need the difference
+     * between where the image runs and where it was linked added to them. tools/relocs.py
+     * appended their offsets to kernel.bin at __data_end (inside .bss, cleared below).
+     * An ELF image loaded at its link address (QEMU -kernel kernel.elf) skips this.
+     */
+    lla     t0, _start              /* where the image runs */
+    lla     t1, link_address
+    REG_L   t1, 0(t1)               /* where it was linked: read before it is relocated itself */
+    sub     t2, t0, t1
+    beqz    t2, relocated
+    li      t3, 4095
+    and     t3, t2, t3
+    bnez    t3, park_misaligned
+    lla     t3, __data_end
+    lw      t4, 0(t3)
+    li      t5, RELOCATION_TABLE_MAGIC
+    bne     t4, t5, park_no_relocation_table
+    lw      t4, 4(t3)               /* count */
+    addi    t3, t3, 8
+7:  beqz    t4, relocated
+    lw      t5, 0(t3)               /* offset from the image start (< 2 GiB) */
+    add     t5, t5, t0
+    REG_L   t6, 0(t5)
+    add     t6, t6, t2
+    REG_S   t6, 0(t5)
+    addi    t3, t3, 4
+    addi    t4, t4, -1
+    j       7b
+relocated:
 
     /* Clear .bss once, before any C code runs. Aligned to REG_SIZE by linker.ld. */
     la      t0, __bss_start
@@ -104,6 +140,12 @@ enter_hart_stack:
 park_extra_boot_hart:
     la      a0, message_extra_boot_hart
     j       park_with_message
+park_misaligned:
+    la      a0, message_misaligned
+    j       park_with_message
+park_no_relocation_table:
+    la      a0, message_no_relocation_table
+    j       park_with_message
 park_bad_index:
     la      a0, message_bad_index
     /* fall through */
@@ -129,8 +171,15 @@ message_extra_boot_hart:
     .string "rvmem: a second hart entered _start; parked (only one boot hart is supported)\n"
 message_bad_index:
     .string "rvmem: hart started with an index beyond MAX_HARTS; parked\n"
+message_misaligned:
+    .string "rvmem: loaded at an address that is not 4 KiB aligned; parked\n"
+message_no_relocation_table:
+    .string "rvmem: loaded away from its link address without the relocation table (use kernel.bin); parked\n"
 
     .section .data
     .align 2
 boot_path_taken:
     .word 0
+    .align 3
+link_address:                       /* an absolute word: tools/relocs.py lists it too */
+    REG_WORD _start

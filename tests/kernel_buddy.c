@@ -4,7 +4,7 @@
  * and the validator. The randomized stress tests are in kernel_buddy_stress.c.
  * Builds: kernel, host
  *
- * Every test initialises its own allocator over buddy_test_memory (never the kernel's) and
+ * Every test initialises its own allocator over buddy_test_memory() (never the kernel's) and
  * gives back everything it took; the "buddy_arena" leak check verifies that after each suite.
  */
 #include "kernel/buddy.h"
@@ -22,25 +22,35 @@
 
 /*
  * The test memory: 4 MiB aligned to 4 MiB, then spare pages just above it for the metadata
- * (buddy_init carves it from the top of the highest range that can hold it).
+ * (buddy_init carves it from the top of the highest range that can hold it). It is aligned at
+ * run time inside a larger buffer, so that the image itself needs only page alignment and can
+ * run at any 4 KiB-aligned load address (boot/entry.S relocates it; docs/PORTING.md).
  */
 struct buddy_test_memory {
     unsigned char pages[ARENA_PAGES][PAGE];
     unsigned char spare[SPARE_PAGES][PAGE];
 };
-struct buddy_test_memory buddy_test_memory __attribute__((aligned(ARENA_PAGES * PAGE)));
+static unsigned char buddy_test_space[sizeof(struct buddy_test_memory) + ARENA_PAGES * PAGE - PAGE]
+    __attribute__((aligned(PAGE)));
+
+/* The 4 MiB-aligned test memory inside buddy_test_space. Tests only; one allocator at a time. */
+struct buddy_test_memory *buddy_test_memory(void)
+{
+    uintptr_t aligned = ((uintptr_t)buddy_test_space + ARENA_PAGES * PAGE - 1) & ~(uintptr_t)(ARENA_PAGES * PAGE - 1);
+    return (struct buddy_test_memory *)aligned;
+}
 struct buddy buddy_test_allocator;
 
 #define TEST_BUDDY (&buddy_test_allocator)
 
 static uintptr_t page_address(unsigned long page)
 {
-    return (uintptr_t)buddy_test_memory.pages + page * PAGE;
+    return (uintptr_t)buddy_test_memory()->pages + page * PAGE;
 }
 
 static unsigned long page_number(const void *block)
 {
-    return ((uintptr_t)block - (uintptr_t)buddy_test_memory.pages) / PAGE;
+    return ((uintptr_t)block - (uintptr_t)buddy_test_memory()->pages) / PAGE;
 }
 
 static struct buddy_range pages_range(unsigned long first, unsigned long end)
@@ -58,8 +68,8 @@ int buddy_test_init(const struct buddy_range *ranges, unsigned count)
     if (count >= 8)
         return -E_INVAL;
     memcpy(all, ranges, count * sizeof *ranges);
-    all[count] = (struct buddy_range){(uintptr_t)buddy_test_memory.spare,
-                                      (uintptr_t)buddy_test_memory.spare + SPARE_PAGES * PAGE};
+    all[count] = (struct buddy_range){(uintptr_t)buddy_test_memory()->spare,
+                                      (uintptr_t)buddy_test_memory()->spare + SPARE_PAGES * PAGE};
     int result = buddy_init(TEST_BUDDY, all, count + 1);
     if (result != 0)
         return result;
@@ -601,8 +611,10 @@ static void misuse_checks(void)
     /* Outside the managed memory: far away, or inside a region but its metadata. */
     uintptr_t far = page_address(0) - (64ul << 20);
     EXPECT_MISUSE(buddy_free(TEST_BUDDY, (void *)far, 0), MISUSE_OUT_OF_RANGE, far);
-    EXPECT_MISUSE(buddy_free(TEST_BUDDY, buddy_test_memory.spare, 0), MISUSE_OUT_OF_RANGE, buddy_test_memory.spare);
-    EXPECT_MISUSE(buddy_free(TEST_BUDDY, buddy_test_memory.spare, 3), MISUSE_OUT_OF_RANGE, buddy_test_memory.spare);
+    EXPECT_MISUSE(buddy_free(TEST_BUDDY, buddy_test_memory()->spare, 0), MISUSE_OUT_OF_RANGE,
+                  buddy_test_memory()->spare);
+    EXPECT_MISUSE(buddy_free(TEST_BUDDY, buddy_test_memory()->spare, 3), MISUSE_OUT_OF_RANGE,
+                  buddy_test_memory()->spare);
     KASSERT_EQ(buddy_free(TEST_BUDDY, NULL, 0), 0);
 
     /* None of it changed anything. */

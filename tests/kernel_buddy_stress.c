@@ -23,7 +23,7 @@ struct buddy_test_memory {
     unsigned char pages[ARENA_PAGES][PAGE];
     unsigned char spare[SPARE_PAGES][PAGE];
 };
-extern struct buddy_test_memory buddy_test_memory;
+struct buddy_test_memory *buddy_test_memory(void);
 extern struct buddy buddy_test_allocator;
 int buddy_test_init(const struct buddy_range *ranges, unsigned count);
 
@@ -71,7 +71,7 @@ static uint32_t next_random(struct shadow *shadow)
 
 static unsigned long page_of(const void *address)
 {
-    return ((uintptr_t)address - (uintptr_t)buddy_test_memory.pages) / PAGE;
+    return ((uintptr_t)address - (uintptr_t)buddy_test_memory()->pages) / PAGE;
 }
 
 static bool page_managed(unsigned long page)
@@ -194,7 +194,7 @@ static void random_claim(struct shadow *shadow, bool alone)
         else if (expected == 0 && page_owned(page))
             expected = -E_BUSY;
     }
-    unsigned char *start = buddy_test_memory.pages[first];
+    unsigned char *start = buddy_test_memory()->pages[first];
     int result = buddy_claim(TEST_BUDDY, (uintptr_t)start, (uintptr_t)(start + pages * PAGE));
     if (alone && result != expected)
         ktest_fail(__FILE__, __LINE__, "claim of pages %lu..%lu: %d, expected %d", first, first + pages - 1, result,
@@ -228,8 +228,9 @@ static void step(struct shadow *shadow, bool alone)
 static int stress_init(struct buddy_stats *start)
 {
     struct buddy_range ranges[2] = {
-        {(uintptr_t)buddy_test_memory.pages[range_pages[0][0]] - 123, (uintptr_t)buddy_test_memory.pages[600] + 5},
-        {(uintptr_t)buddy_test_memory.pages[608], (uintptr_t)buddy_test_memory.pages[0] + ARENA_PAGES * PAGE}};
+        {(uintptr_t)buddy_test_memory()->pages[range_pages[0][0]] - 123,
+         (uintptr_t)buddy_test_memory()->pages[600] + 5},
+        {(uintptr_t)buddy_test_memory()->pages[608], (uintptr_t)buddy_test_memory()->pages[0] + ARENA_PAGES * PAGE}};
     memset(owner_bits, 0, sizeof owner_bits);
     int result = buddy_test_init(ranges, 2);
     buddy_get_stats(TEST_BUDDY, start);

@@ -7,8 +7,11 @@ Boots the in-kernel suites (mode=test) on:
   - sifive_u with 5 harts (hart 0 is the S-mode-less monitor core), 256M and 2G;
   - spike with 1 and 4 harts (HTIF only: the console falls back to SBI);
   - console variants: stdout-path through an alias with ":115200n8" options (virt, sifive_u);
-  - with --relocated-kernel: an image linked for another address, loaded there by QEMU's generic
-    loader behind a two-instruction bounce payload at 0x80200000 (what U-Boot does on a board);
+  - with --relocated-kernel: the image linked for 0x80200000 loaded at another address by QEMU's
+    generic loader behind a two-instruction bounce payload at 0x80200000 (tools/bounce.S, standing
+    in for U-Boot): it relocates itself;
+  - with --linked-kernel: an image linked for that address (LOAD_ADDR=) loaded there, and the same
+    image loaded at 0x80200000 by -kernel (relocation downwards);
   - with --dw-apb-dtb: microchip-icicle-kit, whose UARTs are 16550s with reg-shift 2 and
     reg-io-width 4, described as snps,dw-apb-uart (as on JH7110 and D1).
 
@@ -95,12 +98,22 @@ def matrix(args):
                     note="alias serial0:115200n8"))
     runs.append(Run("sifive_u", 5, "256M", exit_status=False, expect_harts=4, expect_console="sifive,uart0",
                     dtb=alias_dtb("/soc/serial@10010000"), note="alias serial0:115200n8"))
-    if args.relocated_kernel:
-        address = args.relocated_address
+    address = args.relocated_address
+    loader = "-device loader,file={},addr=" + address + ",force-raw=on"
+    if args.relocated_kernel:  # the default image, moved: it relocates itself
         runs.append(Run("virt", 4, "256M", expect_console="ns16550a",
-                        kernel=["-x", f"-device loader,file={args.relocated_kernel},addr={address},force-raw=on",
-                                args.bounce],
-                        note=f"loaded at {address}"))
+                        kernel=["-x", loader.format(args.relocated_kernel), args.bounce],
+                        note=f"relocated to {address}"))
+        runs.append(Run("sifive_u", 5, "256M", exit_status=False, expect_harts=4, expect_console="sifive,uart0",
+                        kernel=["-x", loader.format(args.relocated_kernel), args.bounce],
+                        note=f"relocated to {address}"))
+    if args.linked_kernel:  # an image linked for the address (LOAD_ADDR=), loaded there
+        runs.append(Run("virt", 4, "256M", expect_console="ns16550a",
+                        kernel=["-x", loader.format(args.linked_kernel), args.bounce],
+                        note=f"linked for {address}"))
+        # ... and the same image loaded at 0x80200000 instead: relocation downwards.
+        runs.append(Run("virt", 2, "64M", expect_console="ns16550a", kernel=[args.linked_kernel],
+                        note="linked elsewhere, at 0x80200000"))
     if args.dw_apb_dtb:
         runs.append(Run("microchip-icicle-kit", 5, "2G", exit_status=False, expect_harts=4,
                         expect_console="snps,dw-apb-uart", dtb=lambda run, args: args.dw_apb_dtb,
@@ -193,6 +206,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernel", required=True)
     parser.add_argument("--relocated-kernel", help="a raw image (.bin) to load at --relocated-address")
+    parser.add_argument("--linked-kernel", help="a raw image linked for --relocated-address (LOAD_ADDR=)")
     parser.add_argument("--relocated-address", default="0x84000000")
     parser.add_argument("--bounce", help="the payload at 0x80200000 that jumps to --relocated-address")
     parser.add_argument("--dw-apb-dtb", help="device tree for microchip-icicle-kit (snps,dw-apb-uart console)")
