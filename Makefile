@@ -22,7 +22,9 @@ TIMEOUT    ?= 120
 BIOS       ?= default
 BUDDY_MAX_ORDER ?= 10
 
-BUILD ?= build
+# ARCH=rv32 builds the whole runtime for rv32imac/ilp32 (in build/rv32: docs/PORTING.md).
+ARCH ?= rv64
+BUILD ?= build$(if $(filter rv32,$(ARCH)),/rv32)
 # Quiet by default; V=1 shows every command.
 Q := $(if $(filter 1,$(V)),,@)
 
@@ -38,6 +40,10 @@ HOST_CC ?= gcc
 FUZZ_CC ?= clang
 
 ARCH_FLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
+ifeq ($(ARCH),rv32)
+ARCH_FLAGS := -march=rv32imac_zicsr_zifencei -mabi=ilp32 -mcmodel=medany
+endif
+XLEN_BYTES := $(if $(filter rv32,$(ARCH)),4,8)
 SETTINGS   := -DRVMEM_MAX_HARTS=$(MAX_HARTS) -DRVMEM_STACK_SIZE=$(STACK_SIZE) -DBUDDY_MAX_ORDER=$(BUDDY_MAX_ORDER) \
               $(if $(filter 1,$(CHECKED)),-DRVMEM_CHECKED=1)
 WARNINGS   := -Wall -Wextra -Werror
@@ -49,8 +55,13 @@ CFLAGS     := -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) $(SETTINGS) -I. \
 ASFLAGS    := $(ARCH_FLAGS) $(SETTINGS) -I. -D__ASSEMBLER__ -MMD -MP
 LDFLAGS    := -nostdlib -no-pie -T linker.ld -Wl,--defsym=LOAD_ADDRESS=$(LOAD_ADDR) \
               -Wl,--defsym=STACK_SIZE=$(STACK_SIZE) -Wl,--defsym=MAX_HARTS=$(MAX_HARTS) \
-              -Wl,--defsym=XLEN_BYTES=8 -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments -Wl,--build-id=none \
+              -Wl,--defsym=XLEN_BYTES=$(XLEN_BYTES) -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments -Wl,--build-id=none \
               -Wl,--emit-relocs
+
+# libgcc: 64-bit division on rv32 (__udivdi3, __umoddi3); nothing is pulled in on rv64. Named by
+# path: the multilib matching ARCH_FLAGS (-march with _zicsr_zifencei matches no multilib directory).
+MULTILIB_FLAGS = $(if $(filter rv32,$(ARCH)),-march=rv32imac -mabi=ilp32,-march=rv64imac -mabi=lp64)
+LDLIBS      = $(shell $(CC) $(MULTILIB_FLAGS) -print-libgcc-file-name)
 
 # Sources: everything under boot/, kernel/, lib/ and tests/ except host-only and fuzz files.
 # Device-tree test blobs (tests/fdt_blobs.h): QEMU's own trees and tests/data/fdt_board.dts as C arrays.
@@ -63,7 +74,8 @@ KERNEL_OBJECTS := $(patsubst %,$(BUILD)/kernel-objects/%.o,$(KERNEL_SOURCES))
 HOST_SOURCES := $(shell grep -l '^ \* Builds: kernel, host' kernel/*.c lib/*.c tests/*.c 2>/dev/null | grep -v '^tests/fuzz_') \
                 $(wildcard tests/host/*.c) $(FDT_BLOBS)
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-omit-frame-pointer \
-                -fsanitize=address,undefined -fno-sanitize-recover=undefined -pthread
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined -pthread \
+                $(if $(filter rv32,$(ARCH)),-m32)
 
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
@@ -85,7 +97,7 @@ $(BUILD)/kernel-objects/$(BUILD)/%.c.o: $(BUILD)/%.c | check-tools
 $(BUILD)/kernel.elf: $(KERNEL_OBJECTS) linker.ld | check-tools
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(KERNEL_OBJECTS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(KERNEL_OBJECTS) $(LDLIBS)
 
 $(BUILD)/kernel.bin: $(BUILD)/kernel.elf tools/relocs.py
 	@echo "  OBJCOPY $@"
@@ -145,12 +157,16 @@ test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel)
 # Also: kernel.bin loaded by QEMU's generic loader at RELOCATED_ADDR (behind tools/bounce.S) relocates
 # itself, and an image linked there (LOAD_ADDR=RELOCATED_ADDR) boots there.
 RELOCATED_ADDR ?= 0x84000000
-test-matrix: all $(BUILD)/bounce.bin
+test-matrix: all $(BUILD)/bounce.bin $(BUILD)/mpfs_icicle_dw_apb.dtb
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/load-$(RELOCATED_ADDR) LOAD_ADDR=$(RELOCATED_ADDR) \
 	    $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin
 	python3 tools/test_matrix.py --kernel $(BUILD)/kernel.elf --bios $(BIOS) --log-dir $(BUILD)/matrix-logs \
 	    --relocated-address $(RELOCATED_ADDR) --bounce $(BUILD)/bounce.bin --relocated-kernel $(BUILD)/kernel.bin \
-	    --linked-kernel $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin
+	    --linked-kernel $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin --dw-apb-dtb $(BUILD)/mpfs_icicle_dw_apb.dtb
+
+$(BUILD)/mpfs_icicle_dw_apb.dtb: tests/data/mpfs_icicle_dw_apb.dts | check-tools
+	@mkdir -p $(@D)
+	$(Q)dtc -q -I dts -O dtb -o $@ $<
 
 $(BUILD)/bounce.bin: tools/bounce.S Makefile | check-tools
 	@mkdir -p $(@D)

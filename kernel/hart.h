@@ -17,7 +17,7 @@ struct fdt;
 
 struct hart {
     uintptr_t stack_protector_guard; /* offset 0: read by -fstack-protector through tp */
-    unsigned index;                  /* offset 8: logical index */
+    unsigned index;                  /* offset HART_INDEX_OFFSET (8 on rv64, 4 on rv32): logical index */
     unsigned long hartid;            /* the hardware hart id (mhartid) */
     bool online;                     /* reported in */
     unsigned long report_count;      /* times it reported in (must be exactly 1) */

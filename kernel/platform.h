@@ -16,16 +16,17 @@ void console_write(const char *text, size_t length);
 
 /*
  * Logical index of the calling hart: 0 for the boot hart, then 1, 2, ... (host: per thread).
- * In the kernel one load through tp (struct hart's index, offset 8: see kernel/hart.h), so
+ * In the kernel one load through tp (struct hart's index at HART_INDEX_OFFSET: kernel/hart.h), so
  * allocator fast paths can afford it.
  */
 #ifdef RVMEM_HOST
 unsigned hart_self(void);
 #else
+#include "kernel/layout.h"
 static inline unsigned hart_self(void)
 {
     unsigned index;
-    __asm__("lw %0, 8(tp)" : "=r"(index));
+    __asm__("lw %0, %1(tp)" : "=r"(index) : "i"(HART_INDEX_OFFSET));
     return index;
 }
 #endif

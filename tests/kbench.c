@@ -117,7 +117,7 @@ static int run_one(const struct kbench *bench)
     kprintf("BENCH_JSON {\"name\": \"%s\", \"n\": %u, \"mean\": %lu.%02u, \"p50\": %lu, \"p99\": %lu, \"max\": %lu, "
             "\"unit\": \"instructions\", \"budget_mean\": %u, \"budget_max\": %u}\n",
             bench->name, summary.n, mean_whole, mean_fraction, (unsigned long)summary.p50, (unsigned long)summary.p99,
-            (unsigned long)summary.max, bench->budget_mean, bench->budget_max);
+            (unsigned long)summary.max, (unsigned)bench->budget_mean, (unsigned)bench->budget_max);
     int exceeded = 0;
     if (summary.n == 0) {
         kprintf("# %s: no samples recorded\n", bench->name);
@@ -127,11 +127,12 @@ static int run_one(const struct kbench *bench)
         kprintf("# %s: %lu samples beyond the first %u were not kept\n", bench->name, dropped_samples, MAX_SAMPLES);
     if (bench->budget_mean && summary.mean_hundredths > (uint64_t)bench->budget_mean * 100) {
         kprintf("# BUDGET EXCEEDED: %s mean %lu.%02u > %u\n", bench->name, mean_whole, mean_fraction,
-                bench->budget_mean);
+                (unsigned)bench->budget_mean);
         exceeded++;
     }
     if (bench->budget_max && summary.max > bench->budget_max) {
-        kprintf("# BUDGET EXCEEDED: %s max %lu > %u\n", bench->name, (unsigned long)summary.max, bench->budget_max);
+        kprintf("# BUDGET EXCEEDED: %s max %lu > %u\n", bench->name, (unsigned long)summary.max,
+                (unsigned)bench->budget_max);
         exceeded++;
     }
     return exceeded;

@@ -49,7 +49,7 @@ class Run:
     """One boot of the matrix: how to start it and what it must show."""
 
     def __init__(self, machine, harts, memory, exit_status=True, expect_harts=None, expect_console=None,
-                 dtb=None, extra=(), kernel=None, note=""):
+                 dtb=None, extra=(), kernel=None, note="", bios=None):
         self.machine, self.harts, self.memory = machine, harts, memory
         self.exit_status = exit_status  # the machine reports the guest's exit code
         self.expect_harts = harts if expect_harts is None else expect_harts
@@ -58,6 +58,7 @@ class Run:
         self.extra = list(extra)
         self.kernel = kernel  # overrides the image: ("-x"-style arguments replace -kernel)
         self.note = note
+        self.bios = bios  # firmware for this machine (default: --bios)
 
     def name(self):
         text = f"{self.machine}-smp{self.harts}-{self.memory}"
@@ -115,9 +116,10 @@ def matrix(args):
         runs.append(Run("virt", 2, "64M", expect_console="ns16550a", kernel=[args.linked_kernel],
                         note="linked elsewhere, at 0x80200000"))
     if args.dw_apb_dtb:
+        # QEMU's default firmware here is the HSS, not OpenSBI: boot Debian's OpenSBI 1.1 instead.
         runs.append(Run("microchip-icicle-kit", 5, "2G", exit_status=False, expect_harts=4,
                         expect_console="snps,dw-apb-uart", dtb=lambda run, args: args.dw_apb_dtb,
-                        note="dw-apb-uart reg-shift 2"))
+                        note="dw-apb-uart reg-shift 2", bios="debian"))
     if args.only:
         runs = [run for run in runs if re.search(args.only, run.name())]
     return runs
@@ -125,7 +127,8 @@ def matrix(args):
 
 def boot(run, args):
     """Boots one run; returns (ok, problems, text, seconds, status, ended_by_runner)."""
-    command = ["./qemu.sh", "-M", run.machine, "-s", str(run.harts), "-m", run.memory, "-t", "0", "-b", args.bios,
+    command = ["./qemu.sh", "-M", run.machine, "-s", str(run.harts), "-m", run.memory, "-t", "0",
+               "-b", run.bios or args.bios,
                "-a", "mode=test" + (f" tests={args.tests}" if args.tests else "")]
     if run.dtb:
         command += ["-d", run.dtb(run, args)]
@@ -222,7 +225,7 @@ def main():
     runs = matrix(args)
     started = time.monotonic()
     print(f"rvmem test matrix: {len(runs)} runs, {args.jobs} at a time (logs in {args.log_dir})")
-    header = f"  {'machine':<21} {'harts':>5} {'RAM':>5}  {'note':<26} {'boot':>4}  {'console':<16} {'tests':>9}  " \
+    header = f"  {'machine':<21} {'harts':>5} {'RAM':>5}  {'note':<34} {'boot':>4}  {'console':<16} {'tests':>9}  " \
              f"{'exit':>4} {'result':<6} {'time':>6}"
     print(header)
     passed = failed = 0
@@ -230,7 +233,7 @@ def main():
         results = pool.map(lambda run: (run, boot(run, args)), runs)
         for run, result in results:
             how = "*" if result["ended_by_runner"] else " "
-            print(f"  {run.machine:<21} {run.harts:>5} {run.memory:>5}  {run.note:<26} {result['boot_hart']:>4}  "
+            print(f"  {run.machine:<21} {run.harts:>5} {run.memory:>5}  {run.note:<34} {result['boot_hart']:>4}  "
                   f"{result['console']:<16} {result['passed']:>4}/{result['failed']:<4} {result['status']:>4}{how}"
                   f"{'ok' if result['ok'] else 'FAILED':<6} {result['seconds']:5.1f}s", flush=True)
             for problem in result["problems"][:10]:
