@@ -157,12 +157,14 @@ test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel)
 # Also: kernel.bin loaded by QEMU's generic loader at RELOCATED_ADDR (behind tools/bounce.S) relocates
 # itself, and an image linked there (LOAD_ADDR=RELOCATED_ADDR) boots there.
 RELOCATED_ADDR ?= 0x84000000
+UBOOT ?= /usr/lib/u-boot/qemu-riscv64_smode/uboot.elf
 test-matrix: all $(BUILD)/bounce.bin $(BUILD)/mpfs_icicle_dw_apb.dtb
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/load-$(RELOCATED_ADDR) LOAD_ADDR=$(RELOCATED_ADDR) \
 	    $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin
 	python3 tools/test_matrix.py --kernel $(BUILD)/kernel.elf --bios $(BIOS) --log-dir $(BUILD)/matrix-logs \
 	    --relocated-address $(RELOCATED_ADDR) --bounce $(BUILD)/bounce.bin --relocated-kernel $(BUILD)/kernel.bin \
-	    --linked-kernel $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin --dw-apb-dtb $(BUILD)/mpfs_icicle_dw_apb.dtb
+	    --linked-kernel $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin --dw-apb-dtb $(BUILD)/mpfs_icicle_dw_apb.dtb \
+	    --uboot $(UBOOT)
 
 $(BUILD)/mpfs_icicle_dw_apb.dtb: tests/data/mpfs_icicle_dw_apb.dts | check-tools
 	@mkdir -p $(@D)

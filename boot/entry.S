@@ -23,7 +23,32 @@
 
     .section .text.entry, "ax", @progbits
     .globl _start
+/*
+ * The image starts with the 64-byte header of a RISC-V Linux Image
+ * (Documentation/riscv/boot-image-header.rst), so U-Boot's `booti` accepts it and enters
+ * it with a0 = hartid, a1 = device tree, like OpenSBI does. The first word jumps over it.
+ */
 _start:
+    .option push
+    .option norvc
+    j       boot_hart_entry             /* code0 */
+    .word   0                           /* code1 */
+#if __riscv_xlen == 64
+    .dword  0x200000                    /* text_offset: 2 MiB from the start of RAM, as Linux */
+#else
+    .dword  0x400000                    /* text_offset on rv32: 4 MiB */
+#endif
+    .dword  __image_end - _start        /* image_size: everything the image occupies, .bss and stacks too */
+    .dword  0                           /* flags: little-endian */
+    .word   2                           /* header version 0.2 */
+    .word   0                           /* res1 */
+    .dword  0                           /* res2 */
+    .ascii  "RISCV\0\0\0"              /* magic (deprecated) */
+    .ascii  "RSC\x05"                   /* magic2 */
+    .word   0                           /* res3 */
+    .option pop
+
+boot_hart_entry:
     .option push
     .option norelax
     la      gp, __global_pointer$

@@ -12,6 +12,7 @@ Boots the in-kernel suites (mode=test) on:
     in for U-Boot): it relocates itself;
   - with --linked-kernel: an image linked for that address (LOAD_ADDR=) loaded there, and the same
     image loaded at 0x80200000 by -kernel (relocation downwards);
+  - with --uboot: U-Boot's `booti` starting the image from that address, as on a board;
   - with --dw-apb-dtb: microchip-icicle-kit, whose UARTs are 16550s with reg-shift 2 and
     reg-io-width 4, described as snps,dw-apb-uart (as on JH7110 and D1).
 
@@ -49,7 +50,7 @@ class Run:
     """One boot of the matrix: how to start it and what it must show."""
 
     def __init__(self, machine, harts, memory, exit_status=True, expect_harts=None, expect_console=None,
-                 dtb=None, extra=(), kernel=None, note="", bios=None):
+                 dtb=None, extra=(), kernel=None, note="", bios=None, script=()):
         self.machine, self.harts, self.memory = machine, harts, memory
         self.exit_status = exit_status  # the machine reports the guest's exit code
         self.expect_harts = harts if expect_harts is None else expect_harts
@@ -59,6 +60,7 @@ class Run:
         self.kernel = kernel  # overrides the image: ("-x"-style arguments replace -kernel)
         self.note = note
         self.bios = bios  # firmware for this machine (default: --bios)
+        self.script = list(script)  # (text to wait for, line to type on the console), in order
 
     def name(self):
         text = f"{self.machine}-smp{self.harts}-{self.memory}"
@@ -115,6 +117,14 @@ def matrix(args):
         # ... and the same image loaded at 0x80200000 instead: relocation downwards.
         runs.append(Run("virt", 2, "64M", expect_console="ns16550a", kernel=[args.linked_kernel],
                         note="linked elsewhere, at 0x80200000"))
+    if args.uboot and args.linked_kernel:
+        # U-Boot (S-mode, under OpenSBI) as on a board: the image sits where U-Boot's kernel_addr_r
+        # would put it and `booti` starts it, with the bootargs set in U-Boot's environment.
+        runs.append(Run("virt", 4, "256M", expect_console="ns16550a", kernel=[
+            "-x", loader.format(args.relocated_kernel or args.linked_kernel), args.uboot],
+            script=[("autoboot", "\n"), ("=> ", f"setenv bootargs mode=test{' tests=' + args.tests if args.tests else ''}"
+                                                  f"; booti {address} - ${{fdtcontroladdr}}\n")],
+            note=f"U-Boot booti from {address}"))
     if args.dw_apb_dtb:
         # QEMU's default firmware here is the HSS, not OpenSBI: boot Debian's OpenSBI 1.1 instead.
         runs.append(Run("microchip-icicle-kit", 5, "2G", exit_status=False, expect_harts=4,
@@ -134,20 +144,30 @@ def boot(run, args):
         command += ["-d", run.dtb(run, args)]
     command += run.kernel if run.kernel else [args.kernel]
     started = time.monotonic()
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(command, stdin=subprocess.PIPE if run.script else subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     chunks = []
+    tail = [""]
     verdict_at = [None]
 
     def reader():
-        for line in iter(process.stdout.readline, b""):
-            chunks.append(line.decode("utf-8", "replace"))
-            if verdict_at[0] is None and VERDICT.match(chunks[-1].replace("\r", "")):
+        script = list(run.script)
+        seen = ""  # output not yet matched against the script (a prompt has no newline)
+        for chunk in iter(lambda: os.read(process.stdout.fileno(), 4096), b""):
+            text = chunk.decode("utf-8", "replace")
+            chunks.append(text)
+            seen += text
+            while script and script[0][0] in seen:
+                seen = seen[seen.index(script[0][0]) + len(script[0][0]):]
+                process.stdin.write(script.pop(0)[1].encode())
+                process.stdin.flush()
+            tail[0] = (tail[0] + text)[-400:]  # the verdict line may arrive in several pieces
+            if verdict_at[0] is None and VERDICT.search(tail[0].replace("\r", "")):
                 verdict_at[0] = time.monotonic()
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    ended_by_runner = False
+    ended_by_runner = timed_out = False
     status = None
     while status is None:
         status = process.poll()
@@ -159,7 +179,7 @@ def boot(run, args):
         if waited_for is not None and (not run.exit_status or waited_for > GRACE_SECONDS):
             ended_by_runner = True
         elif now - started > args.timeout:
-            ended_by_runner = True
+            ended_by_runner = timed_out = True
         if ended_by_runner:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -170,12 +190,14 @@ def boot(run, args):
     text = "".join(chunks).replace("\r", "")
     with open(os.path.join(args.log_dir, run.name() + ".log"), "w") as log:
         log.write(text)
-    return judge(run, text, process.returncode, ended_by_runner, seconds)
+    return judge(run, text, process.returncode, ended_by_runner, timed_out, seconds)
 
 
-def judge(run, text, status, ended_by_runner, seconds):
+def judge(run, text, status, ended_by_runner, timed_out, seconds):
     count = ktap.parse(text, run.name())
     problems = list(count.problems)
+    if timed_out:
+        problems.append(f"timed out after {seconds:.0f} s")
     verdict = VERDICT.search(text)
     if verdict is None:
         problems.append("no verdict line (power: exit N): hang or timeout" if ended_by_runner else
@@ -212,6 +234,8 @@ def main():
     parser.add_argument("--linked-kernel", help="a raw image linked for --relocated-address (LOAD_ADDR=)")
     parser.add_argument("--relocated-address", default="0x84000000")
     parser.add_argument("--bounce", help="the payload at 0x80200000 that jumps to --relocated-address")
+    parser.add_argument("--uboot", help="U-Boot for QEMU virt in S-mode (Debian u-boot-qemu: "
+                        "/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf); skipped when absent")
     parser.add_argument("--dw-apb-dtb", help="device tree for microchip-icicle-kit (snps,dw-apb-uart console)")
     parser.add_argument("--bios", default="default")
     parser.add_argument("--timeout", type=int, default=90, help="seconds per run before it counts as hung")
@@ -222,6 +246,9 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.log_dir, exist_ok=True)
 
+    if args.uboot and not os.path.exists(args.uboot):
+        print(f"test-matrix: no U-Boot at {args.uboot} (apt-get install u-boot-qemu): its run is skipped")
+        args.uboot = None
     runs = matrix(args)
     started = time.monotonic()
     print(f"rvmem test matrix: {len(runs)} runs, {args.jobs} at a time (logs in {args.log_dir})")
