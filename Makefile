@@ -79,7 +79,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-
 
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
-.PHONY: all stack-report checked-kernel run test test-matrix bench debug host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
+.PHONY: all stack-report checked-kernel run test test-matrix firmware bench debug host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
         check-host-tools
 
 all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
@@ -158,17 +158,33 @@ test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel)
 # itself, and an image linked there (LOAD_ADDR=RELOCATED_ADDR) boots there.
 RELOCATED_ADDR ?= 0x84000000
 UBOOT ?= /usr/lib/u-boot/qemu-riscv64_smode/uboot.elf
-test-matrix: all $(BUILD)/bounce.bin $(BUILD)/mpfs_icicle_dw_apb.dtb
+# rv32: the image and firmware/ for it (-Werror like every build), and the host tests with -m32 where
+# this host can build them (gcc-multilib, lib32asan8, lib32ubsan1).
+HOST32_OK = $(shell echo 'int main(void){return 0;}' | $(HOST_CC) -m32 -fsanitize=address,undefined -x c - \
+              -o /dev/null 2>/dev/null && echo yes)
+test-matrix: all firmware $(BUILD)/bounce.bin $(BUILD)/mpfs_icicle_dw_apb.dtb
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/load-$(RELOCATED_ADDR) LOAD_ADDR=$(RELOCATED_ADDR) \
 	    $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin
+	$(Q)$(MAKE) --no-print-directory ARCH=rv32 BUILD=$(BUILD)/rv32 all firmware $(if $(HOST32_OK),host-tests)
 	python3 tools/test_matrix.py --kernel $(BUILD)/kernel.elf --bios $(BIOS) --log-dir $(BUILD)/matrix-logs \
 	    --relocated-address $(RELOCATED_ADDR) --bounce $(BUILD)/bounce.bin --relocated-kernel $(BUILD)/kernel.bin \
 	    --linked-kernel $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin --dw-apb-dtb $(BUILD)/mpfs_icicle_dw_apb.dtb \
-	    --uboot $(UBOOT)
+	    --uboot $(UBOOT) --firmware $(BUILD)/firmware.elf --rv32-kernel $(BUILD)/rv32/kernel.elf \
+	    --rv32-firmware $(BUILD)/rv32/firmware.elf $(if $(HOST32_OK),--host32 $(BUILD)/rv32/host-tests)
 
 $(BUILD)/mpfs_icicle_dw_apb.dtb: tests/data/mpfs_icicle_dw_apb.dts | check-tools
 	@mkdir -p $(@D)
 	$(Q)dtc -q -I dts -O dtb -o $@ $<
+
+# The minimal M-mode SBI firmware (firmware/): boots images where no OpenSBI exists (rv32: Debian has
+# no rv32 OpenSBI). QEMU virt only.
+FIRMWARE_SOURCES := $(wildcard firmware/*.S firmware/*.c)
+firmware: $(BUILD)/firmware.elf
+$(BUILD)/firmware.elf: $(FIRMWARE_SOURCES) firmware/firmware.h firmware/linker.ld boot/asm.h | check-tools
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) -I. -ffreestanding -nostdlib -fno-pie -Wl,--no-relax \
+	    -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T firmware/linker.ld -o $@ $(FIRMWARE_SOURCES)
 
 $(BUILD)/bounce.bin: tools/bounce.S Makefile | check-tools
 	@mkdir -p $(@D)
@@ -216,7 +232,7 @@ fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS)
 	        || exit 1; \
 	done
 
-FORMAT_FILES = $(wildcard boot/*.h kernel/*.[ch] lib/*.[ch] tests/*.[ch] tests/host/*.[ch])
+FORMAT_FILES = $(wildcard boot/*.h kernel/*.[ch] lib/*.[ch] tests/*.[ch] tests/host/*.[ch] firmware/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 

@@ -12,6 +12,7 @@
 #   -b BIOS      firmware: "default" (QEMU's OpenSBI), "debian" (Debian's fw_dynamic.bin) or a path
 #   -d FILE      use this device-tree blob instead of QEMU's own (-dtb)
 #   -x ARG       one extra QEMU argument (repeatable)
+# Environment: QEMU= the emulator (default qemu-system-riscv64; qemu-system-riscv32 for ARCH=rv32 images).
 # Exit status: the guest's exit code (0 pass, 1 tests failed, 2 panic, 3 crash, 4 bench budget),
 # 124 on timeout, or QEMU's own failure.
 set -eu
@@ -29,11 +30,11 @@ while getopts "M:s:m:a:it:gb:d:x:" option; do
     b) bios=$OPTARG ;;
     d) dtb=$OPTARG ;;
     x) extra="$extra $OPTARG" ;;
-    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
 image=$1
 [ -f "$image" ] || { echo "qemu.sh: no image at $image (run make first)" >&2; exit 2; }
 
@@ -41,7 +42,7 @@ case "$bios" in
 debian) bios=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin ;;
 esac
 
-set -- qemu-system-riscv64 -machine "$machine" -smp "$harts" -m "$memory" -nographic -bios "$bios" -kernel "$image"
+set -- "${QEMU:-qemu-system-riscv64}" -machine "$machine" -smp "$harts" -m "$memory" -nographic -bios "$bios" -kernel "$image"
 [ -n "$bootargs" ] && set -- "$@" -append "$bootargs"
 [ -n "$icount" ] && set -- "$@" -icount shift=0
 [ -n "$dtb" ] && set -- "$@" -dtb "$dtb"

@@ -86,7 +86,9 @@ struct brk_move brk_move_by(struct brk_heap *heap, intptr_t increment)
     uintptr_t old = heap->current;
     uintptr_t target = old + (uintptr_t)increment;
     bool wrapped = increment >= 0 ? target < old : target > old;
-    int error = wrapped ? -E_INVAL : move_break_checked(heap, target);
+    /* Growing past the top of the address space asks for more memory than exists (on rv32 a
+     * break near 2 GiB plus INTPTR_MAX does); shrinking below address 0 is a bad argument. */
+    int error = wrapped ? (increment >= 0 ? -E_NOMEM : -E_INVAL) : move_break_checked(heap, target);
     spin_unlock(&heap->lock);
     return (struct brk_move){old, error};
 }

@@ -80,7 +80,10 @@ static inline bool brk_try_move_fast(struct brk_heap *heap, intptr_t increment, 
     return fits;
 }
 
-/* Moves the break by increment bytes (negative shrinks), whatever it takes. */
+/*
+ * Moves the break by increment bytes (negative shrinks), whatever it takes. Errors: -E_NOMEM
+ * beyond the limit (or past the top of the address space), -E_INVAL below the start (or below 0).
+ */
 struct brk_move brk_move_by(struct brk_heap *heap, intptr_t increment);
 
 /* brk_move_by for callers that like an error code: stores the previous break in *previous on success. */

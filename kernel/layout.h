@@ -25,7 +25,7 @@
 #define HART_STRUCT_SIZE 128
 
 /* Offsets in struct hart that assembly or the compiler use through tp. */
-#define HART_STACK_GUARD_OFFSET 0 /* -mstack-protector-guard-offset */
+#define HART_STACK_GUARD_OFFSET 0            /* -mstack-protector-guard-offset */
 #define HART_INDEX_OFFSET (__riscv_xlen / 8) /* right after the guard word: 8 on rv64, 4 on rv32 */
 
 #if (RVMEM_STACK_SIZE % 16) != 0

@@ -172,6 +172,14 @@ int memmap_from_fdt(struct memmap *map, const struct fdt *fdt, uint64_t image_st
         error = memmap_exclude(map, (uint64_t)(uintptr_t)fdt->blob, fdt_total_bytes(fdt), "device tree blob");
     if (!error && image_end > image_start)
         error = memmap_exclude(map, image_start, image_end - image_start, "kernel image and stacks");
+    /* RAM this CPU cannot address (above 4 GiB on rv32, whose pointers are 32 bits) is not usable. */
+    uint64_t top_page = (uint64_t)UINTPTR_MAX - PAGE_SIZE + 1; /* so that every usable end fits */
+    for (unsigned i = 0; !error && (uint64_t)UINTPTR_MAX < UINT64_MAX && i < map->ram_count; i++) {
+        if (map->ram[i].end > top_page) {
+            error = memmap_exclude(map, top_page, UINT64_MAX - top_page, "beyond the address space");
+            break;
+        }
+    }
     if (error)
         return error;
     return memmap_compute_usable(map);

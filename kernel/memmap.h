@@ -7,6 +7,7 @@
  *            - every /reserved-memory child (OpenSBI's own region is one)
  *            - the device-tree blob itself
  *            - the kernel image and its stacks
+ *            - on rv32, RAM the CPU cannot address (from the last page below 4 GiB up)
  * Any number of ranges (up to MEMMAP_MAX_RANGES), any size and alignment; usable ranges
  * are shrunk inward to whole pages. Exclusions may overlap each other, straddle ranges or
  * lie outside RAM. Nothing is allocated; the struct is filled in place. Not thread-safe:

@@ -147,9 +147,14 @@ KTEST(boot, memory_map_excludes_image_device_tree_and_firmware)
     KASSERT(outside_usable(map, blob, blob + fdt_total_bytes(fdt)));
     struct fdt_reserved_region regions[8];
     int count = fdt_reserved_regions(fdt, regions, 8);
-    KASSERT_GE(count, 1); /* OpenSBI lists its own region under /reserved-memory */
     for (int i = 0; i < count && i < 8; i++)
         KASSERT(outside_usable(map, regions[i].address, regions[i].address + regions[i].size));
+    struct fdt_range memreserve[8];
+    int memreserve_count = fdt_memreserve_ranges(fdt, memreserve, 8);
+    for (int i = 0; i < memreserve_count && i < 8; i++)
+        KASSERT(outside_usable(map, memreserve[i].address, memreserve[i].address + memreserve[i].size));
+    /* The firmware reserves its own region: OpenSBI under /reserved-memory, firmware/ with /memreserve/. */
+    KASSERT_GE(count + memreserve_count, 1);
     for (unsigned i = 0; i < map->usable_count; i++) {
         KASSERT_EQ(map->usable[i].start % PAGE_SIZE, 0u);
         KASSERT_EQ(map->usable[i].end % PAGE_SIZE, 0u);

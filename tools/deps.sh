@@ -49,6 +49,13 @@ if [ "$want" = all ]; then
     need cppcheck cppcheck
     need valgrind valgrind
     need tmux tmux
+    # make test-matrix: U-Boot for the booti run; the 32-bit host tests (x86-64 hosts).
+    need_file /usr/lib/u-boot/qemu-riscv64_smode/uboot.elf u-boot-qemu
+    if [ "$(uname -m)" = x86_64 ]; then
+        need_file /usr/lib/gcc/x86_64-linux-gnu/12/32/libgcc.a gcc-multilib
+        need_file /usr/lib32/libasan.so.8 lib32asan8
+        need_file /usr/lib32/libubsan.so.1 lib32ubsan1
+    fi
 fi
 
 [ -z "$missing" ] && exit 0

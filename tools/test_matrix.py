@@ -13,6 +13,9 @@ Boots the in-kernel suites (mode=test) on:
   - with --linked-kernel: an image linked for that address (LOAD_ADDR=) loaded there, and the same
     image loaded at 0x80200000 by -kernel (relocation downwards);
   - with --uboot: U-Boot's `booti` starting the image from that address, as on a board;
+  - with --firmware / --rv32-kernel and --rv32-firmware: firmware/ (the minimal M-mode SBI) booting
+    the rv64 image, and the ARCH=rv32 image on qemu-system-riscv32 virt (1, 4, 8 harts);
+  - with --host32: the portable code's host tests built with -m32;
   - with --dw-apb-dtb: microchip-icicle-kit, whose UARTs are 16550s with reg-shift 2 and
     reg-io-width 4, described as snps,dw-apb-uart (as on JH7110 and D1).
 
@@ -50,7 +53,7 @@ class Run:
     """One boot of the matrix: how to start it and what it must show."""
 
     def __init__(self, machine, harts, memory, exit_status=True, expect_harts=None, expect_console=None,
-                 dtb=None, extra=(), kernel=None, note="", bios=None, script=()):
+                 dtb=None, extra=(), kernel=None, note="", bios=None, script=(), qemu=None):
         self.machine, self.harts, self.memory = machine, harts, memory
         self.exit_status = exit_status  # the machine reports the guest's exit code
         self.expect_harts = harts if expect_harts is None else expect_harts
@@ -61,6 +64,7 @@ class Run:
         self.note = note
         self.bios = bios  # firmware for this machine (default: --bios)
         self.script = list(script)  # (text to wait for, line to type on the console), in order
+        self.qemu = qemu  # the emulator when not qemu-system-riscv64
 
     def name(self):
         text = f"{self.machine}-smp{self.harts}-{self.memory}"
@@ -125,6 +129,17 @@ def matrix(args):
             script=[("autoboot", "\n"), ("=> ", f"setenv bootargs mode=test{' tests=' + args.tests if args.tests else ''}"
                                                   f"; booti {address} - ${{fdtcontroladdr}}\n")],
             note=f"U-Boot booti from {address}"))
+    if args.firmware:  # the rv64 image on firmware/ instead of OpenSBI: the firmware is not rv32-only
+        runs.append(Run("virt", 4, "256M", expect_console="ns16550a", bios=args.firmware,
+                        note="on firmware/ (not OpenSBI)"))
+    if args.rv32_kernel and args.rv32_firmware:  # rv32: no OpenSBI exists for it, firmware/ boots it
+        for harts, memory in ((1, "64M"), (4, "256M"), (8, "2G")):
+            runs.append(Run("virt", harts, memory, expect_console="ns16550a", bios=args.rv32_firmware,
+                            kernel=[args.rv32_kernel], qemu="qemu-system-riscv32", note="rv32 on firmware/"))
+        # kernel.bin is loaded raw at 0x80400000 on rv32 (4 MiB past the firmware): it relocates itself.
+        runs.append(Run("virt", 2, "256M", expect_console="ns16550a", bios=args.rv32_firmware,
+                        kernel=[os.path.splitext(args.rv32_kernel)[0] + ".bin"], qemu="qemu-system-riscv32",
+                        note="rv32 kernel.bin relocated"))
     if args.dw_apb_dtb:
         # QEMU's default firmware here is the HSS, not OpenSBI: boot Debian's OpenSBI 1.1 instead.
         runs.append(Run("microchip-icicle-kit", 5, "2G", exit_status=False, expect_harts=4,
@@ -144,8 +159,10 @@ def boot(run, args):
         command += ["-d", run.dtb(run, args)]
     command += run.kernel if run.kernel else [args.kernel]
     started = time.monotonic()
+    environment = dict(os.environ, QEMU=run.qemu) if run.qemu else None
     process = subprocess.Popen(command, stdin=subprocess.PIPE if run.script else subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                               env=environment)
     chunks = []
     tail = [""]
     verdict_at = [None]
@@ -236,6 +253,10 @@ def main():
     parser.add_argument("--bounce", help="the payload at 0x80200000 that jumps to --relocated-address")
     parser.add_argument("--uboot", help="U-Boot for QEMU virt in S-mode (Debian u-boot-qemu: "
                         "/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf); skipped when absent")
+    parser.add_argument("--firmware", help="firmware/ built for rv64: the rv64 image boots on it too")
+    parser.add_argument("--rv32-kernel", help="an ARCH=rv32 kernel.elf (kernel.bin beside it)")
+    parser.add_argument("--rv32-firmware", help="firmware/ built for rv32 (-bios): Debian has no rv32 OpenSBI")
+    parser.add_argument("--host32", help="the host tests built with -m32 (ARCH=rv32 host-tests), run when given")
     parser.add_argument("--dw-apb-dtb", help="device tree for microchip-icicle-kit (snps,dw-apb-uart console)")
     parser.add_argument("--bios", default="default")
     parser.add_argument("--timeout", type=int, default=90, help="seconds per run before it counts as hung")
@@ -270,6 +291,21 @@ def main():
             else:
                 failed += 1
                 print(f"      log: {os.path.join(args.log_dir, run.name() + '.log')}")
+    if args.host32:
+        started_host = time.monotonic()
+        result = subprocess.run([args.host32] + ([args.tests] if args.tests else []), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, timeout=600)
+        text = result.stdout.decode("utf-8", "replace")
+        with open(os.path.join(args.log_dir, "host32.log"), "w") as log:
+            log.write(text)
+        count = ktap.parse(text, "host32")
+        ok = result.returncode == 0 and count.failed == 0 and count.passed > 0
+        print(f"  {'host -m32 (ASan+UBSan)':<21} {'':>5} {'':>5}  {'portable code, 32-bit pointers':<34} {'':>4}  "
+              f"{'':<16} {count.passed:>4}/{count.failed:<4} {result.returncode:>4} {'ok' if ok else 'FAILED':<6} "
+              f"{time.monotonic() - started_host:5.1f}s")
+        for problem in count.problems[:10]:
+            print(f"      {problem}")
+        passed, failed = passed + ok, failed + (not ok)
     print("  (tests: passed/failed; boot: hartid that won the boot race; * QEMU ended by the runner after "
           "the verdict, the machine has no exit device)")
     print(f"matrix: {passed} passed, {failed} failed ({time.monotonic() - started:.0f} s)")
