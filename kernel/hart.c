@@ -63,8 +63,10 @@ void hart_relax(void)
     }
     uint64_t now;
 #if __riscv_xlen == 32
-    uint32_t high, low;
-    __asm__ volatile("rdtimeh %0\n\trdtime %1" : "=r"(high), "=r"(low));
+    uint32_t high, low, high_again;
+    do { /* the two halves are two reads: retry when the low half wrapped in between */
+        __asm__ volatile("rdtimeh %0\n\trdtime %1\n\trdtimeh %2" : "=r"(high), "=r"(low), "=r"(high_again));
+    } while (high != high_again);
     now = ((uint64_t)high << 32) | low;
 #else
     __asm__ volatile("rdtime %0" : "=r"(now));
