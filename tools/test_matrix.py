@@ -68,7 +68,7 @@ class Run:
 
     def name(self):
         text = f"{self.machine}-smp{self.harts}-{self.memory}"
-        return text + (f"-{self.note.split()[0]}" if self.note else "")
+        return text + ("-" + re.sub(r"[^A-Za-z0-9]+", "-", self.note).strip("-") if self.note else "")
 
 
 def dump_dtb(run, args, path):
@@ -121,14 +121,16 @@ def matrix(args):
         # ... and the same image loaded at 0x80200000 instead: relocation downwards.
         runs.append(Run("virt", 2, "64M", expect_console="ns16550a", kernel=[args.linked_kernel],
                         note="linked elsewhere, at 0x80200000"))
-    if args.uboot and args.linked_kernel:
-        # U-Boot (S-mode, under OpenSBI) as on a board: the image sits where U-Boot's kernel_addr_r
-        # would put it and `booti` starts it, with the bootargs set in U-Boot's environment.
-        runs.append(Run("virt", 4, "256M", expect_console="ns16550a", kernel=[
-            "-x", loader.format(args.relocated_kernel or args.linked_kernel), args.uboot],
-            script=[("autoboot", "\n"), ("=> ", f"setenv bootargs mode=test{' tests=' + args.tests if args.tests else ''}"
-                                                  f"; booti {address} - ${{fdtcontroladdr}}\n")],
-            note=f"U-Boot booti from {address}"))
+    # U-Boot (S-mode, under OpenSBI) as on a board: the image sits where U-Boot's kernel_addr_r would
+    # put it and `booti` starts it, with the bootargs set in U-Boot's environment. booti moves it to
+    # RAM base + text_offset (0x80200000): the image linked for 0x84000000 then relocates itself.
+    for image, what in ((args.relocated_kernel, "default image"), (args.linked_kernel, "LOAD_ADDR image")):
+        if args.uboot and image:
+            runs.append(Run("virt", 4, "256M", expect_console="ns16550a", kernel=["-x", loader.format(image), args.uboot],
+                            script=[("autoboot", "\n"),
+                                    ("=> ", f"setenv bootargs mode=test{' tests=' + args.tests if args.tests else ''}"
+                                            f"; booti {address} - ${{fdtcontroladdr}}\n")],
+                            note=f"U-Boot booti, {what}"))
     if args.firmware:  # the rv64 image on firmware/ instead of OpenSBI: the firmware is not rv32-only
         runs.append(Run("virt", 4, "256M", expect_console="ns16550a", bios=args.firmware,
                         note="on firmware/ (not OpenSBI)"))
