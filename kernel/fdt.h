@@ -220,7 +220,7 @@ struct fdt_cpu {
     uint64_t hartid;      /* reg entry 0 */
     const char *status;   /* "okay" when absent; "" when malformed */
     const char *mmu_type; /* "riscv,sv39"...; NULL when absent or malformed */
-    const char *isa;      /* riscv,isa; NULL when absent or malformed */
+    const char *isa;      /* riscv,isa (else riscv,isa-base); NULL when absent or malformed */
 };
 
 /*

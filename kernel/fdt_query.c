@@ -283,7 +283,9 @@ static int read_cpu(const struct fdt *fdt, const struct reg_layout *layout, int 
         cpu->status = "";
     if (fdt_property_string(fdt, node, "mmu-type", &cpu->mmu_type) < 0)
         cpu->mmu_type = NULL;
-    if (fdt_property_string(fdt, node, "riscv,isa", &cpu->isa) < 0)
+    /* Trees written for Linux 6.6 and later may give only riscv,isa-base (+ riscv,isa-extensions). */
+    if (fdt_property_string(fdt, node, "riscv,isa", &cpu->isa) < 0 &&
+        fdt_property_string(fdt, node, "riscv,isa-base", &cpu->isa) < 0)
         cpu->isa = NULL;
     return 0;
 }

@@ -1048,6 +1048,33 @@ KTEST(fdt, malformed_values_fail_closed)
     KASSERT(!fdt_cpu_usable_for_smode(&cpus[0]));
 }
 
+/* A cpu described the Linux 6.6+ way (riscv,isa-base and riscv,isa-extensions, no riscv,isa) runs S-mode. */
+KTEST(fdt, cpu_with_isa_base_only_is_usable)
+{
+    struct fdt fdt;
+    struct blob_builder *b = build_start();
+    static const uint32_t hart[] = {3};
+    build_begin(b, "");
+    build_begin(b, "cpus");
+    build_property_u32(b, "#address-cells", 1);
+    build_property_u32(b, "#size-cells", 0);
+    build_begin(b, "cpu@3");
+    build_property_string(b, "device_type", "cpu");
+    build_property_cells(b, "reg", hart, 1);
+    build_property_string(b, "mmu-type", "riscv,sv39");
+    build_property_string(b, "riscv,isa-base", "rv64i");
+    build_property_string(b, "riscv,isa-extensions", "i");
+    build_u32(b, FDT_END_NODE);
+    build_u32(b, FDT_END_NODE);
+    build_u32(b, FDT_END_NODE);
+    build_u32(b, FDT_END);
+    KASSERT_EQ(open_built(b, &fdt), 0);
+    struct fdt_cpu cpus[1];
+    KASSERT_EQ(fdt_cpus(&fdt, cpus, 1), 1);
+    KASSERT_STR_EQ(cpus[0].isa, "rv64i");
+    KASSERT(fdt_cpu_usable_for_smode(&cpus[0]));
+}
+
 KTEST(fdt, query_edges_reserved_cpus_stdout)
 {
     struct fdt fdt;
