@@ -147,9 +147,10 @@ CHECKED_BUILD := $(BUILD)/checked
 checked-kernel:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(CHECKED_BUILD) CHECKED=1 $(CHECKED_BUILD)/kernel.elf
 
-test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel)
+test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel) $(BUILD)/bounce.bin
 	python3 tools/test.py --kernel $(BUILD)/kernel.elf --host $(BUILD)/host-tests --machine $(MACHINE) \
 	    $(if $(TESTS),,--checked-kernel $(CHECKED_BUILD)/kernel.elf) \
+	    $(if $(TESTS),,--relocated $(BUILD)/kernel.bin --bounce $(BUILD)/bounce.bin --relocated-address $(RELOCATED_ADDR)) \
 	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs \
 	    $(if $(TESTS),,$(foreach target,$(FUZZ_TARGETS),--fuzz $(target))) --fuzz-seconds $(FUZZ_SMOKE_SECONDS)
 

@@ -5,7 +5,8 @@ Runs, in order:
   1. the in-kernel suites on QEMU with 1 hart and with 4 harts (KTAP, counted strictly);
   2. unless a filter is given: the crash check (an illegal instruction must give a crash
      report naming the cause, sepc, stval, sp and a backtrace, and exit status 3) and the
-     propagation check (the deliberately failing selftest_fail must fail the run);
+     propagation check (the deliberately failing selftest_fail must fail the run), and with
+     --relocated kernel.bin booted away from its link address (it must relocate itself);
   3. the host tests (portable code under AddressSanitizer and UBSan), KTAP as well;
   4. each fuzz target given with --fuzz, briefly.
 Ends with "tests: N passed, N failed" and exits non-zero if anything failed.
@@ -70,6 +71,26 @@ def kernel_suites(args, harts, total, kernel=None, tests=None, name="kernel", ex
         count.problems.append(f"{label}: every result ok but the exit status is {status}")
     if count.failed and status == 0:
         count.problems.append(f"{label}: failures but exit status 0 (exit path broken?)")
+    report(label, count, status, seconds, log_path)
+    total.add(count)
+
+
+def relocated_suites(args, total):
+    """kernel.bin loaded away from its link address (QEMU's generic loader) relocates itself and passes."""
+    label = f"kernel.bin at {args.relocated_address} smp=2"
+    log_path = os.path.join(args.log_dir, "relocated.log")
+    command = ["./qemu.sh", "-M", "virt", "-s", "2", "-m", args.mem, "-t", str(args.timeout), "-b", args.bios,
+               "-a", "mode=test", "-x",
+               f"-device loader,file={args.relocated},addr={args.relocated_address},force-raw=on", args.bounce]
+    status, text, seconds = run(command, log_path, args.timeout + 10)
+    count = ktap.parse(text, label)
+    image = re.search(r"excluded 0x0*([0-9a-f]+)-0x[0-9a-f]+ .* kernel image and stacks", text)
+    if not image or int(image.group(1), 16) != int(args.relocated_address, 16):
+        count.failed += 1
+        count.problems.append(f"{label}: the image did not run at {args.relocated_address}")
+    if count.failed == 0 and status != 0:
+        count.failed += 1
+        count.problems.append(f"{label}: every result ok but the exit status is {status}")
     report(label, count, status, seconds, log_path)
     total.add(count)
 
@@ -223,6 +244,9 @@ def main():
     parser.add_argument("--smp", default="1,4", help="hart counts for the in-kernel runs")
     parser.add_argument("--timeout", type=int, default=120)
     parser.add_argument("--bios", default="default")
+    parser.add_argument("--relocated", help="kernel.bin: also boot it at --relocated-address behind --bounce")
+    parser.add_argument("--bounce", help="tools/bounce.S built for --relocated-address (placed at 0x80200000)")
+    parser.add_argument("--relocated-address", default="0x84000000")
     parser.add_argument("--tests", default="")
     parser.add_argument("--log-dir", default="build/test-logs")
     args = parser.parse_args()
@@ -237,6 +261,8 @@ def main():
                       name="checked (CHECKED=1)")
     if not args.tests:
         kernel_suites(args, 2, total, tests="sbrk,pages", name="heap_max=64K", extra_bootargs=" heap_max=64K")
+        if args.relocated:
+            relocated_suites(args, total)
         crash_check(args, total)
         stack_overflow_checks(args, total)
         propagation_check(args, total)
