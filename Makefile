@@ -5,8 +5,8 @@
 #   make test-matrix  the suites on virt (1-8 harts, 64M-4G), sifive_u and spike, with a table
 #   make help      every target and variable
 #
-# Variables: CROSS_COMPILE (auto-detected), SMP=4, MEM=256M, MACHINE=virt, STACK_SIZE=16384,
-# MAX_HARTS=8, LOAD_ADDR=0x80200000, CHECKED=0, TESTS= (test filter), BENCHES= (bench filter),
+# Variables: CROSS_COMPILE (auto-detected), ARCH=rv64 (or rv32), SMP=4, MEM=256M, MACHINE=virt,
+# STACK_SIZE=16384, MAX_HARTS=8, LOAD_ADDR=0x80200000, CHECKED=0, TESTS= (test filter), BENCHES= (bench filter),
 # TIMEOUT=120 (seconds per QEMU run), BIOS=default (or a path to an OpenSBI fw_dynamic).
 
 SMP        ?= 4
@@ -15,6 +15,8 @@ MACHINE    ?= virt
 STACK_SIZE ?= 16384
 MAX_HARTS  ?= 8
 LOAD_ADDR  ?= 0x80200000
+# Where make test and make test-matrix load kernel.bin to prove it relocates itself.
+RELOCATED_ADDR ?= 0x84000000
 CHECKED    ?= 0
 TESTS      ?=
 BENCHES    ?=
@@ -147,28 +149,27 @@ CHECKED_BUILD := $(BUILD)/checked
 checked-kernel:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(CHECKED_BUILD) CHECKED=1 $(CHECKED_BUILD)/kernel.elf
 
-test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel) $(BUILD)/bounce.bin
+test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel) $(BUILD)/bounce-$(RELOCATED_ADDR).bin
 	python3 tools/test.py --kernel $(BUILD)/kernel.elf --host $(BUILD)/host-tests --machine $(MACHINE) \
 	    $(if $(TESTS),,--checked-kernel $(CHECKED_BUILD)/kernel.elf) \
-	    $(if $(TESTS),,--relocated $(BUILD)/kernel.bin --bounce $(BUILD)/bounce.bin --relocated-address $(RELOCATED_ADDR)) \
+	    $(if $(TESTS),,--relocated $(BUILD)/kernel.bin --bounce $(BUILD)/bounce-$(RELOCATED_ADDR).bin --relocated-address $(RELOCATED_ADDR)) \
 	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs \
 	    $(if $(TESTS),,$(foreach target,$(FUZZ_TARGETS),--fuzz $(target))) --fuzz-seconds $(FUZZ_SMOKE_SECONDS)
 
 # One image on every QEMU machine, hart count and RAM size (tools/test_matrix.py), with a summary table.
 # Also: kernel.bin loaded by QEMU's generic loader at RELOCATED_ADDR (behind tools/bounce.S) relocates
 # itself, and an image linked there (LOAD_ADDR=RELOCATED_ADDR) boots there.
-RELOCATED_ADDR ?= 0x84000000
 UBOOT ?= /usr/lib/u-boot/qemu-riscv64_smode/uboot.elf
 # rv32: the image and firmware/ for it (-Werror like every build), and the host tests with -m32 where
 # this host can build them (gcc-multilib, lib32asan8, lib32ubsan1).
 HOST32_OK = $(shell echo 'int main(void){return 0;}' | $(HOST_CC) -m32 -fsanitize=address,undefined -x c - \
               -o /dev/null 2>/dev/null && echo yes)
-test-matrix: all firmware $(BUILD)/bounce.bin $(BUILD)/mpfs_icicle_dw_apb.dtb
+test-matrix: all firmware $(BUILD)/bounce-$(RELOCATED_ADDR).bin $(BUILD)/mpfs_icicle_dw_apb.dtb
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/load-$(RELOCATED_ADDR) LOAD_ADDR=$(RELOCATED_ADDR) \
 	    $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin
 	$(Q)$(MAKE) --no-print-directory ARCH=rv32 BUILD=$(BUILD)/rv32 all firmware $(if $(HOST32_OK),host-tests)
 	python3 tools/test_matrix.py --kernel $(BUILD)/kernel.elf --bios $(BIOS) --log-dir $(BUILD)/matrix-logs \
-	    --relocated-address $(RELOCATED_ADDR) --bounce $(BUILD)/bounce.bin --relocated-kernel $(BUILD)/kernel.bin \
+	    --relocated-address $(RELOCATED_ADDR) --bounce $(BUILD)/bounce-$(RELOCATED_ADDR).bin --relocated-kernel $(BUILD)/kernel.bin \
 	    --linked-kernel $(BUILD)/load-$(RELOCATED_ADDR)/kernel.bin --dw-apb-dtb $(BUILD)/mpfs_icicle_dw_apb.dtb \
 	    --uboot $(UBOOT) --firmware $(BUILD)/firmware.elf --rv32-kernel $(BUILD)/rv32/kernel.elf \
 	    --rv32-firmware $(BUILD)/rv32/firmware.elf $(if $(HOST32_OK),--host32 $(BUILD)/rv32/host-tests)
@@ -187,11 +188,11 @@ $(BUILD)/firmware.elf: $(FIRMWARE_SOURCES) firmware/firmware.h firmware/linker.l
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) -I. -ffreestanding -nostdlib -fno-pie -Wl,--no-relax \
 	    -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T firmware/linker.ld -o $@ $(FIRMWARE_SOURCES)
 
-$(BUILD)/bounce.bin: tools/bounce.S Makefile | check-tools
+$(BUILD)/bounce-$(RELOCATED_ADDR).bin: tools/bounce.S | check-tools
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ARCH_FLAGS) -nostdlib -Wl,-Ttext=0x80200000 -Wl,--build-id=none -DTARGET=$(RELOCATED_ADDR) \
-	    -o $(BUILD)/bounce.elf $<
-	$(Q)$(OBJCOPY) -O binary $(BUILD)/bounce.elf $@
+	    -o $(@:.bin=.elf) $<
+	$(Q)$(OBJCOPY) -O binary $(@:.bin=.elf) $@
 
 bench: all
 	python3 tools/bench.py --kernel $(BUILD)/kernel.elf --machine $(MACHINE) --mem $(MEM) --smp $(SMP) \
