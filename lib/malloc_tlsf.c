@@ -293,8 +293,8 @@ static struct tlsf_chunk *add_memory(uintptr_t previous, size_t increment)
         region->first_chunk = align_up(previous, MALLOC_ALIGNMENT);
         region->end = end;
         chunk = (struct tlsf_chunk *)region->first_chunk;
-        chunk->size = 0;
         tlsf_poison((void *)region->first_chunk, (end & ~(uintptr_t)15) - region->first_chunk);
+        chunk->size = 0;
     }
     uintptr_t sentinel = (end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES;
     size_t bytes = sentinel - (uintptr_t)chunk;
