@@ -45,6 +45,7 @@ static bool poison_intact(uintptr_t block, unsigned class_index, const void *cal
 /* Checks one class; its lock is held by the caller. */
 static int validate_class(unsigned class_index, size_t *map_pages_expected, const void *caller)
 {
+    (void)caller; /* used by the checked build's poison checks */
     struct small_central *central = &malloc_state.centrals[class_index];
     size_t bytes = small_class_bytes(class_index);
     size_t run_bytes = small_run_bytes(class_index);
