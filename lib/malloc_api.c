@@ -64,15 +64,30 @@ static void medium_free(void *block)
     tlsf_free(block);
 }
 
+/*
+ * Out of memory: gives this hart's cached blocks back and releases every run whose blocks are all
+ * free, so memory freed as one class can serve another. Returns true when something was released.
+ */
+static bool reclaim(void)
+{
+    small_flush_cache(malloc_cache_self());
+    return small_release_free_runs() != 0;
+}
+
+static void *alloc_once(size_t size)
+{
+    if (size <= MALLOC_SMALL_MAX_BYTES)
+        return small_alloc_slow(size == 0 ? 0 : small_class_of(size));
+    return medium_alloc(MALLOC_ALIGNMENT, size);
+}
+
 __attribute__((noinline)) static void *alloc_slow(size_t size)
 {
-    void *block = NULL;
     if (!malloc_state.ready)
         return NULL;
-    if (size <= MALLOC_SMALL_MAX_BYTES)
-        block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
-    else
-        block = medium_alloc(MALLOC_ALIGNMENT, size);
+    void *block = alloc_once(size);
+    if (!block && reclaim())
+        block = alloc_once(size);
     if (!block)
         note_failure();
     return block;
@@ -161,6 +176,8 @@ void *malloc_core_aligned(size_t alignment, size_t size)
     if (!malloc_state.ready)
         return NULL;
     void *block = medium_alloc(alignment, size);
+    if (!block && reclaim())
+        block = medium_alloc(alignment, size);
     if (!block)
         note_failure();
     return block;
