@@ -64,10 +64,17 @@ struct malloc_cache_class {
 /*
  * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
  * and with the page map's byte (also class + 1) directly; entry 0 stays empty, which sends
- * malloc(0) (and sizes that wrap round) to the slow path at no cost. 64 entries: 1 KiB a hart.
+ * malloc(0) (and sizes that wrap round) to the slow path at no cost. 64 entries plus the page map's
+ * coordinates: 1056 bytes a hart.
  */
 #define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
 struct malloc_cache {
+    /* Copies of malloc_state's page-map fields (set at init, or lazily for thread caches), so free's fast path reaches
+     * everything from the cache pointer alone. */
+    uintptr_t heap_start;
+    uintptr_t map_span_bytes;
+    const uint8_t *page_map;
+    uintptr_t unused;
     struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
 };
 
@@ -160,41 +167,25 @@ struct malloc_state {
 
 extern struct malloc_state malloc_state;
 
-/* The calling hart's index into malloc_state.caches (not used with thread caches). */
-static inline long malloc_cache_index(void)
-{
-#if defined(RVMEM_HOST)
-    return (long)hart_self();
-#else
-    /* hart_self() as a full register: lw sign-extends already, so no extra instruction. */
-    long index;
-    __asm__("lw %0, %1(tp)" : "=r"(index) : "i"(HART_INDEX_OFFSET));
-    return index;
-#endif
-}
-
 /* The calling hart's (thread's) cache. */
 static inline struct malloc_cache *malloc_cache_self(void)
 {
 #if defined(RVMEM_MALLOC_THREAD_CACHE)
     return &malloc_thread_cache;
+#elif defined(RVMEM_HOST)
+    return &malloc_state.caches[hart_self()];
 #else
-    return &malloc_state.caches[malloc_cache_index()];
+    /* One load through tp: struct hart's allocator_cache (kernel/hart.h), set by malloc_kernel_init. */
+    struct malloc_cache *cache;
+    __asm__("ld %0, %1(tp)" : "=r"(cache) : "i"(HART_ALLOCATOR_CACHE_OFFSET));
+    return cache;
 #endif
 }
 
-/*
- * The calling hart's cache entry entry_index (class + 1), computed as one flat index over every hart's
- * entries so the fast paths fold all constants into a shift-add chain and the loads' offsets.
- */
+/* The calling hart's cache entry entry_index (class + 1). */
 static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_index)
 {
-#if defined(RVMEM_MALLOC_THREAD_CACHE)
-    return &malloc_thread_cache.entries[entry_index];
-#else
-    struct malloc_cache_class *first = malloc_state.caches[0].entries;
-    return first + ((uintptr_t)malloc_cache_index() * MALLOC_CACHE_ENTRIES + entry_index);
-#endif
+    return &malloc_cache_self()->entries[entry_index];
 }
 
 /*
@@ -228,6 +219,7 @@ void *malloc_core_realloc(void *block, size_t size);
 /* Small classes (malloc_small.c). */
 void *small_alloc_slow(unsigned class_index);
 void small_free_slow(void *block, unsigned class_index);
+void malloc_cache_bind(struct malloc_cache *cache);
 void small_flush_cache(struct malloc_cache *cache);
 size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);
