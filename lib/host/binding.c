@@ -69,7 +69,8 @@ static void print_stats_at_exit(void)
             "%lu small runs, %lu failed requests\n",
             (unsigned long)stats.bytes_in_use, (unsigned long)stats.peak_bytes_in_use,
             (unsigned long)stats.heap_span_bytes, (unsigned long)stats.peak_heap_span_bytes,
-            (unsigned long)stats.more_core_calls, (unsigned long)stats.small_runs, (unsigned long)stats.failed_requests);
+            (unsigned long)stats.more_core_calls, (unsigned long)stats.small_runs,
+            (unsigned long)stats.failed_requests);
 }
 
 int rvmem_host_init(void)
@@ -80,13 +81,14 @@ int rvmem_host_init(void)
     if (!initialized) {
         region = mmap(NULL, RVMEM_HOST_HEAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                       -1, 0);
-        uint8_t *page_map = mmap(NULL, RVMEM_HOST_HEAP_BYTES / PAGE_BYTES, PROT_READ | PROT_WRITE,
+        uint8_t *page_map = mmap(NULL, 2 * (RVMEM_HOST_HEAP_BYTES / PAGE_BYTES), PROT_READ | PROT_WRITE,
                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         int result = -1;
-        if (region != MAP_FAILED && page_map != MAP_FAILED && pthread_key_create(&thread_exit_key, flush_at_thread_exit) == 0) {
+        if (region != MAP_FAILED && page_map != MAP_FAILED &&
+            pthread_key_create(&thread_exit_key, flush_at_thread_exit) == 0) {
             struct malloc_binding binding = {.more_core = region_more_core,
                                              .page_map = page_map,
-                                             .page_map_bytes = RVMEM_HOST_HEAP_BYTES / PAGE_BYTES,
+                                             .page_map_bytes = 2 * (RVMEM_HOST_HEAP_BYTES / PAGE_BYTES),
                                              .thread_cache_opened = thread_cache_opened};
             result = rvmem_malloc_init(&binding);
         }
