@@ -18,10 +18,11 @@ struct fdt;
 struct hart {
     uintptr_t stack_protector_guard; /* offset 0: read by -fstack-protector through tp */
     unsigned index;                  /* offset HART_INDEX_OFFSET (8 on rv64, 4 on rv32): logical index */
-    unsigned long hartid;            /* the hardware hart id (mhartid) */
-    bool online;                     /* reported in */
-    unsigned long report_count;      /* times it reported in (must be exactly 1) */
-    uintptr_t boot_stack_pointer;    /* sp seen by the hart's first C function */
+    void *allocator_cache;      /* offset HART_ALLOCATOR_CACHE_OFFSET: the hart's malloc cache (lib/malloc_kernel.c) */
+    unsigned long hartid;       /* the hardware hart id (mhartid) */
+    bool online;                /* reported in */
+    unsigned long report_count; /* times it reported in (must be exactly 1) */
+    uintptr_t boot_stack_pointer; /* sp seen by the hart's first C function */
     /* Hand-off of work from run_on_all_harts(). */
     void (*volatile job)(void);
     unsigned long job_generation;
@@ -31,6 +32,8 @@ struct hart {
 _Static_assert(sizeof(struct hart) == HART_STRUCT_SIZE, "HART_STRUCT_SIZE in layout.h must match struct hart");
 _Static_assert(__builtin_offsetof(struct hart, stack_protector_guard) == HART_STACK_GUARD_OFFSET, "guard offset");
 _Static_assert(__builtin_offsetof(struct hart, index) == HART_INDEX_OFFSET, "index offset");
+_Static_assert(__builtin_offsetof(struct hart, allocator_cache) == HART_ALLOCATOR_CACHE_OFFSET,
+               "allocator cache offset");
 
 /* The per-hart table; entry i belongs to logical hart i. */
 extern struct hart harts[RVMEM_MAX_HARTS];

@@ -27,6 +27,8 @@
 /* Offsets in struct hart that assembly or the compiler use through tp. */
 #define HART_STACK_GUARD_OFFSET 0            /* -mstack-protector-guard-offset */
 #define HART_INDEX_OFFSET (__riscv_xlen / 8) /* right after the guard word: 8 on rv64, 4 on rv32 */
+#define HART_ALLOCATOR_CACHE_OFFSET                                                                                    \
+    (2 * __riscv_xlen / 8) /* the hart's malloc cache: one load on malloc's fast paths */
 
 #if (RVMEM_STACK_SIZE % 16) != 0
 #error "STACK_SIZE must be a multiple of 16"

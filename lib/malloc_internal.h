@@ -1,0 +1,284 @@
+/*
+ * lib/malloc_internal.h - shared state and internal interfaces of the malloc core (lib/malloc_*.c).
+ * Builds: kernel, host
+ *
+ * Not for users: include lib/malloc.h. The pieces:
+ *   malloc_api.c      the public entry points and their fast paths (per-hart caches)
+ *   malloc_small.c    size classes: runs, central lists, refill/drain in batches, run reclaim
+ *   malloc_tlsf.c     medium and large blocks: TLSF over the break, growth and trim via more-core
+ *   malloc_checked.c  the checked build's wrappers (headers, canaries, poison, state words)
+ *   malloc_validate.c the heap walker; malloc_stats.c the statistics
+ *
+ * Locks: one per size class (central list and its runs) and one for TLSF (which also guards the
+ * break). A class lock may be held while taking the TLSF lock, never the other way round.
+ */
+#ifndef RVMEM_LIB_MALLOC_INTERNAL_H
+#define RVMEM_LIB_MALLOC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/platform.h"
+#include "kernel/spinlock.h"
+#if !defined(RVMEM_HOST)
+#include "kernel/layout.h"
+#endif
+#include "lib/malloc.h"
+
+#define MALLOC_PAGE_SHIFT 12
+#define MALLOC_PAGE_BYTES ((uintptr_t)1 << MALLOC_PAGE_SHIFT)
+
+#define MALLOC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MALLOC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Bytes of a small block of class c. */
+static inline size_t small_class_bytes(unsigned class_index)
+{
+    return ((size_t)class_index + 1) * MALLOC_ALIGNMENT;
+}
+
+/* Small class of a size in 1..MALLOC_SMALL_MAX_BYTES. */
+static inline unsigned small_class_of(size_t size)
+{
+    return (unsigned)((size - 1) >> 4);
+}
+
+/*
+ * One size class in one hart's cache: a singly linked list of free blocks (the link is the
+ * block's first word) and how many more blocks it may take before it drains a batch.
+ */
+/*
+ * One size class in one hart's cache: a singly linked list of free blocks (the link is the
+ * block's first word). Only free() counts: room is decremented by every push, so the list holds
+ * at most limit - room blocks (malloc pops without counting, which keeps its fast path short).
+ * When room reaches 0 the slow path walks the list (at most limit blocks), drains it to the
+ * central list if it really is long, and resets room from the real length.
+ */
+struct malloc_cache_class {
+    void *head;
+    uint32_t room;  /* frees left before the slow path looks at the list's real length */
+    uint32_t ready; /* set once room has been set (zero-filled caches start unready) */
+};
+
+/*
+ * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
+ * and with the page map's byte (also class + 1) directly; entry 0 stays empty, which sends
+ * malloc(0) (and sizes that wrap round) to the slow path at no cost. 64 entries plus the page map's
+ * coordinates: 1056 bytes a hart.
+ */
+#define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
+struct malloc_cache {
+    /* Copies of malloc_state's page-map fields (set at init, or lazily for thread caches), so free's fast path reaches
+     * everything from the cache pointer alone. */
+    uintptr_t heap_start;
+    uintptr_t map_span_bytes;
+    const uint8_t *page_map;
+    uintptr_t unused;
+    struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
+};
+
+/* The entry of class_index in cache. */
+static inline struct malloc_cache_class *cache_entry_of(struct malloc_cache *cache, unsigned class_index)
+{
+    return &cache->entries[class_index + 1];
+}
+
+/*
+ * Per-hart caches: the kernel and the host tests index an array by hart_self(); the LD_PRELOAD
+ * library (RVMEM_MALLOC_THREAD_CACHE) gives every thread its own thread-local cache.
+ */
+#if defined(RVMEM_MALLOC_THREAD_CACHE)
+extern __thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec")));
+#define MALLOC_CACHES 1
+#elif defined(RVMEM_HOST)
+#define MALLOC_CACHES 64 /* tests/host/platform.c allows up to 64 harts */
+#else
+#define MALLOC_CACHES RVMEM_MAX_HARTS
+#endif
+
+/* A run: pages dedicated to one small class (page aligned); blocks follow the header. */
+struct small_run {
+    uintptr_t tlsf_prev_size; /* the TLSF chunk header the run lives in (see malloc_tlsf.c) */
+    uintptr_t tlsf_size;
+    struct small_run *next_run; /* the class's list of runs */
+    uint16_t class_index;
+    uint16_t capacity;     /* blocks in the run */
+    uint32_t scratch_free; /* used by trim and the validator (under the class lock) */
+};
+#define SMALL_RUN_HEADER_BYTES 32
+
+/* The central state of one size class. */
+struct small_central {
+    struct spinlock lock;
+    void *free_list;   /* free blocks (link in the first word) */
+    size_t free_count; /* blocks on free_list */
+    uintptr_t bump;    /* uncarved blocks of the newest run: [bump, bump_end) */
+    uintptr_t bump_end;
+    struct small_run *runs; /* every run of this class */
+    size_t run_count;
+    size_t carved_blocks; /* blocks ever carved from this class's current runs (minus released) */
+};
+
+#define TLSF_SL_LOG2 4
+#define TLSF_SL_COUNT (1u << TLSF_SL_LOG2)
+#define TLSF_FL_COUNT 48
+#define TLSF_MAX_REGIONS 32
+
+/* A contiguous stretch of memory obtained from more-core, ending in a zero-size sentinel chunk. */
+struct tlsf_region {
+    uintptr_t break_before; /* the break before this region was taken (its memory starts here) */
+    uintptr_t first_chunk;  /* 16-aligned */
+    uintptr_t end;          /* one past the sentinel chunk header = the break after the region */
+};
+
+struct tlsf_chunk;
+
+struct tlsf_state {
+    struct spinlock lock;
+    uint64_t first_level_bitmap;
+    uint32_t second_level_bitmap[TLSF_FL_COUNT];
+    struct tlsf_chunk *free_lists[TLSF_FL_COUNT][TLSF_SL_COUNT];
+    struct tlsf_region regions[TLSF_MAX_REGIONS];
+    unsigned region_count;
+    size_t free_bytes;  /* sum of free chunk sizes */
+    size_t used_blocks; /* allocated chunks, runs included */
+    size_t used_bytes;  /* their chunk sizes */
+    size_t run_bytes;   /* bytes of allocated chunks that are small runs */
+    size_t more_core_calls;
+    size_t peak_span_bytes;
+};
+
+/* Everything, in one object so the fast paths reach it with one address. Fields used by the fast paths first. */
+struct malloc_state {
+    uintptr_t heap_start;     /* page map index 0 */
+    uintptr_t map_span_bytes; /* bytes of address space the page map covers */
+    uint8_t *page_map;        /* per page: 0 (not a small run), or 1 + class index */
+    uint8_t *run_page_index;  /* per page of a run: how many pages after the run's first page it is */
+    void *(*more_core)(intptr_t increment);
+    void (*thread_cache_opened)(void);
+    bool ready;
+    size_t failed_requests;
+    size_t peak_bytes_in_use;
+    size_t small_bytes_out;  /* bytes of small blocks outside the central lists (held or cached) */
+    size_t medium_bytes_out; /* usable bytes of TLSF blocks the program holds */
+    struct malloc_cache caches[MALLOC_CACHES];
+    struct small_central centrals[MALLOC_SMALL_CLASSES];
+    struct tlsf_state tlsf;
+};
+
+extern struct malloc_state malloc_state;
+
+/* The calling hart's (thread's) cache. */
+static inline struct malloc_cache *malloc_cache_self(void)
+{
+#if defined(RVMEM_MALLOC_THREAD_CACHE)
+    return &malloc_thread_cache;
+#elif defined(RVMEM_HOST)
+    return &malloc_state.caches[hart_self()];
+#else
+    /* One load through tp: struct hart's allocator_cache (kernel/hart.h), set by malloc_kernel_init. */
+    struct malloc_cache *cache;
+#if __riscv_xlen == 64
+    __asm__("ld %0, %1(tp)" : "=r"(cache) : "i"(HART_ALLOCATOR_CACHE_OFFSET));
+#else
+    __asm__("lw %0, %1(tp)" : "=r"(cache) : "i"(HART_ALLOCATOR_CACHE_OFFSET));
+#endif
+    return cache;
+#endif
+}
+
+/* The calling hart's cache entry entry_index (class + 1). */
+static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_index)
+{
+    return &malloc_cache_self()->entries[entry_index];
+}
+
+/*
+ * The fast paths are leaves with a tail call to their slow path: no frame, so no frame pointer
+ * (the build's -fno-omit-frame-pointer would add five instructions to each). Backtraces lose
+ * nothing: the slow paths keep theirs.
+ */
+#if defined(__clang__)
+#define MALLOC_FAST_PATH /* clang (the fuzzers) has no per-function optimize attribute */
+#else
+#define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
+#endif
+
+/* Blocks a hart's cache holds at most, per class: 8192 bytes' worth, between 8 and 32 blocks. */
+static inline uint32_t small_cache_limit(unsigned class_index)
+{
+    size_t by_bytes = 8192 / small_class_bytes(class_index);
+    return by_bytes < 8 ? 8 : by_bytes > 32 ? 32 : (uint32_t)by_bytes;
+}
+
+/* --- core operations (no misuse checks beyond cheap range checks) --- */
+
+/*
+ * The unchecked allocator: the checked layer's base in checked builds; otherwise these are the
+ * public functions themselves (same definitions, public names: no extra call on the fast path).
+ */
+#ifndef RVMEM_CHECKED
+#define malloc_core_alloc rvmem_malloc
+#define malloc_core_free rvmem_free
+#define malloc_core_realloc rvmem_realloc
+#define malloc_core_usable_size rvmem_malloc_usable_size
+#endif
+void *malloc_core_alloc(size_t size);
+void malloc_core_free(void *block);
+size_t malloc_core_usable_size(const void *block);
+void *malloc_core_aligned(size_t alignment, size_t size);
+void *malloc_core_realloc(void *block, size_t size);
+
+/* Small classes (malloc_small.c). */
+void *small_alloc_slow(unsigned class_index);
+void small_free_slow(void *block, unsigned class_index);
+void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index);
+void malloc_cache_bind(struct malloc_cache *cache);
+
+/* Binds the calling hart's cache on its first use (thread caches start zeroed). */
+static inline void malloc_cache_open(struct malloc_cache *cache)
+{
+    if (MALLOC_UNLIKELY(cache->page_map != malloc_state.page_map))
+        malloc_cache_bind(cache);
+}
+void small_flush_cache(struct malloc_cache *cache);
+size_t small_cache_length(const struct malloc_cache_class *entry);
+size_t small_release_free_runs(void);
+size_t small_run_bytes(unsigned class_index);
+bool small_block_is_start(uintptr_t block, unsigned class_index);
+
+/* The class of the run holding address, or -1 when address is not in a small run. */
+static inline int small_class_at(uintptr_t address)
+{
+    uintptr_t offset = address - malloc_state.heap_start;
+    if (offset >= malloc_state.map_span_bytes)
+        return -1;
+    return (int)malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT] - 1;
+}
+
+/* TLSF (malloc_tlsf.c). Sizes are payload bytes; returned pointers are payloads (16-aligned). */
+void *tlsf_alloc(size_t size);
+void *tlsf_alloc_aligned(size_t alignment, size_t size);
+void tlsf_free(void *payload);
+size_t tlsf_usable_size(const void *payload);
+bool tlsf_resize_in_place(void *payload, size_t size);
+bool tlsf_owns(uintptr_t address);
+bool tlsf_is_allocated_payload(uintptr_t payload);
+struct small_run *tlsf_alloc_run(size_t run_bytes);
+void tlsf_free_run(struct small_run *run);
+size_t tlsf_trim(size_t keep_bytes);
+int tlsf_validate(const void *caller);
+uintptr_t tlsf_break(void);
+void tlsf_poison(void *start, size_t bytes);
+
+/* Records the current bytes in use if it is a new peak (approximate; see struct malloc_stats). */
+void malloc_note_peak(void);
+
+/* Reports misuse found by the allocator (kernel/misuse.h) with "malloc" as the allocator. */
+void malloc_report_misuse(int kind, uintptr_t address, const void *caller);
+
+/* The checked build's poison byte for free memory. */
+#define MALLOC_POISON_BYTE 0xdb
+
+#endif
