@@ -18,177 +18,47 @@
 
 #define BATCH_PAGES (1u << BUDDY_CACHE_BATCH_ORDER)
 
-/* Index of the lowest set bit of a non-zero word (de Bruijn multiply: rv64imac has no ctz). */
-static unsigned lowest_set_bit(unsigned long word)
-{
-#if __SIZEOF_LONG__ == 8
-    static const uint8_t position[64] = {0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,
-                                         62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
-                                         63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
-                                         46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6};
-    return position[((word & -word) * 0x03f79d71b4cb0a89UL) >> 58];
-#else
-    static const uint8_t position[32] = {0,  1,  28, 2,  29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4,  8,
-                                         31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6,  11, 5,  10, 9};
-    return position[((word & -word) * 0x077cb531UL) >> 27];
-#endif
-}
-
-/* ---- Free-slot bitmaps (bit = slot_count - 1 - slot; see buddy_internal.h) ---- */
-
-/* Sets summary bits from a level up, as long as the word below just became non-zero. */
-static __attribute__((noinline)) void summary_set_from(struct buddy_bitmap *map, unsigned level, uintptr_t bit)
-{
-    for (; level < map->level_count; level++) {
-        unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
-        unsigned long old = *word;
-        *word = old | (1UL << (bit & (WORD_BITS - 1)));
-        if (old != 0)
-            return;
-        bit >>= WORD_SHIFT;
-    }
-}
-
-/* Clears summary bits from a level up, as long as the word below just became zero. */
-static __attribute__((noinline)) void summary_clear_from(struct buddy_bitmap *map, unsigned level, uintptr_t bit)
-{
-    for (; level < map->level_count; level++) {
-        unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
-        unsigned long now = *word & ~(1UL << (bit & (WORD_BITS - 1)));
-        *word = now;
-        if (now != 0)
-            return;
-        bit >>= WORD_SHIFT;
-    }
-}
-
-/* A run of 64 slots or more: whole words, then the runs of summary bits above them. */
-static __attribute__((noinline)) void words_mark(struct buddy_bitmap *map, uintptr_t bit, uintptr_t count, bool free)
-{
-    unsigned level = 0;
-    for (; count >= WORD_BITS; count >>= WORD_SHIFT, bit >>= WORD_SHIFT) {
-        unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
-        for (uintptr_t i = 0; i < count >> WORD_SHIFT; i++)
-            word[i] = free ? ~0UL : 0;
-        if (++level == map->level_count)
-            return;
-    }
-    unsigned long mask = ((1UL << count) - 1) << (bit & (WORD_BITS - 1));
-    unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
-    unsigned long old = *word;
-    *word = free ? old | mask : old & ~mask;
-    /* Above this level only single bits change: the summary loops do it from level + 1. */
-    if (free && old == 0)
-        summary_set_from(map, level + 1, bit >> WORD_SHIFT);
-    else if (!free && (old & ~mask) == 0)
-        summary_clear_from(map, level + 1, bit >> WORD_SHIFT);
-}
+/* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
 
 /*
- * Marks count slots free or not, starting at reversed bit `bit` (a multiple of count, a power
- * of two). Inline: the common case is one read-modify-write of one word.
+ * Recomputes the nodes above the node of order `order - 1` holding page index, which has just
+ * changed, up to the root; stops at the first node whose value holds. Above a change no two
+ * sibling nodes are both entirely free (they would have merged), so a node is the larger of its
+ * children.
  */
-static inline __attribute__((always_inline)) void slots_mark(struct buddy_bitmap *map, uintptr_t bit, uintptr_t count,
-                                                             bool free)
+static void tree_update_up(struct buddy_region *region, uintptr_t index, unsigned order)
 {
-    if (count >= WORD_BITS) {
-        words_mark(map, bit, count, free);
-        return;
-    }
-    unsigned long mask = ((1UL << count) - 1) << (bit & (WORD_BITS - 1));
-    unsigned long *word = &map->level[0][bit >> WORD_SHIFT];
-    unsigned long old = *word;
-    if (free) {
-        *word = old | mask;
-        if (old == 0)
-            summary_set_from(map, 1, bit >> WORD_SHIFT);
-    } else {
-        *word = old & ~mask;
-        if ((old & ~mask) == 0)
-            summary_clear_from(map, 1, bit >> WORD_SHIFT);
+    uint8_t **level = region->largest_free;
+    for (; order <= region->top_order; order++) {
+        const uint8_t *child = &level[order - 1][(index >> order) * 2];
+        uint8_t value = child[0] > child[1] ? child[0] : child[1];
+        uint8_t *node = &level[order][index >> order];
+        if (*node == value)
+            return;
+        *node = value;
     }
 }
 
 /*
- * All the slots of the block [index, index + 2^order) at the orders up to its own: at order k
- * they are 2^(order - k) slots from reversed bit (page_count - index - 2^order) >> k.
+ * Takes the block [index, index + 2^order) out of the free block of order `from` holding it:
+ * each level down, the half that does not hold the block becomes a free block of its own.
  */
-static inline __attribute__((always_inline)) void block_slots_mark(struct buddy_region *region, uintptr_t reversed,
-                                                                   unsigned order, bool free)
-{
-    struct buddy_bitmap *map = region->free_slots;
-    for (unsigned k = 0; k <= order; k++)
-        slots_mark(&map[k], reversed >> k, order_pages(order - k), free);
-}
-
-/* Clears one slot's bit if it is set; returns whether it was. */
-static inline __attribute__((always_inline)) bool slot_take(struct buddy_bitmap *map, uintptr_t bit)
-{
-    unsigned long *word = &map->level[0][bit >> WORD_SHIFT];
-    unsigned long mask = 1UL << (bit & (WORD_BITS - 1));
-    unsigned long old = *word;
-    if (!(old & mask))
-        return false;
-    *word = old & ~mask;
-    if ((old & ~mask) == 0)
-        summary_clear_from(map, 1, bit >> WORD_SHIFT);
-    return true;
-}
-
-/* The highest free slot of a bitmap that is not empty. O(levels). */
-static uintptr_t slot_highest(const struct buddy_bitmap *map)
-{
-    uintptr_t bit = 0;
-    for (unsigned level = map->level_count; level-- > 0;)
-        bit = (bit << WORD_SHIFT) | lowest_set_bit(map->level[level][bit]);
-    return map->slot_count - 1 - bit;
-}
-
-/* ---- The shared pool (all of these run under buddy->lock) ---- */
-
-/*
- * See buddy_internal.h. One pass up the orders: each free buddy is merged, and the slot of the
- * next order up, which the merged block now fills, becomes free.
- */
-void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+static void pool_split_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order,
+                            unsigned from)
 {
     uint8_t *state = region->page_state;
-    uintptr_t reversed = region->page_count - index - order_pages(order);
-    uintptr_t head = index;
-    unsigned merged = order;
-    block_slots_mark(region, reversed, order, true);
-    for (; merged < BUDDY_MAX_ORDER; merged++) {
-        uintptr_t half = order_pages(merged);
-        if (state_load(&state[head ^ half]) != (PAGE_FREE | merged))
-            break;
-        buddy->free_blocks[merged]--;
-        state_store(&state[head | half], PAGE_TAIL); /* the upper one stops being a block */
-        head &= ~half;
-        slots_mark(&region->free_slots[merged + 1], reversed >> (merged + 1), 1, true);
+    uint8_t **level = region->largest_free;
+    buddy->free_blocks[from]--;
+    for (unsigned order_here = from; order_here > order; order_here--) {
+        uintptr_t half = order_pages(order_here - 1);
+        uintptr_t other = (index & ~(half - 1)) ^ half;
+        state_store(&state[other], (uint8_t)(PAGE_FREE | (order_here - 1)));
+        buddy->free_blocks[order_here - 1]++;
+        level[order_here][index >> order_here] = (uint8_t)order_here;           /* the other half is its largest */
+        level[order_here - 1][other >> (order_here - 1)] = (uint8_t)order_here; /* entirely free */
     }
-    state_store(&state[head], (uint8_t)(PAGE_FREE | merged));
-    buddy->free_blocks[merged]++;
-    buddy->pool_free_pages += order_pages(order);
-}
-
-/*
- * See buddy_internal.h. One pass up the orders: while the slot of the next order up that holds
- * the block was entirely free, the free block the pages come from is bigger still; that slot is
- * no longer free and its half that does not hold the block becomes a free block of its own.
- * The pass stops at the order of the free block the pages came from.
- */
-void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
-{
-    uint8_t *state = region->page_state;
-    uintptr_t reversed = region->page_count - index - order_pages(order);
-    unsigned top = order;
-    block_slots_mark(region, reversed, order, false);
-    for (; top < BUDDY_MAX_ORDER && slot_take(&region->free_slots[top + 1], reversed >> (top + 1)); top++) {
-        uintptr_t half = order_pages(top);
-        state_store(&state[(index & ~(half - 1)) ^ half], (uint8_t)(PAGE_FREE | top));
-        buddy->free_blocks[top]++;
-    }
-    buddy->free_blocks[top]--;
+    level[order][index >> order] = 0;
+    tree_update_up(region, index, from + 1);
     state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
     buddy->pool_free_pages -= order_pages(order);
     unsigned long out_pages = buddy->total_pages - buddy->pool_free_pages;
@@ -196,15 +66,74 @@ void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t
         buddy->peak_out_pages = out_pages;
 }
 
-/* The highest free slot of an order: its region and first page, or NULL when there is none. */
-static struct buddy_region *pool_highest(struct buddy *buddy, unsigned order, uintptr_t *index)
+void buddy_tree_clear_inside(struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    for (unsigned k = 0; k < order; k++) {
+        uint8_t *node = tree_node(region, k, index);
+        for (uintptr_t i = 0; i < order_pages(order - k); i++)
+            node[i] = 0;
+    }
+}
+
+/*
+ * See buddy_internal.h. One pass up the orders: while the buddy is entirely free (its tree node
+ * says so, in O(1)), the two merge; then the merged block's node and the nodes above it.
+ */
+void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    uint8_t *state = region->page_state;
+    uint8_t **level = region->largest_free;
+    uintptr_t head = index;
+    unsigned merged = order;
+    for (; merged < BUDDY_MAX_ORDER; merged++) {
+        uintptr_t half = order_pages(merged);
+        if (level[merged][(head ^ half) >> merged] != merged + 1)
+            break;
+        buddy->free_blocks[merged]--;
+        state_store(&state[head | half], PAGE_TAIL); /* the upper one stops being a block */
+        head &= ~half;
+    }
+    state_store(&state[head], (uint8_t)(PAGE_FREE | merged));
+    level[merged][head >> merged] = (uint8_t)(merged + 1);
+    tree_update_up(region, head, merged + 1);
+    buddy->free_blocks[merged]++;
+    buddy->pool_free_pages += order_pages(order);
+}
+
+/* See buddy_internal.h. The free block holding the pages is found from the state bytes. */
+void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    uintptr_t head;
+    uint8_t state = block_of(region, index, &head);
+    pool_split_take(buddy, region, index, order, state & PAGE_ORDER_MASK);
+}
+
+/*
+ * The highest free block of an order >= `order`: its region, first page and order, or NULL when
+ * there is none. Walks down from the root of the highest region that has one, into the higher
+ * child whenever it holds such a block, until the node is a free block. O(top_order).
+ */
+static struct buddy_region *pool_highest(struct buddy *buddy, unsigned order, uintptr_t *head, unsigned *head_order)
 {
     for (unsigned r = buddy->region_count; r-- > 0;) {
-        struct buddy_bitmap *map = &buddy->regions[r].free_slots[order];
-        if (map->level[map->level_count - 1][0] != 0) {
-            *index = slot_highest(map) << order;
-            return &buddy->regions[r];
+        struct buddy_region *region = &buddy->regions[r];
+        uint8_t **level = region->largest_free;
+        unsigned order_here = region->top_order;
+        uintptr_t node = 0;
+        unsigned value = level[order_here][0];
+        if (value <= order)
+            continue;
+        /* A node of order `order` with a value above it is a free block: the walk ends by then. */
+        while (value != order_here + 1) {
+            order_here--;
+            node = node * 2 + 1;
+            value = level[order_here][node];
+            if (value <= order)
+                value = level[order_here][--node];
         }
+        *head = node << order_here;
+        *head_order = order_here;
+        return region;
     }
     return NULL;
 }
@@ -422,11 +351,14 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
         return NULL;
     }
     for (int attempt = 0;; attempt++) {
-        uintptr_t index;
+        uintptr_t head, index = 0;
+        unsigned from;
         spin_lock(&buddy->lock);
-        struct buddy_region *region = pool_highest(buddy, order, &index);
-        if (region)
-            buddy_pool_take(buddy, region, index, order);
+        struct buddy_region *region = pool_highest(buddy, order, &head, &from);
+        if (region) {
+            index = head + order_pages(from) - order_pages(order); /* its highest slot of the order */
+            pool_split_take(buddy, region, index, order, from);
+        }
         spin_unlock(&buddy->lock);
         if (region) {
             void *block = (void *)region_page_address(region, index);
@@ -457,17 +389,18 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
     unsigned count = 0;
     spin_lock(&buddy->lock);
     while (count < BATCH_PAGES) {
-        uintptr_t index;
-        struct buddy_region *region = pool_highest(buddy, 0, &index);
+        uintptr_t head;
+        unsigned from;
+        struct buddy_region *region = pool_highest(buddy, 0, &head, &from);
         if (!region)
             break;
-        /* The largest aligned slot that holds that page, is all free and fits in the batch. */
-        unsigned order = 0;
-        while (order_pages(order + 1) <= BATCH_PAGES - count &&
-               slot_is_free(&region->free_slots[order + 1], index >> (order + 1)))
-            order++;
-        index &= ~(order_pages(order) - 1);
-        buddy_pool_take(buddy, region, index, order);
+        /* The largest aligned slot that holds its highest page and fits in the batch. */
+        unsigned order = from;
+        while (order_pages(order) > BATCH_PAGES - count)
+            order--;
+        uintptr_t index = head + order_pages(from) - order_pages(order);
+        pool_split_take(buddy, region, index, order, from);
+        buddy_tree_clear_inside(region, index, order);
         /* Highest page first: the stack is reversed below, so it ends on top. */
         for (uintptr_t i = order_pages(order); i-- > 0; count++) {
             cache->entries[count].page = (void *)region_page_address(region, index + i);

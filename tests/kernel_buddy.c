@@ -651,12 +651,18 @@ KTEST(buddy, validator_catches_corruption)
     KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
     ktest_note("the validator complains below on purpose");
 
-    /* A free-slot bit for an allocated page. */
-    struct buddy_bitmap *map = &buddy_test_allocator.regions[0].free_slots[0];
-    unsigned long saved_word = map->level[0][0];
-    map->level[0][0] |= 1; /* bit 0 is the highest page of the region: allocated */
+    /* The tree says the allocated block is free, then that the arena's root holds nothing free. */
+    struct buddy_region *region = &buddy_test_allocator.regions[0];
+    uint8_t *node = &region->largest_free[4][page_number(block) >> 4];
+    KASSERT_EQ(*node, 0);
+    *node = 5;
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
-    map->level[0][0] = saved_word;
+    *node = 0;
+    uint8_t *root = &region->largest_free[region->top_order][0];
+    uint8_t saved_root = *root;
+    *root = 0;
+    KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
+    *root = saved_root;
 
     /* A counter off by one. */
     buddy_test_allocator.free_blocks[0]++;
