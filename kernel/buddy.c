@@ -21,22 +21,50 @@
 /* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
 
 /*
- * Recomputes the nodes above the node of order `order - 1` holding page index, which has just
- * changed, up to the root; stops at the first node whose value holds. Above a change no two
- * sibling nodes are both entirely free (they would have merged), so a node is the larger of its
- * children.
+ * The node of order `order` numbered `node` now holds value: recomputes the nodes above it, up to
+ * the root, and stops at the first one whose value holds. Above a change no two sibling nodes
+ * are both entirely free (they would have merged), so a node is the larger of its children.
  */
-static void tree_update_up(struct buddy_region *region, uintptr_t index, unsigned order)
+static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
+                                                                 uintptr_t node, uintptr_t value)
 {
-    uint8_t **level = region->largest_free;
-    for (; order <= region->top_order; order++) {
-        const uint8_t *child = &level[order - 1][(index >> order) * 2];
-        uint8_t value = child[0] > child[1] ? child[0] : child[1];
-        uint8_t *node = &level[order][index >> order];
-        if (*node == value)
+    uint8_t *const *level = &region->largest_free[order];
+    uint8_t *const *root = &region->largest_free[region->top_order];
+    for (; level != root; level++) {
+        uintptr_t sibling = level[0][node ^ 1];
+        if (sibling > value)
+            value = sibling;
+        node >>= 1;
+        uint8_t *parent = &level[1][node];
+        if (*parent == value)
             return;
-        *node = value;
+        *parent = (uint8_t)value;
     }
+}
+
+/*
+ * Walks down from the node of order `order_here` numbered `node`, which holds a free block of
+ * order >= order, into the higher child whenever it holds one, to the highest such free block;
+ * returns its first page and sets *from to its order. O(order_here - *from).
+ */
+static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct buddy_region *region,
+                                                                    uintptr_t order_here, uintptr_t node,
+                                                                    uintptr_t order, unsigned *from)
+{
+    uint8_t *const *level = &region->largest_free[order_here];
+    uintptr_t value = level[0][node];
+    uintptr_t entirely_free = order_here + 1;
+    /* A node of order `order` with a value above it is a free block: the walk ends by then. */
+    while (value != entirely_free) {
+        level--;
+        entirely_free--;
+        node = node * 2 + 1;
+        value = level[0][node];
+        if (value <= order)
+            value = level[0][--node];
+    }
+    *from = (unsigned)(entirely_free - 1);
+    return node << (entirely_free - 1);
 }
 
 /*
@@ -47,18 +75,19 @@ static void pool_split_take(struct buddy *buddy, struct buddy_region *region, ui
                             unsigned from)
 {
     uint8_t *state = region->page_state;
-    uint8_t **level = region->largest_free;
+    uint8_t *const *level = region->largest_free;
     buddy->free_blocks[from]--;
-    for (unsigned order_here = from; order_here > order; order_here--) {
-        uintptr_t half = order_pages(order_here - 1);
-        uintptr_t other = (index & ~(half - 1)) ^ half;
-        state_store(&state[other], (uint8_t)(PAGE_FREE | (order_here - 1)));
-        buddy->free_blocks[order_here - 1]++;
-        level[order_here][index >> order_here] = (uint8_t)order_here;           /* the other half is its largest */
-        level[order_here - 1][other >> (order_here - 1)] = (uint8_t)order_here; /* entirely free */
+    level[from][index >> from] = (uint8_t)from; /* its largest: the other half, one order down */
+    for (uintptr_t half_order = from; half_order-- > order;) {
+        uintptr_t half = index >> half_order; /* the half holding the block */
+        uint8_t *nodes = level[half_order];
+        nodes[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
+        nodes[half] = (uint8_t)half_order;
+        state_store(&state[(half ^ 1) << half_order], (uint8_t)(PAGE_FREE | half_order));
+        buddy->free_blocks[half_order]++;
     }
     level[order][index >> order] = 0;
-    tree_update_up(region, index, from + 1);
+    tree_update_up(region, from, index >> from, order < from ? from : 0);
     state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
     buddy->pool_free_pages -= order_pages(order);
     unsigned long out_pages = buddy->total_pages - buddy->pool_free_pages;
@@ -82,20 +111,16 @@ void buddy_tree_clear_inside(struct buddy_region *region, uintptr_t index, unsig
 void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
 {
     uint8_t *state = region->page_state;
-    uint8_t **level = region->largest_free;
-    uintptr_t head = index;
-    unsigned merged = order;
-    for (; merged < BUDDY_MAX_ORDER; merged++) {
-        uintptr_t half = order_pages(merged);
-        if (level[merged][(head ^ half) >> merged] != merged + 1)
-            break;
+    uint8_t *const *level = region->largest_free;
+    uintptr_t node = index >> order;
+    uintptr_t merged = order;
+    for (; merged < BUDDY_MAX_ORDER && level[merged][node ^ 1] == merged + 1; merged++, node >>= 1) {
         buddy->free_blocks[merged]--;
-        state_store(&state[head | half], PAGE_TAIL); /* the upper one stops being a block */
-        head &= ~half;
+        state_store(&state[(node | 1) << merged], PAGE_TAIL); /* the upper one stops being a block */
     }
-    state_store(&state[head], (uint8_t)(PAGE_FREE | merged));
-    level[merged][head >> merged] = (uint8_t)(merged + 1);
-    tree_update_up(region, head, merged + 1);
+    state_store(&state[node << merged], (uint8_t)(PAGE_FREE | merged));
+    level[merged][node] = (uint8_t)(merged + 1);
+    tree_update_up(region, (unsigned)merged, node, merged + 1);
     buddy->free_blocks[merged]++;
     buddy->pool_free_pages += order_pages(order);
 }
@@ -109,31 +134,19 @@ void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t
 }
 
 /*
- * The highest free block of an order >= `order`: its region, first page and order, or NULL when
- * there is none. Walks down from the root of the highest region that has one, into the higher
- * child whenever it holds such a block, until the node is a free block. O(top_order).
+ * The highest free block of an order >= `order`: its region, first page (*head) and order
+ * (*from), or NULL when there is none. O(top_order) from the root of the highest region that
+ * has one.
  */
-static struct buddy_region *pool_highest(struct buddy *buddy, unsigned order, uintptr_t *head, unsigned *head_order)
+static inline __attribute__((always_inline)) struct buddy_region *pool_highest(struct buddy *buddy, unsigned order,
+                                                                               uintptr_t *head, unsigned *from)
 {
     for (unsigned r = buddy->region_count; r-- > 0;) {
         struct buddy_region *region = &buddy->regions[r];
-        uint8_t **level = region->largest_free;
-        unsigned order_here = region->top_order;
-        uintptr_t node = 0;
-        unsigned value = level[order_here][0];
-        if (value <= order)
-            continue;
-        /* A node of order `order` with a value above it is a free block: the walk ends by then. */
-        while (value != order_here + 1) {
-            order_here--;
-            node = node * 2 + 1;
-            value = level[order_here][node];
-            if (value <= order)
-                value = level[order_here][--node];
+        if (region->largest_free[region->top_order][0] > order) {
+            *head = tree_descend(region, region->top_order, 0, order, from);
+            return region;
         }
-        *head = node << order_here;
-        *head_order = order_here;
-        return region;
     }
     return NULL;
 }
