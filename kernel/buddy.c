@@ -391,7 +391,7 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
 /*
  * Refills an empty cache (its lock held, released here) with the BATCH_PAGES highest free
  * pages (fewer when the pool has fewer), taken as the largest aligned blocks that hold them,
- * and hands out the highest. A whole batch matters: the pages a drain gives back are the last
+ * and hands out the highest. One walk down from the root, then short climbs (see below). A whole batch matters: the pages a drain gives back are the last
  * ones freed, scattered, so the highest free block is often a single page; refilling with one
  * block at a time then took the shared lock for 1.5 pages on average (order-0 churn).
  */
@@ -400,13 +400,11 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
 {
     stack_check("buddy cache refill");
     unsigned count = 0;
+    uintptr_t head;
+    unsigned from;
     spin_lock(&buddy->lock);
-    while (count < BATCH_PAGES) {
-        uintptr_t head;
-        unsigned from;
-        struct buddy_region *region = pool_highest(buddy, 0, &head, &from);
-        if (!region)
-            break;
+    struct buddy_region *region = pool_highest(buddy, 0, &head, &from);
+    while (region) {
         /* The largest aligned slot that holds its highest page and fits in the batch. */
         unsigned order = from;
         while (order_pages(order) > BATCH_PAGES - count)
@@ -414,22 +412,37 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
         uintptr_t index = head + order_pages(from) - order_pages(order);
         pool_split_take(buddy, region, index, order, from);
         buddy_tree_clear_inside(region, index, order);
-        /* Highest page first: the stack is reversed below, so it ends on top. */
+        /* Highest page on top of the stack, the others below it in order. */
         for (uintptr_t i = order_pages(order); i-- > 0; count++) {
-            cache->entries[count].page = (void *)region_page_address(region, index + i);
-            cache->entries[count].state = &region->page_state[index + i];
-            state_store(cache->entries[count].state, PAGE_CACHED);
+            struct buddy_cache_entry *entry = &cache->entries[BATCH_PAGES - 1 - count];
+            entry->page = (void *)region_page_address(region, index + i);
+            entry->state = &region->page_state[index + i];
+            state_store(entry->state, PAGE_CACHED);
         }
+        if (count == BATCH_PAGES)
+            break;
+        /*
+         * Nothing above the block just taken is free, so the next highest free page is in the
+         * smallest node above it that holds a free page: climb to it, then walk down again.
+         */
+        uintptr_t node = index >> order;
+        while (order < region->top_order && region->largest_free[order][node] == 0) {
+            order++;
+            node >>= 1;
+        }
+        if (region->largest_free[order][node] != 0)
+            head = tree_descend(region, order, node, 0, &from);
+        else
+            region = pool_highest(buddy, 0, &head, &from);
     }
     spin_unlock(&buddy->lock);
     if (count == 0) {
         spin_unlock(&cache->lock);
         return alloc_slow(buddy, 0, caller, error); /* drains every cache, then retries */
     }
-    for (unsigned low = 0, high = count - 1; low < high; low++, high--) {
-        struct buddy_cache_entry entry = cache->entries[low];
-        cache->entries[low] = cache->entries[high];
-        cache->entries[high] = entry;
+    if (count < BATCH_PAGES) { /* fewer pages than a batch: to the bottom of the stack */
+        for (unsigned i = 0; i < count; i++)
+            cache->entries[i] = cache->entries[BATCH_PAGES - count + i];
     }
 
     void *page = cache->entries[count - 1].page;

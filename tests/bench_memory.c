@@ -79,6 +79,43 @@ KBENCH(page_alloc_free_random_orders, 0, 2500)
             page_free(live[slot].block, live[slot].order);
 }
 
+/*
+ * The batch transfers of the per-hart cache, each inside one call: an order-0 allocation that
+ * finds the cache empty (a refill), and an order-0 free that finds it full (a drain). The
+ * random-order churn counts them when they happen inside its calls; here they are on their own.
+ */
+static void cache_cycles(bool measure_refills)
+{
+    static void *pages[2 * BUDDY_CACHE_PAGES];
+    struct buddy_cache *cache = &kernel_pages()->caches[hart_self()];
+    for (unsigned round = 0; round < 50; round++) {
+        for (unsigned i = 0; i < 2 * BUDDY_CACHE_PAGES; i++) {
+            bool refill = cache->count == 0;
+            uint64_t start = kbench_start();
+            pages[i] = page_alloc(0);
+            if (refill && measure_refills)
+                kbench_stop(start);
+        }
+        for (unsigned i = 0; i < 2 * BUDDY_CACHE_PAGES; i++) {
+            bool drain = cache->count == BUDDY_CACHE_PAGES;
+            uint64_t start = kbench_start();
+            page_free(pages[i], 0);
+            if (drain && !measure_refills)
+                kbench_stop(start);
+        }
+    }
+}
+
+KBENCH(page_alloc_order0_refill, 0, 400)
+{
+    cache_cycles(true);
+}
+
+KBENCH(page_free_order0_drain, 0, 400)
+{
+    cache_cycles(false);
+}
+
 KBENCH(sbrk_16B_no_page_change, 25, 25)
 {
     char *start = sbrk(0);
