@@ -47,9 +47,8 @@ static inline __attribute__((always_inline)) void tree_update_up(struct buddy_re
  * order >= order, into the higher child whenever it holds one, to the highest such free block;
  * returns its first page and sets *from to its order. O(order_here - *from).
  */
-static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct buddy_region *region,
-                                                                    uintptr_t order_here, uintptr_t node,
-                                                                    uintptr_t order, unsigned *from)
+static inline __attribute__((always_inline)) uintptr_t
+tree_descend(const struct buddy_region *region, uintptr_t order_here, uintptr_t node, uintptr_t order, unsigned *from)
 {
     uint8_t *const *level = &region->largest_free[order_here];
     uintptr_t value = level[0][node];
@@ -71,8 +70,8 @@ static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct
  * Takes the block [index, index + 2^order) out of the free block of order `from` holding it:
  * each level down, the half that does not hold the block becomes a free block of its own.
  */
-static void pool_split_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order,
-                            unsigned from)
+static inline __attribute__((always_inline)) void pool_split_take(struct buddy *buddy, struct buddy_region *region,
+                                                                  uintptr_t index, unsigned order, unsigned from)
 {
     uint8_t *state = region->page_state;
     uint8_t *const *level = region->largest_free;
@@ -391,9 +390,9 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
 /*
  * Refills an empty cache (its lock held, released here) with the BATCH_PAGES highest free
  * pages (fewer when the pool has fewer), taken as the largest aligned blocks that hold them,
- * and hands out the highest. One walk down from the root, then short climbs (see below). A whole batch matters: the pages a drain gives back are the last
- * ones freed, scattered, so the highest free block is often a single page; refilling with one
- * block at a time then took the shared lock for 1.5 pages on average (order-0 churn).
+ * and hands out the highest. One walk down from the root, then short climbs (see below). A whole batch matters: the
+ * pages a drain gives back are the last ones freed, scattered, so the highest free block is often a single page;
+ * refilling with one block at a time then took the shared lock for 1.5 pages on average (order-0 churn).
  */
 static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
                                                     int *error)
