@@ -86,6 +86,7 @@ static uintptr_t region_metadata_bytes(uintptr_t page_count)
 static uint8_t *region_layout(struct buddy_region *region, uint8_t *bytes)
 {
     region->page_state = bytes;
+    memset(bytes, PAGE_TAIL, region->page_count); /* no page starts a block yet */
     bytes += region->page_count;
     region->top_order = region_top_order(region->page_count);
     for (unsigned order = 0; order <= region->top_order; order++) {
@@ -177,7 +178,7 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
         return -E_NOMEM;
     uintptr_t metadata_pfn = carved_end - metadata_pages;
     void *metadata = (void *)(metadata_pfn << BUDDY_PAGE_SHIFT);
-    memset(metadata, 0, metadata_pages << BUDDY_PAGE_SHIFT); /* all PAGE_TAIL, nothing free in the tree */
+    memset(metadata, 0, metadata_pages << BUDDY_PAGE_SHIFT); /* nothing free in the trees */
 
     uint8_t *bytes = metadata;
     for (unsigned r = 0; r < plan_count; r++) {

@@ -5,7 +5,7 @@
  *
  * Builds: kernel, host
  *
- * State byte of a page (region->page_state[index]):
+ * State byte of a page (region->page_state[index]; buddy_init sets them all to PAGE_TAIL):
  *   PAGE_TAIL            not the first page of a block: inside a block, or not managed at all
  *                        (metadata, holes between ranges, the alignment margins of a region);
  *   PAGE_FREE | order    first page of a free block in the shared pool;
@@ -35,10 +35,10 @@
 #include "kernel/misuse.h"
 
 enum page_state {
-    PAGE_TAIL = 0x00,
+    PAGE_ALLOCATED = 0x00, /* 0: the order-0 free fast path compares the byte with zero */
     PAGE_FREE = 0x10,
-    PAGE_ALLOCATED = 0x20,
-    PAGE_CACHED = 0x30,
+    PAGE_CACHED = 0x20,
+    PAGE_TAIL = 0x30,
     PAGE_STATE_MASK = 0x30,
     PAGE_ORDER_MASK = 0x0f,
 };

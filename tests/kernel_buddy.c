@@ -672,7 +672,7 @@ KTEST(buddy, validator_catches_corruption)
     /* A page inside the allocated block that claims to start one. */
     uint8_t *state = &buddy_test_allocator.regions[0].page_state[page_number(block) + 1];
     uint8_t saved_state = *state;
-    *state = 0x20; /* allocated, order 0 */
+    *state = 0x00; /* allocated, order 0 (PAGE_ALLOCATED, kernel/buddy_internal.h) */
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
     *state = saved_state;
 
