@@ -275,7 +275,7 @@ static inline __attribute__((always_inline)) const void *fast_path_caller(void)
  */
 static unsigned long cache_drain_to(struct buddy *buddy, struct buddy_cache *cache, unsigned long keep)
 {
-    unsigned long count = cache->count;
+    unsigned long count = buddy_cache_pages(cache);
     if (count <= keep)
         return count;
     spin_lock(&buddy->lock);
@@ -286,7 +286,7 @@ static unsigned long cache_drain_to(struct buddy *buddy, struct buddy_cache *cac
         buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
     }
     spin_unlock(&buddy->lock);
-    cache->count = count;
+    cache->top_bytes = count * sizeof(struct buddy_cache_entry);
     return count;
 }
 
@@ -296,21 +296,32 @@ unsigned long buddy_drain_caches(struct buddy *buddy)
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
         spin_lock(&cache->lock);
-        moved += cache->count;
+        moved += buddy_cache_pages(cache);
         cache_drain_to(buddy, cache, 0);
         spin_unlock(&cache->lock);
     }
     return moved;
 }
 
-/* Pushes a page onto a cache with room (lock held), then releases the lock. */
-static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long count, void *page,
-                                                            uint8_t *state)
+/*
+ * The entry top_bytes into a cache's entries. Written as entries[0] of the cache displaced by
+ * top_bytes, so that the offset of entries folds into the loads and stores (one add less).
+ */
+static inline __attribute__((always_inline)) struct buddy_cache_entry *cache_entry_at(struct buddy_cache *cache,
+                                                                                     unsigned long top_bytes)
 {
-    cache->entries[count].page = page;
-    cache->entries[count].state = state;
+    return &((struct buddy_cache *)((char *)cache + top_bytes))->entries[0];
+}
+
+/* Pushes a page onto a cache with room (lock held; top_bytes read), then releases the lock. */
+static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long top_bytes,
+                                                            void *page, uint8_t *state)
+{
+    struct buddy_cache_entry *entry = cache_entry_at(cache, top_bytes);
+    entry->page = page;
+    entry->state = state;
     state_store(state, PAGE_CACHED);
-    cache->count = count + 1;
+    cache->top_bytes = top_bytes + sizeof(struct buddy_cache_entry);
     spin_unlock(&cache->lock);
     return 0;
 }
@@ -320,17 +331,17 @@ static __attribute__((noinline)) int cache_push_full(struct buddy *buddy, struct
                                                      uint8_t *state)
 {
     unsigned long count = cache_drain_to(buddy, cache, BUDDY_CACHE_PAGES - BATCH_PAGES);
-    return cache_push(cache, count, page, state);
+    return cache_push(cache, count * sizeof(struct buddy_cache_entry), page, state);
 }
 
 /* Puts an allocated order-0 page (state PAGE_ALLOCATED | 0) into a cache whose lock is held. */
 static inline __attribute__((always_inline)) int cache_put(struct buddy *buddy, struct buddy_cache *cache, void *page,
                                                            uint8_t *state)
 {
-    unsigned long count = cache->count;
-    if (count == BUDDY_CACHE_PAGES)
+    unsigned long top_bytes = cache->top_bytes;
+    if (top_bytes == BUDDY_CACHE_PAGES * sizeof(struct buddy_cache_entry))
         return cache_push_full(buddy, cache, page, state);
-    return cache_push(cache, count, page, state);
+    return cache_push(cache, top_bytes, page, state);
 }
 
 /* The same when the lock is not held yet (the owner found it taken by a drainer, or checked builds). */
@@ -446,7 +457,7 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
 
     void *page = cache->entries[count - 1].page;
     state_store(cache->entries[count - 1].state, PAGE_ALLOCATED);
-    cache->count = count - 1;
+    cache->top_bytes = (count - 1) * sizeof(struct buddy_cache_entry);
     spin_unlock(&cache->lock);
 #if RVMEM_CHECKED
     check_poison(page, BUDDY_PAGE_SIZE, caller);
@@ -461,13 +472,14 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
 static inline __attribute__((always_inline)) void *cache_take(struct buddy *buddy, struct buddy_cache *cache,
                                                               const void *caller, int *error)
 {
-    unsigned long count = cache->count;
-    if (count == 0)
+    unsigned long top_bytes = cache->top_bytes;
+    if (top_bytes == 0)
         return cache_refill(buddy, cache, caller, error);
-    struct buddy_cache_entry *entry = &cache->entries[count - 1];
+    top_bytes -= sizeof(struct buddy_cache_entry);
+    struct buddy_cache_entry *entry = cache_entry_at(cache, top_bytes);
     void *page = entry->page;
     state_store(entry->state, PAGE_ALLOCATED);
-    cache->count = count - 1;
+    cache->top_bytes = top_bytes;
     spin_unlock(&cache->lock);
 #if RVMEM_CHECKED
     check_poison(page, BUDDY_PAGE_SIZE, caller);

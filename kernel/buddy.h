@@ -115,9 +115,15 @@ struct buddy_cache_entry {
 /* One hart's order-0 page cache (a stack: the last page freed is the first handed out). */
 struct buddy_cache {
     struct spinlock lock;
-    unsigned long count;
+    unsigned long top_bytes; /* pages held * sizeof(struct buddy_cache_entry): no scaling on the fast paths */
     struct buddy_cache_entry entries[BUDDY_CACHE_PAGES];
 } __attribute__((aligned(64)));
+
+/* Pages a cache holds: entries[0] up to entries[buddy_cache_pages(cache) - 1], the top. */
+static inline unsigned long buddy_cache_pages(const struct buddy_cache *cache)
+{
+    return cache->top_bytes / sizeof(struct buddy_cache_entry);
+}
 
 /*
  * An allocator instance. Zero it or not: buddy_init fills every field. The fields the fast

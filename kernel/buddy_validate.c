@@ -132,12 +132,12 @@ static int check_caches(struct buddy *buddy, unsigned long *cached)
     int result = 0;
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
-        if (cache->count > BUDDY_CACHE_PAGES) {
-            kprintf("buddy validate: cache of hart %u holds %lu pages\n", hart, cache->count);
+        if (buddy_cache_pages(cache) > BUDDY_CACHE_PAGES || cache->top_bytes % sizeof(struct buddy_cache_entry)) {
+            kprintf("buddy validate: cache of hart %u holds %lu bytes of entries\n", hart, cache->top_bytes);
             return -E_BADDATA;
         }
-        *cached += cache->count;
-        for (unsigned long i = 0; i < cache->count && result == 0; i++) {
+        *cached += buddy_cache_pages(cache);
+        for (unsigned long i = 0; i < buddy_cache_pages(cache) && result == 0; i++) {
             struct buddy_cache_entry *entry = &cache->entries[i];
             uintptr_t index;
             struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
@@ -160,7 +160,7 @@ static int check_duplicates(struct buddy *buddy)
     int result = 0;
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS && result == 0; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
-        for (unsigned long i = 0; i < cache->count; i++) {
+        for (unsigned long i = 0; i < buddy_cache_pages(cache); i++) {
             uint8_t state = state_load(cache->entries[i].state);
             if (state & 0x80) {
                 kprintf("buddy validate: page %p is in a cache twice\n", cache->entries[i].page);
@@ -172,7 +172,7 @@ static int check_duplicates(struct buddy *buddy)
     }
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
-        for (unsigned long i = 0; i < cache->count; i++)
+        for (unsigned long i = 0; i < buddy_cache_pages(cache); i++)
             state_store(cache->entries[i].state, (uint8_t)(state_load(cache->entries[i].state) & ~0x80));
     }
     return result;

@@ -90,14 +90,14 @@ static void cache_cycles(bool measure_refills)
     struct buddy_cache *cache = &kernel_pages()->caches[hart_self()];
     for (unsigned round = 0; round < 50; round++) {
         for (unsigned i = 0; i < 2 * BUDDY_CACHE_PAGES; i++) {
-            bool refill = cache->count == 0;
+            bool refill = buddy_cache_pages(cache) == 0;
             uint64_t start = kbench_start();
             pages[i] = page_alloc(0);
             if (refill && measure_refills)
                 kbench_stop(start);
         }
         for (unsigned i = 0; i < 2 * BUDDY_CACHE_PAGES; i++) {
-            bool drain = cache->count == BUDDY_CACHE_PAGES;
+            bool drain = buddy_cache_pages(cache) == BUDDY_CACHE_PAGES;
             uint64_t start = kbench_start();
             page_free(pages[i], 0);
             if (drain && !measure_refills)

@@ -100,7 +100,7 @@ static void mark_cached(void)
     memset(cached, 0, sizeof cached);
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         const struct buddy_cache *cache = &allocator.caches[hart];
-        for (unsigned long i = 0; i < cache->count; i++)
+        for (unsigned long i = 0; i < buddy_cache_pages(cache); i++)
             cached[((uintptr_t)cache->entries[i].page - address_of(0)) / PAGE] = 1;
     }
 }
@@ -140,8 +140,8 @@ static void do_alloc(unsigned order)
         CHECK(buddy_alloc_checked(&allocator, order, &block) == -E_INVAL && block == NULL);
         return;
     }
-    if (order == 0 && cache->count > 0) {
-        expected = (long)(((uintptr_t)cache->entries[cache->count - 1].page - address_of(0)) / PAGE);
+    if (order == 0 && buddy_cache_pages(cache) > 0) {
+        expected = (long)(((uintptr_t)cache->entries[buddy_cache_pages(cache) - 1].page - address_of(0)) / PAGE);
     } else {
         /* The pool's highest free slot; if it has none, the caches are drained and it is tried again. */
         mark_cached();
