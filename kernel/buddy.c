@@ -280,13 +280,13 @@ static unsigned long cache_drain_to(struct buddy *buddy, struct buddy_cache *cac
         return count;
     spin_lock(&buddy->lock);
     while (count > keep) {
-        struct buddy_cache_entry *entry = &cache->entries[--count];
+        struct buddy_cache_entry *entry = &cache->entries[BUDDY_CACHE_PAGES - count--];
         uintptr_t index = 0;
         struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
         buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
     }
     spin_unlock(&buddy->lock);
-    cache->top_bytes = count * sizeof(struct buddy_cache_entry);
+    cache->room_bytes = (BUDDY_CACHE_PAGES - count) * sizeof(struct buddy_cache_entry);
     return count;
 }
 
@@ -304,24 +304,26 @@ unsigned long buddy_drain_caches(struct buddy *buddy)
 }
 
 /*
- * The entry top_bytes into a cache's entries. Written as entries[0] of the cache displaced by
- * top_bytes, so that the offset of entries folds into the loads and stores (one add less).
+ * The entry room_bytes into a cache's entries. The cache and room_bytes are added first, so that
+ * the offset of entries folds into the loads and stores (one add less).
  */
 static inline __attribute__((always_inline)) struct buddy_cache_entry *cache_entry_at(struct buddy_cache *cache,
-                                                                                     unsigned long top_bytes)
+                                                                                      unsigned long room_bytes)
 {
-    return &((struct buddy_cache *)((char *)cache + top_bytes))->entries[0];
+    char *displaced = (char *)cache + room_bytes;
+    return (struct buddy_cache_entry *)(displaced + offsetof(struct buddy_cache, entries));
 }
 
-/* Pushes a page onto a cache with room (lock held; top_bytes read), then releases the lock. */
-static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long top_bytes,
+/* Pushes a page onto a cache with room (lock held; room_bytes read, not 0), then releases the lock. */
+static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long room_bytes,
                                                             void *page, uint8_t *state)
 {
-    struct buddy_cache_entry *entry = cache_entry_at(cache, top_bytes);
+    room_bytes -= sizeof(struct buddy_cache_entry);
+    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
     entry->page = page;
     entry->state = state;
     state_store(state, PAGE_CACHED);
-    cache->top_bytes = top_bytes + sizeof(struct buddy_cache_entry);
+    cache->room_bytes = room_bytes;
     spin_unlock(&cache->lock);
     return 0;
 }
@@ -331,17 +333,17 @@ static __attribute__((noinline)) int cache_push_full(struct buddy *buddy, struct
                                                      uint8_t *state)
 {
     unsigned long count = cache_drain_to(buddy, cache, BUDDY_CACHE_PAGES - BATCH_PAGES);
-    return cache_push(cache, count * sizeof(struct buddy_cache_entry), page, state);
+    return cache_push(cache, (BUDDY_CACHE_PAGES - count) * sizeof(struct buddy_cache_entry), page, state);
 }
 
 /* Puts an allocated order-0 page (state PAGE_ALLOCATED | 0) into a cache whose lock is held. */
 static inline __attribute__((always_inline)) int cache_put(struct buddy *buddy, struct buddy_cache *cache, void *page,
                                                            uint8_t *state)
 {
-    unsigned long top_bytes = cache->top_bytes;
-    if (top_bytes == BUDDY_CACHE_PAGES * sizeof(struct buddy_cache_entry))
+    unsigned long room_bytes = cache->room_bytes;
+    if (room_bytes == 0)
         return cache_push_full(buddy, cache, page, state);
-    return cache_push(cache, top_bytes, page, state);
+    return cache_push(cache, room_bytes, page, state);
 }
 
 /* The same when the lock is not held yet (the owner found it taken by a drainer, or checked builds). */
@@ -424,7 +426,7 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
         buddy_tree_clear_inside(region, index, order);
         /* Highest page on top of the stack, the others below it in order. */
         for (uintptr_t i = order_pages(order); i-- > 0; count++) {
-            struct buddy_cache_entry *entry = &cache->entries[BATCH_PAGES - 1 - count];
+            struct buddy_cache_entry *entry = &cache->entries[BUDDY_CACHE_PAGES - BATCH_PAGES + count];
             entry->page = (void *)region_page_address(region, index + i);
             entry->state = &region->page_state[index + i];
             state_store(entry->state, PAGE_CACHED);
@@ -451,13 +453,14 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
         return alloc_slow(buddy, 0, caller, error); /* drains every cache, then retries */
     }
     if (count < BATCH_PAGES) { /* fewer pages than a batch: to the bottom of the stack */
-        for (unsigned i = 0; i < count; i++)
-            cache->entries[i] = cache->entries[BATCH_PAGES - count + i];
+        for (unsigned i = count; i-- > 0;)
+            cache->entries[BUDDY_CACHE_PAGES - count + i] = cache->entries[BUDDY_CACHE_PAGES - BATCH_PAGES + i];
     }
 
-    void *page = cache->entries[count - 1].page;
-    state_store(cache->entries[count - 1].state, PAGE_ALLOCATED);
-    cache->top_bytes = (count - 1) * sizeof(struct buddy_cache_entry);
+    struct buddy_cache_entry *top = &cache->entries[BUDDY_CACHE_PAGES - count];
+    void *page = top->page;
+    state_store(top->state, PAGE_ALLOCATED);
+    cache->room_bytes = (BUDDY_CACHE_PAGES - count + 1) * sizeof(struct buddy_cache_entry);
     spin_unlock(&cache->lock);
 #if RVMEM_CHECKED
     check_poison(page, BUDDY_PAGE_SIZE, caller);
@@ -472,14 +475,13 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
 static inline __attribute__((always_inline)) void *cache_take(struct buddy *buddy, struct buddy_cache *cache,
                                                               const void *caller, int *error)
 {
-    unsigned long top_bytes = cache->top_bytes;
-    if (top_bytes == 0)
+    unsigned long room_bytes = cache->room_bytes;
+    if (room_bytes == BUDDY_CACHE_EMPTY_ROOM)
         return cache_refill(buddy, cache, caller, error);
-    top_bytes -= sizeof(struct buddy_cache_entry);
-    struct buddy_cache_entry *entry = cache_entry_at(cache, top_bytes);
+    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
     void *page = entry->page;
     state_store(entry->state, PAGE_ALLOCATED);
-    cache->top_bytes = top_bytes;
+    cache->room_bytes = room_bytes + sizeof(struct buddy_cache_entry);
     spin_unlock(&cache->lock);
 #if RVMEM_CHECKED
     check_poison(page, BUDDY_PAGE_SIZE, caller);

@@ -115,14 +115,28 @@ struct buddy_cache_entry {
 /* One hart's order-0 page cache (a stack: the last page freed is the first handed out). */
 struct buddy_cache {
     struct spinlock lock;
-    unsigned long top_bytes; /* pages held * sizeof(struct buddy_cache_entry): no scaling on the fast paths */
+    /*
+     * Empty entries * sizeof(struct buddy_cache_entry). The stack grows down: the pages held are
+     * entries[room_bytes / sizeof entry] (the top) to entries[BUDDY_CACHE_PAGES - 1]. In bytes,
+     * and counting down, so that the fast paths neither scale it nor compare it with a constant
+     * when pushing (full is 0).
+     */
+    unsigned long room_bytes;
     struct buddy_cache_entry entries[BUDDY_CACHE_PAGES];
 } __attribute__((aligned(64)));
 
-/* Pages a cache holds: entries[0] up to entries[buddy_cache_pages(cache) - 1], the top. */
+#define BUDDY_CACHE_EMPTY_ROOM (BUDDY_CACHE_PAGES * sizeof(struct buddy_cache_entry))
+
+/* Pages a cache holds. */
 static inline unsigned long buddy_cache_pages(const struct buddy_cache *cache)
 {
-    return cache->top_bytes / sizeof(struct buddy_cache_entry);
+    return BUDDY_CACHE_PAGES - cache->room_bytes / sizeof(struct buddy_cache_entry);
+}
+
+/* The entries a cache holds: [0] is the top of the stack, [buddy_cache_pages(cache) - 1] the bottom. */
+static inline struct buddy_cache_entry *buddy_cache_held(struct buddy_cache *cache)
+{
+    return &cache->entries[cache->room_bytes / sizeof(struct buddy_cache_entry)];
 }
 
 /*

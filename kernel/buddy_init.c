@@ -121,6 +121,8 @@ static void put_range(struct buddy *buddy, struct buddy_region *region, uintptr_
 int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned range_count)
 {
     memset(buddy, 0, sizeof *buddy);
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
+        buddy->caches[hart].room_bytes = BUDDY_CACHE_EMPTY_ROOM;
     if (!ranges || range_count == 0)
         return -E_INVAL;
     for (unsigned i = 0; i < range_count; i++) {

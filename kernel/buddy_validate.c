@@ -132,13 +132,13 @@ static int check_caches(struct buddy *buddy, unsigned long *cached)
     int result = 0;
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
-        if (buddy_cache_pages(cache) > BUDDY_CACHE_PAGES || cache->top_bytes % sizeof(struct buddy_cache_entry)) {
-            kprintf("buddy validate: cache of hart %u holds %lu bytes of entries\n", hart, cache->top_bytes);
+        if (cache->room_bytes > BUDDY_CACHE_EMPTY_ROOM || cache->room_bytes % sizeof(struct buddy_cache_entry)) {
+            kprintf("buddy validate: cache of hart %u has %lu bytes of room\n", hart, cache->room_bytes);
             return -E_BADDATA;
         }
         *cached += buddy_cache_pages(cache);
         for (unsigned long i = 0; i < buddy_cache_pages(cache) && result == 0; i++) {
-            struct buddy_cache_entry *entry = &cache->entries[i];
+            struct buddy_cache_entry *entry = &buddy_cache_held(cache)[i];
             uintptr_t index;
             struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
             if (!region || ((uintptr_t)entry->page & (BUDDY_PAGE_SIZE - 1)) ||
@@ -161,19 +161,20 @@ static int check_duplicates(struct buddy *buddy)
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS && result == 0; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
         for (unsigned long i = 0; i < buddy_cache_pages(cache); i++) {
-            uint8_t state = state_load(cache->entries[i].state);
+            uint8_t state = state_load(buddy_cache_held(cache)[i].state);
             if (state & 0x80) {
-                kprintf("buddy validate: page %p is in a cache twice\n", cache->entries[i].page);
+                kprintf("buddy validate: page %p is in a cache twice\n", buddy_cache_held(cache)[i].page);
                 result = -E_BADDATA;
                 break;
             }
-            state_store(cache->entries[i].state, (uint8_t)(state | 0x80));
+            state_store(buddy_cache_held(cache)[i].state, (uint8_t)(state | 0x80));
         }
     }
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
         for (unsigned long i = 0; i < buddy_cache_pages(cache); i++)
-            state_store(cache->entries[i].state, (uint8_t)(state_load(cache->entries[i].state) & ~0x80));
+            state_store(buddy_cache_held(cache)[i].state,
+                        (uint8_t)(state_load(buddy_cache_held(cache)[i].state) & ~0x80));
     }
     return result;
 }

@@ -101,7 +101,7 @@ static void mark_cached(void)
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         const struct buddy_cache *cache = &allocator.caches[hart];
         for (unsigned long i = 0; i < buddy_cache_pages(cache); i++)
-            cached[((uintptr_t)cache->entries[i].page - address_of(0)) / PAGE] = 1;
+            cached[((uintptr_t)buddy_cache_held(cache)[i].page - address_of(0)) / PAGE] = 1;
     }
 }
 
@@ -141,7 +141,7 @@ static void do_alloc(unsigned order)
         return;
     }
     if (order == 0 && buddy_cache_pages(cache) > 0) {
-        expected = (long)(((uintptr_t)cache->entries[buddy_cache_pages(cache) - 1].page - address_of(0)) / PAGE);
+        expected = (long)(((uintptr_t)buddy_cache_held(cache)[0].page - address_of(0)) / PAGE);
     } else {
         /* The pool's highest free slot; if it has none, the caches are drained and it is tried again. */
         mark_cached();
