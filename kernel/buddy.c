@@ -18,99 +18,27 @@
 
 #define BATCH_PAGES (1u << BUDDY_CACHE_BATCH_ORDER)
 
-/* ---- Chunk sets (bit = bit_count - 1 - chunk; see buddy_internal.h) ---- */
-
-/* Index of the lowest set bit of a non-zero word (de Bruijn multiply: rv64imac has no ctz). */
-static unsigned lowest_set_bit(unsigned long word)
-{
-#if __SIZEOF_LONG__ == 8
-    static const uint8_t position[64] = {0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,
-                                         62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
-                                         63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
-                                         46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6};
-    return position[((word & -word) * 0x03f79d71b4cb0a89UL) >> 58];
-#else
-    static const uint8_t position[32] = {0,  1,  28, 2,  29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4,  8,
-                                         31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6,  11, 5,  10, 9};
-    return position[((word & -word) * 0x077cb531UL) >> 27];
-#endif
-}
-
-/* Adds a chunk to a set; the summary bits above follow while a word was empty. */
-static void chunk_set_add(struct buddy_bitmap *set, uintptr_t chunk)
-{
-    uintptr_t bit = set->bit_count - 1 - chunk;
-    for (unsigned level = 0; level < set->level_count; level++) {
-        unsigned long *word = &set->level[level][bit >> WORD_SHIFT];
-        unsigned long old = *word;
-        *word = old | (1UL << (bit & (WORD_BITS - 1)));
-        if (old != 0)
-            return;
-        bit >>= WORD_SHIFT;
-    }
-}
-
-/* Removes a chunk from a set; the summary bits above follow while a word becomes empty. */
-static void chunk_set_remove(struct buddy_bitmap *set, uintptr_t chunk)
-{
-    uintptr_t bit = set->bit_count - 1 - chunk;
-    for (unsigned level = 0; level < set->level_count; level++) {
-        unsigned long *word = &set->level[level][bit >> WORD_SHIFT];
-        unsigned long now = *word & ~(1UL << (bit & (WORD_BITS - 1)));
-        *word = now;
-        if (now != 0)
-            return;
-        bit >>= WORD_SHIFT;
-    }
-}
-
-/* The highest chunk of a set that is not empty. O(BUDDY_CHUNK_LEVELS). */
-static inline __attribute__((always_inline)) uintptr_t chunk_set_highest(const struct buddy_bitmap *set)
-{
-    uintptr_t bit = 0;
-    for (unsigned level = set->level_count; level-- > 0;)
-        bit = (bit << WORD_SHIFT) | lowest_set_bit(set->level[level][bit]);
-    return set->bit_count - 1 - bit;
-}
-
-/* A chunk's root went from value old to value now: it enters or leaves the sets in between. */
-static __attribute__((noinline)) void chunk_root_changed(struct buddy_region *region, uintptr_t chunk, unsigned old,
-                                                         unsigned now)
-{
-    for (unsigned order = now; order < old; order++)
-        chunk_set_remove(&region->chunks_free[order], chunk);
-    for (unsigned order = old; order < now; order++)
-        chunk_set_add(&region->chunks_free[order], chunk);
-}
-
-/* ---- The largest-free trees (see buddy_internal.h; all of it under buddy->lock) ---- */
+/* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
 
 /*
- * Gives the node of order `order` numbered `node` the value `value` and recomputes the nodes
- * above it, up to the chunk's root, stopping at the first one whose value holds; a root that
- * changes updates the chunk sets. Above a change no two sibling nodes are both entirely free
- * (they would have merged), so a node is the larger of its children.
+ * The node of order `order` numbered `node` now holds value: recomputes the nodes above it, up to
+ * the root, and stops at the first one whose value holds. Above a change no two sibling nodes
+ * are both entirely free (they would have merged), so a node is the larger of its children.
  */
-static inline __attribute__((always_inline)) void tree_set(struct buddy_region *region, unsigned order,
-                                                           uintptr_t node, uintptr_t value)
+static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
+                                                                 uintptr_t node, uintptr_t value)
 {
     uint8_t *const *level = &region->largest_free[order];
-    uint8_t *const *root = &region->largest_free[BUDDY_MAX_ORDER];
-    for (;;) {
-        uint8_t *slot = &level[0][node];
-        uintptr_t old = *slot;
-        if (old == value)
-            return;
-        *slot = (uint8_t)value;
-        if (level == root) {
-            chunk_root_changed(region, node, (unsigned)old, (unsigned)value);
-            return;
-        }
+    uint8_t *const *root = &region->largest_free[region->top_order];
+    for (; level != root; level++) {
         uintptr_t sibling = level[0][node ^ 1];
         if (sibling > value)
             value = sibling;
         node >>= 1;
-        level++;
+        uint8_t *parent = &level[1][node];
+        if (*parent == value)
+            return;
+        *parent = (uint8_t)value;
     }
 }
 
@@ -148,6 +76,7 @@ static inline __attribute__((always_inline)) void pool_split_take(struct buddy *
     uint8_t *state = region->page_state;
     uint8_t *const *level = region->largest_free;
     buddy->free_blocks[from]--;
+    level[from][index >> from] = (uint8_t)from; /* its largest: the other half, one order down */
     for (uintptr_t half_order = from; half_order-- > order;) {
         uintptr_t half = index >> half_order; /* the half holding the block */
         uint8_t *nodes = level[half_order];
@@ -156,9 +85,8 @@ static inline __attribute__((always_inline)) void pool_split_take(struct buddy *
         state_store(&state[(half ^ 1) << half_order], (uint8_t)(PAGE_FREE | half_order));
         buddy->free_blocks[half_order]++;
     }
-    if (order < from)
-        level[order][index >> order] = 0;
-    tree_set(region, from, index >> from, order < from ? from : 0); /* its largest: the other half */
+    level[order][index >> order] = 0;
+    tree_update_up(region, from, index >> from, order < from ? from : 0);
     state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
     buddy->pool_free_pages -= order_pages(order);
     unsigned long out_pages = buddy->total_pages - buddy->pool_free_pages;
@@ -190,7 +118,8 @@ void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t 
         state_store(&state[(node | 1) << merged], PAGE_TAIL); /* the upper one stops being a block */
     }
     state_store(&state[node << merged], (uint8_t)(PAGE_FREE | merged));
-    tree_set(region, (unsigned)merged, node, merged + 1);
+    level[merged][node] = (uint8_t)(merged + 1);
+    tree_update_up(region, (unsigned)merged, node, merged + 1);
     buddy->free_blocks[merged]++;
     buddy->pool_free_pages += order_pages(order);
 }
@@ -205,16 +134,16 @@ void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t
 
 /*
  * The highest free block of an order >= `order`: its region, first page (*head) and order
- * (*from), or NULL when there is none. The highest chunk that holds one, then down its tree.
+ * (*from), or NULL when there is none. O(top_order) from the root of the highest region that
+ * has one.
  */
 static inline __attribute__((always_inline)) struct buddy_region *pool_highest(struct buddy *buddy, unsigned order,
                                                                                uintptr_t *head, unsigned *from)
 {
     for (unsigned r = buddy->region_count; r-- > 0;) {
         struct buddy_region *region = &buddy->regions[r];
-        const struct buddy_bitmap *set = &region->chunks_free[order];
-        if (set->level[set->level_count - 1][0] != 0) {
-            *head = tree_descend(region, BUDDY_MAX_ORDER, chunk_set_highest(set), order, from);
+        if (region->largest_free[region->top_order][0] > order) {
+            *head = tree_descend(region, region->top_order, 0, order, from);
             return region;
         }
     }
@@ -506,11 +435,10 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
             break;
         /*
          * Nothing above the block just taken is free, so the next highest free page is in the
-         * smallest node above it that holds a free page: climb to it (within the chunk), then
-         * walk down again; past the chunk, look from the top again.
+         * smallest node above it that holds a free page: climb to it, then walk down again.
          */
         uintptr_t node = index >> order;
-        while (order < BUDDY_MAX_ORDER && region->largest_free[order][node] == 0) {
+        while (order < region->top_order && region->largest_free[order][node] == 0) {
             order++;
             node >>= 1;
         }

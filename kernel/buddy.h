@@ -82,7 +82,7 @@
 
 #define BUDDY_PAGE_SHIFT 12
 #define BUDDY_PAGE_SIZE ((uintptr_t)1 << BUDDY_PAGE_SHIFT)
-#define BUDDY_CHUNK_LEVELS 3   /* chunk bitmaps: up to 64^3 chunks of 2^BUDDY_MAX_ORDER pages a region */
+#define BUDDY_TREE_ORDERS 31   /* a region spans at most 2^30 pages (4 TiB) */
 #define BUDDY_POISON_BYTE 0x6b /* Linux's POISON_FREE */
 
 #if BUDDY_MAX_ORDER > 15 || BUDDY_MAX_ORDER < BUDDY_CACHE_BATCH_ORDER
@@ -98,20 +98,13 @@ struct buddy_range {
     uintptr_t end;
 };
 
-/* A set of chunks as a bitmap with summary levels (see buddy_internal.h). */
-struct buddy_bitmap {
-    unsigned long *level[BUDDY_CHUNK_LEVELS]; /* level[0]: a bit per chunk; level[i+1]: word of level[i] != 0 */
-    uintptr_t bit_count;
-    unsigned level_count;
-};
-
 /* A span of page frames with its metadata; aligned to the largest block at both ends. */
 struct buddy_region {
     uintptr_t first_pfn;    /* page frame number (address >> BUDDY_PAGE_SHIFT) of the first page */
     uintptr_t page_count;   /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
     uint8_t *page_state;    /* one state byte per page, see buddy_internal.h */
-    uint8_t **largest_free;            /* [BUDDY_MAX_ORDER + 1] levels of the chunk trees, in struct buddy */
-    struct buddy_bitmap *chunks_free;  /* [BUDDY_MAX_ORDER + 1], in struct buddy */
+    uint8_t **largest_free; /* [top_order + 1] levels of the largest-free tree, in struct buddy */
+    unsigned top_order;     /* the tree's root covers 2^top_order pages (>= page_count) */
 };
 
 struct buddy_cache_entry {
@@ -162,15 +155,14 @@ struct buddy {
     unsigned long pool_free_pages;
     unsigned long peak_out_pages; /* highest total_pages - pool_free_pages seen */
     unsigned long free_blocks[BUDDY_MAX_ORDER + 1];
-    uint8_t *largest_free[BUDDY_MAX_REGIONS][BUDDY_MAX_ORDER + 1];          /* region r's tree levels */
-    struct buddy_bitmap chunks_free[BUDDY_MAX_REGIONS][BUDDY_MAX_ORDER + 1]; /* region r's chunk sets */
+    uint8_t *largest_free[BUDDY_MAX_REGIONS][BUDDY_TREE_ORDERS]; /* region r's tree levels */
 };
 
 /*
  * Takes the ranges over (see the top of this file). Not thread-safe: call it before the
  * allocator is shared. Returns 0, -E_INVAL for bad arguments or overlapping ranges,
  * -E_NOMEM when no range can hold the metadata or no page is left, -E_RANGE for a region
- * spanning more than 64^BUDDY_CHUNK_LEVELS largest blocks.
+ * spanning more than 2^(BUDDY_TREE_ORDERS - 1) pages.
  */
 int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned range_count);
 

@@ -61,53 +61,35 @@ static void plan_add(struct region_plan *plan, unsigned *count, uintptr_t first_
     }
 }
 
-/* Levels a chunk set over `chunks` chunks needs, and its words in *words; 0 if too many. */
-static unsigned chunk_set_shape(uintptr_t chunks, uintptr_t *words)
+/* The order of a tree root covering page_count pages: the smallest t with 2^t >= page_count. */
+static unsigned region_top_order(uintptr_t page_count)
 {
-    unsigned levels = 0;
-    *words = 0;
-    do {
-        chunks = (chunks + WORD_BITS - 1) >> WORD_SHIFT;
-        *words += chunks;
-        levels++;
-    } while (chunks > 1);
-    return levels <= BUDDY_CHUNK_LEVELS ? levels : 0;
+    unsigned order = 0;
+    while (order < 8 * sizeof(uintptr_t) - 1 && order_pages(order) < page_count)
+        order++;
+    return order;
 }
 
-/* Bytes of metadata a region of page_count pages needs; 0 if it has too many chunks. */
+/* Bytes of metadata a region of page_count pages needs (state bytes, then the tree); 0 if too large. */
 static uintptr_t region_metadata_bytes(uintptr_t page_count)
 {
-    uintptr_t words;
-    if (chunk_set_shape(page_count >> BUDDY_MAX_ORDER, &words) == 0)
+    unsigned top = region_top_order(page_count);
+    if (top >= BUDDY_TREE_ORDERS)
         return 0;
-    uintptr_t bytes = (BUDDY_MAX_ORDER + 1) * words * sizeof(unsigned long) + page_count;
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
+    uintptr_t bytes = page_count;
+    for (unsigned order = 0; order <= top; order++)
         bytes += tree_level_nodes(page_count, order);
     return (bytes + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1);
 }
 
-/*
- * Points a region's chunk sets, state bytes and tree levels into the (zeroed, word-aligned)
- * metadata at bytes; returns past them, word-aligned.
- */
+/* Points a region's state bytes and tree levels into the metadata at bytes; returns past them. */
 static uint8_t *region_layout(struct buddy_region *region, uint8_t *bytes)
 {
-    uintptr_t chunks = region->page_count >> BUDDY_MAX_ORDER;
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
-        struct buddy_bitmap *set = &region->chunks_free[order];
-        uintptr_t words, count = chunks;
-        set->bit_count = chunks;
-        set->level_count = chunk_set_shape(chunks, &words);
-        for (unsigned level = 0; level < set->level_count; level++) {
-            count = (count + WORD_BITS - 1) >> WORD_SHIFT;
-            set->level[level] = (unsigned long *)bytes;
-            bytes += count * sizeof(unsigned long);
-        }
-    }
     region->page_state = bytes;
     memset(bytes, PAGE_TAIL, region->page_count); /* no page starts a block yet */
     bytes += region->page_count;
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
+    region->top_order = region_top_order(region->page_count);
+    for (unsigned order = 0; order <= region->top_order; order++) {
         region->largest_free[order] = bytes;
         bytes += tree_level_nodes(region->page_count, order);
     }
@@ -198,12 +180,11 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
         return -E_NOMEM;
     uintptr_t metadata_pfn = carved_end - metadata_pages;
     void *metadata = (void *)(metadata_pfn << BUDDY_PAGE_SHIFT);
-    memset(metadata, 0, metadata_pages << BUDDY_PAGE_SHIFT); /* nothing free in the trees and sets */
+    memset(metadata, 0, metadata_pages << BUDDY_PAGE_SHIFT); /* nothing free in the trees */
 
     uint8_t *bytes = metadata;
     for (unsigned r = 0; r < plan_count; r++) {
         buddy->regions[r].largest_free = buddy->largest_free[r];
-        buddy->regions[r].chunks_free = buddy->chunks_free[r];
         buddy->regions[r].first_pfn = plan[r].first_pfn;
         buddy->regions[r].page_count = plan[r].end_pfn - plan[r].first_pfn;
         bytes = region_layout(&buddy->regions[r], bytes);

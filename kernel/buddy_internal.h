@@ -16,23 +16,14 @@
  * Invariant: exactly the first page of every block has a non-TAIL state, so the block holding
  * a page is found by looking at the page aligned down to 2^k for k = 0..BUDDY_MAX_ORDER.
  *
- * Chunks: a region is cut into chunks of 2^BUDDY_MAX_ORDER pages, the largest block.
- *
- * Largest-free trees, one per chunk: region->largest_free[m][i] is 1 + the order of the largest
- * free block of the pool inside the node [i * 2^m, (i + 1) * 2^m) (pages of the region), or 0
- * when there is none; m runs from 0 (pages) to BUDDY_MAX_ORDER (node i is then chunk i). A node
- * of order m is entirely free when its value is m + 1. Each level has an even number of nodes
- * (a sibling always exists; the padding is 0). The value of a node is exact unless a block
- * (free, allocated or cached) of a higher order covers it: inside a block nothing reads it, and
- * whoever splits a block writes the nodes on the way down. A change walks up its chunk's tree
- * and stops where a value holds.
- *
- * Chunk sets: region->chunks_free[k] has a bit for each chunk whose root value is above k, i.e.
- * that holds a free block of order k or more. Bits are stored in reverse (bit 0 is the highest
- * chunk) so that "highest chunk" is a find-first-set. The highest free block of order >= k is
- * then: the highest chunk of chunks_free[k] (O(BUDDY_CHUNK_LEVELS)), and in its tree the walk
- * down the higher child whenever that holds one (O(BUDDY_MAX_ORDER)). A chunk root going from
- * value a to b changes the bit of the chunk in the sets of orders between a and b.
+ * Largest-free tree: region->largest_free[m][i] is 1 + the order of the largest free block of
+ * the pool inside the node [i * 2^m, (i + 1) * 2^m) (pages of the region), or 0 when there is
+ * none; m runs from 0 (pages) to region->top_order (the root). A node of order m is entirely
+ * free when its value is m + 1. Each level has an even number of nodes (a sibling always
+ * exists; the padding is 0). The value of a node is exact unless a block (free, allocated or
+ * cached) of a higher order covers it: inside a block nothing reads it, and whoever splits a
+ * block writes the nodes on the way down. Finding the highest free block of order >= k walks
+ * down the highest child whose value is > k; a change walks up, and stops where a value holds.
  */
 #ifndef RVMEM_KERNEL_BUDDY_INTERNAL_H
 #define RVMEM_KERNEL_BUDDY_INTERNAL_H

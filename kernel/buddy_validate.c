@@ -84,54 +84,14 @@ static uint8_t node_expected(const struct buddy_region *region, unsigned order, 
     return largest;
 }
 
-static unsigned bits_set(unsigned long word)
-{
-    unsigned count = 0;
-    for (; word; word &= word - 1)
-        count++;
-    return count;
-}
-
-/* Every level of a chunk set: level 0 has a bit exactly for the chunks whose root is above order. */
-static int check_chunk_set(const struct buddy_region *region, unsigned order)
-{
-    const struct buddy_bitmap *set = &region->chunks_free[order];
-    uintptr_t chunks = region->page_count >> BUDDY_MAX_ORDER;
-    if (set->bit_count != chunks || set->level_count == 0 || set->level_count > BUDDY_CHUNK_LEVELS)
-        FAIL("region %p order %u: chunk set shape is wrong\n", (void *)region_page_address(region, 0), order);
-    for (uintptr_t chunk = 0; chunk < chunks; chunk++) {
-        uintptr_t bit = chunks - 1 - chunk;
-        bool in_set = (set->level[0][bit >> WORD_SHIFT] >> (bit & (WORD_BITS - 1))) & 1;
-        if (in_set != (region->largest_free[BUDDY_MAX_ORDER][chunk] > order))
-            FAIL("region %p order %u: chunk %lu is %s the set, its root says otherwise\n",
-                 (void *)region_page_address(region, 0), order, (unsigned long)chunk, in_set ? "in" : "not in");
-    }
-    uintptr_t bits = chunks;
-    for (unsigned level = 0; level < set->level_count; level++) {
-        uintptr_t words = (bits + WORD_BITS - 1) >> WORD_SHIFT;
-        for (uintptr_t w = 0; w < words; w++) {
-            unsigned long word = set->level[level][w];
-            uintptr_t valid = bits - w * WORD_BITS; /* bits of this word that stand for something */
-            if (valid < WORD_BITS && (word >> valid) != 0)
-                FAIL("region %p order %u level %u: bits past the end are set\n", (void *)region_page_address(region, 0),
-                     order, level);
-            for (unsigned b = 0; level > 0 && b < WORD_BITS && b < valid; b++) {
-                bool below = set->level[level - 1][w * WORD_BITS + b] != 0;
-                if (((word >> b) & 1) != below)
-                    FAIL("region %p order %u level %u: summary bit %lu disagrees with its word (%u bits)\n",
-                         (void *)region_page_address(region, 0), order, level, (unsigned long)(w * WORD_BITS + b),
-                         bits_set(word));
-            }
-        }
-        bits = words;
-    }
-    return 0;
-}
-
-/* Every node of the largest-free trees that is not inside a block holds its exact value. */
+/* Every node of the largest-free tree that is not inside a block holds its exact value. */
 static int check_tree(const struct buddy_region *region)
 {
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
+    if (region->top_order >= BUDDY_TREE_ORDERS || order_pages(region->top_order) < region->page_count ||
+        (region->top_order > 0 && order_pages(region->top_order - 1) >= region->page_count))
+        FAIL("region %p: tree of order %u over %lu pages\n", (void *)region_page_address(region, 0), region->top_order,
+             (unsigned long)region->page_count);
+    for (unsigned order = 0; order <= region->top_order; order++) {
         uintptr_t nodes = tree_level_nodes(region->page_count, order);
         for (uintptr_t node = 0; node < nodes; node++) {
             bool covered;
@@ -141,10 +101,6 @@ static int check_tree(const struct buddy_region *region)
                 FAIL("region %p: tree node %lu of order %u holds %u, the blocks say %u\n",
                      (void *)region_page_address(region, 0), (unsigned long)node, order, stored, expected);
         }
-    }
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
-        if (check_chunk_set(region, order))
-            return -E_BADDATA;
     }
     return 0;
 }
