@@ -18,6 +18,19 @@
 
 #define BATCH_PAGES (1u << BUDDY_CACHE_BATCH_ORDER)
 
+/*
+ * The order-0 fast paths (buddy_alloc, buddy_free) keep no frame: in the common case they are
+ * leaves (everything else is a tail call), and setting up and tearing down a frame pointer was
+ * 5 to 7 of their instructions. The pool's leaves (buddy_pool_put, pool_take_highest) neither:
+ * they call nothing at all. The cost: a backtrace taken inside one of them misses it (it
+ * calls nothing on the way, so only a fault in its own few loads and stores could show that).
+ */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(RVMEM_HOST)
+#define FAST_PATH __attribute__((optimize("omit-frame-pointer")))
+#else
+#define FAST_PATH
+#endif
+
 /* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
 
 /*
@@ -107,7 +120,7 @@ void buddy_tree_clear_inside(struct buddy_region *region, uintptr_t index, unsig
  * See buddy_internal.h. One pass up the orders: while the buddy is entirely free (its tree node
  * says so, in O(1)), the two merge; then the merged block's node and the nodes above it.
  */
-void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+FAST_PATH void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
 {
     uint8_t *state = region->page_state;
     uint8_t *const *level = region->largest_free;
@@ -240,18 +253,6 @@ static inline __attribute__((always_inline)) bool hart_has_cache(unsigned hart)
 }
 
 /*
- * The order-0 fast paths (buddy_alloc, buddy_free) keep no frame: in the common case they are
- * leaves (everything else is a tail call), and setting up and tearing down a frame pointer was
- * 5 to 7 of their instructions. The cost: a backtrace taken inside one of them misses it (it
- * calls nothing on the way, so only a fault in its own few loads and stores could show that).
- */
-#if defined(__GNUC__) && !defined(__clang__) && !defined(RVMEM_HOST)
-#define FAST_PATH __attribute__((optimize("omit-frame-pointer")))
-#else
-#define FAST_PATH
-#endif
-
-/*
  * The caller's address, for misuse reports, in a FAST_PATH function. __builtin_return_address(0)
  * makes GCC save ra on the stack at entry even when only a tail-call branch uses it (2 more
  * instructions and a stack frame on every call). A frameless function that has called nothing
@@ -366,6 +367,22 @@ static void set_error(int *error, int code)
         *error = code;
 }
 
+/*
+ * Takes the highest free slot of an order out of the pool (shared lock held): its address, or 0
+ * when there is none. A leaf, so that the walks keep everything in registers.
+ */
+static __attribute__((noinline)) FAST_PATH uintptr_t pool_take_highest(struct buddy *buddy, unsigned order)
+{
+    uintptr_t head;
+    unsigned from;
+    struct buddy_region *region = pool_highest(buddy, order, &head, &from);
+    if (!region)
+        return 0;
+    uintptr_t index = head + order_pages(from) - order_pages(order); /* its highest slot of the order */
+    pool_split_take(buddy, region, index, order, from);
+    return region_page_address(region, index);
+}
+
 /* Takes an order-`order` block from the pool, draining the caches once if it is empty. */
 static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned order, const void *caller, int *error)
 {
@@ -376,17 +393,11 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
         return NULL;
     }
     for (int attempt = 0;; attempt++) {
-        uintptr_t head, index = 0;
-        unsigned from;
         spin_lock(&buddy->lock);
-        struct buddy_region *region = pool_highest(buddy, order, &head, &from);
-        if (region) {
-            index = head + order_pages(from) - order_pages(order); /* its highest slot of the order */
-            pool_split_take(buddy, region, index, order, from);
-        }
+        uintptr_t address = pool_take_highest(buddy, order);
         spin_unlock(&buddy->lock);
-        if (region) {
-            void *block = (void *)region_page_address(region, index);
+        if (address) {
+            void *block = (void *)address;
 #if RVMEM_CHECKED
             check_poison(block, order_pages(order) << BUDDY_PAGE_SHIFT, caller);
 #endif
