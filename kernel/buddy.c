@@ -1,5 +1,5 @@
 /*
- * kernel/buddy.c - the buddy page allocator's core: the free-slot bitmaps, the shared pool,
+ * kernel/buddy.c - the buddy page allocator's core: the largest-free tree, the shared pool,
  * the per-hart caches, buddy_alloc and buddy_free.
  *
  * Its neighbours: buddy.h (the contract), buddy_internal.h (the metadata encoding),
@@ -271,7 +271,7 @@ static inline __attribute__((always_inline)) const void *fast_path_caller(void)
 }
 
 /*
- * Gives the cache's pages above keep back to the pool. Cache lock held (the count and the
+ * Gives the cache's pages above keep back to the pool. Cache lock held (the room and the
  * entries of a cache are only ever touched under its lock). Returns keep (or less).
  */
 static unsigned long cache_drain_to(struct buddy *buddy, struct buddy_cache *cache, unsigned long keep)

@@ -11,26 +11,31 @@
  * blocks of ranges that touch. The allocator writes only into memory it manages: its
  * metadata, and free pages when poisoning them (checked builds).
  *
- * Metadata (see buddy_internal.h): one state byte per page spanned by a region, plus per order
- * a hierarchical bitmap of the aligned slots that are entirely free (2 bits per page over all
- * orders). That is 1.25 bytes per 4 KiB page, 0.03% of the RAM. The free blocks themselves hold
- * nothing: there are no free lists, the bitmaps are the free sets (they find the highest free
- * block, which a list cannot, and remove a buddy in O(1) as a doubly linked list would). Ranges close to each other
- * share a region (the pages between them cost their state byte); far-apart ranges get a region
- * each. Each region costs at most two largest blocks of extra span (2.5 KiB with the default
- * order 10), so the 0.1% bound holds for RAM of 8 MiB and more.
+ * Metadata (see buddy_internal.h): one state byte per page spanned by a region, plus a
+ * largest-free tree over the region: a byte per node, 2^m-page nodes for m = 0 up to the root,
+ * each holding 1 + the order of the largest free block inside it (2 bytes per page in all).
+ * That is 3 bytes per 4 KiB page, 0.073% of the RAM. The free blocks themselves hold nothing:
+ * there are no free lists; the tree finds the highest free block of an order or more (which a
+ * list cannot), and the buddy of a block is one tree byte away, in O(1). Ranges close to each
+ * other share a region (the pages between them cost their metadata); far-apart ranges get a
+ * region each. Each region costs at most two largest blocks of extra span (6 KiB with the
+ * default order 10), so the 0.1% bound holds for any RAM whose regions are aligned to the
+ * largest block, and for RAM of 22 MiB and more otherwise.
  *
  * Policy: the highest free addresses are handed out first; a request of order k gets the
  * highest naturally aligned 2^k-page slot that is entirely free (the program break grows up
  * from the low end, so the two meet as late as possible).
  *
- * Cost (n = BUDDY_MAX_ORDER, L = bitmap levels, at most 4 for 4 GiB, R = regions):
- *   buddy_alloc, buddy_free: O(n + L + R) word operations, plus 2^(k+1)/64 bitmap words for a
- *   block of order k >= 6; the buddy of a block is found in O(1) from the state bytes, and a
- *   free or an allocation walks the orders once (merging, or splitting the block it takes
- *   from). buddy_claim, buddy_release: O(pages + n * pieces). buddy_init: one memset of the
- *   metadata plus O(n) per largest block. Order-0 pages go through a per-hart cache; a hit
- *   takes only the calling hart's own cache lock (contended only by a drain).
+ * Cost (n = BUDDY_MAX_ORDER, T = the tree's root order, log2 of the pages a region spans
+ * rounded up: 16 at 256 MiB, 20 at 4 GiB; R = regions):
+ *   buddy_alloc, buddy_free: O(T + R). An allocation walks down the tree to the highest free
+ *   block of its order or more, splits it (O(n): one tree byte pair, one state byte, one counter
+ *   per order) and walks up while node values change; a free merges with its buddies (O(n), each
+ *   found from one tree byte) and walks up the same way. buddy_claim, buddy_release:
+ *   O(pages + T * pieces). buddy_init: one memset of the metadata plus O(T) per largest block.
+ *   Order-0 pages go through a per-hart cache; a hit takes only the calling hart's own cache
+ *   lock (contended only by a drain); a refill or a drain moves a batch under the shared lock
+ *   (2^BUDDY_CACHE_BATCH_ORDER pool operations at most, inside the call that needs it).
  *
  * Per-hart caches: each hart (hart_self() < RVMEM_MAX_HARTS) keeps up to BUDDY_CACHE_PAGES
  * order-0 pages. An empty cache is refilled with the 2^BUDDY_CACHE_BATCH_ORDER highest free
@@ -40,7 +45,7 @@
  * When the shared pool cannot satisfy a request, every hart's cache is drained back and the
  * request retried before it fails. Each cache has its own spinlock: its owner takes it on every
  * cache operation (uncontended: one atomic swap), and a hart short of memory takes it to empty
- * another hart's cache synchronously, so the pages are usable at once. A cache's count and
+ * another hart's cache synchronously, so the pages are usable at once. A cache's room and
  * entries are only touched under its lock. Lock order: a cache lock, then the shared lock;
  * nobody takes a cache lock while holding the shared lock (a hart whose own refill fails
  * releases its cache lock before draining the others), and nobody holds two cache locks but
