@@ -150,16 +150,17 @@ static inline struct buddy_cache_entry *buddy_cache_held(struct buddy_cache *cac
  */
 struct buddy {
     struct buddy_region regions[BUDDY_MAX_REGIONS]; /* read-only after init; sorted by address */
-    struct buddy_cache caches[RVMEM_MAX_HARTS];     /* entry i belongs to hart_self() == i */
     unsigned region_count;
     unsigned long total_pages;    /* pages managed, metadata excluded */
     unsigned long metadata_bytes; /* carved from the ranges (whole pages) */
 
-    /* The shared pool, under lock. */
+    /* The shared pool, under lock (before the caches: its counters are reached with short offsets). */
     struct spinlock lock __attribute__((aligned(64)));
     unsigned long pool_free_pages;
     unsigned long peak_out_pages; /* highest total_pages - pool_free_pages seen */
     unsigned long free_blocks[BUDDY_MAX_ORDER + 1];
+
+    struct buddy_cache caches[RVMEM_MAX_HARTS];                  /* entry i belongs to hart_self() == i */
     uint8_t *largest_free[BUDDY_MAX_REGIONS][BUDDY_TREE_ORDERS]; /* region r's tree levels */
 };
 
