@@ -43,15 +43,16 @@ static inline __attribute__((always_inline)) void tree_update_up(struct buddy_re
 {
     uint8_t *const *level = &region->largest_free[order];
     uint8_t *const *root = &region->largest_free[region->top_order];
-    for (; level != root; level++) {
-        uintptr_t sibling = level[0][node ^ 1];
+    uint8_t *nodes = *level; /* the level of the node that changed, loaded once per level */
+    while (level != root) {
+        uintptr_t sibling = nodes[node ^ 1];
         if (sibling > value)
             value = sibling;
         node >>= 1;
-        uint8_t *parent = &level[1][node];
-        if (*parent == value)
+        nodes = *++level;
+        if (nodes[node] == value)
             return;
-        *parent = (uint8_t)value;
+        nodes[node] = (uint8_t)value;
     }
 }
 
@@ -70,10 +71,13 @@ tree_descend(const struct buddy_region *region, uintptr_t order_here, uintptr_t 
     while (value != entirely_free) {
         level--;
         entirely_free--;
+        const uint8_t *children = &level[0][node * 2];
         node = node * 2 + 1;
-        value = level[0][node];
-        if (value <= order)
-            value = level[0][--node];
+        value = children[1];
+        if (value <= order) {
+            value = children[0];
+            node--;
+        }
     }
     *from = (unsigned)(entirely_free - 1);
     return node << (entirely_free - 1);
