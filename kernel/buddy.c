@@ -157,7 +157,7 @@ void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t
 static inline __attribute__((always_inline)) struct buddy_region *pool_highest(struct buddy *buddy, unsigned order,
                                                                                uintptr_t *head, unsigned *from)
 {
-    for (struct buddy_region *region = &buddy->regions[buddy->region_count]; region-- != buddy->regions;) {
+    for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
         if (region->largest_free[region->top_order][0] > order) {
             *head = tree_descend(region, region->top_order, 0, order, from);
             return region;

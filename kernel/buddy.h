@@ -105,11 +105,11 @@ struct buddy_range {
 
 /* A span of page frames with its metadata; aligned to the largest block at both ends. */
 struct buddy_region {
-    uintptr_t first_pfn;    /* page frame number (address >> BUDDY_PAGE_SHIFT) of the first page */
-    uintptr_t page_count;   /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
-    uint8_t *page_state;    /* one state byte per page, see buddy_internal.h */
-    uint8_t **largest_free; /* [top_order + 1] levels of the largest-free tree, in struct buddy */
-    unsigned top_order;     /* the tree's root covers 2^top_order pages (>= page_count) */
+    uintptr_t first_pfn;     /* page frame number (address >> BUDDY_PAGE_SHIFT) of the first page */
+    uintptr_t page_count;    /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
+    uint8_t *page_state;     /* one state byte per page, see buddy_internal.h */
+    uint8_t **largest_free;  /* [top_order + 1] levels of the largest-free tree, in struct buddy */
+    unsigned long top_order; /* the tree's root covers 2^top_order pages (>= page_count) */
 };
 
 struct buddy_cache_entry {
@@ -151,8 +151,9 @@ static inline struct buddy_cache_entry *buddy_cache_held(struct buddy_cache *cac
 struct buddy {
     struct buddy_region regions[BUDDY_MAX_REGIONS]; /* read-only after init; sorted by address */
     unsigned region_count;
-    unsigned long total_pages;    /* pages managed, metadata excluded */
-    unsigned long metadata_bytes; /* carved from the ranges (whole pages) */
+    struct buddy_region *regions_end; /* &regions[region_count]: the pool walks them from the top */
+    unsigned long total_pages;        /* pages managed, metadata excluded */
+    unsigned long metadata_bytes;     /* carved from the ranges (whole pages) */
 
     /* The shared pool, under lock (before the caches: its counters are reached with short offsets). */
     struct spinlock lock __attribute__((aligned(64)));

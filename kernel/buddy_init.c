@@ -121,6 +121,7 @@ static void put_range(struct buddy *buddy, struct buddy_region *region, uintptr_
 int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned range_count)
 {
     memset(buddy, 0, sizeof *buddy);
+    buddy->regions_end = buddy->regions; /* no region until the end: the pool is empty */
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
         buddy->caches[hart].room_bytes = BUDDY_CACHE_EMPTY_ROOM;
     if (!ranges || range_count == 0)
@@ -190,6 +191,7 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
         bytes = region_layout(&buddy->regions[r], bytes);
     }
     buddy->region_count = plan_count;
+    buddy->regions_end = &buddy->regions[plan_count];
     buddy->metadata_bytes = metadata_pages << BUDDY_PAGE_SHIFT;
 
     /* Cover every range with the largest aligned blocks. */

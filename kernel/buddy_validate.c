@@ -89,7 +89,7 @@ static int check_tree(const struct buddy_region *region)
 {
     if (region->top_order >= BUDDY_TREE_ORDERS || order_pages(region->top_order) < region->page_count ||
         (region->top_order > 0 && order_pages(region->top_order - 1) >= region->page_count))
-        FAIL("region %p: tree of order %u over %lu pages\n", (void *)region_page_address(region, 0), region->top_order,
+        FAIL("region %p: tree of order %lu over %lu pages\n", (void *)region_page_address(region, 0), region->top_order,
              (unsigned long)region->page_count);
     for (unsigned order = 0; order <= region->top_order; order++) {
         uintptr_t nodes = tree_level_nodes(region->page_count, order);
@@ -181,8 +181,8 @@ static int check_duplicates(struct buddy *buddy)
 
 static int check_all(struct buddy *buddy)
 {
-    if (buddy->region_count > BUDDY_MAX_REGIONS)
-        FAIL("%u regions\n", buddy->region_count);
+    if (buddy->region_count > BUDDY_MAX_REGIONS || buddy->regions_end != &buddy->regions[buddy->region_count])
+        FAIL("%u regions, or the end of them misplaced\n", buddy->region_count);
     unsigned long cached;
     if (check_caches(buddy, &cached) || check_duplicates(buddy))
         return -E_BADDATA;

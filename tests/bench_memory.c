@@ -3,8 +3,7 @@
  *
  * Issue budgets: sbrk with no page change <= 25; sbrk claiming a page reported (target 300);
  * order-0 alloc/free through the per-hart cache <= 40 mean each; random-order churn max <= 400
- * (missed: the budget below is the measured ceiling; refills and drains of the per-hart cache
- * are measured on their own).
+ * (refills and drains of the per-hart cache are measured on their own, without a budget).
  * Figures above a budget fail `make bench`; where the implementation misses an issue target
  * the budget here is the measured ceiling and docs/BENCHMARKS.md says so.
  */
@@ -63,7 +62,7 @@ static uint32_t next_random(uint32_t *state)
  * not depend on the benchmarks run before it. In this sequence no order-0 call finds the cache
  * empty or full; a call that refills or drains it is measured on its own below.
  */
-KBENCH(page_alloc_free_random_orders, 0, 500)
+KBENCH(page_alloc_free_random_orders, 0, 400)
 {
     static struct {
         void *block;
