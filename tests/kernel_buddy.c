@@ -528,6 +528,43 @@ KTEST(buddy, caches_drain_when_memory_runs_short)
     KASSERT(all_free());
 }
 
+/*
+ * A refill takes the 2^BUDDY_CACHE_BATCH_ORDER highest free pages, as the largest aligned blocks
+ * that hold them, even when they lie scattered (the walk climbs from each block it takes to the
+ * next free page below it): the pages then come out of the cache highest first.
+ */
+KTEST(buddy, refill_takes_the_highest_scattered_pages)
+{
+    struct buddy_range range = pages_range(0, 64);
+    KASSERT_EQ(buddy_test_init(&range, 1), 0);
+    KASSERT_EQ(buddy_claim(TEST_BUDDY, page_address(0), page_address(64)), 0);
+    /* Free in the pool: 62, 60, 59, 51-50 (an order-1 block), 47-40 (order 3), 20. */
+    static const unsigned long freed[][2] = {{62, 63}, {59, 61}, {50, 52}, {40, 48}, {20, 21}};
+    for (unsigned i = 0; i < sizeof freed / sizeof freed[0]; i++)
+        KASSERT_EQ(buddy_release(TEST_BUDDY, page_address(freed[i][0]), page_address(freed[i][1])), 0);
+    KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+    static const unsigned long expected[] = {62, 60, 59, 51, 50, 47, 46, 45, 44, 43, 42, 41, 40, 20};
+    void *pages[sizeof expected / sizeof expected[0]];
+    for (unsigned i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        pages[i] = buddy_alloc(TEST_BUDDY, 0);
+        KASSERT_NOT_NULL(pages[i]);
+        KASSERT_EQ(page_number(pages[i]), expected[i]);
+        KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+        if (i == 0 && (1ul << BUDDY_CACHE_BATCH_ORDER) <= 14) { /* one refill brought a whole batch */
+            struct buddy_stats stats;
+            buddy_get_stats(TEST_BUDDY, &stats);
+            KASSERT_EQ(stats.cached_pages, (1ul << BUDDY_CACHE_BATCH_ORDER) - 1);
+        }
+    }
+    KASSERT_NULL(buddy_alloc(TEST_BUDDY, 0)); /* nothing else is free */
+    for (unsigned i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        KASSERT_EQ(buddy_free(TEST_BUDDY, pages[i], 0), 0);
+    static const unsigned long claimed[][2] = {{0, 20}, {21, 40}, {48, 50}, {52, 59}, {61, 62}, {63, 64}};
+    for (unsigned i = 0; i < sizeof claimed / sizeof claimed[0]; i++)
+        KASSERT_EQ(buddy_release(TEST_BUDDY, page_address(claimed[i][0]), page_address(claimed[i][1])), 0);
+    KASSERT(all_free());
+}
+
 KTEST(buddy, statistics_and_fragmentation_index)
 {
     struct buddy_range range = pages_range(0, 16);
