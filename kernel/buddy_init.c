@@ -82,17 +82,22 @@ static uintptr_t region_metadata_bytes(uintptr_t page_count)
     return (bytes + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1);
 }
 
-/* Points a region's state bytes and tree levels into the metadata at bytes; returns past them. */
+/*
+ * Points a region's state bytes and tree levels into the metadata at bytes and initializes them
+ * (each byte written once: the memset is most of buddy_init's cost); returns past them.
+ */
 static uint8_t *region_layout(struct buddy_region *region, uint8_t *bytes)
 {
     region->page_state = bytes;
     memset(bytes, PAGE_TAIL, region->page_count); /* no page starts a block yet */
     bytes += region->page_count;
     region->top_order = region_top_order(region->page_count);
+    uint8_t *tree = bytes;
     for (unsigned order = 0; order <= region->top_order; order++) {
         region->largest_free[order] = bytes;
         bytes += tree_level_nodes(region->page_count, order);
     }
+    memset(tree, 0, (uintptr_t)(bytes - tree)); /* nothing free yet */
     return (uint8_t *)(((uintptr_t)bytes + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1));
 }
 
@@ -181,7 +186,6 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
         return -E_NOMEM;
     uintptr_t metadata_pfn = carved_end - metadata_pages;
     void *metadata = (void *)(metadata_pfn << BUDDY_PAGE_SHIFT);
-    memset(metadata, 0, metadata_pages << BUDDY_PAGE_SHIFT); /* nothing free in the trees */
 
     uint8_t *bytes = metadata;
     for (unsigned r = 0; r < plan_count; r++) {
