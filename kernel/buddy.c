@@ -274,23 +274,24 @@ static inline __attribute__((always_inline)) const void *fast_path_caller(void)
 }
 
 /*
- * Gives the cache's pages above keep back to the pool. Cache lock held (the room and the
- * entries of a cache are only ever touched under its lock). Returns keep (or less).
+ * Gives every page of a cache back to the pool, under one acquisition of the shared lock (the
+ * slow path of a hart short of memory, and claims). Cache lock held: the room and the entries of
+ * a cache are only ever touched under its lock. Returns the pages moved.
  */
-static unsigned long cache_drain_to(struct buddy *buddy, struct buddy_cache *cache, unsigned long keep)
+static unsigned long cache_drain(struct buddy *buddy, struct buddy_cache *cache)
 {
     unsigned long count = buddy_cache_pages(cache);
-    if (count <= keep)
-        return count;
+    if (count == 0)
+        return 0;
     spin_lock(&buddy->lock);
-    while (count > keep) {
-        struct buddy_cache_entry *entry = &cache->entries[BUDDY_CACHE_PAGES - count--];
+    for (unsigned long i = 0; i < count; i++) {
+        void *page = buddy_cache_held(cache)[i].page;
         uintptr_t index = 0;
-        struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
+        struct buddy_region *region = region_of(buddy, (uintptr_t)page, &index);
         buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
     }
     spin_unlock(&buddy->lock);
-    cache->room_bytes = (BUDDY_CACHE_PAGES - count) * sizeof(struct buddy_cache_entry);
+    cache->room_bytes = BUDDY_CACHE_EMPTY_ROOM;
     return count;
 }
 
@@ -300,8 +301,7 @@ unsigned long buddy_drain_caches(struct buddy *buddy)
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
         spin_lock(&cache->lock);
-        moved += buddy_cache_pages(cache);
-        cache_drain_to(buddy, cache, 0);
+        moved += cache_drain(buddy, cache);
         spin_unlock(&cache->lock);
     }
     return moved;
@@ -332,12 +332,21 @@ static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *
     return 0;
 }
 
-/* A full cache first gives a batch back to the pool. */
-static __attribute__((noinline)) int cache_push_full(struct buddy *buddy, struct buddy_cache *cache, void *page,
-                                                     uint8_t *state)
+/*
+ * A free that finds its cache full gives that page straight back to the pool: one tree walk
+ * (its merges and the climb above them), never a batch, so that no free costs more than that.
+ * The cache stays as it is (full, its pages still the most recently freed but one). The cache
+ * lock is released first: the page is the caller's, nobody else touches it.
+ */
+static __attribute__((noinline)) int cache_give_back(struct buddy *buddy, struct buddy_cache *cache, void *page)
 {
-    unsigned long count = cache_drain_to(buddy, cache, BUDDY_CACHE_PAGES - BATCH_PAGES);
-    return cache_push(cache, (BUDDY_CACHE_PAGES - count) * sizeof(struct buddy_cache_entry), page, state);
+    spin_unlock(&cache->lock);
+    uintptr_t index = 0;
+    struct buddy_region *region = region_of(buddy, (uintptr_t)page, &index);
+    spin_lock(&buddy->lock);
+    buddy_pool_put(buddy, region, index, 0); /* poisoned already in checked builds */
+    spin_unlock(&buddy->lock);
+    return 0;
 }
 
 /* Puts an allocated order-0 page (state PAGE_ALLOCATED | 0) into a cache whose lock is held. */
@@ -346,7 +355,7 @@ static inline __attribute__((always_inline)) int cache_put(struct buddy *buddy, 
 {
     unsigned long room_bytes = cache->room_bytes;
     if (room_bytes == 0)
-        return cache_push_full(buddy, cache, page, state);
+        return cache_give_back(buddy, cache, page);
     return cache_push(cache, room_bytes, page, state);
 }
 
@@ -415,67 +424,80 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
 }
 
 /*
- * Refills an empty cache (its lock held, released here) with the BATCH_PAGES highest free
- * pages (fewer when the pool has fewer), taken as the largest aligned blocks that hold them,
- * and hands out the highest. One walk down from the root, then short climbs (see below). A whole batch matters: the
- * pages a drain gives back are the last ones freed, scattered, so the highest free block is often a single page;
- * refilling with one block at a time then took the shared lock for 1.5 pages on average (order-0 churn).
+ * The order a refill takes (shared lock held): BUDDY_CACHE_BATCH_ORDER when some region has a
+ * free block that large, else the largest order free anywhere (a fragmented pool), or -1 when
+ * the pool is empty. Reads one root per region, walks nothing.
  */
-static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
-                                                    int *error)
+static int refill_order(const struct buddy *buddy)
 {
-    stack_check("buddy cache refill");
-    unsigned count = 0;
-    uintptr_t head;
-    unsigned from;
-    spin_lock(&buddy->lock);
-    struct buddy_region *region = pool_highest(buddy, 0, &head, &from);
-    while (region) {
-        /* The largest aligned slot that holds its highest page and fits in the batch. */
-        unsigned order = from;
-        while (order_pages(order) > BATCH_PAGES - count)
-            order--;
-        uintptr_t index = head + order_pages(from) - order_pages(order);
-        pool_split_take(buddy, region, index, order, from);
-        buddy_tree_clear_inside(region, index, order);
-        /* Highest page on top of the stack, the others below it in order. */
-        for (uintptr_t i = order_pages(order); i-- > 0; count++) {
-            struct buddy_cache_entry *entry = &cache->entries[BUDDY_CACHE_PAGES - BATCH_PAGES + count];
-            entry->page = (void *)region_page_address(region, index + i);
-            entry->state = &region->page_state[index + i];
-            state_store(entry->state, PAGE_CACHED);
-        }
-        if (count == BATCH_PAGES)
-            break;
-        /*
-         * Nothing above the block just taken is free, so the next highest free page is in the
-         * smallest node above it that holds a free page: climb to it, then walk down again.
-         */
-        uintptr_t node = index >> order;
-        while (order < region->top_order && region->largest_free[order][node] == 0) {
-            order++;
-            node >>= 1;
-        }
-        if (region->largest_free[order][node] != 0)
-            head = tree_descend(region, order, node, 0, &from);
-        else
-            region = pool_highest(buddy, 0, &head, &from);
+    uintptr_t largest = 0; /* 1 + the largest free order, as the roots hold it */
+    for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
+        uintptr_t root = region->largest_free[region->top_order][0];
+        if (root > largest)
+            largest = root;
     }
-    spin_unlock(&buddy->lock);
-    if (count == 0) {
-        spin_unlock(&cache->lock);
-        return alloc_slow(buddy, 0, caller, error); /* drains every cache, then retries */
-    }
-    if (count < BATCH_PAGES) { /* fewer pages than a batch: to the bottom of the stack */
-        for (unsigned i = count; i-- > 0;)
-            cache->entries[BUDDY_CACHE_PAGES - count + i] = cache->entries[BUDDY_CACHE_PAGES - BATCH_PAGES + i];
-    }
+    return largest > BUDDY_CACHE_BATCH_ORDER ? BUDDY_CACHE_BATCH_ORDER : (int)largest - 1;
+}
 
-    struct buddy_cache_entry *top = &cache->entries[BUDDY_CACHE_PAGES - count];
-    void *page = top->page;
-    state_store(top->state, PAGE_ALLOCATED);
-    cache->room_bytes = (BUDDY_CACHE_PAGES - count + 1) * sizeof(struct buddy_cache_entry);
+/*
+ * The tree nodes inside a block the cache takes become exact (nothing free in them: its pages
+ * are order-0 blocks of their own). For a whole batch the sizes are constants and each level is
+ * one aligned store (the level arrays start 8-byte aligned and the block is aligned to its size).
+ */
+static inline __attribute__((always_inline)) void refill_clear_inside(struct buddy_region *region, uintptr_t index,
+                                                                       unsigned order)
+{
+    if (order != BUDDY_CACHE_BATCH_ORDER) {
+        buddy_tree_clear_inside(region, index, order);
+        return;
+    }
+#pragma GCC unroll 8
+    for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++) {
+        void *nodes = tree_node(region, k, index);
+        __builtin_memset(__builtin_assume_aligned(nodes, BATCH_PAGES >> k < 8 ? BATCH_PAGES >> k : 8), 0,
+                         BATCH_PAGES >> k);
+    }
+}
+
+/*
+ * Puts the pages [index, index + count - 1) of a block just taken into an empty cache, highest
+ * on top, and makes the page index + count - 1 (handed out at once) an allocated order-0 page.
+ */
+static inline __attribute__((always_inline)) void refill_fill(struct buddy_cache *cache,
+                                                              const struct buddy_region *region, uintptr_t index,
+                                                              unsigned count)
+{
+    struct buddy_cache_entry *bottom = &cache->entries[BUDDY_CACHE_PAGES - 1];
+    uint8_t *state = &region->page_state[index];
+    uintptr_t address = region_page_address(region, index);
+#pragma GCC unroll 16
+    for (unsigned i = 0; i + 1 < count; i++) { /* bottom up: the lowest page at the bottom */
+        bottom[-(long)i].page = (void *)(address + i * BUDDY_PAGE_SIZE);
+        bottom[-(long)i].state = &state[i];
+        state_store(&state[i], PAGE_CACHED);
+    }
+    state_store(&state[count - 1], PAGE_ALLOCATED);
+    cache->room_bytes = (BUDDY_CACHE_PAGES - (count - 1)) * sizeof(struct buddy_cache_entry);
+}
+
+/*
+ * Takes the highest slot of 2^order pages out of the free block (region, head, from) for an empty
+ * cache (both locks held; both released here), caches its pages but the highest, and hands that
+ * one out. Inlined twice: with the batch order as a constant (the common case) and with another.
+ */
+static inline __attribute__((always_inline)) void *refill_take(struct buddy *buddy, struct buddy_cache *cache,
+                                                               struct buddy_region *region, uintptr_t head,
+                                                               unsigned from, unsigned order, const void *caller,
+                                                               int *error)
+{
+    uintptr_t index = head + order_pages(from) - order_pages(order); /* the highest slot of the order */
+    pool_split_take(buddy, region, index, order, from);
+    refill_clear_inside(region, index, order);
+    spin_unlock(&buddy->lock);
+    /* The block is this cache's now (its state bytes are only read by misuse checks meanwhile). */
+    refill_fill(cache, region, index, (unsigned)order_pages(order));
     spin_unlock(&cache->lock);
+    void *page = (void *)region_page_address(region, index + order_pages(order) - 1);
 #if RVMEM_CHECKED
     check_poison(page, BUDDY_PAGE_SIZE, caller);
 #else
@@ -483,6 +505,47 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
 #endif
     set_error(error, 0);
     return page;
+}
+
+/*
+ * cache_refill when no free block of the batch order is left (both locks held, released here):
+ * the highest free block of the largest order there is is taken whole; an empty pool goes to
+ * the slow path, which drains every cache and retries.
+ */
+static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
+                                                         const void *caller, int *error)
+{
+    int largest = refill_order(buddy);
+    if (largest < 0) {
+        spin_unlock(&buddy->lock);
+        spin_unlock(&cache->lock);
+        return alloc_slow(buddy, 0, caller, error);
+    }
+    uintptr_t head;
+    unsigned from;
+    struct buddy_region *region = pool_highest(buddy, (unsigned)largest, &head, &from);
+    return refill_take(buddy, cache, region, head, from, (unsigned)largest, caller, error);
+}
+
+/*
+ * Refills an empty cache (its lock held, released here) and hands out a page. One walk down the
+ * tree: the highest free aligned slot of 2^BUDDY_CACHE_BATCH_ORDER pages is taken whole (split
+ * from the highest free block that holds one), its highest page handed out, the others cached
+ * with the highest on top. When no block that large is free, the highest free block of the
+ * largest order there is is taken instead (down to a single page in a pool so fragmented that
+ * no two buddies are free together: then every refill brings one page).
+ */
+static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
+                                                    int *error)
+{
+    stack_check("buddy cache refill");
+    uintptr_t head;
+    unsigned from;
+    spin_lock(&buddy->lock);
+    struct buddy_region *region = pool_highest(buddy, BUDDY_CACHE_BATCH_ORDER, &head, &from);
+    if (!region)
+        return refill_fragmented(buddy, cache, caller, error);
+    return refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER, caller, error);
 }
 
 /* Hands out the top page of a cache whose lock is held (refilling it when empty), then unlocks. */
