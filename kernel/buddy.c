@@ -439,33 +439,45 @@ static int refill_order(const struct buddy *buddy)
     return largest > BUDDY_CACHE_BATCH_ORDER ? BUDDY_CACHE_BATCH_ORDER : (int)largest - 1;
 }
 
+/* Zeroes bytes (a power of two) at nodes, which is aligned to bytes or to 8: whole aligned stores. */
+static inline __attribute__((always_inline)) void clear_aligned_nodes(uint8_t *nodes, uintptr_t bytes)
+{
+    if (bytes >= 8) {
+        for (uintptr_t i = 0; i < bytes; i += 8)
+            __builtin_memset(__builtin_assume_aligned(nodes + i, 8), 0, 8);
+    } else if (bytes == 4) {
+        __builtin_memset(__builtin_assume_aligned(nodes, 4), 0, 4);
+    } else if (bytes == 2) {
+        __builtin_memset(__builtin_assume_aligned(nodes, 2), 0, 2);
+    } else {
+        nodes[0] = 0;
+    }
+}
+
 /*
  * The tree nodes inside a block the cache takes become exact (nothing free in them: its pages
  * are order-0 blocks of their own). For a whole batch the sizes are constants and each level is
- * one aligned store (the level arrays start 8-byte aligned and the block is aligned to its size).
+ * one aligned store: the level arrays start 8-byte aligned (buddy_init lays them out so, each a
+ * multiple of 2^(BUDDY_MAX_ORDER - level) nodes long) and the block is aligned to its size.
  */
 static inline __attribute__((always_inline)) void refill_clear_inside(struct buddy_region *region, uintptr_t index,
-                                                                       unsigned order)
+                                                                      unsigned order)
 {
     if (order != BUDDY_CACHE_BATCH_ORDER) {
         buddy_tree_clear_inside(region, index, order);
         return;
     }
 #pragma GCC unroll 8
-    for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++) {
-        void *nodes = tree_node(region, k, index);
-        __builtin_memset(__builtin_assume_aligned(nodes, BATCH_PAGES >> k < 8 ? BATCH_PAGES >> k : 8), 0,
-                         BATCH_PAGES >> k);
-    }
+    for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++)
+        clear_aligned_nodes(tree_node(region, k, index), BATCH_PAGES >> k);
 }
 
 /*
  * Puts the pages [index, index + count - 1) of a block just taken into an empty cache, highest
  * on top, and makes the page index + count - 1 (handed out at once) an allocated order-0 page.
  */
-static inline __attribute__((always_inline)) void refill_fill(struct buddy_cache *cache,
-                                                              const struct buddy_region *region, uintptr_t index,
-                                                              unsigned count)
+static inline __attribute__((always_inline)) void
+refill_fill(struct buddy_cache *cache, const struct buddy_region *region, uintptr_t index, unsigned count)
 {
     struct buddy_cache_entry *bottom = &cache->entries[BUDDY_CACHE_PAGES - 1];
     uint8_t *state = &region->page_state[index];
