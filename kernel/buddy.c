@@ -479,14 +479,17 @@ static inline __attribute__((always_inline)) void refill_clear_inside(struct bud
 static inline __attribute__((always_inline)) void
 refill_fill(struct buddy_cache *cache, const struct buddy_region *region, uintptr_t index, unsigned count)
 {
-    struct buddy_cache_entry *bottom = &cache->entries[BUDDY_CACHE_PAGES - 1];
+    struct buddy_cache_entry *entry = &cache->entries[BUDDY_CACHE_PAGES - 1];
     uint8_t *state = &region->page_state[index];
     uintptr_t address = region_page_address(region, index);
+    uintptr_t page_bytes = BUDDY_PAGE_SIZE;
+    __asm__("" : "+r"(page_bytes)); /* one add a page, not a constant built for each */
 #pragma GCC unroll 16
     for (unsigned i = 0; i + 1 < count; i++) { /* bottom up: the lowest page at the bottom */
-        bottom[-(long)i].page = (void *)(address + i * BUDDY_PAGE_SIZE);
-        bottom[-(long)i].state = &state[i];
+        entry[-(long)i].page = (void *)address;
+        entry[-(long)i].state = &state[i];
         state_store(&state[i], PAGE_CACHED);
+        address += page_bytes;
     }
     state_store(&state[count - 1], PAGE_ALLOCATED);
     cache->room_bytes = (BUDDY_CACHE_PAGES - (count - 1)) * sizeof(struct buddy_cache_entry);
@@ -494,13 +497,13 @@ refill_fill(struct buddy_cache *cache, const struct buddy_region *region, uintpt
 
 /*
  * Takes the highest slot of 2^order pages out of the free block (region, head, from) for an empty
- * cache (both locks held; both released here), caches its pages but the highest, and hands that
- * one out. Inlined twice: with the batch order as a constant (the common case) and with another.
+ * cache (both locks held; both released here), caches its pages but the highest, and returns
+ * that one's address. Inlined twice: with the batch order as a constant (the common case) and
+ * with another.
  */
-static inline __attribute__((always_inline)) void *refill_take(struct buddy *buddy, struct buddy_cache *cache,
-                                                               struct buddy_region *region, uintptr_t head,
-                                                               unsigned from, unsigned order, const void *caller,
-                                                               int *error)
+static inline __attribute__((always_inline)) uintptr_t refill_take(struct buddy *buddy, struct buddy_cache *cache,
+                                                                   struct buddy_region *region, uintptr_t head,
+                                                                   unsigned from, unsigned order)
 {
     uintptr_t index = head + order_pages(from) - order_pages(order); /* the highest slot of the order */
     pool_split_take(buddy, region, index, order, from);
@@ -509,14 +512,19 @@ static inline __attribute__((always_inline)) void *refill_take(struct buddy *bud
     /* The block is this cache's now (its state bytes are only read by misuse checks meanwhile). */
     refill_fill(cache, region, index, (unsigned)order_pages(order));
     spin_unlock(&cache->lock);
-    void *page = (void *)region_page_address(region, index + order_pages(order) - 1);
+    return region_page_address(region, index + order_pages(order) - 1);
+}
+
+/* A page a refill hands out: checked for poison in checked builds. */
+static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t address, const void *caller, int *error)
+{
 #if RVMEM_CHECKED
-    check_poison(page, BUDDY_PAGE_SIZE, caller);
+    check_poison((void *)address, BUDDY_PAGE_SIZE, caller);
 #else
     (void)caller;
 #endif
     set_error(error, 0);
-    return page;
+    return (void *)address;
 }
 
 /*
@@ -536,7 +544,7 @@ static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, st
     uintptr_t head;
     unsigned from;
     struct buddy_region *region = pool_highest(buddy, (unsigned)largest, &head, &from);
-    return refill_take(buddy, cache, region, head, from, (unsigned)largest, caller, error);
+    return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
 }
 
 /*
@@ -545,19 +553,20 @@ static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, st
  * from the highest free block that holds one), its highest page handed out, the others cached
  * with the highest on top. When no block that large is free, the highest free block of the
  * largest order there is is taken instead (down to a single page in a pool so fragmented that
- * no two buddies are free together: then every refill brings one page).
+ * no two buddies are free together: then every refill brings one page). Like the fast paths it
+ * has no stack_check: its depth is fixed (no recursion, one small frame); the out-of-memory
+ * path (alloc_slow) checks.
  */
 static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
                                                     int *error)
 {
-    stack_check("buddy cache refill");
     uintptr_t head;
     unsigned from;
     spin_lock(&buddy->lock);
     struct buddy_region *region = pool_highest(buddy, BUDDY_CACHE_BATCH_ORDER, &head, &from);
     if (!region)
         return refill_fragmented(buddy, cache, caller, error);
-    return refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER, caller, error);
+    return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller, error);
 }
 
 /* Hands out the top page of a cache whose lock is held (refilling it when empty), then unlocks. */
