@@ -174,6 +174,36 @@ KBENCH(page_free_order0_drain, 0, 400)
 }
 
 /*
+ * A refill's worst case, built on purpose: every block of the batch order is allocated but the
+ * lowest one, so the refill walks from the root down the leftmost path to it (T - 3 levels, T the
+ * tree's root order) and, having taken the region's only free block of that order, climbs back
+ * to the root. Each sample: caches drained (the block is whole again), one refill measured.
+ */
+KBENCH(page_alloc_order0_refill_deepest, 0, 400)
+{
+    static void *blocks[(512ul << 20) >> (12 + BUDDY_CACHE_BATCH_ORDER)];
+    unsigned long count = 0;
+    buddy_drain_caches(kernel_pages());
+    while (count < sizeof blocks / sizeof blocks[0] && (blocks[count] = page_alloc(BUDDY_CACHE_BATCH_ORDER)) != NULL)
+        count++;
+    if (count == 0 || count == sizeof blocks / sizeof blocks[0]) {
+        kbench_fail("could not take every block of the batch order");
+    } else {
+        page_free(blocks[--count], BUDDY_CACHE_BATCH_ORDER); /* the lowest (handed out last) */
+        for (unsigned round = 0; round < 20; round++) {
+            buddy_drain_caches(kernel_pages());
+            uint64_t start = kbench_start();
+            void *page = page_alloc(0);
+            kbench_stop(start);
+            page_free(page, 0);
+        }
+    }
+    buddy_drain_caches(kernel_pages());
+    while (count > 0)
+        page_free(blocks[--count], BUDDY_CACHE_BATCH_ORDER);
+}
+
+/*
  * The out-of-memory path's batch: buddy_drain_caches with the calling hart's cache full (what an
  * allocation the pool cannot satisfy, or a claim of cached pages, pays before retrying). Not a
  * per-call budget: it runs only when memory runs short.
