@@ -24,7 +24,9 @@
  *
  * Policy: the highest free addresses are handed out first; a request of order k gets the
  * highest naturally aligned 2^k-page slot that is entirely free (the program break grows up
- * from the low end, so the two meet as late as possible).
+ * from the low end, so the two meet as late as possible). Order-0 pages come from the per-hart
+ * cache, which is refilled with the highest entirely free 2^BUDDY_CACHE_BATCH_ORDER-page slot
+ * (free pages scattered above it stay in the pool until no such slot is left).
  *
  * Cost (n = BUDDY_MAX_ORDER, T = the tree's root order, log2 of the pages a region spans
  * rounded up: 16 at 256 MiB, 20 at 4 GiB; R = regions):
@@ -34,16 +36,21 @@
  *   found from one tree byte) and walks up the same way. buddy_claim, buddy_release:
  *   O(pages + T * pieces). buddy_init: one memset of the metadata plus O(T) per largest block.
  *   Order-0 pages go through a per-hart cache; a hit takes only the calling hart's own cache
- *   lock (contended only by a drain); a refill or a drain moves a batch under the shared lock
- *   (2^BUDDY_CACHE_BATCH_ORDER pool operations at most, inside the call that needs it).
+ *   lock (contended only by a drain). A refill is one pool allocation (one walk down, one split,
+ *   one climb: O(T)) plus 2^BUDDY_CACHE_BATCH_ORDER cache entries; a free into a full cache is
+ *   one pool free (O(T)). Only the out-of-memory path moves a whole cache (see below).
  *
  * Per-hart caches: each hart (hart_self() < RVMEM_MAX_HARTS) keeps up to BUDDY_CACHE_PAGES
- * order-0 pages. An empty cache is refilled with the 2^BUDDY_CACHE_BATCH_ORDER highest free
- * pages (taken as the largest aligned blocks that hold them, under one acquisition of the shared
- * lock); a full cache gives 2^BUDDY_CACHE_BATCH_ORDER pages back. In the kernel every hart has a
- * cache (a hart whose index would be RVMEM_MAX_HARTS or more is never started).
- * When the shared pool cannot satisfy a request, every hart's cache is drained back and the
- * request retried before it fails. Each cache has its own spinlock: its owner takes it on every
+ * order-0 pages. An empty cache is refilled with one block: the highest entirely free aligned
+ * slot of 2^BUDDY_CACHE_BATCH_ORDER pages, or, when no free block is that large, the highest
+ * free block of the largest order there is (a single page when no two free buddies are left:
+ * then each refill brings one page). Its highest page is handed out, the others cached with the
+ * highest on top. A free that finds its cache full gives that one page straight back to the
+ * pool (it merges there); the cache never holds more than BUDDY_CACHE_PAGES. In the kernel every
+ * hart has a cache (a hart whose index would be RVMEM_MAX_HARTS or more is never started).
+ * When the shared pool cannot satisfy a request, every hart's cache is drained back (a batch:
+ * up to BUDDY_CACHE_PAGES pool frees per cache, on the out-of-memory path only) and the request
+ * retried before it fails. Each cache has its own spinlock: its owner takes it on every
  * cache operation (uncontended: one atomic swap), and a hart short of memory takes it to empty
  * another hart's cache synchronously, so the pages are usable at once. A cache's room and
  * entries are only touched under its lock. Lock order: a cache lock, then the shared lock;
@@ -82,7 +89,7 @@
 #define BUDDY_CACHE_PAGES 31 /* order-0 pages a hart's cache holds; 31 makes a cache 512 bytes */
 #endif
 #ifndef BUDDY_CACHE_BATCH_ORDER
-#define BUDDY_CACHE_BATCH_ORDER 3 /* a refill takes (at most), a drain returns, 2^3 = 8 pages */
+#define BUDDY_CACHE_BATCH_ORDER 3 /* a refill takes one block of (at most) 2^3 = 8 pages */
 #endif
 
 #define BUDDY_PAGE_SHIFT 12
