@@ -188,6 +188,13 @@ static int check_all(struct buddy *buddy)
         return -E_BADDATA;
     struct tally tally = {0};
     for (unsigned r = 0; r < buddy->region_count; r++) {
+        /* A refill clears the tree levels inside a batch block with aligned stores (buddy.c). */
+        for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++) {
+            uintptr_t alignment = (1u << BUDDY_CACHE_BATCH_ORDER >> k) < 8 ? 1u << BUDDY_CACHE_BATCH_ORDER >> k : 8;
+            if ((uintptr_t)buddy->regions[r].largest_free[k] % alignment)
+                FAIL("region %u: tree level %u at %p is not aligned to %lu bytes\n", r, k,
+                     (void *)buddy->regions[r].largest_free[k], (unsigned long)alignment);
+        }
         if (check_region(buddy, r, &tally))
             return -E_BADDATA;
     }
