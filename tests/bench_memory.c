@@ -180,7 +180,7 @@ KBENCH(page_free_order0_drain, 0, 400)
  * to the root. Each sample: caches drained (the block is whole again), one call of the given
  * order measured (order 0: a refill of the empty cache), then the block given back.
  */
-static void deepest_allocations(unsigned order)
+static void deepest_allocations(unsigned order, bool fragmented)
 {
     static void *blocks[(512ul << 20) >> (12 + BUDDY_CACHE_BATCH_ORDER)];
     unsigned long count = 0;
@@ -191,6 +191,8 @@ static void deepest_allocations(unsigned order)
         kbench_fail("could not take every block of the batch order");
     } else {
         page_free(blocks[--count], BUDDY_CACHE_BATCH_ORDER); /* the lowest (handed out last) */
+        /* Fragmented: its upper half held, no free block of the batch order is left anywhere. */
+        void *upper_half = fragmented ? page_alloc(BUDDY_CACHE_BATCH_ORDER - 1) : NULL;
         for (unsigned round = 0; round < 20; round++) {
             buddy_drain_caches(kernel_pages());
             uint64_t start = kbench_start();
@@ -198,6 +200,8 @@ static void deepest_allocations(unsigned order)
             kbench_stop(start);
             page_free(block, order);
         }
+        if (upper_half)
+            page_free(upper_half, BUDDY_CACHE_BATCH_ORDER - 1);
     }
     buddy_drain_caches(kernel_pages());
     while (count > 0)
@@ -207,12 +211,18 @@ static void deepest_allocations(unsigned order)
 /* Budgets: the measured ceilings, above the 400 (docs/BENCHMARKS.md says why). */
 KBENCH(page_alloc_order0_refill_deepest, 0, 452)
 {
-    deepest_allocations(0);
+    deepest_allocations(0, false);
 }
 
 KBENCH(page_alloc_order1_deepest, 0, 462)
 {
-    deepest_allocations(1);
+    deepest_allocations(1, false);
+}
+
+/* The same for a refill in a fragmented pool: the largest free block is the lowest half-batch. */
+KBENCH(page_alloc_order0_refill_fragmented_deepest, 0, 452)
+{
+    deepest_allocations(0, true);
 }
 
 /*
