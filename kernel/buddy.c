@@ -335,8 +335,8 @@ static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *
 /*
  * A free that finds its cache full gives that page straight back to the pool: one tree walk
  * (its merges and the climb above them), never a batch, so that no free costs more than that.
- * The cache stays as it is (full, its pages still the most recently freed but one). The cache
- * lock is released first: the page is the caller's, nobody else touches it.
+ * The cache stays as it is (full). The cache lock is released first: the page is the caller's
+ * (two harts freeing the same page at once stay undetected, as on the fast path, see buddy.h).
  */
 static __attribute__((noinline)) int cache_give_back(struct buddy *buddy, struct buddy_cache *cache, void *page)
 {
