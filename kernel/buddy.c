@@ -1,5 +1,5 @@
 /*
- * kernel/buddy.c - the buddy page allocator's core: the free-slot bitmaps, the shared pool,
+ * kernel/buddy.c - the buddy page allocator's core: the largest-free tree, the shared pool,
  * the per-hart caches, buddy_alloc and buddy_free.
  *
  * Its neighbours: buddy.h (the contract), buddy_internal.h (the metadata encoding),
@@ -18,177 +18,92 @@
 
 #define BATCH_PAGES (1u << BUDDY_CACHE_BATCH_ORDER)
 
-/* Index of the lowest set bit of a non-zero word (de Bruijn multiply: rv64imac has no ctz). */
-static unsigned lowest_set_bit(unsigned long word)
-{
-#if __SIZEOF_LONG__ == 8
-    static const uint8_t position[64] = {0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,
-                                         62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
-                                         63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
-                                         46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6};
-    return position[((word & -word) * 0x03f79d71b4cb0a89UL) >> 58];
+/*
+ * The order-0 fast paths (buddy_alloc, buddy_free) keep no frame: in the common case they are
+ * leaves (everything else is a tail call), and setting up and tearing down a frame pointer was
+ * 5 to 7 of their instructions. The pool's leaves (buddy_pool_put, pool_take_highest) neither:
+ * they call nothing at all. The cost: a backtrace taken inside one of them misses it (it
+ * calls nothing on the way, so only a fault in its own few loads and stores could show that).
+ */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(RVMEM_HOST)
+#define FAST_PATH __attribute__((optimize("omit-frame-pointer")))
 #else
-    static const uint8_t position[32] = {0,  1,  28, 2,  29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4,  8,
-                                         31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6,  11, 5,  10, 9};
-    return position[((word & -word) * 0x077cb531UL) >> 27];
+#define FAST_PATH
 #endif
-}
 
-/* ---- Free-slot bitmaps (bit = slot_count - 1 - slot; see buddy_internal.h) ---- */
-
-/* Sets summary bits from a level up, as long as the word below just became non-zero. */
-static __attribute__((noinline)) void summary_set_from(struct buddy_bitmap *map, unsigned level, uintptr_t bit)
-{
-    for (; level < map->level_count; level++) {
-        unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
-        unsigned long old = *word;
-        *word = old | (1UL << (bit & (WORD_BITS - 1)));
-        if (old != 0)
-            return;
-        bit >>= WORD_SHIFT;
-    }
-}
-
-/* Clears summary bits from a level up, as long as the word below just became zero. */
-static __attribute__((noinline)) void summary_clear_from(struct buddy_bitmap *map, unsigned level, uintptr_t bit)
-{
-    for (; level < map->level_count; level++) {
-        unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
-        unsigned long now = *word & ~(1UL << (bit & (WORD_BITS - 1)));
-        *word = now;
-        if (now != 0)
-            return;
-        bit >>= WORD_SHIFT;
-    }
-}
-
-/* A run of 64 slots or more: whole words, then the runs of summary bits above them. */
-static __attribute__((noinline)) void words_mark(struct buddy_bitmap *map, uintptr_t bit, uintptr_t count, bool free)
-{
-    unsigned level = 0;
-    for (; count >= WORD_BITS; count >>= WORD_SHIFT, bit >>= WORD_SHIFT) {
-        unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
-        for (uintptr_t i = 0; i < count >> WORD_SHIFT; i++)
-            word[i] = free ? ~0UL : 0;
-        if (++level == map->level_count)
-            return;
-    }
-    unsigned long mask = ((1UL << count) - 1) << (bit & (WORD_BITS - 1));
-    unsigned long *word = &map->level[level][bit >> WORD_SHIFT];
-    unsigned long old = *word;
-    *word = free ? old | mask : old & ~mask;
-    /* Above this level only single bits change: the summary loops do it from level + 1. */
-    if (free && old == 0)
-        summary_set_from(map, level + 1, bit >> WORD_SHIFT);
-    else if (!free && (old & ~mask) == 0)
-        summary_clear_from(map, level + 1, bit >> WORD_SHIFT);
-}
+/* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
 
 /*
- * Marks count slots free or not, starting at reversed bit `bit` (a multiple of count, a power
- * of two). Inline: the common case is one read-modify-write of one word.
+ * The node of order `order` numbered `node` now holds value: recomputes the nodes above it, up to
+ * the root, and stops at the first one whose value holds. Above a change no two sibling nodes
+ * are both entirely free (they would have merged), so a node is the larger of its children.
  */
-static inline __attribute__((always_inline)) void slots_mark(struct buddy_bitmap *map, uintptr_t bit, uintptr_t count,
-                                                             bool free)
+static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
+                                                                 uintptr_t node, uintptr_t value)
 {
-    if (count >= WORD_BITS) {
-        words_mark(map, bit, count, free);
-        return;
-    }
-    unsigned long mask = ((1UL << count) - 1) << (bit & (WORD_BITS - 1));
-    unsigned long *word = &map->level[0][bit >> WORD_SHIFT];
-    unsigned long old = *word;
-    if (free) {
-        *word = old | mask;
-        if (old == 0)
-            summary_set_from(map, 1, bit >> WORD_SHIFT);
-    } else {
-        *word = old & ~mask;
-        if ((old & ~mask) == 0)
-            summary_clear_from(map, 1, bit >> WORD_SHIFT);
+    uint8_t *const *level = &region->largest_free[order];
+    uint8_t *const *root = &region->largest_free[region->top_order];
+    uint8_t *nodes = *level; /* the level of the node that changed, loaded once per level */
+    while (level != root) {
+        uintptr_t sibling = nodes[node ^ 1];
+        if (sibling > value)
+            value = sibling;
+        node >>= 1;
+        nodes = *++level;
+        if (nodes[node] == value)
+            return;
+        nodes[node] = (uint8_t)value;
     }
 }
 
 /*
- * All the slots of the block [index, index + 2^order) at the orders up to its own: at order k
- * they are 2^(order - k) slots from reversed bit (page_count - index - 2^order) >> k.
+ * Walks down from the node of order `order_here` numbered `node`, which holds a free block of
+ * order >= order, into the higher child whenever it holds one, to the highest such free block;
+ * returns its first page and sets *from to its order. O(order_here - *from).
  */
-static inline __attribute__((always_inline)) void block_slots_mark(struct buddy_region *region, uintptr_t reversed,
-                                                                   unsigned order, bool free)
+static inline __attribute__((always_inline)) uintptr_t
+tree_descend(const struct buddy_region *region, uintptr_t order_here, uintptr_t node, uintptr_t order, unsigned *from)
 {
-    struct buddy_bitmap *map = region->free_slots;
-    for (unsigned k = 0; k <= order; k++)
-        slots_mark(&map[k], reversed >> k, order_pages(order - k), free);
+    uint8_t *const *level = &region->largest_free[order_here];
+    uintptr_t value = level[0][node];
+    uintptr_t entirely_free = order_here + 1;
+    /* A node of order `order` with a value above it is a free block: the walk ends by then. */
+    while (value != entirely_free) {
+        level--;
+        entirely_free--;
+        const uint8_t *children = &level[0][node * 2];
+        node = node * 2 + 1;
+        value = children[1];
+        if (value <= order) {
+            value = children[0];
+            node--;
+        }
+    }
+    *from = (unsigned)(entirely_free - 1);
+    return node << (entirely_free - 1);
 }
-
-/* Clears one slot's bit if it is set; returns whether it was. */
-static inline __attribute__((always_inline)) bool slot_take(struct buddy_bitmap *map, uintptr_t bit)
-{
-    unsigned long *word = &map->level[0][bit >> WORD_SHIFT];
-    unsigned long mask = 1UL << (bit & (WORD_BITS - 1));
-    unsigned long old = *word;
-    if (!(old & mask))
-        return false;
-    *word = old & ~mask;
-    if ((old & ~mask) == 0)
-        summary_clear_from(map, 1, bit >> WORD_SHIFT);
-    return true;
-}
-
-/* The highest free slot of a bitmap that is not empty. O(levels). */
-static uintptr_t slot_highest(const struct buddy_bitmap *map)
-{
-    uintptr_t bit = 0;
-    for (unsigned level = map->level_count; level-- > 0;)
-        bit = (bit << WORD_SHIFT) | lowest_set_bit(map->level[level][bit]);
-    return map->slot_count - 1 - bit;
-}
-
-/* ---- The shared pool (all of these run under buddy->lock) ---- */
 
 /*
- * See buddy_internal.h. One pass up the orders: each free buddy is merged, and the slot of the
- * next order up, which the merged block now fills, becomes free.
+ * Takes the block [index, index + 2^order) out of the free block of order `from` holding it:
+ * each level down, the half that does not hold the block becomes a free block of its own.
  */
-void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+static inline __attribute__((always_inline)) void pool_split_take(struct buddy *buddy, struct buddy_region *region,
+                                                                  uintptr_t index, unsigned order, unsigned from)
 {
     uint8_t *state = region->page_state;
-    uintptr_t reversed = region->page_count - index - order_pages(order);
-    uintptr_t head = index;
-    unsigned merged = order;
-    block_slots_mark(region, reversed, order, true);
-    for (; merged < BUDDY_MAX_ORDER; merged++) {
-        uintptr_t half = order_pages(merged);
-        if (state_load(&state[head ^ half]) != (PAGE_FREE | merged))
-            break;
-        buddy->free_blocks[merged]--;
-        state_store(&state[head | half], PAGE_TAIL); /* the upper one stops being a block */
-        head &= ~half;
-        slots_mark(&region->free_slots[merged + 1], reversed >> (merged + 1), 1, true);
+    uint8_t *const *level = region->largest_free;
+    buddy->free_blocks[from]--;
+    level[from][index >> from] = (uint8_t)from; /* its largest: the other half, one order down */
+    for (uintptr_t half_order = from; half_order-- > order;) {
+        uintptr_t half = index >> half_order; /* the half holding the block */
+        uint8_t *nodes = level[half_order];
+        nodes[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
+        nodes[half] = (uint8_t)half_order;
+        state_store(&state[(half ^ 1) << half_order], (uint8_t)(PAGE_FREE | half_order));
+        buddy->free_blocks[half_order]++;
     }
-    state_store(&state[head], (uint8_t)(PAGE_FREE | merged));
-    buddy->free_blocks[merged]++;
-    buddy->pool_free_pages += order_pages(order);
-}
-
-/*
- * See buddy_internal.h. One pass up the orders: while the slot of the next order up that holds
- * the block was entirely free, the free block the pages come from is bigger still; that slot is
- * no longer free and its half that does not hold the block becomes a free block of its own.
- * The pass stops at the order of the free block the pages came from.
- */
-void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
-{
-    uint8_t *state = region->page_state;
-    uintptr_t reversed = region->page_count - index - order_pages(order);
-    unsigned top = order;
-    block_slots_mark(region, reversed, order, false);
-    for (; top < BUDDY_MAX_ORDER && slot_take(&region->free_slots[top + 1], reversed >> (top + 1)); top++) {
-        uintptr_t half = order_pages(top);
-        state_store(&state[(index & ~(half - 1)) ^ half], (uint8_t)(PAGE_FREE | top));
-        buddy->free_blocks[top]++;
-    }
-    buddy->free_blocks[top]--;
+    level[order][index >> order] = 0;
+    tree_update_up(region, from, index >> from, order < from ? from : 0);
     state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
     buddy->pool_free_pages -= order_pages(order);
     unsigned long out_pages = buddy->total_pages - buddy->pool_free_pages;
@@ -196,14 +111,56 @@ void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t
         buddy->peak_out_pages = out_pages;
 }
 
-/* The highest free slot of an order: its region and first page, or NULL when there is none. */
-static struct buddy_region *pool_highest(struct buddy *buddy, unsigned order, uintptr_t *index)
+void buddy_tree_clear_inside(struct buddy_region *region, uintptr_t index, unsigned order)
 {
-    for (unsigned r = buddy->region_count; r-- > 0;) {
-        struct buddy_bitmap *map = &buddy->regions[r].free_slots[order];
-        if (map->level[map->level_count - 1][0] != 0) {
-            *index = slot_highest(map) << order;
-            return &buddy->regions[r];
+    for (unsigned k = 0; k < order; k++) {
+        uint8_t *node = tree_node(region, k, index);
+        for (uintptr_t i = 0; i < order_pages(order - k); i++)
+            node[i] = 0;
+    }
+}
+
+/*
+ * See buddy_internal.h. One pass up the orders: while the buddy is entirely free (its tree node
+ * says so, in O(1)), the two merge; then the merged block's node and the nodes above it.
+ */
+FAST_PATH void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    uint8_t *state = region->page_state;
+    uint8_t *const *level = region->largest_free;
+    uintptr_t node = index >> order;
+    uintptr_t merged = order;
+    for (; merged < BUDDY_MAX_ORDER && level[merged][node ^ 1] == merged + 1; merged++, node >>= 1) {
+        buddy->free_blocks[merged]--;
+        state_store(&state[(node | 1) << merged], PAGE_TAIL); /* the upper one stops being a block */
+    }
+    state_store(&state[node << merged], (uint8_t)(PAGE_FREE | merged));
+    level[merged][node] = (uint8_t)(merged + 1);
+    tree_update_up(region, (unsigned)merged, node, merged + 1);
+    buddy->free_blocks[merged]++;
+    buddy->pool_free_pages += order_pages(order);
+}
+
+/* See buddy_internal.h. The free block holding the pages is found from the state bytes. */
+void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    uintptr_t head;
+    uint8_t state = block_of(region, index, &head);
+    pool_split_take(buddy, region, index, order, state & PAGE_ORDER_MASK);
+}
+
+/*
+ * The highest free block of an order >= `order`: its region, first page (*head) and order
+ * (*from), or NULL when there is none. O(top_order) from the root of the highest region that
+ * has one.
+ */
+static inline __attribute__((always_inline)) struct buddy_region *pool_highest(struct buddy *buddy, unsigned order,
+                                                                               uintptr_t *head, unsigned *from)
+{
+    for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
+        if (region->largest_free[region->top_order][0] > order) {
+            *head = tree_descend(region, region->top_order, 0, order, from);
+            return region;
         }
     }
     return NULL;
@@ -299,18 +256,6 @@ static inline __attribute__((always_inline)) bool hart_has_cache(unsigned hart)
 }
 
 /*
- * The order-0 fast paths (buddy_alloc, buddy_free) keep no frame: in the common case they are
- * leaves (everything else is a tail call), and setting up and tearing down a frame pointer was
- * 5 to 7 of their instructions. The cost: a backtrace taken inside one of them misses it (it
- * calls nothing on the way, so only a fault in its own few loads and stores could show that).
- */
-#if defined(__GNUC__) && !defined(__clang__) && !defined(RVMEM_HOST)
-#define FAST_PATH __attribute__((optimize("omit-frame-pointer")))
-#else
-#define FAST_PATH
-#endif
-
-/*
  * The caller's address, for misuse reports, in a FAST_PATH function. __builtin_return_address(0)
  * makes GCC save ra on the stack at entry even when only a tail-call branch uses it (2 more
  * instructions and a stack frame on every call). A frameless function that has called nothing
@@ -329,23 +274,24 @@ static inline __attribute__((always_inline)) const void *fast_path_caller(void)
 }
 
 /*
- * Gives the cache's pages above keep back to the pool. Cache lock held (the count and the
- * entries of a cache are only ever touched under its lock). Returns keep (or less).
+ * Gives every page of a cache back to the pool, under one acquisition of the shared lock (the
+ * slow path of a hart short of memory, and claims). Cache lock held: the room and the entries of
+ * a cache are only ever touched under its lock. Returns the pages moved.
  */
-static unsigned long cache_drain_to(struct buddy *buddy, struct buddy_cache *cache, unsigned long keep)
+static unsigned long cache_drain(struct buddy *buddy, struct buddy_cache *cache)
 {
-    unsigned long count = cache->count;
-    if (count <= keep)
-        return count;
+    unsigned long count = buddy_cache_pages(cache);
+    if (count == 0)
+        return 0;
     spin_lock(&buddy->lock);
-    while (count > keep) {
-        struct buddy_cache_entry *entry = &cache->entries[--count];
+    for (unsigned long i = 0; i < count; i++) {
+        void *page = buddy_cache_held(cache)[i].page;
         uintptr_t index = 0;
-        struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
+        struct buddy_region *region = region_of(buddy, (uintptr_t)page, &index);
         buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
     }
     spin_unlock(&buddy->lock);
-    cache->count = count;
+    cache->room_bytes = BUDDY_CACHE_EMPTY_ROOM;
     return count;
 }
 
@@ -355,41 +301,62 @@ unsigned long buddy_drain_caches(struct buddy *buddy)
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
         spin_lock(&cache->lock);
-        moved += cache->count;
-        cache_drain_to(buddy, cache, 0);
+        moved += cache_drain(buddy, cache);
         spin_unlock(&cache->lock);
     }
     return moved;
 }
 
-/* Pushes a page onto a cache with room (lock held), then releases the lock. */
-static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long count, void *page,
-                                                            uint8_t *state)
+/*
+ * The entry room_bytes into a cache's entries. The cache and room_bytes are added first, so that
+ * the offset of entries folds into the loads and stores (one add less).
+ */
+static inline __attribute__((always_inline)) struct buddy_cache_entry *cache_entry_at(struct buddy_cache *cache,
+                                                                                      unsigned long room_bytes)
 {
-    cache->entries[count].page = page;
-    cache->entries[count].state = state;
+    char *displaced = (char *)cache + room_bytes;
+    return (struct buddy_cache_entry *)(displaced + offsetof(struct buddy_cache, entries));
+}
+
+/* Pushes a page onto a cache with room (lock held; room_bytes read, not 0), then releases the lock. */
+static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long room_bytes,
+                                                            void *page, uint8_t *state)
+{
+    room_bytes -= sizeof(struct buddy_cache_entry);
+    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
+    entry->page = page;
+    entry->state = state;
     state_store(state, PAGE_CACHED);
-    cache->count = count + 1;
+    cache->room_bytes = room_bytes;
     spin_unlock(&cache->lock);
     return 0;
 }
 
-/* A full cache first gives a batch back to the pool. */
-static __attribute__((noinline)) int cache_push_full(struct buddy *buddy, struct buddy_cache *cache, void *page,
-                                                     uint8_t *state)
+/*
+ * A free that finds its cache full gives that page straight back to the pool: one tree walk
+ * (its merges and the climb above them), never a batch, so that no free costs more than that.
+ * The cache stays as it is (full). The cache lock is released first: the page is the caller's
+ * (two harts freeing the same page at once stay undetected, as on the fast path, see buddy.h).
+ */
+static __attribute__((noinline)) int cache_give_back(struct buddy *buddy, struct buddy_cache *cache, void *page)
 {
-    unsigned long count = cache_drain_to(buddy, cache, BUDDY_CACHE_PAGES - BATCH_PAGES);
-    return cache_push(cache, count, page, state);
+    spin_unlock(&cache->lock);
+    uintptr_t index = 0;
+    struct buddy_region *region = region_of(buddy, (uintptr_t)page, &index);
+    spin_lock(&buddy->lock);
+    buddy_pool_put(buddy, region, index, 0); /* poisoned already in checked builds */
+    spin_unlock(&buddy->lock);
+    return 0;
 }
 
 /* Puts an allocated order-0 page (state PAGE_ALLOCATED | 0) into a cache whose lock is held. */
 static inline __attribute__((always_inline)) int cache_put(struct buddy *buddy, struct buddy_cache *cache, void *page,
                                                            uint8_t *state)
 {
-    unsigned long count = cache->count;
-    if (count == BUDDY_CACHE_PAGES)
-        return cache_push_full(buddy, cache, page, state);
-    return cache_push(cache, count, page, state);
+    unsigned long room_bytes = cache->room_bytes;
+    if (room_bytes == 0)
+        return cache_give_back(buddy, cache, page);
+    return cache_push(cache, room_bytes, page, state);
 }
 
 /* The same when the lock is not held yet (the owner found it taken by a drainer, or checked builds). */
@@ -412,6 +379,22 @@ static void set_error(int *error, int code)
         *error = code;
 }
 
+/*
+ * Takes the highest free slot of an order out of the pool (shared lock held): its address, or 0
+ * when there is none. A leaf, so that the walks keep everything in registers.
+ */
+static __attribute__((noinline)) FAST_PATH uintptr_t pool_take_highest(struct buddy *buddy, unsigned order)
+{
+    uintptr_t head;
+    unsigned from;
+    struct buddy_region *region = pool_highest(buddy, order, &head, &from);
+    if (!region)
+        return 0;
+    uintptr_t index = head + order_pages(from) - order_pages(order); /* its highest slot of the order */
+    pool_split_take(buddy, region, index, order, from);
+    return region_page_address(region, index);
+}
+
 /* Takes an order-`order` block from the pool, draining the caches once if it is empty. */
 static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned order, const void *caller, int *error)
 {
@@ -422,14 +405,11 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
         return NULL;
     }
     for (int attempt = 0;; attempt++) {
-        uintptr_t index;
         spin_lock(&buddy->lock);
-        struct buddy_region *region = pool_highest(buddy, order, &index);
-        if (region)
-            buddy_pool_take(buddy, region, index, order);
+        uintptr_t address = pool_take_highest(buddy, order);
         spin_unlock(&buddy->lock);
-        if (region) {
-            void *block = (void *)region_page_address(region, index);
+        if (address) {
+            void *block = (void *)address;
 #if RVMEM_CHECKED
             check_poison(block, order_pages(order) << BUDDY_PAGE_SHIFT, caller);
 #endif
@@ -444,72 +424,162 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
 }
 
 /*
- * Refills an empty cache (its lock held, released here) with the BATCH_PAGES highest free
- * pages (fewer when the pool has fewer), taken as the largest aligned blocks that hold them,
- * and hands out the highest. A whole batch matters: the pages a drain gives back are the last
- * ones freed, scattered, so the highest free block is often a single page; refilling with one
- * block at a time then took the shared lock for 1.5 pages on average (order-0 churn).
+ * The order a refill takes (shared lock held): BUDDY_CACHE_BATCH_ORDER when some region has a
+ * free block that large, else the largest order free anywhere (a fragmented pool), or -1 when
+ * the pool is empty. Reads one root per region, walks nothing.
  */
-static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
-                                                    int *error)
+static int refill_order(const struct buddy *buddy)
 {
-    stack_check("buddy cache refill");
-    unsigned count = 0;
-    spin_lock(&buddy->lock);
-    while (count < BATCH_PAGES) {
-        uintptr_t index;
-        struct buddy_region *region = pool_highest(buddy, 0, &index);
-        if (!region)
-            break;
-        /* The largest aligned slot that holds that page, is all free and fits in the batch. */
-        unsigned order = 0;
-        while (order_pages(order + 1) <= BATCH_PAGES - count &&
-               slot_is_free(&region->free_slots[order + 1], index >> (order + 1)))
-            order++;
-        index &= ~(order_pages(order) - 1);
-        buddy_pool_take(buddy, region, index, order);
-        /* Highest page first: the stack is reversed below, so it ends on top. */
-        for (uintptr_t i = order_pages(order); i-- > 0; count++) {
-            cache->entries[count].page = (void *)region_page_address(region, index + i);
-            cache->entries[count].state = &region->page_state[index + i];
-            state_store(cache->entries[count].state, PAGE_CACHED);
-        }
+    uintptr_t largest = 0; /* 1 + the largest free order, as the roots hold it */
+    for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
+        uintptr_t root = region->largest_free[region->top_order][0];
+        if (root > largest)
+            largest = root;
     }
-    spin_unlock(&buddy->lock);
-    if (count == 0) {
-        spin_unlock(&cache->lock);
-        return alloc_slow(buddy, 0, caller, error); /* drains every cache, then retries */
-    }
-    for (unsigned low = 0, high = count - 1; low < high; low++, high--) {
-        struct buddy_cache_entry entry = cache->entries[low];
-        cache->entries[low] = cache->entries[high];
-        cache->entries[high] = entry;
-    }
+    return largest > BUDDY_CACHE_BATCH_ORDER ? BUDDY_CACHE_BATCH_ORDER : (int)largest - 1;
+}
 
-    void *page = cache->entries[count - 1].page;
-    state_store(cache->entries[count - 1].state, PAGE_ALLOCATED);
-    cache->count = count - 1;
+/* Zeroes bytes (a power of two) at nodes, which is aligned to bytes or to 8: whole aligned stores. */
+static inline __attribute__((always_inline)) void clear_aligned_nodes(uint8_t *nodes, uintptr_t bytes)
+{
+    if (bytes >= 8) {
+        for (uintptr_t i = 0; i < bytes; i += 8)
+            __builtin_memset(__builtin_assume_aligned(nodes + i, 8), 0, 8);
+    } else if (bytes == 4) {
+        __builtin_memset(__builtin_assume_aligned(nodes, 4), 0, 4);
+    } else if (bytes == 2) {
+        __builtin_memset(__builtin_assume_aligned(nodes, 2), 0, 2);
+    } else {
+        nodes[0] = 0;
+    }
+}
+
+/*
+ * The tree nodes inside a block the cache takes become exact (nothing free in them: its pages
+ * are order-0 blocks of their own). For a whole batch the sizes are constants and each level is
+ * one aligned store: the level arrays start 8-byte aligned (buddy_init lays them out so, each a
+ * multiple of 2^(BUDDY_MAX_ORDER - level) nodes long) and the block is aligned to its size.
+ */
+static inline __attribute__((always_inline)) void refill_clear_inside(struct buddy_region *region, uintptr_t index,
+                                                                      unsigned order)
+{
+    if (order != BUDDY_CACHE_BATCH_ORDER) {
+        buddy_tree_clear_inside(region, index, order);
+        return;
+    }
+#pragma GCC unroll 8
+    for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++)
+        clear_aligned_nodes(tree_node(region, k, index), BATCH_PAGES >> k);
+}
+
+/*
+ * Puts the pages [index, index + count - 1) of a block just taken into an empty cache, highest
+ * on top, and makes the page index + count - 1 (handed out at once) an allocated order-0 page.
+ */
+static inline __attribute__((always_inline)) void
+refill_fill(struct buddy_cache *cache, const struct buddy_region *region, uintptr_t index, unsigned count)
+{
+    struct buddy_cache_entry *entry = &cache->entries[BUDDY_CACHE_PAGES - 1];
+    uint8_t *state = &region->page_state[index];
+    uintptr_t address = region_page_address(region, index);
+    uintptr_t page_bytes = BUDDY_PAGE_SIZE;
+    __asm__("" : "+r"(page_bytes)); /* one add a page, not a constant built for each */
+#pragma GCC unroll 16
+    for (unsigned i = 0; i + 1 < count; i++) { /* bottom up: the lowest page at the bottom */
+        entry[-(long)i].page = (void *)address;
+        entry[-(long)i].state = &state[i];
+        state_store(&state[i], PAGE_CACHED);
+        address += page_bytes;
+    }
+    state_store(&state[count - 1], PAGE_ALLOCATED);
+    cache->room_bytes = (BUDDY_CACHE_PAGES - (count - 1)) * sizeof(struct buddy_cache_entry);
+}
+
+/*
+ * Takes the highest slot of 2^order pages out of the free block (region, head, from) for an empty
+ * cache (both locks held; both released here), caches its pages but the highest, and returns
+ * that one's address. Inlined twice: with the batch order as a constant (the common case) and
+ * with another.
+ */
+static inline __attribute__((always_inline)) uintptr_t refill_take(struct buddy *buddy, struct buddy_cache *cache,
+                                                                   struct buddy_region *region, uintptr_t head,
+                                                                   unsigned from, unsigned order)
+{
+    uintptr_t index = head + order_pages(from) - order_pages(order); /* the highest slot of the order */
+    pool_split_take(buddy, region, index, order, from);
+    refill_clear_inside(region, index, order);
+    spin_unlock(&buddy->lock);
+    /* The block is this cache's now (its state bytes are only read by misuse checks meanwhile). */
+    refill_fill(cache, region, index, (unsigned)order_pages(order));
     spin_unlock(&cache->lock);
+    return region_page_address(region, index + order_pages(order) - 1);
+}
+
+/* A page a refill hands out: checked for poison in checked builds. */
+static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t address, const void *caller, int *error)
+{
 #if RVMEM_CHECKED
-    check_poison(page, BUDDY_PAGE_SIZE, caller);
+    check_poison((void *)address, BUDDY_PAGE_SIZE, caller);
 #else
     (void)caller;
 #endif
     set_error(error, 0);
-    return page;
+    return (void *)address;
+}
+
+/*
+ * cache_refill when no free block of the batch order is left (both locks held, released here):
+ * the highest free block of the largest order there is is taken whole; an empty pool goes to
+ * the slow path, which drains every cache and retries.
+ */
+static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
+                                                         const void *caller, int *error)
+{
+    int largest = refill_order(buddy);
+    if (largest < 0) {
+        spin_unlock(&buddy->lock);
+        spin_unlock(&cache->lock);
+        return alloc_slow(buddy, 0, caller, error);
+    }
+    uintptr_t head;
+    unsigned from;
+    struct buddy_region *region = pool_highest(buddy, (unsigned)largest, &head, &from);
+    return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
+}
+
+/*
+ * Refills an empty cache (its lock held, released here) and hands out a page. One walk down the
+ * tree: the highest free aligned slot of 2^BUDDY_CACHE_BATCH_ORDER pages is taken whole (split
+ * from the highest free block that holds one), its highest page handed out, the others cached
+ * with the highest on top. When no block that large is free, the highest free block of the
+ * largest order there is is taken instead (down to a single page in a pool so fragmented that
+ * no two buddies are free together: then every refill brings one page). Like the fast paths it
+ * has no stack_check: its depth is fixed (no recursion, one small frame); the out-of-memory
+ * path (alloc_slow) checks.
+ */
+static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
+                                                    int *error)
+{
+    uintptr_t head;
+    unsigned from;
+    spin_lock(&buddy->lock);
+    struct buddy_region *region = pool_highest(buddy, BUDDY_CACHE_BATCH_ORDER, &head, &from);
+    if (!region)
+        return refill_fragmented(buddy, cache, caller, error);
+    return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller, error);
 }
 
 /* Hands out the top page of a cache whose lock is held (refilling it when empty), then unlocks. */
 static inline __attribute__((always_inline)) void *cache_take(struct buddy *buddy, struct buddy_cache *cache,
                                                               const void *caller, int *error)
 {
-    unsigned long count = cache->count;
-    if (count == 0)
+    unsigned long room_bytes = cache->room_bytes;
+    if (room_bytes == BUDDY_CACHE_EMPTY_ROOM)
         return cache_refill(buddy, cache, caller, error);
-    struct buddy_cache_entry *entry = &cache->entries[count - 1];
+    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
     void *page = entry->page;
     state_store(entry->state, PAGE_ALLOCATED);
-    cache->count = count - 1;
+    cache->room_bytes = room_bytes + sizeof(struct buddy_cache_entry);
     spin_unlock(&cache->lock);
 #if RVMEM_CHECKED
     check_poison(page, BUDDY_PAGE_SIZE, caller);

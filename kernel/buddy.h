@@ -11,36 +11,48 @@
  * blocks of ranges that touch. The allocator writes only into memory it manages: its
  * metadata, and free pages when poisoning them (checked builds).
  *
- * Metadata (see buddy_internal.h): one state byte per page spanned by a region, plus per order
- * a hierarchical bitmap of the aligned slots that are entirely free (2 bits per page over all
- * orders). That is 1.25 bytes per 4 KiB page, 0.03% of the RAM. The free blocks themselves hold
- * nothing: there are no free lists, the bitmaps are the free sets (they find the highest free
- * block, which a list cannot, and remove a buddy in O(1) as a doubly linked list would). Ranges close to each other
- * share a region (the pages between them cost their state byte); far-apart ranges get a region
- * each. Each region costs at most two largest blocks of extra span (2.5 KiB with the default
- * order 10), so the 0.1% bound holds for RAM of 8 MiB and more.
+ * Metadata (see buddy_internal.h): one state byte per page spanned by a region, plus a
+ * largest-free tree over the region: a byte per node, 2^m-page nodes for m = 0 up to the root,
+ * each holding 1 + the order of the largest free block inside it (2 bytes per page in all).
+ * That is 3 bytes per 4 KiB page, 0.073% of the RAM. The free blocks themselves hold nothing:
+ * there are no free lists; the tree finds the highest free block of an order or more (which a
+ * list cannot), and the buddy of a block is one tree byte away, in O(1). Ranges close to each
+ * other share a region (the pages between them cost their metadata); far-apart ranges get a
+ * region each. Each region costs at most two largest blocks of extra span (6 KiB with the
+ * default order 10), so the 0.1% bound holds for any RAM whose regions are aligned to the
+ * largest block, and for RAM of 22 MiB and more otherwise.
  *
  * Policy: the highest free addresses are handed out first; a request of order k gets the
  * highest naturally aligned 2^k-page slot that is entirely free (the program break grows up
- * from the low end, so the two meet as late as possible).
+ * from the low end, so the two meet as late as possible). Order-0 pages come from the per-hart
+ * cache, which is refilled with the highest entirely free 2^BUDDY_CACHE_BATCH_ORDER-page slot
+ * (free pages scattered above it stay in the pool until no such slot is left).
  *
- * Cost (n = BUDDY_MAX_ORDER, L = bitmap levels, at most 4 for 4 GiB, R = regions):
- *   buddy_alloc, buddy_free: O(n + L + R) word operations, plus 2^(k+1)/64 bitmap words for a
- *   block of order k >= 6; the buddy of a block is found in O(1) from the state bytes, and a
- *   free or an allocation walks the orders once (merging, or splitting the block it takes
- *   from). buddy_claim, buddy_release: O(pages + n * pieces). buddy_init: one memset of the
- *   metadata plus O(n) per largest block. Order-0 pages go through a per-hart cache; a hit
- *   takes only the calling hart's own cache lock (contended only by a drain).
+ * Cost (n = BUDDY_MAX_ORDER, T = the tree's root order, log2 of the pages a region spans
+ * rounded up: 16 at 256 MiB, 20 at 4 GiB; R = regions):
+ *   buddy_alloc, buddy_free: O(T + R). An allocation walks down the tree to the highest free
+ *   block of its order or more, splits it (O(n): one tree byte pair, one state byte, one counter
+ *   per order) and walks up while node values change; a free merges with its buddies (O(n), each
+ *   found from one tree byte) and walks up the same way. buddy_claim, buddy_release:
+ *   O(pages + T * pieces). buddy_init: one memset of the metadata plus O(T) per largest block.
+ *   Order-0 pages go through a per-hart cache; a hit takes only the calling hart's own cache
+ *   lock (contended only by a drain). A refill is one pool allocation (one walk down, one split,
+ *   one climb: O(T)) plus 2^BUDDY_CACHE_BATCH_ORDER cache entries; a free into a full cache is
+ *   one pool free (O(T)). Only the out-of-memory path moves a whole cache (see below).
  *
  * Per-hart caches: each hart (hart_self() < RVMEM_MAX_HARTS) keeps up to BUDDY_CACHE_PAGES
- * order-0 pages. An empty cache is refilled with the 2^BUDDY_CACHE_BATCH_ORDER highest free
- * pages (taken as the largest aligned blocks that hold them, under one acquisition of the shared
- * lock); a full cache gives 2^BUDDY_CACHE_BATCH_ORDER pages back. In the kernel every hart has a
- * cache (a hart whose index would be RVMEM_MAX_HARTS or more is never started).
- * When the shared pool cannot satisfy a request, every hart's cache is drained back and the
- * request retried before it fails. Each cache has its own spinlock: its owner takes it on every
+ * order-0 pages. An empty cache is refilled with one block: the highest entirely free aligned
+ * slot of 2^BUDDY_CACHE_BATCH_ORDER pages, or, when no free block is that large, the highest
+ * free block of the largest order there is (a single page when no two free buddies are left:
+ * then each refill brings one page). Its highest page is handed out, the others cached with the
+ * highest on top. A free that finds its cache full gives that one page straight back to the
+ * pool (it merges there); the cache never holds more than BUDDY_CACHE_PAGES. In the kernel every
+ * hart has a cache (a hart whose index would be RVMEM_MAX_HARTS or more is never started).
+ * When the shared pool cannot satisfy a request, every hart's cache is drained back (a batch:
+ * up to BUDDY_CACHE_PAGES pool frees per cache, on the out-of-memory path only) and the request
+ * retried before it fails. Each cache has its own spinlock: its owner takes it on every
  * cache operation (uncontended: one atomic swap), and a hart short of memory takes it to empty
- * another hart's cache synchronously, so the pages are usable at once. A cache's count and
+ * another hart's cache synchronously, so the pages are usable at once. A cache's room and
  * entries are only touched under its lock. Lock order: a cache lock, then the shared lock;
  * nobody takes a cache lock while holding the shared lock (a hart whose own refill fails
  * releases its cache lock before draining the others), and nobody holds two cache locks but
@@ -77,12 +89,12 @@
 #define BUDDY_CACHE_PAGES 31 /* order-0 pages a hart's cache holds; 31 makes a cache 512 bytes */
 #endif
 #ifndef BUDDY_CACHE_BATCH_ORDER
-#define BUDDY_CACHE_BATCH_ORDER 3 /* a refill takes (at most), a drain returns, 2^3 = 8 pages */
+#define BUDDY_CACHE_BATCH_ORDER 3 /* a refill takes one block of (at most) 2^3 = 8 pages */
 #endif
 
 #define BUDDY_PAGE_SHIFT 12
 #define BUDDY_PAGE_SIZE ((uintptr_t)1 << BUDDY_PAGE_SHIFT)
-#define BUDDY_BITMAP_LEVELS 5  /* 64^5 slots (rv64), 32^5 (rv32): enough for any region */
+#define BUDDY_TREE_ORDERS 31   /* a region spans at most 2^30 pages (4 TiB) */
 #define BUDDY_POISON_BYTE 0x6b /* Linux's POISON_FREE */
 
 #if BUDDY_MAX_ORDER > 15 || BUDDY_MAX_ORDER < BUDDY_CACHE_BATCH_ORDER
@@ -98,19 +110,13 @@ struct buddy_range {
     uintptr_t end;
 };
 
-/* The aligned slots of one order that are entirely free, as a bitmap with summary levels. */
-struct buddy_bitmap {
-    unsigned long *level[BUDDY_BITMAP_LEVELS]; /* level[0]: one bit per slot; level[i+1]: word of level[i] != 0 */
-    uintptr_t slot_count;
-    unsigned level_count;
-};
-
 /* A span of page frames with its metadata; aligned to the largest block at both ends. */
 struct buddy_region {
-    uintptr_t first_pfn;             /* page frame number (address >> BUDDY_PAGE_SHIFT) of the first page */
-    uintptr_t page_count;            /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
-    uint8_t *page_state;             /* one state byte per page, see buddy_internal.h */
-    struct buddy_bitmap *free_slots; /* [BUDDY_MAX_ORDER + 1], in struct buddy */
+    uintptr_t first_pfn;     /* page frame number (address >> BUDDY_PAGE_SHIFT) of the first page */
+    uintptr_t page_count;    /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
+    uint8_t *page_state;     /* one state byte per page, see buddy_internal.h */
+    uint8_t **largest_free;  /* [top_order + 1] levels of the largest-free tree, in struct buddy */
+    unsigned long top_order; /* the tree's root covers 2^top_order pages (>= page_count) */
 };
 
 struct buddy_cache_entry {
@@ -121,9 +127,29 @@ struct buddy_cache_entry {
 /* One hart's order-0 page cache (a stack: the last page freed is the first handed out). */
 struct buddy_cache {
     struct spinlock lock;
-    unsigned long count;
+    /*
+     * Empty entries * sizeof(struct buddy_cache_entry). The stack grows down: the pages held are
+     * entries[room_bytes / sizeof entry] (the top) to entries[BUDDY_CACHE_PAGES - 1]. In bytes,
+     * and counting down, so that the fast paths neither scale it nor compare it with a constant
+     * when pushing (full is 0).
+     */
+    unsigned long room_bytes;
     struct buddy_cache_entry entries[BUDDY_CACHE_PAGES];
 } __attribute__((aligned(64)));
+
+#define BUDDY_CACHE_EMPTY_ROOM (BUDDY_CACHE_PAGES * sizeof(struct buddy_cache_entry))
+
+/* Pages a cache holds. */
+static inline unsigned long buddy_cache_pages(const struct buddy_cache *cache)
+{
+    return BUDDY_CACHE_PAGES - cache->room_bytes / sizeof(struct buddy_cache_entry);
+}
+
+/* The entries a cache holds: [0] is the top of the stack, [buddy_cache_pages(cache) - 1] the bottom. */
+static inline struct buddy_cache_entry *buddy_cache_held(struct buddy_cache *cache)
+{
+    return &cache->entries[cache->room_bytes / sizeof(struct buddy_cache_entry)];
+}
 
 /*
  * An allocator instance. Zero it or not: buddy_init fills every field. The fields the fast
@@ -131,24 +157,26 @@ struct buddy_cache {
  */
 struct buddy {
     struct buddy_region regions[BUDDY_MAX_REGIONS]; /* read-only after init; sorted by address */
-    struct buddy_cache caches[RVMEM_MAX_HARTS];     /* entry i belongs to hart_self() == i */
     unsigned region_count;
-    unsigned long total_pages;    /* pages managed, metadata excluded */
-    unsigned long metadata_bytes; /* carved from the ranges (whole pages) */
+    struct buddy_region *regions_end; /* &regions[region_count]: the pool walks them from the top */
+    unsigned long total_pages;        /* pages managed, metadata excluded */
+    unsigned long metadata_bytes;     /* carved from the ranges (whole pages) */
 
-    /* The shared pool, under lock. */
+    /* The shared pool, under lock (before the caches: its counters are reached with short offsets). */
     struct spinlock lock __attribute__((aligned(64)));
     unsigned long pool_free_pages;
     unsigned long peak_out_pages; /* highest total_pages - pool_free_pages seen */
     unsigned long free_blocks[BUDDY_MAX_ORDER + 1];
-    struct buddy_bitmap free_slots[BUDDY_MAX_REGIONS][BUDDY_MAX_ORDER + 1];
+
+    struct buddy_cache caches[RVMEM_MAX_HARTS];                  /* entry i belongs to hart_self() == i */
+    uint8_t *largest_free[BUDDY_MAX_REGIONS][BUDDY_TREE_ORDERS]; /* region r's tree levels */
 };
 
 /*
  * Takes the ranges over (see the top of this file). Not thread-safe: call it before the
  * allocator is shared. Returns 0, -E_INVAL for bad arguments or overlapping ranges,
- * -E_NOMEM when no range can hold the metadata or no page is left, -E_RANGE for a region too
- * large for BUDDY_BITMAP_LEVELS.
+ * -E_NOMEM when no range can hold the metadata or no page is left, -E_RANGE for a region
+ * spanning more than 2^(BUDDY_TREE_ORDERS - 1) pages.
  */
 int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned range_count);
 

@@ -61,39 +61,44 @@ static void plan_add(struct region_plan *plan, unsigned *count, uintptr_t first_
     }
 }
 
-/* Bytes of metadata a region of page_count pages needs; 0 if its bitmaps need too many levels. */
-static uintptr_t region_metadata_bytes(uintptr_t page_count)
+/* The order of a tree root covering page_count pages: the smallest t with 2^t >= page_count. */
+static unsigned region_top_order(uintptr_t page_count)
 {
-    uintptr_t bytes = (page_count + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1);
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
-        uintptr_t words = page_count >> order;
-        unsigned levels = 0;
-        do {
-            words = (words + WORD_BITS - 1) >> WORD_SHIFT;
-            bytes += words * sizeof(unsigned long);
-            levels++;
-        } while (words > 1);
-        if (levels > BUDDY_BITMAP_LEVELS)
-            return 0;
-    }
-    return bytes;
+    unsigned order = 0;
+    while (order < 8 * sizeof(uintptr_t) - 1 && order_pages(order) < page_count)
+        order++;
+    return order;
 }
 
-/* Points a region's bitmaps into the metadata at *words; returns past the last word used. */
-static unsigned long *region_layout(struct buddy_region *region, unsigned long *words)
+/* Bytes of metadata a region of page_count pages needs (state bytes, then the tree); 0 if too large. */
+static uintptr_t region_metadata_bytes(uintptr_t page_count)
 {
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
-        struct buddy_bitmap *map = &region->free_slots[order];
-        map->slot_count = region->page_count >> order;
-        uintptr_t count = map->slot_count;
-        map->level_count = 0;
-        do {
-            count = (count + WORD_BITS - 1) >> WORD_SHIFT;
-            map->level[map->level_count++] = words;
-            words += count;
-        } while (count > 1);
+    unsigned top = region_top_order(page_count);
+    if (top >= BUDDY_TREE_ORDERS)
+        return 0;
+    uintptr_t bytes = page_count;
+    for (unsigned order = 0; order <= top; order++)
+        bytes += tree_level_nodes(page_count, order);
+    return (bytes + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1);
+}
+
+/*
+ * Points a region's state bytes and tree levels into the metadata at bytes and initializes them
+ * (each byte written once: the memset is most of buddy_init's cost); returns past them.
+ */
+static uint8_t *region_layout(struct buddy_region *region, uint8_t *bytes)
+{
+    region->page_state = bytes;
+    memset(bytes, PAGE_TAIL, region->page_count); /* no page starts a block yet */
+    bytes += region->page_count;
+    region->top_order = region_top_order(region->page_count);
+    uint8_t *tree = bytes;
+    for (unsigned order = 0; order <= region->top_order; order++) {
+        region->largest_free[order] = bytes;
+        bytes += tree_level_nodes(region->page_count, order);
     }
-    return words;
+    memset(tree, 0, (uintptr_t)(bytes - tree)); /* nothing free yet */
+    return (uint8_t *)(((uintptr_t)bytes + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1));
 }
 
 /* The pages range i brings: its whole pages, less the metadata for the carved range. */
@@ -105,23 +110,11 @@ static void managed_pages(const struct buddy_range *ranges, unsigned i, unsigned
         *end_pfn = metadata_pfn;
 }
 
-/* Whether the pages of range i border on those of another range (their blocks may merge). */
-static bool touches_another(const struct buddy_range *ranges, unsigned range_count, unsigned i, unsigned carved,
-                            uintptr_t metadata_pfn)
-{
-    uintptr_t first_i, end_i;
-    managed_pages(ranges, i, carved, metadata_pfn, &first_i, &end_i);
-    for (unsigned j = 0; j < range_count; j++) {
-        uintptr_t first_j, end_j;
-        managed_pages(ranges, j, carved, metadata_pfn, &first_j, &end_j);
-        if (j != i && first_j < end_j && (end_j == first_i || first_j == end_i))
-            return true;
-    }
-    return false;
-}
-
-/* Pages of a range that borders another: block by block, so that blocks across the border merge. */
-static void put_range_merging(struct buddy *buddy, struct buddy_region *region, uintptr_t index, uintptr_t last)
+/*
+ * Puts the pages [index, last) into the pool as the largest aligned blocks that fit; each merges
+ * with free blocks next to it (of a range that touches this one) and sets its tree nodes.
+ */
+static void put_range(struct buddy *buddy, struct buddy_region *region, uintptr_t index, uintptr_t last)
 {
     while (index < last) {
         unsigned order = buddy_largest_order(index, last - index);
@@ -130,53 +123,12 @@ static void put_range_merging(struct buddy *buddy, struct buddy_region *region, 
     }
 }
 
-/* Sets the bits [from, to) of one bitmap level. */
-static void bits_fill(unsigned long *words, uintptr_t from, uintptr_t to)
-{
-    uintptr_t first = from >> WORD_SHIFT, last = (to - 1) >> WORD_SHIFT;
-    unsigned long first_mask = ~0UL << (from & (WORD_BITS - 1));
-    unsigned long last_mask = ~0UL >> (WORD_BITS - 1 - ((to - 1) & (WORD_BITS - 1)));
-    if (first == last) {
-        words[first] |= first_mask & last_mask;
-        return;
-    }
-    words[first] |= first_mask;
-    memset(&words[first + 1], 0xff, (last - first - 1) * sizeof(unsigned long));
-    words[last] |= last_mask;
-}
-
-/*
- * An isolated range: its blocks cannot merge with anything, so the bitmaps are filled a run
- * per order (every aligned slot inside the range is free) instead of block by block. This is
- * what keeps the initialisation of 4 GiB well under a million instructions.
- */
-static void fill_range(struct buddy *buddy, struct buddy_region *region, uintptr_t index, uintptr_t last)
-{
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
-        struct buddy_bitmap *map = &region->free_slots[order];
-        uintptr_t first_slot = (index + order_pages(order) - 1) >> order, end_slot = last >> order;
-        if (first_slot >= end_slot)
-            continue;
-        /* Reversed bits; each summary level marks the words just filled below it. */
-        uintptr_t from = map->slot_count - end_slot, to = map->slot_count - first_slot;
-        for (unsigned level = 0; level < map->level_count; level++) {
-            bits_fill(map->level[level], from, to);
-            from >>= WORD_SHIFT;
-            to = ((to - 1) >> WORD_SHIFT) + 1;
-        }
-    }
-    buddy->pool_free_pages += last - index;
-    while (index < last) {
-        unsigned order = buddy_largest_order(index, last - index);
-        state_store(&region->page_state[index], (uint8_t)(PAGE_FREE | order));
-        buddy->free_blocks[order]++;
-        index += order_pages(order);
-    }
-}
-
 int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned range_count)
 {
     memset(buddy, 0, sizeof *buddy);
+    buddy->regions_end = buddy->regions; /* no region until the end: the pool is empty */
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
+        buddy->caches[hart].room_bytes = BUDDY_CACHE_EMPTY_ROOM;
     if (!ranges || range_count == 0)
         return -E_INVAL;
     for (unsigned i = 0; i < range_count; i++) {
@@ -234,22 +186,16 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
         return -E_NOMEM;
     uintptr_t metadata_pfn = carved_end - metadata_pages;
     void *metadata = (void *)(metadata_pfn << BUDDY_PAGE_SHIFT);
-    memset(metadata, 0, metadata_pages << BUDDY_PAGE_SHIFT); /* all PAGE_TAIL, no free slot */
 
-    unsigned long *words = metadata;
+    uint8_t *bytes = metadata;
     for (unsigned r = 0; r < plan_count; r++) {
-        buddy->regions[r].free_slots = buddy->free_slots[r];
+        buddy->regions[r].largest_free = buddy->largest_free[r];
         buddy->regions[r].first_pfn = plan[r].first_pfn;
         buddy->regions[r].page_count = plan[r].end_pfn - plan[r].first_pfn;
-        words = region_layout(&buddy->regions[r], words);
-    }
-    uint8_t *bytes = (uint8_t *)words;
-    for (unsigned r = 0; r < plan_count; r++) {
-        uintptr_t page_count = buddy->regions[r].page_count;
-        buddy->regions[r].page_state = bytes;
-        bytes += (page_count + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1);
+        bytes = region_layout(&buddy->regions[r], bytes);
     }
     buddy->region_count = plan_count;
+    buddy->regions_end = &buddy->regions[plan_count];
     buddy->metadata_bytes = metadata_pages << BUDDY_PAGE_SHIFT;
 
     /* Cover every range with the largest aligned blocks. */
@@ -264,10 +210,7 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
 #if RVMEM_CHECKED
         buddy_poison((void *)(first_pfn << BUDDY_PAGE_SHIFT), (end_pfn - first_pfn) << BUDDY_PAGE_SHIFT);
 #endif
-        if (touches_another(ranges, range_count, i, carved, metadata_pfn))
-            put_range_merging(buddy, region, index, last);
-        else
-            fill_range(buddy, region, index, last);
+        put_range(buddy, region, index, last);
     }
     if (buddy->total_pages == 0)
         return -E_NOMEM;

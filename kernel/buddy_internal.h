@@ -5,7 +5,7 @@
  *
  * Builds: kernel, host
  *
- * State byte of a page (region->page_state[index]):
+ * State byte of a page (region->page_state[index]; buddy_init sets them all to PAGE_TAIL):
  *   PAGE_TAIL            not the first page of a block: inside a block, or not managed at all
  *                        (metadata, holes between ranges, the alignment margins of a region);
  *   PAGE_FREE | order    first page of a free block in the shared pool;
@@ -16,9 +16,14 @@
  * Invariant: exactly the first page of every block has a non-TAIL state, so the block holding
  * a page is found by looking at the page aligned down to 2^k for k = 0..BUDDY_MAX_ORDER.
  *
- * Free slots: region->free_slots[k] has a bit for each naturally aligned 2^k-page slot of the
- * region, set when the slot lies entirely inside a free block of the pool. Bits are stored in
- * reverse (bit 0 is the highest slot) so that "highest free slot" is a find-first-set.
+ * Largest-free tree: region->largest_free[m][i] is 1 + the order of the largest free block of
+ * the pool inside the node [i * 2^m, (i + 1) * 2^m) (pages of the region), or 0 when there is
+ * none; m runs from 0 (pages) to region->top_order (the root). A node of order m is entirely
+ * free when its value is m + 1. Each level has an even number of nodes (a sibling always
+ * exists; the padding is 0). The value of a node is exact unless a block (free, allocated or
+ * cached) of a higher order covers it: inside a block nothing reads it, and whoever splits a
+ * block writes the nodes on the way down. Finding the highest free block of order >= k walks
+ * down the highest child whose value is > k; a change walks up, and stops where a value holds.
  */
 #ifndef RVMEM_KERNEL_BUDDY_INTERNAL_H
 #define RVMEM_KERNEL_BUDDY_INTERNAL_H
@@ -30,10 +35,10 @@
 #include "kernel/misuse.h"
 
 enum page_state {
-    PAGE_TAIL = 0x00,
+    PAGE_ALLOCATED = 0x00, /* 0: the order-0 free fast path compares the byte with zero */
     PAGE_FREE = 0x10,
-    PAGE_ALLOCATED = 0x20,
-    PAGE_CACHED = 0x30,
+    PAGE_CACHED = 0x20,
+    PAGE_TAIL = 0x30,
     PAGE_STATE_MASK = 0x30,
     PAGE_ORDER_MASK = 0x0f,
 };
@@ -102,11 +107,17 @@ static inline uint8_t block_of(const struct buddy_region *region, uintptr_t inde
     return PAGE_TAIL;
 }
 
-/* Is the slot's bit set in a free-slot bitmap (reverse order, see above)? */
-static inline int slot_is_free(const struct buddy_bitmap *map, uintptr_t slot)
+/* The tree node of order `order` holding page index (see above). */
+static inline uint8_t *tree_node(const struct buddy_region *region, unsigned order, uintptr_t index)
 {
-    uintptr_t bit = map->slot_count - 1 - slot;
-    return (int)((map->level[0][bit >> WORD_SHIFT] >> (bit & (WORD_BITS - 1))) & 1);
+    return &region->largest_free[order][index >> order];
+}
+
+/* Nodes a tree level of order `order` has over page_count pages (rounded up to even). */
+static inline uintptr_t tree_level_nodes(uintptr_t page_count, unsigned order)
+{
+    uintptr_t nodes = (page_count + order_pages(order) - 1) >> order;
+    return nodes + (nodes & 1);
 }
 
 /* ---- Shared by buddy.c, buddy_init.c and buddy_range.c (the pool ones under buddy->lock) ---- */
@@ -133,6 +144,12 @@ void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t 
  * state byte becomes PAGE_ALLOCATED | order (callers may then mark its pages otherwise).
  */
 void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order);
+
+/*
+ * Makes the tree nodes inside the allocated block [index, index + 2^order) exact for pages that
+ * become order-0 blocks of their own (claimed, or handed to a cache): nothing free in them.
+ */
+void buddy_tree_clear_inside(struct buddy_region *region, uintptr_t index, unsigned order);
 
 /* What freeing the block at index with this order would be: BUDDY_FREE_OK or the kind of misuse. */
 #define BUDDY_FREE_OK MISUSE_KIND_COUNT

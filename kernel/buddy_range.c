@@ -62,6 +62,7 @@ static uintptr_t claim_take(struct buddy *buddy, struct buddy_region *region, ui
 #endif
         for (uintptr_t i = 0; i < order_pages(order); i++)
             state_store(&region->page_state[index + i], PAGE_ALLOCATED);
+        buddy_tree_clear_inside(region, index, order);
         index += order_pages(order);
     }
     return damage;

@@ -17,7 +17,7 @@ static unsigned long cached_pages(struct buddy *buddy)
     unsigned long pages = 0;
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         spin_lock(&buddy->caches[hart].lock);
-        pages += buddy->caches[hart].count;
+        pages += buddy_cache_pages(&buddy->caches[hart]);
         spin_unlock(&buddy->caches[hart].lock);
     }
     return pages;

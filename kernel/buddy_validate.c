@@ -1,6 +1,6 @@
 /*
  * kernel/buddy_validate.c - the buddy allocator's validator: walks every block of every region
- * and cross-checks state bytes, free-slot bitmaps (all levels), counters and cache entries.
+ * and cross-checks state bytes, the largest-free tree (every level), counters and cache entries.
  *
  * Builds: kernel, host
  */
@@ -23,31 +23,6 @@ struct tally {
         kprintf("buddy validate: " __VA_ARGS__);                                                                       \
         return -E_BADDATA;                                                                                             \
     } while (0)
-
-static unsigned bits_set(unsigned long word)
-{
-    unsigned count = 0;
-    for (; word; word &= word - 1)
-        count++;
-    return count;
-}
-
-/*
- * Every slot of a free block, at every order up to its own, must be free in the bitmaps. With
- * the exact count of set bits per order (check_bitmap) that also proves no other bit is set:
- * none for used or unmanaged pages, none above a free block's order (free blocks are maximal).
- */
-static int check_free_block_slots(const struct buddy_region *region, uintptr_t index, unsigned order)
-{
-    for (unsigned k = 0; k <= order; k++) {
-        for (uintptr_t slot = index >> k; slot < (index + order_pages(order)) >> k; slot++) {
-            if (!slot_is_free(&region->free_slots[k], slot))
-                FAIL("free block %p order %u: slot %lu of order %u is not free in the bitmap\n",
-                     (void *)region_page_address(region, index), order, (unsigned long)slot, k);
-        }
-    }
-    return 0;
-}
 
 /* One block starting at index: its state byte, its tail, its buddy and its slots. */
 static int check_block(const struct buddy_region *region, uintptr_t index, uint8_t state, struct tally *tally)
@@ -76,42 +51,57 @@ static int check_block(const struct buddy_region *region, uintptr_t index, uint8
     } else {
         tally->cached_pages++;
     }
-    return kind == PAGE_FREE ? check_free_block_slots(region, index, order) : 0;
+    return 0;
 }
 
-/* Every level of a bitmap: level 0 has exactly expected_free bits, each summary bit matches its word. */
-static int check_bitmap(const struct buddy_region *region, unsigned order, unsigned long expected_free)
+/*
+ * The exact value of a tree node from the state bytes: 1 + the order of the largest free block
+ * inside it, or 0. Sets *covered when a block of a higher order covers the node (then the stored
+ * value may be stale: nothing reads it). O(blocks and unmanaged pages in the node).
+ */
+static uint8_t node_expected(const struct buddy_region *region, unsigned order, uintptr_t node, bool *covered)
 {
-    const struct buddy_bitmap *map = &region->free_slots[order];
-    if (map->slot_count != region->page_count >> order || map->level_count == 0 ||
-        map->level_count > BUDDY_BITMAP_LEVELS)
-        FAIL("region %p order %u: bitmap shape is wrong\n", (void *)region_page_address(region, 0), order);
-    uintptr_t bits = map->slot_count;
-    unsigned long counted = 0;
-    for (unsigned level = 0; level < map->level_count; level++) {
-        uintptr_t words = (bits + WORD_BITS - 1) >> WORD_SHIFT;
-        for (uintptr_t w = 0; w < words; w++) {
-            unsigned long word = map->level[level][w];
-            uintptr_t valid = bits - w * WORD_BITS; /* bits of this word that stand for something */
-            if (valid < WORD_BITS && (word >> valid) != 0)
-                FAIL("region %p order %u level %u: bits past the end are set\n", (void *)region_page_address(region, 0),
-                     order, level);
-            if (level == 0) {
-                counted += bits_set(word);
-                continue;
-            }
-            for (unsigned b = 0; b < WORD_BITS && b < valid; b++) {
-                int below = map->level[level - 1][w * WORD_BITS + b] != 0;
-                if ((int)((word >> b) & 1) != below)
-                    FAIL("region %p order %u level %u: summary bit %lu disagrees with its word\n",
-                         (void *)region_page_address(region, 0), order, level, (unsigned long)(w * WORD_BITS + b));
-            }
-        }
-        bits = words;
+    uintptr_t first = node << order, end = first + order_pages(order), head;
+    *covered = false;
+    if (first >= region->page_count)
+        return 0; /* padding */
+    uint8_t state = block_of(region, first, &head);
+    if (state != PAGE_TAIL && (unsigned)(state & PAGE_ORDER_MASK) >= order) {
+        *covered = (unsigned)(state & PAGE_ORDER_MASK) > order;
+        return (state & PAGE_STATE_MASK) == PAGE_FREE ? (uint8_t)(order + 1) : 0;
     }
-    if (counted != expected_free)
-        FAIL("region %p order %u: %lu free slots in the bitmap, %lu in the free blocks\n",
-             (void *)region_page_address(region, 0), order, counted, expected_free);
+    uint8_t largest = 0;
+    for (uintptr_t index = first; index < end;) {
+        state = state_load(&region->page_state[index]);
+        if (state == PAGE_TAIL) { /* not managed */
+            index++;
+            continue;
+        }
+        if ((state & PAGE_STATE_MASK) == PAGE_FREE && (state & PAGE_ORDER_MASK) + 1 > largest)
+            largest = (uint8_t)((state & PAGE_ORDER_MASK) + 1);
+        index += order_pages(state & PAGE_ORDER_MASK);
+    }
+    return largest;
+}
+
+/* Every node of the largest-free tree that is not inside a block holds its exact value. */
+static int check_tree(const struct buddy_region *region)
+{
+    if (region->top_order >= BUDDY_TREE_ORDERS || order_pages(region->top_order) < region->page_count ||
+        (region->top_order > 0 && order_pages(region->top_order - 1) >= region->page_count))
+        FAIL("region %p: tree of order %lu over %lu pages\n", (void *)region_page_address(region, 0), region->top_order,
+             (unsigned long)region->page_count);
+    for (unsigned order = 0; order <= region->top_order; order++) {
+        uintptr_t nodes = tree_level_nodes(region->page_count, order);
+        for (uintptr_t node = 0; node < nodes; node++) {
+            bool covered;
+            uint8_t expected = node_expected(region, order, node, &covered);
+            uint8_t stored = region->largest_free[order][node];
+            if (!covered && stored != expected)
+                FAIL("region %p: tree node %lu of order %u holds %u, the blocks say %u\n",
+                     (void *)region_page_address(region, 0), (unsigned long)node, order, stored, expected);
+        }
+    }
     return 0;
 }
 
@@ -122,9 +112,6 @@ static int check_region(const struct buddy *buddy, unsigned r, struct tally *tal
     if ((region->first_pfn & (block - 1)) || (region->page_count & (block - 1)) || region->page_count == 0 ||
         (r > 0 && region->first_pfn < buddy->regions[r - 1].first_pfn + buddy->regions[r - 1].page_count))
         FAIL("region %u is misaligned, empty or overlaps the one before\n", r);
-    unsigned long free_blocks[BUDDY_MAX_ORDER + 1];
-    for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++)
-        free_blocks[k] = tally->free_blocks[k];
     for (uintptr_t index = 0; index < region->page_count;) {
         uint8_t state = state_load(&region->page_state[index]);
         if (state == PAGE_TAIL) { /* not managed */
@@ -135,15 +122,7 @@ static int check_region(const struct buddy *buddy, unsigned r, struct tally *tal
             return -E_BADDATA;
         index += order_pages(state & PAGE_ORDER_MASK);
     }
-    /* A free block of order j holds 2^(j-k) free slots of order k <= j. */
-    for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) {
-        unsigned long expected = 0;
-        for (unsigned j = k; j <= BUDDY_MAX_ORDER; j++)
-            expected += (tally->free_blocks[j] - free_blocks[j]) << (j - k);
-        if (check_bitmap(region, k, expected))
-            return -E_BADDATA;
-    }
-    return 0;
+    return check_tree(region);
 }
 
 /* Each cache entry names a cached page, with the right state byte, at most once. */
@@ -153,13 +132,13 @@ static int check_caches(struct buddy *buddy, unsigned long *cached)
     int result = 0;
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
-        if (cache->count > BUDDY_CACHE_PAGES) {
-            kprintf("buddy validate: cache of hart %u holds %lu pages\n", hart, cache->count);
+        if (cache->room_bytes > BUDDY_CACHE_EMPTY_ROOM || cache->room_bytes % sizeof(struct buddy_cache_entry)) {
+            kprintf("buddy validate: cache of hart %u has %lu bytes of room\n", hart, cache->room_bytes);
             return -E_BADDATA;
         }
-        *cached += cache->count;
-        for (unsigned long i = 0; i < cache->count && result == 0; i++) {
-            struct buddy_cache_entry *entry = &cache->entries[i];
+        *cached += buddy_cache_pages(cache);
+        for (unsigned long i = 0; i < buddy_cache_pages(cache) && result == 0; i++) {
+            struct buddy_cache_entry *entry = &buddy_cache_held(cache)[i];
             uintptr_t index;
             struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
             if (!region || ((uintptr_t)entry->page & (BUDDY_PAGE_SIZE - 1)) ||
@@ -181,33 +160,41 @@ static int check_duplicates(struct buddy *buddy)
     int result = 0;
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS && result == 0; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
-        for (unsigned long i = 0; i < cache->count; i++) {
-            uint8_t state = state_load(cache->entries[i].state);
+        for (unsigned long i = 0; i < buddy_cache_pages(cache); i++) {
+            uint8_t state = state_load(buddy_cache_held(cache)[i].state);
             if (state & 0x80) {
-                kprintf("buddy validate: page %p is in a cache twice\n", cache->entries[i].page);
+                kprintf("buddy validate: page %p is in a cache twice\n", buddy_cache_held(cache)[i].page);
                 result = -E_BADDATA;
                 break;
             }
-            state_store(cache->entries[i].state, (uint8_t)(state | 0x80));
+            state_store(buddy_cache_held(cache)[i].state, (uint8_t)(state | 0x80));
         }
     }
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
-        for (unsigned long i = 0; i < cache->count; i++)
-            state_store(cache->entries[i].state, (uint8_t)(state_load(cache->entries[i].state) & ~0x80));
+        for (unsigned long i = 0; i < buddy_cache_pages(cache); i++)
+            state_store(buddy_cache_held(cache)[i].state,
+                        (uint8_t)(state_load(buddy_cache_held(cache)[i].state) & ~0x80));
     }
     return result;
 }
 
 static int check_all(struct buddy *buddy)
 {
-    if (buddy->region_count > BUDDY_MAX_REGIONS)
-        FAIL("%u regions\n", buddy->region_count);
+    if (buddy->region_count > BUDDY_MAX_REGIONS || buddy->regions_end != &buddy->regions[buddy->region_count])
+        FAIL("%u regions, or the end of them misplaced\n", buddy->region_count);
     unsigned long cached;
     if (check_caches(buddy, &cached) || check_duplicates(buddy))
         return -E_BADDATA;
     struct tally tally = {0};
     for (unsigned r = 0; r < buddy->region_count; r++) {
+        /* A refill clears the tree levels inside a batch block with aligned stores (buddy.c). */
+        for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++) {
+            uintptr_t alignment = (1u << BUDDY_CACHE_BATCH_ORDER >> k) < 8 ? 1u << BUDDY_CACHE_BATCH_ORDER >> k : 8;
+            if ((uintptr_t)buddy->regions[r].largest_free[k] % alignment)
+                FAIL("region %u: tree level %u at %p is not aligned to %lu bytes\n", r, k,
+                     (void *)buddy->regions[r].largest_free[k], (unsigned long)alignment);
+        }
         if (check_region(buddy, r, &tally))
             return -E_BADDATA;
     }

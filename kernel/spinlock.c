@@ -13,5 +13,5 @@ void spin_lock_contended(struct spinlock *lock)
             else
                 spin_pause();
         }
-    } while (__atomic_exchange_n(&lock->locked, 1, __ATOMIC_ACQUIRE));
+    } while (spin_swap_held(lock));
 }

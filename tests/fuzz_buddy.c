@@ -100,8 +100,8 @@ static void mark_cached(void)
     memset(cached, 0, sizeof cached);
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         const struct buddy_cache *cache = &allocator.caches[hart];
-        for (unsigned long i = 0; i < cache->count; i++)
-            cached[((uintptr_t)cache->entries[i].page - address_of(0)) / PAGE] = 1;
+        for (unsigned long i = 0; i < buddy_cache_pages(cache); i++)
+            cached[((uintptr_t)buddy_cache_held((struct buddy_cache *)cache)[i].page - address_of(0)) / PAGE] = 1;
     }
 }
 
@@ -116,6 +116,24 @@ static long highest_free_slot(unsigned order, int skip_cached)
             free = managed[p] && !owned[p] && !(skip_cached && cached[p]);
         if (free)
             return (long)first;
+    }
+    return -1;
+}
+
+/*
+ * The block an order-0 refill takes: the highest free slot (outside the caches) of the batch
+ * order, else of the largest order that has one. Returns its order and sets *top to its highest
+ * page, or -1 when the pool has no free page.
+ */
+static int refill_slot(long *top)
+{
+    mark_cached();
+    for (int order = BUDDY_CACHE_BATCH_ORDER; order >= 0; order--) {
+        long first = highest_free_slot((unsigned)order, 1);
+        if (first >= 0) {
+            *top = first + (1l << order) - 1;
+            return order;
+        }
     }
     return -1;
 }
@@ -140,8 +158,10 @@ static void do_alloc(unsigned order)
         CHECK(buddy_alloc_checked(&allocator, order, &block) == -E_INVAL && block == NULL);
         return;
     }
-    if (order == 0 && cache->count > 0) {
-        expected = (long)(((uintptr_t)cache->entries[cache->count - 1].page - address_of(0)) / PAGE);
+    if (order == 0 && buddy_cache_pages(cache) > 0) {
+        expected = (long)(((uintptr_t)buddy_cache_held((struct buddy_cache *)cache)[0].page - address_of(0)) / PAGE);
+    } else if (order == 0 && refill_slot(&expected) >= 0) {
+        /* A refill: the highest page of the block it takes. */
     } else {
         /* The pool's highest free slot; if it has none, the caches are drained and it is tried again. */
         mark_cached();

@@ -17,6 +17,8 @@ static uint64_t samples[MAX_SAMPLES];
 static unsigned sample_count;
 static unsigned long dropped_samples;
 static uint64_t measurement_overhead;
+static unsigned failures;
+static const char *running_name;
 
 void kbench_record(uint64_t instructions)
 {
@@ -31,6 +33,12 @@ void kbench_stop(uint64_t start)
     uint64_t end = kbench_instret();
     uint64_t elapsed = end - start;
     kbench_record(elapsed > measurement_overhead ? elapsed - measurement_overhead : 0);
+}
+
+void kbench_fail(const char *why)
+{
+    kprintf("# BENCHMARK FAILED: %s: %s\n", running_name, why);
+    failures++;
 }
 
 uint64_t kbench_overhead(void)
@@ -108,6 +116,8 @@ static int run_one(const struct kbench *bench)
 {
     sample_count = 0;
     dropped_samples = 0;
+    failures = 0;
+    running_name = bench->name;
     bench->run();
     struct summary summary = summarize();
     unsigned long mean_whole = (unsigned long)(summary.mean_hundredths / 100);
@@ -118,7 +128,7 @@ static int run_one(const struct kbench *bench)
             "\"unit\": \"instructions\", \"budget_mean\": %u, \"budget_max\": %u}\n",
             bench->name, summary.n, mean_whole, mean_fraction, (unsigned long)summary.p50, (unsigned long)summary.p99,
             (unsigned long)summary.max, (unsigned)bench->budget_mean, (unsigned)bench->budget_max);
-    int exceeded = 0;
+    int exceeded = (int)failures;
     if (summary.n == 0) {
         kprintf("# %s: no samples recorded\n", bench->name);
         exceeded++;

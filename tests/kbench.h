@@ -67,6 +67,12 @@ void kbench_stop(uint64_t start);
 /* Records one sample measured some other way (already net of overhead). */
 void kbench_record(uint64_t instructions);
 
+/*
+ * Fails the running benchmark (counted like an exceeded budget) and prints why: for a benchmark
+ * that checks it measured what it meant to (e.g. that a sequence crossed the slow paths).
+ */
+void kbench_fail(const char *why);
+
 /* Instructions one kbench_start()/kbench_stop() pair costs with nothing between. */
 uint64_t kbench_overhead(void);
 

@@ -281,9 +281,12 @@ KTEST(buddy, highest_addresses_first)
     /* Strictly the highest free aligned slot: [1016, 1024) and [1008, 1016) hold used pages. */
     void *eight = buddy_alloc(TEST_BUDDY, 3);
     KASSERT_EQ(page_number(eight), ARENA_PAGES - 24ul);
-    /* Pages 3 and 4, free right above the claim, are the last ones handed out. */
+    /*
+     * An order-0 page comes from a refill, which takes the highest entirely free batch slot
+     * ([992, 1000), just below the block of 8: the free pages 1016-1021 share a slot with used ones).
+     */
     void *page = buddy_alloc(TEST_BUDDY, 0);
-    KASSERT_EQ(page_number(page), ARENA_PAGES - 3ul);
+    KASSERT_EQ(page_number(page), ARENA_PAGES - 24ul - 1);
 
     KASSERT_EQ(buddy_free(TEST_BUDDY, page, 0), 0);
     KASSERT_EQ(buddy_free(TEST_BUDDY, eight, 3), 0);
@@ -357,15 +360,23 @@ KTEST(buddy, far_apart_ranges_get_their_own_regions)
     /* The metadata went to the top of the highest range. */
     KASSERT_EQ(buddy_free_pages(TEST_BUDDY), 8 + 4 + 1 - buddy_test_allocator.metadata_bytes / PAGE);
     KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
-    /* Highest first, across regions; pages of every region through the cache and back. */
+    /*
+     * Pages of every region through the cache and back. No region has a free batch slot, so
+     * each refill takes the highest free block of the largest order there is, across regions:
+     * far_memory[4]'s [0, 4) (the metadata took its top pages), then far_memory[0]'s pair 6-7,
+     * then single pages, highest first: far_memory[4]'s 4, far_memory[2]'s, far_memory[0]'s 8 and 5.
+     */
     void *pages[16];
     unsigned count = 0;
     while (count < 16 && (pages[count] = buddy_alloc(TEST_BUDDY, 0)) != NULL)
         count++;
     KASSERT_EQ(count, buddy_test_allocator.total_pages);
+    KASSERT_PTR_EQ(pages[0], far_memory[4] + 3 * PAGE);
+    KASSERT_PTR_EQ(pages[count - 6], far_memory[0] + 7 * PAGE);
+    KASSERT_PTR_EQ(pages[count - 5], far_memory[0] + 6 * PAGE);
+    KASSERT_PTR_EQ(pages[count - 3], far_memory[2]);
+    KASSERT_PTR_EQ(pages[count - 2], far_memory[0] + 8 * PAGE);
     KASSERT_PTR_EQ(pages[count - 1], far_memory[0] + 5 * PAGE);
-    KASSERT_PTR_EQ(pages[count - 2], far_memory[0] + 6 * PAGE);
-    KASSERT_PTR_EQ(pages[count - 5], far_memory[2]);
     KASSERT_EQ(buddy_claim(TEST_BUDDY, (uintptr_t)far_memory[0] + 4 * PAGE, (uintptr_t)far_memory[0] + 6 * PAGE),
                -E_INVAL);
     for (unsigned i = 0; i < count; i++)
@@ -538,6 +549,128 @@ KTEST(buddy, caches_drain_when_memory_runs_short)
     KASSERT(all_free());
 }
 
+#define BATCH (1ul << BUDDY_CACHE_BATCH_ORDER)
+
+/* Pages the shared pool holds (free pages outside every cache). */
+static unsigned long pool_pages(void)
+{
+    struct buddy_stats stats;
+    buddy_get_stats(TEST_BUDDY, &stats);
+    return stats.free_pages - stats.cached_pages;
+}
+
+static unsigned long cached_pages(void)
+{
+    struct buddy_stats stats;
+    buddy_get_stats(TEST_BUDDY, &stats);
+    return stats.cached_pages;
+}
+
+/*
+ * A refill takes one block: the highest entirely free slot of 2^BUDDY_CACHE_BATCH_ORDER pages,
+ * even when free pages lie scattered above it, and its pages come out highest first. With no
+ * such slot left, the highest block of the largest order there is, down to single pages.
+ */
+KTEST(buddy, refill_takes_one_block_highest_first)
+{
+    struct buddy_range range = pages_range(0, 64);
+    KASSERT_EQ(buddy_test_init(&range, 1), 0);
+    KASSERT_EQ(buddy_claim(TEST_BUDDY, page_address(0), page_address(64)), 0);
+    /* Free in the pool: 62, 60, 59, 51-50 (an order-1 block), 47-40 and 31-24 (order 3), 20. */
+    static const unsigned long freed[][2] = {{62, 63}, {59, 61}, {50, 52}, {40, 48}, {24, 32}, {20, 21}};
+    for (unsigned i = 0; i < sizeof freed / sizeof freed[0]; i++)
+        KASSERT_EQ(buddy_release(TEST_BUDDY, page_address(freed[i][0]), page_address(freed[i][1])), 0);
+    KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+    static const unsigned long expected[] = {47, 46, 45, 44, 43, 42, 41, 40, 31, 30, 29,
+                                             28, 27, 26, 25, 24, 51, 50, 62, 60, 59, 20};
+    /* The pages cached after each allocation: a refill brings a whole block at once. */
+    static const unsigned long cached_after[] = {7, 6, 5, 4, 3, 2, 1, 0, 7, 6, 5, 4, 3, 2, 1, 0, 1, 0, 0, 0, 0, 0};
+    void *pages[sizeof expected / sizeof expected[0]];
+    KASSERT_EQ(BATCH, 8ul); /* the expectations are for batches of 8 */
+    for (unsigned i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        unsigned long pool_before = pool_pages();
+        pages[i] = buddy_alloc(TEST_BUDDY, 0);
+        KASSERT_NOT_NULL(pages[i]);
+        KASSERT_EQ(page_number(pages[i]), expected[i]);
+        KASSERT_EQ(cached_pages(), cached_after[i]);
+        /* A refill takes exactly one block out of the pool; a cache hit takes nothing. */
+        unsigned long taken = pool_before - pool_pages();
+        KASSERT(taken == 0 || taken == cached_after[i] + 1);
+        KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+    }
+    KASSERT_NULL(buddy_alloc(TEST_BUDDY, 0)); /* nothing else is free */
+    for (unsigned i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        KASSERT_EQ(buddy_free(TEST_BUDDY, pages[i], 0), 0);
+    static const unsigned long claimed[][2] = {{0, 20}, {21, 24}, {32, 40}, {48, 50}, {52, 59}, {61, 62}, {63, 64}};
+    for (unsigned i = 0; i < sizeof claimed / sizeof claimed[0]; i++)
+        KASSERT_EQ(buddy_release(TEST_BUDDY, page_address(claimed[i][0]), page_address(claimed[i][1])), 0);
+    KASSERT(all_free());
+}
+
+/*
+ * A free that finds the cache full gives back that one page, straight to the pool (it merges
+ * there), and leaves the cache as it was: no batch moves inside one call.
+ */
+KTEST(buddy, full_cache_free_gives_back_one_page)
+{
+    struct buddy_range range = pages_range(0, 128);
+    KASSERT_EQ(buddy_test_init(&range, 1), 0);
+    static void *pages[64];
+    for (unsigned i = 0; i < 64; i++)
+        KASSERT_NOT_NULL(pages[i] = buddy_alloc(TEST_BUDDY, 0));
+    KASSERT_EQ(cached_pages(), 0ul);
+    for (unsigned i = 0; i < BUDDY_CACHE_PAGES; i++)
+        KASSERT_EQ(buddy_free(TEST_BUDDY, pages[i], 0), 0);
+    KASSERT_EQ(cached_pages(), (unsigned long)BUDDY_CACHE_PAGES);
+    struct buddy_cache *cache = &buddy_test_allocator.caches[hart_self()];
+    struct buddy_cache_entry held[BUDDY_CACHE_PAGES];
+    memcpy(held, buddy_cache_held(cache), sizeof held);
+    for (unsigned i = BUDDY_CACHE_PAGES; i < 64; i++) {
+        unsigned long pool_before = pool_pages();
+        KASSERT_EQ(buddy_free(TEST_BUDDY, pages[i], 0), 0);
+        KASSERT_EQ(pool_pages(), pool_before + 1);
+        KASSERT_EQ(cached_pages(), (unsigned long)BUDDY_CACHE_PAGES);
+        KASSERT(memcmp(held, buddy_cache_held(cache), sizeof held) == 0);
+        KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+    }
+    /* The pages given back merged: the 33 frees above the cache's pages left whole blocks. */
+    struct buddy_stats stats;
+    buddy_get_stats(TEST_BUDDY, &stats);
+    KASSERT_LE(stats.free_blocks[0], 1ul);
+    KASSERT(all_free());
+}
+
+/* A cache never holds more than BUDDY_CACHE_PAGES pages, whatever the order-0 traffic. */
+KTEST(buddy, cache_stays_within_its_bound)
+{
+    struct buddy_range range = pages_range(0, 256);
+    KASSERT_EQ(buddy_test_init(&range, 1), 0);
+    static void *live[128];
+    unsigned live_count = 0;
+    uint32_t seed = 7;
+    for (unsigned step = 0; step < 4000; step++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        /* Tides: 100 steps mostly allocating, then 100 mostly freeing. */
+        bool allocate = (step / 100) % 2 == 0 ? seed % 4 != 0 : seed % 4 == 0;
+        if (allocate && live_count < 128) {
+            KASSERT_NOT_NULL(live[live_count] = buddy_alloc(TEST_BUDDY, 0));
+            live_count++;
+        } else if (live_count > 0) {
+            unsigned victim = (seed >> 8) % live_count;
+            KASSERT_EQ(buddy_free(TEST_BUDDY, live[victim], 0), 0);
+            live[victim] = live[--live_count];
+        }
+        KASSERT_LE(cached_pages(), (unsigned long)BUDDY_CACHE_PAGES);
+        KASSERT_EQ(buddy_free_pages(TEST_BUDDY), 256ul - live_count);
+    }
+    KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+    while (live_count > 0)
+        KASSERT_EQ(buddy_free(TEST_BUDDY, live[--live_count], 0), 0);
+    KASSERT(all_free());
+}
+
 KTEST(buddy, statistics_and_fragmentation_index)
 {
     struct buddy_range range = pages_range(0, 16);
@@ -663,12 +796,18 @@ KTEST(buddy, validator_catches_corruption)
     KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
     ktest_note("the validator complains below on purpose");
 
-    /* A free-slot bit for an allocated page. */
-    struct buddy_bitmap *map = &buddy_test_allocator.regions[0].free_slots[0];
-    unsigned long saved_word = map->level[0][0];
-    map->level[0][0] |= 1; /* bit 0 is the highest page of the region: allocated */
+    /* The tree says the allocated block is free, then that the arena's root holds nothing free. */
+    struct buddy_region *region = &buddy_test_allocator.regions[0];
+    uint8_t *node = &region->largest_free[4][page_number(block) >> 4];
+    KASSERT_EQ(*node, 0);
+    *node = 5;
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
-    map->level[0][0] = saved_word;
+    *node = 0;
+    uint8_t *root = &region->largest_free[region->top_order][0];
+    uint8_t saved_root = *root;
+    *root = 0;
+    KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
+    *root = saved_root;
 
     /* A counter off by one. */
     buddy_test_allocator.free_blocks[0]++;
@@ -678,7 +817,7 @@ KTEST(buddy, validator_catches_corruption)
     /* A page inside the allocated block that claims to start one. */
     uint8_t *state = &buddy_test_allocator.regions[0].page_state[page_number(block) + 1];
     uint8_t saved_state = *state;
-    *state = 0x20; /* allocated, order 0 */
+    *state = 0x00; /* allocated, order 0 (PAGE_ALLOCATED, kernel/buddy_internal.h) */
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
     *state = saved_state;
 
