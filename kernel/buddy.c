@@ -541,8 +541,8 @@ static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, st
         spin_unlock(&cache->lock);
         return alloc_slow(buddy, 0, caller, error);
     }
-    uintptr_t head;
-    unsigned from;
+    uintptr_t head = 0; /* set by pool_highest: refill_order said a block of this order is free */
+    unsigned from = 0;
     struct buddy_region *region = pool_highest(buddy, (unsigned)largest, &head, &from);
     return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
 }
