@@ -208,19 +208,23 @@ static void deepest_allocations(unsigned order, bool fragmented)
         page_free(blocks[--count], BUDDY_CACHE_BATCH_ORDER);
 }
 
-/* Budgets: the measured ceilings, above the issue's 400 (docs/BENCHMARKS.md says why). */
-KBENCH(page_alloc_order0_refill_deepest, 0, 452)
+/*
+ * Budgets: a regression guard (measured 452-462 at 256M), above the issue's 400 per call: these are
+ * the constructed worst cases, not the random churn the issue budgets (docs/BENCHMARKS.md says why).
+ */
+#define DEEPEST_CASE_GUARD 480
+KBENCH(page_alloc_order0_refill_deepest, 0, DEEPEST_CASE_GUARD)
 {
     deepest_allocations(0, false);
 }
 
-KBENCH(page_alloc_order1_deepest, 0, 462)
+KBENCH(page_alloc_order1_deepest, 0, DEEPEST_CASE_GUARD)
 {
     deepest_allocations(1, false);
 }
 
 /* The same for a refill in a fragmented pool: the largest free block is the lowest half-batch. */
-KBENCH(page_alloc_order0_refill_fragmented_deepest, 0, 452)
+KBENCH(page_alloc_order0_refill_fragmented_deepest, 0, DEEPEST_CASE_GUARD)
 {
     deepest_allocations(0, true);
 }
