@@ -49,8 +49,13 @@ def run_bench(binary, arguments, preload, prefix=()):
 
 
 def annotate(out_file, inclusive):
-    """Function name -> instructions, from callgrind_annotate (inclusive or self cost)."""
-    command = ["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=100", out_file]
+    """Function name -> instructions, from callgrind_annotate (inclusive or self cost).
+
+    callgrind_annotate may list one function more than once (under its source file's absolute and
+    relative name, or per file it inlines code from): each listing shows the same or a part of the
+    cost, so the largest is the function's cost.
+    """
+    command = ["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=100", "--auto=no", out_file]
     text = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True).stdout
     costs = {}
     for line in text.splitlines():
@@ -62,7 +67,7 @@ def annotate(out_file, inclusive):
             costs["PROGRAM TOTALS"] = cost
         elif ":" in where:
             function = where.rsplit(":", 1)[1]
-            costs[function] = costs.get(function, 0) + cost
+            costs[function] = max(costs.get(function, 0), cost)
     return costs
 
 
