@@ -33,8 +33,12 @@ static void reset(struct malloc_workload_run *run)
     memset(&run->result, 0, sizeof run->result);
 }
 
-/* Calls malloc through the table (measured when there is a probe), marks the block, keeps count. */
-static unsigned char *workload_malloc(struct malloc_workload_run *run, uint32_t bytes, unsigned char marker)
+/*
+ * Calls malloc through the table (measured when there is a probe), marks the block, keeps count.
+ * noipa: one function under this name whatever the optimizer does (tools/stack_indirect_targets.txt).
+ */
+__attribute__((noipa)) static unsigned char *workload_malloc(struct malloc_workload_run *run, uint32_t bytes,
+                                                             unsigned char marker)
 {
     void *(*allocate)(size_t) = run->table->malloc;
     const struct malloc_probe *probe = run->probe;
@@ -69,8 +73,8 @@ static unsigned char *workload_malloc(struct malloc_workload_run *run, uint32_t 
     return block;
 }
 
-/* Checks the block's markers, then frees it through the table (measured when there is a probe). */
-static int workload_free(struct malloc_workload_run *run, const struct malloc_slot *slot)
+/* Checks the block's markers, then frees it through the table (measured when there is a probe). noipa: as above. */
+__attribute__((noipa)) static int workload_free(struct malloc_workload_run *run, const struct malloc_slot *slot)
 {
     unsigned char *block = slot->block;
     uint32_t bytes = slot->bytes;
