@@ -4,7 +4,9 @@
  * Runs the workloads of tests/malloc_workloads.h over the kernel's allocator (rvmem_malloc,
  * rvmem_free on the break) with a probe that times every call with rdinstret, and reports for
  * each workload: malloc and free over every call (mean, p50, p99, max), the same over the calls
- * that did not move the break (no page refill: "_no_refill" rows), and the footprint, in
+ * that neither moved the break nor took or gave pages (no page refill: "_no_refill" rows; a
+ * check of the break and the page allocator's free count before and after each call, outside
+ * the counted window), and the footprint, in
  * permille: 1000 * the highest heap span seen / the highest sum of requested bytes live at once.
  * The heap span is the break minus the allocator's heap start, sampled after every malloc
  * (outside the counted window); rvmem_malloc_trim() runs before each workload so the heap starts
@@ -17,7 +19,9 @@
  * larson and <= 1.35 on zstress. A miss fails `make bench`.
  */
 #include "kernel/brk.h"
+#include "kernel/buddy.h"
 #include "kernel/pages.h"
+#include "kernel/platform.h"
 #include "kernel/printf.h"
 #include "lib/malloc.h"
 #include "tests/kbench.h"
@@ -45,8 +49,16 @@ static bool allocator_missing(const char *bench)
 struct probe_state {
     struct kbench_series series[2][2];
     uintptr_t break_before, pages_end_before;
+    unsigned long free_pages_before;
     uint64_t refills[2];
 };
+
+/* Free pages of the pool and this hart's cache: read directly (the other harts sleep while benchmarks run). */
+static unsigned long free_pages_now(void)
+{
+    struct buddy *pages = kernel_pages();
+    return pages->pool_free_pages + pages->caches[hart_self()].count;
+}
 
 static struct probe_state probe_state;
 
@@ -56,6 +68,7 @@ static void probe_before(void *context)
     struct brk_heap *heap = kernel_heap();
     state->break_before = heap->current;
     state->pages_end_before = heap->pages_end;
+    state->free_pages_before = free_pages_now();
 }
 
 static void probe_after(void *context, enum malloc_call call, size_t bytes, uint64_t instructions)
@@ -63,7 +76,8 @@ static void probe_after(void *context, enum malloc_call call, size_t bytes, uint
     struct probe_state *state = context;
     struct brk_heap *heap = kernel_heap();
     uint64_t net = instructions > kbench_overhead() ? instructions - kbench_overhead() : 0;
-    bool refilled = heap->current != state->break_before || heap->pages_end != state->pages_end_before;
+    bool refilled = heap->current != state->break_before || heap->pages_end != state->pages_end_before ||
+                    free_pages_now() != state->free_pages_before;
     (void)bytes;
     kbench_series_add(&state->series[call][0], net);
     if (refilled)
