@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,15 +49,13 @@ def run_bench(binary, arguments, preload, prefix=()):
     return lines
 
 
-def annotate(out_file, inclusive):
-    """Function name -> instructions, from callgrind_annotate (inclusive or self cost).
+def parse_annotate(text):
+    """Function name -> instructions, from callgrind_annotate's output (inclusive or self cost).
 
     callgrind_annotate may list one function more than once (under its source file's absolute and
     relative name, or per file it inlines code from): each listing shows the same or a part of the
-    cost, so the largest is the function's cost.
+    cost, so the largest is the function's cost. "PROGRAM TOTALS" is kept under that name.
     """
-    command = ["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=100", "--auto=no", out_file]
-    text = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True).stdout
     costs = {}
     for line in text.splitlines():
         match = re.match(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.+?)(?:\s+\[.*\])?$", line)
@@ -69,6 +68,14 @@ def annotate(out_file, inclusive):
             function = where.rsplit(":", 1)[1]
             costs[function] = max(costs.get(function, 0), cost)
     return costs
+
+
+def annotate(out_file, inclusive):
+    """parse_annotate over `callgrind_annotate` of one callgrind output file."""
+    command = ["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=100", "--auto=no",
+               out_file]
+    text = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True).stdout
+    return parse_annotate(text)
 
 
 def callgrind(binary, workload, preload):
@@ -102,6 +109,9 @@ def main():
     parser.add_argument("--ratio-budget", type=float, default=0.4)
     args = parser.parse_args()
     workloads = [w for w in args.workloads.split(",") if w]
+    if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
+        print("bench-host: valgrind is not installed (make deps, or apt-get install valgrind)")
+        return 1
 
     if not os.path.exists(args.preload):
         print(f"bench-host: {args.preload} does not exist (rvmem's LD_PRELOAD library; `make host` builds it):"
