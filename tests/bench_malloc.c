@@ -28,24 +28,7 @@
 #include "tests/kbench_series.h"
 #include "tests/malloc_workloads.h"
 
-/*
- * Weak until the allocator's implementation (lib/malloc*.c) is merged: without it these are NULL,
- * every malloc benchmark says so and records nothing, and an empty benchmark fails `make bench`.
- */
-#pragma weak rvmem_malloc
-#pragma weak rvmem_free
-#pragma weak rvmem_malloc_stats
-#pragma weak rvmem_malloc_trim
-
-static bool allocator_missing(const char *bench)
-{
-    if (rvmem_malloc && rvmem_free && rvmem_malloc_stats && rvmem_malloc_trim)
-        return false;
-    kprintf("# %s: the allocator (rvmem_malloc) is not linked into this kernel\n", bench);
-    return true;
-}
-
-/* The series of one workload: [call][0] every call, [call][1] calls that moved no break. */
+/* The series of one workload: [call][0] every call, [call][1] calls with no page refill. */
 struct probe_state {
     struct kbench_series series[2][2];
     uintptr_t break_before, pages_end_before;
@@ -136,8 +119,6 @@ static void report_call(const char *workload, const char *call_name, enum malloc
 /* Runs one workload and reports its rows; a failed workload reports empty rows (a failure). noipa: one name. */
 __attribute__((noipa)) static void run_and_report(const char *workload, const struct budgets *budgets)
 {
-    if (allocator_missing(workload))
-        return;
     struct malloc_workload_run run = start_workload();
     int error = malloc_workload_by_name(workload)(&run);
     if (error) {
@@ -187,8 +168,6 @@ KBENCH(malloc_zstress, 0, 0)
 /* The sweep: one malloc row and one free row per size (every call), no budgets. */
 KBENCH(malloc_sweep, 0, 0)
 {
-    if (allocator_missing("malloc_sweep"))
-        return;
     for (unsigned i = 0; i < malloc_sweep_size_count; i++) {
         uint32_t bytes = malloc_sweep_sizes[i];
         struct malloc_workload_run run = start_workload();
@@ -235,8 +214,6 @@ KBENCH(malloc_call_overhead, 0, 0)
         static struct kbench_series series[2];                                                                         \
         kbench_series_reset(&series[0]);                                                                               \
         kbench_series_reset(&series[1]);                                                                               \
-        if (allocator_missing(#name))                                                                                  \
-            return;                                                                                                    \
         rvmem_free(rvmem_malloc(bytes)); /* warm: the first call may refill */                                         \
         for (unsigned i = 0; i < 1000; i++) {                                                                          \
             uint64_t start = kbench_start();                                                                           \
