@@ -120,6 +120,7 @@ static void report_call(const char *workload, const char *call_name, enum malloc
 __attribute__((noipa)) static void run_and_report(const char *workload, const struct budgets *budgets)
 {
     struct malloc_workload_run run = start_workload();
+    size_t span_at_start = heap_span_bytes();
     int error = malloc_workload_by_name(workload)(&run);
     if (error) {
         kprintf("# malloc_%s: the workload failed with error %d\n", workload, error);
@@ -136,9 +137,9 @@ __attribute__((noipa)) static void run_and_report(const char *workload, const st
     char name[64];
     ksnprintf(name, sizeof name, "malloc_%s_footprint", workload);
     kbench_report(name, &footprint, "permille", budgets->footprint_permille, 0);
-    kprintf("# %s: peak heap span %lu bytes, peak live %lu bytes in %lu blocks\n", workload,
-            (unsigned long)run.result.peak_heap_span, (unsigned long)run.result.peak_live_bytes,
-            (unsigned long)run.result.peak_live_blocks);
+    kprintf("# %s: heap span %lu bytes at the start, peak %lu bytes; peak live %lu bytes in %lu blocks\n", workload,
+            (unsigned long)span_at_start, (unsigned long)run.result.peak_heap_span,
+            (unsigned long)run.result.peak_live_bytes, (unsigned long)run.result.peak_live_blocks);
 }
 
 KBENCH(malloc_pair, 0, 0)
