@@ -21,6 +21,9 @@
 
 #include "kernel/platform.h"
 #include "kernel/spinlock.h"
+#if !defined(RVMEM_HOST)
+#include "kernel/layout.h"
+#endif
 #include "lib/malloc.h"
 
 #define MALLOC_PAGE_SHIFT 12
@@ -45,15 +48,41 @@ static inline unsigned small_class_of(size_t size)
  * One size class in one hart's cache: a singly linked list of free blocks (the link is the
  * block's first word) and how many more blocks it may take before it drains a batch.
  */
+/*
+ * One size class in one hart's cache: a singly linked list of free blocks (the link is the
+ * block's first word). Only free() counts: room is decremented by every push, so the list holds
+ * at most limit - room blocks (malloc pops without counting, which keeps its fast path short).
+ * When room reaches 0 the slow path walks the list (at most limit blocks), drains it to the
+ * central list if it really is long, and resets room from the real length.
+ */
 struct malloc_cache_class {
     void *head;
-    uint32_t room;  /* free slots left; 0 sends free() to the slow path */
-    uint32_t ready; /* set once the slot's room has been set (zero-filled caches start unready) */
+    uint32_t room;  /* frees left before the slow path looks at the list's real length */
+    uint32_t ready; /* set once room has been set (zero-filled caches start unready) */
 };
 
+/*
+ * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
+ * and with the page map's byte (also class + 1) directly; entry 0 stays empty, which sends
+ * malloc(0) (and sizes that wrap round) to the slow path at no cost. 64 entries plus the page map's
+ * coordinates: 1056 bytes a hart.
+ */
+#define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
 struct malloc_cache {
-    struct malloc_cache_class classes[MALLOC_SMALL_CLASSES];
+    /* Copies of malloc_state's page-map fields (set at init, or lazily for thread caches), so free's fast path reaches
+     * everything from the cache pointer alone. */
+    uintptr_t heap_start;
+    uintptr_t map_span_bytes;
+    const uint8_t *page_map;
+    uintptr_t unused;
+    struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
 };
+
+/* The entry of class_index in cache. */
+static inline struct malloc_cache_class *cache_entry_of(struct malloc_cache *cache, unsigned class_index)
+{
+    return &cache->entries[class_index + 1];
+}
 
 /*
  * Per-hart caches: the kernel and the host tests index an array by hart_self(); the LD_PRELOAD
@@ -143,17 +172,44 @@ static inline struct malloc_cache *malloc_cache_self(void)
 {
 #if defined(RVMEM_MALLOC_THREAD_CACHE)
     return &malloc_thread_cache;
-#else
+#elif defined(RVMEM_HOST)
     return &malloc_state.caches[hart_self()];
+#else
+    /* One load through tp: struct hart's allocator_cache (kernel/hart.h), set by malloc_kernel_init. */
+    struct malloc_cache *cache;
+    __asm__("ld %0, %1(tp)" : "=r"(cache) : "i"(HART_ALLOCATOR_CACHE_OFFSET));
+    return cache;
 #endif
 }
+
+/* The calling hart's cache entry entry_index (class + 1). */
+static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_index)
+{
+    return &malloc_cache_self()->entries[entry_index];
+}
+
+/*
+ * The fast paths are leaves with a tail call to their slow path: no frame, so no frame pointer
+ * (the build's -fno-omit-frame-pointer would add five instructions to each). Backtraces lose
+ * nothing: the slow paths keep theirs.
+ */
+#define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
 
 /* Blocks a hart's cache holds at most, per class, and how many move per refill or drain. */
 uint32_t small_cache_limit(unsigned class_index);
 
 /* --- core operations (no misuse checks beyond cheap range checks) --- */
 
-/* The unchecked allocator: the public functions when RVMEM_CHECKED is off, the checked layer's base otherwise. */
+/*
+ * The unchecked allocator: the checked layer's base in checked builds; otherwise these are the
+ * public functions themselves (same definitions, public names: no extra call on the fast path).
+ */
+#ifndef RVMEM_CHECKED
+#define malloc_core_alloc rvmem_malloc
+#define malloc_core_free rvmem_free
+#define malloc_core_realloc rvmem_realloc
+#define malloc_core_usable_size rvmem_malloc_usable_size
+#endif
 void *malloc_core_alloc(size_t size);
 void malloc_core_free(void *block);
 size_t malloc_core_usable_size(const void *block);
@@ -163,7 +219,9 @@ void *malloc_core_realloc(void *block, size_t size);
 /* Small classes (malloc_small.c). */
 void *small_alloc_slow(unsigned class_index);
 void small_free_slow(void *block, unsigned class_index);
+void malloc_cache_bind(struct malloc_cache *cache);
 void small_flush_cache(struct malloc_cache *cache);
+size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);
 size_t small_run_bytes(unsigned class_index);
 bool small_block_is_start(uintptr_t block, unsigned class_index);
@@ -188,7 +246,7 @@ bool tlsf_is_allocated_payload(uintptr_t payload);
 struct small_run *tlsf_alloc_run(size_t run_bytes);
 void tlsf_free_run(struct small_run *run);
 size_t tlsf_trim(size_t keep_bytes);
-int tlsf_validate(void);
+int tlsf_validate(const void *caller);
 uintptr_t tlsf_break(void);
 void tlsf_poison(void *start, size_t bytes);
 

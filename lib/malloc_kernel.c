@@ -2,14 +2,18 @@
  * lib/malloc_kernel.c - the kernel binding of malloc: sbrk as more-core, and the standard names.
  *
  * Kernel only (the host and LD_PRELOAD builds have their own bindings). The standard names are
- * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files).
+ * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). It also
+ * points every struct hart's allocator_cache at that hart's cache, which the fast paths load
+ * through tp.
  */
 #include "lib/malloc_kernel.h"
 
 #include "kernel/brk.h"
+#include "kernel/hart.h"
 #include "kernel/pages.h"
 #include "kernel/string.h"
 #include "lib/malloc.h"
+#include "lib/malloc_internal.h"
 
 void malloc_kernel_init(void)
 {
@@ -24,6 +28,9 @@ void malloc_kernel_init(void)
         panic("malloc: no memory for the page map (%lu bytes)", (unsigned long)heap_pages);
     memset(page_map, 0, (size_t)4096 << order);
     struct malloc_binding binding = {.more_core = sbrk, .page_map = page_map, .page_map_bytes = (size_t)4096 << order};
+    /* Each hart finds its cache with one load through tp (the fast paths' hart_self()). */
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
+        harts[hart].allocator_cache = &malloc_state.caches[hart];
     int error = rvmem_malloc_init(&binding);
     if (error)
         panic("malloc: set-up failed (%d)", error);
