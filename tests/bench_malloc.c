@@ -14,8 +14,9 @@
  *
  * A figure counts the call through the workload's allocator table (the argument move and the
  * indirect call: malloc_call_overhead below measures an empty function called the same way),
- * not the probe. Issue 5's targets are the budgets: mean <= 20 per malloc and <= 25 per free on
- * simple16, larson and zstress; max <= 150 per call with no page refill; footprint <= 1.05 on
+ * not the probe. heap_16B, heap_256B and heap_4KiB complete the seed's table (stack frame vs
+ * malloc/free vs box) for the sizes of tests/bench_stack.c. Issue 5's targets are the budgets: mean <= 20 per malloc
+ * and <= 25 per free on simple16, larson and zstress; max <= 150 per call with no page refill; footprint <= 1.05 on
  * larson and <= 1.35 on zstress. A miss fails `make bench`.
  */
 #include "kernel/brk.h"
@@ -23,6 +24,7 @@
 #include "kernel/pages.h"
 #include "kernel/platform.h"
 #include "kernel/printf.h"
+#include "lib/box.h"
 #include "lib/malloc.h"
 #include "tests/kbench.h"
 #include "tests/kbench_series.h"
@@ -206,33 +208,60 @@ KBENCH(malloc_call_overhead, 0, 0)
 }
 
 /*
- * The seed's table: the same sizes as the stack frames of tests/bench_stack.c, from malloc and
- * back to free (called directly, as the stack benchmarks call their frames), one block at a time.
+ * The seed's table: the same sizes as the stack frames of tests/bench_stack.c, one block at a
+ * time, from malloc and back to free, and as a box (box_new with no initial value zeroes the
+ * bytes; box_free gives them back). Called directly, as the stack benchmarks call their frames.
  */
-#define HEAP_SAME_SIZE(name, bytes)                                                                                    \
-    KBENCH(name, 0, 0)                                                                                                 \
-    {                                                                                                                  \
-        static struct kbench_series series[2];                                                                         \
-        kbench_series_reset(&series[0]);                                                                               \
-        kbench_series_reset(&series[1]);                                                                               \
-        rvmem_free(rvmem_malloc(bytes)); /* warm: the first call may refill */                                         \
-        for (unsigned i = 0; i < 1000; i++) {                                                                          \
-            uint64_t start = kbench_start();                                                                           \
-            void *block = rvmem_malloc(bytes);                                                                         \
-            uint64_t middle = kbench_start();                                                                          \
-            rvmem_free(block);                                                                                         \
-            uint64_t end = kbench_start();                                                                             \
-            if (!block)                                                                                                \
-                return;                                                                                                \
-            kbench_series_add(&series[0], middle - start - kbench_overhead());                                         \
-            kbench_series_add(&series[1], end - middle - kbench_overhead());                                           \
-        }                                                                                                              \
-        struct kbench_summary summary = kbench_series_summary(&series[0]);                                             \
-        kbench_report(#name "_malloc", &summary, "instructions", 0, 0);                                                \
-        summary = kbench_series_summary(&series[1]);                                                                   \
-        kbench_report(#name "_free", &summary, "instructions", 0, 0);                                                  \
-    }
+enum { HEAP_MALLOC, HEAP_FREE, HEAP_BOX_NEW, HEAP_BOX_FREE, HEAP_ROWS };
 
-HEAP_SAME_SIZE(heap_16B, 16)
-HEAP_SAME_SIZE(heap_256B, 256)
-HEAP_SAME_SIZE(heap_4KiB, 4096)
+static void heap_same_size(const char *name, size_t bytes)
+{
+    static struct kbench_series series[HEAP_ROWS];
+    static const char *const row_names[HEAP_ROWS] = {"malloc", "free", "box_new", "box_free"};
+    for (unsigned row = 0; row < HEAP_ROWS; row++)
+        kbench_series_reset(&series[row]);
+    rvmem_free(rvmem_malloc(bytes)); /* warm: the first call may refill */
+    for (unsigned i = 0; i < 1000; i++) {
+        uint64_t start = kbench_instret();
+        void *block = rvmem_malloc(bytes);
+        uint64_t middle = kbench_instret();
+        rvmem_free(block);
+        uint64_t end = kbench_instret();
+        if (!block)
+            break;
+        kbench_series_add(&series[HEAP_MALLOC], middle - start - kbench_overhead());
+        kbench_series_add(&series[HEAP_FREE], end - middle - kbench_overhead());
+    }
+    for (unsigned i = 0; i < 1000; i++) {
+        uint64_t start = kbench_instret();
+        void *box = box_new(bytes, NULL);
+        uint64_t middle = kbench_instret();
+        box_free(box);
+        uint64_t end = kbench_instret();
+        if (!box)
+            break;
+        kbench_series_add(&series[HEAP_BOX_NEW], middle - start - kbench_overhead());
+        kbench_series_add(&series[HEAP_BOX_FREE], end - middle - kbench_overhead());
+    }
+    for (unsigned row = 0; row < HEAP_ROWS; row++) {
+        char row_name[64];
+        struct kbench_summary summary = kbench_series_summary(&series[row]);
+        ksnprintf(row_name, sizeof row_name, "%s_%s", name, row_names[row]);
+        kbench_report(row_name, &summary, "instructions", 0, 0);
+    }
+}
+
+KBENCH(heap_16B, 0, 0)
+{
+    heap_same_size("heap_16B", 16);
+}
+
+KBENCH(heap_256B, 0, 0)
+{
+    heap_same_size("heap_256B", 256);
+}
+
+KBENCH(heap_4KiB, 0, 0)
+{
+    heap_same_size("heap_4KiB", 4096);
+}
