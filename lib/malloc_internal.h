@@ -193,7 +193,11 @@ static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_inde
  * (the build's -fno-omit-frame-pointer would add five instructions to each). Backtraces lose
  * nothing: the slow paths keep theirs.
  */
+#if defined(__clang__)
+#define MALLOC_FAST_PATH /* clang (the fuzzers) has no per-function optimize attribute */
+#else
 #define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
+#endif
 
 /* Blocks a hart's cache holds at most, per class, and how many move per refill or drain. */
 uint32_t small_cache_limit(unsigned class_index);
