@@ -145,7 +145,18 @@ struct malloc_binding {
     void *(*more_core)(intptr_t increment);
     uint8_t *page_map;
     size_t page_map_bytes;
+    /* Optional (NULL: none): called on a thread the first time its thread-local cache is used
+       (LD_PRELOAD: registers the thread-exit flush). Only with thread caches. */
+    void (*thread_cache_opened)(void);
 };
+
+/*
+ * Fork safety (LD_PRELOAD's pthread_atfork handlers): takes every allocator lock, in the
+ * allocator's lock order, so no other thread is inside the allocator; and releases them all
+ * (in the parent after fork, and in the child, where the other threads are gone).
+ */
+void rvmem_malloc_lock_all(void);
+void rvmem_malloc_unlock_all(void);
 
 /*
  * Sets the allocator up on binding (copied). Call once, before any other function here, on one

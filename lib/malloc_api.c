@@ -127,18 +127,20 @@ static bool medium_plausible(const void *block)
 /* Gives a cache the page map's coordinates (thread caches start zeroed: their first free comes here). */
 void malloc_cache_bind(struct malloc_cache *cache)
 {
+    if (!malloc_state.ready)
+        return;
     cache->heap_start = malloc_state.heap_start;
     cache->map_span_bytes = malloc_state.map_span_bytes;
     cache->page_map = malloc_state.page_map;
+    if (malloc_state.thread_cache_opened)
+        malloc_state.thread_cache_opened();
 }
 
 __attribute__((noinline)) static void free_slow(void *block)
 {
     if (!block)
         return;
-    struct malloc_cache *cache = malloc_cache_self();
-    if (MALLOC_UNLIKELY(cache->page_map != malloc_state.page_map) && malloc_state.ready)
-        malloc_cache_bind(cache);
+    malloc_cache_open(malloc_cache_self());
     int class_index = small_class_at((uintptr_t)block);
     if (class_index >= 0) {
         small_free_slow(block, (unsigned)class_index);
@@ -309,6 +311,7 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
     if (current == (void *)-1)
         return -E_NOMEM;
     malloc_state.more_core = binding->more_core;
+    malloc_state.thread_cache_opened = binding->thread_cache_opened;
     malloc_state.page_map = binding->page_map;
     malloc_state.heap_start = ((uintptr_t)current + MALLOC_PAGE_BYTES - 1) & ~(MALLOC_PAGE_BYTES - 1);
     malloc_state.map_span_bytes = binding->page_map_bytes << MALLOC_PAGE_SHIFT;
@@ -318,4 +321,18 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
 #endif
     __atomic_store_n(&malloc_state.ready, true, __ATOMIC_RELEASE);
     return 0;
+}
+
+void rvmem_malloc_lock_all(void)
+{
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        spin_lock(&malloc_state.centrals[class_index].lock);
+    spin_lock(&malloc_state.tlsf.lock);
+}
+
+void rvmem_malloc_unlock_all(void)
+{
+    spin_unlock(&malloc_state.tlsf.lock);
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        spin_unlock(&malloc_state.centrals[class_index].lock);
 }

@@ -155,6 +155,7 @@ struct malloc_state {
     uintptr_t map_span_bytes; /* bytes of address space the page map covers */
     uint8_t *page_map;        /* per page: 0 (not a small run), or 1 + class index */
     void *(*more_core)(intptr_t increment);
+    void (*thread_cache_opened)(void);
     bool ready;
     size_t failed_requests;
     size_t peak_bytes_in_use;
@@ -224,6 +225,13 @@ void *malloc_core_realloc(void *block, size_t size);
 void *small_alloc_slow(unsigned class_index);
 void small_free_slow(void *block, unsigned class_index);
 void malloc_cache_bind(struct malloc_cache *cache);
+
+/* Binds the calling hart's cache on its first use (thread caches start zeroed). */
+static inline void malloc_cache_open(struct malloc_cache *cache)
+{
+    if (MALLOC_UNLIKELY(cache->page_map != malloc_state.page_map))
+        malloc_cache_bind(cache);
+}
 void small_flush_cache(struct malloc_cache *cache);
 size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);

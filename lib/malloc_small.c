@@ -78,6 +78,7 @@ static bool new_run(struct small_central *central, unsigned class_index)
 
 void *small_alloc_slow(unsigned class_index)
 {
+    malloc_cache_open(malloc_cache_self());
     struct malloc_cache_class *entry = cache_entry_of(malloc_cache_self(), class_index);
     uint32_t limit = small_cache_limit(class_index);
     if (!entry->ready) {

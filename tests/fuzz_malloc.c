@@ -71,7 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     arena = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(arena != MAP_FAILED);
     arena_limit = ARENA_BYTES;
-    struct malloc_binding binding = {fuzz_more_core, page_map, sizeof page_map};
+    struct malloc_binding binding = {.more_core = fuzz_more_core, .page_map = page_map, .page_map_bytes = sizeof page_map};
     CHECK(rvmem_malloc_init(&binding) == 0);
     misuse_set_hook(capture_fuzz_misuse);
     return 0;
