@@ -54,6 +54,8 @@ __attribute__((noipa)) static unsigned char *workload_malloc(struct malloc_workl
     }
     if (!block)
         return NULL;
+    if (run->fill_blocks)
+        memset(block, marker, bytes);
     block[0] = marker;
     block[bytes - 1] = marker;
     struct malloc_workload_result *result = &run->result;

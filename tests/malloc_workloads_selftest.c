@@ -65,6 +65,7 @@ static struct malloc_slot slots[MALLOC_WORKLOAD_MAX_SLOTS];
 static struct malloc_workload_run new_run(const struct malloc_probe *probe)
 {
     arena_reset();
+    memset(arena, 0, sizeof arena);
     return (struct malloc_workload_run){
         .table = &arena_table, .probe = probe, .sample_heap_span = true, .slots = slots};
 }
@@ -171,4 +172,16 @@ KTEST(malloc_workloads, overlapping_blocks_detected)
     struct malloc_workload_run run = new_run(NULL);
     hand_out_same_block = true;
     KASSERT_EQ(malloc_workload_simple16(&run), -E_BADDATA);
+}
+
+KTEST(malloc_workloads, fill_blocks_writes_every_byte)
+{
+    struct malloc_workload_run run = new_run(NULL);
+    KASSERT_EQ(malloc_workload_sweep_one(&run, 64), 0);
+    KASSERT_EQ(arena[30], 0); /* markers only: the middle of the first block is untouched */
+    run = new_run(NULL);
+    run.fill_blocks = true;
+    KASSERT_EQ(malloc_workload_sweep_one(&run, 64), 0);
+    KASSERT_EQ(arena[30], arena[0]); /* the whole block holds its marker */
+    KASSERT_NE(arena[30], 0);
 }

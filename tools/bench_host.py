@@ -6,7 +6,8 @@ Runs one binary (build/malloc-bench, tests/hostbench/malloc_bench.c) for every w
     LD_PRELOAD of rvmem's shared library: instructions inside malloc and inside free per call
     (inclusive cost of the binary's call_malloc/call_free wrappers minus their own one-instruction
     jump), and every instruction of the workload per call (its loop and marker checks included);
-  - once more with --footprint for each: peak heap span / peak live requested bytes;
+  - once more with --footprint for each, in its own process: peak resident memory growth
+    (VmHWM minus VmRSS before) / peak live requested bytes, the same measure for both allocators;
   - on the wall clock: --runs processes per allocator, alternating, each running every workload
     --repeat times; the fastest time of all is kept.
 Prints a table, appends the figures to the bench.json list (keys as tools/bench.py writes,
@@ -25,7 +26,7 @@ import tempfile
 
 WORKLOADS = ["pair", "simple16", "larson", "zstress", "sweep"]
 LINE = re.compile(r"^workload (\S+) allocator (\S+) mallocs (\d+) frees (\d+) peak_live_bytes (\d+) "
-                  r"peak_heap_span (\d+) best_seconds ([0-9.]+)$")
+                  r"peak_resident_growth (\d+) best_seconds ([0-9.]+)$")
 
 
 def run_bench(binary, arguments, preload, prefix=()):
@@ -44,7 +45,7 @@ def run_bench(binary, arguments, preload, prefix=()):
         if match:
             lines[match.group(1)] = {
                 "allocator": match.group(2), "mallocs": int(match.group(3)), "frees": int(match.group(4)),
-                "peak_live_bytes": int(match.group(5)), "peak_heap_span": int(match.group(6)),
+                "peak_live_bytes": int(match.group(5)), "peak_resident_growth": int(match.group(6)),
                 "best_seconds": float(match.group(7))}
     return lines
 
@@ -124,7 +125,7 @@ def main():
     for workload in workloads:
         for allocator, preload in allocators:
             counts[(workload, allocator)] = callgrind(args.bench, workload, preload)
-            expected = "rvmem" if preload else "libc"
+            expected = os.path.basename(preload) if preload else "libc.so.6"
             if counts[(workload, allocator)]["allocator"] != expected:
                 raise RuntimeError(f"the {allocator} run reported allocator {counts[(workload, allocator)]['allocator']}")
 
@@ -132,7 +133,7 @@ def main():
     for workload in workloads:
         for allocator, preload in allocators:
             line = run_bench(args.bench, ["--footprint", workload], preload)[workload]
-            footprint[(workload, allocator)] = line["peak_heap_span"] / line["peak_live_bytes"]
+            footprint[(workload, allocator)] = line["peak_resident_growth"] / line["peak_live_bytes"]
 
     print(f"$ {args.bench} --repeat {args.repeat} {' '.join(workloads)}   ({args.runs} runs per allocator,"
           " alternating; fastest kept)")
@@ -146,7 +147,7 @@ def main():
     figures, misses = [], []
     header = (f"{'workload':<10} {'allocator':<7} {'malloc':>9} {'free':>9} {'alloc/call':>10} {'total/call':>10} "
               f"{'footprint':>9} {'seconds':>10}")
-    print("host: instructions per call under callgrind; footprint = peak heap span / peak live bytes")
+    print("host: instructions per call under callgrind; footprint = peak resident growth / peak live bytes")
     print(header)
     for workload in workloads:
         for allocator, _ in allocators:

@@ -10,36 +10,48 @@
  * Usage: malloc-bench [--repeat N] [--footprint] WORKLOAD...   (WORKLOAD: pair, simple16,
  *        larson, zstress, sweep, or all)
  * Prints one line per workload:
- *   workload NAME allocator A mallocs N frees N peak_live_bytes N peak_heap_span N best_seconds S
- * allocator is "rvmem" when rvmem_malloc_stats is present in the process (preloaded), else "libc".
- * --repeat runs each workload N times and reports the fastest; --footprint samples the heap span
- * after every malloc (rvmem: its statistics; glibc: mallinfo2's arena plus mmapped bytes), which
- * costs time, so timed runs leave it off. Exit status 0, or 1 when a workload fails.
+ *   workload NAME allocator A mallocs N frees N peak_live_bytes N peak_resident_growth N best_seconds S
+ * allocator is the file name of the object whose malloc the process calls (libc.so.6, or rvmem's
+ * librvmem_malloc.so when preloaded). --repeat runs each workload N times and reports the fastest.
+ * --footprint measures what the allocator costs the machine, the same way for any allocator: the
+ * process's peak resident memory (VmHWM) minus its resident memory before the workload (VmRSS,
+ * with the workload's own arrays already touched), with every byte of every block written so that
+ * its pages are resident; run one workload per process for it.
+ * Exit status 0, or 1 when a workload fails.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "lib/malloc.h"
 #include "tests/malloc_workloads.h"
 
-static void (*rvmem_stats)(struct malloc_stats *out);
-
-static size_t rvmem_peak_span(void)
+/* A field of /proc/self/status in bytes (VmRSS: resident now; VmHWM: highest resident), or 0. */
+static uint64_t status_bytes(const char *field)
 {
-    struct malloc_stats stats;
-    rvmem_stats(&stats);
-    return stats.peak_heap_span_bytes;
+    FILE *status = fopen("/proc/self/status", "r");
+    char line[256];
+    uint64_t kib = 0;
+    size_t length = strlen(field);
+    while (status && fgets(line, sizeof line, status))
+        if (strncmp(line, field, length) == 0 && line[length] == ':')
+            kib = strtoull(line + length + 1, NULL, 10);
+    if (status)
+        fclose(status);
+    return kib * 1024;
 }
 
-static size_t glibc_span(void)
+/* The file name of the object that defines the malloc this process calls ("libc.so.6", "librvmem_malloc.so"). */
+static const char *allocator_name(void)
 {
-    struct mallinfo2 info = mallinfo2();
-    return info.arena + info.hblkhd;
+    Dl_info info;
+    void *(*resolved)(size_t) = malloc;
+    if (!dladdr(*(void **)&resolved, &info) || !info.dli_fname)
+        return "unknown";
+    const char *slash = strrchr(info.dli_fname, '/');
+    return slash ? slash + 1 : info.dli_fname;
 }
 
 /* Calls through these, not through &malloc: the compiler may not see through them. */
@@ -69,8 +81,13 @@ static int run_workload(const char *name, const struct malloc_table *table, unsi
         fprintf(stderr, "malloc-bench: unknown workload \"%s\"\n", name);
         return 1;
     }
-    struct malloc_workload_run run = {.table = table, .sample_heap_span = footprint, .slots = slots};
+    struct malloc_workload_run run = {.table = table, .fill_blocks = footprint, .slots = slots};
     double best = 0;
+    uint64_t resident_before = 0;
+    if (footprint) {
+        memset(slots, 0, sizeof slots); /* the workload's own pages are resident before the count starts */
+        resident_before = status_bytes("VmRSS");
+    }
     for (unsigned i = 0; i < repeat; i++) {
         double start = now_seconds();
         int error = workload(&run);
@@ -82,10 +99,15 @@ static int run_workload(const char *name, const struct malloc_table *table, unsi
         if (i == 0 || elapsed < best)
             best = elapsed;
     }
-    printf("workload %s allocator %s mallocs %llu frees %llu peak_live_bytes %llu peak_heap_span %llu "
+    uint64_t resident_growth = 0;
+    if (footprint) {
+        uint64_t peak = status_bytes("VmHWM");
+        resident_growth = peak > resident_before ? peak - resident_before : 0;
+    }
+    printf("workload %s allocator %s mallocs %llu frees %llu peak_live_bytes %llu peak_resident_growth %llu "
            "best_seconds %.6f\n",
            name, table->name, (unsigned long long)run.result.mallocs, (unsigned long long)run.result.frees,
-           (unsigned long long)run.result.peak_live_bytes, (unsigned long long)run.result.peak_heap_span, best);
+           (unsigned long long)run.result.peak_live_bytes, (unsigned long long)resident_growth, best);
     return 0;
 }
 
@@ -105,9 +127,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: malloc-bench [--repeat N] [--footprint] WORKLOAD... (or all)\n");
         return 2;
     }
-    *(void **)&rvmem_stats = dlsym(RTLD_DEFAULT, "rvmem_malloc_stats");
-    struct malloc_table table = {rvmem_stats ? "rvmem" : "libc", call_malloc, call_free,
-                                 rvmem_stats ? rvmem_peak_span : glibc_span};
+    struct malloc_table table = {allocator_name(), call_malloc, call_free, NULL};
     int failed = 0;
     for (int i = first; i < argc; i++) {
         if (strcmp(argv[i], "all") == 0) {

@@ -37,7 +37,7 @@ class ParseAnnotate(unittest.TestCase):
 class ParseBenchLine(unittest.TestCase):
     def test_line(self):
         line = ("workload larson allocator libc mallocs 55000 frees 55000 peak_live_bytes 2565854 "
-                "peak_heap_span 2973696 best_seconds 0.002638")
+                "peak_resident_growth 2973696 best_seconds 0.002638")
         match = bench_host.LINE.match(line)
         self.assertIsNotNone(match)
         self.assertEqual(match.group(1), "larson")
