@@ -81,7 +81,7 @@ struct malloc_workload_run {
     const struct malloc_table *table;
     const struct malloc_probe *probe; /* NULL: no per-call measurement */
     bool sample_heap_span;
-    bool fill_blocks; /* write every byte of every block, not just the markers (makes its pages resident) */
+    bool fill_blocks;          /* write every byte of every block, not just the markers (makes its pages resident) */
     struct malloc_slot *slots; /* MALLOC_WORKLOAD_MAX_SLOTS entries owned by the caller */
     struct malloc_workload_result result;
 };
