@@ -137,9 +137,9 @@ void rvmem_malloc_flush_cache(void);
 /*
  * The binding: where memory comes from. more_core has sbrk semantics: moves the break by
  * increment bytes and returns the previous break, or (void *)-1 when it cannot (nothing changed).
- * page_map/page_map_bytes: zeroed storage for the page map, one byte per 4 KiB page of the
- * largest heap the binding will ever allow (heap start to heap start + page_map_bytes * 4096);
- * growth beyond that fails like exhaustion.
+ * page_map/page_map_bytes: zeroed storage for the page map, two bytes per 4 KiB page of the
+ * largest heap the binding will ever allow (heap start to heap start + page_map_bytes / 2 * 4096);
+ * small runs beyond that are refused like exhaustion.
  */
 struct malloc_binding {
     void *(*more_core)(intptr_t increment);

@@ -305,7 +305,7 @@ size_t rvmem_malloc_trim(void)
 
 int rvmem_malloc_init(const struct malloc_binding *binding)
 {
-    if (!binding || !binding->more_core || !binding->page_map || binding->page_map_bytes == 0)
+    if (!binding || !binding->more_core || !binding->page_map || binding->page_map_bytes < 2)
         return -E_INVAL;
     void *current = binding->more_core(0);
     if (current == (void *)-1)
@@ -314,7 +314,9 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
     malloc_state.thread_cache_opened = binding->thread_cache_opened;
     malloc_state.page_map = binding->page_map;
     malloc_state.heap_start = ((uintptr_t)current + MALLOC_PAGE_BYTES - 1) & ~(MALLOC_PAGE_BYTES - 1);
-    malloc_state.map_span_bytes = binding->page_map_bytes << MALLOC_PAGE_SHIFT;
+    size_t pages = binding->page_map_bytes / 2;
+    malloc_state.map_span_bytes = pages << MALLOC_PAGE_SHIFT;
+    malloc_state.run_page_index = binding->page_map + pages;
 #ifndef RVMEM_MALLOC_THREAD_CACHE
     for (unsigned hart = 0; hart < MALLOC_CACHES; hart++)
         malloc_cache_bind(&malloc_state.caches[hart]);

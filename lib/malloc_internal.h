@@ -97,7 +97,7 @@ extern __thread struct malloc_cache malloc_thread_cache __attribute__((tls_model
 #define MALLOC_CACHES RVMEM_MAX_HARTS
 #endif
 
-/* A run: pages dedicated to one small class, aligned to its own size; blocks follow the header. */
+/* A run: pages dedicated to one small class (page aligned); blocks follow the header. */
 struct small_run {
     uintptr_t tlsf_prev_size; /* the TLSF chunk header the run lives in (see malloc_tlsf.c) */
     uintptr_t tlsf_size;
@@ -154,6 +154,7 @@ struct malloc_state {
     uintptr_t heap_start;     /* page map index 0 */
     uintptr_t map_span_bytes; /* bytes of address space the page map covers */
     uint8_t *page_map;        /* per page: 0 (not a small run), or 1 + class index */
+    uint8_t *run_page_index;  /* per page of a run: how many pages after the run's first page it is */
     void *(*more_core)(intptr_t increment);
     void (*thread_cache_opened)(void);
     bool ready;

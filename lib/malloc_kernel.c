@@ -19,7 +19,7 @@ void malloc_kernel_init(void)
 {
     struct brk_stats heap;
     brk_get_stats(kernel_heap(), &heap);
-    size_t heap_pages = (heap.limit - heap.start) / 4096 + 1;
+    size_t heap_pages = 2 * ((heap.limit - heap.start) / 4096 + 1); /* two map bytes a page */
     unsigned order = 0;
     while (((size_t)4096 << order) < heap_pages)
         order++;

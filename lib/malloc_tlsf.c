@@ -541,7 +541,7 @@ bool tlsf_is_allocated_payload(uintptr_t payload)
 struct small_run *tlsf_alloc_run(size_t run_bytes)
 {
     spin_lock(&T->lock);
-    struct tlsf_chunk *chunk = take(run_bytes, run_bytes, 0);
+    struct tlsf_chunk *chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
     if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
                   (uintptr_t)chunk < malloc_state.heap_start)) {
         /* Beyond what the page map covers: not usable as a run. */

@@ -26,7 +26,7 @@
 
 static uint8_t *arena;
 static size_t arena_used, arena_limit;
-static uint8_t page_map[ARENA_BYTES >> 12];
+static uint8_t page_map[2 * (ARENA_BYTES >> 12)];
 
 static void *fuzz_more_core(intptr_t increment)
 {
@@ -71,7 +71,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     arena = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(arena != MAP_FAILED);
     arena_limit = ARENA_BYTES;
-    struct malloc_binding binding = {.more_core = fuzz_more_core, .page_map = page_map, .page_map_bytes = sizeof page_map};
+    struct malloc_binding binding = {
+        .more_core = fuzz_more_core, .page_map = page_map, .page_map_bytes = sizeof page_map};
     CHECK(rvmem_malloc_init(&binding) == 0);
     misuse_set_hook(capture_fuzz_misuse);
     return 0;

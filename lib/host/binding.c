@@ -72,18 +72,19 @@ static void print_stats_at_exit(void)
             "%lu small runs, %lu failed requests\n",
             (unsigned long)stats.bytes_in_use, (unsigned long)stats.peak_bytes_in_use,
             (unsigned long)stats.heap_span_bytes, (unsigned long)stats.peak_heap_span_bytes,
-            (unsigned long)stats.more_core_calls, (unsigned long)stats.small_runs, (unsigned long)stats.failed_requests);
+            (unsigned long)stats.more_core_calls, (unsigned long)stats.small_runs,
+            (unsigned long)stats.failed_requests);
 }
 
-/* Reserves the largest region (and its page map) the address space allows; 0, or -1 below the minimum. */
+/* Reserves the largest region (and its page map, two bytes per page) that fits; 0, or -1 below the minimum. */
 static int reserve_region(uint8_t **page_map)
 {
     for (size_t bytes = RVMEM_HOST_HEAP_BYTES; bytes >= RVMEM_HOST_HEAP_MIN_BYTES; bytes /= 2) {
         region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (region == MAP_FAILED)
             continue;
-        *page_map =
-            mmap(NULL, bytes / PAGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        *page_map = mmap(NULL, 2 * (bytes / PAGE_BYTES), PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (*page_map != MAP_FAILED) {
             region_bytes = bytes;
             return 0;
@@ -104,7 +105,7 @@ int rvmem_host_init(void)
         if (reserve_region(&page_map) == 0 && pthread_key_create(&thread_exit_key, flush_at_thread_exit) == 0) {
             struct malloc_binding binding = {.more_core = region_more_core,
                                              .page_map = page_map,
-                                             .page_map_bytes = region_bytes / PAGE_BYTES,
+                                             .page_map_bytes = 2 * (region_bytes / PAGE_BYTES),
                                              .thread_cache_opened = thread_cache_opened};
             result = rvmem_malloc_init(&binding);
         }
