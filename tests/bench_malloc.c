@@ -185,6 +185,10 @@ KBENCH(malloc_sweep, 0, 0)
         }
         if (error)
             kprintf("# malloc_sweep %lu B: the workload failed with error %d\n", (unsigned long)bytes, error);
+        else
+            kprintf("# sweep %lu B: %lu of %lu mallocs and %lu of %lu frees moved the break\n", (unsigned long)bytes,
+                    (unsigned long)probe_state.refills[MALLOC_CALL_MALLOC], (unsigned long)run.result.mallocs,
+                    (unsigned long)probe_state.refills[MALLOC_CALL_FREE], (unsigned long)run.result.frees);
     }
 }
 
