@@ -216,7 +216,7 @@ fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS)
 	        || exit 1; \
 	done
 
-FORMAT_FILES = $(wildcard boot/*.h kernel/*.[ch] lib/*.[ch] tests/*.[ch] tests/host/*.[ch])
+FORMAT_FILES = $(wildcard boot/*.h kernel/*.[ch] lib/*.[ch] lib/host/*.[ch] tests/*.[ch] tests/host/*.[ch])
 FORMAT_FILES += $(wildcard tests/hostbench/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
