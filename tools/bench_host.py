@@ -105,8 +105,8 @@ def main():
     parser.add_argument("--preload", required=True, help="rvmem's LD_PRELOAD shared library")
     parser.add_argument("--json", default="build/bench.json")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
-    parser.add_argument("--runs", type=int, default=5, help="processes per allocator on the clock")
-    parser.add_argument("--repeat", type=int, default=20, help="repetitions of each workload per process")
+    parser.add_argument("--runs", type=int, default=10, help="processes per allocator on the clock")
+    parser.add_argument("--repeat", type=int, default=30, help="repetitions of each workload per process")
     parser.add_argument("--ratio-budget", type=float, default=0.4)
     args = parser.parse_args()
     workloads = [w for w in args.workloads.split(",") if w]
