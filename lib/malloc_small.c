@@ -30,7 +30,7 @@ uint32_t small_cache_limit(unsigned class_index)
 size_t small_run_bytes(unsigned class_index)
 {
     size_t bytes = small_class_bytes(class_index);
-    return bytes <= 256 ? 4096 : bytes <= 512 ? 8192 : 16384;
+    return bytes <= 256 ? 4096 : 8192;
 }
 
 /* The run holding block (a page of a run of class_index): the page map says how many pages back it starts. */
