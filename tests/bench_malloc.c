@@ -12,8 +12,9 @@
  * (outside the counted window); rvmem_malloc_trim() runs before each workload so the heap starts
  * as small as the allocator can make it.
  *
- * A figure counts the call through the workload's allocator table (the argument move and the
- * indirect call: malloc_call_overhead below measures an empty function called the same way),
+ * A figure counts the call through the workload's allocator table (the argument move, the
+ * indirect call and, for malloc, the move of the result: malloc_call_overhead below measures an
+ * empty function called the same way),
  * not the probe. heap_16B, heap_256B and heap_4KiB complete the seed's table (stack frame vs
  * malloc/free vs box) for the sizes of tests/bench_stack.c. Issue 5's targets are the budgets: mean <= 20 per malloc
  * and <= 25 per free on simple16, larson and zstress; max <= 150 per call with no page refill; footprint <= 1.05 on

@@ -23,7 +23,8 @@
  * With a probe, every malloc and free is measured alone: probe->before() runs, the counter is
  * read (rdinstret in the kernel), the call is made through the table, the counter is read
  * again and probe->after() gets the difference. Between the two reads there are only the
- * load of the table's function pointer, the argument move and the call itself. On the host
+ * argument move, the call itself and (malloc) the move of its result; the function pointer is
+ * loaded before. On the host
  * there is no such counter (the figures come from callgrind), and the probe is NULL.
  *
  * Thread-safety: a workload keeps its state in the caller's struct malloc_workload_run; two
