@@ -6,19 +6,18 @@
  * each workload: malloc and free over every call (mean, p50, p99, max), the same over the calls
  * that neither moved the break nor took or gave pages (no page refill: "_no_refill" rows; a
  * check of the break and the page allocator's free count before and after each call, outside
- * the counted window), and the footprint, in
- * permille: 1000 * the highest heap span seen / the highest sum of requested bytes live at once.
- * The heap span is the break minus the allocator's heap start, sampled after every malloc
- * (outside the counted window); rvmem_malloc_trim() runs before each workload so the heap starts
- * as small as the allocator can make it.
+ * the counted window), and the footprint, in permille: 1000 * the highest heap span seen / the
+ * highest sum of requested bytes live at once. The heap span is the break minus the allocator's
+ * heap start, sampled after every malloc (outside the counted window); rvmem_malloc_trim() runs
+ * before each workload so the heap starts as small as the allocator can make it.
  *
  * A figure counts the call through the workload's allocator table (the argument move, the
  * indirect call and, for malloc, the move of the result: malloc_call_overhead below measures an
- * empty function called the same way),
- * not the probe. heap_16B, heap_256B and heap_4KiB complete the seed's table (stack frame vs
- * malloc/free vs box) for the sizes of tests/bench_stack.c. Issue 5's targets are the budgets: mean <= 20 per malloc
- * and <= 25 per free on simple16, larson and zstress; max <= 150 per call with no page refill; footprint <= 1.05 on
- * larson and <= 1.35 on zstress. A miss fails `make bench`.
+ * empty function called the same way), not the probe. heap_16B, heap_256B and heap_4KiB
+ * complete the seed's table (stack frame vs malloc/free vs box) for the sizes of
+ * tests/bench_stack.c. Issue 5's targets are the budgets: mean <= 20 per malloc and <= 25 per
+ * free on simple16, larson and zstress; max <= 150 per call with no page refill; footprint
+ * <= 1.05 on larson and <= 1.35 on zstress. A miss fails `make bench`.
  */
 #include "kernel/brk.h"
 #include "kernel/buddy.h"
