@@ -114,6 +114,10 @@ static void report_call(const char *workload, const char *call_name, enum malloc
     kbench_report(name, &every, "instructions", budget_mean, 0);
     ksnprintf(name, sizeof name, "malloc_%s_%s_no_refill", workload, call_name);
     kbench_report(name, &no_refill, "instructions", 0, budget_max_no_refill);
+    for (unsigned kind = 0; kind < 2; kind++)
+        if (probe_state.series[call][kind].large_dropped)
+            kprintf("# %s %s: %lu samples over %u instructions not kept: p50/p99 may be overstated\n", workload,
+                    call_name, (unsigned long)probe_state.series[call][kind].large_dropped, KBENCH_SERIES_EXACT);
     kprintf("# %s %s: %lu of %lu calls moved the break\n", workload, call_name,
             (unsigned long)probe_state.refills[call], (unsigned long)every.n);
 }

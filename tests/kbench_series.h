@@ -7,7 +7,7 @@
  * KBENCH_SERIES_LARGE entries, so mean, max and percentiles are exact. When more large samples
  * come than the list holds, mean and max stay exact, the rest are counted in large_dropped and
  * the percentiles treat them as equal to max (so a p99 can only be overstated, never hidden).
- * A series is about 50 KiB: keep them in static storage. Not thread-safe: one hart.
+ * A series is about 80 KiB: keep them in static storage. Not thread-safe: one hart.
  */
 #ifndef RVMEM_TESTS_KBENCH_SERIES_H
 #define RVMEM_TESTS_KBENCH_SERIES_H
@@ -16,8 +16,8 @@
 
 #include "tests/kbench.h"
 
-#define KBENCH_SERIES_EXACT 1024
-#define KBENCH_SERIES_LARGE 8192
+#define KBENCH_SERIES_EXACT 16384
+#define KBENCH_SERIES_LARGE 4096
 
 struct kbench_series {
     uint64_t n, total, max;
