@@ -153,12 +153,6 @@ __attribute__((noinline)) static void free_slow(void *block)
     malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
 }
 
-/* A small block whose cache entry has no room: the entry's slow path (drain, or a fresh look at its length). */
-__attribute__((noinline)) static void free_no_room(void *block, uintptr_t entry_index)
-{
-    small_free_slow(block, (unsigned)entry_index - 1);
-}
-
 MALLOC_FAST_PATH void malloc_core_free(void *block)
 {
     struct malloc_cache *cache = malloc_cache_self();
@@ -173,7 +167,7 @@ MALLOC_FAST_PATH void malloc_core_free(void *block)
                 entry->head = block;
                 return;
             }
-            free_no_room(block, entry_index);
+            small_free_no_room(block, entry, (unsigned)entry_index - 1); /* drain, or look at the real length */
             return;
         }
     }

@@ -201,8 +201,12 @@ static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_inde
 #define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
 #endif
 
-/* Blocks a hart's cache holds at most, per class, and how many move per refill or drain. */
-uint32_t small_cache_limit(unsigned class_index);
+/* Blocks a hart's cache holds at most, per class: 8192 bytes' worth, between 8 and 32 blocks. */
+static inline uint32_t small_cache_limit(unsigned class_index)
+{
+    size_t by_bytes = 8192 / small_class_bytes(class_index);
+    return by_bytes < 8 ? 8 : by_bytes > 32 ? 32 : (uint32_t)by_bytes;
+}
 
 /* --- core operations (no misuse checks beyond cheap range checks) --- */
 
@@ -225,6 +229,7 @@ void *malloc_core_realloc(void *block, size_t size);
 /* Small classes (malloc_small.c). */
 void *small_alloc_slow(unsigned class_index);
 void small_free_slow(void *block, unsigned class_index);
+void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index);
 void malloc_cache_bind(struct malloc_cache *cache);
 
 /* Binds the calling hart's cache on its first use (thread caches start zeroed). */

@@ -21,11 +21,14 @@ void malloc_kernel_init(void)
     brk_get_stats(kernel_heap(), &heap);
     size_t heap_pages = 2 * ((heap.limit - heap.start) / 4096 + 1); /* two map bytes a page */
     unsigned order = 0;
-    while (((size_t)4096 << order) < heap_pages)
+    while (((size_t)4096 << order) < heap_pages && order < BUDDY_MAX_ORDER)
         order++;
+    /* A smaller map only limits where small runs may go (TLSF serves the rest of the heap). */
     uint8_t *page_map = page_alloc(order);
+    while (!page_map && order > 0)
+        page_map = page_alloc(--order);
     if (!page_map)
-        panic("malloc: no memory for the page map (%lu bytes)", (unsigned long)heap_pages);
+        panic("malloc: no memory for the page map (%lu bytes wanted)", (unsigned long)heap_pages);
     memset(page_map, 0, (size_t)4096 << order);
     struct malloc_binding binding = {.more_core = sbrk, .page_map = page_map, .page_map_bytes = (size_t)4096 << order};
     /* Each hart finds its cache with one load through tp (the fast paths' hart_self()). */

@@ -21,12 +21,6 @@
 #include "kernel/string.h"
 #include "lib/malloc_internal.h"
 
-uint32_t small_cache_limit(unsigned class_index)
-{
-    size_t by_bytes = 8192 / small_class_bytes(class_index);
-    return by_bytes < 8 ? 8 : by_bytes > 32 ? 32 : (uint32_t)by_bytes;
-}
-
 size_t small_run_bytes(unsigned class_index)
 {
     size_t bytes = small_class_bytes(class_index);
@@ -162,7 +156,11 @@ static void drain(struct malloc_cache_class *entry, unsigned class_index, size_t
 
 void small_free_slow(void *block, unsigned class_index)
 {
-    struct malloc_cache_class *entry = cache_entry_of(malloc_cache_self(), class_index);
+    small_free_no_room(block, cache_entry_of(malloc_cache_self(), class_index), class_index);
+}
+
+void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index)
+{
     uint32_t limit = small_cache_limit(class_index);
     if (!entry->ready) {
         entry->ready = 1;
