@@ -121,18 +121,18 @@ static int print_row(const char *name, const struct kbench_summary *summary, con
     kprintf("BENCH_JSON {\"name\": \"%s\", \"n\": %lu, \"mean\": %lu.%02u, \"p50\": %lu, \"p99\": %lu, \"max\": %lu, "
             "\"unit\": \"%s\", \"budget_mean\": %u, \"budget_max\": %u}\n",
             name, summary->n, mean_whole, mean_fraction, (unsigned long)summary->p50, (unsigned long)summary->p99,
-            (unsigned long)summary->max, unit, budget_mean, budget_max);
+            (unsigned long)summary->max, unit, (unsigned)budget_mean, (unsigned)budget_max);
     int exceeded = 0;
     if (summary->n == 0) {
         kprintf("# %s: no samples recorded\n", name);
         exceeded++;
     }
     if (budget_mean && summary->mean_hundredths > (uint64_t)budget_mean * 100) {
-        kprintf("# BUDGET EXCEEDED: %s mean %lu.%02u > %u\n", name, mean_whole, mean_fraction, budget_mean);
+        kprintf("# BUDGET EXCEEDED: %s mean %lu.%02u > %u\n", name, mean_whole, mean_fraction, (unsigned)budget_mean);
         exceeded++;
     }
     if (budget_max && summary->max > budget_max) {
-        kprintf("# BUDGET EXCEEDED: %s max %lu > %u\n", name, (unsigned long)summary->max, budget_max);
+        kprintf("# BUDGET EXCEEDED: %s max %lu > %u\n", name, (unsigned long)summary->max, (unsigned)budget_max);
         exceeded++;
     }
     return exceeded;
