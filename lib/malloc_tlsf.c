@@ -24,7 +24,10 @@
 
 struct tlsf_chunk {
     uintptr_t prev_size; /* size of the previous chunk; valid only when PREV_FREE is set */
-    uintptr_t size;      /* chunk bytes (header included) | flags */
+#if UINTPTR_MAX == 0xffffffffu
+    uint32_t padding[2]; /* rv32: size stays the word right before the payload, as on rv64 */
+#endif
+    uintptr_t size; /* chunk bytes (header included) | flags */
     struct tlsf_chunk *next_free;
     struct tlsf_chunk *prev_free;
 };
@@ -34,6 +37,8 @@ struct tlsf_chunk {
 #define CHUNK_FLAGS (CHUNK_FREE | CHUNK_PREV_FREE)
 #define CHUNK_HEADER_BYTES 16
 #define CHUNK_MIN_BYTES 32
+_Static_assert(__builtin_offsetof(struct tlsf_chunk, size) + sizeof(uintptr_t) == CHUNK_HEADER_BYTES,
+               "the size word is the last of the header: free() reads it right before the payload");
 #define TLSF_LINEAR_LIMIT ((size_t)1 << (TLSF_SL_LOG2 + 4))             /* below this, lists are 16 bytes apart */
 #define TLSF_MAX_REQUEST ((size_t)1 << (sizeof(size_t) == 8 ? 46 : 30)) /* far above any RAM */
 /* The free top of the heap goes back to more-core when it exceeds the threshold, keeping TLSF_TRIM_KEEP. */
