@@ -1,0 +1,221 @@
+/*
+ * kernel/monitor_commands.c - the monitor's command table and its commands that show state:
+ * help, mem, buddy, map, heap, stacks, tour, bench, test, poweroff (see monitor_commands.h).
+ */
+#include "kernel/monitor_commands.h"
+
+#include "kernel/boot.h"
+#include "kernel/brk.h"
+#include "kernel/buddy.h"
+#include "kernel/hart.h"
+#include "kernel/memmap.h"
+#include "kernel/monitor_text.h"
+#include "kernel/pages.h"
+#include "kernel/platform.h"
+#include "kernel/printf.h"
+#include "kernel/stack.h"
+#include "kernel/stack_figures.h"
+#include "kernel/string.h"
+#include "kernel/tour.h"
+#include "tests/kbench.h"
+#include "tests/ktest.h"
+
+#define MAP_ROWS 8
+#define MAP_COLUMNS_MAX 200
+#define MAP_COLUMNS_MIN 16
+
+static enum monitor_status command_help(int count, char **words);
+
+static enum monitor_status command_mem(int count, char **words)
+{
+    (void)words;
+    if (count != 1)
+        return MONITOR_BAD_USAGE;
+    memmap_print(boot_memory_map());
+    struct buddy_stats stats;
+    buddy_get_stats(kernel_pages(), &stats);
+    struct brk_stats heap;
+    brk_get_stats(kernel_heap(), &heap);
+    char total[SIZE_TEXT_BYTES], free[SIZE_TEXT_BYTES], used[SIZE_TEXT_BYTES];
+    kprintf("pages: %lu total (%s), %lu free (%s), %lu used (%s), peak used %lu\n", stats.total_pages,
+            size_text(total, (uint64_t)stats.total_pages * PAGE_SIZE), stats.free_pages,
+            size_text(free, (uint64_t)stats.free_pages * PAGE_SIZE), stats.used_pages,
+            size_text(used, (uint64_t)stats.used_pages * PAGE_SIZE), stats.peak_used_pages);
+    kprintf("heap: %lu page(s) held by the break; allocator metadata %lu bytes\n", (unsigned long)heap.pages_held,
+            stats.metadata_bytes);
+    return MONITOR_DONE;
+}
+
+static enum monitor_status command_buddy(int count, char **words)
+{
+    (void)words;
+    if (count != 1)
+        return MONITOR_BAD_USAGE;
+    kprintf("orders 0..%d (order k: blocks of 2^k pages); index -1.000: a block that size is free\n", BUDDY_MAX_ORDER);
+    buddy_print_stats(kernel_pages(), "pages");
+    return MONITOR_DONE;
+}
+
+static enum monitor_status command_map(int count, char **words)
+{
+    uint64_t columns = monitor_columns() > 20 ? monitor_columns() - 20 : MAP_COLUMNS_MIN;
+    if (count > 2 || (count == 2 && (!parse_number(words[1], false, &columns) || columns < MAP_COLUMNS_MIN ||
+                                     columns > MAP_COLUMNS_MAX)))
+        return MONITOR_BAD_USAGE;
+    if (columns > MAP_COLUMNS_MAX)
+        columns = MAP_COLUMNS_MAX;
+    const struct memmap *map = boot_memory_map();
+    struct brk_stats heap;
+    brk_get_stats(kernel_heap(), &heap);
+    kprintf("RAM, %u rows of %u cells per range: '.' free, '#' used, ':' both, 'h' heap, ' ' not managed\n",
+            (unsigned)MAP_ROWS, (unsigned)columns);
+    for (unsigned range = 0; range < map->ram_count; range++) {
+        uint64_t start = map->ram[range].start, end = map->ram[range].end;
+        uint64_t cells = columns * MAP_ROWS;
+        uint64_t cell_bytes = ((end - start) / cells + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+        if (cell_bytes == 0)
+            cell_bytes = PAGE_SIZE;
+        char size[SIZE_TEXT_BYTES];
+        kprintf("%p-%p, one cell = %s\n", (void *)(uintptr_t)start, (void *)(uintptr_t)end,
+                size_text(size, cell_bytes));
+        for (uint64_t row_start = start; row_start < end; row_start += cell_bytes * columns) {
+            char line[MAP_COLUMNS_MAX + 1];
+            unsigned length = 0;
+            for (uint64_t cell = row_start; length < columns && cell < end; cell += cell_bytes)
+                line[length++] = picture_cell(kernel_pages(), (uintptr_t)cell, (uintptr_t)cell_bytes, heap.start,
+                                              heap.pages_held ? heap.start + heap.pages_held * PAGE_SIZE : 0);
+            line[length] = '\0';
+            kprintf("  %p |%s|\n", (void *)(uintptr_t)row_start, line);
+        }
+    }
+    return MONITOR_DONE;
+}
+
+static enum monitor_status command_heap(int count, char **words)
+{
+    (void)words;
+    if (count != 1)
+        return MONITOR_BAD_USAGE;
+    struct brk_stats heap;
+    brk_get_stats(kernel_heap(), &heap);
+    char size[SIZE_TEXT_BYTES];
+    kprintf("break: %p (heap %p-%p, %s in use), peak %p, limit %p, %lu page(s) held\n", (void *)heap.current,
+            (void *)heap.start, (void *)heap.current, size_text(size, heap.current - heap.start), (void *)heap.peak,
+            (void *)heap.limit, (unsigned long)heap.pages_held);
+    kprintf("malloc: not in this build (lib/malloc.h, issue 5)\n");
+    return MONITOR_DONE;
+}
+
+static enum monitor_status command_stacks(int count, char **words)
+{
+    (void)words;
+    if (count != 1)
+        return MONITOR_BAD_USAGE;
+    kprintf("hart  stack                    size  high-water  guard\n");
+    for (unsigned index = 0; index < hart_count(); index++)
+        kprintf("%4u  %p-%p %6u %11zu  %s\n", index, (void *)stack_bottom(index), (void *)stack_top(index),
+                (unsigned)RVMEM_STACK_SIZE, stack_high_water_bytes(index),
+                stack_guard_intact(index) ? "intact" : "OVERWRITTEN");
+    kprintf("static worst case (build/stack-report.txt; + trap = with a trap on top; budget = size - red zone):\n");
+    for (unsigned i = 0; i < stack_figure_count; i++) {
+        const struct stack_figure *figure = &stack_figures[i];
+        kprintf("  %-16s %s%5lu bytes, + trap %5lu of %lu: %s\n", figure->entry,
+                figure->bounded ? "" : ">=", figure->depth_bytes, figure->with_trap, figure->budget_bytes,
+                figure->verdict);
+    }
+    return MONITOR_DONE;
+}
+
+static enum monitor_status command_tour(int count, char **words)
+{
+    (void)words;
+    if (count != 1)
+        return MONITOR_BAD_USAGE;
+    tour_run();
+    return MONITOR_DONE;
+}
+
+static enum monitor_status command_bench(int count, char **words)
+{
+    if (count > 2)
+        return MONITOR_BAD_USAGE;
+    kbench_run_all(count == 2 ? words[1] : "");
+    return MONITOR_DONE;
+}
+
+extern const struct ktest __start_ktests[], __stop_ktests[];
+
+static enum monitor_status command_test(int count, char **words)
+{
+    if (count > 2)
+        return MONITOR_BAD_USAGE;
+    const char *filter = count == 2 ? words[1] : "";
+    unsigned selected = 0;
+    for (const struct ktest *test = __start_ktests; test < __stop_ktests; test++) {
+        if (!ktest_filter_matches(filter, test))
+            continue;
+        if (test->flags & KTEST_FLAG_EXPLICIT) {
+            kprintf("error: test: %s.%s ends the run on purpose (crash or failure checks): use make test\n",
+                    test->suite, test->name);
+            return MONITOR_DONE;
+        }
+        selected++;
+    }
+    if (selected == 0) {
+        kprintf("error: test: no test matches \"%s\" (suites: printf, buddy, sbrk, ...; globs with *)\n", filter);
+        return MONITOR_DONE;
+    }
+    int failed = ktest_run_all(filter);
+    kprintf("test: %u run, %d failed\n", selected, failed);
+    return MONITOR_DONE;
+}
+
+static enum monitor_status command_poweroff(int count, char **words)
+{
+    (void)words;
+    if (count != 1)
+        return MONITOR_BAD_USAGE;
+    kprintf("powering off\n");
+    return MONITOR_POWEROFF;
+}
+
+static const struct monitor_command commands[] = {
+    {"help", "help", "this list", command_help},
+    {"mem", "mem", "memory map from the device tree, and page totals", command_mem},
+    {"buddy", "buddy", "free blocks per order and the fragmentation index", command_buddy},
+    {"map", "map [COLUMNS]", "a picture of RAM: used and free pages by region", command_map},
+    {"heap", "heap", "the program break and malloc statistics", command_heap},
+    {"stacks", "stacks", "per-hart stack size, high-water mark, static worst case", command_stacks},
+    {"alloc", "alloc page [ORDER] | alloc", "allocate 2^ORDER pages (an id to free them); alone: list", monitor_alloc},
+    {"free", "free ID", "free what alloc gave the id ID", monitor_free},
+    {"tour", "tour", "the guided tour of memory (what make run shows without a terminal)", command_tour},
+    {"bench", "bench [FILTER]", "the benchmarks (exact counts only under -icount)", command_bench},
+    {"test", "test [FILTER]", "the in-kernel tests, e.g. test printf or test buddy.*", command_test},
+    {"poweroff", "poweroff", "power off (QEMU exits with status 0)", command_poweroff},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static enum monitor_status command_help(int count, char **words)
+{
+    (void)words;
+    if (count != 1)
+        return MONITOR_BAD_USAGE;
+    for (unsigned i = 0; i < COMMAND_COUNT; i++)
+        kprintf("  %-28s %s\n", commands[i].usage, commands[i].help);
+    kprintf("  editing: backspace, Ctrl-U clears the line, Ctrl-C abandons it; quit QEMU: Ctrl-A x\n");
+    return MONITOR_DONE;
+}
+
+const struct monitor_command *monitor_find_command(const char *name)
+{
+    for (unsigned i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+enum monitor_status monitor_command_run(const struct monitor_command *command, int count, char **words)
+{
+    return command->run(count, words);
+}
