@@ -56,6 +56,18 @@ static enum monitor_status command_buddy(int count, char **words)
     return MONITOR_DONE;
 }
 
+extern char __image_start[], __image_end[];
+
+/* A picture cell; RAM the allocator does not manage shows 'K' (the kernel image) or 'x' (excluded). */
+static char map_cell(uintptr_t start, uintptr_t bytes, const struct brk_stats *heap)
+{
+    char cell = picture_cell(kernel_pages(), start, bytes, heap->start,
+                             heap->pages_held ? heap->start + heap->pages_held * PAGE_SIZE : 0);
+    if (cell != PICTURE_UNMANAGED)
+        return cell;
+    return start < (uintptr_t)__image_end && start + bytes > (uintptr_t)__image_start ? 'K' : 'x';
+}
+
 static enum monitor_status command_map(int count, char **words)
 {
     uint64_t columns = monitor_columns() > 20 ? monitor_columns() - 20 : MAP_COLUMNS_MIN;
@@ -67,8 +79,9 @@ static enum monitor_status command_map(int count, char **words)
     const struct memmap *map = boot_memory_map();
     struct brk_stats heap;
     brk_get_stats(kernel_heap(), &heap);
-    kprintf("RAM, %u rows of %u cells per range: '.' free, '#' used, ':' both, 'h' heap, ' ' not managed\n",
-            (unsigned)MAP_ROWS, (unsigned)columns);
+    kprintf(
+        "RAM, %u rows of %u cells per range: '.' free, '#' used, ':' both, 'h' heap, 'K' kernel image, 'x' excluded\n",
+        (unsigned)MAP_ROWS, (unsigned)columns);
     for (unsigned range = 0; range < map->ram_count; range++) {
         uint64_t start = map->ram[range].start, end = map->ram[range].end;
         uint64_t cells = columns * MAP_ROWS;
@@ -82,8 +95,7 @@ static enum monitor_status command_map(int count, char **words)
             char line[MAP_COLUMNS_MAX + 1];
             unsigned length = 0;
             for (uint64_t cell = row_start; length < columns && cell < end; cell += cell_bytes)
-                line[length++] = picture_cell(kernel_pages(), (uintptr_t)cell, (uintptr_t)cell_bytes, heap.start,
-                                              heap.pages_held ? heap.start + heap.pages_held * PAGE_SIZE : 0);
+                line[length++] = map_cell((uintptr_t)cell, (uintptr_t)cell_bytes, &heap);
             line[length] = '\0';
             kprintf("  %p |%s|\n", (void *)(uintptr_t)row_start, line);
         }

@@ -1,5 +1,7 @@
 /*
  * kernel/monitor_text.c - byte counts, typed numbers and picture cells (see monitor_text.h).
+ *
+ * Builds: kernel, host
  */
 #include "kernel/monitor_text.h"
 
