@@ -37,6 +37,7 @@ KTEST(monitor, bad_input_is_an_error_not_a_crash)
     KASSERT_EQ(run("free 12345"), MONITOR_DONE);
     KASSERT_EQ(run("alloc page 99"), MONITOR_DONE);
     KASSERT_EQ(run("test crash"), MONITOR_DONE);
+    KASSERT_EQ(run("test monitor"), MONITOR_DONE); /* refused: it would recurse into this test */
     KASSERT_EQ(run("test no_such_suite"), MONITOR_DONE);
     KASSERT_EQ(run("poweroff"), MONITOR_POWEROFF);
 }

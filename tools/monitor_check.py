@@ -43,6 +43,7 @@ SCRIPT = [
     ("helq" + BACKSPACE + "p", r"this list", "backspace edits the line"),
     ("junk words" + CONTROL_U + "heap", r"break: 0x", "Ctrl-U clears the line"),
     ("test crash", r"error: test: crash\.\w+ ends the run on purpose", "crash tests refused"),
+    ("test monitor", r"error: test: the monitor's own tests", "the monitor's own tests refused"),
     ("test printf", r"test: \d+ run, 0 failed", "test printf passes"),
 ]
 
