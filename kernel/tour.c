@@ -70,7 +70,7 @@ static void step_stack_frames(void)
     uintptr_t caller_sp = tour_current_sp();
     tour_frame_outer(&trace);
     kprintf("   %-18s %-12s %7s %9s  %s\n", "function", "sp", "frame", "compiler", "prologue");
-    kprintf("   %-18s %p %7s %9s\n", "step_stack_frames", (void *)caller_sp, "", "");
+    kprintf("   %-18s %p  (the caller)\n", "step_stack_frames", (void *)caller_sp);
     bool all_match = true;
     uintptr_t above = caller_sp;
     for (unsigned level = 0; level < TOUR_FRAME_DEPTH; level++) {
@@ -117,7 +117,7 @@ static void step_static_allocation(void)
     print_section(".data", __data_start, __data_end, "initialised globals: initialised_counter = 42",
                   &initialised_counter);
     print_section(".bss", __bss_start, __bss_end, "zeroed globals: zeroed_buffer[64]", zeroed_buffer);
-    print_section("stacks", __stacks_start, __stacks_end, "one stack per hart: this hart's sp",
+    print_section("stacks", __stacks_start, __stacks_end, "one stack per hart: this call's frame",
                   __builtin_frame_address(0));
     kprintf("   image %p-%p; boundaries from linker.ld's symbols (__text_start ...), checked by its ASSERTs\n",
             (void *)__image_start, (void *)__image_end);
