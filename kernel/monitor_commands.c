@@ -157,19 +157,44 @@ static enum monitor_status command_bench(int count, char **words)
 
 extern const struct ktest __start_ktests[], __stop_ktests[];
 
+/* The monitor's own tests drive this very monitor (its block ids, its `test`): never from its prompt. */
+#define MONITOR_SUITE "monitor"
+#define EVERY_SUITE_FILTER_BYTES 1024
+
+static size_t registered_tests(void)
+{
+    /* The linker's section bounds as a count, as tests/ktest.c does: one array between them. */
+    return ((uintptr_t)__stop_ktests - (uintptr_t)__start_ktests) / sizeof(struct ktest);
+}
+
+/* "suite.*,suite.*,..." for every suite but the monitor's: what `test` alone runs. */
+static const char *every_suite_filter(void)
+{
+    static char filter[EVERY_SUITE_FILTER_BYTES];
+    size_t length = 0;
+    filter[0] = '\0';
+    for (size_t index = 0; index < registered_tests(); index++) {
+        const char *suite = __start_ktests[index].suite;
+        bool seen = strcmp(suite, MONITOR_SUITE) == 0;
+        for (size_t before = 0; before < index && !seen; before++)
+            seen = strcmp(__start_ktests[before].suite, suite) == 0;
+        if (!seen && length + strlen(suite) + 4 < sizeof filter)
+            length += (size_t)ksnprintf(filter + length, sizeof filter - length, "%s%s.*", length ? "," : "", suite);
+    }
+    return filter;
+}
+
 static enum monitor_status command_test(int count, char **words)
 {
     if (count > 2)
         return MONITOR_BAD_USAGE;
-    const char *filter = count == 2 ? words[1] : "";
+    const char *filter = count == 2 ? words[1] : every_suite_filter();
     unsigned selected = 0;
-    /* The linker's section bounds as a count, as tests/ktest.c does: one array between them. */
-    size_t registered = ((uintptr_t)__stop_ktests - (uintptr_t)__start_ktests) / sizeof(struct ktest);
-    for (size_t index = 0; index < registered; index++) {
+    for (size_t index = 0; index < registered_tests(); index++) {
         const struct ktest *test = &__start_ktests[index];
         if (!ktest_filter_matches(filter, test))
             continue;
-        if (strcmp(test->suite, "monitor") == 0) {
+        if (strcmp(test->suite, MONITOR_SUITE) == 0) {
             kprintf("error: test: the monitor's own tests drive this monitor (and its ids): use make test\n");
             return MONITOR_DONE;
         }
