@@ -23,6 +23,7 @@
 #include "kernel/stack.h"
 #include "kernel/string.h"
 #include "kernel/tour.h"
+#include "lib/malloc_kernel.h"
 #include "tests/kbench.h"
 #include "tests/ktest.h"
 
@@ -66,6 +67,7 @@ static void find_memory(void)
     if (bootargs_get_bytes(bootargs, "heap_max", &heap_max) == -E_INVAL)
         panic("bootargs: heap_max must be a byte count such as 64M");
     pages_init(&memory_map, (uintptr_t)__image_end, heap_max);
+    malloc_kernel_init();
     struct buddy_stats stats;
     buddy_get_stats(kernel_pages(), &stats);
     struct brk_stats heap;

@@ -1,0 +1,280 @@
+/*
+ * lib/malloc_api.c - the malloc family's entry points: fast paths through the per-hart caches,
+ * and the dispatch to small classes (malloc_small.c) or TLSF (malloc_tlsf.c).
+ * Builds: kernel, host
+ *
+ * Fast paths (no lock, no atomic): malloc of 1..1024 bytes pops the calling hart's cache list for
+ * the class ((size - 1) >> 4); free looks the block's page up in the page map and pushes it on
+ * the calling hart's cache list. Everything else goes to the out-of-line slow paths.
+ * In checked builds (RVMEM_CHECKED) the public functions are lib/malloc_checked.c's wrappers
+ * around these; otherwise rvmem_malloc and rvmem_free are these fast paths themselves.
+ */
+#include "kernel/errors.h"
+#include "kernel/misuse.h"
+#include "kernel/string.h"
+#include "lib/malloc_internal.h"
+
+struct malloc_state malloc_state;
+
+#ifdef RVMEM_MALLOC_THREAD_CACHE
+__thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec")));
+#endif
+
+void malloc_report_misuse(int kind, uintptr_t address, const void *caller)
+{
+    struct misuse_report report = {
+        .kind = (enum misuse_kind)kind,
+        .allocator = "malloc",
+        .address = address,
+        .hart = hart_self(),
+        .caller = caller,
+    };
+    misuse_report(&report);
+}
+
+void malloc_note_peak(void)
+{
+    size_t now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED) +
+                 __atomic_load_n(&malloc_state.medium_bytes_out, __ATOMIC_RELAXED);
+    size_t peak = __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED);
+    while (now > peak && !__atomic_compare_exchange_n(&malloc_state.peak_bytes_in_use, &peak, now, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+static void note_failure(void)
+{
+    __atomic_fetch_add(&malloc_state.failed_requests, 1, __ATOMIC_RELAXED);
+}
+
+/* A TLSF block for a user (counted in medium_bytes_out), or NULL. */
+static void *medium_alloc(size_t alignment, size_t size)
+{
+    void *block = tlsf_alloc_aligned(alignment, size);
+    if (block) {
+        __atomic_fetch_add(&malloc_state.medium_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
+        malloc_note_peak();
+    }
+    return block;
+}
+
+static void medium_free(void *block)
+{
+    __atomic_fetch_sub(&malloc_state.medium_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
+    tlsf_free(block);
+}
+
+__attribute__((noinline)) static void *alloc_slow(size_t size)
+{
+    void *block = NULL;
+    if (!malloc_state.ready)
+        return NULL;
+    if (size <= MALLOC_SMALL_MAX_BYTES)
+        block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
+    else
+        block = medium_alloc(MALLOC_ALIGNMENT, size);
+    if (!block)
+        note_failure();
+    return block;
+}
+
+void *malloc_core_alloc(size_t size)
+{
+    size_t class_index = (size - 1) >> 4; /* size 0 wraps round to the slow path */
+    if (MALLOC_LIKELY(class_index < MALLOC_SMALL_CLASSES)) {
+        struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_index];
+        void *block = entry->head;
+        if (MALLOC_LIKELY(block != NULL)) {
+            entry->head = *(void **)block;
+            entry->room++;
+            return block;
+        }
+    }
+    return alloc_slow(size);
+}
+
+/* Cheap sanity checks of a pointer into a TLSF region: aligned, and its header says "used". */
+static bool medium_plausible(const void *block)
+{
+    if ((uintptr_t)block & (MALLOC_ALIGNMENT - 1))
+        return false;
+    const uintptr_t *header = (const uintptr_t *)block - 1;
+    uintptr_t size = *header;
+    return !(size & 1) && (size & ~(uintptr_t)15) >= 32;
+}
+
+__attribute__((noinline)) static void free_slow(void *block)
+{
+    if (!block)
+        return;
+    int class_index = small_class_at((uintptr_t)block);
+    if (class_index >= 0) {
+        small_free_slow(block, (unsigned)class_index);
+        return;
+    }
+    if (tlsf_owns((uintptr_t)block) && medium_plausible(block)) {
+        medium_free(block);
+        return;
+    }
+    malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
+}
+
+void malloc_core_free(void *block)
+{
+    uintptr_t offset = (uintptr_t)block - malloc_state.heap_start;
+    if (MALLOC_LIKELY(offset < malloc_state.map_span_bytes)) {
+        unsigned class_plus_one = malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT];
+        if (MALLOC_LIKELY(class_plus_one != 0)) {
+            struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_plus_one - 1];
+            if (MALLOC_LIKELY(entry->room != 0)) {
+                entry->room--;
+                *(void **)block = entry->head;
+                entry->head = block;
+                return;
+            }
+        }
+    }
+    free_slow(block);
+}
+
+size_t malloc_core_usable_size(const void *block)
+{
+    if (!block)
+        return 0;
+    int class_index = small_class_at((uintptr_t)block);
+    if (class_index >= 0)
+        return small_class_bytes((unsigned)class_index);
+    if (tlsf_owns((uintptr_t)block) && medium_plausible(block))
+        return tlsf_usable_size(block);
+    malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
+    return 0;
+}
+
+void *malloc_core_aligned(size_t alignment, size_t size)
+{
+    if (alignment <= MALLOC_ALIGNMENT)
+        return malloc_core_alloc(size);
+    if (alignment == 32 && size <= MALLOC_SMALL_MAX_BYTES) {
+        /* Runs are page aligned and their blocks start 32 bytes in: even classes are 32-aligned. */
+        return malloc_core_alloc(size == 0 ? 32 : (size + 31) & ~(size_t)31);
+    }
+    if (!malloc_state.ready)
+        return NULL;
+    void *block = medium_alloc(alignment, size);
+    if (!block)
+        note_failure();
+    return block;
+}
+
+void *malloc_core_realloc(void *block, size_t size)
+{
+    if (!block)
+        return malloc_core_alloc(size);
+    if (size == 0) {
+        malloc_core_free(block);
+        return NULL;
+    }
+    size_t have;
+    int class_index = small_class_at((uintptr_t)block);
+    if (class_index >= 0) {
+        have = small_class_bytes((unsigned)class_index);
+        if (size <= have && size > have / 2)
+            return block;
+    } else if (tlsf_owns((uintptr_t)block) && medium_plausible(block)) {
+        have = tlsf_usable_size(block);
+        if (size > MALLOC_SMALL_MAX_BYTES && tlsf_resize_in_place(block, size)) {
+            size_t now = tlsf_usable_size(block);
+            __atomic_fetch_add(&malloc_state.medium_bytes_out, now - have, __ATOMIC_RELAXED);
+            return block;
+        }
+    } else {
+        malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
+        return NULL;
+    }
+    void *moved = malloc_core_alloc(size);
+    if (!moved)
+        return size <= have ? block : NULL; /* shrinking never fails: keep the block */
+    memcpy(moved, block, size < have ? size : have);
+    malloc_core_free(block);
+    return moved;
+}
+
+#ifndef RVMEM_CHECKED
+/* Unchecked builds: the public names are the core's fast paths themselves (no extra call). */
+void *rvmem_malloc(size_t size) __attribute__((alias("malloc_core_alloc")));
+void rvmem_free(void *block) __attribute__((alias("malloc_core_free")));
+void *rvmem_realloc(void *block, size_t size) __attribute__((alias("malloc_core_realloc")));
+size_t rvmem_malloc_usable_size(const void *block) __attribute__((alias("malloc_core_usable_size")));
+#else
+void *malloc_checked_aligned(size_t alignment, size_t size, const void *caller);
+#endif
+
+void *rvmem_calloc(size_t count, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(count, size, &bytes)) {
+        note_failure();
+        return NULL;
+    }
+    void *block = rvmem_malloc(bytes);
+    if (block)
+        memset(block, 0, bytes);
+    return block;
+}
+
+void *rvmem_aligned_alloc(size_t alignment, size_t size)
+{
+    if (alignment == 0 || (alignment & (alignment - 1)))
+        return NULL;
+#ifdef RVMEM_CHECKED
+    return malloc_checked_aligned(alignment, size, __builtin_return_address(0));
+#else
+    return malloc_core_aligned(alignment, size);
+#endif
+}
+
+void *rvmem_memalign(size_t alignment, size_t size)
+{
+    return rvmem_aligned_alloc(alignment, size);
+}
+
+int rvmem_posix_memalign(void **out, size_t alignment, size_t size)
+{
+    if (alignment < sizeof(void *) || (alignment & (alignment - 1)))
+        return E_INVAL;
+    void *block = rvmem_aligned_alloc(alignment, size);
+    if (!block)
+        return E_NOMEM;
+    *out = block;
+    return 0;
+}
+
+void rvmem_malloc_flush_cache(void)
+{
+    if (malloc_state.ready)
+        small_flush_cache(malloc_cache_self());
+}
+
+size_t rvmem_malloc_trim(void)
+{
+    if (!malloc_state.ready)
+        return 0;
+    small_flush_cache(malloc_cache_self());
+    small_release_free_runs();
+    return tlsf_trim(0);
+}
+
+int rvmem_malloc_init(const struct malloc_binding *binding)
+{
+    if (!binding || !binding->more_core || !binding->page_map || binding->page_map_bytes == 0)
+        return -E_INVAL;
+    void *current = binding->more_core(0);
+    if (current == (void *)-1)
+        return -E_NOMEM;
+    malloc_state.more_core = binding->more_core;
+    malloc_state.page_map = binding->page_map;
+    malloc_state.heap_start = ((uintptr_t)current + MALLOC_PAGE_BYTES - 1) & ~(MALLOC_PAGE_BYTES - 1);
+    malloc_state.map_span_bytes = binding->page_map_bytes << MALLOC_PAGE_SHIFT;
+    __atomic_store_n(&malloc_state.ready, true, __ATOMIC_RELEASE);
+    return 0;
+}

@@ -1,0 +1,235 @@
+/*
+ * lib/malloc_small.c - small blocks (1..1024 bytes): size-class runs and the central lists.
+ * Builds: kernel, host
+ *
+ * A run is a TLSF chunk of 4, 8, 16 or 32 KiB (by class), aligned to its own size, holding a
+ * 32-byte header and then blocks of one class; the page map marks its pages with the class.
+ * Each class has a central state under its own lock: a free list, the uncarved tail of its newest
+ * run (blocks are carved lazily, a batch at a time) and the list of its runs.
+ *
+ * Per-hart caches (malloc_api.c) hold up to small_cache_limit(class) blocks per class. An empty
+ * cache refills half a limit's worth from the central state; a full one drains half. Both move at
+ * most 16 blocks (bounded cost); only a refill that finds the class empty takes a new run from TLSF.
+ * Blocks are owned by nobody: any hart may free any block into its own cache, so cross-hart frees
+ * never touch another hart's lists.
+ *
+ * Runs whose blocks are all free go back to TLSF in small_release_free_runs() (rvmem_malloc_trim):
+ * O(free blocks of the class), so never on a fast path.
+ */
+#include "kernel/string.h"
+#include "lib/malloc_internal.h"
+
+uint32_t small_cache_limit(unsigned class_index)
+{
+    size_t by_bytes = 8192 / small_class_bytes(class_index);
+    return by_bytes < 8 ? 8 : by_bytes > 32 ? 32 : (uint32_t)by_bytes;
+}
+
+size_t small_run_bytes(unsigned class_index)
+{
+    size_t bytes = small_class_bytes(class_index);
+    return bytes <= 128 ? 4096 : bytes <= 256 ? 8192 : bytes <= 512 ? 16384 : 32768;
+}
+
+static inline struct small_run *run_of(uintptr_t block, unsigned class_index)
+{
+    return (struct small_run *)(block & ~(small_run_bytes(class_index) - 1));
+}
+
+bool small_block_is_start(uintptr_t block, unsigned class_index)
+{
+    struct small_run *run = run_of(block, class_index);
+    uintptr_t first = (uintptr_t)run + SMALL_RUN_HEADER_BYTES;
+    if (block < first)
+        return false;
+    size_t offset = block - first;
+    size_t bytes = small_class_bytes(class_index);
+    return offset % bytes == 0 && offset / bytes < run->capacity;
+}
+
+static void set_map(struct small_run *run, size_t run_bytes, uint8_t value)
+{
+    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
+    memset(&malloc_state.page_map[first_page], value, run_bytes >> MALLOC_PAGE_SHIFT);
+}
+
+/* Takes a new run from TLSF for the class and makes it the bump region. Class lock held. */
+static bool new_run(struct small_central *central, unsigned class_index)
+{
+    size_t run_bytes = small_run_bytes(class_index);
+    struct small_run *run = tlsf_alloc_run(run_bytes);
+    if (!run)
+        return false;
+    size_t bytes = small_class_bytes(class_index);
+    run->class_index = (uint16_t)class_index;
+    run->capacity = (uint16_t)((run_bytes - SMALL_RUN_HEADER_BYTES) / bytes);
+    run->scratch_free = 0;
+    run->next_run = central->runs;
+    central->runs = run;
+    central->run_count++;
+    central->carved_blocks += run->capacity;
+    central->bump = (uintptr_t)run + SMALL_RUN_HEADER_BYTES;
+    central->bump_end = central->bump + run->capacity * bytes;
+    tlsf_poison((void *)central->bump, central->bump_end - central->bump);
+    set_map(run, run_bytes, (uint8_t)(class_index + 1));
+    return true;
+}
+
+void *small_alloc_slow(unsigned class_index)
+{
+    struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_index];
+    uint32_t limit = small_cache_limit(class_index);
+    if (!entry->ready) {
+        entry->ready = 1;
+        entry->room = limit;
+    }
+    if (entry->head) {
+        /* Only reached from the checked layer, which always comes here: take from the cache. */
+        void *block = entry->head;
+        entry->head = *(void **)block;
+        entry->room++;
+        return block;
+    }
+    uint32_t batch = limit / 2;
+    struct small_central *central = &malloc_state.centrals[class_index];
+    size_t bytes = small_class_bytes(class_index);
+    void *chain = NULL;
+    uint32_t taken = 0;
+    spin_lock(&central->lock);
+    while (taken < batch && central->free_list) {
+        void *block = central->free_list;
+        central->free_list = *(void **)block;
+        *(void **)block = chain;
+        chain = block;
+        taken++;
+    }
+    central->free_count -= taken;
+    if (taken == 0 && central->bump == central->bump_end)
+        new_run(central, class_index);
+    while (taken < batch && central->bump < central->bump_end) {
+        void *block = (void *)central->bump;
+        central->bump += bytes;
+        *(void **)block = chain;
+        chain = block;
+        taken++;
+    }
+    spin_unlock(&central->lock);
+    if (!chain)
+        return NULL;
+    __atomic_fetch_add(&malloc_state.small_bytes_out, taken * bytes, __ATOMIC_RELAXED);
+    malloc_note_peak();
+    entry->head = *(void **)chain;
+    entry->room = limit - (taken - 1);
+    return chain;
+}
+
+/* Moves count blocks from the front of the cache entry to the central list. */
+static void drain(struct malloc_cache_class *entry, unsigned class_index, uint32_t count)
+{
+    if (count == 0)
+        return;
+    void *first = entry->head;
+    void *last = first;
+    for (uint32_t i = 1; i < count; i++)
+        last = *(void **)last;
+    entry->head = *(void **)last;
+    entry->room += count;
+    struct small_central *central = &malloc_state.centrals[class_index];
+    spin_lock(&central->lock);
+    *(void **)last = central->free_list;
+    central->free_list = first;
+    central->free_count += count;
+    spin_unlock(&central->lock);
+    __atomic_fetch_sub(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
+}
+
+void small_free_slow(void *block, unsigned class_index)
+{
+    struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_index];
+    uint32_t limit = small_cache_limit(class_index);
+    if (!entry->ready) {
+        entry->ready = 1;
+        entry->room = limit;
+    }
+    if (entry->room == 0)
+        drain(entry, class_index, limit / 2);
+    *(void **)block = entry->head;
+    entry->head = block;
+    entry->room--;
+}
+
+void small_flush_cache(struct malloc_cache *cache)
+{
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
+        struct malloc_cache_class *entry = &cache->classes[class_index];
+        if (entry->ready)
+            drain(entry, class_index, small_cache_limit(class_index) - entry->room);
+    }
+}
+
+/* scratch_free of a run being released (no real count reaches it). */
+#define RUN_RELEASING UINT32_MAX
+
+/* Releases the runs of one class whose blocks are all free; returns how many. */
+static size_t release_class(unsigned class_index)
+{
+    struct small_central *central = &malloc_state.centrals[class_index];
+    size_t bytes = small_class_bytes(class_index);
+    struct small_run *released = NULL;
+    size_t count = 0;
+    spin_lock(&central->lock);
+    for (struct small_run *run = central->runs; run; run = run->next_run)
+        run->scratch_free = 0;
+    for (void *block = central->free_list; block; block = *(void **)block)
+        run_of((uintptr_t)block, class_index)->scratch_free++;
+    if (central->bump < central->bump_end)
+        run_of(central->bump, class_index)->scratch_free += (uint32_t)((central->bump_end - central->bump) / bytes);
+    struct small_run **link = &central->runs;
+    while (*link) {
+        struct small_run *run = *link;
+        if (run->scratch_free == run->capacity) {
+            *link = run->next_run;
+            run->next_run = released;
+            released = run;
+            central->run_count--;
+            central->carved_blocks -= run->capacity;
+            count++;
+        } else {
+            link = &run->next_run;
+        }
+    }
+    if (count) {
+        /* Drop the released runs' blocks from the free list and the bump region. */
+        for (struct small_run *run = released; run; run = run->next_run)
+            run->scratch_free = RUN_RELEASING;
+        void **block_link = &central->free_list;
+        while (*block_link) {
+            void *block = *block_link;
+            if (run_of((uintptr_t)block, class_index)->scratch_free == RUN_RELEASING) {
+                *block_link = *(void **)block;
+                central->free_count--;
+            } else {
+                block_link = (void **)block;
+            }
+        }
+        if (central->bump < central->bump_end && run_of(central->bump, class_index)->scratch_free == RUN_RELEASING)
+            central->bump = central->bump_end = 0;
+        for (struct small_run *run = released; run; run = run->next_run)
+            set_map(run, small_run_bytes(class_index), 0);
+    }
+    spin_unlock(&central->lock);
+    while (released) {
+        struct small_run *next = released->next_run;
+        tlsf_free_run(released);
+        released = next;
+    }
+    return count;
+}
+
+size_t small_release_free_runs(void)
+{
+    size_t runs = 0;
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        runs += release_class(class_index);
+    return runs;
+}

@@ -1,0 +1,430 @@
+/*
+ * tests/lib_malloc.c - the malloc family: C semantics, a shadow-model random stress, statistics,
+ * trim, the validator, and a leak check after every suite.
+ * Builds: kernel, host
+ *
+ * The stress keeps a shadow of every live block (size, alignment, fill pattern) and checks after
+ * every operation: no overlap with any other live block, alignment, usable size >= request,
+ * contents kept (realloc included), calloc zeroed. Checked builds run the validator after every
+ * operation (and fewer operations, since that is O(heap)).
+ */
+#include "kernel/string.h"
+#include "lib/malloc.h"
+#include "tests/ktest.h"
+#include "tests/malloc_test_support.h"
+
+#ifdef RVMEM_CHECKED
+#define STRESS_OPERATIONS 3000
+#define VALIDATE_EVERY 1
+#else
+#define STRESS_OPERATIONS 30000
+#define VALIDATE_EVERY 256
+#endif
+
+/* Leak check: every suite gives back what it took (bytes in use and heap span, after a trim). */
+static size_t in_use_before, span_before;
+
+static void leak_malloc_snapshot(void)
+{
+    struct malloc_stats stats;
+    rvmem_malloc_trim();
+    rvmem_malloc_stats(&stats);
+    in_use_before = stats.bytes_in_use;
+    span_before = stats.heap_span_bytes;
+}
+
+static bool leak_malloc_same(void)
+{
+    struct malloc_stats stats;
+    rvmem_malloc_trim();
+    rvmem_malloc_stats(&stats);
+    if (stats.bytes_in_use == in_use_before && stats.heap_span_bytes == span_before)
+        return true;
+    ktest_note("malloc: %lu bytes in use before, %lu after; heap span %lu before, %lu after",
+               (unsigned long)in_use_before, (unsigned long)stats.bytes_in_use, (unsigned long)span_before,
+               (unsigned long)stats.heap_span_bytes);
+    return false;
+}
+
+KTEST_LEAK_CHECK(malloc, leak_malloc_snapshot, leak_malloc_same);
+
+static void fill(uint8_t *block, size_t size, uint8_t seed)
+{
+    for (size_t i = 0; i < size; i++)
+        block[i] = (uint8_t)(seed + i * 7);
+}
+
+/* Index of the first byte that differs from the pattern, or size when all match. */
+static size_t first_mismatch(const uint8_t *block, size_t size, uint8_t seed)
+{
+    for (size_t i = 0; i < size; i++)
+        if (block[i] != (uint8_t)(seed + i * 7))
+            return i;
+    return size;
+}
+
+KTEST(malloc, zero_bytes_and_null)
+{
+    void *a = rvmem_malloc(0);
+    void *b = rvmem_malloc(0);
+    KASSERT_NOT_NULL(a);
+    KASSERT_NOT_NULL(b);
+    KASSERT_NE(a, b);
+    rvmem_free(a);
+    rvmem_free(b);
+    rvmem_free(NULL);
+    KASSERT_EQ(rvmem_malloc_usable_size(NULL), 0);
+    malloc_test_settle();
+}
+
+KTEST(malloc, every_size_is_aligned_and_usable)
+{
+    static void *blocks[600];
+    unsigned count = 0;
+    for (size_t size = 1; size <= 20000; size += size < 1100 ? 1 : 997) {
+        uint8_t *block = rvmem_malloc(size);
+        KASSERT_NOT_NULL(block);
+        KASSERT_EQ((uintptr_t)block % MALLOC_ALIGNMENT, 0);
+        KASSERT_GE(rvmem_malloc_usable_size(block), size);
+        memset(block, 0x5a, size);
+        rvmem_free(block);
+        if (count < 600 && size % 3 == 0)
+            blocks[count++] = rvmem_malloc(size);
+    }
+    for (unsigned i = 0; i < count; i++) {
+        KASSERT_NOT_NULL(blocks[i]);
+        rvmem_free(blocks[i]);
+    }
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
+KTEST(malloc, calloc_zeroes_and_checks_overflow)
+{
+    uint8_t *dirty = rvmem_malloc(4000);
+    KASSERT_NOT_NULL(dirty);
+    memset(dirty, 0xff, 4000);
+    rvmem_free(dirty);
+    uint8_t *small = rvmem_malloc(48);
+    KASSERT_NOT_NULL(small);
+    memset(small, 0xff, 48);
+    rvmem_free(small);
+    uint8_t *zeroed = rvmem_calloc(1000, 4);
+    KASSERT_NOT_NULL(zeroed);
+    for (unsigned i = 0; i < 4000; i++)
+        KASSERT_EQ(zeroed[i], 0);
+    uint8_t *zeroed_small = rvmem_calloc(3, 16);
+    KASSERT_NOT_NULL(zeroed_small);
+    for (unsigned i = 0; i < 48; i++)
+        KASSERT_EQ(zeroed_small[i], 0);
+    KASSERT_NULL(rvmem_calloc((size_t)1 << 33, (size_t)1 << 33));
+    KASSERT_NULL(rvmem_calloc(SIZE_MAX, 2));
+    rvmem_free(zeroed);
+    rvmem_free(zeroed_small);
+    malloc_test_settle();
+}
+
+KTEST(malloc, huge_requests_fail_cleanly)
+{
+    KASSERT_NULL(rvmem_malloc(SIZE_MAX));
+    KASSERT_NULL(rvmem_malloc(SIZE_MAX - 64));
+    KASSERT_NULL(rvmem_malloc((size_t)1 << 50));
+    KASSERT_NULL(rvmem_aligned_alloc(4096, SIZE_MAX - 4096));
+    void *block = rvmem_malloc(100);
+    KASSERT_NOT_NULL(block);
+    KASSERT_NULL(rvmem_realloc(block, SIZE_MAX / 2));
+    rvmem_free(block);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
+KTEST(malloc, realloc_keeps_contents)
+{
+    KASSERT_NULL(rvmem_realloc(rvmem_malloc(10), 0));
+    uint8_t *block = rvmem_realloc(NULL, 20);
+    KASSERT_NOT_NULL(block);
+    fill(block, 20, 3);
+    static const size_t sizes[] = {40, 1000, 1024, 1025, 5000, 70000, 3000, 100, 17, 200000, 1};
+    size_t size = 20;
+    for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        block = rvmem_realloc(block, sizes[i]);
+        KASSERT_NOT_NULL(block);
+        size_t kept = size < sizes[i] ? size : sizes[i];
+        KASSERT_EQ(first_mismatch(block, kept, 3), kept);
+        size = sizes[i];
+        fill(block, size, 3);
+        KASSERT_GE(rvmem_malloc_usable_size(block), size);
+    }
+    rvmem_free(block);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
+KTEST(malloc, realloc_grows_medium_blocks_in_place)
+{
+    uint8_t *block = rvmem_malloc(5000);
+    uint8_t *neighbour = rvmem_malloc(9000);
+    uint8_t *guard = rvmem_malloc(5000);
+    KASSERT_NOT_NULL(block);
+    KASSERT_NOT_NULL(neighbour);
+    KASSERT_NOT_NULL(guard);
+    fill(block, 5000, 9);
+    rvmem_free(neighbour);
+    uint8_t *grown = rvmem_realloc(block, 12000);
+    KASSERT_NOT_NULL(grown);
+#ifndef RVMEM_CHECKED
+    KASSERT_PTR_EQ(grown, block); /* the free neighbour was absorbed (checked realloc always moves) */
+#endif
+    KASSERT_EQ(first_mismatch(grown, 5000, 9), 5000);
+    rvmem_free(grown);
+    rvmem_free(guard);
+    malloc_test_settle();
+}
+
+KTEST(malloc, aligned_variants)
+{
+    for (size_t alignment = 1; alignment <= 65536; alignment <<= 1) {
+        static const size_t sizes[] = {0, 1, 24, 100, 1000, 1024, 5000, 40000};
+        for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            uint8_t *block = rvmem_aligned_alloc(alignment, sizes[i]);
+            KASSERT_NOT_NULL(block);
+            KASSERT_EQ((uintptr_t)block % alignment, 0);
+            KASSERT_EQ((uintptr_t)block % MALLOC_ALIGNMENT, 0);
+            KASSERT_GE(rvmem_malloc_usable_size(block), sizes[i]);
+            memset(block, 0x77, sizes[i]);
+            void *other = rvmem_memalign(alignment, sizes[i] + 8);
+            KASSERT_NOT_NULL(other);
+            KASSERT_EQ((uintptr_t)other % alignment, 0);
+            void *posix = NULL;
+            KASSERT_EQ(rvmem_posix_memalign(&posix, alignment < sizeof(void *) ? sizeof(void *) : alignment, 64), 0);
+            KASSERT_NOT_NULL(posix);
+            KASSERT_EQ((uintptr_t)posix % alignment, 0);
+            rvmem_free(block);
+            rvmem_free(other);
+            rvmem_free(posix);
+        }
+    }
+    void *untouched = (void *)0x1234;
+    KASSERT_EQ(rvmem_posix_memalign(&untouched, 24, 10), 22);
+    KASSERT_EQ(rvmem_posix_memalign(&untouched, 2, 10), 22);
+    KASSERT_PTR_EQ(untouched, (void *)0x1234);
+    KASSERT_NULL(rvmem_aligned_alloc(24, 10));
+    KASSERT_NULL(rvmem_aligned_alloc(0, 10));
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
+/* One live block of the shadow model. */
+struct shadow {
+    uint8_t *block;
+    size_t size;
+    size_t alignment;
+    uint8_t seed;
+};
+
+/* A size skewed small: mostly <= 1 KiB, some medium, a few large. */
+static size_t random_size(uint64_t *random)
+{
+    uint64_t pick = malloc_test_random(random);
+    unsigned kind = pick % 100;
+    pick >>= 8;
+    if (kind < 75)
+        return pick % 1025;
+    if (kind < 97)
+        return 1025 + pick % 16000;
+#ifdef RVMEM_CHECKED
+    return 17000 + pick % 30000;
+#else
+    return 17000 + pick % 300000;
+#endif
+}
+
+/* Checks a new block against the shadow: aligned, big enough, overlapping no live block. */
+static void check_new_block(const struct shadow *slots, unsigned count, unsigned index)
+{
+    const struct shadow *fresh = &slots[index];
+    KASSERT_EQ((uintptr_t)fresh->block % fresh->alignment, 0);
+    KASSERT_GE(rvmem_malloc_usable_size(fresh->block), fresh->size);
+    uintptr_t start = (uintptr_t)fresh->block, end = start + (fresh->size ? fresh->size : 1);
+    for (unsigned i = 0; i < count; i++) {
+        if (i == index || !slots[i].block)
+            continue;
+        uintptr_t other_start = (uintptr_t)slots[i].block;
+        uintptr_t other_end = other_start + (slots[i].size ? slots[i].size : 1);
+        KASSERT(end <= other_start || other_end <= start);
+    }
+}
+
+/* Runs operations random operations over count shadow slots; frees everything at the end. */
+static void shadow_stress(struct shadow *slots, unsigned count, unsigned operations, uint64_t seed)
+{
+    uint64_t random = seed;
+    for (unsigned step = 0; step < operations && !ktest_failed(); step++) {
+        uint64_t pick = malloc_test_random(&random);
+        unsigned index = (unsigned)(pick % count);
+        unsigned operation = (unsigned)((pick >> 32) % 10);
+        struct shadow *slot = &slots[index];
+        if (slot->block && operation >= 6) {
+            KASSERT_EQ(first_mismatch(slot->block, slot->size, slot->seed), slot->size);
+            if (operation == 6) {
+                size_t size = random_size(&random);
+                uint8_t *moved = rvmem_realloc(slot->block, size);
+                if (size == 0) {
+                    KASSERT_NULL(moved);
+                    slot->block = NULL;
+                    continue;
+                }
+                KASSERT_NOT_NULL(moved);
+                size_t kept = size < slot->size ? size : slot->size;
+                KASSERT_EQ(first_mismatch(moved, kept, slot->seed), kept);
+                slot->block = moved;
+                slot->size = size;
+                slot->alignment = MALLOC_ALIGNMENT;
+                check_new_block(slots, count, index);
+                fill(slot->block, size, slot->seed);
+            } else {
+                rvmem_free(slot->block);
+                slot->block = NULL;
+            }
+        } else if (!slot->block) {
+            size_t size = random_size(&random);
+            slot->alignment = MALLOC_ALIGNMENT;
+            slot->seed = (uint8_t)(pick >> 40);
+            if (operation == 0) {
+                slot->block = rvmem_calloc(1, size);
+                KASSERT_NOT_NULL(slot->block);
+                for (size_t i = 0; i < size; i++)
+                    KASSERT_EQ(slot->block[i], 0);
+            } else if (operation == 1) {
+                slot->alignment = (size_t)1 << (4 + (pick >> 48) % 10);
+                slot->block = rvmem_aligned_alloc(slot->alignment, size);
+            } else {
+                slot->block = rvmem_malloc(size);
+            }
+            KASSERT_NOT_NULL(slot->block);
+            slot->size = size;
+            check_new_block(slots, count, index);
+            fill(slot->block, size, slot->seed);
+        }
+        if (step % VALIDATE_EVERY == 0)
+            KASSERT_EQ(rvmem_malloc_validate(), 0);
+    }
+    for (unsigned i = 0; i < count; i++) {
+        if (slots[i].block) {
+            KASSERT_EQ(first_mismatch(slots[i].block, slots[i].size, slots[i].seed), slots[i].size);
+            rvmem_free(slots[i].block);
+            slots[i].block = NULL;
+        }
+    }
+}
+
+KTEST(malloc, shadow_model_stress)
+{
+    static struct shadow slots[200];
+    shadow_stress(slots, 200, STRESS_OPERATIONS, 0x9e3779b97f4a7c15ull);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
+KTEST(malloc, statistics_follow_the_program)
+{
+    malloc_test_settle();
+    struct malloc_stats before, during, after;
+    rvmem_malloc_stats(&before);
+    void *small[10];
+    for (unsigned i = 0; i < 10; i++) {
+        small[i] = rvmem_malloc(100);
+        KASSERT_NOT_NULL(small[i]);
+    }
+    void *medium = rvmem_malloc(10000);
+    KASSERT_NOT_NULL(medium);
+    rvmem_malloc_stats(&during);
+#ifdef RVMEM_CHECKED
+    size_t small_bytes = 144, medium_bytes = rvmem_malloc_usable_size(medium) + 32; /* header + canary */
+    (void)medium_bytes;
+#else
+    size_t small_bytes = 112;
+    size_t medium_bytes = rvmem_malloc_usable_size(medium);
+    KASSERT_EQ(during.bytes_in_use - before.bytes_in_use, 10 * small_bytes + medium_bytes);
+#endif
+    unsigned small_class = (unsigned)((small_bytes - 1) / 16);
+    KASSERT_EQ(during.classes[small_class].block_bytes, small_bytes);
+    KASSERT_EQ(during.classes[small_class].in_use - before.classes[small_class].in_use, 10);
+    KASSERT_GE(during.classes[small_class].runs, 1);
+    KASSERT_GE(during.peak_bytes_in_use, during.bytes_in_use);
+    KASSERT_GT(during.heap_span_bytes, 0);
+    KASSERT_EQ(during.medium_blocks_in_use - before.medium_blocks_in_use, 1);
+    KASSERT_GT(during.footprint_permille, 0);
+    for (unsigned i = 0; i < 10; i++)
+        rvmem_free(small[i]);
+    rvmem_free(medium);
+    malloc_test_settle();
+    rvmem_malloc_stats(&after);
+    KASSERT_EQ(after.bytes_in_use, before.bytes_in_use);
+    KASSERT_EQ(after.heap_span_bytes, before.heap_span_bytes);
+    KASSERT_EQ(after.classes[small_class].in_use, before.classes[small_class].in_use);
+}
+
+KTEST(malloc, trim_gives_the_heap_back)
+{
+    malloc_test_settle();
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    size_t span_before = stats.heap_span_bytes;
+    static void *blocks[300];
+    for (unsigned i = 0; i < 300; i++) {
+        blocks[i] = rvmem_malloc(i % 2 ? 40 + i : 2000 + 10 * i);
+        KASSERT_NOT_NULL(blocks[i]);
+    }
+    rvmem_malloc_stats(&stats);
+    KASSERT_GT(stats.heap_span_bytes, span_before + 300000);
+    for (unsigned i = 0; i < 300; i++)
+        rvmem_free(blocks[i]);
+    KASSERT_GT(rvmem_malloc_trim(), 0);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span_before);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+}
+
+KTEST(malloc, validator_detects_a_broken_boundary_tag)
+{
+    uint8_t *a = rvmem_malloc(3000);
+    uint8_t *b = rvmem_malloc(3000);
+    KASSERT_NOT_NULL(a);
+    KASSERT_NOT_NULL(b);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    uintptr_t *size_word = (uintptr_t *)(b - 8);
+#ifdef RVMEM_CHECKED
+    size_word = (uintptr_t *)(b - 32 - 8); /* the core's block starts below the checked header */
+#endif
+    uintptr_t saved = *size_word;
+    *size_word = saved + 16;
+    KASSERT_LT(rvmem_malloc_validate(), 0);
+    *size_word = saved;
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    rvmem_free(a);
+    rvmem_free(b);
+    malloc_test_settle();
+}
+
+KTEST(malloc, validator_detects_a_broken_free_list_count)
+{
+    void *block = rvmem_malloc(200);
+    KASSERT_NOT_NULL(block);
+    rvmem_free(block);
+    rvmem_malloc_flush_cache(); /* now it sits on the central list of its class */
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    /* Poke the block's link to point at itself: a cycle the validator must see. */
+    void **link = block;
+#ifdef RVMEM_CHECKED
+    link = (void **)((uint8_t *)block - 32);
+#endif
+    void *saved = *link;
+    *link = link;
+    KASSERT_LT(rvmem_malloc_validate(), 0);
+    *link = saved;
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
