@@ -17,6 +17,7 @@
 #include "kernel/stack_figures.h"
 #include "kernel/string.h"
 #include "kernel/tour.h"
+#include "lib/malloc.h"
 #include "tests/kbench.h"
 #include "tests/ktest.h"
 
@@ -114,7 +115,20 @@ static enum monitor_status command_heap(int count, char **words)
     kprintf("break: %p (heap %p-%p, %s in use), peak %p, limit %p, %lu page(s) held\n", (void *)heap.current,
             (void *)heap.start, (void *)heap.current, size_text(size, heap.current - heap.start), (void *)heap.peak,
             (void *)heap.limit, (unsigned long)heap.pages_held);
-    kprintf("malloc: not in this build (lib/malloc.h, issue 5)\n");
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    char in_use[SIZE_TEXT_BYTES], peak[SIZE_TEXT_BYTES], span[SIZE_TEXT_BYTES], cached[SIZE_TEXT_BYTES];
+    char free_small[SIZE_TEXT_BYTES], free_medium[SIZE_TEXT_BYTES];
+    kprintf("malloc: %s in use (peak %s), heap span %s from %p, %lu sbrk call(s), %lu failed request(s)\n",
+            size_text(in_use, stats.bytes_in_use), size_text(peak, stats.peak_bytes_in_use),
+            size_text(span, stats.heap_span_bytes), (void *)stats.heap_start, (unsigned long)stats.more_core_calls,
+            (unsigned long)stats.failed_requests);
+    kprintf("malloc: free %s small (+ %s in per-hart caches), %s medium; %lu small run(s), %lu medium block(s)\n",
+            size_text(free_small, stats.bytes_free_small), size_text(cached, stats.bytes_cached),
+            size_text(free_medium, stats.bytes_free_medium), (unsigned long)stats.small_runs,
+            (unsigned long)stats.medium_blocks_in_use);
+    int valid = rvmem_malloc_validate();
+    kprintf("malloc: validator %s\n", valid == 0 ? "ok: every block, list and counter agrees" : "FOUND A PROBLEM");
     return MONITOR_DONE;
 }
 
@@ -188,6 +202,12 @@ static enum monitor_status command_test(int count, char **words)
 {
     if (count > 2)
         return MONITOR_BAD_USAGE;
+    if (monitor_blocks_held()) {
+        /* The suites expect memory as boot left it (an empty heap below the break, ...). */
+        kprintf("error: test: the monitor holds %u block(s): free them first (alloc lists them)\n",
+                monitor_blocks_held());
+        return MONITOR_DONE;
+    }
     const char *filter = count == 2 ? words[1] : every_suite_filter();
     unsigned selected = 0;
     for (size_t index = 0; index < registered_tests(); index++) {
@@ -209,6 +229,8 @@ static enum monitor_status command_test(int count, char **words)
         kprintf("error: test: no test matches \"%s\" (suites: printf, buddy, sbrk, ...; globs with *)\n", filter);
         return MONITOR_DONE;
     }
+    /* The suites' leak checks compare the break: start from a trimmed heap, as a fresh boot does. */
+    rvmem_malloc_trim();
     int failed = ktest_run_all(filter);
     kprintf("test: %u run, %d failed\n", selected, failed);
     return MONITOR_DONE;
@@ -230,8 +252,9 @@ static const struct monitor_command commands[] = {
     {"map", "map [COLUMNS]", "a picture of RAM: used and free pages by region", command_map},
     {"heap", "heap", "the program break and malloc statistics", command_heap},
     {"stacks", "stacks", "per-hart stack size, high-water mark, static worst case", command_stacks},
-    {"alloc", "alloc page [ORDER] | alloc", "allocate 2^ORDER pages (an id to free them); alone: list", monitor_alloc},
-    {"free", "free ID", "free what alloc gave the id ID", monitor_free},
+    {"alloc", "alloc page [N] | heap BYTES", "2^N pages, or a malloc block: an id to free it; alone: list",
+     monitor_alloc},
+    {"free", "free ID", "free the pages or block alloc gave the id ID", monitor_free},
     {"tour", "tour", "the guided tour of memory (what make run shows without a terminal)", command_tour},
     {"bench", "bench [FILTER]", "the benchmarks (exact counts only under -icount)", command_bench},
     {"test", "test [FILTER]", "the in-kernel tests, e.g. test printf or test buddy.*", command_test},

@@ -22,7 +22,8 @@ const struct monitor_command *monitor_find_command(const char *name);
 /* Runs command with its words (the one call through the table's function pointers). */
 enum monitor_status monitor_command_run(const struct monitor_command *command, int count, char **words);
 
-/* `alloc` and `free` (kernel/monitor_blocks.c). */
+/* `alloc` and `free` (kernel/monitor_blocks.c), and how many blocks the monitor holds now. */
+unsigned monitor_blocks_held(void);
 enum monitor_status monitor_alloc(int count, char **words);
 enum monitor_status monitor_free(int count, char **words);
 

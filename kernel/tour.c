@@ -135,12 +135,6 @@ static void step_static_allocation(void)
                "sections in order, .bss zeroed and .data initialised at boot");
 }
 
-static void step_heap(void)
-{
-    kprintf("\n3. The heap: box, vec, rc and arc on malloc\n");
-    kprintf("   not in this build: it needs lib/malloc.h and lib/box.h, vec.h, rc.h, arc.h (issue 5)\n");
-}
-
 static void print_break(const char *what)
 {
     struct brk_stats heap;
@@ -173,6 +167,7 @@ static void step_program_break(void)
     kprintf("   growing past a page claims the pages just above from the buddy allocator; shrinking gives them back\n");
     tour_check(returned_previous && after.current == before.current && after.pages_held == before.pages_held,
                "sbrk returns the old break, and the break and its pages come back");
+    tour_malloc_growth();
 }
 
 unsigned tour_run(void)
@@ -181,7 +176,7 @@ unsigned tour_run(void)
     kprintf("\nrvmem tour: where memory comes from, shown live on hart %u\n", hart_current()->index);
     step_stack_frames();
     step_static_allocation();
-    step_heap();
+    tour_heap();
     step_program_break();
     tour_fragmentation();
     tour_cost();

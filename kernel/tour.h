@@ -4,8 +4,8 @@
  *
  *   1. stack frames         kernel/tour.c            (frames: kernel/tour_frames.c)
  *   2. static allocation    kernel/tour.c
- *   3. the heap             kernel/tour.c            (needs lib/malloc.h, issue 5)
- *   4. the program break    kernel/tour.c
+ *   3. the heap             kernel/tour_heap.c       (box, vec, rc, arc: issue 5)
+ *   4. the program break    kernel/tour.c, then malloc's growth in kernel/tour_heap.c
  *   5. fragmentation        kernel/tour_fragmentation.c
  *   6. cost                 kernel/tour_cost.c
  *
@@ -26,7 +26,9 @@ unsigned tour_run(void);
 /* Records one of a step's checks: prints "   check: <what>: yes/NO" and counts a failure. */
 void tour_check(bool held, const char *what);
 
-/* Step 5 and step 6 (their own files). */
+/* Steps in their own files: 3, the malloc half of 4, 5 and 6. */
+void tour_heap(void);
+void tour_malloc_growth(void);
 void tour_fragmentation(void);
 void tour_cost(void);
 

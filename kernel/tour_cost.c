@@ -6,6 +6,8 @@
 #include "kernel/pages.h"
 #include "kernel/printf.h"
 #include "kernel/tour.h"
+#include "lib/malloc.h"
+#include "lib/malloc_kernel.h"
 
 #define COST_SAMPLES 64
 #define SBRK_SMALL_BYTES 16
@@ -103,6 +105,28 @@ static void measure_pages(unsigned order)
     print_row(operation, COST_SAMPLES);
 }
 
+static void measure_malloc(size_t bytes)
+{
+    static void *blocks[COST_SAMPLES];
+    free(malloc(bytes)); /* the first call may grow the heap: measure the steady state */
+    for (unsigned i = 0; i < COST_SAMPLES; i++) {
+        uint64_t start = tour_instret();
+        blocks[i] = malloc(bytes);
+        samples[i] = since(start);
+    }
+    char operation[48];
+    ksnprintf(operation, sizeof operation, "malloc(%u)", (unsigned)bytes);
+    print_row(operation, COST_SAMPLES);
+    for (unsigned i = 0; i < COST_SAMPLES; i++) {
+        uint64_t start = tour_instret();
+        free(blocks[COST_SAMPLES - 1 - i]);
+        samples[i] = since(start);
+    }
+    ksnprintf(operation, sizeof operation, "free(a %u-byte block)", (unsigned)bytes);
+    print_row(operation, COST_SAMPLES);
+    rvmem_malloc_trim(); /* the tour gives back what it took, heap pages included */
+}
+
 void tour_cost(void)
 {
     kprintf("\n6. Cost: instructions per operation, measured now (rdinstret, %u samples each)\n", COST_SAMPLES);
@@ -119,7 +143,8 @@ void tour_cost(void)
     measure_sbrk();
     measure_pages(0);
     measure_pages(4);
-    kprintf("   %-40s %s\n", "malloc(32) + free", "not in this build (needs lib/malloc.h, issue 5)");
+    measure_malloc(32);
+    measure_malloc(4096);
     kprintf("   (counts are exact only under -icount shift=0; `make run` and `./qemu.sh -i` use it)\n");
     uint64_t start = tour_instret();
     frame_16_bytes();

@@ -8,6 +8,7 @@
 #include "kernel/pages.h"
 #include "kernel/string.h"
 #include "kernel/tour_frames.h"
+#include "lib/malloc.h"
 #include "tests/ktest.h"
 
 static enum monitor_status run(const char *text)
@@ -52,6 +53,23 @@ KTEST(monitor, alloc_and_free_pages_by_id)
     KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
     KASSERT_EQ(run("free 1"), MONITOR_DONE); /* already freed: refused, nothing changes */
     KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
+}
+
+KTEST(monitor, alloc_and_free_heap_blocks_by_id)
+{
+    struct malloc_stats before, during, after;
+    rvmem_malloc_stats(&before);
+    KASSERT_EQ(run("alloc heap 3000"), MONITOR_DONE);
+    rvmem_malloc_stats(&during);
+    KASSERT_GE(during.bytes_in_use, before.bytes_in_use + 3000);
+    KASSERT_EQ(run("heap"), MONITOR_DONE);
+    KASSERT_EQ(run("free 1"), MONITOR_DONE);
+    rvmem_malloc_stats(&after);
+    KASSERT_EQ(after.bytes_in_use, before.bytes_in_use);
+    KASSERT_EQ(run("alloc heap 16G"), MONITOR_DONE); /* fails cleanly: nothing held */
+    KASSERT_EQ(run("free 1"), MONITOR_DONE);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    rvmem_malloc_trim(); /* the suites' leak checks compare the break */
 }
 
 KTEST(monitor, read_only_commands_run)
