@@ -217,8 +217,9 @@ def tour_check(args, total):
     """`make run` with stdin not a terminal runs the tour (mode=tour) and exits 0 with every check held."""
     label = "make run without a terminal (tour)"
     log_path = os.path.join(args.log_dir, "tour.log")
-    command = ["env", "-u", "MAKEFLAGS", "-u", "MFLAGS", "make", "--no-print-directory", "-s", "run", f"BUILD={os.path.dirname(args.kernel)}",
-               f"MACHINE={args.machine}", "SMP=2", f"MEM={args.mem}", f"BIOS={args.bios}", f"TIMEOUT={args.timeout}"]
+    command = ["env", "-u", "MAKEFLAGS", "-u", "MFLAGS", "make", "--no-print-directory", "-s", "run",
+               f"BUILD={os.path.dirname(args.kernel)}", f"MACHINE={args.machine}", "SMP=2", f"MEM={args.mem}",
+               f"BIOS={args.bios}", f"TIMEOUT={args.timeout}"]
     status, text, seconds = run(command, log_path, args.timeout + 30)
     text = text.replace("\r", "")
     steps = ["1. Stack frames", "2. Static allocation", "3. The heap", "4. The program break", "5. Fragmentation",
