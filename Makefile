@@ -133,10 +133,12 @@ $(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_i
 	$(Q)$(STACK_REPORT) > $@.tmp || { cat $@.tmp; rm -f $@ $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
 
-# A terminal gets the monitor; anything else (a pipe, CI) gets the tour, then a power-off with exit 0.
-# -i: exact instruction counts for the tour's cost table.
+# A terminal gets the monitor (no time limit); anything else (a pipe, CI) gets the tour, then a
+# power-off with exit 0. -i: exact instruction counts for the tour's cost table.
 run: all
-	$(QEMU_SH) -i -a "mode=$$([ -t 0 ] && echo run || echo tour)" $(BUILD)/kernel.elf
+	@if [ -t 0 ]; then mode=run seconds=0; else mode=tour seconds=$(TIMEOUT); fi; \
+	    echo "$(QEMU_SH) -i -t $$seconds -a mode=$$mode $(BUILD)/kernel.elf"; \
+	    $(QEMU_SH) -i -t $$seconds -a "mode=$$mode" $(BUILD)/kernel.elf
 
 FUZZ_SMOKE_SECONDS ?= 10
 # The allocator suites run once more in a checked build (poisoning, validator after every operation).
