@@ -166,8 +166,11 @@ int monitor_main(void)
     probe_columns();
     kprintf("\nrvmem monitor: type help for the commands, tour for the guided tour (quit QEMU: Ctrl-A x)\n");
     struct line_editor editor;
+    memset(&editor, 0, sizeof editor);
     for (;;) {
+        bool after_cr = editor.after_cr; /* CR LF ending the last line must not end this one too */
         memset(&editor, 0, sizeof editor);
+        editor.after_cr = after_cr;
         echo(PROMPT);
         while (!edit(&editor, wait_for_byte(0)))
             ;

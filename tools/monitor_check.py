@@ -82,11 +82,11 @@ class Console:
                 self.output += chunk
         return self.output[start:]
 
-    def type(self, text):
+    def type(self, text, enter=b"\r"):
         for byte in text.encode():
             os.write(self.master, bytes([byte]))
             time.sleep(0.001)
-        os.write(self.master, b"\r")
+        os.write(self.master, enter)
 
     def finish(self, seconds):
         try:
@@ -129,6 +129,11 @@ def check(command, timeout=60, verbose=False):
             answer = console.read_until(PROMPT, timeout)
             text = (answer or b"").decode("utf-8", "replace").replace("\r", "")
             expect(answer is not None and re.search(pattern, text, re.S) is not None, name)
+        # A line ended by CR LF (a serial terminal's Enter) runs once: no second, empty prompt.
+        console.type("heap", enter=b"\r\n")
+        answer = console.read_until(PROMPT, timeout)
+        extra_prompt = console.read_until(PROMPT, 0.5)
+        expect(answer is not None and b"break: 0x" in answer and extra_prompt is None, "CR LF is one Enter, not two")
         console.type("poweroff")
         expect(console.read_until(b"powering off", timeout) is not None, "poweroff says so")
     status = console.finish(timeout if booted else 1)
