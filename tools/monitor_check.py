@@ -62,12 +62,13 @@ class Console:
         self.process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
         os.close(slave)
         self.output = b""
+        self.cursor = 0  # output before this has been matched by read_until
 
     def read_until(self, pattern, seconds):
-        """Reads until pattern (bytes) appears after the current position; returns what was read."""
-        start = len(self.output)
+        """Reads until pattern (bytes) appears after what was consumed; returns the text up to and
+        including it (then consumed), or None on timeout or end of output."""
         deadline = time.monotonic() + seconds
-        while pattern not in self.output[start:]:
+        while pattern not in self.output[self.cursor:]:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
@@ -80,7 +81,9 @@ class Console:
                 if not chunk:
                     return None
                 self.output += chunk
-        return self.output[start:]
+        end = self.output.index(pattern, self.cursor) + len(pattern)
+        text, self.cursor = self.output[self.cursor:end], end
+        return text
 
     def type(self, text, enter=b"\r"):
         for byte in text.encode():
