@@ -188,7 +188,7 @@ bool tlsf_is_allocated_payload(uintptr_t payload);
 struct small_run *tlsf_alloc_run(size_t run_bytes);
 void tlsf_free_run(struct small_run *run);
 size_t tlsf_trim(size_t keep_bytes);
-int tlsf_validate(void);
+int tlsf_validate(const void *caller);
 uintptr_t tlsf_break(void);
 void tlsf_poison(void *start, size_t bytes);
 

@@ -571,8 +571,9 @@ static int problem(int code, const char *what, uintptr_t address)
     return code;
 }
 
-int tlsf_validate(void)
+int tlsf_validate(const void *caller)
 {
+    (void)caller; /* used by the checked build's poison checks */
     int result = 0;
     spin_lock(&T->lock);
     size_t free_seen = 0, free_chunks = 0, used_seen = 0, used_chunks = 0;
@@ -603,7 +604,7 @@ int tlsf_validate(void)
                 const uint8_t *end = (const uint8_t *)chunk + bytes;
                 for (; poison < end; poison++) {
                     if (*poison != MALLOC_POISON_BYTE) {
-                        malloc_report_misuse(MISUSE_WRITE_AFTER_FREE, (uintptr_t)poison, NULL);
+                        malloc_report_misuse(MISUSE_WRITE_AFTER_FREE, (uintptr_t)poison, caller);
                         result = problem(-6, "poison of a free chunk overwritten", (uintptr_t)poison);
                         break;
                     }

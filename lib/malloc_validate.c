@@ -28,13 +28,13 @@ static bool is_block_of_class(uintptr_t block, unsigned class_index)
 
 #ifdef RVMEM_CHECKED
 /* A free small block is poisoned from byte 32 on (the link and the checked header come first). */
-static bool poison_intact(uintptr_t block, unsigned class_index)
+static bool poison_intact(uintptr_t block, unsigned class_index, const void *caller)
 {
     const uint8_t *byte = (const uint8_t *)block + 32;
     const uint8_t *end = (const uint8_t *)block + small_class_bytes(class_index);
     for (; byte < end; byte++) {
         if (*byte != MALLOC_POISON_BYTE) {
-            malloc_report_misuse(MISUSE_WRITE_AFTER_FREE, (uintptr_t)byte, NULL);
+            malloc_report_misuse(MISUSE_WRITE_AFTER_FREE, (uintptr_t)byte, caller);
             return false;
         }
     }
@@ -42,13 +42,14 @@ static bool poison_intact(uintptr_t block, unsigned class_index)
 }
 #endif
 
-static int validate_class(unsigned class_index, size_t *map_pages_expected)
+/* Checks one class; its lock is held by the caller. */
+static int validate_class(unsigned class_index, size_t *map_pages_expected, const void *caller)
 {
+    (void)caller; /* used by the checked build's poison checks */
     struct small_central *central = &malloc_state.centrals[class_index];
     size_t bytes = small_class_bytes(class_index);
     size_t run_bytes = small_run_bytes(class_index);
     int result = 0;
-    spin_lock(&central->lock);
     size_t runs = 0, capacity = 0;
     for (struct small_run *run = central->runs; run && !result; run = run->next_run) {
         if (++runs > central->run_count)
@@ -71,7 +72,7 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected)
             result = problem(-25, "free list holds a pointer that is not a block of this class", class_index,
                              (uintptr_t)block);
 #ifdef RVMEM_CHECKED
-        else if (!poison_intact((uintptr_t)block, class_index))
+        else if (!poison_intact((uintptr_t)block, class_index, caller))
             result = problem(-26, "free block's poison overwritten (write after free)", class_index, (uintptr_t)block);
 #endif
     }
@@ -81,7 +82,6 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected)
         (!is_block_of_class(central->bump, class_index) || (central->bump_end - central->bump) % bytes))
         result = problem(-28, "uncarved tail is not inside a run of this class", class_index, central->bump);
     *map_pages_expected += runs * (run_bytes >> MALLOC_PAGE_SHIFT);
-    spin_unlock(&central->lock);
 
     /* The calling hart's cache: its list length must match its room. */
     const struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_index];
@@ -95,7 +95,7 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected)
                 result = problem(-30, "cache holds a pointer that is not a block of this class", class_index,
                                  (uintptr_t)block);
 #ifdef RVMEM_CHECKED
-            else if (!poison_intact((uintptr_t)block, class_index))
+            else if (!poison_intact((uintptr_t)block, class_index, caller))
                 result =
                     problem(-26, "cached block's poison overwritten (write after free)", class_index, (uintptr_t)block);
 #endif
@@ -106,16 +106,9 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected)
     return result;
 }
 
-int rvmem_malloc_validate(void)
+/* Checks the page map against the runs (every class lock held, so no run comes or goes). */
+static int validate_map(size_t map_pages_expected)
 {
-    if (!malloc_state.ready)
-        return 0;
-    int result = tlsf_validate();
-    size_t map_pages_expected = 0;
-    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES && !result; class_index++)
-        result = validate_class(class_index, &map_pages_expected);
-    if (result)
-        return result;
     /* Every marked page belongs to a listed run: count the marks. */
     size_t marked = 0;
     size_t pages = malloc_state.map_span_bytes >> MALLOC_PAGE_SHIFT;
@@ -136,4 +129,23 @@ int rvmem_malloc_validate(void)
         return -33;
     }
     return 0;
+}
+
+int rvmem_malloc_validate(void)
+{
+    if (!malloc_state.ready)
+        return 0;
+    const void *caller = __builtin_return_address(0);
+    /* Every class lock (in class order), then TLSF's inside: the same order new_run() uses. */
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        spin_lock(&malloc_state.centrals[class_index].lock);
+    int result = tlsf_validate(caller);
+    size_t map_pages_expected = 0;
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES && !result; class_index++)
+        result = validate_class(class_index, &map_pages_expected, caller);
+    if (!result)
+        result = validate_map(map_pages_expected);
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        spin_unlock(&malloc_state.centrals[class_index].lock);
+    return result;
 }
