@@ -12,10 +12,10 @@
  * mmap-reserved region with its own break), and gives free memory at the top back through it.
  *
  * Design (docs/MALLOC.md):
- *   small  (1..1024 bytes): 64 size classes in 16-byte steps, carved from runs of pages dedicated
+ *   small  (1..1008 bytes): 63 size classes in 16-byte steps, carved from runs of pages dedicated
  *          to one class; per-hart caches (lock-free fast path), refilled and drained in batches
  *          from a locked central list per class. A byte per page tells free() a block's class.
- *   medium and large (> 1024 bytes): TLSF (two-level segregated fit, O(1)) with boundary tags and
+ *   medium and large (> 1008 bytes): TLSF (two-level segregated fit, O(1)) with boundary tags and
  *          immediate coalescing, under one lock; the free top of the heap goes back through sbrk.
  *
  * Contract, for every function here:
@@ -38,9 +38,9 @@
 #define MALLOC_ALIGNMENT 16
 
 /* Sizes up to this are small (size classes, per-hart caches); larger ones are served by TLSF. */
-#define MALLOC_SMALL_MAX_BYTES 1024
+#define MALLOC_SMALL_MAX_BYTES 1008
 
-/* Number of small size classes: class c holds blocks of (c + 1) * 16 bytes. */
+/* Number of small size classes: class c holds blocks of (c + 1) * 16 bytes (16..1008). */
 #define MALLOC_SMALL_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT)
 
 /*

@@ -3,9 +3,9 @@
  * and the dispatch to small classes (malloc_small.c) or TLSF (malloc_tlsf.c).
  * Builds: kernel, host
  *
- * Fast paths (no lock, no atomic): malloc of 1..1024 bytes pops the calling hart's cache list for
- * the class ((size - 1) >> 4); free looks the block's page up in the page map and pushes it on
- * the calling hart's cache list. Everything else goes to the out-of-line slow paths.
+ * Fast paths (no lock, no atomic): malloc of 1..1008 bytes pops the calling hart's cache list for
+ * the class (entry (size + 15) >> 4); free looks the block's page up in the page map (which holds
+ * the same entry number) and pushes it on the calling hart's list. Everything else goes to the out-of-line slow paths.
  * In checked builds (RVMEM_CHECKED) the public functions are lib/malloc_checked.c's wrappers
  * around these; otherwise rvmem_malloc and rvmem_free are these fast paths themselves.
  */
@@ -64,29 +64,43 @@ static void medium_free(void *block)
     tlsf_free(block);
 }
 
+/*
+ * Out of memory: gives this hart's cached blocks back and releases every run whose blocks are all
+ * free, so memory freed as one class can serve another. Returns true when something was released.
+ */
+static bool reclaim(void)
+{
+    small_flush_cache(malloc_cache_self());
+    return small_release_free_runs() != 0;
+}
+
+static void *alloc_once(size_t size)
+{
+    if (size <= MALLOC_SMALL_MAX_BYTES)
+        return small_alloc_slow(size == 0 ? 0 : small_class_of(size));
+    return medium_alloc(MALLOC_ALIGNMENT, size);
+}
+
 __attribute__((noinline)) static void *alloc_slow(size_t size)
 {
-    void *block = NULL;
     if (!malloc_state.ready)
         return NULL;
-    if (size <= MALLOC_SMALL_MAX_BYTES)
-        block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
-    else
-        block = medium_alloc(MALLOC_ALIGNMENT, size);
+    void *block = alloc_once(size);
+    if (!block && reclaim())
+        block = alloc_once(size);
     if (!block)
         note_failure();
     return block;
 }
 
-void *malloc_core_alloc(size_t size)
+MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
 {
-    size_t class_index = (size - 1) >> 4; /* size 0 wraps round to the slow path */
-    if (MALLOC_LIKELY(class_index < MALLOC_SMALL_CLASSES)) {
-        struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_index];
+    size_t entry_index = (size + 15) >> 4; /* class + 1; 0 (always empty) for size 0 and wrapped sizes */
+    if (MALLOC_LIKELY(entry_index < MALLOC_CACHE_ENTRIES)) {
+        struct malloc_cache_class *entry = malloc_cache_entry(entry_index);
         void *block = entry->head;
         if (MALLOC_LIKELY(block != NULL)) {
             entry->head = *(void **)block;
-            entry->room++;
             return block;
         }
     }
@@ -119,13 +133,13 @@ __attribute__((noinline)) static void free_slow(void *block)
     malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
 }
 
-void malloc_core_free(void *block)
+MALLOC_FAST_PATH void malloc_core_free(void *block)
 {
     uintptr_t offset = (uintptr_t)block - malloc_state.heap_start;
     if (MALLOC_LIKELY(offset < malloc_state.map_span_bytes)) {
-        unsigned class_plus_one = malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT];
+        uintptr_t class_plus_one = malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT];
         if (MALLOC_LIKELY(class_plus_one != 0)) {
-            struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_plus_one - 1];
+            struct malloc_cache_class *entry = malloc_cache_entry(class_plus_one);
             if (MALLOC_LIKELY(entry->room != 0)) {
                 entry->room--;
                 *(void **)block = entry->head;
@@ -154,13 +168,15 @@ void *malloc_core_aligned(size_t alignment, size_t size)
 {
     if (alignment <= MALLOC_ALIGNMENT)
         return malloc_core_alloc(size);
-    if (alignment == 32 && size <= MALLOC_SMALL_MAX_BYTES) {
+    if (alignment == 32 && size <= MALLOC_SMALL_MAX_BYTES - 16) {
         /* Runs are page aligned and their blocks start 32 bytes in: even classes are 32-aligned. */
         return malloc_core_alloc(size == 0 ? 32 : (size + 31) & ~(size_t)31);
     }
     if (!malloc_state.ready)
         return NULL;
     void *block = medium_alloc(alignment, size);
+    if (!block && reclaim())
+        block = medium_alloc(alignment, size);
     if (!block)
         note_failure();
     return block;
@@ -199,13 +215,7 @@ void *malloc_core_realloc(void *block, size_t size)
     return moved;
 }
 
-#ifndef RVMEM_CHECKED
-/* Unchecked builds: the public names are the core's fast paths themselves (no extra call). */
-void *rvmem_malloc(size_t size) __attribute__((alias("malloc_core_alloc")));
-void rvmem_free(void *block) __attribute__((alias("malloc_core_free")));
-void *rvmem_realloc(void *block, size_t size) __attribute__((alias("malloc_core_realloc")));
-size_t rvmem_malloc_usable_size(const void *block) __attribute__((alias("malloc_core_usable_size")));
-#else
+#ifdef RVMEM_CHECKED
 void *malloc_checked_aligned(size_t alignment, size_t size, const void *caller);
 #endif
 

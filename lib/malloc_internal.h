@@ -21,6 +21,9 @@
 
 #include "kernel/platform.h"
 #include "kernel/spinlock.h"
+#if !defined(RVMEM_HOST)
+#include "kernel/layout.h"
+#endif
 #include "lib/malloc.h"
 
 #define MALLOC_PAGE_SHIFT 12
@@ -45,15 +48,34 @@ static inline unsigned small_class_of(size_t size)
  * One size class in one hart's cache: a singly linked list of free blocks (the link is the
  * block's first word) and how many more blocks it may take before it drains a batch.
  */
+/*
+ * One size class in one hart's cache: a singly linked list of free blocks (the link is the
+ * block's first word). Only free() counts: room is decremented by every push, so the list holds
+ * at most limit - room blocks (malloc pops without counting, which keeps its fast path short).
+ * When room reaches 0 the slow path walks the list (at most limit blocks), drains it to the
+ * central list if it really is long, and resets room from the real length.
+ */
 struct malloc_cache_class {
     void *head;
-    uint32_t room;  /* free slots left; 0 sends free() to the slow path */
-    uint32_t ready; /* set once the slot's room has been set (zero-filled caches start unready) */
+    uint32_t room;  /* frees left before the slow path looks at the list's real length */
+    uint32_t ready; /* set once room has been set (zero-filled caches start unready) */
 };
 
+/*
+ * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
+ * and with the page map's byte (also class + 1) directly; entry 0 stays empty, which sends
+ * malloc(0) (and sizes that wrap round) to the slow path at no cost. 64 entries: 1 KiB a hart.
+ */
+#define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
 struct malloc_cache {
-    struct malloc_cache_class classes[MALLOC_SMALL_CLASSES];
+    struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
 };
+
+/* The entry of class_index in cache. */
+static inline struct malloc_cache_class *cache_entry_of(struct malloc_cache *cache, unsigned class_index)
+{
+    return &cache->entries[class_index + 1];
+}
 
 /*
  * Per-hart caches: the kernel and the host tests index an array by hart_self(); the LD_PRELOAD
@@ -138,22 +160,65 @@ struct malloc_state {
 
 extern struct malloc_state malloc_state;
 
+/* The calling hart's index into malloc_state.caches (not used with thread caches). */
+static inline long malloc_cache_index(void)
+{
+#if defined(RVMEM_HOST)
+    return (long)hart_self();
+#else
+    /* hart_self() as a full register: lw sign-extends already, so no extra instruction. */
+    long index;
+    __asm__("lw %0, %1(tp)" : "=r"(index) : "i"(HART_INDEX_OFFSET));
+    return index;
+#endif
+}
+
 /* The calling hart's (thread's) cache. */
 static inline struct malloc_cache *malloc_cache_self(void)
 {
 #if defined(RVMEM_MALLOC_THREAD_CACHE)
     return &malloc_thread_cache;
 #else
-    return &malloc_state.caches[hart_self()];
+    return &malloc_state.caches[malloc_cache_index()];
 #endif
 }
+
+/*
+ * The calling hart's cache entry entry_index (class + 1), computed as one flat index over every hart's
+ * entries so the fast paths fold all constants into a shift-add chain and the loads' offsets.
+ */
+static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_index)
+{
+#if defined(RVMEM_MALLOC_THREAD_CACHE)
+    return &malloc_thread_cache.entries[entry_index];
+#else
+    struct malloc_cache_class *first = malloc_state.caches[0].entries;
+    return first + ((uintptr_t)malloc_cache_index() * MALLOC_CACHE_ENTRIES + entry_index);
+#endif
+}
+
+/*
+ * The fast paths are leaves with a tail call to their slow path: no frame, so no frame pointer
+ * (the build's -fno-omit-frame-pointer would add five instructions to each). Backtraces lose
+ * nothing: the slow paths keep theirs.
+ */
+#define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
 
 /* Blocks a hart's cache holds at most, per class, and how many move per refill or drain. */
 uint32_t small_cache_limit(unsigned class_index);
 
 /* --- core operations (no misuse checks beyond cheap range checks) --- */
 
-/* The unchecked allocator: the public functions when RVMEM_CHECKED is off, the checked layer's base otherwise. */
+/*
+ * The unchecked allocator: the checked layer's base in checked builds; otherwise these are the
+ * public functions themselves (same definitions, public names: no extra call on the fast path).
+ */
+#ifndef RVMEM_CHECKED
+#define malloc_core_alloc rvmem_malloc
+#define malloc_core_free rvmem_free
+#define malloc_core_realloc rvmem_realloc
+#define malloc_core_usable_size rvmem_malloc_usable_size
+#endif
 void *malloc_core_alloc(size_t size);
 void malloc_core_free(void *block);
 size_t malloc_core_usable_size(const void *block);
@@ -164,6 +229,7 @@ void *malloc_core_realloc(void *block, size_t size);
 void *small_alloc_slow(unsigned class_index);
 void small_free_slow(void *block, unsigned class_index);
 void small_flush_cache(struct malloc_cache *cache);
+size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);
 size_t small_run_bytes(unsigned class_index);
 bool small_block_is_start(uintptr_t block, unsigned class_index);

@@ -1,5 +1,5 @@
 /*
- * lib/malloc_small.c - small blocks (1..1024 bytes): size-class runs and the central lists.
+ * lib/malloc_small.c - small blocks (1..1008 bytes): size-class runs and the central lists.
  * Builds: kernel, host
  *
  * A run is a TLSF chunk of 4, 8, 16 or 32 KiB (by class), aligned to its own size, holding a
@@ -8,8 +8,9 @@
  * run (blocks are carved lazily, a batch at a time) and the list of its runs.
  *
  * Per-hart caches (malloc_api.c) hold up to small_cache_limit(class) blocks per class. An empty
- * cache refills half a limit's worth from the central state; a full one drains half. Both move at
- * most 16 blocks (bounded cost); only a refill that finds the class empty takes a new run from TLSF.
+ * cache refills half a limit's worth from the central state; a full one drains down to a quarter.
+ * Both move at most 32 blocks (bounded cost); only a refill that finds the class empty takes a
+ * new run from TLSF.
  * Blocks are owned by nobody: any hart may free any block into its own cache, so cross-hart frees
  * never touch another hart's lists.
  *
@@ -77,17 +78,16 @@ static bool new_run(struct small_central *central, unsigned class_index)
 
 void *small_alloc_slow(unsigned class_index)
 {
-    struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_index];
+    struct malloc_cache_class *entry = cache_entry_of(malloc_cache_self(), class_index);
     uint32_t limit = small_cache_limit(class_index);
     if (!entry->ready) {
         entry->ready = 1;
         entry->room = limit;
     }
     if (entry->head) {
-        /* Only reached from the checked layer, which always comes here: take from the cache. */
+        /* Reached with a non-empty cache only for malloc(0): take from the cache. */
         void *block = entry->head;
         entry->head = *(void **)block;
-        entry->room++;
         return block;
     }
     uint32_t batch = limit / 2;
@@ -123,17 +123,24 @@ void *small_alloc_slow(unsigned class_index)
     return chain;
 }
 
-/* Moves count blocks from the front of the cache entry to the central list. */
-static void drain(struct malloc_cache_class *entry, unsigned class_index, uint32_t count)
+size_t small_cache_length(const struct malloc_cache_class *entry)
+{
+    size_t length = 0;
+    for (void *block = entry->head; block; block = *(void **)block)
+        length++;
+    return length;
+}
+
+/* Moves count blocks (count <= the list's length) from the front of the cache entry to the central list. */
+static void drain(struct malloc_cache_class *entry, unsigned class_index, size_t count)
 {
     if (count == 0)
         return;
     void *first = entry->head;
     void *last = first;
-    for (uint32_t i = 1; i < count; i++)
+    for (size_t i = 1; i < count; i++)
         last = *(void **)last;
     entry->head = *(void **)last;
-    entry->room += count;
     struct small_central *central = &malloc_state.centrals[class_index];
     spin_lock(&central->lock);
     *(void **)last = central->free_list;
@@ -145,14 +152,21 @@ static void drain(struct malloc_cache_class *entry, unsigned class_index, uint32
 
 void small_free_slow(void *block, unsigned class_index)
 {
-    struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_index];
+    struct malloc_cache_class *entry = cache_entry_of(malloc_cache_self(), class_index);
     uint32_t limit = small_cache_limit(class_index);
     if (!entry->ready) {
         entry->ready = 1;
         entry->room = limit;
     }
-    if (entry->room == 0)
-        drain(entry, class_index, limit / 2);
+    if (entry->room == 0) {
+        /* Up to limit frees since the last look: see how long the list really is. */
+        size_t length = small_cache_length(entry);
+        if (length >= limit / 2) {
+            drain(entry, class_index, length - limit / 4);
+            length = limit / 4;
+        }
+        entry->room = limit - (uint32_t)length;
+    }
     *(void **)block = entry->head;
     entry->head = block;
     entry->room--;
@@ -161,9 +175,11 @@ void small_free_slow(void *block, unsigned class_index)
 void small_flush_cache(struct malloc_cache *cache)
 {
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
-        struct malloc_cache_class *entry = &cache->classes[class_index];
-        if (entry->ready)
-            drain(entry, class_index, small_cache_limit(class_index) - entry->room);
+        struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
+        if (entry->ready) {
+            drain(entry, class_index, small_cache_length(entry));
+            entry->room = small_cache_limit(class_index);
+        }
     }
 }
 

@@ -3,8 +3,10 @@
  * Builds: kernel, host
  *
  * Per class: blocks carved into runs minus the free ones (central list, uncarved tail, per-hart
- * caches) are the blocks in use. Medium blocks are counted as they come and go. The heap span is
- * the allocator's break minus the heap start; footprint is span / peak bytes in use.
+ * caches) are the blocks in use. The calling hart's cache is counted exactly; another hart's by
+ * its upper bound (limit - room), so with other harts' caches non-empty, in_use may be low by
+ * at most what they hold (exact once they flush, as rvmem_malloc_trim and thread exit do). Medium blocks are counted as
+ * they come and go. The heap span is the allocator's break minus the heap start; footprint is span / peak bytes in use.
  */
 #include "kernel/string.h"
 #include "lib/malloc_internal.h"
@@ -15,15 +17,18 @@ static size_t cached_blocks(unsigned class_index)
     size_t cached = 0;
     uint32_t limit = small_cache_limit(class_index);
 #ifdef RVMEM_MALLOC_THREAD_CACHE
-    const struct malloc_cache_class *entry = &malloc_cache_self()->classes[class_index];
-    if (entry->ready)
-        cached += limit - entry->room;
+    const struct malloc_cache_class *entry = cache_entry_of(malloc_cache_self(), class_index);
+    (void)limit;
+    cached += small_cache_length(entry);
 #else
+    const struct malloc_cache *own = malloc_cache_self();
     for (unsigned hart = 0; hart < MALLOC_CACHES; hart++) {
-        const struct malloc_cache_class *entry = &malloc_state.caches[hart].classes[class_index];
+        const struct malloc_cache_class *entry = cache_entry_of(&malloc_state.caches[hart], class_index);
         uint32_t room = __atomic_load_n(&entry->room, __ATOMIC_RELAXED);
-        if (__atomic_load_n(&entry->ready, __ATOMIC_RELAXED) && room <= limit)
-            cached += limit - room;
+        if (&malloc_state.caches[hart] == own)
+            cached += small_cache_length(entry); /* exact */
+        else if (__atomic_load_n(&entry->ready, __ATOMIC_RELAXED) && room <= limit)
+            cached += limit - room; /* another hart's: an upper bound (its list may be in use) */
     }
 #endif
     return cached;

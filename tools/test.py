@@ -277,10 +277,10 @@ def main():
     for harts in [int(h) for h in args.smp.split(",") if h]:
         kernel_suites(args, harts, total)
     if args.checked_kernel:
-        kernel_suites(args, 4, total, kernel=args.checked_kernel, tests="buddy*,brk,sbrk,pages",
+        kernel_suites(args, 4, total, kernel=args.checked_kernel, tests="buddy*,brk,sbrk,pages,malloc*,box,vec,rc,arc",
                       name="checked (CHECKED=1)")
     if not args.tests:
-        kernel_suites(args, 2, total, tests="sbrk,pages", name="heap_max=64K", extra_bootargs=" heap_max=64K")
+        kernel_suites(args, 2, total, tests="sbrk,pages,malloc_exhaustion", name="heap_max=64K", extra_bootargs=" heap_max=64K")
         crash_check(args, total)
         stack_overflow_checks(args, total)
         propagation_check(args, total)

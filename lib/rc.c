@@ -1,0 +1,66 @@
+/*
+ * lib/rc.c - Rc: single-hart reference counting (lib/rc.h).
+ * Builds: kernel, host
+ */
+#include "lib/rc.h"
+
+#include "kernel/misuse.h"
+#include "kernel/platform.h"
+#include "kernel/string.h"
+#include "lib/malloc.h"
+#include "lib/refcount_header.h"
+
+void *rc_new(size_t size, rc_destructor destructor)
+{
+    size_t bytes;
+    if (__builtin_add_overflow(size, sizeof(struct refcount_header), &bytes))
+        return NULL;
+    struct refcount_header *header = rvmem_calloc(1, bytes);
+    if (!header)
+        return NULL;
+    header->magic = REFCOUNT_LIVE_RC;
+    header->count = 1;
+    header->destructor = destructor;
+    return header + 1;
+}
+
+static void report_dead(const void *value, const void *caller)
+{
+    struct misuse_report report = {MISUSE_DOUBLE_FREE, "rc", (uintptr_t)value, hart_self(), caller};
+    misuse_report(&report);
+}
+
+void *rc_retain(void *value)
+{
+    struct refcount_header *header = refcount_header_of(value);
+    if (header->magic != REFCOUNT_LIVE_RC) {
+        report_dead(value, __builtin_return_address(0));
+        return value;
+    }
+    if (header->count == UINT32_MAX)
+        panic("rc_retain: count of %p would overflow", value);
+    header->count++;
+    return value;
+}
+
+void rc_release(void *value)
+{
+    if (!value)
+        return;
+    struct refcount_header *header = refcount_header_of(value);
+    if (header->magic != REFCOUNT_LIVE_RC || header->count == 0) {
+        report_dead(value, __builtin_return_address(0));
+        return;
+    }
+    if (--header->count)
+        return;
+    if (header->destructor)
+        header->destructor(value);
+    header->magic = REFCOUNT_DEAD;
+    rvmem_free(header);
+}
+
+size_t rc_count(const void *value)
+{
+    return refcount_header_of(value)->count;
+}

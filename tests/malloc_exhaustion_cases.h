@@ -1,0 +1,74 @@
+/*
+ * tests/malloc_exhaustion_cases.h - the exhaustion scenario shared by the kernel (heap_max=64K)
+ * and host (arena limit) suites. Call with a heap limited to a few hundred KiB at most.
+ */
+#ifndef RVMEM_TESTS_MALLOC_EXHAUSTION_CASES_H
+#define RVMEM_TESTS_MALLOC_EXHAUSTION_CASES_H
+
+#include "lib/malloc.h"
+#include "tests/ktest.h"
+
+#define EXHAUSTION_MAX_BLOCKS 4096
+
+/* Allocates size-byte blocks until NULL; returns how many it got (all kept in blocks). */
+static unsigned exhaust_with(void **blocks, size_t size)
+{
+    unsigned count = 0;
+    while (count < EXHAUSTION_MAX_BLOCKS) {
+        void *block = rvmem_malloc(size);
+        if (!block)
+            break;
+        blocks[count++] = block;
+    }
+    return count;
+}
+
+static void free_all(void **blocks, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++)
+        rvmem_free(blocks[i]);
+}
+
+static void malloc_exhaustion_cases(void)
+{
+    static void *blocks[EXHAUSTION_MAX_BLOCKS];
+    struct malloc_stats before, after;
+    rvmem_malloc_trim();
+    rvmem_malloc_stats(&before);
+
+    /* Small blocks until NULL; then a medium request fails too; free; the medium one succeeds. */
+    unsigned small = exhaust_with(blocks, 200);
+    KASSERT_GT(small, 10);
+    KASSERT_LT(small, EXHAUSTION_MAX_BLOCKS); /* it did run out */
+    KASSERT_NULL(rvmem_malloc(20000));
+    KASSERT_NULL(rvmem_calloc(1, 200));
+    KASSERT_NULL(rvmem_aligned_alloc(4096, 5000));
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    free_all(blocks, small);
+    void *medium = rvmem_malloc(20000);
+    KASSERT_NOT_NULL(medium); /* the freed small runs were reclaimed for it */
+    rvmem_free(medium);
+
+    /* Medium blocks until NULL; free; as many fit again (nothing leaked on the failed path). */
+    unsigned first = exhaust_with(blocks, 3000);
+    KASSERT_GT(first, 2);
+    KASSERT_LT(first, EXHAUSTION_MAX_BLOCKS);
+    free_all(blocks, first);
+    unsigned second = exhaust_with(blocks, 3000);
+    KASSERT_EQ(second, first);
+    free_all(blocks, second);
+
+    /* Small again after medium: the space comes back to the classes. */
+    unsigned small_again = exhaust_with(blocks, 200);
+    KASSERT_GE(small_again, small);
+    free_all(blocks, small_again);
+
+    rvmem_malloc_trim();
+    rvmem_malloc_stats(&after);
+    KASSERT_EQ(after.bytes_in_use, before.bytes_in_use);
+    KASSERT_EQ(after.heap_span_bytes, before.heap_span_bytes);
+    KASSERT_GT(after.failed_requests, before.failed_requests);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+}
+
+#endif
