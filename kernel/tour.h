@@ -4,7 +4,7 @@
  *
  *   1. stack frames         kernel/tour.c            (frames: kernel/tour_frames.c)
  *   2. static allocation    kernel/tour.c
- *   3. the heap             kernel/tour_heap.c       (box, vec, rc, arc: issue 5)
+ *   3. the heap             kernel/tour_heap.c       (box, vec, rc, arc on malloc)
  *   4. the program break    kernel/tour.c, then malloc's growth in kernel/tour_heap.c
  *   5. fragmentation        kernel/tour_fragmentation.c
  *   6. cost                 kernel/tour_cost.c
@@ -12,7 +12,7 @@
  * Every step also checks what it claims (a frame's measured size is the compiler's, the break
  * comes back, memory coalesces again...) and counts a failed check; the monitor prints them,
  * `make run` exits 1 on any. Boot hart only (hart 0), one tour at a time; each step gives back
- * everything it took.
+ * everything it took. Step 3 runs work on every hart (run_on_all_harts).
  */
 #ifndef RVMEM_KERNEL_TOUR_H
 #define RVMEM_KERNEL_TOUR_H

@@ -232,7 +232,8 @@ def tour_check(args, total):
         "frames measured equal the compiler's": re.search(
             r"tour_frame_inner\s+0x[0-9a-f]+\s+(\d+)\s+\1\s+addi sp,sp,-\1", text),
         "no failed check": "check:" in text and ": NO" not in text,
-        "a growing buffer moves": "moved: copied to a bigger block" in text,
+        "box, vec, rc and arc shown": all(f"\n   {name}" in text for name in ("box: ", "vec of", "rc: ", "arc: ")),
+        "a growing vec moves": "(moved: elements copied)" in text,
         "malloc moves the break": "<- sbrk" in text,
         "fragmentation picture": re.search(r"0x[0-9a-f]+ \|[.#]{64}\|", text),
         "cost table measured": re.search(r"page_alloc\(0\): 4 KiB from the buddy\s+\d+\s+\d+\s+\d+", text),
