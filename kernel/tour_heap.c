@@ -131,13 +131,14 @@ static void show_arc(void)
         return;
     }
     run_on_all_harts(visit_shared_tally);
-    kprintf("   arc: one value at %p, retained and released on each of the %u harts:", (void *)shared_tally,
-            hart_count());
+    kprintf("   arc: one value at %p, retained and released on each of the %u harts (count each saw:",
+            (void *)shared_tally, hart_count());
     for (unsigned hart = 0; hart < hart_count(); hart++)
-        kprintf(" hart %u saw count %lu;", hart, shared_tally->count_seen[hart]);
+        kprintf(" %lu", shared_tally->count_seen[hart]);
+    kprintf(")\n");
     unsigned long visits = __atomic_load_n(&shared_tally->visits, __ATOMIC_RELAXED);
     size_t left = arc_count(shared_tally);
-    kprintf("\n        visits %lu, count back to %zu; the creator's release destroys it\n", visits, left);
+    kprintf("        visits %lu, count back to %zu; the creator's release destroys it\n", visits, left);
     arc_release(shared_tally);
     shared_tally = NULL;
     tour_check(visits == hart_count() && left == 1 && destroyed_values == 1,
