@@ -131,7 +131,7 @@ static void show_arc(void)
         return;
     }
     run_on_all_harts(visit_shared_tally);
-    kprintf("   arc: one value at %p, retained and released on each of the %u harts (count each saw:",
+    kprintf("   arc: one value at %p, retained and released on every hart, %u in all (count each saw:",
             (void *)shared_tally, hart_count());
     for (unsigned hart = 0; hart < hart_count(); hart++)
         kprintf(" %lu", shared_tally->count_seen[hart]);
