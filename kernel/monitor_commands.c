@@ -37,10 +37,10 @@ static enum monitor_status command_mem(int count, char **words)
     buddy_get_stats(kernel_pages(), &stats);
     struct brk_stats heap;
     brk_get_stats(kernel_heap(), &heap);
-    char total[SIZE_TEXT_BYTES], free[SIZE_TEXT_BYTES], used[SIZE_TEXT_BYTES];
+    char total[SIZE_TEXT_BYTES], free_size[SIZE_TEXT_BYTES], used[SIZE_TEXT_BYTES];
     kprintf("pages: %lu total (%s), %lu free (%s), %lu used (%s), peak used %lu\n", stats.total_pages,
             size_text(total, (uint64_t)stats.total_pages * PAGE_SIZE), stats.free_pages,
-            size_text(free, (uint64_t)stats.free_pages * PAGE_SIZE), stats.used_pages,
+            size_text(free_size, (uint64_t)stats.free_pages * PAGE_SIZE), stats.used_pages,
             size_text(used, (uint64_t)stats.used_pages * PAGE_SIZE), stats.peak_used_pages);
     kprintf("heap: %lu page(s) held by the break; allocator metadata %lu bytes\n", (unsigned long)heap.pages_held,
             stats.metadata_bytes);
