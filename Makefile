@@ -68,7 +68,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-
 
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
-.PHONY: all stack-report checked-kernel run test bench debug host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
+.PHONY: all stack-report checked-kernel run test bench debug host host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
         check-host-tools
 
 all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
@@ -146,8 +146,9 @@ CHECKED_BUILD := $(BUILD)/checked
 checked-kernel:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(CHECKED_BUILD) CHECKED=1 $(CHECKED_BUILD)/kernel.elf
 
-test: all host-tests fuzz-targets $(if $(TESTS),,checked-kernel)
+test: all host-tests fuzz-targets host $(if $(TESTS),,checked-kernel)
 	python3 tools/test.py --kernel $(BUILD)/kernel.elf --host $(BUILD)/host-tests --machine $(MACHINE) \
+	    --preload $(BUILD)/host/librvmem_malloc.so --plain-host $(BUILD)/host/host-tests-plain \
 	    $(if $(TESTS),,--checked-kernel $(CHECKED_BUILD)/kernel.elf) \
 	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs \
 	    $(if $(TESTS),,$(foreach target,$(FUZZ_TARGETS),--fuzz $(target))) --fuzz-seconds $(FUZZ_SMOKE_SECONDS)
@@ -182,6 +183,28 @@ $(BUILD)/fuzz/%: tests/%.c $(FUZZ_LINKED) $(wildcard kernel/*.h lib/*.h) | check
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LINKED)
 
 
+# make host: the allocator cores and lib for the host (x86-64): a static library and a shared
+# library that replaces the system malloc through LD_PRELOAD (lib/host/: per-thread caches).
+HOST_LIB_SOURCES := $(filter kernel/% lib/%,$(HOST_SOURCES)) lib/host/platform_posix.c lib/host/binding.c
+HOST_LIB_CFLAGS  := -std=gnu11 -O2 -g $(WARNINGS) -I. -DRVMEM_HOST -DRVMEM_MALLOC_THREAD_CACHE $(SETTINGS) -fPIC \
+                    -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free -pthread
+HOST_LIB_OBJECTS := $(patsubst %.c,$(BUILD)/host/objects/%.o,$(HOST_LIB_SOURCES))
+$(BUILD)/host/objects/%.o: %.c $(wildcard kernel/*.h lib/*.h lib/host/*.h) | check-host-tools
+	@mkdir -p $(@D)
+	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
+$(BUILD)/host/librvmem.a: $(HOST_LIB_OBJECTS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/host/librvmem_malloc.so: $(HOST_LIB_OBJECTS) $(BUILD)/host/objects/lib/host/preload.o
+	@echo "  HOSTLD  $@"
+	$(Q)$(HOST_CC) -shared -pthread -o $@ $^
+# The host tests without sanitizers, to run under the LD_PRELOAD malloc (ASan must come first).
+$(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(wildcard kernel/*.h lib/*.h tests/*.h) | check-host-tools
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOST_CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(HOST_CFLAGS)) -Wno-error=uninitialized -o $@ $(HOST_SOURCES)
+host: $(BUILD)/host/librvmem.a $(BUILD)/host/librvmem_malloc.so $(BUILD)/host/host-tests-plain
+
 fuzz-targets: $(FUZZ_TARGETS)
 fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS)
 	@mkdir -p $(BUILD)/fuzz/corpus-fuzz_fdt && cp $(BUILD)/fdt_*.dtb $(BUILD)/fuzz/corpus-fuzz_fdt/
@@ -192,7 +215,7 @@ fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS)
 	        || exit 1; \
 	done
 
-FORMAT_FILES = $(wildcard boot/*.h kernel/*.[ch] lib/*.[ch] tests/*.[ch] tests/host/*.[ch])
+FORMAT_FILES = $(wildcard boot/*.h kernel/*.[ch] lib/*.[ch] lib/host/*.[ch] tests/*.[ch] tests/host/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 

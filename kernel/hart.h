@@ -26,11 +26,14 @@ struct hart {
     void (*volatile job)(void);
     unsigned long job_generation;
     unsigned long done_generation;
+    void *allocator_cache; /* the hart's malloc cache (set by malloc_kernel_init, lib/malloc_kernel.c) */
 } __attribute__((aligned(HART_STRUCT_SIZE)));
 
 _Static_assert(sizeof(struct hart) == HART_STRUCT_SIZE, "HART_STRUCT_SIZE in layout.h must match struct hart");
 _Static_assert(__builtin_offsetof(struct hart, stack_protector_guard) == HART_STACK_GUARD_OFFSET, "guard offset");
 _Static_assert(__builtin_offsetof(struct hart, index) == HART_INDEX_OFFSET, "index offset");
+_Static_assert(__builtin_offsetof(struct hart, allocator_cache) == HART_ALLOCATOR_CACHE_OFFSET,
+               "allocator cache offset");
 
 /* The per-hart table; entry i belongs to logical hart i. */
 extern struct hart harts[RVMEM_MAX_HARTS];

@@ -27,6 +27,7 @@
 /* Offsets in struct hart that assembly or the compiler use through tp. */
 #define HART_STACK_GUARD_OFFSET 0 /* -mstack-protector-guard-offset */
 #define HART_INDEX_OFFSET 8
+#define HART_ALLOCATOR_CACHE_OFFSET 72 /* the hart's malloc cache: one load on the malloc fast paths */
 
 #if (RVMEM_STACK_SIZE % 16) != 0
 #error "STACK_SIZE must be a multiple of 16"

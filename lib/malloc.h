@@ -137,15 +137,26 @@ void rvmem_malloc_flush_cache(void);
 /*
  * The binding: where memory comes from. more_core has sbrk semantics: moves the break by
  * increment bytes and returns the previous break, or (void *)-1 when it cannot (nothing changed).
- * page_map/page_map_bytes: zeroed storage for the page map, one byte per 4 KiB page of the
- * largest heap the binding will ever allow (heap start to heap start + page_map_bytes * 4096);
- * growth beyond that fails like exhaustion.
+ * page_map/page_map_bytes: zeroed storage for the page map, two bytes per 4 KiB page of the
+ * largest heap the binding will ever allow (heap start to heap start + page_map_bytes / 2 * 4096);
+ * small runs beyond that are refused like exhaustion.
  */
 struct malloc_binding {
     void *(*more_core)(intptr_t increment);
     uint8_t *page_map;
     size_t page_map_bytes;
+    /* Optional (NULL: none): called on a thread the first time its thread-local cache is used
+       (LD_PRELOAD: registers the thread-exit flush). Only with thread caches. */
+    void (*thread_cache_opened)(void);
 };
+
+/*
+ * Fork safety (LD_PRELOAD's pthread_atfork handlers): takes every allocator lock, in the
+ * allocator's lock order, so no other thread is inside the allocator; and releases them all
+ * (in the parent after fork, and in the child, where the other threads are gone).
+ */
+void rvmem_malloc_lock_all(void);
+void rvmem_malloc_unlock_all(void);
 
 /*
  * Sets the allocator up on binding (copied). Call once, before any other function here, on one

@@ -93,16 +93,23 @@ __attribute__((noinline)) static void *alloc_slow(size_t size)
     return block;
 }
 
+/* The cache entry for a small size was empty: refill it (entry 0 is malloc(0): a 16-byte block). */
+__attribute__((noinline)) static void *refill_slow(size_t entry_index)
+{
+    return alloc_slow(entry_index == 0 ? 0 : entry_index * MALLOC_ALIGNMENT);
+}
+
 MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
 {
-    size_t entry_index = (size + 15) >> 4; /* class + 1; 0 (always empty) for size 0 and wrapped sizes */
-    if (MALLOC_LIKELY(entry_index < MALLOC_CACHE_ENTRIES)) {
+    if (MALLOC_LIKELY(size <= MALLOC_SMALL_MAX_BYTES)) {
+        size_t entry_index = (size + 15) >> 4; /* class + 1; 0 (always empty) for size 0 */
         struct malloc_cache_class *entry = malloc_cache_entry(entry_index);
         void *block = entry->head;
         if (MALLOC_LIKELY(block != NULL)) {
             entry->head = *(void **)block;
             return block;
         }
+        return refill_slow(entry_index); /* the size is no longer needed: no register kept for it */
     }
     return alloc_slow(size);
 }
@@ -117,10 +124,23 @@ static bool medium_plausible(const void *block)
     return !(size & 1) && (size & ~(uintptr_t)15) >= 32;
 }
 
+/* Gives a cache the page map's coordinates (thread caches start zeroed: their first free comes here). */
+void malloc_cache_bind(struct malloc_cache *cache)
+{
+    if (!malloc_state.ready)
+        return;
+    cache->heap_start = malloc_state.heap_start;
+    cache->map_span_bytes = malloc_state.map_span_bytes;
+    cache->page_map = malloc_state.page_map;
+    if (malloc_state.thread_cache_opened)
+        malloc_state.thread_cache_opened();
+}
+
 __attribute__((noinline)) static void free_slow(void *block)
 {
     if (!block)
         return;
+    malloc_cache_open(malloc_cache_self());
     int class_index = small_class_at((uintptr_t)block);
     if (class_index >= 0) {
         small_free_slow(block, (unsigned)class_index);
@@ -133,19 +153,28 @@ __attribute__((noinline)) static void free_slow(void *block)
     malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
 }
 
+/* A small block whose cache entry has no room: the entry's slow path (drain, or a fresh look at its length). */
+__attribute__((noinline)) static void free_no_room(void *block, uintptr_t entry_index)
+{
+    small_free_slow(block, (unsigned)entry_index - 1);
+}
+
 MALLOC_FAST_PATH void malloc_core_free(void *block)
 {
-    uintptr_t offset = (uintptr_t)block - malloc_state.heap_start;
-    if (MALLOC_LIKELY(offset < malloc_state.map_span_bytes)) {
-        uintptr_t class_plus_one = malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT];
-        if (MALLOC_LIKELY(class_plus_one != 0)) {
-            struct malloc_cache_class *entry = malloc_cache_entry(class_plus_one);
+    struct malloc_cache *cache = malloc_cache_self();
+    uintptr_t offset = (uintptr_t)block - cache->heap_start;
+    if (MALLOC_LIKELY(offset < cache->map_span_bytes)) {
+        uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT]; /* class + 1, 0: not small */
+        if (MALLOC_LIKELY(entry_index != 0)) {
+            struct malloc_cache_class *entry = &cache->entries[entry_index];
             if (MALLOC_LIKELY(entry->room != 0)) {
                 entry->room--;
                 *(void **)block = entry->head;
                 entry->head = block;
                 return;
             }
+            free_no_room(block, entry_index);
+            return;
         }
     }
     free_slow(block);
@@ -276,15 +305,36 @@ size_t rvmem_malloc_trim(void)
 
 int rvmem_malloc_init(const struct malloc_binding *binding)
 {
-    if (!binding || !binding->more_core || !binding->page_map || binding->page_map_bytes == 0)
+    if (!binding || !binding->more_core || !binding->page_map || binding->page_map_bytes < 2)
         return -E_INVAL;
     void *current = binding->more_core(0);
     if (current == (void *)-1)
         return -E_NOMEM;
     malloc_state.more_core = binding->more_core;
+    malloc_state.thread_cache_opened = binding->thread_cache_opened;
     malloc_state.page_map = binding->page_map;
     malloc_state.heap_start = ((uintptr_t)current + MALLOC_PAGE_BYTES - 1) & ~(MALLOC_PAGE_BYTES - 1);
-    malloc_state.map_span_bytes = binding->page_map_bytes << MALLOC_PAGE_SHIFT;
+    size_t pages = binding->page_map_bytes / 2;
+    malloc_state.map_span_bytes = pages << MALLOC_PAGE_SHIFT;
+    malloc_state.run_page_index = binding->page_map + pages;
+#ifndef RVMEM_MALLOC_THREAD_CACHE
+    for (unsigned hart = 0; hart < MALLOC_CACHES; hart++)
+        malloc_cache_bind(&malloc_state.caches[hart]);
+#endif
     __atomic_store_n(&malloc_state.ready, true, __ATOMIC_RELEASE);
     return 0;
+}
+
+void rvmem_malloc_lock_all(void)
+{
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        spin_lock(&malloc_state.centrals[class_index].lock);
+    spin_lock(&malloc_state.tlsf.lock);
+}
+
+void rvmem_malloc_unlock_all(void)
+{
+    spin_unlock(&malloc_state.tlsf.lock);
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        spin_unlock(&malloc_state.centrals[class_index].lock);
 }

@@ -64,10 +64,17 @@ struct malloc_cache_class {
 /*
  * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
  * and with the page map's byte (also class + 1) directly; entry 0 stays empty, which sends
- * malloc(0) (and sizes that wrap round) to the slow path at no cost. 64 entries: 1 KiB a hart.
+ * malloc(0) (and sizes that wrap round) to the slow path at no cost. 64 entries plus the page map's
+ * coordinates: 1056 bytes a hart.
  */
 #define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
 struct malloc_cache {
+    /* Copies of malloc_state's page-map fields (set at init, or lazily for thread caches), so free's fast path reaches
+     * everything from the cache pointer alone. */
+    uintptr_t heap_start;
+    uintptr_t map_span_bytes;
+    const uint8_t *page_map;
+    uintptr_t unused;
     struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
 };
 
@@ -90,7 +97,7 @@ extern __thread struct malloc_cache malloc_thread_cache __attribute__((tls_model
 #define MALLOC_CACHES RVMEM_MAX_HARTS
 #endif
 
-/* A run: pages dedicated to one small class, aligned to its own size; blocks follow the header. */
+/* A run: pages dedicated to one small class (page aligned); blocks follow the header. */
 struct small_run {
     uintptr_t tlsf_prev_size; /* the TLSF chunk header the run lives in (see malloc_tlsf.c) */
     uintptr_t tlsf_size;
@@ -147,7 +154,9 @@ struct malloc_state {
     uintptr_t heap_start;     /* page map index 0 */
     uintptr_t map_span_bytes; /* bytes of address space the page map covers */
     uint8_t *page_map;        /* per page: 0 (not a small run), or 1 + class index */
+    uint8_t *run_page_index;  /* per page of a run: how many pages after the run's first page it is */
     void *(*more_core)(intptr_t increment);
+    void (*thread_cache_opened)(void);
     bool ready;
     size_t failed_requests;
     size_t peak_bytes_in_use;
@@ -160,41 +169,25 @@ struct malloc_state {
 
 extern struct malloc_state malloc_state;
 
-/* The calling hart's index into malloc_state.caches (not used with thread caches). */
-static inline long malloc_cache_index(void)
-{
-#if defined(RVMEM_HOST)
-    return (long)hart_self();
-#else
-    /* hart_self() as a full register: lw sign-extends already, so no extra instruction. */
-    long index;
-    __asm__("lw %0, %1(tp)" : "=r"(index) : "i"(HART_INDEX_OFFSET));
-    return index;
-#endif
-}
-
 /* The calling hart's (thread's) cache. */
 static inline struct malloc_cache *malloc_cache_self(void)
 {
 #if defined(RVMEM_MALLOC_THREAD_CACHE)
     return &malloc_thread_cache;
+#elif defined(RVMEM_HOST)
+    return &malloc_state.caches[hart_self()];
 #else
-    return &malloc_state.caches[malloc_cache_index()];
+    /* One load through tp: struct hart's allocator_cache (kernel/hart.h), set by malloc_kernel_init. */
+    struct malloc_cache *cache;
+    __asm__("ld %0, %1(tp)" : "=r"(cache) : "i"(HART_ALLOCATOR_CACHE_OFFSET));
+    return cache;
 #endif
 }
 
-/*
- * The calling hart's cache entry entry_index (class + 1), computed as one flat index over every hart's
- * entries so the fast paths fold all constants into a shift-add chain and the loads' offsets.
- */
+/* The calling hart's cache entry entry_index (class + 1). */
 static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_index)
 {
-#if defined(RVMEM_MALLOC_THREAD_CACHE)
-    return &malloc_thread_cache.entries[entry_index];
-#else
-    struct malloc_cache_class *first = malloc_state.caches[0].entries;
-    return first + ((uintptr_t)malloc_cache_index() * MALLOC_CACHE_ENTRIES + entry_index);
-#endif
+    return &malloc_cache_self()->entries[entry_index];
 }
 
 /*
@@ -202,7 +195,11 @@ static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_inde
  * (the build's -fno-omit-frame-pointer would add five instructions to each). Backtraces lose
  * nothing: the slow paths keep theirs.
  */
+#if defined(__clang__)
+#define MALLOC_FAST_PATH /* clang (the fuzzers) has no per-function optimize attribute */
+#else
 #define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
+#endif
 
 /* Blocks a hart's cache holds at most, per class, and how many move per refill or drain. */
 uint32_t small_cache_limit(unsigned class_index);
@@ -228,6 +225,14 @@ void *malloc_core_realloc(void *block, size_t size);
 /* Small classes (malloc_small.c). */
 void *small_alloc_slow(unsigned class_index);
 void small_free_slow(void *block, unsigned class_index);
+void malloc_cache_bind(struct malloc_cache *cache);
+
+/* Binds the calling hart's cache on its first use (thread caches start zeroed). */
+static inline void malloc_cache_open(struct malloc_cache *cache)
+{
+    if (MALLOC_UNLIKELY(cache->page_map != malloc_state.page_map))
+        malloc_cache_bind(cache);
+}
 void small_flush_cache(struct malloc_cache *cache);
 size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);

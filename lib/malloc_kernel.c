@@ -2,28 +2,38 @@
  * lib/malloc_kernel.c - the kernel binding of malloc: sbrk as more-core, and the standard names.
  *
  * Kernel only (the host and LD_PRELOAD builds have their own bindings). The standard names are
- * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files).
+ * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). It also
+ * points every struct hart's allocator_cache at that hart's cache, which the fast paths load
+ * through tp.
  */
 #include "lib/malloc_kernel.h"
 
 #include "kernel/brk.h"
+#include "kernel/hart.h"
 #include "kernel/pages.h"
 #include "kernel/string.h"
 #include "lib/malloc.h"
+#include "lib/malloc_internal.h"
 
 void malloc_kernel_init(void)
 {
     struct brk_stats heap;
     brk_get_stats(kernel_heap(), &heap);
-    size_t heap_pages = (heap.limit - heap.start) / 4096 + 1;
+    size_t heap_pages = 2 * ((heap.limit - heap.start) / 4096 + 1); /* two map bytes a page */
     unsigned order = 0;
-    while (((size_t)4096 << order) < heap_pages)
+    while (((size_t)4096 << order) < heap_pages && order < BUDDY_MAX_ORDER)
         order++;
+    /* A smaller map only limits where small runs may go (TLSF serves the rest of the heap). */
     uint8_t *page_map = page_alloc(order);
+    while (!page_map && order > 0)
+        page_map = page_alloc(--order);
     if (!page_map)
-        panic("malloc: no memory for the page map (%lu bytes)", (unsigned long)heap_pages);
+        panic("malloc: no memory for the page map (%lu bytes wanted)", (unsigned long)heap_pages);
     memset(page_map, 0, (size_t)4096 << order);
     struct malloc_binding binding = {.more_core = sbrk, .page_map = page_map, .page_map_bytes = (size_t)4096 << order};
+    /* Each hart finds its cache with one load through tp (the fast paths' hart_self()). */
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
+        harts[hart].allocator_cache = &malloc_state.caches[hart];
     int error = rvmem_malloc_init(&binding);
     if (error)
         panic("malloc: set-up failed (%d)", error);

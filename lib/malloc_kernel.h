@@ -12,8 +12,9 @@
 
 /*
  * Binds malloc to sbrk. Call once on the boot hart after pages_init() and before any hart
- * allocates. The page map (one byte per page the heap may ever span) comes from page_alloc.
- * Panics when that cannot be had (a broken invariant at boot: the machine has no memory).
+ * allocates (before it, a hart's cache pointer is NULL and malloc faults). The page map (one byte per page the heap may
+ * ever span) comes from page_alloc. Panics when that cannot be had (a broken invariant at boot: the machine has no
+ * memory).
  */
 void malloc_kernel_init(void);
 

@@ -2,8 +2,9 @@
  * lib/malloc_small.c - small blocks (1..1008 bytes): size-class runs and the central lists.
  * Builds: kernel, host
  *
- * A run is a TLSF chunk of 4, 8, 16 or 32 KiB (by class), aligned to its own size, holding a
- * 32-byte header and then blocks of one class; the page map marks its pages with the class.
+ * A run is a page-aligned TLSF chunk of 4, 8 or 16 KiB (by class) holding a 32-byte header and
+ * then blocks of one class; the page map marks its pages with the class, and a second map byte
+ * per page says how far back the run starts.
  * Each class has a central state under its own lock: a free list, the uncarved tail of its newest
  * run (blocks are carved lazily, a batch at a time) and the list of its runs.
  *
@@ -29,12 +30,16 @@ uint32_t small_cache_limit(unsigned class_index)
 size_t small_run_bytes(unsigned class_index)
 {
     size_t bytes = small_class_bytes(class_index);
-    return bytes <= 128 ? 4096 : bytes <= 256 ? 8192 : bytes <= 512 ? 16384 : 32768;
+    return bytes <= 256 ? 4096 : 8192;
 }
 
+/* The run holding block (a page of a run of class_index): the page map says how many pages back it starts. */
 static inline struct small_run *run_of(uintptr_t block, unsigned class_index)
 {
-    return (struct small_run *)(block & ~(small_run_bytes(class_index) - 1));
+    (void)class_index;
+    size_t page = (block - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
+    size_t first_page = page - malloc_state.run_page_index[page];
+    return (struct small_run *)(malloc_state.heap_start + (first_page << MALLOC_PAGE_SHIFT));
 }
 
 bool small_block_is_start(uintptr_t block, unsigned class_index)
@@ -48,10 +53,14 @@ bool small_block_is_start(uintptr_t block, unsigned class_index)
     return offset % bytes == 0 && offset / bytes < run->capacity;
 }
 
+/* Marks (value: class + 1) or clears (0) the pages of a run in both page maps. */
 static void set_map(struct small_run *run, size_t run_bytes, uint8_t value)
 {
     size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
-    memset(&malloc_state.page_map[first_page], value, run_bytes >> MALLOC_PAGE_SHIFT);
+    size_t pages = run_bytes >> MALLOC_PAGE_SHIFT;
+    for (size_t i = 0; i < pages; i++)
+        malloc_state.run_page_index[first_page + i] = value ? (uint8_t)i : 0;
+    memset(&malloc_state.page_map[first_page], value, pages);
 }
 
 /* Takes a new run from TLSF for the class and makes it the bump region. Class lock held. */
@@ -78,6 +87,7 @@ static bool new_run(struct small_central *central, unsigned class_index)
 
 void *small_alloc_slow(unsigned class_index)
 {
+    malloc_cache_open(malloc_cache_self());
     struct malloc_cache_class *entry = cache_entry_of(malloc_cache_self(), class_index);
     uint32_t limit = small_cache_limit(class_index);
     if (!entry->ready) {

@@ -288,10 +288,12 @@ static struct tlsf_chunk *add_memory(uintptr_t previous, size_t increment)
         tlsf_poison((void *)previous, increment);
         last->end = end;
     } else {
-        struct tlsf_region *region = &T->regions[T->region_count++];
+        struct tlsf_region *region = &T->regions[T->region_count];
         region->break_before = previous;
         region->first_chunk = align_up(previous, MALLOC_ALIGNMENT);
         region->end = end;
+        /* Published after its fields: tlsf_owns() reads the regions without the lock. */
+        __atomic_store_n(&T->region_count, T->region_count + 1, __ATOMIC_RELEASE);
         chunk = (struct tlsf_chunk *)region->first_chunk;
         tlsf_poison((void *)region->first_chunk, (end & ~(uintptr_t)15) - region->first_chunk);
         chunk->size = 0;
@@ -506,9 +508,11 @@ bool tlsf_resize_in_place(void *payload, size_t size)
     return done;
 }
 
+/* Lock-free: a valid block's region is stable while the block lives (regions go only when empty). */
 bool tlsf_owns(uintptr_t address)
 {
-    for (unsigned i = 0; i < T->region_count; i++) {
+    unsigned count = __atomic_load_n(&T->region_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < count; i++) {
         const struct tlsf_region *region = &T->regions[i];
         if (address >= region->first_chunk && address < region->end)
             return true;
@@ -541,7 +545,7 @@ bool tlsf_is_allocated_payload(uintptr_t payload)
 struct small_run *tlsf_alloc_run(size_t run_bytes)
 {
     spin_lock(&T->lock);
-    struct tlsf_chunk *chunk = take(run_bytes, run_bytes, 0);
+    struct tlsf_chunk *chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
     if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
                   (uintptr_t)chunk < malloc_state.heap_start)) {
         /* Beyond what the page map covers: not usable as a run. */

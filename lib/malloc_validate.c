@@ -54,7 +54,7 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
     for (struct small_run *run = central->runs; run && !result; run = run->next_run) {
         if (++runs > central->run_count)
             result = problem(-20, "more runs listed than counted (or a cycle)", class_index, (uintptr_t)run);
-        else if (((uintptr_t)run & (run_bytes - 1)) || run->class_index != class_index ||
+        else if (((uintptr_t)run & (MALLOC_PAGE_BYTES - 1)) || run->class_index != class_index ||
                  run->capacity != (run_bytes - SMALL_RUN_HEADER_BYTES) / bytes)
             result = problem(-21, "run header is wrong", class_index, (uintptr_t)run);
         for (uintptr_t page = (uintptr_t)run; !result && page < (uintptr_t)run + run_bytes; page += MALLOC_PAGE_BYTES)

@@ -197,6 +197,46 @@ def fuzz_smoke(args, target, total):
     total.add(count)
 
 
+PRELOAD_WORKLOAD = """
+import json, os, threading
+def churn(seed):
+    table = {}
+    for i in range(30000):
+        table[(i * seed) % 1009] = [str(i)] * (i % 40) + [bytes(i % 3000)]
+    return len(json.dumps({k: len(v) for k, v in table.items()}))
+results = []
+threads = [threading.Thread(target=lambda s=s: results.append(churn(s))) for s in range(1, 5)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if churn(7) > 0 else 1)
+_, status = os.waitpid(pid, 0)
+assert status == 0 and len(results) == 4, (status, results)
+print("workload ok", sum(results))
+"""
+
+
+def preload_checks(args, total):
+    """Real programs with malloc replaced by the LD_PRELOAD library (make host): python3 and the host tests."""
+    environment = ["env", "LD_PRELOAD=" + os.path.abspath(args.preload), "RVMEM_MALLOC_STATS=1"]
+    programs = [("python3 under LD_PRELOAD malloc", [sys.executable, "-c", PRELOAD_WORKLOAD], "workload ok"),
+                ("host tests under LD_PRELOAD malloc", [args.plain_host], "# ktest:")]
+    for label, command, expected in programs:
+        log_path = os.path.join(args.log_dir, "preload-" + label.split()[0] + ".log")
+        status, text, seconds = run(environment + command, log_path, 600)
+        count = ktap.Count()
+        served = re.findall(r"rvmem malloc: .* (\d+) more-core calls", text)
+        if status == 0 and expected in text and served and int(served[-1]) > 0:
+            count.passed += 1
+        else:
+            count.failed += 1
+            count.problems.append(f"{label}: exit {status}, expected output {'seen' if expected in text else 'missing'}, "
+                                  f"allocator statistics {'seen' if served else 'missing'}")
+        report(label, count, status, seconds, log_path)
+        total.add(count)
+
+
 def tool_tests(args, total):
     """The Python tools' own unit tests (the stack report's rules)."""
     label = "tools (python unittest)"
@@ -262,6 +302,8 @@ def main():
     parser.add_argument("--host")
     parser.add_argument("--checked-kernel", help="a CHECKED=1 build: its allocator suites run too")
     parser.add_argument("--fuzz", action="append", default=[])
+    parser.add_argument("--preload", help="the LD_PRELOAD malloc (make host): real programs run under it")
+    parser.add_argument("--plain-host", help="the host tests built without sanitizers, run under --preload")
     parser.add_argument("--fuzz-seconds", type=int, default=10)
     parser.add_argument("--machine", default="virt")
     parser.add_argument("--mem", default="256M")
@@ -289,6 +331,8 @@ def main():
         monitor_check(args, total)
     if args.host:
         host_tests(args, total)
+    if args.preload and args.plain_host and not args.tests:
+        preload_checks(args, total)
     if not args.tests:
         tool_tests(args, total)
     for target in args.fuzz:

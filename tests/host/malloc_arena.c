@@ -21,7 +21,7 @@ static uint8_t *arena;
 static size_t arena_used;
 static size_t arena_limit = ARENA_BYTES;
 static pthread_mutex_t arena_mutex = PTHREAD_MUTEX_INITIALIZER;
-static uint8_t page_map[ARENA_BYTES >> 12];
+static uint8_t page_map[2 * (ARENA_BYTES >> 12)];
 
 static void *arena_more_core(intptr_t increment)
 {

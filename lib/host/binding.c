@@ -1,0 +1,110 @@
+/*
+ * lib/host/binding.c - the host binding of malloc: a private break over a reserved mmap region,
+ * per-thread caches flushed at thread exit, and fork safety.
+ *
+ * The region (RVMEM_HOST_HEAP_BYTES, 64 GiB of address space, committed only as it is touched)
+ * and the page map (one byte per page of it) are reserved on first use. more_core moves the
+ * region's own break; memory given back is returned to the kernel with MADV_DONTNEED, which
+ * also makes it read as zero again (sbrk semantics). A thread's first use of its cache registers
+ * a pthread key whose destructor gives the cache back (rvmem_malloc_flush_cache); pthread_atfork
+ * handlers take every allocator lock around fork(). Set RVMEM_MALLOC_STATS=1 to have the
+ * statistics printed to stderr at exit.
+ */
+#include "lib/host/binding.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "kernel/printf.h"
+#include "kernel/spinlock.h"
+#include "lib/malloc.h"
+
+#define RVMEM_HOST_HEAP_BYTES ((size_t)64 << 30)
+#define PAGE_BYTES 4096u
+
+static uint8_t *region;
+static size_t region_used;
+static struct spinlock init_lock;
+static int initialized; /* 0 no, 1 yes, -1 failed */
+static pthread_key_t thread_exit_key;
+
+static void *region_more_core(intptr_t increment)
+{
+    /* Called by the allocator under its TLSF lock: one caller at a time. */
+    size_t old = region_used;
+    if (increment >= 0 ? (size_t)increment > RVMEM_HOST_HEAP_BYTES - old : (size_t)-increment > old)
+        return (void *)-1;
+    region_used = old + (size_t)increment;
+    if (increment < 0) {
+        /* Whole pages past the new break go back to the kernel (and read as zero again). */
+        uintptr_t first_page = ((uintptr_t)region + region_used + PAGE_BYTES - 1) & ~(uintptr_t)(PAGE_BYTES - 1);
+        uintptr_t end = (uintptr_t)region + old;
+        if (end > first_page)
+            madvise((void *)first_page, end - first_page, MADV_DONTNEED);
+        uintptr_t partial_end = first_page < end ? first_page : end;
+        for (uint8_t *byte = region + region_used; (uintptr_t)byte < partial_end; byte++)
+            *byte = 0;
+    }
+    return region + old;
+}
+
+static void flush_at_thread_exit(void *value)
+{
+    (void)value;
+    rvmem_malloc_flush_cache();
+}
+
+static void thread_cache_opened(void)
+{
+    pthread_setspecific(thread_exit_key, (void *)1); /* keys below PTHREAD_KEYS_MAX: no malloc */
+}
+
+static void print_stats_at_exit(void)
+{
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    kprintf("rvmem malloc: %lu bytes in use, peak %lu, heap span %lu (peak %lu), %lu more-core calls, "
+            "%lu small runs, %lu failed requests\n",
+            (unsigned long)stats.bytes_in_use, (unsigned long)stats.peak_bytes_in_use,
+            (unsigned long)stats.heap_span_bytes, (unsigned long)stats.peak_heap_span_bytes,
+            (unsigned long)stats.more_core_calls, (unsigned long)stats.small_runs,
+            (unsigned long)stats.failed_requests);
+}
+
+int rvmem_host_init(void)
+{
+    if (__atomic_load_n(&initialized, __ATOMIC_ACQUIRE))
+        return initialized > 0 ? 0 : -1;
+    spin_lock(&init_lock);
+    if (!initialized) {
+        region = mmap(NULL, RVMEM_HOST_HEAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                      -1, 0);
+        uint8_t *page_map = mmap(NULL, 2 * (RVMEM_HOST_HEAP_BYTES / PAGE_BYTES), PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        int result = -1;
+        if (region != MAP_FAILED && page_map != MAP_FAILED &&
+            pthread_key_create(&thread_exit_key, flush_at_thread_exit) == 0) {
+            struct malloc_binding binding = {.more_core = region_more_core,
+                                             .page_map = page_map,
+                                             .page_map_bytes = 2 * (RVMEM_HOST_HEAP_BYTES / PAGE_BYTES),
+                                             .thread_cache_opened = thread_cache_opened};
+            result = rvmem_malloc_init(&binding);
+        }
+        if (result == 0) {
+            pthread_atfork(rvmem_malloc_lock_all, rvmem_malloc_unlock_all, rvmem_malloc_unlock_all);
+            const char *stats = getenv("RVMEM_MALLOC_STATS");
+            if (stats && stats[0] == '1')
+                atexit(print_stats_at_exit);
+        }
+        __atomic_store_n(&initialized, result == 0 ? 1 : -1, __ATOMIC_RELEASE);
+    }
+    spin_unlock(&init_lock);
+    return initialized > 0 ? 0 : -1;
+}
+
+__attribute__((constructor)) static void init_early(void)
+{
+    rvmem_host_init();
+}

@@ -1,0 +1,133 @@
+/*
+ * lib/host/preload.c - the standard C allocation functions for LD_PRELOAD, on the rvmem malloc.
+ *
+ *     LD_PRELOAD=build/host/librvmem_malloc.so python3 ...
+ *
+ * Every function keeps its C/POSIX/glibc contract and sets errno to ENOMEM on failure. A call
+ * before the constructor (the dynamic loader allocates early) initializes the allocator first:
+ * the core returns NULL until then, and only that cold path checks. Exported with default
+ * visibility; everything else in the library is hidden, so it cannot interpose on the program.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "lib/host/binding.h"
+#include "lib/malloc.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* A NULL from the core: initialize if that was the reason and retry once, else ENOMEM. */
+static int retry_after_init(void)
+{
+    static int ready;
+    if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+        return 0;
+    if (rvmem_host_init() != 0)
+        return 0;
+    __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+static void *fail(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+EXPORT void *malloc(size_t size)
+{
+    void *block = rvmem_malloc(size);
+    if (__builtin_expect(block == NULL, 0)) {
+        if (retry_after_init())
+            block = rvmem_malloc(size);
+        if (!block)
+            return fail();
+    }
+    return block;
+}
+
+EXPORT void free(void *block)
+{
+    rvmem_free(block);
+}
+
+EXPORT void cfree(void *block)
+{
+    rvmem_free(block);
+}
+
+EXPORT void *calloc(size_t count, size_t size)
+{
+    void *block = rvmem_calloc(count, size);
+    if (!block) {
+        size_t bytes;
+        if (!__builtin_mul_overflow(count, size, &bytes) && retry_after_init())
+            block = rvmem_calloc(count, size);
+        if (!block)
+            return fail();
+    }
+    return block;
+}
+
+EXPORT void *realloc(void *block, size_t size)
+{
+    if (!block)
+        return malloc(size);
+    void *moved = rvmem_realloc(block, size);
+    if (!moved && size != 0)
+        return fail();
+    return moved;
+}
+
+EXPORT void *reallocarray(void *block, size_t count, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(count, size, &bytes))
+        return fail();
+    return realloc(block, bytes);
+}
+
+EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+    if (alignment == 0 || (alignment & (alignment - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    void *block = rvmem_aligned_alloc(alignment, size);
+    if (!block && retry_after_init())
+        block = rvmem_aligned_alloc(alignment, size);
+    return block ? block : fail();
+}
+
+EXPORT void *memalign(size_t alignment, size_t size)
+{
+    return aligned_alloc(alignment, size);
+}
+
+EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+{
+    if (alignment < sizeof(void *) || (alignment & (alignment - 1)))
+        return EINVAL;
+    void *block = aligned_alloc(alignment, size);
+    if (!block)
+        return ENOMEM;
+    *out = block;
+    return 0;
+}
+
+EXPORT void *valloc(size_t size)
+{
+    return aligned_alloc(4096, size);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+    return aligned_alloc(4096, (size + 4095) & ~(size_t)4095);
+}
+
+EXPORT size_t malloc_usable_size(void *block)
+{
+    return rvmem_malloc_usable_size(block);
+}
