@@ -69,7 +69,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
 .PHONY: all stack-report checked-kernel run test bench debug host host-test host-tests fuzz fuzz-targets format lint deps clean help check-tools \
-        check-host-tools
+        check-host-tools host-bench bench-host
 
 all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
 
@@ -153,9 +153,24 @@ test: all host-tests fuzz-targets host $(if $(TESTS),,checked-kernel)
 	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs \
 	    $(if $(TESTS),,$(foreach target,$(FUZZ_TARGETS),--fuzz $(target))) --fuzz-seconds $(FUZZ_SMOKE_SECONDS)
 
-bench: all
+bench: all $(if $(BENCHES),,host-bench)
 	python3 tools/bench.py --kernel $(BUILD)/kernel.elf --machine $(MACHINE) --mem $(MEM) --smp $(SMP) \
-	    --timeout $(TIMEOUT) --bios $(BIOS) --benches '$(BENCHES)' --json $(BUILD)/bench.json
+	    --timeout $(TIMEOUT) --bios $(BIOS) --benches '$(BENCHES)' --json $(BUILD)/bench.json \
+	    $(if $(BENCHES),,; kernel_status=$$?; $(BENCH_HOST) && exit $$kernel_status)
+
+# The malloc workloads on the host (tests/hostbench/): one optimized binary without sanitizers, run by
+# tools/bench_host.py under callgrind and the clock with glibc's malloc and with rvmem's (LD_PRELOAD).
+HOST_BENCH     := $(BUILD)/malloc-bench
+RVMEM_PRELOAD  ?= $(BUILD)/host/librvmem_malloc.so
+BENCH_HOST      = python3 tools/bench_host.py --bench $(HOST_BENCH) --preload $(RVMEM_PRELOAD) --json $(BUILD)/bench.json
+host-bench: $(HOST_BENCH) $(BUILD)/host/librvmem_malloc.so
+$(HOST_BENCH): tests/hostbench/malloc_bench.c tests/malloc_workloads.c $(wildcard kernel/*.h lib/*.h tests/*.h) | check-host-tools
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOST_CC) -std=gnu11 -O2 -g -fno-plt -Wl,-z,now $(WARNINGS) -I. -DRVMEM_HOST -o $@ \
+	    tests/hostbench/malloc_bench.c tests/malloc_workloads.c -ldl
+bench-host: host-bench
+	$(BENCH_HOST)
 
 debug: all
 	@echo "QEMU waits for gdb on :1234. In another terminal:"
@@ -216,6 +231,7 @@ fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS)
 	done
 
 FORMAT_FILES = $(wildcard boot/*.h kernel/*.[ch] lib/*.[ch] lib/host/*.[ch] tests/*.[ch] tests/host/*.[ch])
+FORMAT_FILES += $(wildcard tests/hostbench/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 

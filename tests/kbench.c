@@ -81,15 +81,9 @@ static void sort_samples(uint64_t *values, unsigned count)
     }
 }
 
-struct summary {
-    unsigned n;
-    uint64_t mean_hundredths; /* mean * 100, to print two decimals without floating point */
-    uint64_t p50, p99, max;
-};
-
-static struct summary summarize(void)
+static struct kbench_summary summarize(void)
 {
-    struct summary summary = {0};
+    struct kbench_summary summary = {0};
     summary.n = sample_count;
     if (sample_count == 0)
         return summary;
@@ -104,36 +98,59 @@ static struct summary summarize(void)
     return summary;
 }
 
+/* Rows reported by the running benchmark through kbench_report, and the budgets they missed. */
+static unsigned reported_rows;
+static int reported_exceeded;
+
+/* Prints one row and its JSON line; returns the number of budgets it exceeds. */
+static int print_row(const char *name, const struct kbench_summary *summary, const char *unit, uint32_t budget_mean,
+                     uint32_t budget_max)
+{
+    unsigned long mean_whole = (unsigned long)(summary->mean_hundredths / 100);
+    unsigned mean_fraction = (unsigned)(summary->mean_hundredths % 100);
+    kprintf("%-36s %7lu %9lu.%02u %9lu %9lu %9lu\n", name, summary->n, mean_whole, mean_fraction,
+            (unsigned long)summary->p50, (unsigned long)summary->p99, (unsigned long)summary->max);
+    kprintf("BENCH_JSON {\"name\": \"%s\", \"n\": %lu, \"mean\": %lu.%02u, \"p50\": %lu, \"p99\": %lu, \"max\": %lu, "
+            "\"unit\": \"%s\", \"budget_mean\": %u, \"budget_max\": %u}\n",
+            name, summary->n, mean_whole, mean_fraction, (unsigned long)summary->p50, (unsigned long)summary->p99,
+            (unsigned long)summary->max, unit, budget_mean, budget_max);
+    int exceeded = 0;
+    if (summary->n == 0) {
+        kprintf("# %s: no samples recorded\n", name);
+        exceeded++;
+    }
+    if (budget_mean && summary->mean_hundredths > (uint64_t)budget_mean * 100) {
+        kprintf("# BUDGET EXCEEDED: %s mean %lu.%02u > %u\n", name, mean_whole, mean_fraction, budget_mean);
+        exceeded++;
+    }
+    if (budget_max && summary->max > budget_max) {
+        kprintf("# BUDGET EXCEEDED: %s max %lu > %u\n", name, (unsigned long)summary->max, budget_max);
+        exceeded++;
+    }
+    return exceeded;
+}
+
+void kbench_report(const char *name, const struct kbench_summary *summary, const char *unit, uint32_t budget_mean,
+                   uint32_t budget_max)
+{
+    reported_rows++;
+    reported_exceeded += print_row(name, summary, unit, budget_mean, budget_max);
+}
+
 static int run_one(const struct kbench *bench)
 {
     sample_count = 0;
     dropped_samples = 0;
+    reported_rows = 0;
+    reported_exceeded = 0;
     bench->run();
-    struct summary summary = summarize();
-    unsigned long mean_whole = (unsigned long)(summary.mean_hundredths / 100);
-    unsigned mean_fraction = (unsigned)(summary.mean_hundredths % 100);
-    kprintf("%-36s %7u %9lu.%02u %9lu %9lu %9lu\n", bench->name, summary.n, mean_whole, mean_fraction,
-            (unsigned long)summary.p50, (unsigned long)summary.p99, (unsigned long)summary.max);
-    kprintf("BENCH_JSON {\"name\": \"%s\", \"n\": %u, \"mean\": %lu.%02u, \"p50\": %lu, \"p99\": %lu, \"max\": %lu, "
-            "\"unit\": \"instructions\", \"budget_mean\": %u, \"budget_max\": %u}\n",
-            bench->name, summary.n, mean_whole, mean_fraction, (unsigned long)summary.p50, (unsigned long)summary.p99,
-            (unsigned long)summary.max, bench->budget_mean, bench->budget_max);
-    int exceeded = 0;
-    if (summary.n == 0) {
-        kprintf("# %s: no samples recorded\n", bench->name);
-        exceeded++;
+    int exceeded = reported_exceeded;
+    if (sample_count > 0 || reported_rows == 0) {
+        struct kbench_summary summary = summarize();
+        exceeded += print_row(bench->name, &summary, "instructions", bench->budget_mean, bench->budget_max);
     }
     if (dropped_samples)
         kprintf("# %s: %lu samples beyond the first %u were not kept\n", bench->name, dropped_samples, MAX_SAMPLES);
-    if (bench->budget_mean && summary.mean_hundredths > (uint64_t)bench->budget_mean * 100) {
-        kprintf("# BUDGET EXCEEDED: %s mean %lu.%02u > %u\n", bench->name, mean_whole, mean_fraction,
-                bench->budget_mean);
-        exceeded++;
-    }
-    if (bench->budget_max && summary.max > bench->budget_max) {
-        kprintf("# BUDGET EXCEEDED: %s max %lu > %u\n", bench->name, (unsigned long)summary.max, bench->budget_max);
-        exceeded++;
-    }
     return exceeded;
 }
 

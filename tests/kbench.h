@@ -67,6 +67,21 @@ void kbench_stop(uint64_t start);
 /* Records one sample measured some other way (already net of overhead). */
 void kbench_record(uint64_t instructions);
 
+/*
+ * A figure a benchmark summarized itself (for one that reports several rows, e.g. one per kind of
+ * call): printed as a row and a BENCH_JSON line with the given unit ("instructions",
+ * "permille", ...), checked against its budgets (0: none) like a benchmark's own figures; a
+ * miss counts towards kbench_run_all's result. A benchmark that reports rows and records no
+ * samples of its own prints no row of its own. Call it only from a benchmark's run function.
+ */
+struct kbench_summary {
+    unsigned long n;
+    uint64_t mean_hundredths; /* mean * 100 */
+    uint64_t p50, p99, max;
+};
+void kbench_report(const char *name, const struct kbench_summary *summary, const char *unit, uint32_t budget_mean,
+                   uint32_t budget_max);
+
 /* Instructions one kbench_start()/kbench_stop() pair costs with nothing between. */
 uint64_t kbench_overhead(void);
 

@@ -3,7 +3,8 @@
  * per-thread caches flushed at thread exit, and fork safety.
  *
  * The region (RVMEM_HOST_HEAP_BYTES, 64 GiB of address space, committed only as it is touched)
- * and the page map (one byte per page of it) are reserved on first use. more_core moves the
+ * and the page map (one byte per page of it) are reserved on first use; where address space is
+ * limited (valgrind refuses 64 GiB) the region is halved until it fits, down to 1 GiB. more_core moves the
  * region's own break; memory given back is returned to the kernel with MADV_DONTNEED, which
  * also makes it read as zero again (sbrk semantics). A thread's first use of its cache registers
  * a pthread key whose destructor gives the cache back (rvmem_malloc_flush_cache); pthread_atfork
@@ -22,9 +23,11 @@
 #include "lib/malloc.h"
 
 #define RVMEM_HOST_HEAP_BYTES ((size_t)64 << 30)
+#define RVMEM_HOST_HEAP_MIN_BYTES ((size_t)1 << 30)
 #define PAGE_BYTES 4096u
 
 static uint8_t *region;
+static size_t region_bytes; /* what the reservation got: RVMEM_HOST_HEAP_BYTES or less */
 static size_t region_used;
 static struct spinlock init_lock;
 static int initialized; /* 0 no, 1 yes, -1 failed */
@@ -34,7 +37,7 @@ static void *region_more_core(intptr_t increment)
 {
     /* Called by the allocator under its TLSF lock: one caller at a time. */
     size_t old = region_used;
-    if (increment >= 0 ? (size_t)increment > RVMEM_HOST_HEAP_BYTES - old : (size_t)-increment > old)
+    if (increment >= 0 ? (size_t)increment > region_bytes - old : (size_t)-increment > old)
         return (void *)-1;
     region_used = old + (size_t)increment;
     if (increment < 0) {
@@ -73,22 +76,36 @@ static void print_stats_at_exit(void)
             (unsigned long)stats.failed_requests);
 }
 
+/* Reserves the largest region (and its page map, two bytes per page) that fits; 0, or -1 below the minimum. */
+static int reserve_region(uint8_t **page_map)
+{
+    for (size_t bytes = RVMEM_HOST_HEAP_BYTES; bytes >= RVMEM_HOST_HEAP_MIN_BYTES; bytes /= 2) {
+        region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (region == MAP_FAILED)
+            continue;
+        *page_map = mmap(NULL, 2 * (bytes / PAGE_BYTES), PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (*page_map != MAP_FAILED) {
+            region_bytes = bytes;
+            return 0;
+        }
+        munmap(region, bytes);
+    }
+    return -1;
+}
+
 int rvmem_host_init(void)
 {
     if (__atomic_load_n(&initialized, __ATOMIC_ACQUIRE))
         return initialized > 0 ? 0 : -1;
     spin_lock(&init_lock);
     if (!initialized) {
-        region = mmap(NULL, RVMEM_HOST_HEAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
-        uint8_t *page_map = mmap(NULL, 2 * (RVMEM_HOST_HEAP_BYTES / PAGE_BYTES), PROT_READ | PROT_WRITE,
-                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        uint8_t *page_map = NULL;
         int result = -1;
-        if (region != MAP_FAILED && page_map != MAP_FAILED &&
-            pthread_key_create(&thread_exit_key, flush_at_thread_exit) == 0) {
+        if (reserve_region(&page_map) == 0 && pthread_key_create(&thread_exit_key, flush_at_thread_exit) == 0) {
             struct malloc_binding binding = {.more_core = region_more_core,
                                              .page_map = page_map,
-                                             .page_map_bytes = 2 * (RVMEM_HOST_HEAP_BYTES / PAGE_BYTES),
+                                             .page_map_bytes = 2 * (region_bytes / PAGE_BYTES),
                                              .thread_cache_opened = thread_cache_opened};
             result = rvmem_malloc_init(&binding);
         }
