@@ -71,6 +71,9 @@ FDT_BLOBS := $(BUILD)/fdt_blobs.c
 KERNEL_SOURCES := $(wildcard boot/*.S) $(wildcard kernel/*.c) $(wildcard lib/*.c) \
                   $(filter-out tests/fuzz_%.c,$(wildcard tests/*.c)) $(FDT_BLOBS)
 KERNEL_OBJECTS := $(patsubst %,$(BUILD)/kernel-objects/%.o,$(KERNEL_SOURCES))
+# Generated after the stack report, linked last (see build_figures.c below).
+BUILD_FIGURES := $(BUILD)/build_figures.c
+BUILD_FIGURES_OBJECT := $(BUILD)/kernel-objects/$(BUILD_FIGURES).o
 
 # Host build: the files that say "Builds: kernel, host" in their header, plus tests/host/.
 HOST_SOURCES := $(shell grep -l '^ \* Builds: kernel, host' kernel/*.c lib/*.c tests/*.c 2>/dev/null | grep -v '^tests/fuzz_') \
@@ -96,10 +99,17 @@ $(BUILD)/kernel-objects/$(BUILD)/%.c.o: $(BUILD)/%.c | check-tools
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJECTS) linker.ld | check-tools
+$(BUILD)/kernel.elf: $(KERNEL_OBJECTS) $(BUILD_FIGURES_OBJECT) linker.ld | check-tools
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(KERNEL_OBJECTS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(KERNEL_OBJECTS) $(BUILD_FIGURES_OBJECT) $(LDLIBS)
+
+# Figures of this build that the monitor and the tour show (tools/build_figures.py): GCC's frame
+# sizes for kernel/tour_frames.c and each entry point's worst case from the stack report.
+$(BUILD_FIGURES): $(BUILD)/stack-report.txt tools/build_figures.py $(BUILD)/kernel-objects/kernel/tour_frames.c.o
+	@echo "  GEN     $@"
+	$(Q)python3 tools/build_figures.py --su $(BUILD)/kernel-objects/kernel/tour_frames.c.su \
+	    --stack-report $(BUILD)/stack-report.txt -o $@
 
 $(BUILD)/kernel.bin: $(BUILD)/kernel.elf tools/relocs.py
 	@echo "  OBJCOPY $@"
@@ -140,8 +150,12 @@ $(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_i
 	$(Q)$(STACK_REPORT) > $@.tmp || { cat $@.tmp; rm -f $@ $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
 
+# A terminal gets the monitor (no time limit); anything else (a pipe, CI) gets the tour, then a
+# power-off with exit 0. -i: exact instruction counts for the tour's cost table.
 run: all
-	$(QEMU_SH) -a "mode=run" $(BUILD)/kernel.elf
+	@if [ -t 0 ]; then mode=run seconds=0; else mode=tour seconds=$(TIMEOUT); fi; \
+	    echo "$(QEMU_SH) -i -t $$seconds -a mode=$$mode $(BUILD)/kernel.elf"; \
+	    $(QEMU_SH) -i -t $$seconds -a "mode=$$mode" $(BUILD)/kernel.elf
 
 FUZZ_SMOKE_SECONDS ?= 10
 # The allocator suites run once more in a checked build (poisoning, validator after every operation).

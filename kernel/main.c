@@ -12,6 +12,7 @@
 #include "kernel/fdt.h"
 #include "kernel/hart.h"
 #include "kernel/memmap.h"
+#include "kernel/monitor.h"
 #include "kernel/pages.h"
 #include "kernel/brk.h"
 #include "kernel/buddy.h"
@@ -21,6 +22,7 @@
 #include "kernel/sbi.h"
 #include "kernel/stack.h"
 #include "kernel/string.h"
+#include "kernel/tour.h"
 #include "lib/malloc_kernel.h"
 #include "tests/kbench.h"
 #include "tests/ktest.h"
@@ -114,8 +116,7 @@ static int run_benchmarks(void)
 
 static int run_interactive(void)
 {
-    kprintf("\nrvmem is up. (The guided tour and the monitor arrive with issue 7.)\n");
-    return EXIT_PASS;
+    return monitor_main();
 }
 
 void boot_main(unsigned long hartid, const void *device_tree) __attribute__((noreturn));
@@ -150,6 +151,8 @@ void boot_main(unsigned long hartid, const void *device_tree)
         code = run_benchmarks();
     else if (mode[0] == '\0' || strcmp(mode, "run") == 0)
         code = run_interactive();
+    else if (strcmp(mode, "tour") == 0)
+        code = tour_run() == 0 ? EXIT_PASS : EXIT_TEST_FAILED;
     else
         panic("unknown mode \"%s\" in bootargs (expected run, test or bench)", mode);
     stack_check("end of run");

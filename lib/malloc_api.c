@@ -93,23 +93,27 @@ __attribute__((noinline)) static void *alloc_slow(size_t size)
     return block;
 }
 
-/* The cache entry for a small size was empty: refill it (entry 0 is malloc(0): a 16-byte block). */
-__attribute__((noinline)) static void *refill_slow(size_t entry_index)
+/* A small size's cache entry was empty: refill it (entry 0 is malloc(0): a 16-byte block). */
+__attribute__((noinline)) static void *refill_slow(struct malloc_cache_class *entry)
 {
-    return alloc_slow(entry_index == 0 ? 0 : entry_index * MALLOC_ALIGNMENT);
+    size_t entry_index = (size_t)(entry - malloc_cache_self()->entries);
+    return alloc_slow(entry_index * MALLOC_ALIGNMENT);
 }
 
 MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
 {
     if (MALLOC_LIKELY(size <= MALLOC_SMALL_MAX_BYTES)) {
-        size_t entry_index = (size + 15) >> 4; /* class + 1; 0 (always empty) for size 0 */
-        struct malloc_cache_class *entry = malloc_cache_entry(entry_index);
+        /* Entry (size + 15) >> 4 (class + 1; 0, always empty, for size 0), as a byte offset. */
+        uintptr_t entry_offset = (size + 15) & ~(uintptr_t)15;
+        struct malloc_cache *shifted = (struct malloc_cache *)((uintptr_t)malloc_cache_self() + entry_offset);
+        struct malloc_cache_class *entry = &shifted->entries[0]; /* folds the entries' offset into the loads */
         void *block = entry->head;
         if (MALLOC_LIKELY(block != NULL)) {
             entry->head = *(void **)block;
+            entry->room++;
             return block;
         }
-        return refill_slow(entry_index); /* the size is no longer needed: no register kept for it */
+        return refill_slow(entry); /* the entry's address gives the class back: no register kept for the size */
     }
     return alloc_slow(size);
 }
@@ -140,10 +144,11 @@ __attribute__((noinline)) static void free_slow(void *block)
 {
     if (!block)
         return;
-    malloc_cache_open(malloc_cache_self());
+    struct malloc_cache *cache = malloc_cache_self();
+    malloc_cache_open(cache);
     int class_index = small_class_at((uintptr_t)block);
     if (class_index >= 0) {
-        small_free_slow(block, (unsigned)class_index);
+        small_free_no_room(block, cache_entry_of(cache, (unsigned)class_index), (unsigned)class_index);
         return;
     }
     if (tlsf_owns((uintptr_t)block) && medium_plausible(block)) {
@@ -158,20 +163,18 @@ MALLOC_FAST_PATH void malloc_core_free(void *block)
     struct malloc_cache *cache = malloc_cache_self();
     uintptr_t offset = (uintptr_t)block - cache->heap_start;
     if (MALLOC_LIKELY(offset < cache->map_span_bytes)) {
-        uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT]; /* class + 1, 0: not small */
-        if (MALLOC_LIKELY(entry_index != 0)) {
-            struct malloc_cache_class *entry = &cache->entries[entry_index];
-            if (MALLOC_LIKELY(entry->room != 0)) {
-                entry->room--;
-                *(void **)block = entry->head;
-                entry->head = block;
-                return;
-            }
-            small_free_no_room(block, entry, (unsigned)entry_index - 1); /* drain, or look at the real length */
+        /* The page map's byte is the entry (class + 1), or 0 for a page that is not a small run:
+         * entry 0 is never used, so its room stays 0 and that case falls to the slow path too. */
+        uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
+        struct malloc_cache_class *entry = &cache->entries[entry_index];
+        if (MALLOC_LIKELY(entry->room != 0)) {
+            entry->room--;
+            *(void **)block = entry->head;
+            entry->head = block;
             return;
         }
     }
-    free_slow(block);
+    free_slow(block); /* not small, outside the heap, or the loaded magazine is full */
 }
 
 size_t malloc_core_usable_size(const void *block)

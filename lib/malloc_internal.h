@@ -45,27 +45,24 @@ static inline unsigned small_class_of(size_t size)
 }
 
 /*
- * One size class in one hart's cache: a singly linked list of free blocks (the link is the
- * block's first word) and how many more blocks it may take before it drains a batch.
- */
-/*
- * One size class in one hart's cache: a singly linked list of free blocks (the link is the
- * block's first word). Only free() counts: room is decremented by every push, so the list holds
- * at most limit - room blocks (malloc pops without counting, which keeps its fast path short).
- * When room reaches 0 the slow path walks the list (at most limit blocks), drains it to the
- * central list if it really is long, and resets room from the real length.
+ * One size class in one hart's cache (the "loaded magazine"): a singly linked list of free blocks
+ * (the link is the block's first word) and room = limit - its length, exact: free's push counts
+ * it down, malloc's pop counts it up. A full list (room 0) is not walked: it becomes the hart's
+ * spare magazine for the class (exactly limit blocks, struct malloc_cache's spares), and the
+ * previous spare goes to the central state as one chain, so every exchange is O(1).
  */
 struct malloc_cache_class {
     void *head;
-    uint32_t room;  /* frees left before the slow path looks at the list's real length */
+    uint32_t room;  /* blocks the list may still take: limit - its length */
     uint32_t ready; /* set once room has been set (zero-filled caches start unready) */
 };
 
 /*
  * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
  * and with the page map's byte (also class + 1) directly; entry 0 stays empty, which sends
- * malloc(0) (and sizes that wrap round) to the slow path at no cost. 64 entries plus the page map's
- * coordinates: 1056 bytes a hart.
+ * malloc(0) (and sizes that wrap round) to the slow path at no cost. spares[i] is entry i's spare
+ * magazine: NULL, or a list of exactly small_cache_limit blocks (only the slow paths touch it).
+ * 64 entries, 64 spares and the page map's coordinates: 1568 bytes a hart.
  */
 #define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
 struct malloc_cache {
@@ -76,6 +73,7 @@ struct malloc_cache {
     const uint8_t *page_map;
     uintptr_t unused;
     struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
+    void *spares[MALLOC_CACHE_ENTRIES];
 };
 
 /* The entry of class_index in cache. */
@@ -108,12 +106,18 @@ struct small_run {
 };
 #define SMALL_RUN_HEADER_BYTES 32
 
-/* The central state of one size class. */
+/*
+ * The central state of one size class. Full magazines come and go whole: chains is a stack of
+ * lists of exactly small_cache_limit blocks each, linked through their first block's second word.
+ * Loose blocks (from cache flushes) sit on free_list.
+ */
 struct small_central {
     struct spinlock lock;
-    void *free_list;   /* free blocks (link in the first word) */
-    size_t free_count; /* blocks on free_list */
-    uintptr_t bump;    /* uncarved blocks of the newest run: [bump, bump_end) */
+    void *chains;       /* full magazines (link to the next chain: the first block's second word) */
+    size_t chain_count; /* chains on the stack */
+    void *free_list;    /* loose free blocks (link in the first word) */
+    size_t free_count;  /* blocks on free_list */
+    uintptr_t bump;     /* uncarved blocks of the newest run: [bump, bump_end) */
     uintptr_t bump_end;
     struct small_run *runs; /* every run of this class */
     size_t run_count;
@@ -205,11 +209,11 @@ static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_inde
 #define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
 #endif
 
-/* Blocks a hart's cache holds at most, per class: 8192 bytes' worth, between 8 and 32 blocks. */
+/* Blocks in one magazine of a class (a hart holds at most two): 8192 bytes' worth, 8 to 64 blocks. */
 static inline uint32_t small_cache_limit(unsigned class_index)
 {
     size_t by_bytes = 8192 / small_class_bytes(class_index);
-    return by_bytes < 8 ? 8 : by_bytes > 32 ? 32 : (uint32_t)by_bytes;
+    return by_bytes < 8 ? 8 : by_bytes > 64 ? 64 : (uint32_t)by_bytes;
 }
 
 /* --- core operations (no misuse checks beyond cheap range checks) --- */

@@ -8,10 +8,12 @@
  * Each class has a central state under its own lock: a free list, the uncarved tail of its newest
  * run (blocks are carved lazily, a batch at a time) and the list of its runs.
  *
- * Per-hart caches (malloc_api.c) hold up to small_cache_limit(class) blocks per class. An empty
- * cache refills half a limit's worth from the central state; a full one drains down to a quarter.
- * Both move at most 32 blocks (bounded cost); only a refill that finds the class empty takes a
- * new run from TLSF.
+ * Per-hart caches (malloc_api.c) work as magazines (Bonwick's magazine layer): per class a loaded
+ * list of at most small_cache_limit(class) blocks and one spare that is either empty or full.
+ * A free that finds the loaded list full makes it the spare and hands the old spare to the
+ * central state as one chain; a malloc that finds it empty loads the spare, or takes a chain (or
+ * up to a limit of loose or freshly carved blocks) from the central state. Exchanges of whole
+ * magazines are O(1); only a refill that finds the class empty takes a new run from TLSF.
  * Blocks are owned by nobody: any hart may free any block into its own cache, so cross-hart frees
  * never touch another hart's lists.
  *
@@ -79,52 +81,104 @@ static bool new_run(struct small_central *central, unsigned class_index)
     return true;
 }
 
-void *small_alloc_slow(unsigned class_index)
+/* The second word of a chain's first block links the central stack of chains. */
+static inline void **chain_link(void *chain)
 {
-    malloc_cache_open(malloc_cache_self());
-    struct malloc_cache_class *entry = cache_entry_of(malloc_cache_self(), class_index);
-    uint32_t limit = small_cache_limit(class_index);
-    if (!entry->ready) {
-        entry->ready = 1;
-        entry->room = limit;
-    }
-    if (entry->head) {
-        /* Reached with a non-empty cache only for malloc(0): take from the cache. */
-        void *block = entry->head;
-        entry->head = *(void **)block;
-        return block;
-    }
-    uint32_t batch = limit / 2;
+    return &((void **)chain)[1];
+}
+
+/*
+ * Takes one magazine for the class from its central state: a whole chain when there is one
+ * (O(1)), else up to limit loose blocks, then freshly carved ones (a new run only when the class
+ * has none). Stores the list in *out and returns its length (0: out of memory).
+ */
+static uint32_t take_magazine(unsigned class_index, uint32_t limit, void **out)
+{
     struct small_central *central = &malloc_state.centrals[class_index];
     size_t bytes = small_class_bytes(class_index);
     void *chain = NULL;
     uint32_t taken = 0;
     spin_lock(&central->lock);
-    while (taken < batch && central->free_list) {
-        void *block = central->free_list;
-        central->free_list = *(void **)block;
-        *(void **)block = chain;
-        chain = block;
-        taken++;
-    }
-    central->free_count -= taken;
-    if (taken == 0 && central->bump == central->bump_end)
-        new_run(central, class_index);
-    while (taken < batch && central->bump < central->bump_end) {
-        void *block = (void *)central->bump;
-        central->bump += bytes;
-        *(void **)block = chain;
-        chain = block;
-        taken++;
+    if (central->chains) {
+        chain = central->chains;
+        central->chains = *chain_link(chain);
+        central->chain_count--;
+        taken = limit;
+    } else {
+        while (taken < limit && central->free_list) {
+            void *block = central->free_list;
+            central->free_list = *(void **)block;
+            *(void **)block = chain;
+            chain = block;
+            taken++;
+        }
+        central->free_count -= taken;
+        if (taken == 0 && central->bump == central->bump_end)
+            new_run(central, class_index);
+        while (taken < limit && central->bump < central->bump_end) {
+            void *block = (void *)central->bump;
+            central->bump += bytes;
+            *(void **)block = chain;
+            chain = block;
+            taken++;
+        }
     }
     spin_unlock(&central->lock);
-    if (!chain)
-        return NULL;
-    __atomic_fetch_add(&malloc_state.small_bytes_out, taken * bytes, __ATOMIC_RELAXED);
-    malloc_note_peak();
-    entry->head = *(void **)chain;
-    entry->room = limit - (taken - 1);
-    return chain;
+    if (taken) {
+        __atomic_fetch_add(&malloc_state.small_bytes_out, taken * bytes, __ATOMIC_RELAXED);
+        malloc_note_peak();
+    }
+    *out = chain;
+    return taken;
+}
+
+/* Gives a full magazine (exactly limit blocks) to the class's central state: O(1). */
+static inline void give_magazine(unsigned class_index, void *chain, uint32_t limit)
+{
+    struct small_central *central = &malloc_state.centrals[class_index];
+    spin_lock(&central->lock);
+    *chain_link(chain) = central->chains;
+    central->chains = chain;
+    central->chain_count++;
+    spin_unlock(&central->lock);
+    __atomic_fetch_sub(&malloc_state.small_bytes_out, limit * small_class_bytes(class_index), __ATOMIC_RELAXED);
+}
+
+/* Sets up a cache entry on its first use (caches start zero-filled). */
+static inline void entry_ready(struct malloc_cache_class *entry, uint32_t limit)
+{
+    if (MALLOC_UNLIKELY(!entry->ready)) {
+        entry->ready = 1;
+        entry->room = limit;
+    }
+}
+
+void *small_alloc_slow(unsigned class_index)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    malloc_cache_open(cache);
+    struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
+    uint32_t limit = small_cache_limit(class_index);
+    entry_ready(entry, limit);
+    if (!entry->head) {
+        /* The loaded magazine is empty: load the spare (full), else one from the central state. */
+        void **spare = &cache->spares[class_index + 1];
+        if (*spare) {
+            entry->head = *spare;
+            *spare = NULL;
+            entry->room = 0;
+        } else {
+            uint32_t taken = take_magazine(class_index, limit, &entry->head);
+            if (taken == 0)
+                return NULL;
+            entry->room = limit - taken;
+        }
+    }
+    /* (Reached with a non-empty list only for malloc(0), which the fast path sends here.) */
+    void *block = entry->head;
+    entry->head = *(void **)block;
+    entry->room++;
+    return block;
 }
 
 size_t small_cache_length(const struct malloc_cache_class *entry)
@@ -135,16 +189,12 @@ size_t small_cache_length(const struct malloc_cache_class *entry)
     return length;
 }
 
-/* Moves count blocks (count <= the list's length) from the front of the cache entry to the central list. */
-static void drain(struct malloc_cache_class *entry, unsigned class_index, size_t count)
+/* Puts a list of count loose blocks (count >= 1) on the class's central free list: O(count). */
+static void drain_loose(unsigned class_index, void *first, size_t count)
 {
-    if (count == 0)
-        return;
-    void *first = entry->head;
     void *last = first;
     for (size_t i = 1; i < count; i++)
         last = *(void **)last;
-    entry->head = *(void **)last;
     struct small_central *central = &malloc_state.centrals[class_index];
     spin_lock(&central->lock);
     *(void **)last = central->free_list;
@@ -162,18 +212,15 @@ void small_free_slow(void *block, unsigned class_index)
 void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index)
 {
     uint32_t limit = small_cache_limit(class_index);
-    if (!entry->ready) {
-        entry->ready = 1;
+    entry_ready(entry, limit);
+    if (MALLOC_UNLIKELY(entry->room == 0)) {
+        /* The loaded magazine is full: it becomes the spare; the old spare goes to the central state. */
+        void **spare = &malloc_cache_self()->spares[class_index + 1];
+        if (*spare)
+            give_magazine(class_index, *spare, limit);
+        *spare = entry->head;
+        entry->head = NULL;
         entry->room = limit;
-    }
-    if (entry->room == 0) {
-        /* Up to limit frees since the last look: see how long the list really is. */
-        size_t length = small_cache_length(entry);
-        if (length >= limit / 2) {
-            drain(entry, class_index, length - limit / 4);
-            length = limit / 4;
-        }
-        entry->room = limit - (uint32_t)length;
     }
     *(void **)block = entry->head;
     entry->head = block;
@@ -184,10 +231,17 @@ void small_flush_cache(struct malloc_cache *cache)
 {
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
         struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
-        if (entry->ready) {
-            drain(entry, class_index, small_cache_length(entry));
-            entry->room = small_cache_limit(class_index);
-        }
+        if (!entry->ready)
+            continue;
+        uint32_t limit = small_cache_limit(class_index);
+        void **spare = &cache->spares[class_index + 1];
+        if (*spare)
+            give_magazine(class_index, *spare, limit);
+        *spare = NULL;
+        if (entry->head)
+            drain_loose(class_index, entry->head, limit - entry->room);
+        entry->head = NULL;
+        entry->room = limit;
     }
 }
 
@@ -202,6 +256,19 @@ static size_t release_class(unsigned class_index)
     struct small_run *released = NULL;
     size_t count = 0;
     spin_lock(&central->lock);
+    /* Whole magazines become loose blocks first (each chain: exactly limit blocks). */
+    size_t limit = small_cache_limit(class_index);
+    while (central->chains) {
+        void *chain = central->chains;
+        central->chains = *chain_link(chain);
+        void *last = chain;
+        for (size_t i = 1; i < limit; i++)
+            last = *(void **)last;
+        *(void **)last = central->free_list;
+        central->free_list = chain;
+        central->free_count += limit;
+    }
+    central->chain_count = 0;
     for (struct small_run *run = central->runs; run; run = run->next_run)
         run->scratch_free = 0;
     for (void *block = central->free_list; block; block = *(void **)block)

@@ -3,10 +3,11 @@
  * Builds: kernel, host
  *
  * Per class: blocks carved into runs minus the free ones (central list, uncarved tail, per-hart
- * caches) are the blocks in use. The calling hart's cache is counted exactly; another hart's by
- * its upper bound (limit - room), so with other harts' caches non-empty, in_use may be low by
- * at most what they hold (exact once they flush, as rvmem_malloc_trim and thread exit do). Medium blocks are counted as
- * they come and go. The heap span is the allocator's break minus the heap start; footprint is span / peak bytes in use.
+ * caches) are the blocks in use. The calling hart's cache is counted exactly; another hart's from
+ * its room and spare, read while that hart may be changing them, so with other harts active the
+ * figures may be off by what they hold (exact once they flush, as rvmem_malloc_trim and thread exit do). Medium blocks
+ * are counted as they come and go. The heap span is the allocator's break minus the heap start; footprint is span /
+ * peak bytes in use.
  */
 #include "kernel/string.h"
 #include "lib/malloc_internal.h"
@@ -18,8 +19,9 @@ static size_t cached_blocks(unsigned class_index)
     uint32_t limit = small_cache_limit(class_index);
 #ifdef RVMEM_MALLOC_THREAD_CACHE
     const struct malloc_cache_class *entry = cache_entry_of(malloc_cache_self(), class_index);
-    (void)limit;
     cached += small_cache_length(entry);
+    if (malloc_cache_self()->spares[class_index + 1])
+        cached += limit;
 #else
     const struct malloc_cache *own = malloc_cache_self();
     for (unsigned hart = 0; hart < MALLOC_CACHES; hart++) {
@@ -28,7 +30,9 @@ static size_t cached_blocks(unsigned class_index)
         if (&malloc_state.caches[hart] == own)
             cached += small_cache_length(entry); /* exact */
         else if (__atomic_load_n(&entry->ready, __ATOMIC_RELAXED) && room <= limit)
-            cached += limit - room; /* another hart's: an upper bound (its list may be in use) */
+            cached += limit - room; /* another hart's, read while it may change */
+        if (__atomic_load_n(&malloc_state.caches[hart].spares[class_index + 1], __ATOMIC_RELAXED))
+            cached += limit; /* a spare magazine is full */
     }
 #endif
     return cached;
@@ -44,7 +48,8 @@ void rvmem_malloc_stats(struct malloc_stats *out)
         size_t bytes = small_class_bytes(class_index);
         spin_lock(&central->lock);
         size_t carved = central->carved_blocks;
-        size_t free_central = central->free_count + (central->bump_end - central->bump) / bytes;
+        size_t free_central = central->free_count + central->chain_count * small_cache_limit(class_index) +
+                              (central->bump_end - central->bump) / bytes;
         class_stats->runs = (uint32_t)central->run_count;
         spin_unlock(&central->lock);
         size_t cached = cached_blocks(class_index);

@@ -42,6 +42,32 @@ static bool poison_intact(uintptr_t block, unsigned class_index, const void *cal
 }
 #endif
 
+/*
+ * Checks a magazine: exactly length blocks of the class (poison intact in checked builds).
+ * central: it sits on the central chain stack (else in the calling hart's cache).
+ */
+static int validate_magazine(void *list, unsigned class_index, size_t length, bool central, const void *caller)
+{
+    (void)caller;
+    size_t counted = 0;
+    for (void *block = list; block; block = *(void **)block) {
+        if (++counted > length)
+            return problem(central ? -36 : -29, "magazine longer than it should be (or a cycle)", class_index,
+                           (uintptr_t)block);
+        if (!is_block_of_class((uintptr_t)block, class_index))
+            return problem(central ? -37 : -30, "magazine holds a pointer that is not a block of this class",
+                           class_index, (uintptr_t)block);
+#ifdef RVMEM_CHECKED
+        if (!poison_intact((uintptr_t)block, class_index, caller))
+            return problem(-26, "magazine block's poison overwritten (write after free)", class_index,
+                           (uintptr_t)block);
+#endif
+    }
+    if (counted != length)
+        return problem(central ? -38 : -31, "magazine length differs from its count", class_index, counted);
+    return 0;
+}
+
 /* Checks one class; its lock is held by the caller. */
 static int validate_class(unsigned class_index, size_t *map_pages_expected, const void *caller)
 {
@@ -83,25 +109,28 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
         result = problem(-28, "uncarved tail is not inside a run of this class", class_index, central->bump);
     *map_pages_expected += runs * (run_bytes >> MALLOC_PAGE_SHIFT);
 
-    /* The calling hart's cache: its list length must match its room. */
-    const struct malloc_cache_class *entry = cache_entry_of(malloc_cache_self(), class_index);
+    /* Whole magazines on the central stack: exactly limit blocks each. */
+    uint32_t limit = small_cache_limit(class_index);
+    size_t chains = 0;
+    for (void *chain = central->chains; chain && !result; chain = ((void **)chain)[1]) {
+        if (++chains > central->chain_count)
+            result = problem(-34, "more chains listed than counted (or a cycle)", class_index, (uintptr_t)chain);
+        else
+            result = validate_magazine(chain, class_index, limit, true, caller);
+    }
+    if (!result && chains != central->chain_count)
+        result = problem(-35, "chain stack length differs from its count", class_index, chains);
+
+    /* The calling hart's cache: its list length must match its room; a spare is full. */
+    struct malloc_cache *cache = malloc_cache_self();
+    const struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
     if (!result && entry->ready) {
-        size_t cached = 0;
-        uint32_t limit = small_cache_limit(class_index);
-        for (void *block = entry->head; block && !result; block = *(void **)block) {
-            if (++cached > limit)
-                result = problem(-29, "cache list longer than its limit (or a cycle)", class_index, (uintptr_t)block);
-            else if (!is_block_of_class((uintptr_t)block, class_index))
-                result = problem(-30, "cache holds a pointer that is not a block of this class", class_index,
-                                 (uintptr_t)block);
-#ifdef RVMEM_CHECKED
-            else if (!poison_intact((uintptr_t)block, class_index, caller))
-                result =
-                    problem(-26, "cached block's poison overwritten (write after free)", class_index, (uintptr_t)block);
-#endif
-        }
-        if (!result && cached > limit - entry->room)
-            result = problem(-31, "cache list longer than its room allows", class_index, cached);
+        if (entry->room > limit)
+            result = problem(-31, "cache room above its limit", class_index, entry->room);
+        else
+            result = validate_magazine(entry->head, class_index, limit - entry->room, false, caller);
+        if (!result && cache->spares[class_index + 1])
+            result = validate_magazine(cache->spares[class_index + 1], class_index, limit, false, caller);
     }
     return result;
 }

@@ -7,6 +7,8 @@ Runs, in order:
      report naming the cause, sepc, stval, sp and a backtrace, and exit status 3) and the
      propagation check (the deliberately failing selftest_fail must fail the run), and with
      --relocated kernel.bin booted away from its link address (it must relocate itself);
+     then `make run` without a terminal (the tour, exit 0) and the monitor driven through a pty
+     (tools/monitor_check.py);
   3. the host tests (portable code under AddressSanitizer and UBSan), KTAP as well;
   4. each fuzz target given with --fuzz, briefly.
 Ends with "tests: N passed, N failed" and exits non-zero if anything failed.
@@ -272,6 +274,49 @@ def tool_tests(args, total):
     total.add(count)
 
 
+def tour_check(args, total):
+    """`make run` with stdin not a terminal runs the tour (mode=tour) and exits 0 with every check held."""
+    label = "make run without a terminal (tour)"
+    log_path = os.path.join(args.log_dir, "tour.log")
+    command = ["env", "-u", "MAKEFLAGS", "-u", "MFLAGS", "make", "--no-print-directory", "-s", "run",
+               f"BUILD={os.path.dirname(args.kernel)}", f"MACHINE={args.machine}", "SMP=2", f"MEM={args.mem}",
+               f"BIOS={args.bios}", f"TIMEOUT={args.timeout}"]
+    status, text, seconds = run(command, log_path, args.timeout + 30)
+    text = text.replace("\r", "")
+    steps = ["1. Stack frames", "2. Static allocation", "3. The heap", "4. The program break", "5. Fragmentation",
+             "6. Cost"]
+    check_expectations(label, {
+        "exit status 0": status == 0,
+        "bootargs mode=tour": 'bootargs: "mode=tour"' in text,
+        "the six steps in order": all(step in text for step in steps) and
+        [text.find(step) for step in steps] == sorted(text.find(step) for step in steps),
+        "frames measured equal the compiler's": re.search(
+            r"tour_frame_inner\s+0x[0-9a-f]+\s+(\d+)\s+\1\s+addi sp,sp,-\1", text),
+        "no failed check": "check:" in text and ": NO" not in text,
+        "box, vec, rc and arc shown": all(f"\n   {name}" in text for name in ("box: ", "vec of", "rc: ", "arc: ")),
+        "a growing vec moves": "(moved: elements copied)" in text,
+        "malloc moves the break": "<- sbrk" in text,
+        "fragmentation picture": re.search(r"0x[0-9a-f]+ \|[.#]{64}\|", text),
+        "cost table measured": re.search(r"page_alloc\(0\): 4 KiB from the buddy\s+\d+\s+\d+\s+\d+", text),
+        "tour verdict": "tour: every check held" in text,
+    }, status, seconds, log_path, total)
+
+
+def monitor_check(args, total):
+    """The monitor driven through a pty: every command, bad input, line editing, poweroff exit 0."""
+    import monitor_check as monitor  # noqa: E402 (tools/monitor_check.py)
+    label = "monitor on a pty (smp=2)"
+    log_path = os.path.join(args.log_dir, "monitor.log")
+    started = time.monotonic()
+    passed, failed, problems, transcript = monitor.check(qemu_command(args, 2, "mode=run"), timeout=60)
+    with open(log_path, "w") as log:
+        log.write(transcript)
+    count = ktap.Count()
+    count.passed, count.failed, count.problems = passed, failed, problems
+    report(label, count, 0 if failed == 0 else 1, time.monotonic() - started, log_path)
+    total.add(count)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernel", required=True)
@@ -308,6 +353,8 @@ def main():
         crash_check(args, total)
         stack_overflow_checks(args, total)
         propagation_check(args, total)
+        tour_check(args, total)
+        monitor_check(args, total)
     if args.host:
         host_tests(args, total)
     if args.preload and args.plain_host and not args.tests:
