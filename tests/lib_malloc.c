@@ -396,9 +396,9 @@ KTEST(malloc, validator_detects_a_broken_boundary_tag)
     KASSERT_NOT_NULL(a);
     KASSERT_NOT_NULL(b);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
-    uintptr_t *size_word = (uintptr_t *)(b - 8);
+    uintptr_t *size_word = (uintptr_t *)b - 1; /* the TLSF size word is the last word of the header */
 #ifdef RVMEM_CHECKED
-    size_word = (uintptr_t *)(b - 32 - 8); /* the core's block starts below the checked header */
+    size_word = (uintptr_t *)(b - 32) - 1; /* the core's block starts below the checked header */
 #endif
     uintptr_t saved = *size_word;
     *size_word = saved + 16;
