@@ -29,12 +29,17 @@
 #define CANARY_BYTE 0xcb
 #define CANARY_WORD ((uintptr_t)0xcbcbcbcbcbcbcbcbull)
 
+/* The fields end right below the data on rv32 too: the canary word is what a one-byte underflow hits. */
 struct checked_header {
+#if UINTPTR_MAX == 0xffffffffu
+    uint32_t padding[4]; /* rv32: four words fill half of HEADER_BYTES; the fields take the upper half */
+#endif
     uintptr_t requested_bytes;
     uintptr_t inner_offset; /* user pointer minus the core's block */
     uintptr_t state;
     uintptr_t canary;
 };
+_Static_assert(sizeof(struct checked_header) == HEADER_BYTES, "the canary is the word right below the data");
 
 static inline struct checked_header *header_of(void *user)
 {

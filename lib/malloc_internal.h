@@ -98,6 +98,9 @@ extern __thread struct malloc_cache malloc_thread_cache __attribute__((tls_model
 /* A run: pages dedicated to one small class (page aligned); blocks follow the header. */
 struct small_run {
     uintptr_t tlsf_prev_size; /* the TLSF chunk header the run lives in (see malloc_tlsf.c) */
+#if UINTPTR_MAX == 0xffffffffu
+    uint32_t tlsf_padding[2]; /* rv32: as in struct tlsf_chunk, the size is the header's last word */
+#endif
     uintptr_t tlsf_size;
     struct small_run *next_run; /* the class's list of runs */
     uint16_t class_index;

@@ -80,6 +80,8 @@ void rvmem_malloc_stats(struct malloc_stats *out)
     out->peak_bytes_in_use = __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED);
     if (out->peak_bytes_in_use < out->bytes_in_use)
         out->peak_bytes_in_use = out->bytes_in_use;
-    out->footprint_permille = out->peak_bytes_in_use ? 1000 * out->heap_span_bytes / out->peak_bytes_in_use : 0;
+    /* In 64 bits: 1000 x a span above 4 MiB does not fit a 32-bit size_t. */
+    out->footprint_permille =
+        out->peak_bytes_in_use ? (size_t)((uint64_t)1000 * out->heap_span_bytes / out->peak_bytes_in_use) : 0;
     out->failed_requests = __atomic_load_n(&malloc_state.failed_requests, __ATOMIC_RELAXED);
 }

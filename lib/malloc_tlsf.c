@@ -39,6 +39,9 @@ struct tlsf_chunk {
 #define CHUNK_MIN_BYTES 32
 _Static_assert(__builtin_offsetof(struct tlsf_chunk, size) + sizeof(uintptr_t) == CHUNK_HEADER_BYTES,
                "the size word is the last of the header: free() reads it right before the payload");
+_Static_assert(__builtin_offsetof(struct small_run, tlsf_size) == __builtin_offsetof(struct tlsf_chunk, size) &&
+                   sizeof(struct small_run) <= SMALL_RUN_HEADER_BYTES,
+               "a run's header overlays its TLSF chunk header: the run's own fields come after the size word");
 #define TLSF_LINEAR_LIMIT ((size_t)1 << (TLSF_SL_LOG2 + 4))             /* below this, lists are 16 bytes apart */
 #define TLSF_MAX_REQUEST ((size_t)1 << (sizeof(size_t) == 8 ? 46 : 30)) /* far above any RAM */
 /* The free top of the heap goes back to more-core when it exceeds the threshold, keeping TLSF_TRIM_KEEP. */

@@ -368,6 +368,22 @@ KTEST(malloc, statistics_follow_the_program)
     KASSERT_EQ(after.classes[small_class].in_use, before.classes[small_class].in_use);
 }
 
+KTEST(malloc, footprint_of_a_heap_above_4_mib_is_exact)
+{
+    /* 1000 x the span overflows a 32-bit size_t here: the ratio must still be floor(1000 x span / peak). */
+    malloc_test_settle();
+    void *large = rvmem_malloc((size_t)8 << 20);
+    KASSERT_NOT_NULL(large);
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    KASSERT_GT(stats.heap_span_bytes, (size_t)8 << 20);
+    uint64_t scaled_span = (uint64_t)1000 * stats.heap_span_bytes;
+    KASSERT_LE((uint64_t)stats.footprint_permille * stats.peak_bytes_in_use, scaled_span);
+    KASSERT_GT(((uint64_t)stats.footprint_permille + 1) * stats.peak_bytes_in_use, scaled_span);
+    rvmem_free(large);
+    malloc_test_settle();
+}
+
 KTEST(malloc, trim_gives_the_heap_back)
 {
     malloc_test_settle();
@@ -396,9 +412,9 @@ KTEST(malloc, validator_detects_a_broken_boundary_tag)
     KASSERT_NOT_NULL(a);
     KASSERT_NOT_NULL(b);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
-    uintptr_t *size_word = (uintptr_t *)(b - 8);
+    uintptr_t *size_word = (uintptr_t *)b - 1; /* the TLSF size word is the last word of the header */
 #ifdef RVMEM_CHECKED
-    size_word = (uintptr_t *)(b - 32 - 8); /* the core's block starts below the checked header */
+    size_word = (uintptr_t *)(b - 32) - 1; /* the core's block starts below the checked header */
 #endif
     uintptr_t saved = *size_word;
     *size_word = saved + 16;

@@ -10,6 +10,7 @@
  * a pthread key whose destructor gives the cache back (rvmem_malloc_flush_cache); pthread_atfork
  * handlers take every allocator lock around fork(). Set RVMEM_MALLOC_STATS=1 to have the
  * statistics printed to stderr at exit.
+ * In 32-bit processes the region is 1 GiB, halved down to 128 MiB.
  */
 #include "lib/host/binding.h"
 
@@ -22,8 +23,13 @@
 #include "kernel/spinlock.h"
 #include "lib/malloc.h"
 
+#if SIZE_MAX > 0xffffffffu
 #define RVMEM_HOST_HEAP_BYTES ((size_t)64 << 30)
 #define RVMEM_HOST_HEAP_MIN_BYTES ((size_t)1 << 30)
+#else /* 32-bit processes: 64 GiB does not fit the address space (nor a size_t) */
+#define RVMEM_HOST_HEAP_BYTES ((size_t)1 << 30)
+#define RVMEM_HOST_HEAP_MIN_BYTES ((size_t)128 << 20)
+#endif
 #define PAGE_BYTES 4096u
 
 static uint8_t *region;
