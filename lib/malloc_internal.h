@@ -329,6 +329,8 @@ void *tlsf_alloc(size_t size);
 void *tlsf_alloc_aligned(size_t alignment, size_t size);
 void tlsf_free(void *payload);
 size_t tlsf_usable_size(const void *payload);
+/* Where the payload of the chunk after payload's would be (it may be the region's end). */
+void *tlsf_next_payload(const void *payload);
 bool tlsf_resize_in_place(void *payload, size_t size);
 bool tlsf_owns(uintptr_t address);
 bool tlsf_is_allocated_payload(uintptr_t payload);

@@ -129,7 +129,7 @@ bool medium_cache_holds(const void *block)
 void medium_cache_release_next(void *block)
 {
     struct malloc_cache *cache = malloc_cache_self();
-    void **next = (void **)((uintptr_t)block + tlsf_usable_size(block) + 16); /* the next chunk's payload */
+    void **next = tlsf_next_payload(block);
     if (!tlsf_owns((uintptr_t)next) || next[1] != (void *)marker_of(next, cache))
         return;
     int bucket = bucket_of_block(tlsf_usable_size(next));

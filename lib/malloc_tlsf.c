@@ -459,6 +459,11 @@ void tlsf_free(void *payload)
     spin_unlock(&T->lock);
 }
 
+void *tlsf_next_payload(const void *payload)
+{
+    return chunk_payload(chunk_next(chunk_of(payload)));
+}
+
 size_t tlsf_usable_size(const void *payload)
 {
     return chunk_bytes(chunk_of(payload)) - CHUNK_HEADER_BYTES;
