@@ -79,10 +79,22 @@ __attribute__((noinline)) static void *alloc_slow(size_t size)
     return block;
 }
 
-/* A small size's cache entry was empty: refill it (entry 0 is malloc(0): a 16-byte block). */
+/*
+ * A small size's cache entry was empty: load its spare magazine when it has one (no lock; the
+ * loaded list then holds a limit of blocks less the one returned, so room is 1), else refill it
+ * from the central state (entry 0 is malloc(0): a 16-byte block; its spare is always empty).
+ */
 __attribute__((noinline)) static void *refill_slow(struct malloc_cache_class *entry)
 {
-    size_t entry_index = (size_t)(entry - malloc_cache_self()->entries);
+    struct malloc_cache *cache = malloc_cache_self();
+    size_t entry_index = (size_t)(entry - cache->entries);
+    void **block = cache->spares[entry_index];
+    if (block) {
+        cache->spares[entry_index] = NULL;
+        entry->head = block[0];
+        entry->room = 1;
+        return block;
+    }
     return alloc_slow(entry_index * MALLOC_ALIGNMENT);
 }
 
@@ -147,6 +159,34 @@ __attribute__((noinline)) static void free_slow(void *block)
     malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
 }
 
+/*
+ * The fast path's fall-through: when the block is small and its loaded magazine is full while the
+ * spare is empty, the full one becomes the spare (no lock, a few instructions); with a full spare
+ * small_free_no_room hands that over to the central state; anything else (not small, outside the
+ * heap, NULL) goes on to free_slow.
+ */
+__attribute__((noinline)) static void free_no_room(void *block)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    uintptr_t offset = (uintptr_t)block - cache->heap_start;
+    if (offset < cache->map_span_bytes) {
+        uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
+        struct malloc_cache_class *entry = &cache->entries[entry_index];
+        if (entry_index != 0) {
+            if (entry->limit != 0 && entry->room == 0 && cache->spares[entry_index] == NULL) {
+                cache->spares[entry_index] = entry->head;
+                *(void **)block = NULL;
+                entry->head = block;
+                entry->room = entry->limit - 1;
+                return;
+            }
+            small_free_no_room(block, entry, (unsigned)entry_index - 1); /* hand the full spare over */
+            return;
+        }
+    }
+    free_slow(block);
+}
+
 MALLOC_FAST_PATH void malloc_core_free(void *block)
 {
     struct malloc_cache *cache = malloc_cache_self();
@@ -163,7 +203,7 @@ MALLOC_FAST_PATH void malloc_core_free(void *block)
             return;
         }
     }
-    free_slow(block); /* not small, outside the heap, or the loaded magazine is full */
+    free_no_room(block); /* not small, outside the heap, or the loaded magazine is full */
 }
 
 size_t malloc_core_usable_size(const void *block)

@@ -90,7 +90,7 @@ static inline unsigned small_class_of(size_t size)
 struct malloc_cache_class {
     void *head;
     uint32_t room;  /* blocks the list may still take: limit - its length */
-    uint32_t ready; /* set once room has been set (zero-filled caches start unready) */
+    uint32_t limit; /* the class's magazine size once set up; 0 until then (caches start zero-filled) */
 };
 
 /*

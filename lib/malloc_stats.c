@@ -29,7 +29,7 @@ static size_t cached_blocks(unsigned class_index)
         uint32_t room = __atomic_load_n(&entry->room, __ATOMIC_RELAXED);
         if (&malloc_state.caches[hart] == own)
             cached += small_cache_length(entry); /* exact */
-        else if (__atomic_load_n(&entry->ready, __ATOMIC_RELAXED) && room <= limit)
+        else if (__atomic_load_n(&entry->limit, __ATOMIC_RELAXED) && room <= limit)
             cached += limit - room; /* another hart's, read while it may change */
         if (__atomic_load_n(&malloc_state.caches[hart].spares[class_index + 1], __ATOMIC_RELAXED))
             cached += limit; /* a spare magazine is full */
