@@ -13,10 +13,12 @@
  *
  * Design (docs/MALLOC.md):
  *   small  (1..1008 bytes): 63 size classes in 16-byte steps, carved from runs of pages dedicated
- *          to one class; per-hart caches (lock-free fast path), refilled and drained in batches
- *          from a locked central list per class. A byte per page tells free() a block's class.
+ *          to one class; per-hart caches (lock-free fast path) exchange whole magazines (lists
+ *          of a fixed length) with a locked central state per class in O(1). A byte per page
+ *          tells free() a block's class.
  *   medium and large (> 1008 bytes): TLSF (two-level segregated fit, O(1)) with boundary tags and
  *          immediate coalescing, under one lock; the free top of the heap goes back through sbrk.
+ *          Freed blocks up to 16 KiB are first kept in a bounded per-hart cache (no lock).
  *
  * Contract, for every function here:
  *   - Alignment: every block is aligned to at least MALLOC_ALIGNMENT (16) bytes.

@@ -20,7 +20,8 @@ struct malloc_state malloc_state;
 __thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec")));
 #endif
 
-void malloc_report_misuse(int kind, uintptr_t address, const void *caller)
+/* Out of line and cold, so the paths that may report keep no report on their stack (no canary). */
+__attribute__((noinline, cold)) void malloc_report_misuse(int kind, uintptr_t address, const void *caller)
 {
     struct misuse_report report = {
         .kind = (enum misuse_kind)kind,
@@ -47,38 +48,23 @@ static void note_failure(void)
     __atomic_fetch_add(&malloc_state.failed_requests, 1, __ATOMIC_RELAXED);
 }
 
-/* A TLSF block for a user (counted in medium_bytes_out), or NULL. */
-static void *medium_alloc(size_t alignment, size_t size)
-{
-    void *block = tlsf_alloc_aligned(alignment, size);
-    if (block) {
-        __atomic_fetch_add(&malloc_state.medium_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
-        malloc_note_peak();
-    }
-    return block;
-}
-
-static void medium_free(void *block)
-{
-    __atomic_fetch_sub(&malloc_state.medium_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
-    tlsf_free(block);
-}
-
 /*
  * Out of memory: gives this hart's cached blocks back and releases every run whose blocks are all
  * free, so memory freed as one class can serve another. Returns true when something was released.
  */
 static bool reclaim(void)
 {
+    bool medium_released = malloc_cache_self()->medium.blocks != 0;
+    medium_cache_flush(malloc_cache_self());
     small_flush_cache(malloc_cache_self());
-    return small_release_free_runs() != 0;
+    return small_release_free_runs() != 0 || medium_released;
 }
 
 static void *alloc_once(size_t size)
 {
     if (size <= MALLOC_SMALL_MAX_BYTES)
         return small_alloc_slow(size == 0 ? 0 : small_class_of(size));
-    return medium_alloc(MALLOC_ALIGNMENT, size);
+    return medium_cached_alloc(size);
 }
 
 __attribute__((noinline)) static void *alloc_slow(size_t size)
@@ -93,10 +79,22 @@ __attribute__((noinline)) static void *alloc_slow(size_t size)
     return block;
 }
 
-/* A small size's cache entry was empty: refill it (entry 0 is malloc(0): a 16-byte block). */
+/*
+ * A small size's cache entry was empty: load its spare magazine when it has one (no lock; the
+ * loaded list then holds a limit of blocks less the one returned, so room is 1), else refill it
+ * from the central state (entry 0 is malloc(0): a 16-byte block; its spare is always empty).
+ */
 __attribute__((noinline)) static void *refill_slow(struct malloc_cache_class *entry)
 {
-    size_t entry_index = (size_t)(entry - malloc_cache_self()->entries);
+    struct malloc_cache *cache = malloc_cache_self();
+    size_t entry_index = (size_t)(entry - cache->entries);
+    void **block = cache->spares[entry_index];
+    if (block) {
+        cache->spares[entry_index] = NULL;
+        entry->head = block[0];
+        entry->room = 1;
+        return block;
+    }
     return alloc_slow(entry_index * MALLOC_ALIGNMENT);
 }
 
@@ -152,10 +150,41 @@ __attribute__((noinline)) static void free_slow(void *block)
         return;
     }
     if (tlsf_owns((uintptr_t)block) && medium_plausible(block)) {
-        medium_free(block);
+        if (medium_cache_holds(block))
+            malloc_report_misuse(MISUSE_DOUBLE_FREE, (uintptr_t)block, __builtin_return_address(0));
+        else if (!medium_cache_push(cache, block))
+            medium_free(block);
         return;
     }
     malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
+}
+
+/*
+ * The fast path's fall-through: when the block is small and its loaded magazine is full while the
+ * spare is empty, the full one becomes the spare (no lock, a few instructions); with a full spare
+ * small_free_no_room hands that over to the central state; anything else (not small, outside the
+ * heap, NULL) goes on to free_slow.
+ */
+__attribute__((noinline)) static void free_no_room(void *block)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    uintptr_t offset = (uintptr_t)block - cache->heap_start;
+    if (offset < cache->map_span_bytes) {
+        uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
+        struct malloc_cache_class *entry = &cache->entries[entry_index];
+        if (entry_index != 0) {
+            if (entry->limit != 0 && entry->room == 0 && cache->spares[entry_index] == NULL) {
+                cache->spares[entry_index] = entry->head;
+                *(void **)block = NULL;
+                entry->head = block;
+                entry->room = entry->limit - 1;
+                return;
+            }
+            small_free_no_room(block, entry, (unsigned)entry_index - 1); /* hand the full spare over */
+            return;
+        }
+    }
+    free_slow(block);
 }
 
 MALLOC_FAST_PATH void malloc_core_free(void *block)
@@ -174,7 +203,7 @@ MALLOC_FAST_PATH void malloc_core_free(void *block)
             return;
         }
     }
-    free_slow(block); /* not small, outside the heap, or the loaded magazine is full */
+    free_no_room(block); /* not small, outside the heap, or the loaded magazine is full */
 }
 
 size_t malloc_core_usable_size(const void *block)
@@ -224,6 +253,8 @@ void *malloc_core_realloc(void *block, size_t size)
             return block;
     } else if (tlsf_owns((uintptr_t)block) && medium_plausible(block)) {
         have = tlsf_usable_size(block);
+        if (size > MALLOC_SMALL_MAX_BYTES && size > have)
+            medium_cache_release_next(block); /* a neighbour this hart cached can be absorbed */
         if (size > MALLOC_SMALL_MAX_BYTES && tlsf_resize_in_place(block, size)) {
             size_t now = tlsf_usable_size(block);
             __atomic_fetch_add(&malloc_state.medium_bytes_out, now - have, __ATOMIC_RELAXED);
@@ -287,14 +318,17 @@ int rvmem_posix_memalign(void **out, size_t alignment, size_t size)
 
 void rvmem_malloc_flush_cache(void)
 {
-    if (malloc_state.ready)
+    if (malloc_state.ready) {
+        medium_cache_flush(malloc_cache_self());
         small_flush_cache(malloc_cache_self());
+    }
 }
 
 size_t rvmem_malloc_trim(void)
 {
     if (!malloc_state.ready)
         return 0;
+    medium_cache_flush(malloc_cache_self());
     small_flush_cache(malloc_cache_self());
     small_release_free_runs();
     return tlsf_trim(0);
@@ -314,6 +348,7 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
     size_t pages = binding->page_map_bytes / 2;
     malloc_state.map_span_bytes = pages << MALLOC_PAGE_SHIFT;
     malloc_state.run_page_index = binding->page_map + pages;
+    medium_cache_init();
 #ifndef RVMEM_MALLOC_THREAD_CACHE
     for (unsigned hart = 0; hart < MALLOC_CACHES; hart++)
         malloc_cache_bind(&malloc_state.caches[hart]);

@@ -32,6 +32,42 @@
 #define MALLOC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MALLOC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/*
+ * Bit scans. The host compilers and a Zbb target have an instruction for them; the kernel's
+ * rv64imac has none and links no libgcc, so there the top bit is found by smearing it down and
+ * looking the result up with a de Bruijn multiply (about 20 instructions, no branch).
+ */
+#if defined(RVMEM_HOST) || defined(__riscv_zbb)
+static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
+{
+    return 63u - (unsigned)__builtin_clzll(value);
+}
+
+static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
+{
+    return (unsigned)__builtin_ctzll(value);
+}
+#else
+#define MALLOC_DE_BRUIJN_64 0x03f79d71b4cb0a89ull
+extern const uint8_t malloc_de_bruijn_position[64];
+
+static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
+{
+    value |= value >> 1;
+    value |= value >> 2;
+    value |= value >> 4;
+    value |= value >> 8;
+    value |= value >> 16;
+    value |= value >> 32;
+    return malloc_de_bruijn_position[(value * MALLOC_DE_BRUIJN_64) >> 58];
+}
+
+static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
+{
+    return malloc_highest_bit(value & -value);
+}
+#endif
+
 /* Bytes of a small block of class c. */
 static inline size_t small_class_bytes(unsigned class_index)
 {
@@ -54,7 +90,7 @@ static inline unsigned small_class_of(size_t size)
 struct malloc_cache_class {
     void *head;
     uint32_t room;  /* blocks the list may still take: limit - its length */
-    uint32_t ready; /* set once room has been set (zero-filled caches start unready) */
+    uint32_t limit; /* the class's magazine size once set up; 0 until then (caches start zero-filled) */
 };
 
 /*
@@ -62,9 +98,28 @@ struct malloc_cache_class {
  * and with the page map's byte (also class + 1) directly; entry 0 stays empty, which sends
  * malloc(0) (and sizes that wrap round) to the slow path at no cost. spares[i] is entry i's spare
  * magazine: NULL, or a list of exactly small_cache_limit blocks (only the slow paths touch it).
- * 64 entries, 64 spares and the page map's coordinates: 1568 bytes a hart.
+ * 64 entries, 64 spares, the page map's coordinates and the medium cache: 2304 bytes a hart.
  */
 #define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
+
+/*
+ * A hart's cache of medium blocks (lib/malloc_medium.c): freed TLSF blocks of 1 KiB..16 KiB kept,
+ * still allocated in TLSF's eyes, on one list per bucket (16 buckets per power of two; bucket b
+ * serves requests up to medium_bucket_bytes(b) and holds blocks of at least that many usable
+ * bytes). At most MEDIUM_CACHE_BUCKET_BLOCKS per bucket and MEDIUM_CACHE_LIMIT_BYTES in all.
+ */
+#define MEDIUM_CACHE_MIN_BYTES 1024
+#define MEDIUM_CACHE_MAX_BYTES 16384
+#define MEDIUM_CACHE_BUCKETS 80
+#define MEDIUM_CACHE_BUCKET_BLOCKS 32
+#define MEDIUM_CACHE_LIMIT_BYTES ((size_t)512 << 10)
+struct malloc_medium_cache {
+    void *heads[MEDIUM_CACHE_BUCKETS]; /* link: the payload's first word */
+    uint8_t counts[MEDIUM_CACHE_BUCKETS];
+    size_t bytes;  /* sum of the held blocks' bucket sizes */
+    size_t blocks; /* blocks held */
+};
+
 struct malloc_cache {
     /* Copies of malloc_state's page-map fields (set at init, or lazily for thread caches), so free's fast path reaches
      * everything from the cache pointer alone. */
@@ -74,6 +129,7 @@ struct malloc_cache {
     uintptr_t unused;
     struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
     void *spares[MALLOC_CACHE_ENTRIES];
+    struct malloc_medium_cache medium;
 };
 
 /* The entry of class_index in cache. */
@@ -264,11 +320,24 @@ static inline int small_class_at(uintptr_t address)
     return (int)malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT] - 1;
 }
 
+/* Medium blocks' per-hart cache (malloc_medium.c). */
+void medium_cache_init(void);
+void *medium_cached_alloc(size_t size);
+bool medium_cache_push(struct malloc_cache *cache, void *block);
+bool medium_cache_holds(const void *block);
+void medium_cache_release_next(void *block);
+void medium_cache_flush(struct malloc_cache *cache);
+int medium_cache_validate(const struct malloc_cache *cache);
+void *medium_alloc(size_t alignment, size_t size);
+void medium_free(void *block);
+
 /* TLSF (malloc_tlsf.c). Sizes are payload bytes; returned pointers are payloads (16-aligned). */
 void *tlsf_alloc(size_t size);
 void *tlsf_alloc_aligned(size_t alignment, size_t size);
 void tlsf_free(void *payload);
 size_t tlsf_usable_size(const void *payload);
+/* Where the payload of the chunk after payload's would be (it may be the region's end). */
+void *tlsf_next_payload(const void *payload);
 bool tlsf_resize_in_place(void *payload, size_t size);
 bool tlsf_owns(uintptr_t address);
 bool tlsf_is_allocated_payload(uintptr_t payload);

@@ -115,12 +115,19 @@ static uint32_t take_magazine(unsigned class_index, uint32_t limit, void **out)
         central->free_count -= taken;
         if (taken == 0 && central->bump == central->bump_end)
             new_run(central, class_index);
-        while (taken < limit && central->bump < central->bump_end) {
-            void *block = (void *)central->bump;
-            central->bump += bytes;
-            *(void **)block = chain;
-            chain = block;
-            taken++;
+        /* Carve in address order, each block linked to the next: three instructions a block. */
+        size_t carve = (central->bump_end - central->bump) / bytes;
+        if (carve > limit - taken)
+            carve = limit - taken;
+        if (carve) {
+            uintptr_t first = central->bump;
+            uintptr_t last = first + (carve - 1) * bytes;
+            for (uintptr_t block = first; block < last; block += bytes)
+                *(void **)block = (void *)(block + bytes);
+            *(void **)last = chain;
+            chain = (void *)first;
+            central->bump = last + bytes;
+            taken += (uint32_t)carve;
         }
     }
     spin_unlock(&central->lock);
@@ -147,8 +154,8 @@ static inline void give_magazine(unsigned class_index, void *chain, uint32_t lim
 /* Sets up a cache entry on its first use (caches start zero-filled). */
 static inline void entry_ready(struct malloc_cache_class *entry, uint32_t limit)
 {
-    if (MALLOC_UNLIKELY(!entry->ready)) {
-        entry->ready = 1;
+    if (MALLOC_UNLIKELY(!entry->limit)) {
+        entry->limit = limit;
         entry->room = limit;
     }
 }
@@ -231,7 +238,7 @@ void small_flush_cache(struct malloc_cache *cache)
 {
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
         struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
-        if (!entry->ready)
+        if (!entry->limit)
             continue;
         uint32_t limit = small_cache_limit(class_index);
         void **spare = &cache->spares[class_index + 1];

@@ -85,47 +85,12 @@ void tlsf_poison(void *start, size_t bytes)
 #endif
 }
 
-/*
- * Bit scans. The host compilers and a Zbb target have an instruction for them; the kernel's
- * rv64imac has none and links no libgcc, so there the top bit is found by smearing it down,
- * isolating it and looking its position up with a de Bruijn multiply (about 20 instructions,
- * no branch).
- */
-#if defined(RVMEM_HOST) || defined(__riscv_zbb)
-static inline unsigned highest_bit(uint64_t value) /* value != 0 */
-{
-    return 63u - (unsigned)__builtin_clzll(value);
-}
-
-static inline unsigned lowest_bit(uint64_t value) /* value != 0 */
-{
-    return (unsigned)__builtin_ctzll(value);
-}
-#else
-/* Position of the single set bit of 2^k * DE_BRUIJN_64 >> 58 -> k. */
-#define DE_BRUIJN_64 0x03f79d71b4cb0a89ull
-static const uint8_t de_bruijn_position[64] = {
+/* Position of the single set bit of a smeared value times DE_BRUIJN_64, >> 58 (see malloc_highest_bit). */
+const uint8_t malloc_de_bruijn_position[64] = {
     0,  47, 1,  56, 48, 27, 2,  60, 57, 49, 41, 37, 28, 16, 3,  61, 54, 58, 35, 52, 50, 42,
     21, 44, 38, 32, 29, 23, 17, 11, 4,  62, 46, 55, 26, 59, 40, 36, 15, 53, 34, 51, 20, 43,
     31, 22, 10, 45, 25, 39, 14, 33, 19, 30, 9,  24, 13, 18, 8,  12, 7,  6,  5,  63,
 };
-
-static inline unsigned highest_bit(uint64_t value) /* value != 0 */
-{
-    value |= value >> 1;
-    value |= value >> 2;
-    value |= value >> 4;
-    value |= value >> 8;
-    value |= value >> 16;
-    value |= value >> 32;
-    return de_bruijn_position[(value * DE_BRUIJN_64) >> 58];
-}
-
-static inline unsigned lowest_bit(uint64_t value) /* value != 0 */
-{
-    return highest_bit(value & -value);
-}
-#endif
 
 /* Re-poisons the header (and the checked layer's block header) of a chunk merged into a neighbour. */
 static void poison_absorbed(struct tlsf_chunk *chunk)
@@ -142,7 +107,7 @@ static void mapping_insert(size_t size, unsigned *first, unsigned *second)
         *second = (unsigned)(size >> 4);
         return;
     }
-    unsigned log2 = highest_bit(size);
+    unsigned log2 = malloc_highest_bit(size);
     *first = log2 - (TLSF_SL_LOG2 + 4) + 1;
     *second = (unsigned)(size >> (log2 - TLSF_SL_LOG2)) & (TLSF_SL_COUNT - 1);
 }
@@ -151,7 +116,7 @@ static void mapping_insert(size_t size, unsigned *first, unsigned *second)
 static void mapping_search(size_t size, unsigned *first, unsigned *second)
 {
     if (size >= TLSF_LINEAR_LIMIT) {
-        unsigned log2 = highest_bit(size);
+        unsigned log2 = malloc_highest_bit(size);
         size += ((size_t)1 << (log2 - TLSF_SL_LOG2)) - 1;
     }
     mapping_insert(size, first, second);
@@ -200,10 +165,10 @@ static struct tlsf_chunk *find_list(unsigned first, unsigned second)
         uint64_t first_map = first + 1 < 64 ? T->first_level_bitmap & (~(uint64_t)0 << (first + 1)) : 0;
         if (!first_map)
             return NULL;
-        first = lowest_bit(first_map);
+        first = malloc_lowest_bit(first_map);
         second_map = T->second_level_bitmap[first];
     }
-    return T->free_lists[first][lowest_bit(second_map)];
+    return T->free_lists[first][malloc_lowest_bit(second_map)];
 }
 
 /* Sets chunk's size keeping its PREV_FREE flag; marks it free or used and tells the next chunk. */
@@ -500,6 +465,11 @@ void tlsf_free(void *payload)
     spin_lock(&T->lock);
     free_chunk_locked(chunk);
     spin_unlock(&T->lock);
+}
+
+void *tlsf_next_payload(const void *payload)
+{
+    return chunk_payload(chunk_next(chunk_of(payload)));
 }
 
 size_t tlsf_usable_size(const void *payload)

@@ -124,7 +124,7 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
     /* The calling hart's cache: its list length must match its room; a spare is full. */
     struct malloc_cache *cache = malloc_cache_self();
     const struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
-    if (!result && entry->ready) {
+    if (!result && entry->limit) {
         if (entry->room > limit)
             result = problem(-31, "cache room above its limit", class_index, entry->room);
         else
@@ -174,6 +174,8 @@ int rvmem_malloc_validate(void)
         result = validate_class(class_index, &map_pages_expected, caller);
     if (!result)
         result = validate_map(map_pages_expected);
+    if (!result)
+        result = medium_cache_validate(malloc_cache_self());
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_unlock(&malloc_state.centrals[class_index].lock);
     return result;

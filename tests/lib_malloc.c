@@ -163,6 +163,36 @@ KTEST(malloc, realloc_keeps_contents)
     malloc_test_settle();
 }
 
+KTEST(malloc, medium_blocks_are_cached_per_hart_and_flushed)
+{
+    rvmem_malloc_flush_cache();
+    struct malloc_stats before, cached, flushed;
+    rvmem_malloc_stats(&before);
+    uint8_t *block = rvmem_malloc(3000);
+    KASSERT_NOT_NULL(block);
+    size_t usable = rvmem_malloc_usable_size(block);
+    KASSERT_GE(usable, 3000);
+    rvmem_free(block);
+    rvmem_malloc_stats(&cached);
+    KASSERT_GT(cached.bytes_cached, before.bytes_cached); /* kept by this hart, not in use */
+    KASSERT_EQ(cached.bytes_in_use, before.bytes_in_use);
+    KASSERT_EQ(cached.medium_blocks_in_use, before.medium_blocks_in_use);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    /* Any request its bucket serves gets it back, without TLSF. */
+    uint8_t *again = rvmem_malloc(2990);
+    KASSERT_PTR_EQ(again, block);
+#ifndef RVMEM_CHECKED
+    KASSERT_EQ(rvmem_malloc_usable_size(again), usable); /* (the checked build reports the requested size) */
+#endif
+    rvmem_free(again);
+    rvmem_malloc_flush_cache();
+    rvmem_malloc_stats(&flushed);
+    KASSERT_EQ(flushed.bytes_cached, before.bytes_cached);
+    KASSERT_EQ(flushed.bytes_in_use, before.bytes_in_use);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
 KTEST(malloc, realloc_grows_medium_blocks_in_place)
 {
     uint8_t *block = rvmem_malloc(5000);

@@ -4,7 +4,8 @@
  * Builds: kernel, host
  *
  * Only in checked builds (make test boots a CHECKED=1 kernel for these); an unchecked build
- * still rejects frees of pointers outside the heap, which the last test checks in both.
+ * still rejects frees of pointers outside the heap and a second free of a medium block the
+ * hart has cached, which the first two tests check in both.
  */
 #include "kernel/misuse.h"
 #include "kernel/platform.h"
@@ -54,6 +55,21 @@ KTEST(malloc_misuse, foreign_and_stack_pointers_are_refused)
     EXPECT_REPORT(MISUSE_INVALID_FREE, &on_stack);
     misuse_set_hook(previous);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
+}
+
+/* A medium block freed twice: the second free finds it in the hart's cache (or the checked state word). */
+KTEST(malloc_misuse, double_free_of_a_cached_medium_block)
+{
+    rvmem_malloc_flush_cache();
+    uint8_t *block = rvmem_malloc(3000);
+    KASSERT_NOT_NULL(block);
+    rvmem_free(block);
+    misuse_hook previous = capture();
+    rvmem_free(block);
+    misuse_set_hook(previous);
+    EXPECT_REPORT(MISUSE_DOUBLE_FREE, block);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
 }
 
 #ifdef RVMEM_CHECKED
