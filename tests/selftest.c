@@ -3,8 +3,9 @@
  * Builds: kernel, host
  *
  * The suite selftest_fail is explicit: it runs only when named (make test TESTS=selftest_fail)
- * and must make the whole run fail, proving that failures propagate to the exit status (also when
- * one hart fails while the others wait at a barrier: the run ends, it does not hang).
+ * and must make the whole run fail, proving that failures propagate to the exit status. The suite
+ * selftest_fail_smp (explicit too) fails on one hart while the others wait at a barrier: the run
+ * must end with that failure, not hang.
  */
 #include "tests/ktest.h"
 
@@ -14,7 +15,7 @@ KTEST_EXPLICIT(selftest_fail, fails_on_purpose)
 }
 
 /* Hart 0 fails before a barrier the others wait at: the run must report the failure, not hang. */
-KTEST_DEFINE(selftest_fail, fails_while_other_harts_wait, KTEST_FLAG_ALL_HARTS | KTEST_FLAG_EXPLICIT)
+KTEST_DEFINE(selftest_fail_smp, fails_while_other_harts_wait, KTEST_FLAG_ALL_HARTS | KTEST_FLAG_EXPLICIT)
 {
     if (ktest_hart_index() == 0)
         KASSERT_EQ(2 + 2, 5);
