@@ -19,6 +19,17 @@
 
 #define CACHED_MARKER ((uintptr_t)0x6d6564636163686bull) /* "medcachk" */
 
+/*
+ * Where the cache's address sits in a marker: shifted 16 bits up on 64-bit targets (their
+ * addresses use at most 48 bits, so nothing is lost), unshifted on 32-bit ones, where a shift
+ * would drop the address's top 16 bits and medium_cache_holds could not name the cache back.
+ */
+#if UINTPTR_MAX == 0xffffffffu
+#define MARKER_CACHE_SHIFT 0
+#else
+#define MARKER_CACHE_SHIFT 16
+#endif
+
 /* The bucket that serves a request of bytes (MEDIUM_CACHE_MIN_BYTES - 15 .. MEDIUM_CACHE_MAX_BYTES). */
 static unsigned bucket_of_request_computed(size_t bytes)
 {
@@ -108,13 +119,13 @@ void *medium_cached_alloc(size_t size)
 /* The marker of a block cached by cache: it names the block and the cache. */
 static inline uintptr_t marker_of(const void *block, const struct malloc_cache *cache)
 {
-    return CACHED_MARKER ^ (uintptr_t)block ^ ((uintptr_t)cache << 16);
+    return CACHED_MARKER ^ (uintptr_t)block ^ ((uintptr_t)cache << MARKER_CACHE_SHIFT);
 }
 
 bool medium_cache_holds(const void *block)
 {
     /* Some hart's cache: the marker names one of them (the kernel's and host tests' caches, or this thread's). */
-    uintptr_t cache_bits = (((const uintptr_t *)block)[1] ^ CACHED_MARKER ^ (uintptr_t)block) >> 16;
+    uintptr_t cache_bits = (((const uintptr_t *)block)[1] ^ CACHED_MARKER ^ (uintptr_t)block) >> MARKER_CACHE_SHIFT;
 #if defined(RVMEM_MALLOC_THREAD_CACHE)
     (void)cache_bits;
     return ((const uintptr_t *)block)[1] == marker_of(block, malloc_cache_self());

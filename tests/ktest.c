@@ -120,8 +120,13 @@ void ktest_barrier(void)
         __atomic_store_n(&barrier.generation, generation + 1, __ATOMIC_RELEASE);
         return;
     }
-    while (__atomic_load_n(&barrier.generation, __ATOMIC_ACQUIRE) == generation)
+    /* A hart whose assertion failed has returned from the test and will never arrive: once the
+     * test has failed, nobody waits any more (the test is reported, not hung). */
+    while (__atomic_load_n(&barrier.generation, __ATOMIC_ACQUIRE) == generation) {
+        if (ktest_failed())
+            return;
         hart_relax();
+    }
 }
 
 /* Does text match pattern, where '*' matches any run of characters? Iterative, no recursion. */
@@ -234,6 +239,7 @@ static bool run_one(const struct ktest *test, unsigned number)
     unsigned long misuse_before = misuse_unexpected_count();
     current_test = test;
     __atomic_store_n(&current_test_failed, false, __ATOMIC_RELAXED);
+    __atomic_store_n(&barrier.arrived, 0, __ATOMIC_RELAXED); /* a failed test may have left a count */
     if (test->flags & KTEST_FLAG_ALL_HARTS)
         run_on_all_harts(run_current_test_body);
     else

@@ -71,7 +71,11 @@ __attribute__((format(printf, 1, 2))) void ktest_note(const char *format, ...);
 unsigned ktest_hart_index(void);
 unsigned ktest_hart_count(void);
 
-/* In a KTEST_SMP test: waits until every hart of the test has reached this barrier. */
+/*
+ * In a KTEST_SMP test: waits until every hart of the test has reached this barrier, or until the
+ * test has failed on some hart (a failed assertion returns from the test, so that hart may never
+ * arrive): after a failure, barriers no longer hold harts back and the test ends as failed.
+ */
 void ktest_barrier(void);
 
 /*

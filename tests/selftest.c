@@ -3,13 +3,24 @@
  * Builds: kernel, host
  *
  * The suite selftest_fail is explicit: it runs only when named (make test TESTS=selftest_fail)
- * and must make the whole run fail, proving that failures propagate to the exit status.
+ * and must make the whole run fail, proving that failures propagate to the exit status. The suite
+ * selftest_fail_smp (explicit too) fails on one hart while the others wait at a barrier: the run
+ * must end with that failure, not hang.
  */
 #include "tests/ktest.h"
 
 KTEST_EXPLICIT(selftest_fail, fails_on_purpose)
 {
     KASSERT_EQ(1 + 1, 3);
+}
+
+/* Hart 0 fails before a barrier the others wait at: the run must report the failure, not hang. */
+KTEST_DEFINE(selftest_fail_smp, fails_while_other_harts_wait, KTEST_FLAG_ALL_HARTS | KTEST_FLAG_EXPLICIT)
+{
+    if (ktest_hart_index() == 0)
+        KASSERT_EQ(2 + 2, 5);
+    ktest_barrier();
+    ktest_barrier();
 }
 
 KTEST(selftest, filter_matching)

@@ -187,6 +187,27 @@ def propagation_check(args, total):
     total.add(count)
 
 
+def smp_propagation_check(args, total):
+    """One hart fails while the others wait at a barrier (selftest_fail_smp): the run must end, failed, not hang."""
+    label = "failure propagation (SMP)"
+    runs = [("kernel", qemu_command(args, 4, "mode=test tests=selftest_fail_smp"), args.timeout + 10)]
+    if args.host:
+        runs.append(("host", [args.host, "selftest_fail_smp"], 60))
+    for where, command, timeout in runs:
+        log_path = os.path.join(args.log_dir, f"selftest-fail-smp-{where}.log")
+        status, text, seconds = run(command, log_path, timeout)
+        seen = ktap.parse(text, label)
+        count = ktap.Count()
+        if status == EXIT_TEST_FAILED and seen.failed == 1 and seen.passed == 0:
+            count.passed += 1
+        else:
+            count.failed += 1
+            count.problems.append(f"{label}, {where}: expected exit 1 and one failed test, got exit {status}, "
+                                  f"{seen.passed} passed, {seen.failed} failed (124: it hung)")
+        report(f"{label}, {where}", count, status, seconds, log_path)
+        total.add(count)
+
+
 def host_tests(args, total):
     label = "host (ASan+UBSan)"
     log_path = os.path.join(args.log_dir, "host.log")
@@ -353,6 +374,7 @@ def main():
         crash_check(args, total)
         stack_overflow_checks(args, total)
         propagation_check(args, total)
+        smp_propagation_check(args, total)
         tour_check(args, total)
         monitor_check(args, total)
     if args.host:
