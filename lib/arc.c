@@ -11,16 +11,8 @@
 
 void *arc_new(size_t size, arc_destructor destructor)
 {
-    size_t bytes;
-    if (__builtin_add_overflow(size, sizeof(struct refcount_header), &bytes))
-        return NULL;
-    struct refcount_header *header = rvmem_calloc(1, bytes);
-    if (!header)
-        return NULL;
-    header->magic = REFCOUNT_LIVE_ARC;
-    header->count = 1;
-    header->destructor = destructor;
-    return header + 1; /* published to other harts by whatever hands them the pointer */
+    return refcount_header_new(size, REFCOUNT_LIVE_ARC,
+                               destructor); /* published to other harts by whatever hands them the pointer */
 }
 
 static void report_dead(const void *value, const void *caller)

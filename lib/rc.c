@@ -12,16 +12,7 @@
 
 void *rc_new(size_t size, rc_destructor destructor)
 {
-    size_t bytes;
-    if (__builtin_add_overflow(size, sizeof(struct refcount_header), &bytes))
-        return NULL;
-    struct refcount_header *header = rvmem_calloc(1, bytes);
-    if (!header)
-        return NULL;
-    header->magic = REFCOUNT_LIVE_RC;
-    header->count = 1;
-    header->destructor = destructor;
-    return header + 1;
+    return refcount_header_new(size, REFCOUNT_LIVE_RC, destructor);
 }
 
 static void report_dead(const void *value, const void *caller)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/malloc.h"
+
 struct refcount_header {
     uint32_t magic; /* REFCOUNT_LIVE_RC / _ARC while alive, REFCOUNT_DEAD after */
     uint32_t count; /* owners */
@@ -23,6 +25,24 @@ _Static_assert(sizeof(struct refcount_header) == 16, "the value must stay 16-ali
 static inline struct refcount_header *refcount_header_of(const void *value)
 {
     return (struct refcount_header *)((uintptr_t)value - sizeof(struct refcount_header));
+}
+
+/*
+ * A zeroed value of size bytes behind a live header (magic, count 1, destructor): the value's
+ * address, or NULL when size overflows or memory is short. Shared by rc_new and arc_new.
+ */
+static inline void *refcount_header_new(size_t size, uint32_t magic, void (*destructor)(void *value))
+{
+    size_t bytes;
+    if (__builtin_add_overflow(size, sizeof(struct refcount_header), &bytes))
+        return NULL;
+    struct refcount_header *header = rvmem_calloc(1, bytes);
+    if (!header)
+        return NULL;
+    header->magic = magic;
+    header->count = 1;
+    header->destructor = destructor;
+    return header + 1;
 }
 
 #endif
