@@ -170,11 +170,9 @@ def stack_overflow_checks(args, total):
     }, status, seconds, log_path, total)
 
 
-def propagation_check(args, total):
-    """The deliberately failing test must fail the run: exit status 1 and a 'not ok' line."""
-    label = "failure propagation (selftest_fail)"
-    log_path = os.path.join(args.log_dir, "selftest-fail.log")
-    status, text, seconds = run(qemu_command(args, 1, "mode=test tests=selftest_fail"), log_path, args.timeout + 10)
+def expect_one_failure(label, command, log_path, timeout, total):
+    """Runs command, which must end with exit status 1 and exactly one failed test (124: it hung)."""
+    status, text, seconds = run(command, log_path, timeout)
     seen = ktap.parse(text, label)
     count = ktap.Count()
     if status == EXIT_TEST_FAILED and seen.failed == 1 and seen.passed == 0:
@@ -182,30 +180,25 @@ def propagation_check(args, total):
     else:
         count.failed += 1
         count.problems.append(f"{label}: expected exit 1 and one failed test, got exit {status}, "
-                              f"{seen.passed} passed, {seen.failed} failed")
+                              f"{seen.passed} passed, {seen.failed} failed (124: it hung)")
     report(label, count, status, seconds, log_path)
     total.add(count)
 
 
+def propagation_check(args, total):
+    """The deliberately failing test must fail the run: exit status 1 and a 'not ok' line."""
+    expect_one_failure("failure propagation (selftest_fail)", qemu_command(args, 1, "mode=test tests=selftest_fail"),
+                       os.path.join(args.log_dir, "selftest-fail.log"), args.timeout + 10, total)
+
+
 def smp_propagation_check(args, total):
     """One hart fails while the others wait at a barrier (selftest_fail_smp): the run must end, failed, not hang."""
-    label = "failure propagation (SMP)"
     runs = [("kernel", qemu_command(args, 4, "mode=test tests=selftest_fail_smp"), args.timeout + 10)]
     if args.host:
         runs.append(("host", [args.host, "selftest_fail_smp"], 60))
     for where, command, timeout in runs:
-        log_path = os.path.join(args.log_dir, f"selftest-fail-smp-{where}.log")
-        status, text, seconds = run(command, log_path, timeout)
-        seen = ktap.parse(text, label)
-        count = ktap.Count()
-        if status == EXIT_TEST_FAILED and seen.failed == 1 and seen.passed == 0:
-            count.passed += 1
-        else:
-            count.failed += 1
-            count.problems.append(f"{label}, {where}: expected exit 1 and one failed test, got exit {status}, "
-                                  f"{seen.passed} passed, {seen.failed} failed (124: it hung)")
-        report(f"{label}, {where}", count, status, seconds, log_path)
-        total.add(count)
+        expect_one_failure(f"failure propagation (SMP), {where}", command,
+                           os.path.join(args.log_dir, f"selftest-fail-smp-{where}.log"), timeout, total)
 
 
 def host_tests(args, total):
