@@ -1,9 +1,9 @@
 /*
- * lib/malloc_small.c - small blocks (1..1008 bytes): size-class runs and the central lists.
+ * lib/malloc_small.c - class blocks (1..16384 bytes): size-class runs and the central lists.
  * Builds: kernel, host
  *
- * A run is a page-aligned TLSF chunk of 4, 8 or 16 KiB (by class) holding a 32-byte header and
- * then blocks of one class; the page map marks its pages with the class, and a second map byte
+ * A run is a page-aligned TLSF chunk (4 or 8 KiB below 1 KiB; from 1 KiB up, room for at least 8
+ * blocks) holding a 32-byte header and then blocks of one class; the page map marks its pages with the class, and a second map byte
  * per page says how far back the run starts.
  * Each class has a central state under its own lock: a free list, the uncarved tail of its newest
  * run (blocks are carved lazily, a batch at a time) and the list of its runs.
@@ -23,10 +23,65 @@
 #include "kernel/string.h"
 #include "lib/malloc_internal.h"
 
+struct malloc_classes malloc_classes;
+
+/* Bytes of class class_index: 16-byte steps up to 1008, 1024, then 8 per power of two. */
+static uint32_t class_bytes_computed(unsigned class_index)
+{
+    if (class_index < MALLOC_LINEAR_CLASSES)
+        return (class_index + 1) * MALLOC_ALIGNMENT;
+    unsigned k = class_index - MALLOC_LINEAR_CLASSES; /* 0: 1024; then (8 + step) << (7 + octave) */
+    if (k == 0)
+        return 1024;
+    unsigned octave = (k - 1) / 8, step = k - 8 * octave;
+    return (8u + step) << (7 + octave);
+}
+
+/*
+ * Run size of a class: 4 KiB (blocks up to 256 B) or 8 KiB below 1 KiB; from 1 KiB up, at least
+ * 8 blocks and at most twice that many pages, the page count that wastes the smallest share.
+ */
+static uint32_t class_run_bytes_computed(uint32_t bytes)
+{
+    if (bytes < 1024)
+        return bytes <= 256 ? 4096 : 8192;
+    uint32_t least = (8 * bytes + SMALL_RUN_HEADER_BYTES + MALLOC_PAGE_BYTES - 1) / MALLOC_PAGE_BYTES;
+    uint32_t best = least;
+    uint64_t best_waste_scaled = UINT64_MAX;
+    for (uint32_t pages = least; pages <= 2 * least; pages++) {
+        uint32_t room = pages * MALLOC_PAGE_BYTES - SMALL_RUN_HEADER_BYTES;
+        uint64_t waste_scaled = (uint64_t)(room % bytes) * (2 * least) / pages; /* waste / run, compared */
+        if (waste_scaled < best_waste_scaled) {
+            best_waste_scaled = waste_scaled;
+            best = pages;
+        }
+    }
+    return best * MALLOC_PAGE_BYTES;
+}
+
+void malloc_classes_init(void)
+{
+    struct malloc_classes *C = &malloc_classes;
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
+        uint32_t bytes = class_bytes_computed(class_index);
+        C->block_bytes[class_index] = bytes;
+        C->run_bytes[class_index] = class_run_bytes_computed(bytes);
+        uint32_t limit = bytes < 1024 ? 8192 / bytes : 32768 / bytes;
+        uint32_t least = bytes < 1024 ? 8 : 4, most = bytes < 1024 ? 64 : 32;
+        C->cache_limit[class_index] = limit < least ? least : limit > most ? most : limit;
+    }
+    unsigned class_index = MALLOC_LINEAR_CLASSES - 1;
+    for (size_t step = 0; step < MALLOC_CLASS_STEPS; step++) {
+        size_t largest = (step + 1) << MALLOC_CLASS_STEP_SHIFT; /* the largest size of this step */
+        while (largest > C->block_bytes[class_index])
+            class_index++;
+        C->entry_of_step[step] = (uint8_t)(class_index + 1);
+    }
+}
+
 size_t small_run_bytes(unsigned class_index)
 {
-    size_t bytes = small_class_bytes(class_index);
-    return bytes <= 256 ? 4096 : 8192;
+    return malloc_classes.run_bytes[class_index];
 }
 
 /* The run holding block (a page of a run of class_index): the page map says how many pages back it starts. */

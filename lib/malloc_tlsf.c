@@ -350,6 +350,14 @@ static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t head
     unsigned first, second;
     mapping_search(search, &first, &second);
     struct tlsf_chunk *chunk = find_list(first, second);
+    if (!chunk && alignment > MALLOC_ALIGNMENT) {
+        /* No chunk is big enough for any placement; the first one big enough for the bytes may
+         * still happen to be aligned well (a page-aligned hole for a run): one more look. */
+        mapping_search(bytes, &first, &second);
+        chunk = find_list(first, second);
+        if (chunk && !fits(chunk, bytes, alignment, header_offset))
+            chunk = NULL;
+    }
     if (chunk) {
         list_remove(chunk);
         return place(chunk, bytes, alignment, header_offset);

@@ -163,7 +163,7 @@ KTEST(malloc, realloc_keeps_contents)
     malloc_test_settle();
 }
 
-KTEST(malloc, medium_blocks_are_cached_per_hart_and_flushed)
+KTEST(malloc, medium_sizes_come_from_classes_and_the_hart_cache)
 {
     rvmem_malloc_flush_cache();
     struct malloc_stats before, cached, flushed;
@@ -172,13 +172,16 @@ KTEST(malloc, medium_blocks_are_cached_per_hart_and_flushed)
     KASSERT_NOT_NULL(block);
     size_t usable = rvmem_malloc_usable_size(block);
     KASSERT_GE(usable, 3000);
+#ifndef RVMEM_CHECKED
+    KASSERT_EQ(usable, 3072); /* the class of 3072 bytes (8 per power of two above 1 KiB) */
+#endif
     rvmem_free(block);
     rvmem_malloc_stats(&cached);
     KASSERT_GT(cached.bytes_cached, before.bytes_cached); /* kept by this hart, not in use */
     KASSERT_EQ(cached.bytes_in_use, before.bytes_in_use);
-    KASSERT_EQ(cached.medium_blocks_in_use, before.medium_blocks_in_use);
+    KASSERT_EQ(cached.medium_blocks_in_use, before.medium_blocks_in_use); /* no TLSF block */
     KASSERT_EQ(rvmem_malloc_validate(), 0);
-    /* Any request its bucket serves gets it back, without TLSF. */
+    /* Any request of the same class gets it back from the hart's cache. */
     uint8_t *again = rvmem_malloc(2990);
     KASSERT_PTR_EQ(again, block);
 #ifndef RVMEM_CHECKED
@@ -193,22 +196,44 @@ KTEST(malloc, medium_blocks_are_cached_per_hart_and_flushed)
     malloc_test_settle();
 }
 
-KTEST(malloc, realloc_grows_medium_blocks_in_place)
+KTEST(malloc, class_sizes_and_their_runs)
 {
-    uint8_t *block = rvmem_malloc(5000);
-    uint8_t *neighbour = rvmem_malloc(9000);
-    uint8_t *guard = rvmem_malloc(5000);
+    /* Every size up to 16 KiB gets a class at most 1/8 (16 bytes below 1 KiB) bigger. */
+    for (size_t size = 1; size <= MALLOC_CLASS_MAX_BYTES; size += size < 2048 ? 1 : 7) {
+        void *block = rvmem_malloc(size);
+        KASSERT_NOT_NULL(block);
+        size_t usable = rvmem_malloc_usable_size(block);
+        KASSERT_GE(usable, size);
+#ifndef RVMEM_CHECKED
+        size_t slack = size <= MALLOC_SMALL_MAX_BYTES ? 15 : (size - 1) / 8;
+        KASSERT_LE(usable - size, slack);
+#endif
+        rvmem_free(block);
+    }
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.classes[MALLOC_SMALL_CLASSES - 1].block_bytes, MALLOC_CLASS_MAX_BYTES);
+    KASSERT_EQ(stats.classes[MALLOC_SMALL_MAX_BYTES / 16].block_bytes, 1024);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
+KTEST(malloc, realloc_grows_large_blocks_in_place)
+{
+    uint8_t *block = rvmem_malloc(20000);
+    uint8_t *neighbour = rvmem_malloc(30000);
+    uint8_t *guard = rvmem_malloc(20000);
     KASSERT_NOT_NULL(block);
     KASSERT_NOT_NULL(neighbour);
     KASSERT_NOT_NULL(guard);
-    fill(block, 5000, 9);
+    fill(block, 20000, 9);
     rvmem_free(neighbour);
-    uint8_t *grown = rvmem_realloc(block, 12000);
+    uint8_t *grown = rvmem_realloc(block, 45000);
     KASSERT_NOT_NULL(grown);
 #ifndef RVMEM_CHECKED
     KASSERT_PTR_EQ(grown, block); /* the free neighbour was absorbed (checked realloc always moves) */
 #endif
-    KASSERT_EQ(first_mismatch(grown, 5000, 9), 5000);
+    KASSERT_EQ(first_mismatch(grown, 20000, 9), 20000);
     rvmem_free(grown);
     rvmem_free(guard);
     malloc_test_settle();
@@ -369,7 +394,7 @@ KTEST(malloc, statistics_follow_the_program)
         small[i] = rvmem_malloc(100);
         KASSERT_NOT_NULL(small[i]);
     }
-    void *medium = rvmem_malloc(10000);
+    void *medium = rvmem_malloc(20000); /* above the classes: a TLSF block */
     KASSERT_NOT_NULL(medium);
     rvmem_malloc_stats(&during);
 #ifdef RVMEM_CHECKED
@@ -437,8 +462,8 @@ KTEST(malloc, trim_gives_the_heap_back)
 
 KTEST(malloc, validator_detects_a_broken_boundary_tag)
 {
-    uint8_t *a = rvmem_malloc(3000);
-    uint8_t *b = rvmem_malloc(3000);
+    uint8_t *a = rvmem_malloc(20000);
+    uint8_t *b = rvmem_malloc(20000);
     KASSERT_NOT_NULL(a);
     KASSERT_NOT_NULL(b);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
