@@ -125,6 +125,13 @@ struct malloc_stats {
 void rvmem_malloc_stats(struct malloc_stats *out);
 
 /*
+ * How many times, ever, a size class took a new run of pages or gave one back: the page-level
+ * refills of the class blocks. One relaxed load, no lock (for benchmarks that must tell a call
+ * that refilled from one that did not, without disturbing the heap).
+ */
+size_t rvmem_malloc_run_changes(void);
+
+/*
  * Walks the whole heap and cross-checks it: every TLSF chunk's boundary tags, the free lists
  * against the bitmaps, the page map against the runs, the central lists and the calling hart's
  * cache against their counters, and (checked builds) the state word, canaries and poison of every

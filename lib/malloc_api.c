@@ -34,10 +34,8 @@ __attribute__((noinline, cold)) void malloc_report_misuse(int kind, uintptr_t ad
     misuse_report(&report);
 }
 
-void malloc_note_peak(void)
+void malloc_raise_peak(size_t now)
 {
-    size_t now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED) +
-                 __atomic_load_n(&malloc_state.medium_bytes_out, __ATOMIC_RELAXED);
     size_t peak = __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED);
     while (now > peak && !__atomic_compare_exchange_n(&malloc_state.peak_bytes_in_use, &peak, now, true,
                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
@@ -78,27 +76,14 @@ __attribute__((noinline)) static void *alloc_slow(size_t size)
     return block;
 }
 
-/*
- * A class's cache entry was empty: load its spare magazine when it has one (no lock; the loaded
- * list then holds a limit of blocks less the one returned, so room is 1), else refill it from the
- * central state (entry 0 is malloc(0): a 16-byte block; its spare is always empty).
- */
-__attribute__((noinline)) static void *refill_slow(struct malloc_cache_class *entry)
+/* small_refill's way out when the class has no memory left: reclaim, retry, count the failure. */
+void *malloc_refill_failed(unsigned entry_index)
 {
-    struct malloc_cache *cache = malloc_cache_self();
-    size_t entry_index = (size_t)(entry - cache->entries);
-    void **block = cache->spares[entry_index];
-    if (block) {
-        cache->spares[entry_index] = NULL;
-        entry->head = block[0];
-        entry->room = 1;
-        return block;
-    }
-    return alloc_slow(entry_index == 0 ? 0 : small_class_bytes((unsigned)entry_index - 1));
+    return alloc_slow(entry_index == 0 ? 0 : small_class_bytes(entry_index - 1));
 }
 
 /* Sizes of 1009..16384 bytes: the same pop as the fast path, the entry from the class table. */
-__attribute__((noinline)) static void *alloc_class_above_small(size_t size)
+MALLOC_FAST_PATH __attribute__((noinline)) static void *alloc_class_above_small(size_t size)
 {
     if (MALLOC_UNLIKELY(size > MALLOC_CLASS_MAX_BYTES))
         return alloc_slow(size);
@@ -110,7 +95,7 @@ __attribute__((noinline)) static void *alloc_class_above_small(size_t size)
         entry->room++;
         return block;
     }
-    return refill_slow(entry);
+    return small_refill(entry);
 }
 
 MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
@@ -126,7 +111,7 @@ MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
             entry->room++;
             return block;
         }
-        return refill_slow(entry); /* the entry's address gives the class back: no register kept for the size */
+        return small_refill(entry); /* the entry's address gives the class back: no register kept for the size */
     }
     return alloc_class_above_small(size);
 }

@@ -232,6 +232,7 @@ struct malloc_state {
     size_t peak_bytes_in_use;
     size_t small_bytes_out;  /* bytes of small blocks outside the central lists (held or cached) */
     size_t medium_bytes_out; /* usable bytes of TLSF blocks the program holds */
+    size_t run_changes;      /* runs taken for a class or given back (page-level refills), ever */
     struct malloc_cache caches[MALLOC_CACHES];
     struct small_central centrals[MALLOC_SMALL_CLASSES];
     struct tlsf_state tlsf;
@@ -304,6 +305,15 @@ void *malloc_core_realloc(void *block, size_t size);
 
 /* Small classes (malloc_small.c). */
 void *small_alloc_slow(unsigned class_index);
+/*
+ * The malloc fast path's way out when the calling hart's entry (of its cache) is empty: loads the
+ * spare magazine, or takes one from the central state, and returns its first block (the rest
+ * loaded in entry); the first use of an entry, malloc(0) and exhaustion go on to
+ * malloc_refill_failed. NULL when out of memory.
+ */
+void *small_refill(struct malloc_cache_class *entry);
+/* alloc's slow path for the class of cache entry entry_index (0: malloc(0)): reclaims, retries, counts failures. */
+void *malloc_refill_failed(unsigned entry_index);
 void small_free_slow(void *block, unsigned class_index);
 void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index);
 void malloc_cache_bind(struct malloc_cache *cache);
@@ -350,8 +360,24 @@ int tlsf_validate(const void *caller);
 uintptr_t tlsf_break(void);
 void tlsf_poison(void *start, size_t bytes);
 
+/* Records a new peak of bytes in use (malloc_note_peak's compare-and-swap loop where there is no amomaxu). */
+void malloc_raise_peak(size_t now);
+
 /* Records the current bytes in use if it is a new peak (approximate; see struct malloc_stats). */
-void malloc_note_peak(void);
+static inline void malloc_note_peak(void)
+{
+    size_t now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED) +
+                 __atomic_load_n(&malloc_state.medium_bytes_out, __ATOMIC_RELAXED);
+    if (MALLOC_UNLIKELY(now > __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED))) {
+#if defined(__riscv) && __riscv_xlen == 64
+        __asm__ volatile("amomaxu.d zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
+#elif defined(__riscv)
+        __asm__ volatile("amomaxu.w zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
+#else
+        malloc_raise_peak(now);
+#endif
+    }
+}
 
 /* Reports misuse found by the allocator (kernel/misuse.h) with "malloc" as the allocator. */
 void malloc_report_misuse(int kind, uintptr_t address, const void *caller);

@@ -85,3 +85,8 @@ void rvmem_malloc_stats(struct malloc_stats *out)
         out->peak_bytes_in_use ? (size_t)((uint64_t)1000 * out->heap_span_bytes / out->peak_bytes_in_use) : 0;
     out->failed_requests = __atomic_load_n(&malloc_state.failed_requests, __ATOMIC_RELAXED);
 }
+
+size_t rvmem_malloc_run_changes(void)
+{
+    return __atomic_load_n(&malloc_state.run_changes, __ATOMIC_RELAXED);
+}

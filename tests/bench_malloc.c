@@ -35,6 +35,7 @@ struct probe_state {
     struct kbench_series series[2][2];
     uintptr_t break_before, pages_end_before;
     unsigned long free_pages_before;
+    size_t run_changes_before;
     uint64_t refills[2];
 };
 
@@ -54,6 +55,7 @@ static void probe_before(void *context)
     state->break_before = heap->current;
     state->pages_end_before = heap->pages_end;
     state->free_pages_before = free_pages_now();
+    state->run_changes_before = rvmem_malloc_run_changes();
 }
 
 static void probe_after(void *context, enum malloc_call call, size_t bytes, uint64_t instructions)
@@ -62,7 +64,8 @@ static void probe_after(void *context, enum malloc_call call, size_t bytes, uint
     struct brk_heap *heap = kernel_heap();
     uint64_t net = instructions > kbench_overhead() ? instructions - kbench_overhead() : 0;
     bool refilled = heap->current != state->break_before || heap->pages_end != state->pages_end_before ||
-                    free_pages_now() != state->free_pages_before;
+                    free_pages_now() != state->free_pages_before ||
+                    rvmem_malloc_run_changes() != state->run_changes_before;
     (void)bytes;
     kbench_series_add(&state->series[call][0], net);
     if (refilled)
