@@ -317,7 +317,7 @@ MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(stru
     return load_batch(entry, first, count, limit);
 }
 
-void *small_refill(struct malloc_cache_class *entry)
+MALLOC_FAST_PATH void *small_refill(struct malloc_cache_class *entry)
 {
     struct malloc_cache *cache = malloc_cache_self();
     size_t entry_index = (size_t)(entry - cache->entries);
