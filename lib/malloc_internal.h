@@ -80,8 +80,8 @@ static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
 struct malloc_classes {
     uint32_t block_bytes[MALLOC_SMALL_CLASSES];
     uint32_t run_bytes[MALLOC_SMALL_CLASSES];
-    uint32_t cache_limit[MALLOC_SMALL_CLASSES];           /* blocks in one magazine */
-    uint8_t entry_of_step[MALLOC_CLASS_STEPS];            /* (size - 1) >> 7 -> class + 1, for size > 1008 */
+    uint32_t cache_limit[MALLOC_SMALL_CLASSES]; /* blocks in one magazine */
+    uint8_t entry_of_step[MALLOC_CLASS_STEPS];  /* (size - 1) >> 7 -> class + 1, for size > 1008 */
 };
 extern struct malloc_classes malloc_classes;
 

@@ -3,17 +3,18 @@
  * Builds: kernel, host
  *
  * A run is a page-aligned TLSF chunk (4 or 8 KiB below 1 KiB; from 1 KiB up, room for at least 8
- * blocks) holding a 32-byte header and then blocks of one class; the page map marks its pages with the class, and a second map byte
- * per page says how far back the run starts.
- * Each class has a central state under its own lock: a free list, the uncarved tail of its newest
- * run (blocks are carved lazily, a batch at a time) and the list of its runs.
+ * blocks) holding a 32-byte header and then blocks of one class; the page map marks its pages
+ * with the class, and a second map byte per page says how far back the run starts. A new run's
+ * blocks are linked to each other when it is taken, so magazines are cut off it in O(1). Each
+ * class has a central state under its own lock: a stack of full magazines (chains), a short
+ * list of loose blocks, the uncarved tail of its newest run and the list of its runs.
  *
  * Per-hart caches (malloc_api.c) work as magazines (Bonwick's magazine layer): per class a loaded
  * list of at most small_cache_limit(class) blocks and one spare that is either empty or full.
  * A free that finds the loaded list full makes it the spare and hands the old spare to the
  * central state as one chain; a malloc that finds it empty loads the spare, or takes a chain (or
- * up to a limit of loose or freshly carved blocks) from the central state. Exchanges of whole
- * magazines are O(1); only a refill that finds the class empty takes a new run from TLSF.
+ * a magazine cut off the newest run, or the loose blocks) from the central state. Every
+ * exchange is O(1); only a refill that finds the class empty takes a new run from TLSF.
  * Blocks are owned by nobody: any hart may free any block into its own cache, so cross-hart frees
  * never touch another hart's lists.
  *
@@ -283,7 +284,7 @@ __attribute__((noinline)) static void *refill_locked(struct malloc_cache_class *
  * paths. A leaf with tail calls, like the fast paths: no frame.
  */
 MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(struct malloc_cache_class *entry,
-                                                                              size_t entry_index)
+                                                                            size_t entry_index)
 {
     uint32_t limit = entry->limit;
     /* 0: the entry's first use, or entry 0 (malloc(0): never set up), or malloc is not set up
