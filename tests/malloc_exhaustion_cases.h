@@ -1,6 +1,9 @@
 /*
  * tests/malloc_exhaustion_cases.h - the exhaustion scenario shared by the kernel (heap_max=64K)
- * and host (arena limit) suites. Call with a heap limited to a few hundred KiB at most.
+ * and host (arena limit) suites. Call with a heap limited to a few hundred KiB at most, and
+ * limit_address (the highest address the break may reach) a little over a whole number of 64 KiB
+ * pads above the break: growth then asks for more than is left and must fall back to exactly
+ * what a request lacks, so the last pages below the limit are used.
  */
 #ifndef RVMEM_TESTS_MALLOC_EXHAUSTION_CASES_H
 #define RVMEM_TESTS_MALLOC_EXHAUSTION_CASES_H
@@ -29,7 +32,15 @@ static void free_all(void **blocks, unsigned count)
         rvmem_free(blocks[i]);
 }
 
-static void malloc_exhaustion_cases(void)
+/* The break malloc has reached: its heap's start plus its span. */
+static uintptr_t malloc_break_now(void)
+{
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    return stats.heap_start + stats.heap_span_bytes;
+}
+
+static void malloc_exhaustion_cases(uintptr_t limit_address)
 {
     static void *blocks[EXHAUSTION_MAX_BLOCKS];
     struct malloc_stats before, after;
@@ -53,6 +64,9 @@ static void malloc_exhaustion_cases(void)
     unsigned first = exhaust_with(blocks, 3000);
     KASSERT_GT(first, 2);
     KASSERT_LT(first, EXHAUSTION_MAX_BLOCKS);
+    /* The last pages were used: a 3000-byte block lacks less than a page, so under one is left. */
+    KASSERT_LE(malloc_break_now(), limit_address);
+    KASSERT_LT(limit_address - malloc_break_now(), 4096u);
     free_all(blocks, first);
     unsigned second = exhaust_with(blocks, 3000);
     KASSERT_EQ(second, first);
