@@ -164,7 +164,8 @@ static uintptr_t current_break(void)
 
 void tour_malloc_growth(void)
 {
-    kprintf("   malloc takes its memory from the same break: it calls sbrk when it runs out\n");
+    kprintf("   malloc takes its memory from the same break: when it runs out it calls sbrk_uninit (sbrk without\n"
+            "   the zeroing) for at least 64 KiB, or 1/16 of its heap\n");
     static void *blocks[GROWTH_BLOCKS];
     struct malloc_stats before;
     rvmem_malloc_stats(&before);

@@ -460,6 +460,82 @@ KTEST(malloc, trim_gives_the_heap_back)
     KASSERT_EQ(rvmem_malloc_validate(), 0);
 }
 
+/* The least a growth takes and what an automatic trim keeps, as lib/malloc_tlsf.c documents it. */
+static size_t documented_pad(size_t span_bytes)
+{
+    size_t pad = span_bytes / 16;
+    if (pad < ((size_t)64 << 10))
+        pad = (size_t)64 << 10;
+    if (pad > ((size_t)1 << 20))
+        pad = (size_t)1 << 20;
+    return (pad + 4095) & ~(size_t)4095;
+}
+
+KTEST(malloc, growth_takes_at_least_a_pad_of_the_span)
+{
+    malloc_test_settle();
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    size_t span = stats.heap_span_bytes, calls = stats.more_core_calls;
+    KASSERT_LT(stats.bytes_free_medium, 20000); /* the premise: no free chunk holds the first block */
+    void *blocks[3];
+    blocks[0] = rvmem_malloc(20000);
+    KASSERT_NOT_NULL(blocks[0]);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span + documented_pad(span)); /* one move, by the pad (> 20000) */
+    KASSERT_EQ(stats.more_core_calls, calls + 1);
+    for (unsigned i = 1; i < 3; i++) {
+        blocks[i] = rvmem_malloc(20000);
+        KASSERT_NOT_NULL(blocks[i]);
+    }
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span + documented_pad(span)); /* the pad held them: no move */
+    KASSERT_EQ(stats.more_core_calls, calls + 1);
+    for (unsigned i = 0; i < 3; i++)
+        rvmem_free(blocks[i]);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span + documented_pad(span)); /* a free top under 2 x pad stays */
+    KASSERT_EQ(stats.more_core_calls, calls + 1);
+    malloc_test_settle();
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span); /* rvmem_malloc_trim gives the pad back too */
+}
+
+KTEST(malloc, pairs_at_the_top_do_not_grow_and_trim_every_time)
+{
+    malloc_test_settle();
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    size_t span_at_start = stats.heap_span_bytes;
+    void *hold = rvmem_malloc((size_t)2 << 20); /* a span over 2 MiB: a pad over 128 KiB */
+    KASSERT_NOT_NULL(hold);
+    rvmem_malloc_stats(&stats);
+    size_t calls = stats.more_core_calls, span_held = stats.heap_span_bytes;
+    /* 200 KB at the top, ten times: over the old fixed 128 KiB threshold, under 2 x pad. */
+    size_t span_top = 0;
+    for (unsigned round = 0; round < 10; round++) {
+        void *block = rvmem_malloc(200000);
+        KASSERT_NOT_NULL(block);
+        rvmem_free(block);
+        rvmem_malloc_stats(&stats);
+        KASSERT_EQ(stats.more_core_calls, calls + 1); /* the first round grew once; no round trimmed */
+        KASSERT_GT(stats.heap_span_bytes, span_held);
+        if (round == 0)
+            span_top = stats.heap_span_bytes;
+        KASSERT_EQ(stats.heap_span_bytes, span_top);
+    }
+    /* Freeing the 2 MiB block makes the free top exceed 2 x pad + a page: it goes back, keeping pad. */
+    rvmem_free(hold);
+    rvmem_malloc_stats(&stats);
+    size_t pad = documented_pad(span_top);
+    KASSERT_EQ(stats.more_core_calls, calls + 2);
+    KASSERT_LE(stats.heap_span_bytes, span_at_start + pad + 4096);
+    KASSERT_GE(stats.heap_span_bytes + 4096 + 64, span_at_start + pad);
+    malloc_test_settle();
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span_at_start);
+}
+
 KTEST(malloc, validator_detects_a_broken_boundary_tag)
 {
     uint8_t *a = rvmem_malloc(20000);

@@ -1,6 +1,9 @@
 /*
  * tests/malloc_exhaustion_cases.h - the exhaustion scenario shared by the kernel (heap_max=64K)
- * and host (arena limit) suites. Call with a heap limited to a few hundred KiB at most.
+ * and host (arena limit) suites. Call with a heap limited to a few hundred KiB at most, and
+ * limit_address (the highest address the break may reach) a little over a whole number of 64 KiB
+ * pads above the break: growth then asks for more than is left and must fall back to exactly
+ * what a request lacks, so the last pages below the limit are used.
  */
 #ifndef RVMEM_TESTS_MALLOC_EXHAUSTION_CASES_H
 #define RVMEM_TESTS_MALLOC_EXHAUSTION_CASES_H
@@ -29,7 +32,15 @@ static void free_all(void **blocks, unsigned count)
         rvmem_free(blocks[i]);
 }
 
-static void malloc_exhaustion_cases(void)
+/* The break malloc has reached: its heap's start plus its span. */
+static uintptr_t malloc_break_now(void)
+{
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    return stats.heap_start + stats.heap_span_bytes;
+}
+
+static void malloc_exhaustion_cases(uintptr_t limit_address)
 {
     static void *blocks[EXHAUSTION_MAX_BLOCKS];
     struct malloc_stats before, after;
@@ -56,6 +67,12 @@ static void malloc_exhaustion_cases(void)
         unsigned first = exhaust_with(blocks, sizes[i]);
         KASSERT_GT(first, 1);
         KASSERT_LT(first, EXHAUSTION_MAX_BLOCKS);
+        if (sizes[i] > MALLOC_CLASS_MAX_BYTES) {
+            /* The last pages were used: growth fell back to exactly what a block lacked, so
+             * less than a block (plus its header, rounded to a page) is left below the limit. */
+            KASSERT_LE(malloc_break_now(), limit_address);
+            KASSERT_LT(limit_address - malloc_break_now(), sizes[i] + 32 + 4096u);
+        }
         free_all(blocks, first);
         unsigned second = exhaust_with(blocks, sizes[i]);
         KASSERT_EQ(second, first);
@@ -64,6 +81,7 @@ static void malloc_exhaustion_cases(void)
 
     /* Small again after the others: the space comes back to the small classes. */
     unsigned small_again = exhaust_with(blocks, 200);
+    KASSERT_GE(small_again, small);
     free_all(blocks, small_again);
 
     rvmem_malloc_trim();
