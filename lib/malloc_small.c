@@ -67,7 +67,7 @@ void malloc_classes_init(void)
         uint32_t bytes = class_bytes_computed(class_index);
         C->block_bytes[class_index] = bytes;
         C->run_bytes[class_index] = class_run_bytes_computed(bytes);
-        uint32_t limit = bytes < 1024 ? 8192 / bytes : 32768 / bytes;
+        uint32_t limit = bytes < 1024 ? 8192 / bytes : 65536 / bytes;
         uint32_t least = bytes < 1024 ? 8 : 4, most = bytes < 1024 ? 64 : 32;
         C->cache_limit[class_index] = limit < least ? least : limit > most ? most : limit;
     }
