@@ -217,6 +217,8 @@ struct tlsf_state {
     size_t run_bytes;   /* bytes of allocated chunks that are small runs */
     size_t more_core_calls;
     size_t peak_span_bytes;
+    size_t trim_extra_bytes;     /* added to the automatic trim's threshold after trims proved wasted */
+    size_t last_auto_trim_bytes; /* what the last automatic trim gave back, until the heap grows again */
 };
 
 /* Everything, in one object so the fast paths reach it with one address. Fields used by the fast paths first. */

@@ -12,8 +12,9 @@
  * (two count-trailing-zeros); allocation rounds the request up to its list's lower bound so any
  * chunk found fits (good fit, no list scan). Freeing merges with free neighbours at once (boundary
  * tags). The heap grows through more-core by at least a pad (grow_pad: span / 16 within 64 KiB
- * .. 1 MiB), and its free top goes back through more-core: automatically past 2 x pad + a page,
- * keeping pad, and entirely in tlsf_trim(0). Small-class runs are TLSF chunks too.
+ * .. 1 MiB), and its free top goes back through more-core: automatically past 2 x pad + a page
+ * (plus what note_growth learned from trims the heap grew back after), keeping pad, and entirely
+ * in tlsf_trim(0). Small-class runs are TLSF chunks too.
  * Cost: O(1) per call, plus a more-core call when the heap must grow or shrink.
  * Locking: everything under malloc_state.tlsf.lock.
  */
@@ -55,6 +56,7 @@ _Static_assert(__builtin_offsetof(struct small_run, tlsf_size) == __builtin_offs
 #define TLSF_GROW_PAD_MIN_BYTES ((size_t)64 << 10)
 #define TLSF_GROW_PAD_MAX_BYTES ((size_t)1 << 20)
 #define TLSF_TRIM_MIN_BYTES (2 * TLSF_GROW_PAD_MIN_BYTES + MALLOC_PAGE_BYTES) /* the lowest threshold */
+#define TLSF_TRIM_EXTRA_MAX_BYTES ((size_t)32 << 20) /* the most the threshold learns to add (note_growth) */
 
 #define T (&malloc_state.tlsf)
 
@@ -337,6 +339,8 @@ static void *more_core_padded(size_t needed, size_t *increment)
     return previous;
 }
 
+static void note_growth(void);
+
 /* Grows the heap so a chunk of bytes fits at the placement; returns the top free chunk, or NULL. */
 static struct tlsf_chunk *grow(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
 {
@@ -371,6 +375,7 @@ static struct tlsf_chunk *grow(size_t bytes, uintptr_t alignment, uintptr_t head
     void *previous = more_core_padded(needed, &increment);
     if (previous == (void *)-1)
         return NULL;
+    note_growth();
     /* If the break moved between the two calls, the memory is still ours: it becomes a new region. */
     if ((uintptr_t)previous != current && T->region_count == TLSF_MAX_REGIONS)
         return NULL; /* cannot track it: left to its owner (does not happen with a private break) */
@@ -488,17 +493,40 @@ static size_t trim_top(size_t keep)
 size_t tlsf_trim(size_t keep_bytes)
 {
     spin_lock(&T->lock);
+    T->trim_extra_bytes = 0;
+    T->last_auto_trim_bytes = 0;
     size_t released = trim_top(keep_bytes);
     spin_unlock(&T->lock);
     return released;
 }
 
-/* Gives the free top chunk (top_bytes) back down to pad when it exceeds 2 x pad + a page. Lock held. */
+/*
+ * Gives the free top chunk (top_bytes) back down to pad when it exceeds 2 x pad + a page + the
+ * learned extra (see note_growth). Lock held.
+ */
 static void trim_if_over_threshold(size_t top_bytes)
 {
     size_t pad = grow_pad();
-    if (top_bytes > 2 * pad + MALLOC_PAGE_BYTES)
-        trim_top(pad);
+    if (top_bytes > 2 * pad + MALLOC_PAGE_BYTES + T->trim_extra_bytes) {
+        size_t released = trim_top(pad);
+        if (released)
+            T->last_auto_trim_bytes = released;
+    }
+}
+
+/*
+ * The heap grows again after an automatic trim gave memory back: that trim was wasted work (on
+ * the host the pages fault in again), so the threshold rises by what it released, doubling the
+ * extra, up to TLSF_TRIM_EXTRA_MAX_BYTES (glibc raises its trim threshold the same way when its
+ * mmap threshold adapts). rvmem_malloc_trim() forgets what was learned. Lock held.
+ */
+static void note_growth(void)
+{
+    if (T->last_auto_trim_bytes == 0)
+        return;
+    size_t extra = 2 * T->trim_extra_bytes + T->last_auto_trim_bytes;
+    T->trim_extra_bytes = extra < TLSF_TRIM_EXTRA_MAX_BYTES ? extra : TLSF_TRIM_EXTRA_MAX_BYTES;
+    T->last_auto_trim_bytes = 0;
 }
 
 /* Frees a used chunk (lock held), trimming the top when it grew past the threshold. */

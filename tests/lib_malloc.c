@@ -536,6 +536,43 @@ KTEST(malloc, pairs_at_the_top_do_not_grow_and_trim_every_time)
     KASSERT_EQ(stats.heap_span_bytes, span_at_start);
 }
 
+/* A big block at the top, freed and allocated again: the trim that the second growth undid is not repeated. */
+KTEST(malloc, a_trim_the_heap_grows_back_after_raises_the_threshold)
+{
+    malloc_test_settle();
+    struct malloc_stats stats;
+    size_t bytes = (size_t)3 << 20;
+    void *block = rvmem_malloc(bytes);
+    KASSERT_NOT_NULL(block);
+    rvmem_free(block); /* the free top exceeds 2 x pad + a page: an automatic trim */
+    rvmem_malloc_stats(&stats);
+    size_t calls = stats.more_core_calls, span_trimmed = stats.heap_span_bytes;
+    block = rvmem_malloc(bytes); /* grows back: the threshold learns what the trim released */
+    KASSERT_NOT_NULL(block);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.more_core_calls, calls + 1);
+    size_t span_grown = stats.heap_span_bytes;
+    KASSERT_GT(span_grown, span_trimmed);
+    for (unsigned round = 0; round < 4; round++) {
+        rvmem_free(block); /* now under the threshold: the memory stays */
+        rvmem_malloc_stats(&stats);
+        KASSERT_EQ(stats.more_core_calls, calls + 1);
+        KASSERT_EQ(stats.heap_span_bytes, span_grown);
+        block = rvmem_malloc(bytes);
+        KASSERT_NOT_NULL(block);
+    }
+    rvmem_free(block);
+    malloc_test_settle(); /* rvmem_malloc_trim: gives it all back and forgets the threshold */
+    block = rvmem_malloc(bytes);
+    KASSERT_NOT_NULL(block);
+    rvmem_malloc_stats(&stats);
+    calls = stats.more_core_calls;
+    rvmem_free(block);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.more_core_calls, calls + 1); /* trimmed automatically again */
+    malloc_test_settle();
+}
+
 KTEST(malloc, validator_detects_a_broken_boundary_tag)
 {
     uint8_t *a = rvmem_malloc(20000);
