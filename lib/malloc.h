@@ -12,14 +12,13 @@
  * mmap-reserved region with its own break), and gives free memory at the top back through it.
  *
  * Design (docs/MALLOC.md):
- *   class blocks (1..16384 bytes): 96 size classes (16-byte steps up to 1008, then 1024 and 8
- *          per power of two up to 16 KiB), carved from runs of pages dedicated to one class;
+ *   class blocks (1..65536 bytes): 112 size classes (16-byte steps up to 1008, then 1024 and 8
+ *          per power of two up to 64 KiB), carved from runs of pages dedicated to one class;
  *          per-hart caches (lock-free fast path) exchange whole magazines (lists of a fixed
  *          length) with a locked central state per class in O(1). A byte per page tells free()
  *          a block's class.
- *   large (> 16 KiB, and alignments above 32): TLSF (two-level segregated fit, O(1)) with
- *          boundary tags and immediate coalescing, under one lock; the free top of the heap goes
- *          back through sbrk.
+ *   large (> 64 KiB, alignments above 32, and class sizes whose new run does not fit): TLSF (two-level segregated fit,
+ * O(1)) with boundary tags and immediate coalescing, under one lock; the free top of the heap goes back through sbrk.
  *
  * Contract, for every function here:
  *   - Alignment: every block is aligned to at least MALLOC_ALIGNMENT (16) bytes.
@@ -45,13 +44,13 @@
 
 /*
  * Sizes up to this are served by size classes and per-hart caches: above 1008 bytes the classes
- * are 1024 and then 8 per power of two (1152, 1280, ... 2048, 2304, ... 16384). Larger requests
+ * are 1024 and then 8 per power of two (1152, 1280, ... 2048, 2304, ... 65536). Larger requests
  * (and alignments above 32) are served by TLSF.
  */
-#define MALLOC_CLASS_MAX_BYTES 16384
+#define MALLOC_CLASS_MAX_BYTES 65536
 
-/* Number of size classes: 63 of 16-byte steps, 1024, and 8 per power of two from 1152 to 16384. */
-#define MALLOC_SMALL_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT + 1 + 8 * 4)
+/* Number of size classes: 63 of 16-byte steps, 1024, and 8 per power of two from 1152 to 65536. */
+#define MALLOC_SMALL_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT + 1 + 8 * 6)
 
 /*
  * A block of at least size bytes, aligned to 16, or NULL when memory is exhausted.

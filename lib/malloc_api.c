@@ -4,7 +4,7 @@
  * Builds: kernel, host
  *
  * Fast paths (no lock, no atomic): malloc of 1..1008 bytes pops the calling hart's cache list for
- * the class (entry (size + 15) >> 4), and of 1009..16384 bytes the same after one table lookup;
+ * the class (entry (size + 15) >> 4), and of 1009..65536 bytes the same after one table lookup;
  * free looks the block's page up in the page map (which holds the same entry number) and pushes
  * it on the calling hart's list. Everything else goes to the out-of-line slow paths.
  * In checked builds (RVMEM_CHECKED) the public functions are lib/malloc_checked.c's wrappers
@@ -57,10 +57,18 @@ static bool reclaim(void)
     return small_release_free_runs() != 0;
 }
 
+/*
+ * One attempt: the class (its cache, its central state, a new run), or TLSF above the classes.
+ * A class above 1 KiB whose new run does not fit (runs hold 4 to 8 blocks, up to 1 MiB) falls
+ * back to a TLSF block of the size asked, so a nearly full heap still serves what fits in it.
+ */
 static void *alloc_once(size_t size)
 {
-    if (size <= MALLOC_CLASS_MAX_BYTES)
-        return small_alloc_slow(size == 0 ? 0 : small_class_of(size));
+    if (size <= MALLOC_CLASS_MAX_BYTES) {
+        void *block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
+        if (block || size <= MALLOC_SMALL_MAX_BYTES)
+            return block;
+    }
     return large_alloc(MALLOC_ALIGNMENT, size);
 }
 
@@ -82,7 +90,7 @@ void *malloc_refill_failed(unsigned entry_index)
     return alloc_slow(entry_index == 0 ? 0 : small_class_bytes(entry_index - 1));
 }
 
-/* Sizes of 1009..16384 bytes: the same pop as the fast path, the entry from the class table. */
+/* Sizes of 1009..65536 bytes: the same pop as the fast path, the entry from the class table. */
 MALLOC_FAST_PATH __attribute__((noinline)) static void *alloc_class_above_small(size_t size)
 {
     if (MALLOC_UNLIKELY(size > MALLOC_CLASS_MAX_BYTES))

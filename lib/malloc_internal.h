@@ -5,7 +5,7 @@
  * Not for users: include lib/malloc.h. The pieces:
  *   malloc_api.c      the public entry points and their fast paths (per-hart caches)
  *   malloc_small.c    size classes: runs, central lists, refill/drain in batches, run reclaim
- *   malloc_large.c    blocks above the classes (> 16 KiB): TLSF with the accounting
+ *   malloc_large.c    blocks above the classes (> 64 KiB): TLSF with the accounting
  *   malloc_tlsf.c     TLSF over the break (large blocks and runs), growth and trim via more-core
  *   malloc_checked.c  the checked build's wrappers (headers, canaries, poison, state words)
  *   malloc_validate.c the heap walker; malloc_stats.c the statistics
@@ -71,7 +71,7 @@ static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
 
 /*
  * Size classes: 0..62 are 16..1008 bytes in 16-byte steps; 63 is 1024; then 8 per power of two,
- * 1152..16384. Their sizes, run sizes and magazine sizes are tables (malloc_classes_init);
+ * 1152..65536. Their sizes, run sizes and magazine sizes are tables (malloc_classes_init);
  * MALLOC_CLASS_STEP_SHIFT-byte steps map a size above 1008 to its class.
  */
 #define MALLOC_LINEAR_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT)
@@ -120,7 +120,7 @@ _Static_assert(sizeof(struct malloc_cache_class) == MALLOC_ALIGNMENT, "a cache e
 
 /*
  * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
- * (sizes up to 1008), through malloc_classes.entry_of_step (up to 16 KiB) and with the page
+ * (sizes up to 1008), through malloc_classes.entry_of_step (up to 64 KiB) and with the page
  * map's byte (also class + 1) directly; entry 0 stays empty, which sends malloc(0) (and sizes
  * that wrap round) to the slow path at no cost. spares[i] is entry i's spare magazine: NULL, or
  * a list of exactly small_cache_limit blocks (only the slow paths touch it).
@@ -171,6 +171,7 @@ struct small_run {
     uint32_t scratch_free; /* used by trim and the validator (under the class lock) */
 };
 #define SMALL_RUN_HEADER_BYTES 32
+#define SMALL_RUN_MAX_PAGES 255 /* the page map's second byte counts back at most 254 pages */
 
 /*
  * The central state of one size class. Full magazines come and go whole: chains is a stack of
@@ -280,7 +281,8 @@ static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_inde
 
 /*
  * Blocks in one magazine of a class (a hart holds at most two): 8192 bytes' worth, 8 to 64
- * blocks, for the 16-byte-step classes; 64 KiB's worth, 4 to 32 blocks, from 1024 bytes up.
+ * blocks, for the 16-byte-step classes; 64 KiB's worth, 4 to 32 blocks, from 1024 bytes up (2
+ * above 16 KiB).
  */
 static inline uint32_t small_cache_limit(unsigned class_index)
 {

@@ -1,5 +1,5 @@
 /*
- * lib/malloc_large.c - blocks above the size classes (> 16 KiB, and alignments above 32): TLSF
+ * lib/malloc_large.c - blocks above the size classes (> 64 KiB, and alignments above 32): TLSF
  * blocks, counted in the statistics.
  * Builds: kernel, host
  *

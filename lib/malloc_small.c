@@ -1,5 +1,5 @@
 /*
- * lib/malloc_small.c - class blocks (1..16384 bytes): size-class runs and the central lists.
+ * lib/malloc_small.c - class blocks (1..65536 bytes): size-class runs and the central lists.
  * Builds: kernel, host
  *
  * A run is a page-aligned TLSF chunk (4 or 8 KiB below 1 KiB; from 1 KiB up, room for at least 8
@@ -40,16 +40,19 @@ static uint32_t class_bytes_computed(unsigned class_index)
 
 /*
  * Run size of a class: 4 KiB (blocks up to 256 B) or 8 KiB below 1 KiB; from 1 KiB up, at least
- * 8 blocks and at most twice that many pages, the page count that wastes the smallest share.
+ * 8 blocks (4 above 16 KiB) and at most twice that many pages (and SMALL_RUN_MAX_PAGES), the page
+ * count that wastes the smallest share.
  */
 static uint32_t class_run_bytes_computed(uint32_t bytes)
 {
     if (bytes < 1024)
         return bytes <= 256 ? 4096 : 8192;
-    uint32_t least = (8 * bytes + SMALL_RUN_HEADER_BYTES + MALLOC_PAGE_BYTES - 1) / MALLOC_PAGE_BYTES;
+    uint32_t blocks = bytes <= 16384 ? 8 : 4;
+    uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + MALLOC_PAGE_BYTES - 1) / MALLOC_PAGE_BYTES;
+    uint32_t most = 2 * least < SMALL_RUN_MAX_PAGES ? 2 * least : SMALL_RUN_MAX_PAGES;
     uint32_t best = least;
     uint64_t best_waste_scaled = UINT64_MAX;
-    for (uint32_t pages = least; pages <= 2 * least; pages++) {
+    for (uint32_t pages = least; pages <= most; pages++) {
         uint32_t room = pages * MALLOC_PAGE_BYTES - SMALL_RUN_HEADER_BYTES;
         uint64_t waste_scaled = (uint64_t)(room % bytes) * (2 * least) / pages; /* waste / run, compared */
         if (waste_scaled < best_waste_scaled) {
@@ -68,7 +71,7 @@ void malloc_classes_init(void)
         C->block_bytes[class_index] = bytes;
         C->run_bytes[class_index] = class_run_bytes_computed(bytes);
         uint32_t limit = bytes < 1024 ? 8192 / bytes : 65536 / bytes;
-        uint32_t least = bytes < 1024 ? 8 : 4, most = bytes < 1024 ? 64 : 32;
+        uint32_t least = bytes < 1024 ? 8 : bytes <= 16384 ? 4 : 2, most = bytes < 1024 ? 64 : 32;
         C->cache_limit[class_index] = limit < least ? least : limit > most ? most : limit;
     }
     unsigned class_index = MALLOC_LINEAR_CLASSES - 1;

@@ -198,8 +198,8 @@ KTEST(malloc, medium_sizes_come_from_classes_and_the_hart_cache)
 
 KTEST(malloc, class_sizes_and_their_runs)
 {
-    /* Every size up to 16 KiB gets a class at most 1/8 (16 bytes below 1 KiB) bigger. */
-    for (size_t size = 1; size <= MALLOC_CLASS_MAX_BYTES; size += size < 2048 ? 1 : 7) {
+    /* Every size up to 64 KiB gets a class at most 1/8 (16 bytes below 1 KiB) bigger. */
+    for (size_t size = 1; size <= MALLOC_CLASS_MAX_BYTES; size += size < 2048 ? 1 : 29) {
         void *block = rvmem_malloc(size);
         KASSERT_NOT_NULL(block);
         size_t usable = rvmem_malloc_usable_size(block);
@@ -220,20 +220,20 @@ KTEST(malloc, class_sizes_and_their_runs)
 
 KTEST(malloc, realloc_grows_large_blocks_in_place)
 {
-    uint8_t *block = rvmem_malloc(20000);
-    uint8_t *neighbour = rvmem_malloc(30000);
-    uint8_t *guard = rvmem_malloc(20000);
+    uint8_t *block = rvmem_malloc(80000);
+    uint8_t *neighbour = rvmem_malloc(100000);
+    uint8_t *guard = rvmem_malloc(80000);
     KASSERT_NOT_NULL(block);
     KASSERT_NOT_NULL(neighbour);
     KASSERT_NOT_NULL(guard);
-    fill(block, 20000, 9);
+    fill(block, 80000, 9);
     rvmem_free(neighbour);
-    uint8_t *grown = rvmem_realloc(block, 45000);
+    uint8_t *grown = rvmem_realloc(block, 150000);
     KASSERT_NOT_NULL(grown);
 #ifndef RVMEM_CHECKED
     KASSERT_PTR_EQ(grown, block); /* the free neighbour was absorbed (checked realloc always moves) */
 #endif
-    KASSERT_EQ(first_mismatch(grown, 20000, 9), 20000);
+    KASSERT_EQ(first_mismatch(grown, 80000, 9), 80000);
     rvmem_free(grown);
     rvmem_free(guard);
     malloc_test_settle();
@@ -394,7 +394,7 @@ KTEST(malloc, statistics_follow_the_program)
         small[i] = rvmem_malloc(100);
         KASSERT_NOT_NULL(small[i]);
     }
-    void *medium = rvmem_malloc(20000); /* above the classes: a TLSF block */
+    void *medium = rvmem_malloc(80000); /* above the classes: a TLSF block */
     KASSERT_NOT_NULL(medium);
     rvmem_malloc_stats(&during);
 #ifdef RVMEM_CHECKED
@@ -479,13 +479,13 @@ KTEST(malloc, growth_takes_at_least_a_pad_of_the_span)
     size_t span = stats.heap_span_bytes, calls = stats.more_core_calls;
     KASSERT_LT(stats.bytes_free_medium, 20000); /* the premise: no free chunk holds the first block */
     void *blocks[3];
-    blocks[0] = rvmem_malloc(20000);
+    blocks[0] = rvmem_aligned_alloc(64, 20000); /* 64-byte alignment: a TLSF block */
     KASSERT_NOT_NULL(blocks[0]);
     rvmem_malloc_stats(&stats);
     KASSERT_EQ(stats.heap_span_bytes, span + documented_pad(span)); /* one move, by the pad (> 20000) */
     KASSERT_EQ(stats.more_core_calls, calls + 1);
     for (unsigned i = 1; i < 3; i++) {
-        blocks[i] = rvmem_malloc(20000);
+        blocks[i] = rvmem_aligned_alloc(64, 20000);
         KASSERT_NOT_NULL(blocks[i]);
     }
     rvmem_malloc_stats(&stats);
@@ -575,8 +575,8 @@ KTEST(malloc, a_trim_the_heap_grows_back_after_raises_the_threshold)
 
 KTEST(malloc, validator_detects_a_broken_boundary_tag)
 {
-    uint8_t *a = rvmem_malloc(20000);
-    uint8_t *b = rvmem_malloc(20000);
+    uint8_t *a = rvmem_malloc(80000);
+    uint8_t *b = rvmem_malloc(80000);
     KASSERT_NOT_NULL(a);
     KASSERT_NOT_NULL(b);
     KASSERT_EQ(rvmem_malloc_validate(), 0);

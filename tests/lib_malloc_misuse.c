@@ -58,8 +58,9 @@ KTEST(malloc_misuse, foreign_and_stack_pointers_are_refused)
 
 #ifdef RVMEM_CHECKED
 /* Class blocks (16-byte steps and above 1 KiB) and large (TLSF) blocks both. */
-static const size_t misuse_sizes[] = {24, 100, 1000, 3000, 40000};
-#define FOR_EACH_SIZE for (unsigned size_index = 0; size_index < 5; size_index++)
+static const size_t misuse_sizes[] = {24, 100, 1000, 3000, 40000, 90000};
+#define FOR_EACH_SIZE                                                                                                  \
+    for (unsigned size_index = 0; size_index < sizeof misuse_sizes / sizeof misuse_sizes[0]; size_index++)
 #define SIZE misuse_sizes[size_index]
 
 KTEST(malloc_misuse, double_free)

@@ -13,17 +13,25 @@
 
 #define EXHAUSTION_MAX_BLOCKS 4096
 
-/* Allocates size-byte blocks until NULL; returns how many it got (all kept in blocks). */
-static unsigned exhaust_with(void **blocks, size_t size)
+/*
+ * Allocates size-byte blocks (aligned to alignment when it is not 0) until NULL; returns how many
+ * it got (all kept in blocks).
+ */
+static unsigned exhaust_aligned(void **blocks, size_t alignment, size_t size)
 {
     unsigned count = 0;
     while (count < EXHAUSTION_MAX_BLOCKS) {
-        void *block = rvmem_malloc(size);
+        void *block = alignment ? rvmem_aligned_alloc(alignment, size) : rvmem_malloc(size);
         if (!block)
             break;
         blocks[count++] = block;
     }
     return count;
+}
+
+static unsigned exhaust_with(void **blocks, size_t size)
+{
+    return exhaust_aligned(blocks, 0, size);
 }
 
 static void free_all(void **blocks, unsigned count)
@@ -60,22 +68,22 @@ static void malloc_exhaustion_cases(uintptr_t limit_address)
     KASSERT_NOT_NULL(medium); /* the freed small runs were reclaimed for it */
     rvmem_free(medium);
 
-    /* Blocks of a class above 1 KiB, then large (TLSF) blocks, until NULL; free; as many fit
-     * again (nothing leaked on the failed path). */
-    static const size_t sizes[] = {3000, 20000};
+    /* Blocks of a class above 1 KiB, then large (TLSF) blocks (64-byte alignment goes to TLSF),
+     * until NULL; free; as many fit again (nothing leaked on the failed path). */
+    static const size_t sizes[] = {3000, 20000}, alignments[] = {0, 64};
     for (unsigned i = 0; i < 2; i++) {
         rvmem_malloc_trim(); /* the previous size's runs go back first, so both rounds start alike */
-        unsigned first = exhaust_with(blocks, sizes[i]);
+        unsigned first = exhaust_aligned(blocks, alignments[i], sizes[i]);
         KASSERT_GT(first, 1);
         KASSERT_LT(first, EXHAUSTION_MAX_BLOCKS);
-        if (sizes[i] > MALLOC_CLASS_MAX_BYTES) {
-            /* The last pages were used: growth fell back to exactly what a block lacked, so
-             * less than a block (plus its header, rounded to a page) is left below the limit. */
+        if (alignments[i]) {
+            /* The last pages were used: growth fell back to exactly what a block lacked, so less
+             * than a block (plus its header and alignment, rounded to a page) is left. */
             KASSERT_LE(malloc_break_now(), limit_address);
-            KASSERT_LT(limit_address - malloc_break_now(), sizes[i] + 32 + 4096u);
+            KASSERT_LT(limit_address - malloc_break_now(), sizes[i] + 128 + 4096u);
         }
         free_all(blocks, first);
-        unsigned second = exhaust_with(blocks, sizes[i]);
+        unsigned second = exhaust_aligned(blocks, alignments[i], sizes[i]);
         KASSERT_EQ(second, first);
         free_all(blocks, second);
     }
