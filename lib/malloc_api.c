@@ -68,6 +68,8 @@ static void *alloc_once(size_t size)
         void *block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
         if (block || size <= MALLOC_SMALL_MAX_BYTES)
             return block;
+        /* 32-aligned, as the class's own blocks are (aligned_alloc(32) relies on it). */
+        return large_alloc(32, size);
     }
     return large_alloc(MALLOC_ALIGNMENT, size);
 }

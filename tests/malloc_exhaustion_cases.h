@@ -13,9 +13,12 @@
 
 #define EXHAUSTION_MAX_BLOCKS 4096
 
+/* Blocks exhaust_aligned got that were not aligned as asked (the cases check it stays 0). */
+static unsigned exhaustion_misaligned;
+
 /*
  * Allocates size-byte blocks (aligned to alignment when it is not 0) until NULL; returns how many
- * it got (all kept in blocks).
+ * it got (all kept in blocks) and counts misaligned ones in exhaustion_misaligned.
  */
 static unsigned exhaust_aligned(void **blocks, size_t alignment, size_t size)
 {
@@ -24,6 +27,8 @@ static unsigned exhaust_aligned(void **blocks, size_t alignment, size_t size)
         void *block = alignment ? rvmem_aligned_alloc(alignment, size) : rvmem_malloc(size);
         if (!block)
             break;
+        if ((uintptr_t)block % (alignment ? alignment : MALLOC_ALIGNMENT))
+            exhaustion_misaligned++;
         blocks[count++] = block;
     }
     return count;
@@ -68,15 +73,16 @@ static void malloc_exhaustion_cases(uintptr_t limit_address)
     KASSERT_NOT_NULL(medium); /* the freed small runs were reclaimed for it */
     rvmem_free(medium);
 
-    /* Blocks of a class above 1 KiB, then large (TLSF) blocks (64-byte alignment goes to TLSF),
-     * until NULL; free; as many fit again (nothing leaked on the failed path). */
-    static const size_t sizes[] = {3000, 20000}, alignments[] = {0, 64};
-    for (unsigned i = 0; i < 2; i++) {
+    /* Blocks of a class above 1 KiB (then, as the heap fills, TLSF blocks of that size), the same
+     * 32-aligned, then large (TLSF) blocks (64-byte alignment goes to TLSF), until NULL; free; as
+     * many fit again (nothing leaked on the failed path). */
+    static const size_t sizes[] = {3000, 3000, 20000}, alignments[] = {0, 32, 64};
+    for (unsigned i = 0; i < 3; i++) {
         rvmem_malloc_trim(); /* the previous size's runs go back first, so both rounds start alike */
         unsigned first = exhaust_aligned(blocks, alignments[i], sizes[i]);
         KASSERT_GT(first, 1);
         KASSERT_LT(first, EXHAUSTION_MAX_BLOCKS);
-        if (alignments[i]) {
+        if (alignments[i] > 32) {
             /* The last pages were used: growth fell back to exactly what a block lacked, so less
              * than a block (plus its header and alignment, rounded to a page) is left. */
             KASSERT_LE(malloc_break_now(), limit_address);
@@ -87,6 +93,7 @@ static void malloc_exhaustion_cases(uintptr_t limit_address)
         KASSERT_EQ(second, first);
         free_all(blocks, second);
     }
+    KASSERT_EQ(exhaustion_misaligned, 0);
 
     /* Small again after the others: the space comes back to the small classes. */
     unsigned small_again = exhaust_with(blocks, 200);
