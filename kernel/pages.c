@@ -92,6 +92,26 @@ __attribute__((optimize("omit-frame-pointer"))) void *sbrk(intptr_t increment)
     return sbrk_slow(increment);
 }
 
+/* sbrk_uninit's slow path: brk_move_by_uninit with errno. */
+static __attribute__((noinline)) void *sbrk_uninit_slow(intptr_t increment)
+{
+    struct brk_move move = brk_move_by_uninit(&machine_heap, increment);
+    if (move.error) {
+        *errno_location() = (int)-move.error;
+        return (void *)-1;
+    }
+    return (void *)move.previous;
+}
+
+/* The same fast path as sbrk: bytes below clean_end are zero, which suits an uninitialized grow too. */
+__attribute__((optimize("omit-frame-pointer"))) void *sbrk_uninit(intptr_t increment)
+{
+    uintptr_t previous;
+    if (__builtin_expect(brk_try_move_fast(&machine_heap, increment, &previous), 1))
+        return (void *)previous;
+    return sbrk_uninit_slow(increment);
+}
+
 int brk(void *address)
 {
     int error = brk_set(&machine_heap, (uintptr_t)address);

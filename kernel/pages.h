@@ -51,6 +51,15 @@ static inline int page_free(void *block, unsigned order)
  */
 void *sbrk(intptr_t increment);
 
+/*
+ * sbrk for callers that never read memory before writing it (malloc's more-core): the same
+ * moves, return values, errors and errno, except that memory a grow adds is NOT zeroed. It holds
+ * whatever its pages held (in checked builds, the page allocator's poison, 0x6b), so claiming a
+ * page skips the 4 KiB clear (Linux's MAP_UNINITIALIZED, for no-MMU systems, is the precedent).
+ * Shrinking is sbrk's. Later sbrk and brk calls still hand out zeroed memory (see kernel/brk.h).
+ */
+void *sbrk_uninit(intptr_t increment);
+
 /* Unix brk: moves the break to address. 0, or -1 with errno set. */
 int brk(void *address);
 

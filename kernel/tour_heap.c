@@ -164,7 +164,8 @@ static uintptr_t current_break(void)
 
 void tour_malloc_growth(void)
 {
-    kprintf("   malloc takes its memory from the same break: it calls sbrk when it runs out\n");
+    kprintf("   malloc takes its memory from the same break: when it runs out it calls sbrk_uninit (sbrk without\n"
+            "   the zeroing) for at least 64 KiB, or 1/16 of its heap\n");
     static void *blocks[GROWTH_BLOCKS];
     struct malloc_stats before;
     rvmem_malloc_stats(&before);
@@ -182,13 +183,14 @@ void tour_malloc_growth(void)
     }
     for (unsigned i = 0; i < GROWTH_BLOCKS; i++)
         free(blocks[GROWTH_BLOCKS - 1 - i]);
-    size_t returned = rvmem_malloc_trim();
+    uintptr_t freed_break = current_break();
+    rvmem_malloc_trim();
     struct malloc_stats after;
     rvmem_malloc_stats(&after);
     char size[SIZE_TEXT_BYTES];
-    kprintf("   freed them all: break %p (was %p at the top); free returns a free top itself, malloc_trim "
-            "then returned %s\n",
-            (void *)current_break(), (void *)highest, size_text(size, returned));
+    kprintf("   freed them all: they stay with their size class (this hart's cache, the class's lists), break\n"
+            "   still %p; malloc_trim gives them back, releases their run and the free top: break %p, %s returned\n",
+            (void *)freed_break, (void *)current_break(), size_text(size, highest - current_break()));
     tour_check(moves > 0 && highest > start_break && current_break() < highest &&
                    after.bytes_in_use == before.bytes_in_use && rvmem_malloc_validate() == 0,
                "malloc grew the break, freeing and trimming brought it down, the heap validates");

@@ -12,21 +12,21 @@
  * mmap-reserved region with its own break), and gives free memory at the top back through it.
  *
  * Design (docs/MALLOC.md):
- *   small  (1..1008 bytes): 63 size classes in 16-byte steps, carved from runs of pages dedicated
- *          to one class; per-hart caches (lock-free fast path) exchange whole magazines (lists
- *          of a fixed length) with a locked central state per class in O(1). A byte per page
- *          tells free() a block's class.
- *   medium and large (> 1008 bytes): TLSF (two-level segregated fit, O(1)) with boundary tags and
- *          immediate coalescing, under one lock; the free top of the heap goes back through sbrk.
- *          Freed blocks up to 16 KiB are first kept in a bounded per-hart cache (no lock).
+ *   class blocks (1..65536 bytes): 112 size classes (16-byte steps up to 1008, then 1024 and 8
+ *          per power of two up to 64 KiB), carved from runs of pages dedicated to one class;
+ *          per-hart caches (lock-free fast path) exchange whole magazines (lists of a fixed
+ *          length) with a locked central state per class in O(1). A byte per page tells free()
+ *          a block's class.
+ *   large (> 64 KiB, alignments above 32, and class sizes whose new run does not fit): TLSF (two-level segregated fit,
+ * O(1)) with boundary tags and immediate coalescing, under one lock; the free top of the heap goes back through sbrk.
  *
  * Contract, for every function here:
  *   - Alignment: every block is aligned to at least MALLOC_ALIGNMENT (16) bytes.
  *   - Thread-safety: safe on all harts (threads) at once; a block may be freed by any hart.
  *   - Failure: NULL (or an error code), with nothing leaked; once memory is freed the next request
  *     can succeed. Sizes that overflow (calloc's multiplication included) fail the same way.
- *   - Cost: O(1) - no unbounded list scan anywhere. Small blocks: a few dozen instructions on the
- *     fast path; medium: bounded by the bitmap search and one split or merge.
+ *   - Cost: O(1) - no unbounded list scan anywhere. Class blocks: a few dozen instructions on the
+ *     fast path; large: bounded by the bitmap search and one split or merge.
  *   - Misuse (double free, invalid free, overflow, write after free) is detected in checked builds
  *     (RVMEM_CHECKED) and reported through kernel/misuse.h; the operation is then refused.
  */
@@ -39,11 +39,18 @@
 /* Every block is aligned to this many bytes. */
 #define MALLOC_ALIGNMENT 16
 
-/* Sizes up to this are small (size classes, per-hart caches); larger ones are served by TLSF. */
+/* Sizes up to this have size classes 16 bytes apart (class c: (c + 1) * 16 bytes, 16..1008). */
 #define MALLOC_SMALL_MAX_BYTES 1008
 
-/* Number of small size classes: class c holds blocks of (c + 1) * 16 bytes (16..1008). */
-#define MALLOC_SMALL_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT)
+/*
+ * Sizes up to this are served by size classes and per-hart caches: above 1008 bytes the classes
+ * are 1024 and then 8 per power of two (1152, 1280, ... 2048, 2304, ... 65536). Larger requests
+ * (and alignments above 32) are served by TLSF.
+ */
+#define MALLOC_CLASS_MAX_BYTES 65536
+
+/* Number of size classes: 63 of 16-byte steps, 1024, and 8 per power of two from 1152 to 65536. */
+#define MALLOC_SMALL_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT + 1 + 8 * 6)
 
 /*
  * A block of at least size bytes, aligned to 16, or NULL when memory is exhausted.
@@ -60,7 +67,7 @@ void *rvmem_calloc(size_t count, size_t size);
 
 /*
  * Resizes block to size bytes, keeping its contents up to the smaller size: in place when it can
- * (the block is big enough, or a medium block can grow into a free neighbour), else by moving.
+ * (the block is big enough, or a large block can grow into a free neighbour), else by moving.
  * realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL. On failure returns NULL
  * and block is untouched (still owned by the caller).
  */
@@ -115,6 +122,13 @@ struct malloc_stats {
 
 /* Fills *out. Takes the allocator's locks one at a time; safe on any hart. */
 void rvmem_malloc_stats(struct malloc_stats *out);
+
+/*
+ * How many times, ever, a size class took a new run of pages or gave one back: the page-level
+ * refills of the class blocks. One relaxed load, no lock (for benchmarks that must tell a call
+ * that refilled from one that did not, without disturbing the heap).
+ */
+size_t rvmem_malloc_run_changes(void);
 
 /*
  * Walks the whole heap and cross-checks it: every TLSF chunk's boundary tags, the free lists

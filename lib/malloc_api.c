@@ -4,8 +4,9 @@
  * Builds: kernel, host
  *
  * Fast paths (no lock, no atomic): malloc of 1..1008 bytes pops the calling hart's cache list for
- * the class (entry (size + 15) >> 4); free looks the block's page up in the page map (which holds
- * the same entry number) and pushes it on the calling hart's list. Everything else goes to the out-of-line slow paths.
+ * the class (entry (size + 15) >> 4), and of 1009..65536 bytes the same after one table lookup;
+ * free looks the block's page up in the page map (which holds the same entry number) and pushes
+ * it on the calling hart's list. Everything else goes to the out-of-line slow paths.
  * In checked builds (RVMEM_CHECKED) the public functions are lib/malloc_checked.c's wrappers
  * around these; otherwise rvmem_malloc and rvmem_free are these fast paths themselves.
  */
@@ -33,10 +34,8 @@ __attribute__((noinline, cold)) void malloc_report_misuse(int kind, uintptr_t ad
     misuse_report(&report);
 }
 
-void malloc_note_peak(void)
+void malloc_raise_peak(size_t now)
 {
-    size_t now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED) +
-                 __atomic_load_n(&malloc_state.medium_bytes_out, __ATOMIC_RELAXED);
     size_t peak = __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED);
     while (now > peak && !__atomic_compare_exchange_n(&malloc_state.peak_bytes_in_use, &peak, now, true,
                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
@@ -54,17 +53,25 @@ static void note_failure(void)
  */
 static bool reclaim(void)
 {
-    bool medium_released = malloc_cache_self()->medium.blocks != 0;
-    medium_cache_flush(malloc_cache_self());
     small_flush_cache(malloc_cache_self());
-    return small_release_free_runs() != 0 || medium_released;
+    return small_release_free_runs() != 0;
 }
 
+/*
+ * One attempt: the class (its cache, its central state, a new run), or TLSF above the classes.
+ * A class above 1 KiB whose new run does not fit (runs hold 4 to 8 blocks, up to 1 MiB) falls
+ * back to a TLSF block of the size asked, so a nearly full heap still serves what fits in it.
+ */
 static void *alloc_once(size_t size)
 {
-    if (size <= MALLOC_SMALL_MAX_BYTES)
-        return small_alloc_slow(size == 0 ? 0 : small_class_of(size));
-    return medium_cached_alloc(size);
+    if (size <= MALLOC_CLASS_MAX_BYTES) {
+        void *block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
+        if (block || size <= MALLOC_SMALL_MAX_BYTES)
+            return block;
+        /* 32-aligned, as the class's own blocks are (aligned_alloc(32) relies on it). */
+        return large_alloc(32, size);
+    }
+    return large_alloc(MALLOC_ALIGNMENT, size);
 }
 
 __attribute__((noinline)) static void *alloc_slow(size_t size)
@@ -79,23 +86,26 @@ __attribute__((noinline)) static void *alloc_slow(size_t size)
     return block;
 }
 
-/*
- * A small size's cache entry was empty: load its spare magazine when it has one (no lock; the
- * loaded list then holds a limit of blocks less the one returned, so room is 1), else refill it
- * from the central state (entry 0 is malloc(0): a 16-byte block; its spare is always empty).
- */
-__attribute__((noinline)) static void *refill_slow(struct malloc_cache_class *entry)
+/* small_refill's way out when the class has no memory left: reclaim, retry, count the failure. */
+void *malloc_refill_failed(unsigned entry_index)
 {
-    struct malloc_cache *cache = malloc_cache_self();
-    size_t entry_index = (size_t)(entry - cache->entries);
-    void **block = cache->spares[entry_index];
-    if (block) {
-        cache->spares[entry_index] = NULL;
-        entry->head = block[0];
-        entry->room = 1;
+    return alloc_slow(entry_index == 0 ? 0 : small_class_bytes(entry_index - 1));
+}
+
+/* Sizes of 1009..65536 bytes: the same pop as the fast path, the entry from the class table. */
+MALLOC_FAST_PATH __attribute__((noinline)) static void *alloc_class_above_small(size_t size)
+{
+    if (MALLOC_UNLIKELY(size > MALLOC_CLASS_MAX_BYTES))
+        return alloc_slow(size);
+    uintptr_t entry_index = malloc_classes.entry_of_step[(size - 1) >> MALLOC_CLASS_STEP_SHIFT];
+    struct malloc_cache_class *entry = malloc_cache_entry(entry_index);
+    void *block = entry->head;
+    if (MALLOC_LIKELY(block != NULL)) {
+        entry->head = *(void **)block;
+        entry->room++;
         return block;
     }
-    return alloc_slow(entry_index * MALLOC_ALIGNMENT);
+    return small_refill(entry);
 }
 
 MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
@@ -111,13 +121,13 @@ MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
             entry->room++;
             return block;
         }
-        return refill_slow(entry); /* the entry's address gives the class back: no register kept for the size */
+        return small_refill(entry); /* the entry's address gives the class back: no register kept for the size */
     }
-    return alloc_slow(size);
+    return alloc_class_above_small(size);
 }
 
 /* Cheap sanity checks of a pointer into a TLSF region: aligned, and its header says "used". */
-static bool medium_plausible(const void *block)
+static bool large_plausible(const void *block)
 {
     if ((uintptr_t)block & (MALLOC_ALIGNMENT - 1))
         return false;
@@ -149,11 +159,8 @@ __attribute__((noinline)) static void free_slow(void *block)
         small_free_no_room(block, cache_entry_of(cache, (unsigned)class_index), (unsigned)class_index);
         return;
     }
-    if (tlsf_owns((uintptr_t)block) && medium_plausible(block)) {
-        if (medium_cache_holds(block))
-            malloc_report_misuse(MISUSE_DOUBLE_FREE, (uintptr_t)block, __builtin_return_address(0));
-        else if (!medium_cache_push(cache, block))
-            medium_free(block);
+    if (tlsf_owns((uintptr_t)block) && large_plausible(block)) {
+        large_free(block);
         return;
     }
     malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
@@ -213,7 +220,7 @@ size_t malloc_core_usable_size(const void *block)
     int class_index = small_class_at((uintptr_t)block);
     if (class_index >= 0)
         return small_class_bytes((unsigned)class_index);
-    if (tlsf_owns((uintptr_t)block) && medium_plausible(block))
+    if (tlsf_owns((uintptr_t)block) && large_plausible(block))
         return tlsf_usable_size(block);
     malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
     return 0;
@@ -223,15 +230,16 @@ void *malloc_core_aligned(size_t alignment, size_t size)
 {
     if (alignment <= MALLOC_ALIGNMENT)
         return malloc_core_alloc(size);
-    if (alignment == 32 && size <= MALLOC_SMALL_MAX_BYTES - 16) {
-        /* Runs are page aligned and their blocks start 32 bytes in: even classes are 32-aligned. */
+    if (alignment == 32 && size <= MALLOC_CLASS_MAX_BYTES) {
+        /* Runs are page aligned and their blocks start 32 bytes in: classes of a multiple of 32
+         * bytes (the even 16-byte steps, and every class from 1024 up) are 32-aligned. */
         return malloc_core_alloc(size == 0 ? 32 : (size + 31) & ~(size_t)31);
     }
     if (!malloc_state.ready)
         return NULL;
-    void *block = medium_alloc(alignment, size);
+    void *block = large_alloc(alignment, size);
     if (!block && reclaim())
-        block = medium_alloc(alignment, size);
+        block = large_alloc(alignment, size);
     if (!block)
         note_failure();
     return block;
@@ -251,11 +259,9 @@ void *malloc_core_realloc(void *block, size_t size)
         have = small_class_bytes((unsigned)class_index);
         if (size <= have && size > have / 2)
             return block;
-    } else if (tlsf_owns((uintptr_t)block) && medium_plausible(block)) {
+    } else if (tlsf_owns((uintptr_t)block) && large_plausible(block)) {
         have = tlsf_usable_size(block);
-        if (size > MALLOC_SMALL_MAX_BYTES && size > have)
-            medium_cache_release_next(block); /* a neighbour this hart cached can be absorbed */
-        if (size > MALLOC_SMALL_MAX_BYTES && tlsf_resize_in_place(block, size)) {
+        if (size > MALLOC_CLASS_MAX_BYTES && tlsf_resize_in_place(block, size)) {
             size_t now = tlsf_usable_size(block);
             __atomic_fetch_add(&malloc_state.medium_bytes_out, now - have, __ATOMIC_RELAXED);
             return block;
@@ -318,17 +324,14 @@ int rvmem_posix_memalign(void **out, size_t alignment, size_t size)
 
 void rvmem_malloc_flush_cache(void)
 {
-    if (malloc_state.ready) {
-        medium_cache_flush(malloc_cache_self());
+    if (malloc_state.ready)
         small_flush_cache(malloc_cache_self());
-    }
 }
 
 size_t rvmem_malloc_trim(void)
 {
     if (!malloc_state.ready)
         return 0;
-    medium_cache_flush(malloc_cache_self());
     small_flush_cache(malloc_cache_self());
     small_release_free_runs();
     return tlsf_trim(0);
@@ -348,7 +351,7 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
     size_t pages = binding->page_map_bytes / 2;
     malloc_state.map_span_bytes = pages << MALLOC_PAGE_SHIFT;
     malloc_state.run_page_index = binding->page_map + pages;
-    medium_cache_init();
+    malloc_classes_init();
 #ifndef RVMEM_MALLOC_THREAD_CACHE
     for (unsigned hart = 0; hart < MALLOC_CACHES; hart++)
         malloc_cache_bind(&malloc_state.caches[hart]);

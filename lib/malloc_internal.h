@@ -5,7 +5,8 @@
  * Not for users: include lib/malloc.h. The pieces:
  *   malloc_api.c      the public entry points and their fast paths (per-hart caches)
  *   malloc_small.c    size classes: runs, central lists, refill/drain in batches, run reclaim
- *   malloc_tlsf.c     medium and large blocks: TLSF over the break, growth and trim via more-core
+ *   malloc_large.c    blocks above the classes (> 64 KiB): TLSF with the accounting
+ *   malloc_tlsf.c     TLSF over the break (large blocks and runs), growth and trim via more-core
  *   malloc_checked.c  the checked build's wrappers (headers, canaries, poison, state words)
  *   malloc_validate.c the heap walker; malloc_stats.c the statistics
  *
@@ -68,16 +69,37 @@ static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
 }
 #endif
 
-/* Bytes of a small block of class c. */
+/*
+ * Size classes: 0..62 are 16..1008 bytes in 16-byte steps; 63 is 1024; then 8 per power of two,
+ * 1152..65536. Their sizes, run sizes and magazine sizes are tables (malloc_classes_init);
+ * MALLOC_CLASS_STEP_SHIFT-byte steps map a size above 1008 to its class.
+ */
+#define MALLOC_LINEAR_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT)
+#define MALLOC_CLASS_STEP_SHIFT 7
+#define MALLOC_CLASS_STEPS (MALLOC_CLASS_MAX_BYTES >> MALLOC_CLASS_STEP_SHIFT)
+struct malloc_classes {
+    uint32_t block_bytes[MALLOC_SMALL_CLASSES];
+    uint32_t run_bytes[MALLOC_SMALL_CLASSES];
+    uint32_t cache_limit[MALLOC_SMALL_CLASSES]; /* blocks in one magazine */
+    uint8_t entry_of_step[MALLOC_CLASS_STEPS];  /* (size - 1) >> 7 -> class + 1, for size > 1008 */
+};
+extern struct malloc_classes malloc_classes;
+
+/* Fills the class tables (idempotent; rvmem_malloc_init calls it). */
+void malloc_classes_init(void);
+
+/* Bytes of a block of class c. */
 static inline size_t small_class_bytes(unsigned class_index)
 {
-    return ((size_t)class_index + 1) * MALLOC_ALIGNMENT;
+    return malloc_classes.block_bytes[class_index];
 }
 
-/* Small class of a size in 1..MALLOC_SMALL_MAX_BYTES. */
+/* Class of a size in 1..MALLOC_CLASS_MAX_BYTES. */
 static inline unsigned small_class_of(size_t size)
 {
-    return (unsigned)((size - 1) >> 4);
+    if (size <= MALLOC_SMALL_MAX_BYTES)
+        return (unsigned)((size - 1) >> 4);
+    return malloc_classes.entry_of_step[(size - 1) >> MALLOC_CLASS_STEP_SHIFT] - 1u;
 }
 
 /*
@@ -98,30 +120,13 @@ _Static_assert(sizeof(struct malloc_cache_class) == MALLOC_ALIGNMENT, "a cache e
 
 /*
  * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
- * and with the page map's byte (also class + 1) directly; entry 0 stays empty, which sends
- * malloc(0) (and sizes that wrap round) to the slow path at no cost. spares[i] is entry i's spare
- * magazine: NULL, or a list of exactly small_cache_limit blocks (only the slow paths touch it).
- * 64 entries, 64 spares, the page map's coordinates and the medium cache: 2304 bytes a hart.
+ * (sizes up to 1008), through malloc_classes.entry_of_step (up to 64 KiB) and with the page
+ * map's byte (also class + 1) directly; entry 0 stays empty, which sends malloc(0) (and sizes
+ * that wrap round) to the slow path at no cost. spares[i] is entry i's spare magazine: NULL, or
+ * a list of exactly small_cache_limit blocks (only the slow paths touch it).
+ * 113 entries, 113 spares and the page map's coordinates: 2744 bytes a hart (rv64).
  */
 #define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
-
-/*
- * A hart's cache of medium blocks (lib/malloc_medium.c): freed TLSF blocks of 1 KiB..16 KiB kept,
- * still allocated in TLSF's eyes, on one list per bucket (16 buckets per power of two; bucket b
- * serves requests up to medium_bucket_bytes(b) and holds blocks of at least that many usable
- * bytes). At most MEDIUM_CACHE_BUCKET_BLOCKS per bucket and MEDIUM_CACHE_LIMIT_BYTES in all.
- */
-#define MEDIUM_CACHE_MIN_BYTES 1024
-#define MEDIUM_CACHE_MAX_BYTES 16384
-#define MEDIUM_CACHE_BUCKETS 80
-#define MEDIUM_CACHE_BUCKET_BLOCKS 32
-#define MEDIUM_CACHE_LIMIT_BYTES ((size_t)512 << 10)
-struct malloc_medium_cache {
-    void *heads[MEDIUM_CACHE_BUCKETS]; /* link: the payload's first word */
-    uint8_t counts[MEDIUM_CACHE_BUCKETS];
-    size_t bytes;  /* sum of the held blocks' bucket sizes */
-    size_t blocks; /* blocks held */
-};
 
 struct malloc_cache {
     /* Copies of malloc_state's page-map fields (set at init, or lazily for thread caches), so free's fast path reaches
@@ -132,7 +137,6 @@ struct malloc_cache {
     uintptr_t unused;
     struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
     void *spares[MALLOC_CACHE_ENTRIES];
-    struct malloc_medium_cache medium;
 };
 
 /* The entry of class_index in cache. */
@@ -167,6 +171,7 @@ struct small_run {
     uint32_t scratch_free; /* used by trim and the validator (under the class lock) */
 };
 #define SMALL_RUN_HEADER_BYTES 32
+#define SMALL_RUN_MAX_PAGES 255 /* the page map's second byte counts back at most 254 pages */
 
 /*
  * The central state of one size class. Full magazines come and go whole: chains is a stack of
@@ -213,6 +218,8 @@ struct tlsf_state {
     size_t run_bytes;   /* bytes of allocated chunks that are small runs */
     size_t more_core_calls;
     size_t peak_span_bytes;
+    size_t trim_extra_bytes;     /* added to the automatic trim's threshold after trims proved wasted */
+    size_t last_auto_trim_bytes; /* what the last automatic trim gave back, until the heap grows again */
 };
 
 /* Everything, in one object so the fast paths reach it with one address. Fields used by the fast paths first. */
@@ -228,6 +235,7 @@ struct malloc_state {
     size_t peak_bytes_in_use;
     size_t small_bytes_out;  /* bytes of small blocks outside the central lists (held or cached) */
     size_t medium_bytes_out; /* usable bytes of TLSF blocks the program holds */
+    size_t run_changes;      /* runs taken for a class or given back (page-level refills), ever */
     struct malloc_cache caches[MALLOC_CACHES];
     struct small_central centrals[MALLOC_SMALL_CLASSES];
     struct tlsf_state tlsf;
@@ -271,11 +279,14 @@ static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_inde
 #define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
 #endif
 
-/* Blocks in one magazine of a class (a hart holds at most two): 8192 bytes' worth, 8 to 64 blocks. */
+/*
+ * Blocks in one magazine of a class (a hart holds at most two): 8192 bytes' worth, 8 to 64
+ * blocks, for the 16-byte-step classes; 64 KiB's worth, 4 to 32 blocks, from 1024 bytes up (2
+ * above 16 KiB).
+ */
 static inline uint32_t small_cache_limit(unsigned class_index)
 {
-    size_t by_bytes = 8192 / small_class_bytes(class_index);
-    return by_bytes < 8 ? 8 : by_bytes > 64 ? 64 : (uint32_t)by_bytes;
+    return malloc_classes.cache_limit[class_index];
 }
 
 /* --- core operations (no misuse checks beyond cheap range checks) --- */
@@ -298,6 +309,15 @@ void *malloc_core_realloc(void *block, size_t size);
 
 /* Small classes (malloc_small.c). */
 void *small_alloc_slow(unsigned class_index);
+/*
+ * The malloc fast path's way out when the calling hart's entry (of its cache) is empty: loads the
+ * spare magazine, or takes one from the central state, and returns its first block (the rest
+ * loaded in entry); the first use of an entry, malloc(0) and exhaustion go on to
+ * malloc_refill_failed. NULL when out of memory.
+ */
+void *small_refill(struct malloc_cache_class *entry);
+/* alloc's slow path for the class of cache entry entry_index (0: malloc(0)): reclaims, retries, counts failures. */
+void *malloc_refill_failed(unsigned entry_index);
 void small_free_slow(void *block, unsigned class_index);
 void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index);
 void malloc_cache_bind(struct malloc_cache *cache);
@@ -323,16 +343,9 @@ static inline int small_class_at(uintptr_t address)
     return (int)malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT] - 1;
 }
 
-/* Medium blocks' per-hart cache (malloc_medium.c). */
-void medium_cache_init(void);
-void *medium_cached_alloc(size_t size);
-bool medium_cache_push(struct malloc_cache *cache, void *block);
-bool medium_cache_holds(const void *block);
-void medium_cache_release_next(void *block);
-void medium_cache_flush(struct malloc_cache *cache);
-int medium_cache_validate(const struct malloc_cache *cache);
-void *medium_alloc(size_t alignment, size_t size);
-void medium_free(void *block);
+/* Blocks above the classes (malloc_large.c): TLSF blocks with the accounting. */
+void *large_alloc(size_t alignment, size_t size);
+void large_free(void *block);
 
 /* TLSF (malloc_tlsf.c). Sizes are payload bytes; returned pointers are payloads (16-aligned). */
 void *tlsf_alloc(size_t size);
@@ -351,8 +364,24 @@ int tlsf_validate(const void *caller);
 uintptr_t tlsf_break(void);
 void tlsf_poison(void *start, size_t bytes);
 
+/* Records a new peak of bytes in use (malloc_note_peak's compare-and-swap loop where there is no amomaxu). */
+void malloc_raise_peak(size_t now);
+
 /* Records the current bytes in use if it is a new peak (approximate; see struct malloc_stats). */
-void malloc_note_peak(void);
+static inline void malloc_note_peak(void)
+{
+    size_t now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED) +
+                 __atomic_load_n(&malloc_state.medium_bytes_out, __ATOMIC_RELAXED);
+    if (MALLOC_UNLIKELY(now > __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED))) {
+#if defined(__riscv) && __riscv_xlen == 64
+        __asm__ volatile("amomaxu.d zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
+#elif defined(__riscv)
+        __asm__ volatile("amomaxu.w zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
+#else
+        malloc_raise_peak(now);
+#endif
+    }
+}
 
 /* Reports misuse found by the allocator (kernel/misuse.h) with "malloc" as the allocator. */
 void malloc_report_misuse(int kind, uintptr_t address, const void *caller);

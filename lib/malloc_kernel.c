@@ -1,5 +1,8 @@
 /*
- * lib/malloc_kernel.c - the kernel binding of malloc: sbrk as more-core, and the standard names.
+ * lib/malloc_kernel.c - the kernel binding of malloc: sbrk_uninit as more-core, and the standard names.
+ *
+ * more-core is sbrk_uninit (kernel/pages.h): malloc never reads heap memory it has not written
+ * (calloc clears its own block), so the pages it grows into are not zeroed first.
  *
  * Kernel only (the host and LD_PRELOAD builds have their own bindings). The standard names are
  * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). It also
@@ -30,7 +33,8 @@ void malloc_kernel_init(void)
     if (!page_map)
         panic("malloc: no memory for the page map (%lu bytes wanted)", (unsigned long)heap_pages);
     memset(page_map, 0, (size_t)4096 << order);
-    struct malloc_binding binding = {.more_core = sbrk, .page_map = page_map, .page_map_bytes = (size_t)4096 << order};
+    struct malloc_binding binding = {
+        .more_core = sbrk_uninit, .page_map = page_map, .page_map_bytes = (size_t)4096 << order};
     /* Each hart finds its cache with one load through tp (the fast paths' hart_self()). */
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
         harts[hart].allocator_cache = &malloc_state.caches[hart];

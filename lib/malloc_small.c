@@ -1,19 +1,20 @@
 /*
- * lib/malloc_small.c - small blocks (1..1008 bytes): size-class runs and the central lists.
+ * lib/malloc_small.c - class blocks (1..65536 bytes): size-class runs and the central lists.
  * Builds: kernel, host
  *
- * A run is a page-aligned TLSF chunk of 4, 8 or 16 KiB (by class) holding a 32-byte header and
- * then blocks of one class; the page map marks its pages with the class, and a second map byte
- * per page says how far back the run starts.
- * Each class has a central state under its own lock: a free list, the uncarved tail of its newest
- * run (blocks are carved lazily, a batch at a time) and the list of its runs.
+ * A run is a page-aligned TLSF chunk (4 or 8 KiB below 1 KiB; from 1 KiB up, room for at least 8
+ * blocks) holding a 32-byte header and then blocks of one class; the page map marks its pages
+ * with the class, and a second map byte per page says how far back the run starts. A new run's
+ * blocks are linked to each other when it is taken, so magazines are cut off it in O(1). Each
+ * class has a central state under its own lock: a stack of full magazines (chains), a short
+ * list of loose blocks, the uncarved tail of its newest run and the list of its runs.
  *
  * Per-hart caches (malloc_api.c) work as magazines (Bonwick's magazine layer): per class a loaded
  * list of at most small_cache_limit(class) blocks and one spare that is either empty or full.
  * A free that finds the loaded list full makes it the spare and hands the old spare to the
  * central state as one chain; a malloc that finds it empty loads the spare, or takes a chain (or
- * up to a limit of loose or freshly carved blocks) from the central state. Exchanges of whole
- * magazines are O(1); only a refill that finds the class empty takes a new run from TLSF.
+ * a magazine cut off the newest run, or the loose blocks) from the central state. Every
+ * exchange is O(1); only a refill that finds the class empty takes a new run from TLSF.
  * Blocks are owned by nobody: any hart may free any block into its own cache, so cross-hart frees
  * never touch another hart's lists.
  *
@@ -23,10 +24,68 @@
 #include "kernel/string.h"
 #include "lib/malloc_internal.h"
 
+struct malloc_classes malloc_classes;
+
+/* Bytes of class class_index: 16-byte steps up to 1008, 1024, then 8 per power of two. */
+static uint32_t class_bytes_computed(unsigned class_index)
+{
+    if (class_index < MALLOC_LINEAR_CLASSES)
+        return (class_index + 1) * MALLOC_ALIGNMENT;
+    unsigned k = class_index - MALLOC_LINEAR_CLASSES; /* 0: 1024; then (8 + step) << (7 + octave) */
+    if (k == 0)
+        return 1024;
+    unsigned octave = (k - 1) / 8, step = k - 8 * octave;
+    return (8u + step) << (7 + octave);
+}
+
+/*
+ * Run size of a class: 4 KiB (blocks up to 256 B) or 8 KiB below 1 KiB; from 1 KiB up, at least
+ * 8 blocks (4 above 16 KiB) and at most twice that many pages (and SMALL_RUN_MAX_PAGES), the page
+ * count that wastes the smallest share.
+ */
+static uint32_t class_run_bytes_computed(uint32_t bytes)
+{
+    if (bytes < 1024)
+        return bytes <= 256 ? 4096 : 8192;
+    uint32_t blocks = bytes <= 16384 ? 8 : 4;
+    uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + MALLOC_PAGE_BYTES - 1) / MALLOC_PAGE_BYTES;
+    uint32_t most = 2 * least < SMALL_RUN_MAX_PAGES ? 2 * least : SMALL_RUN_MAX_PAGES;
+    uint32_t best = least;
+    uint64_t best_waste_scaled = UINT64_MAX;
+    for (uint32_t pages = least; pages <= most; pages++) {
+        uint32_t room = pages * MALLOC_PAGE_BYTES - SMALL_RUN_HEADER_BYTES;
+        uint64_t waste_scaled = (uint64_t)(room % bytes) * (2 * least) / pages; /* waste / run, compared */
+        if (waste_scaled < best_waste_scaled) {
+            best_waste_scaled = waste_scaled;
+            best = pages;
+        }
+    }
+    return best * MALLOC_PAGE_BYTES;
+}
+
+void malloc_classes_init(void)
+{
+    struct malloc_classes *C = &malloc_classes;
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
+        uint32_t bytes = class_bytes_computed(class_index);
+        C->block_bytes[class_index] = bytes;
+        C->run_bytes[class_index] = class_run_bytes_computed(bytes);
+        uint32_t limit = bytes < 1024 ? 8192 / bytes : 65536 / bytes;
+        uint32_t least = bytes < 1024 ? 8 : bytes <= 16384 ? 4 : 2, most = bytes < 1024 ? 64 : 32;
+        C->cache_limit[class_index] = limit < least ? least : limit > most ? most : limit;
+    }
+    unsigned class_index = MALLOC_LINEAR_CLASSES - 1;
+    for (size_t step = 0; step < MALLOC_CLASS_STEPS; step++) {
+        size_t largest = (step + 1) << MALLOC_CLASS_STEP_SHIFT; /* the largest size of this step */
+        while (largest > C->block_bytes[class_index])
+            class_index++;
+        C->entry_of_step[step] = (uint8_t)(class_index + 1);
+    }
+}
+
 size_t small_run_bytes(unsigned class_index)
 {
-    size_t bytes = small_class_bytes(class_index);
-    return bytes <= 256 ? 4096 : 8192;
+    return malloc_classes.run_bytes[class_index];
 }
 
 /* The run holding block (a page of a run of class_index): the page map says how many pages back it starts. */
@@ -60,7 +119,7 @@ static void set_map(struct small_run *run, size_t run_bytes, uint8_t value)
 }
 
 /* Takes a new run from TLSF for the class and makes it the bump region. Class lock held. */
-static bool new_run(struct small_central *central, unsigned class_index)
+__attribute__((noinline)) static bool new_run(struct small_central *central, unsigned class_index)
 {
     size_t run_bytes = small_run_bytes(class_index);
     struct small_run *run = tlsf_alloc_run(run_bytes);
@@ -77,9 +136,21 @@ static bool new_run(struct small_central *central, unsigned class_index)
     central->bump = (uintptr_t)run + SMALL_RUN_HEADER_BYTES;
     central->bump_end = central->bump + run->capacity * bytes;
     tlsf_poison((void *)central->bump, central->bump_end - central->bump);
+    /* Link every block to the next now (the run's pages are new to the class: a page refill),
+     * so taking a magazine out of the run later is O(1): cut the list after its last block. */
+    uintptr_t last = central->bump_end - bytes;
+    for (uintptr_t block = central->bump; block < last; block += bytes)
+        *(void **)block = (void *)(block + bytes);
+    __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
     set_map(run, run_bytes, (uint8_t)(class_index + 1));
     return true;
 }
+
+/* A list of blocks taken from a class's central state, and its length. */
+struct small_batch {
+    void *first;
+    uint32_t count;
+};
 
 /* The second word of a chain's first block links the central stack of chains. */
 static inline void **chain_link(void *chain)
@@ -88,55 +159,86 @@ static inline void **chain_link(void *chain)
 }
 
 /*
- * Takes one magazine for the class from its central state: a whole chain when there is one
- * (O(1)), else up to limit loose blocks, then freshly carved ones (a new run only when the class
- * has none). Stores the list in *out and returns its length (0: out of memory).
+ * take_magazine's slower half, with the class lock held (it lets go of it): the whole loose list
+ * (fewer than a limit of blocks: chain_loose keeps it so), topped up from the newest run's
+ * uncarved blocks (a new run only when the class has neither). O(1): the run's blocks are linked
+ * already, so a batch of them is cut off the run's list.
  */
-static uint32_t take_magazine(unsigned class_index, uint32_t limit, void **out)
+__attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct small_central *central,
+                                                                        unsigned class_index, uint32_t limit)
 {
-    struct small_central *central = &malloc_state.centrals[class_index];
     size_t bytes = small_class_bytes(class_index);
-    void *chain = NULL;
-    uint32_t taken = 0;
-    spin_lock(&central->lock);
-    if (central->chains) {
-        chain = central->chains;
-        central->chains = *chain_link(chain);
-        central->chain_count--;
-        taken = limit;
-    } else {
-        while (taken < limit && central->free_list) {
-            void *block = central->free_list;
-            central->free_list = *(void **)block;
-            *(void **)block = chain;
-            chain = block;
-            taken++;
-        }
-        central->free_count -= taken;
-        if (taken == 0 && central->bump == central->bump_end)
-            new_run(central, class_index);
-        /* Carve in address order, each block linked to the next: three instructions a block. */
-        size_t carve = (central->bump_end - central->bump) / bytes;
-        if (carve > limit - taken)
-            carve = limit - taken;
-        if (carve) {
-            uintptr_t first = central->bump;
-            uintptr_t last = first + (carve - 1) * bytes;
-            for (uintptr_t block = first; block < last; block += bytes)
-                *(void **)block = (void *)(block + bytes);
-            *(void **)last = chain;
-            chain = (void *)first;
-            central->bump = last + bytes;
-            taken += (uint32_t)carve;
-        }
+    void *chain = central->free_list;
+    uint32_t taken = (uint32_t)central->free_count;
+    central->free_list = NULL;
+    central->free_count = 0;
+    if (MALLOC_UNLIKELY(taken == 0 && central->bump == central->bump_end))
+        new_run(central, class_index);
+    size_t carve = (central->bump_end - central->bump) / bytes;
+    if (carve > limit - taken)
+        carve = limit - taken;
+    if (carve) {
+        uintptr_t first = central->bump;
+        uintptr_t last = first + (carve - 1) * bytes;
+        *(void **)last = chain;
+        chain = (void *)first;
+        central->bump = last + bytes;
+        taken += (uint32_t)carve;
     }
     spin_unlock(&central->lock);
-    if (taken) {
-        __atomic_fetch_add(&malloc_state.small_bytes_out, taken * bytes, __ATOMIC_RELAXED);
-        malloc_note_peak();
+    return (struct small_batch){chain, taken};
+}
+
+/*
+ * Keeps the class's loose list shorter than a magazine: while it holds a limit of blocks or
+ * more, the first limit of them become a chain. Class lock held; O(loose blocks), so only on the
+ * flush and reclaim paths.
+ */
+static void chain_loose(struct small_central *central, unsigned class_index)
+{
+    size_t limit = small_cache_limit(class_index);
+    while (central->free_count >= limit) {
+        void *chain = central->free_list;
+        void *last = chain;
+        for (size_t i = 1; i < limit; i++)
+            last = *(void **)last;
+        central->free_list = *(void **)last;
+        central->free_count -= limit;
+        *(void **)last = NULL;
+        *chain_link(chain) = central->chains;
+        central->chains = chain;
+        central->chain_count++;
     }
-    *out = chain;
-    return taken;
+}
+
+/* Counts a batch of blocks as taken out of the central state (statistics and peak). */
+static inline void note_taken(unsigned class_index, uint32_t count)
+{
+    __atomic_fetch_add(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
+    malloc_note_peak();
+}
+
+/*
+ * Takes one magazine for the class from its central state: a whole chain when there is one,
+ * else take_loose_or_fresh (both O(1)). Returns the list and its length (0: out of memory).
+ */
+static struct small_batch take_magazine(unsigned class_index, uint32_t limit)
+{
+    struct small_central *central = &malloc_state.centrals[class_index];
+    struct small_batch batch;
+    spin_lock(&central->lock);
+    void *chain = central->chains;
+    if (chain != NULL) {
+        central->chains = *chain_link(chain);
+        central->chain_count--;
+        spin_unlock(&central->lock);
+        batch = (struct small_batch){chain, limit};
+    } else {
+        batch = take_loose_or_fresh(central, class_index, limit);
+    }
+    if (batch.count)
+        note_taken(class_index, batch.count);
+    return batch;
 }
 
 /* Gives a full magazine (exactly limit blocks) to the class's central state: O(1). */
@@ -160,6 +262,80 @@ static inline void entry_ready(struct malloc_cache_class *entry, uint32_t limit)
     }
 }
 
+/* Loads a batch of count blocks (limit at most) into entry and returns its first block. */
+static inline void *load_batch(struct malloc_cache_class *entry, void **first, uint32_t count, uint32_t limit)
+{
+    entry->head = first[0];
+    entry->room = limit - count + 1;
+    return first;
+}
+
+/* refill_from_central's general case: waits for the lock, takes loose blocks or a new run. */
+__attribute__((noinline)) static void *refill_locked(struct malloc_cache_class *entry, size_t entry_index)
+{
+    uint32_t limit = entry->limit;
+    struct small_batch batch = take_magazine((unsigned)entry_index - 1, limit);
+    if (MALLOC_UNLIKELY(batch.count == 0))
+        return malloc_refill_failed((unsigned)entry_index);
+    return load_batch(entry, batch.first, batch.count, limit);
+}
+
+/*
+ * small_refill's second half: a whole chain from the central state, or a magazine cut off the
+ * newest run's uncarved blocks (new_run linked them), when the class lock is free; everything
+ * else (the first use of an entry, a busy lock, loose blocks, a new run) goes to the general
+ * paths. A leaf with tail calls, like the fast paths: no frame.
+ */
+MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(struct malloc_cache_class *entry,
+                                                                            size_t entry_index)
+{
+    uint32_t limit = entry->limit;
+    /* 0: the entry's first use, or entry 0 (malloc(0): never set up), or malloc is not set up
+     * yet (no entry is until then): the slow path sorts them out. */
+    if (MALLOC_UNLIKELY(limit == 0))
+        return malloc_refill_failed((unsigned)entry_index);
+    unsigned class_index = (unsigned)entry_index - 1;
+    struct small_central *central = &malloc_state.centrals[class_index];
+    if (MALLOC_UNLIKELY(!spin_trylock(&central->lock)))
+        return refill_locked(entry, entry_index);
+    void **first = central->chains;
+    uint32_t count = limit;
+    if (MALLOC_LIKELY(first != NULL)) {
+        central->chains = *chain_link(first);
+        central->chain_count--;
+    } else if (MALLOC_LIKELY(central->free_count == 0 && central->bump != central->bump_end)) {
+        size_t bytes = small_class_bytes(class_index);
+        size_t uncarved = (central->bump_end - central->bump) / bytes;
+        if (uncarved < count)
+            count = (uint32_t)uncarved;
+        first = (void **)central->bump;
+        uintptr_t last = central->bump + (count - 1) * bytes;
+        *(void **)last = NULL;
+        central->bump = last + bytes;
+    } else {
+        spin_unlock(&central->lock);
+        return refill_locked(entry, entry_index);
+    }
+    spin_unlock(&central->lock);
+    note_taken(class_index, count);
+    return load_batch(entry, first, count, limit);
+}
+
+MALLOC_FAST_PATH void *small_refill(struct malloc_cache_class *entry)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    size_t entry_index = (size_t)(entry - cache->entries);
+    void **block = cache->spares[entry_index];
+    if (MALLOC_LIKELY(block != NULL)) {
+        /* The spare is full: it becomes the loaded magazine, less the block returned. No lock. */
+        cache->spares[entry_index] = NULL;
+        entry->head = block[0];
+        entry->room = 1;
+        return block;
+    }
+    return refill_from_central(entry, entry_index);
+}
+
 void *small_alloc_slow(unsigned class_index)
 {
     struct malloc_cache *cache = malloc_cache_self();
@@ -175,10 +351,11 @@ void *small_alloc_slow(unsigned class_index)
             *spare = NULL;
             entry->room = 0;
         } else {
-            uint32_t taken = take_magazine(class_index, limit, &entry->head);
-            if (taken == 0)
+            struct small_batch batch = take_magazine(class_index, limit);
+            if (batch.count == 0)
                 return NULL;
-            entry->room = limit - taken;
+            entry->head = batch.first;
+            entry->room = limit - batch.count;
         }
     }
     /* (Reached with a non-empty list only for malloc(0), which the fast path sends here.) */
@@ -207,6 +384,7 @@ static void drain_loose(unsigned class_index, void *first, size_t count)
     *(void **)last = central->free_list;
     central->free_list = first;
     central->free_count += count;
+    chain_loose(central, class_index);
     spin_unlock(&central->lock);
     __atomic_fetch_sub(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
 }
@@ -315,10 +493,12 @@ static size_t release_class(unsigned class_index)
         for (struct small_run *run = released; run; run = run->next_run)
             set_map(run, small_run_bytes(class_index), 0);
     }
+    chain_loose(central, class_index);
     spin_unlock(&central->lock);
     while (released) {
         struct small_run *next = released->next_run;
         tlsf_free_run(released);
+        __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
         released = next;
     }
     return count;

@@ -76,21 +76,7 @@ void rvmem_malloc_stats(struct malloc_stats *out)
         runs_blocks += out->classes[class_index].runs;
     spin_unlock(&tlsf->lock);
     out->medium_blocks_in_use -= runs_blocks; /* runs are TLSF chunks too */
-    size_t medium_cached_bytes = 0, medium_cached_blocks = 0;
-#ifdef RVMEM_MALLOC_THREAD_CACHE
-    medium_cached_bytes = malloc_cache_self()->medium.bytes;
-    medium_cached_blocks = malloc_cache_self()->medium.blocks;
-#else
-    for (unsigned hart = 0; hart < MALLOC_CACHES; hart++) {
-        /* Another hart's figures are read while it may change them (exact once it flushes). */
-        medium_cached_bytes += __atomic_load_n(&malloc_state.caches[hart].medium.bytes, __ATOMIC_RELAXED);
-        medium_cached_blocks += __atomic_load_n(&malloc_state.caches[hart].medium.blocks, __ATOMIC_RELAXED);
-    }
-#endif
-    out->medium_blocks_in_use -= medium_cached_blocks; /* cached medium blocks are TLSF chunks in use */
-    out->bytes_cached += medium_cached_bytes;
-    size_t medium_out = __atomic_load_n(&malloc_state.medium_bytes_out, __ATOMIC_RELAXED);
-    out->bytes_in_use = small_in_use_bytes + (medium_out > medium_cached_bytes ? medium_out - medium_cached_bytes : 0);
+    out->bytes_in_use = small_in_use_bytes + __atomic_load_n(&malloc_state.medium_bytes_out, __ATOMIC_RELAXED);
     out->peak_bytes_in_use = __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED);
     if (out->peak_bytes_in_use < out->bytes_in_use)
         out->peak_bytes_in_use = out->bytes_in_use;
@@ -98,4 +84,9 @@ void rvmem_malloc_stats(struct malloc_stats *out)
     out->footprint_permille =
         out->peak_bytes_in_use ? (size_t)((uint64_t)1000 * out->heap_span_bytes / out->peak_bytes_in_use) : 0;
     out->failed_requests = __atomic_load_n(&malloc_state.failed_requests, __ATOMIC_RELAXED);
+}
+
+size_t rvmem_malloc_run_changes(void)
+{
+    return __atomic_load_n(&malloc_state.run_changes, __ATOMIC_RELAXED);
 }

@@ -11,8 +11,10 @@
  * two, the second splits it in 16. Two bitmaps find the smallest non-empty list that fits in O(1)
  * (two count-trailing-zeros); allocation rounds the request up to its list's lower bound so any
  * chunk found fits (good fit, no list scan). Freeing merges with free neighbours at once (boundary
- * tags). The free top of the last region goes back through more-core: automatically past
- * TLSF_TRIM_THRESHOLD, entirely in tlsf_trim(). Small-class runs are TLSF chunks too.
+ * tags). The heap grows through more-core by at least a pad (grow_pad: span / 16 within 64 KiB
+ * .. 1 MiB), and its free top goes back through more-core: automatically past 2 x pad + a page
+ * (plus what note_growth learned from trims the heap grew back after), keeping pad, and entirely
+ * in tlsf_trim(0). Small-class runs are TLSF chunks too.
  * Cost: O(1) per call, plus a more-core call when the heap must grow or shrink.
  * Locking: everything under malloc_state.tlsf.lock.
  */
@@ -44,9 +46,17 @@ _Static_assert(__builtin_offsetof(struct small_run, tlsf_size) == __builtin_offs
                "a run's header overlays its TLSF chunk header: the run's own fields come after the size word");
 #define TLSF_LINEAR_LIMIT ((size_t)1 << (TLSF_SL_LOG2 + 4))             /* below this, lists are 16 bytes apart */
 #define TLSF_MAX_REQUEST ((size_t)1 << (sizeof(size_t) == 8 ? 46 : 30)) /* far above any RAM */
-/* The free top of the heap goes back to more-core when it exceeds the threshold, keeping TLSF_TRIM_KEEP. */
-#define TLSF_TRIM_THRESHOLD ((size_t)128 << 10)
-#define TLSF_TRIM_KEEP ((size_t)32 << 10)
+/*
+ * Growth asks more-core for at least a pad: the heap span / 16, within these bounds, in whole pages
+ * (glibc's M_TOP_PAD is the precedent), so a growing heap moves the break about every 1/16 of its
+ * size rather than on every request. The free top goes back when it exceeds 2 x pad + a page (so at
+ * least 132 KiB), keeping pad: after a trim the top holds pad plus under a page of rounding, and one
+ * growth adds pad, so a malloc/free pair at the top of up to 2 x pad grows once and never trims.
+ */
+#define TLSF_GROW_PAD_MIN_BYTES ((size_t)64 << 10)
+#define TLSF_GROW_PAD_MAX_BYTES ((size_t)1 << 20)
+#define TLSF_TRIM_MIN_BYTES (2 * TLSF_GROW_PAD_MIN_BYTES + MALLOC_PAGE_BYTES) /* the lowest threshold */
+#define TLSF_TRIM_EXTRA_MAX_BYTES ((size_t)32 << 20) /* the most the threshold learns to add (note_growth) */
 
 #define T (&malloc_state.tlsf)
 
@@ -303,6 +313,34 @@ static struct tlsf_chunk *add_memory(uintptr_t previous, size_t increment)
     return chunk;
 }
 
+/* The least a growth asks for and what a trim keeps: span / 16 clamped to [64 KiB, 1 MiB], whole pages. */
+static size_t grow_pad(void)
+{
+    size_t pad = (tlsf_break() - malloc_state.heap_start) / 16;
+    if (pad < TLSF_GROW_PAD_MIN_BYTES)
+        pad = TLSF_GROW_PAD_MIN_BYTES;
+    if (pad > TLSF_GROW_PAD_MAX_BYTES)
+        pad = TLSF_GROW_PAD_MAX_BYTES;
+    return align_up(pad, MALLOC_PAGE_BYTES);
+}
+
+/*
+ * Moves the break up by *increment (whole pages, at least needed) or, when more-core refuses that,
+ * by needed alone, stored in *increment (a heap near its limit still gets its last pages).
+ * Returns the previous break, or (void *)-1 when neither fits.
+ */
+static void *more_core_padded(size_t needed, size_t *increment)
+{
+    void *previous = malloc_state.more_core((intptr_t)*increment);
+    if (previous == (void *)-1 && *increment > needed) {
+        *increment = needed;
+        previous = malloc_state.more_core((intptr_t)needed);
+    }
+    return previous;
+}
+
+static void note_growth(void);
+
 /* Grows the heap so a chunk of bytes fits at the placement; returns the top free chunk, or NULL. */
 static struct tlsf_chunk *grow(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
 {
@@ -331,10 +369,13 @@ static struct tlsf_chunk *grow(size_t bytes, uintptr_t alignment, uintptr_t head
         return (struct tlsf_chunk *)top; /* the top chunk fits already (the padded list search missed it) */
     if (placed < top || needed_end < placed || needed_end - current > TLSF_MAX_REQUEST)
         return NULL;
-    size_t increment = align_up(needed_end - current, MALLOC_PAGE_BYTES);
-    void *previous = malloc_state.more_core((intptr_t)increment);
+    size_t needed = align_up(needed_end - current, MALLOC_PAGE_BYTES);
+    size_t pad = grow_pad();
+    size_t increment = needed > pad ? needed : pad;
+    void *previous = more_core_padded(needed, &increment);
     if (previous == (void *)-1)
         return NULL;
+    note_growth();
     /* If the break moved between the two calls, the memory is still ours: it becomes a new region. */
     if ((uintptr_t)previous != current && T->region_count == TLSF_MAX_REGIONS)
         return NULL; /* cannot track it: left to its owner (does not happen with a private break) */
@@ -350,6 +391,14 @@ static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t head
     unsigned first, second;
     mapping_search(search, &first, &second);
     struct tlsf_chunk *chunk = find_list(first, second);
+    if (!chunk && alignment > MALLOC_ALIGNMENT) {
+        /* No chunk is big enough for any placement; the first one big enough for the bytes may
+         * still happen to be aligned well (a page-aligned hole for a run): one more look. */
+        mapping_search(bytes, &first, &second);
+        chunk = find_list(first, second);
+        if (chunk && !fits(chunk, bytes, alignment, header_offset))
+            chunk = NULL;
+    }
     if (chunk) {
         list_remove(chunk);
         return place(chunk, bytes, alignment, header_offset);
@@ -444,9 +493,40 @@ static size_t trim_top(size_t keep)
 size_t tlsf_trim(size_t keep_bytes)
 {
     spin_lock(&T->lock);
+    T->trim_extra_bytes = 0;
+    T->last_auto_trim_bytes = 0;
     size_t released = trim_top(keep_bytes);
     spin_unlock(&T->lock);
     return released;
+}
+
+/*
+ * Gives the free top chunk (top_bytes) back down to pad when it exceeds 2 x pad + a page + the
+ * learned extra (see note_growth). Lock held.
+ */
+static void trim_if_over_threshold(size_t top_bytes)
+{
+    size_t pad = grow_pad();
+    if (top_bytes > 2 * pad + MALLOC_PAGE_BYTES + T->trim_extra_bytes) {
+        size_t released = trim_top(pad);
+        if (released)
+            T->last_auto_trim_bytes = released;
+    }
+}
+
+/*
+ * The heap grows again after an automatic trim gave memory back: that trim was wasted work (on
+ * the host the pages fault in again), so the threshold rises by what it released, doubling the
+ * extra, up to TLSF_TRIM_EXTRA_MAX_BYTES (glibc raises its trim threshold the same way when its
+ * mmap threshold adapts). rvmem_malloc_trim() forgets what was learned. Lock held.
+ */
+static void note_growth(void)
+{
+    if (T->last_auto_trim_bytes == 0)
+        return;
+    size_t extra = 2 * T->trim_extra_bytes + T->last_auto_trim_bytes;
+    T->trim_extra_bytes = extra < TLSF_TRIM_EXTRA_MAX_BYTES ? extra : TLSF_TRIM_EXTRA_MAX_BYTES;
+    T->last_auto_trim_bytes = 0;
 }
 
 /* Frees a used chunk (lock held), trimming the top when it grew past the threshold. */
@@ -455,8 +535,8 @@ static void free_chunk_locked(struct tlsf_chunk *chunk)
     T->used_blocks--;
     T->used_bytes -= chunk_bytes(chunk);
     struct tlsf_chunk *merged = release_chunk(chunk);
-    if (chunk_bytes(merged) > TLSF_TRIM_THRESHOLD && chunk_next(merged)->size == (CHUNK_PREV_FREE))
-        trim_top(TLSF_TRIM_KEEP);
+    if (chunk_bytes(merged) > TLSF_TRIM_MIN_BYTES && chunk_next(merged)->size == (CHUNK_PREV_FREE))
+        trim_if_over_threshold(chunk_bytes(merged));
 }
 
 void tlsf_free(void *payload)

@@ -174,8 +174,6 @@ int rvmem_malloc_validate(void)
         result = validate_class(class_index, &map_pages_expected, caller);
     if (!result)
         result = validate_map(map_pages_expected);
-    if (!result)
-        result = medium_cache_validate(malloc_cache_self());
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_unlock(&malloc_state.centrals[class_index].lock);
     return result;

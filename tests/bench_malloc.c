@@ -5,8 +5,9 @@
  * rvmem_free on the break) with a probe that times every call with rdinstret, and reports for
  * each workload: malloc and free over every call (mean, p50, p99, max), the same over the calls
  * that neither moved the break nor took or gave pages (no page refill: "_no_refill" rows; a
- * check of the break and the page allocator's free count before and after each call, outside
- * the counted window), and the footprint, in permille: 1000 * the highest heap span seen / the
+ * check of the break, the page allocator's free count and rvmem_malloc_run_changes() - a size
+ * class taking a new run of pages or giving one back - before and after each call, outside the
+ * counted window), and the footprint, in permille: 1000 * the highest heap span seen / the
  * highest sum of requested bytes live at once. The heap span is the break minus the allocator's
  * heap start, sampled after every malloc (outside the counted window); rvmem_malloc_trim() runs
  * before each workload so the heap starts as small as the allocator can make it.
@@ -35,6 +36,7 @@ struct probe_state {
     struct kbench_series series[2][2];
     uintptr_t break_before, pages_end_before;
     unsigned long free_pages_before;
+    size_t run_changes_before;
     uint64_t refills[2];
 };
 
@@ -54,6 +56,7 @@ static void probe_before(void *context)
     state->break_before = heap->current;
     state->pages_end_before = heap->pages_end;
     state->free_pages_before = free_pages_now();
+    state->run_changes_before = rvmem_malloc_run_changes();
 }
 
 static void probe_after(void *context, enum malloc_call call, size_t bytes, uint64_t instructions)
@@ -62,7 +65,8 @@ static void probe_after(void *context, enum malloc_call call, size_t bytes, uint
     struct brk_heap *heap = kernel_heap();
     uint64_t net = instructions > kbench_overhead() ? instructions - kbench_overhead() : 0;
     bool refilled = heap->current != state->break_before || heap->pages_end != state->pages_end_before ||
-                    free_pages_now() != state->free_pages_before;
+                    free_pages_now() != state->free_pages_before ||
+                    rvmem_malloc_run_changes() != state->run_changes_before;
     (void)bytes;
     kbench_series_add(&state->series[call][0], net);
     if (refilled)
@@ -118,8 +122,8 @@ static void report_call(const char *workload, const char *call_name, enum malloc
         if (probe_state.series[call][kind].large_dropped)
             kprintf("# %s %s: %lu samples over %u instructions not kept: p50/p99 may be overstated\n", workload,
                     call_name, (unsigned long)probe_state.series[call][kind].large_dropped, KBENCH_SERIES_EXACT);
-    kprintf("# %s %s: %lu of %lu calls moved the break\n", workload, call_name,
-            (unsigned long)probe_state.refills[call], (unsigned long)every.n);
+    kprintf("# %s %s: %lu of %lu calls were page refills (moved the break, or took or gave back a run)\n", workload,
+            call_name, (unsigned long)probe_state.refills[call], (unsigned long)every.n);
 }
 
 /* Runs one workload and reports its rows; a failed workload reports empty rows (a failure). noipa: one name. */
@@ -190,7 +194,7 @@ KBENCH(malloc_sweep, 0, 0)
         if (error)
             kprintf("# malloc_sweep %lu B: the workload failed with error %d\n", (unsigned long)bytes, error);
         else
-            kprintf("# sweep %lu B: %lu of %lu mallocs and %lu of %lu frees moved the break\n", (unsigned long)bytes,
+            kprintf("# sweep %lu B: %lu of %lu mallocs and %lu of %lu frees were page refills\n", (unsigned long)bytes,
                     (unsigned long)probe_state.refills[MALLOC_CALL_MALLOC], (unsigned long)run.result.mallocs,
                     (unsigned long)probe_state.refills[MALLOC_CALL_FREE], (unsigned long)run.result.frees);
     }

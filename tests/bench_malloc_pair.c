@@ -4,7 +4,8 @@
  * Issue targets: mean <= 20 instructions per malloc and <= 25 per free, max <= 150 per call when
  * no page refill is needed. The pair benchmarks hit the per-hart cache every time; the random
  * ones replace blocks of 1..1008 bytes at random among 512 slots after a warm-up (so runs exist
- * and refills and drains happen at their natural rate); the medium ones go through TLSF.
+ * and refills and drains happen at their natural rate); the medium ones (about 4 KiB) are class
+ * blocks too, from 1 KiB up.
  * The broader workloads (larson, zstress, size sweep) live with the benchmark suite. Figures
  * include the call itself (argument set-up, jal, result move: about 8 instructions).
  */

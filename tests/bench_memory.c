@@ -1,7 +1,8 @@
 /*
  * tests/bench_memory.c - page allocation and the program break, in guest instructions.
  *
- * Issue budgets: sbrk with no page change <= 25; sbrk claiming a page reported (target 300);
+ * Issue budgets: sbrk with no page change <= 25; sbrk claiming a page reported (target 300), and
+ * sbrk_uninit claiming one (no clearing: malloc's more-core);
  * order-0 alloc/free through the per-hart cache <= 40 mean each; random-order churn max <= 400
  * over every call, refills of the per-hart cache and frees into a full one included (they are
  * also measured on their own, with the same budget).
@@ -269,6 +270,18 @@ KBENCH(sbrk_claims_one_page, 0, 0)
     for (unsigned i = 0; i < 200; i++) {
         uint64_t begin = kbench_start();
         sbrk(PAGE_SIZE);
+        kbench_stop(begin);
+        brk(start);
+    }
+}
+
+/* The same claim without the clearing: what malloc's more-core (sbrk_uninit) pays for a page. */
+KBENCH(sbrk_uninit_claims_one_page, 0, 0)
+{
+    char *start = sbrk(0);
+    for (unsigned i = 0; i < 200; i++) {
+        uint64_t begin = kbench_start();
+        sbrk_uninit(PAGE_SIZE);
         kbench_stop(begin);
         brk(start);
     }

@@ -10,6 +10,7 @@
 #include "kernel/errors.h"
 #include "kernel/layout.h"
 #include "kernel/platform.h"
+#include "kernel/string.h"
 #include "tests/ktest.h"
 
 #define ARENA_PAGES 256
@@ -172,6 +173,136 @@ KTEST(brk, statistics_track_start_break_and_peak)
     KASSERT_EQ(stats.peak, heap_start + 3 * PAGE_SIZE + 7);
     KASSERT_EQ(stats.pages_held, 2u);
     KASSERT_EQ(brk_set(&heap, heap_start), 0);
+}
+
+/* brk_move_by_uninit as brk_sbrk: 0 or the error, the previous break in *previous on success. */
+static int sbrk_uninit_on(intptr_t increment, void **previous)
+{
+    struct brk_move move = brk_move_by_uninit(&heap, increment);
+    if (move.error == 0)
+        *previous = (void *)move.previous;
+    return (int)move.error;
+}
+
+KTEST(brk, uninitialized_grow_moves_the_break_like_sbrk)
+{
+    KASSERT(set_up());
+    void *previous = NULL;
+    KASSERT_EQ(sbrk_uninit_on(100, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start);
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 1);
+    KASSERT_EQ(sbrk_uninit_on(3 * PAGE_SIZE + 7, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start + 100);
+    KASSERT_EQ(current_break(), heap_start + 3 * PAGE_SIZE + 107);
+    KASSERT_EQ(pages_held(), 4u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 4);
+    struct brk_stats stats;
+    brk_get_stats(&heap, &stats);
+    KASSERT_EQ(stats.peak, heap_start + 3 * PAGE_SIZE + 107);
+    KASSERT_EQ(sbrk_uninit_on(-(intptr_t)(3 * PAGE_SIZE + 107), &previous), 0); /* shrinks as sbrk does */
+    KASSERT_EQ((uintptr_t)previous, heap_start + 3 * PAGE_SIZE + 107);
+    KASSERT_EQ(pages_held(), 0u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+KTEST(brk, uninitialized_grow_fails_like_sbrk_and_changes_nothing)
+{
+    KASSERT(set_up());
+    void *previous = (void *)1;
+    KASSERT_EQ(sbrk_uninit_on(-1, &previous), -E_INVAL); /* below the start */
+    KASSERT_PTR_EQ(previous, (void *)1);
+    KASSERT_EQ(sbrk_uninit_on(10, &previous), 0);
+    KASSERT_EQ(sbrk_uninit_on(INTPTR_MAX, &previous), -E_NOMEM); /* beyond the limit */
+    KASSERT_EQ(sbrk_uninit_on(INTPTR_MIN, &previous), -E_INVAL); /* wraps below zero */
+    uintptr_t to_limit = arena_limit() - (heap_start + 10);
+    KASSERT_EQ(sbrk_uninit_on((intptr_t)to_limit + 1, &previous), -E_NOMEM);
+    KASSERT_EQ(current_break(), heap_start + 10);
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 1);
+    /* The pages above are taken: -E_NOMEM, nothing claimed; once they are free the same move succeeds. */
+    uintptr_t taken = heap_start + 2 * PAGE_SIZE;
+    KASSERT_EQ(buddy_claim(&pages, taken, taken + PAGE_SIZE), 0);
+    KASSERT_EQ(sbrk_uninit_on(3 * PAGE_SIZE, &previous), -E_NOMEM);
+    KASSERT_EQ(current_break(), heap_start + 10);
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 2);
+    KASSERT_EQ(buddy_free(&pages, (void *)taken, 0), 0);
+    KASSERT_EQ(sbrk_uninit_on(3 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(sbrk_uninit_on((intptr_t)(to_limit - 3 * PAGE_SIZE), &previous), 0); /* exactly up to the limit */
+    KASSERT_EQ(current_break(), arena_limit());
+    KASSERT_EQ(sbrk_uninit_on(1, &previous), -E_NOMEM);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+/* Claims the first pages of the arena with bytes written all over them, then gives them back. */
+static void dirty_the_first_pages(unsigned page_count)
+{
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, (intptr_t)(page_count * PAGE_SIZE), &previous), 0);
+    memset(previous, 0xa5, page_count * PAGE_SIZE);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0); /* checked builds poison them (0x6b): still not zero */
+}
+
+/* The first byte in [from, to) that is not zero, or to. */
+static uintptr_t first_nonzero(uintptr_t from, uintptr_t to)
+{
+    for (const unsigned char *byte = (const unsigned char *)from; (uintptr_t)byte < to; byte++)
+        if (*byte)
+            return (uintptr_t)byte;
+    return to;
+}
+
+KTEST(brk, zeroing_grow_after_an_uninitialized_one_reads_zero)
+{
+    KASSERT(set_up());
+    dirty_the_first_pages(3);
+    void *previous = NULL;
+    KASSERT_EQ(sbrk_uninit_on(100, &previous), 0);
+    /* The premise: the page came back as it was (that is what uninitialized means). */
+    KASSERT_NE(*(const unsigned char *)(heap_start + 100), 0);
+    KASSERT_EQ(heap.dirty_end, heap_start + PAGE_SIZE);
+    /* The fast path must not hand those bytes to a zeroing move; a move by 0 still takes it. */
+    uintptr_t fast_previous = 0;
+    KASSERT(!brk_try_move_fast(&heap, 16, &fast_previous));
+    KASSERT(brk_try_move_fast(&heap, 0, &fast_previous));
+    KASSERT_EQ(fast_previous, heap_start + 100);
+    /* Inside the page: exactly what is handed out is cleared. */
+    KASSERT_EQ(brk_sbrk(&heap, 200, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start + 100);
+    KASSERT_EQ(first_nonzero(heap_start + 100, heap_start + 300), heap_start + 300);
+    /* Across into new pages: the rest of the dirty page and the new pages read as zero. */
+    KASSERT_EQ(brk_sbrk(&heap, 2 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(first_nonzero(heap_start + 300, heap_start + 2 * PAGE_SIZE + 300), heap_start + 2 * PAGE_SIZE + 300);
+    KASSERT(brk_try_move_fast(&heap, 16, &fast_previous)); /* nothing dirty above the break any more */
+    /* brk_set into dirty pages clears too. */
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    dirty_the_first_pages(2);
+    KASSERT_EQ(sbrk_uninit_on(1, &previous), 0);
+    KASSERT_EQ(brk_set(&heap, heap_start + PAGE_SIZE + 1), 0);
+    KASSERT_EQ(first_nonzero(heap_start + 1, heap_start + PAGE_SIZE + 1), heap_start + PAGE_SIZE + 1);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+}
+
+KTEST(brk, shrinking_below_dirty_bytes_keeps_zero_above_the_break)
+{
+    KASSERT(set_up());
+    dirty_the_first_pages(3);
+    void *previous = NULL;
+    KASSERT_EQ(sbrk_uninit_on(2 * PAGE_SIZE + 100, &previous), 0); /* three dirty pages */
+    memset((void *)heap_start, 0x5a, 2 * PAGE_SIZE + 100);
+    KASSERT_EQ(brk_set(&heap, heap_start + 50), 0); /* gives two pages back, keeps the first */
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(brk_sbrk(&heap, 3 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(first_nonzero(heap_start + 50, heap_start + 3 * PAGE_SIZE + 50), heap_start + 3 * PAGE_SIZE + 50);
+    KASSERT_EQ(*(const unsigned char *)(heap_start + 49), 0x5a); /* below the shrink: kept */
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
 }
 
 #define SMP_MOVES 64

@@ -1,7 +1,9 @@
 /*
  * tests/kernel_malloc_exhaustion.c - malloc when the heap is exhausted: NULL, nothing leaked, and
  * the next request after memory is freed succeeds. Needs a small heap: make test boots with
- * heap_max=64K for this suite (an explicit suite: it runs only when named).
+ * heap_max=64K for this suite (an explicit suite: it runs only when named). The test takes the
+ * first 24 KiB above the break itself, so malloc's 64 KiB pad does not fit in the 40 KiB left:
+ * its growth must fall back to what each request lacks, down to the last page.
  */
 #include "kernel/brk.h"
 #include "kernel/pages.h"
@@ -9,10 +11,17 @@
 #include "tests/ktest.h"
 #include "tests/malloc_exhaustion_cases.h"
 
+#define HELD_BELOW_MALLOC_BYTES (24 * 1024)
+
 KTEST_EXPLICIT(malloc_exhaustion, null_then_recovery)
 {
     struct brk_stats heap;
     brk_get_stats(kernel_heap(), &heap);
     KASSERT_LE(heap.limit - heap.start, 1u << 20); /* boot with heap_max=64K */
-    malloc_exhaustion_cases();
+    rvmem_malloc_trim();
+    char *held = sbrk(HELD_BELOW_MALLOC_BYTES);
+    KASSERT_NE(held, (char *)-1);
+    KASSERT_LT(heap.limit - (uintptr_t)sbrk(0), (uintptr_t)64 * 1024); /* less than a pad is left */
+    malloc_exhaustion_cases(heap.limit);
+    KASSERT_EQ(brk(held), 0);
 }

@@ -79,6 +79,47 @@ KTEST(sbrk, meets_page_allocations_then_recovers)
     KASSERT_EQ(brk(start), 0);
 }
 
+KTEST(sbrk, uninit_moves_the_break_like_sbrk)
+{
+    unsigned long free_before = buddy_free_pages(kernel_pages());
+    char *start = sbrk(0);
+    KASSERT_PTR_EQ(sbrk_uninit(3 * PAGE_SIZE + 100), start);
+    KASSERT_PTR_EQ(sbrk_uninit(0), start + 3 * PAGE_SIZE + 100);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), free_before - 4);
+    KASSERT_PTR_EQ(sbrk_uninit(-(intptr_t)(3 * PAGE_SIZE + 100)), start + 3 * PAGE_SIZE + 100);
+    KASSERT_PTR_EQ(sbrk(0), start);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), free_before);
+}
+
+KTEST(sbrk, uninit_errors_set_errno)
+{
+    char *start = sbrk(0);
+    KASSERT_PTR_EQ(sbrk_uninit(-1), (void *)-1);
+    KASSERT_EQ(*errno_location(), E_INVAL);
+    KASSERT_PTR_EQ(sbrk_uninit(INTPTR_MAX), (void *)-1);
+    KASSERT_EQ(*errno_location(), E_NOMEM);
+    KASSERT_PTR_EQ(sbrk(0), start);
+}
+
+/* A page dirtied and given back, taken again uninitialized: sbrk still hands out zeros from it. */
+KTEST(sbrk, zeroing_sbrk_after_uninit_reads_zero)
+{
+    char *start = sbrk(0);
+    KASSERT_EQ((uintptr_t)start % PAGE_SIZE, 0u); /* so the pages below are the ones dirtied here */
+    char *dirty = sbrk(2 * PAGE_SIZE);
+    KASSERT_PTR_EQ(dirty, start);
+    for (unsigned i = 0; i < 2 * PAGE_SIZE; i++)
+        dirty[i] = (char)0xa5;
+    KASSERT_EQ(brk(start), 0);
+    KASSERT_PTR_EQ(sbrk_uninit(64), start);
+    KASSERT_NE(start[64], 0); /* the premise: the page came back as it was */
+    char *zeroed = sbrk(2 * PAGE_SIZE);
+    KASSERT_PTR_EQ(zeroed, start + 64);
+    for (unsigned i = 0; i < 2 * PAGE_SIZE; i++)
+        KASSERT_EQ(zeroed[i], 0);
+    KASSERT_EQ(brk(start), 0);
+}
+
 KTEST(pages, highest_addresses_first)
 {
     void *first = page_alloc(0);
@@ -115,5 +156,10 @@ KTEST(sbrk, heap_max_from_bootargs_caps_the_heap)
     KASSERT_NE(sbrk((intptr_t)heap_max), (void *)-1);
     KASSERT_PTR_EQ(sbrk(1), (void *)-1);
     KASSERT_EQ(*errno_location(), E_NOMEM);
+    KASSERT_PTR_EQ(sbrk_uninit(1), (void *)-1);
+    KASSERT_EQ(*errno_location(), E_NOMEM);
+    KASSERT_EQ(brk(start), 0);
+    KASSERT_NE(sbrk_uninit((intptr_t)heap_max), (void *)-1); /* the uninitialized grow reaches the cap too */
+    KASSERT_PTR_EQ(sbrk_uninit(1), (void *)-1);
     KASSERT_EQ(brk(start), 0);
 }

@@ -163,7 +163,7 @@ KTEST(malloc, realloc_keeps_contents)
     malloc_test_settle();
 }
 
-KTEST(malloc, medium_blocks_are_cached_per_hart_and_flushed)
+KTEST(malloc, medium_sizes_come_from_classes_and_the_hart_cache)
 {
     rvmem_malloc_flush_cache();
     struct malloc_stats before, cached, flushed;
@@ -172,13 +172,16 @@ KTEST(malloc, medium_blocks_are_cached_per_hart_and_flushed)
     KASSERT_NOT_NULL(block);
     size_t usable = rvmem_malloc_usable_size(block);
     KASSERT_GE(usable, 3000);
+#ifndef RVMEM_CHECKED
+    KASSERT_EQ(usable, 3072); /* the class of 3072 bytes (8 per power of two above 1 KiB) */
+#endif
     rvmem_free(block);
     rvmem_malloc_stats(&cached);
     KASSERT_GT(cached.bytes_cached, before.bytes_cached); /* kept by this hart, not in use */
     KASSERT_EQ(cached.bytes_in_use, before.bytes_in_use);
-    KASSERT_EQ(cached.medium_blocks_in_use, before.medium_blocks_in_use);
+    KASSERT_EQ(cached.medium_blocks_in_use, before.medium_blocks_in_use); /* no TLSF block */
     KASSERT_EQ(rvmem_malloc_validate(), 0);
-    /* Any request its bucket serves gets it back, without TLSF. */
+    /* Any request of the same class gets it back from the hart's cache. */
     uint8_t *again = rvmem_malloc(2990);
     KASSERT_PTR_EQ(again, block);
 #ifndef RVMEM_CHECKED
@@ -193,22 +196,44 @@ KTEST(malloc, medium_blocks_are_cached_per_hart_and_flushed)
     malloc_test_settle();
 }
 
-KTEST(malloc, realloc_grows_medium_blocks_in_place)
+KTEST(malloc, class_sizes_and_their_runs)
 {
-    uint8_t *block = rvmem_malloc(5000);
-    uint8_t *neighbour = rvmem_malloc(9000);
-    uint8_t *guard = rvmem_malloc(5000);
+    /* Every size up to 64 KiB gets a class at most 1/8 (16 bytes below 1 KiB) bigger. */
+    for (size_t size = 1; size <= MALLOC_CLASS_MAX_BYTES; size += size < 2048 ? 1 : 29) {
+        void *block = rvmem_malloc(size);
+        KASSERT_NOT_NULL(block);
+        size_t usable = rvmem_malloc_usable_size(block);
+        KASSERT_GE(usable, size);
+#ifndef RVMEM_CHECKED
+        size_t slack = size <= MALLOC_SMALL_MAX_BYTES ? 15 : (size - 1) / 8;
+        KASSERT_LE(usable - size, slack);
+#endif
+        rvmem_free(block);
+    }
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.classes[MALLOC_SMALL_CLASSES - 1].block_bytes, MALLOC_CLASS_MAX_BYTES);
+    KASSERT_EQ(stats.classes[MALLOC_SMALL_MAX_BYTES / 16].block_bytes, 1024);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
+KTEST(malloc, realloc_grows_large_blocks_in_place)
+{
+    uint8_t *block = rvmem_malloc(80000);
+    uint8_t *neighbour = rvmem_malloc(100000);
+    uint8_t *guard = rvmem_malloc(80000);
     KASSERT_NOT_NULL(block);
     KASSERT_NOT_NULL(neighbour);
     KASSERT_NOT_NULL(guard);
-    fill(block, 5000, 9);
+    fill(block, 80000, 9);
     rvmem_free(neighbour);
-    uint8_t *grown = rvmem_realloc(block, 12000);
+    uint8_t *grown = rvmem_realloc(block, 150000);
     KASSERT_NOT_NULL(grown);
 #ifndef RVMEM_CHECKED
     KASSERT_PTR_EQ(grown, block); /* the free neighbour was absorbed (checked realloc always moves) */
 #endif
-    KASSERT_EQ(first_mismatch(grown, 5000, 9), 5000);
+    KASSERT_EQ(first_mismatch(grown, 80000, 9), 80000);
     rvmem_free(grown);
     rvmem_free(guard);
     malloc_test_settle();
@@ -369,7 +394,7 @@ KTEST(malloc, statistics_follow_the_program)
         small[i] = rvmem_malloc(100);
         KASSERT_NOT_NULL(small[i]);
     }
-    void *medium = rvmem_malloc(10000);
+    void *medium = rvmem_malloc(80000); /* above the classes: a TLSF block */
     KASSERT_NOT_NULL(medium);
     rvmem_malloc_stats(&during);
 #ifdef RVMEM_CHECKED
@@ -435,10 +460,123 @@ KTEST(malloc, trim_gives_the_heap_back)
     KASSERT_EQ(rvmem_malloc_validate(), 0);
 }
 
+/* The least a growth takes and what an automatic trim keeps, as lib/malloc_tlsf.c documents it. */
+static size_t documented_pad(size_t span_bytes)
+{
+    size_t pad = span_bytes / 16;
+    if (pad < ((size_t)64 << 10))
+        pad = (size_t)64 << 10;
+    if (pad > ((size_t)1 << 20))
+        pad = (size_t)1 << 20;
+    return (pad + 4095) & ~(size_t)4095;
+}
+
+KTEST(malloc, growth_takes_at_least_a_pad_of_the_span)
+{
+    malloc_test_settle();
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    size_t span = stats.heap_span_bytes, calls = stats.more_core_calls;
+    KASSERT_LT(stats.bytes_free_medium, 20000); /* the premise: no free chunk holds the first block */
+    void *blocks[3];
+    blocks[0] = rvmem_aligned_alloc(64, 20000); /* 64-byte alignment: a TLSF block */
+    KASSERT_NOT_NULL(blocks[0]);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span + documented_pad(span)); /* one move, by the pad (> 20000) */
+    KASSERT_EQ(stats.more_core_calls, calls + 1);
+    for (unsigned i = 1; i < 3; i++) {
+        blocks[i] = rvmem_aligned_alloc(64, 20000);
+        KASSERT_NOT_NULL(blocks[i]);
+    }
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span + documented_pad(span)); /* the pad held them: no move */
+    KASSERT_EQ(stats.more_core_calls, calls + 1);
+    for (unsigned i = 0; i < 3; i++)
+        rvmem_free(blocks[i]);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span + documented_pad(span)); /* a free top under 2 x pad stays */
+    KASSERT_EQ(stats.more_core_calls, calls + 1);
+    malloc_test_settle();
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span); /* rvmem_malloc_trim gives the pad back too */
+}
+
+KTEST(malloc, pairs_at_the_top_do_not_grow_and_trim_every_time)
+{
+    malloc_test_settle();
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    size_t span_at_start = stats.heap_span_bytes;
+    void *hold = rvmem_malloc((size_t)2 << 20); /* a span over 2 MiB: a pad over 128 KiB */
+    KASSERT_NOT_NULL(hold);
+    rvmem_malloc_stats(&stats);
+    size_t calls = stats.more_core_calls, span_held = stats.heap_span_bytes;
+    /* 200 KB at the top, ten times: over the old fixed 128 KiB threshold, under 2 x pad. */
+    size_t span_top = 0;
+    for (unsigned round = 0; round < 10; round++) {
+        void *block = rvmem_malloc(200000);
+        KASSERT_NOT_NULL(block);
+        rvmem_free(block);
+        rvmem_malloc_stats(&stats);
+        KASSERT_EQ(stats.more_core_calls, calls + 1); /* the first round grew once; no round trimmed */
+        KASSERT_GT(stats.heap_span_bytes, span_held);
+        if (round == 0)
+            span_top = stats.heap_span_bytes;
+        KASSERT_EQ(stats.heap_span_bytes, span_top);
+    }
+    /* Freeing the 2 MiB block makes the free top exceed 2 x pad + a page: it goes back, keeping pad. */
+    rvmem_free(hold);
+    rvmem_malloc_stats(&stats);
+    size_t pad = documented_pad(span_top);
+    KASSERT_EQ(stats.more_core_calls, calls + 2);
+    KASSERT_LE(stats.heap_span_bytes, span_at_start + pad + 4096);
+    KASSERT_GE(stats.heap_span_bytes + 4096 + 64, span_at_start + pad);
+    malloc_test_settle();
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.heap_span_bytes, span_at_start);
+}
+
+/* A big block at the top, freed and allocated again: the trim that the second growth undid is not repeated. */
+KTEST(malloc, a_trim_the_heap_grows_back_after_raises_the_threshold)
+{
+    malloc_test_settle();
+    struct malloc_stats stats;
+    size_t bytes = (size_t)3 << 20;
+    void *block = rvmem_malloc(bytes);
+    KASSERT_NOT_NULL(block);
+    rvmem_free(block); /* the free top exceeds 2 x pad + a page: an automatic trim */
+    rvmem_malloc_stats(&stats);
+    size_t calls = stats.more_core_calls, span_trimmed = stats.heap_span_bytes;
+    block = rvmem_malloc(bytes); /* grows back: the threshold learns what the trim released */
+    KASSERT_NOT_NULL(block);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.more_core_calls, calls + 1);
+    size_t span_grown = stats.heap_span_bytes;
+    KASSERT_GT(span_grown, span_trimmed);
+    for (unsigned round = 0; round < 4; round++) {
+        rvmem_free(block); /* now under the threshold: the memory stays */
+        rvmem_malloc_stats(&stats);
+        KASSERT_EQ(stats.more_core_calls, calls + 1);
+        KASSERT_EQ(stats.heap_span_bytes, span_grown);
+        block = rvmem_malloc(bytes);
+        KASSERT_NOT_NULL(block);
+    }
+    rvmem_free(block);
+    malloc_test_settle(); /* rvmem_malloc_trim: gives it all back and forgets the threshold */
+    block = rvmem_malloc(bytes);
+    KASSERT_NOT_NULL(block);
+    rvmem_malloc_stats(&stats);
+    calls = stats.more_core_calls;
+    rvmem_free(block);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.more_core_calls, calls + 1); /* trimmed automatically again */
+    malloc_test_settle();
+}
+
 KTEST(malloc, validator_detects_a_broken_boundary_tag)
 {
-    uint8_t *a = rvmem_malloc(3000);
-    uint8_t *b = rvmem_malloc(3000);
+    uint8_t *a = rvmem_malloc(80000);
+    uint8_t *b = rvmem_malloc(80000);
     KASSERT_NOT_NULL(a);
     KASSERT_NOT_NULL(b);
     KASSERT_EQ(rvmem_malloc_validate(), 0);

@@ -30,6 +30,7 @@ Prints a table (machine, harts, RAM, boot hart, console, result, time) and
 """
 import argparse
 import concurrent.futures
+import errno
 import os
 import re
 import signal
@@ -246,6 +247,17 @@ def judge(run, text, status, ended_by_runner, timed_out, seconds):
     }
 
 
+def can_execute(program):
+    """False when the kernel refuses to run program at all (ENOEXEC: e.g. -m32 binaries without IA32 emulation)."""
+    try:
+        subprocess.run([program, "no-test-has-this-name"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    except OSError as error:
+        if error.errno == errno.ENOEXEC:
+            return False
+        raise
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernel", required=True)
@@ -293,7 +305,10 @@ def main():
             else:
                 failed += 1
                 print(f"      log: {os.path.join(args.log_dir, run.name() + '.log')}")
-    if args.host32:
+    if args.host32 and not can_execute(args.host32):
+        print(f"  {'host -m32 (ASan+UBSan)':<21} {'':>5} {'':>5}  {'portable code, 32-bit pointers':<34} {'':>4}  "
+              f"skipped: built, but this host's kernel cannot run 32-bit x86 programs (no IA32 emulation)")
+    elif args.host32:
         started_host = time.monotonic()
         result = subprocess.run([args.host32] + ([args.tests] if args.tests else []), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, timeout=600)
