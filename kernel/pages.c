@@ -69,15 +69,20 @@ int *errno_location(void)
     return &hart_errno[hart_self()];
 }
 
-/* Everything but sbrk's common case, out of line so that case needs no frame. */
-static __attribute__((noinline)) void *sbrk_slow(intptr_t increment)
+/* A move of the break as sbrk reports it: the previous break, or (void *)-1 with errno set. */
+static void *sbrk_result(struct brk_move move)
 {
-    struct brk_move move = brk_move_by(&machine_heap, increment);
     if (move.error) {
         *errno_location() = (int)-move.error;
         return (void *)-1;
     }
     return (void *)move.previous;
+}
+
+/* Everything but sbrk's common case, out of line so that case needs no frame. */
+static __attribute__((noinline)) void *sbrk_slow(intptr_t increment)
+{
+    return sbrk_result(brk_move_by(&machine_heap, increment));
 }
 
 /*
@@ -95,12 +100,7 @@ __attribute__((optimize("omit-frame-pointer"))) void *sbrk(intptr_t increment)
 /* sbrk_uninit's slow path: brk_move_by_uninit with errno. */
 static __attribute__((noinline)) void *sbrk_uninit_slow(intptr_t increment)
 {
-    struct brk_move move = brk_move_by_uninit(&machine_heap, increment);
-    if (move.error) {
-        *errno_location() = (int)-move.error;
-        return (void *)-1;
-    }
-    return (void *)move.previous;
+    return sbrk_result(brk_move_by_uninit(&machine_heap, increment));
 }
 
 /* The same fast path as sbrk: bytes below clean_end are zero, which suits an uninitialized grow too. */
