@@ -123,7 +123,7 @@ static enum monitor_status command_heap(int count, char **words)
             size_text(in_use, stats.bytes_in_use), size_text(peak, stats.peak_bytes_in_use),
             size_text(span, stats.heap_span_bytes), (void *)stats.heap_start, (unsigned long)stats.more_core_calls,
             (unsigned long)stats.failed_requests);
-    kprintf("malloc: free %s small (+ %s in per-hart caches), %s medium; %lu small run(s), %lu medium block(s)\n",
+    kprintf("malloc: free %s in size classes (+ %s in per-hart caches), %s in TLSF; %lu run(s), %lu large block(s)\n",
             size_text(free_small, stats.bytes_free_small), size_text(cached, stats.bytes_cached),
             size_text(free_medium, stats.bytes_free_medium), (unsigned long)stats.small_runs,
             (unsigned long)stats.medium_blocks_in_use);

@@ -20,7 +20,7 @@
 #include "lib/vec.h"
 
 #define GROWTH_BLOCKS 8
-#define GROWTH_BLOCK_BYTES (24 * 1024) /* medium blocks: served by TLSF straight from the break */
+#define GROWTH_BLOCK_BYTES (24 * 1024) /* a size class of 8 blocks a run: one run straight from the break */
 
 #define VEC_PUSHES 300
 
