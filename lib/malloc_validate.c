@@ -104,6 +104,8 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
     }
     if (!result && listed != central->free_count)
         result = problem(-27, "free list length differs from its count", class_index, listed);
+    if (!result && listed >= small_cache_limit(class_index)) /* refills take the loose list whole */
+        result = problem(-39, "loose list as long as a magazine (it should be chains)", class_index, listed);
     if (!result && central->bump != central->bump_end &&
         (!is_block_of_class(central->bump, class_index) || (central->bump_end - central->bump) % bytes))
         result = problem(-28, "uncarved tail is not inside a run of this class", class_index, central->bump);

@@ -10,6 +10,7 @@
  */
 #include "kernel/string.h"
 #include "lib/malloc.h"
+#include "lib/malloc_internal.h" /* the validator tests break the state on purpose */
 #include "tests/ktest.h"
 #include "tests/malloc_test_support.h"
 
@@ -591,6 +592,48 @@ KTEST(malloc, validator_detects_a_broken_boundary_tag)
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     rvmem_free(a);
     rvmem_free(b);
+    malloc_test_settle();
+}
+
+/* Refills take a class's loose list whole, so it must stay shorter than a magazine (chain_loose). */
+KTEST(malloc, validator_detects_a_loose_list_as_long_as_a_magazine)
+{
+    unsigned class_index = small_class_of(100);
+    uint32_t limit = small_cache_limit(class_index);
+    static void *blocks[3 * 64];
+    for (uint32_t i = 0; i < 3 * limit; i++) {
+        blocks[i] = rvmem_malloc(100);
+        KASSERT_NOT_NULL(blocks[i]);
+    }
+    for (uint32_t i = 0; i < 3 * limit; i++)
+        rvmem_free(blocks[i]);
+    rvmem_malloc_flush_cache(); /* full magazines become chains, the rest stays loose */
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    struct small_central *central = &malloc_state.centrals[class_index];
+    spin_lock(&central->lock);
+    void **chain = central->chains, **last = chain;
+    void *loose = central->free_list;
+    if (chain) { /* one chain (limit blocks) in front of the loose list, as a broken flush would leave it */
+        for (uint32_t i = 1; i < limit; i++)
+            last = *last;
+        central->chains = chain[1];
+        central->chain_count--;
+        *last = loose;
+        central->free_list = chain;
+        central->free_count += limit;
+    }
+    spin_unlock(&central->lock);
+    KASSERT_NOT_NULL(chain);
+    KASSERT_LT(rvmem_malloc_validate(), 0);
+    spin_lock(&central->lock);
+    central->free_list = loose;
+    central->free_count -= limit;
+    *last = NULL;
+    chain[1] = central->chains;
+    central->chains = chain;
+    central->chain_count++;
+    spin_unlock(&central->lock);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
     malloc_test_settle();
 }
 
