@@ -16,7 +16,8 @@
  * (their old contents stay; in checked builds that is the buddy allocator's poison, which
  * buddy_claim verifies). The precedent is Linux's MAP_UNINITIALIZED for no-MMU embedded
  * systems: a caller that writes everything before reading it (malloc: calloc clears its own
- * block) should not pay for zeroing, 803 of the 1,207 instructions of claiming a page.
+ * block) should not pay for zeroing: about 800 of the about 1,260 instructions of claiming a
+ * page (docs/BENCHMARKS.md: sbrk_claims_one_page against sbrk_uninit_claims_one_page).
  *
  * Zero above the break: every byte between the break and the end of the heap's last page
  * is zero, except those below dirty_end, which only uninitialized growth leaves behind.

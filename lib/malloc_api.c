@@ -263,7 +263,7 @@ void *malloc_core_realloc(void *block, size_t size)
         have = tlsf_usable_size(block);
         if (size > MALLOC_CLASS_MAX_BYTES && tlsf_resize_in_place(block, size)) {
             size_t now = tlsf_usable_size(block);
-            __atomic_fetch_add(&malloc_state.medium_bytes_out, now - have, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&malloc_state.large_bytes_out, now - have, __ATOMIC_RELAXED);
             return block;
         }
     } else {

@@ -233,9 +233,9 @@ struct malloc_state {
     bool ready;
     size_t failed_requests;
     size_t peak_bytes_in_use;
-    size_t small_bytes_out;  /* bytes of small blocks outside the central lists (held or cached) */
-    size_t medium_bytes_out; /* usable bytes of TLSF blocks the program holds */
-    size_t run_changes;      /* runs taken for a class or given back (page-level refills), ever */
+    size_t small_bytes_out; /* bytes of small blocks outside the central lists (held or cached) */
+    size_t large_bytes_out; /* usable bytes of TLSF blocks the program holds (large blocks, fallbacks) */
+    size_t run_changes;     /* runs taken for a class or given back (page-level refills), ever */
     struct malloc_cache caches[MALLOC_CACHES];
     struct small_central centrals[MALLOC_SMALL_CLASSES];
     struct tlsf_state tlsf;
@@ -371,7 +371,7 @@ void malloc_raise_peak(size_t now);
 static inline void malloc_note_peak(void)
 {
     size_t now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED) +
-                 __atomic_load_n(&malloc_state.medium_bytes_out, __ATOMIC_RELAXED);
+                 __atomic_load_n(&malloc_state.large_bytes_out, __ATOMIC_RELAXED);
     if (MALLOC_UNLIKELY(now > __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED))) {
 #if defined(__riscv) && __riscv_xlen == 64
         __asm__ volatile("amomaxu.d zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");

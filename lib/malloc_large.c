@@ -12,7 +12,7 @@ void *large_alloc(size_t alignment, size_t size)
 {
     void *block = tlsf_alloc_aligned(alignment, size);
     if (block) {
-        __atomic_fetch_add(&malloc_state.medium_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
+        __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
         malloc_note_peak();
     }
     return block;
@@ -20,6 +20,6 @@ void *large_alloc(size_t alignment, size_t size)
 
 void large_free(void *block)
 {
-    __atomic_fetch_sub(&malloc_state.medium_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
     tlsf_free(block);
 }

@@ -158,6 +158,29 @@ static inline void **chain_link(void *chain)
     return &((void **)chain)[1];
 }
 
+/* Takes the top chain off the class's stack (there is one). Class lock held. */
+static inline void *pop_chain(struct small_central *central)
+{
+    void *chain = central->chains;
+    central->chains = *chain_link(chain);
+    central->chain_count--;
+    return chain;
+}
+
+/*
+ * Cuts count blocks (count >= 1, at most what is uncarved) off the newest run's uncarved part,
+ * which new_run linked in address order: the last one now links to tail. Returns the first.
+ * Class lock held; O(1).
+ */
+static inline void *cut_uncarved(struct small_central *central, size_t bytes, size_t count, void *tail)
+{
+    uintptr_t first = central->bump;
+    uintptr_t last = first + (count - 1) * bytes;
+    *(void **)last = tail;
+    central->bump = last + bytes;
+    return (void *)first;
+}
+
 /*
  * take_magazine's slower half, with the class lock held (it lets go of it): the whole loose list
  * (fewer than a limit of blocks: chain_loose keeps it so), topped up from the newest run's
@@ -178,11 +201,7 @@ __attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct s
     if (carve > limit - taken)
         carve = limit - taken;
     if (carve) {
-        uintptr_t first = central->bump;
-        uintptr_t last = first + (carve - 1) * bytes;
-        *(void **)last = chain;
-        chain = (void *)first;
-        central->bump = last + bytes;
+        chain = cut_uncarved(central, bytes, carve, chain);
         taken += (uint32_t)carve;
     }
     spin_unlock(&central->lock);
@@ -227,10 +246,8 @@ static struct small_batch take_magazine(unsigned class_index, uint32_t limit)
     struct small_central *central = &malloc_state.centrals[class_index];
     struct small_batch batch;
     spin_lock(&central->lock);
-    void *chain = central->chains;
-    if (chain != NULL) {
-        central->chains = *chain_link(chain);
-        central->chain_count--;
+    if (central->chains != NULL) {
+        void *chain = pop_chain(central);
         spin_unlock(&central->lock);
         batch = (struct small_batch){chain, limit};
     } else {
@@ -298,20 +315,16 @@ MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(stru
     struct small_central *central = &malloc_state.centrals[class_index];
     if (MALLOC_UNLIKELY(!spin_trylock(&central->lock)))
         return refill_locked(entry, entry_index);
-    void **first = central->chains;
+    void **first;
     uint32_t count = limit;
-    if (MALLOC_LIKELY(first != NULL)) {
-        central->chains = *chain_link(first);
-        central->chain_count--;
+    if (MALLOC_LIKELY(central->chains != NULL)) {
+        first = pop_chain(central);
     } else if (MALLOC_LIKELY(central->free_count == 0 && central->bump != central->bump_end)) {
         size_t bytes = small_class_bytes(class_index);
         size_t uncarved = (central->bump_end - central->bump) / bytes;
         if (uncarved < count)
             count = (uint32_t)uncarved;
-        first = (void **)central->bump;
-        uintptr_t last = central->bump + (count - 1) * bytes;
-        *(void **)last = NULL;
-        central->bump = last + bytes;
+        first = cut_uncarved(central, bytes, count, NULL);
     } else {
         spin_unlock(&central->lock);
         return refill_locked(entry, entry_index);
@@ -444,8 +457,7 @@ static size_t release_class(unsigned class_index)
     /* Whole magazines become loose blocks first (each chain: exactly limit blocks). */
     size_t limit = small_cache_limit(class_index);
     while (central->chains) {
-        void *chain = central->chains;
-        central->chains = *chain_link(chain);
+        void *chain = pop_chain(central);
         void *last = chain;
         for (size_t i = 1; i < limit; i++)
             last = *(void **)last;
@@ -453,7 +465,6 @@ static size_t release_class(unsigned class_index)
         central->free_list = chain;
         central->free_count += limit;
     }
-    central->chain_count = 0;
     for (struct small_run *run = central->runs; run; run = run->next_run)
         run->scratch_free = 0;
     for (void *block = central->free_list; block; block = *(void **)block)

@@ -76,7 +76,7 @@ void rvmem_malloc_stats(struct malloc_stats *out)
         runs_blocks += out->classes[class_index].runs;
     spin_unlock(&tlsf->lock);
     out->medium_blocks_in_use -= runs_blocks; /* runs are TLSF chunks too */
-    out->bytes_in_use = small_in_use_bytes + __atomic_load_n(&malloc_state.medium_bytes_out, __ATOMIC_RELAXED);
+    out->bytes_in_use = small_in_use_bytes + __atomic_load_n(&malloc_state.large_bytes_out, __ATOMIC_RELAXED);
     out->peak_bytes_in_use = __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED);
     if (out->peak_bytes_in_use < out->bytes_in_use)
         out->peak_bytes_in_use = out->bytes_in_use;
