@@ -163,7 +163,19 @@ enter_hart_stack:
     ret
 
 park_extra_boot_hart:
-    la      a0, message_extra_boot_hart
+    /*
+     * OpenSBI 1.1 marks a hart START_PENDING before it stores the start address and argument
+     * (fixed in later releases), so a hart that wakes in between arrives here with the boot
+     * arguments instead of at secondary_start. If the boot hart is starting this very hart
+     * (hart_start_request, kernel/hart.h), carry on as its hart_start asked.
+     */
+    lla     t0, hart_start_request
+    REG_L   t1, HART_START_REQUEST_HARTID_OFFSET(t0)
+    bne     t1, a0, 8f
+    fence   r, r
+    REG_L   a1, HART_START_REQUEST_INDEX_OFFSET(t0)
+    j       secondary_start
+8:  la      a0, message_extra_boot_hart
     j       park_with_message
 park_misaligned:
     la      a0, message_misaligned

@@ -15,6 +15,7 @@ const char *error_name(int code)
     case E_RANGE: return "E_RANGE";
     case E_NOSYS: return "E_NOSYS";
     case E_BADDATA: return "E_BADDATA";
+    case E_TIMEDOUT: return "E_TIMEDOUT";
     default: return "E_?";
     }
 }

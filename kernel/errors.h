@@ -9,13 +9,14 @@
 #define RVMEM_KERNEL_ERRORS_H
 
 enum error_code {
-    E_NOENT = 2,   /* no such entry (device-tree node or property missing) */
-    E_NOMEM = 12,  /* out of memory */
-    E_BUSY = 16,   /* resource is in use (e.g. a page range already allocated) */
-    E_INVAL = 22,  /* invalid argument */
-    E_RANGE = 34,  /* value out of range */
-    E_NOSYS = 38,  /* not supported (e.g. an SBI extension that is absent) */
-    E_BADDATA = 74 /* malformed input (e.g. a corrupt device tree) */
+    E_NOENT = 2,     /* no such entry (device-tree node or property missing) */
+    E_NOMEM = 12,    /* out of memory */
+    E_BUSY = 16,     /* resource is in use (e.g. a page range already allocated) */
+    E_INVAL = 22,    /* invalid argument */
+    E_RANGE = 34,    /* value out of range */
+    E_NOSYS = 38,    /* not supported (e.g. an SBI extension that is absent) */
+    E_BADDATA = 74,  /* malformed input (e.g. a corrupt device tree) */
+    E_TIMEDOUT = 110 /* something awaited did not happen in time (e.g. a hart never reported in) */
 };
 
 /* Returns the symbolic name of an error code, positive or negative ("E_NOMEM"), or "E_?". */

@@ -12,13 +12,20 @@
 #include "kernel/stack.h"
 
 struct hart harts[RVMEM_MAX_HARTS];
+/* In .data, not .bss: a hart may read it in _start before the boot hart has cleared .bss. */
+struct hart_start_request hart_start_request = {.hartid = HART_START_NONE, .index = 0};
 static unsigned harts_online;
-/* How long the boot hart waits for a started hart to report in, in hart_relax() rounds (~2 s). */
-#define REPORT_IN_POLL_LIMIT 200000UL
+/*
+ * How long the boot hart waits for a started hart to report in: seconds of the timebase (the
+ * host's clock under QEMU without -icount, so a loaded host can stretch a start), and, where
+ * the firmware has no TIME or the tree no timebase, hart_relax() rounds (spin_pause() then).
+ */
+#define REPORT_IN_SECONDS 10
+#define REPORT_IN_POLL_LIMIT 2000000UL
 /* cpu nodes read from the device tree (OpenSBI 1.1 itself caps a platform at 128 harts). */
 #define SMP_MAX_DEVICE_TREE_CPUS 128
 
-extern char secondary_start[];
+extern char _start[], secondary_start[];
 void secondary_main(unsigned long hartid, unsigned index) __attribute__((noreturn));
 
 unsigned hart_count(void)
@@ -55,23 +62,29 @@ static void sleep_until_ipi(void)
     __asm__ volatile("csrc sip, %0" ::"r"(SIE_SOFTWARE));
 }
 
+/* The time CSR (ticks of the device tree's timebase-frequency). */
+static uint64_t time_now(void)
+{
+#if __riscv_xlen == 32
+    uint32_t high, low, high_again;
+    do { /* the two halves are two reads: retry when the low half wrapped in between */
+        __asm__ volatile("rdtimeh %0\n\trdtime %1\n\trdtimeh %2" : "=r"(high), "=r"(low), "=r"(high_again));
+    } while (high != high_again);
+    return ((uint64_t)high << 32) | low;
+#else
+    uint64_t now;
+    __asm__ volatile("rdtime %0" : "=r"(now));
+    return now;
+#endif
+}
+
 void hart_relax(void)
 {
     if (!sbi_info()->has_time) {
         spin_pause();
         return;
     }
-    uint64_t now;
-#if __riscv_xlen == 32
-    uint32_t high, low, high_again;
-    do { /* the two halves are two reads: retry when the low half wrapped in between */
-        __asm__ volatile("rdtimeh %0\n\trdtime %1\n\trdtimeh %2" : "=r"(high), "=r"(low), "=r"(high_again));
-    } while (high != high_again);
-    now = ((uint64_t)high << 32) | low;
-#else
-    __asm__ volatile("rdtime %0" : "=r"(now));
-#endif
-    sbi_set_timer(now + HART_RELAX_TICKS);
+    sbi_set_timer(time_now() + HART_RELAX_TICKS);
     __asm__ volatile("csrs sie, %0" ::"r"(SIE_TIMER));
     __asm__ volatile("wfi");
     __asm__ volatile("csrc sie, %0" ::"r"(SIE_TIMER));
@@ -130,15 +143,56 @@ void run_on_all_harts(void (*fn)(void))
     }
 }
 
-static bool wait_for_report(struct hart *hart)
+/* The clock wait_for() measures with (0: none, count hart_relax() rounds). Set by smp_start_harts(). */
+static uint64_t timebase_hz;
+
+/* Waits until done(hart): true once it holds, false after REPORT_IN_SECONDS. */
+static bool wait_for(bool (*done)(const struct hart *), const struct hart *hart)
 {
-    for (unsigned long round = 0; round < REPORT_IN_POLL_LIMIT; round++) {
-        if (__atomic_load_n(&hart->online, __ATOMIC_ACQUIRE)) {
+    bool by_time = timebase_hz != 0 && sbi_info()->has_time;
+    uint64_t deadline = by_time ? time_now() + REPORT_IN_SECONDS * timebase_hz : 0;
+    for (unsigned long round = 0; by_time || round < REPORT_IN_POLL_LIMIT; round++) {
+        if (done(hart))
             return true;
-        }
+        if (by_time && time_now() >= deadline)
+            return false;
         hart_relax();
     }
     return false;
+}
+
+static bool reported_in(const struct hart *hart)
+{
+    return __atomic_load_n(&hart->online, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Starts hartid at entry (opaque in a1) as logical hart index and waits for it to report in.
+ * Returns 0, hart_start's error, or -E_TIMEDOUT. hart_start_request names the hart meanwhile.
+ */
+static int start_hart(unsigned long hartid, unsigned index, uintptr_t entry, unsigned long opaque)
+{
+    hart_start_request.index = index;
+    __atomic_store_n(&hart_start_request.hartid, hartid, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* seen before the firmware marks the hart START_PENDING */
+    int error = sbi_hart_start(hartid, entry, opaque);
+    if (error == 0 && !wait_for(reported_in, &harts[index]))
+        error = -E_TIMEDOUT;
+    __atomic_store_n(&hart_start_request.hartid, HART_START_NONE, __ATOMIC_RELEASE);
+    return error;
+}
+
+/* What the firmware says of a hart that never reported in, for the panic message. */
+static const char *hart_state_name(long state)
+{
+    switch (state) {
+    case SBI_HART_STARTED: return "STARTED (it runs, but not our code)";
+    case SBI_HART_STOPPED: return "STOPPED";
+    case SBI_HART_START_PENDING: return "START_PENDING (the firmware has not let it go)";
+    case SBI_HART_STOP_PENDING: return "STOP_PENDING";
+    case SBI_HART_SUSPENDED: return "SUSPENDED";
+    default: return state < 0 ? error_name((int)state) : "unknown";
+    }
 }
 
 unsigned smp_start_harts(const struct fdt *fdt, unsigned long boot_hartid)
@@ -151,6 +205,8 @@ unsigned smp_start_harts(const struct fdt *fdt, unsigned long boot_hartid)
         kprintf("device tree lists %d cpus; only the first %d are considered\n", cpu_count, SMP_MAX_DEVICE_TREE_CPUS);
         cpu_count = SMP_MAX_DEVICE_TREE_CPUS;
     }
+    if (fdt_timebase_frequency(fdt, &timebase_hz) != 0)
+        timebase_hz = 0; /* no clock to measure with: count rounds instead */
     unsigned next_index = 1;
     for (int i = 0; i < cpu_count; i++) {
         const struct fdt_cpu *cpu = &cpus[i];
@@ -161,19 +217,59 @@ unsigned smp_start_harts(const struct fdt *fdt, unsigned long boot_hartid)
                     RVMEM_MAX_HARTS);
             continue;
         }
-        unsigned index = next_index;
-        int error = sbi_hart_start(cpu->hartid, (uintptr_t)secondary_start, index);
+        int error = start_hart(cpu->hartid, next_index, (uintptr_t)secondary_start, next_index);
+        /* A late hart would run on this index's stack: never reuse it, stop here instead. */
+        if (error == -E_TIMEDOUT)
+            panic("hart %lu: started but never reported in within %d s; the firmware says it is %s",
+                  (unsigned long)cpu->hartid, REPORT_IN_SECONDS, hart_state_name(sbi_hart_status(cpu->hartid)));
         if (error) {
             kprintf("hart %lu: SBI hart_start failed: %s\n", (unsigned long)cpu->hartid, error_name(error));
             continue;
         }
-        /* A late hart would run on this index's stack: never reuse it, stop here instead. */
-        if (!wait_for_report(&harts[index]))
-            panic("hart %lu: started but never reported in", (unsigned long)cpu->hartid);
         next_index++;
         __atomic_store_n(&harts_online, next_index, __ATOMIC_RELEASE);
     }
     return harts_online;
+}
+
+static int stop_refused; /* what sbi_hart_stop() returned to stop_this_hart(), when it returned */
+
+/* A job: the hart leaves for the firmware (HSM stop). Returns only when the firmware refuses. */
+static void stop_this_hart(void)
+{
+    struct hart *self = hart_current();
+    __atomic_store_n(&self->online, false, __ATOMIC_RELEASE);
+    int error = sbi_hart_stop();
+    __atomic_store_n(&stop_refused, error, __ATOMIC_RELAXED);
+    __atomic_store_n(&self->online, true, __ATOMIC_RELEASE);
+}
+
+static bool stopped_or_refused(const struct hart *hart)
+{
+    return __atomic_load_n(&hart->done_generation, __ATOMIC_ACQUIRE) ==
+               __atomic_load_n(&hart->job_generation, __ATOMIC_RELAXED) ||
+           sbi_hart_status(hart->hartid) == SBI_HART_STOPPED;
+}
+
+int smp_restart_hart_through_entry(unsigned index, unsigned long opaque)
+{
+    if (index == 0 || index >= hart_count())
+        return -E_INVAL;
+    struct hart *hart = &harts[index];
+    __atomic_store_n(&stop_refused, 0, __ATOMIC_RELAXED);
+    hart->job = stop_this_hart;
+    unsigned long generation = __atomic_add_fetch(&hart->job_generation, 1, __ATOMIC_RELEASE);
+    sbi_send_ipi(hart->hartid);
+    if (!wait_for(stopped_or_refused, hart))
+        return -E_TIMEDOUT;
+    if (__atomic_load_n(&hart->done_generation, __ATOMIC_ACQUIRE) == generation) { /* it is still running */
+        int refused = __atomic_load_n(&stop_refused, __ATOMIC_RELAXED);
+        return refused ? refused : -E_INVAL;
+    }
+    /* It stopped inside the job: the job ends here, so the hart does not run it again when back. */
+    __atomic_store_n(&hart->done_generation, generation, __ATOMIC_RELEASE);
+    hart->report_count = 0; /* the hart is the firmware's now: nobody else writes it */
+    return start_hart(hart->hartid, index, (uintptr_t)_start, opaque);
 }
 
 void smp_print_harts(void)

@@ -35,6 +35,24 @@ _Static_assert(__builtin_offsetof(struct hart, index) == HART_INDEX_OFFSET, "ind
 _Static_assert(__builtin_offsetof(struct hart, allocator_cache) == HART_ALLOCATOR_CACHE_OFFSET,
                "allocator cache offset");
 
+/*
+ * The hart smp_start_harts() is starting and the index it gives it; hartid is
+ * HART_START_NONE otherwise. OpenSBI 1.1's hart_start marks a hart START_PENDING before it
+ * stores the start address and argument (lib/sbi/sbi_hsm.c; later releases store them first),
+ * so a hart that wakes in between leaves for the previous payload's entry, _start, with the
+ * boot arguments. boot/entry.S looks here and sends such a hart on to secondary_start.
+ */
+struct hart_start_request {
+    unsigned long hartid; /* offset HART_START_REQUEST_HARTID_OFFSET */
+    unsigned long index;  /* offset HART_START_REQUEST_INDEX_OFFSET */
+};
+#define HART_START_NONE (~0UL)
+_Static_assert(__builtin_offsetof(struct hart_start_request, hartid) == HART_START_REQUEST_HARTID_OFFSET,
+               "hart_start_request hartid offset");
+_Static_assert(__builtin_offsetof(struct hart_start_request, index) == HART_START_REQUEST_INDEX_OFFSET,
+               "hart_start_request index offset");
+extern struct hart_start_request hart_start_request;
+
 /* The per-hart table; entry i belongs to logical hart i. */
 extern struct hart harts[RVMEM_MAX_HARTS];
 
@@ -53,6 +71,16 @@ static inline struct hart *hart_current(void)
  * harts online, the boot hart included. Boot hart only, once.
  */
 unsigned smp_start_harts(const struct fdt *fdt, unsigned long boot_hartid);
+
+/*
+ * Stops logical hart index (HSM hart_stop, from a job on that hart) and starts it again at
+ * _start with opaque in a1, as OpenSBI 1.1 does when its hart_start races (struct
+ * hart_start_request): the hart must find its way to secondary_start and report in once more,
+ * with report_count 1. Boot hart only, no other job running. Returns 0 once it has reported
+ * in; -E_INVAL for index 0 or a hart not online; the firmware's refusal (-E_NOSYS where HSM
+ * has no hart_stop, as in firmware/); -E_TIMEDOUT when the hart neither stopped nor came back.
+ */
+int smp_restart_hart_through_entry(unsigned index, unsigned long opaque);
 
 /* Prints one line per hart: index, hartid, stack bounds. */
 void smp_print_harts(void);

@@ -30,6 +30,10 @@
 #define HART_ALLOCATOR_CACHE_OFFSET                                                                                    \
     (2 * __riscv_xlen / 8) /* the hart's malloc cache: one load on malloc's fast paths */
 
+/* struct hart_start_request (kernel/hart.h), read by boot/entry.S: hartid, then the index. */
+#define HART_START_REQUEST_HARTID_OFFSET 0
+#define HART_START_REQUEST_INDEX_OFFSET (__riscv_xlen / 8)
+
 #if (RVMEM_STACK_SIZE % 16) != 0
 #error "STACK_SIZE must be a multiple of 16"
 #endif

@@ -90,6 +90,13 @@ int sbi_hart_start(unsigned long hartid, uintptr_t start_address, unsigned long 
     return sbi_error_to_code(sbi_call(SBI_EXT_HSM, 0, hartid, start_address, opaque).error);
 }
 
+int sbi_hart_stop(void)
+{
+    if (!probed.has_hsm)
+        return -E_NOSYS;
+    return sbi_error_to_code(sbi_call(SBI_EXT_HSM, 1, 0, 0, 0).error);
+}
+
 long sbi_hart_status(unsigned long hartid)
 {
     if (!probed.has_hsm)

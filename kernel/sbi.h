@@ -56,6 +56,8 @@ int sbi_console_getchar(void);
 
 /* HSM: start hartid at physical start_address with a1 = opaque. Returns 0 or -E_xxx. */
 int sbi_hart_start(unsigned long hartid, uintptr_t start_address, unsigned long opaque);
+/* HSM: stops the calling hart (back to the firmware until a hart_start). Returns only on failure (-E_xxx). */
+int sbi_hart_stop(void);
 /* HSM: state of hartid (enum sbi_hart_state) or a negative error. */
 long sbi_hart_status(unsigned long hartid);
 

@@ -2,6 +2,7 @@
  * tests/kernel_boot.c - what boot/entry.S and linker.ld promise: harts, stacks, .bss, layout.
  */
 #include "kernel/boot.h"
+#include "kernel/errors.h"
 #include "kernel/fdt.h"
 #include "kernel/memmap.h"
 #include "kernel/hart.h"
@@ -92,6 +93,45 @@ KTEST_SMP(boot, each_hart_runs_on_its_own_stack_and_tp)
     KASSERT_PTR_EQ(hart_current(), &harts[self]);
     KASSERT_GT(sp, stack_bottom(self));
     KASSERT_LE(sp, stack_top(self));
+}
+
+static unsigned long harts_that_ran_the_job;
+
+static void count_this_hart(void)
+{
+    __atomic_add_fetch(&harts_that_ran_the_job, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * OpenSBI 1.1's hart_start can send a hart to the first payload's entry, _start, with the boot
+ * arguments (kernel/hart.h, struct hart_start_request). Such a hart must still become the
+ * logical hart it was started as, on its own stack, and take jobs like the others.
+ */
+KTEST(boot, hart_sent_to_the_boot_entry_by_hart_start_comes_back_as_itself)
+{
+    if (hart_count() < 2) {
+        ktest_skip("one hart: none to restart");
+        return;
+    }
+    unsigned index = hart_count() - 1;
+    unsigned long hartid = harts[index].hartid;
+    int error = smp_restart_hart_through_entry(index, (uintptr_t)boot_device_tree());
+    if (error == -E_NOSYS) {
+        ktest_skip("the firmware cannot stop a hart (no HSM hart_stop)");
+        return;
+    }
+    if (error == -E_TIMEDOUT) /* the hart is lost: every later job on all harts would wait for it forever */
+        panic("boot test: hart %u (hartid %lu) never came back from _start", index, hartid);
+    KASSERT_EQ(error, 0);
+    KASSERT(harts[index].online);
+    KASSERT_EQ(harts[index].report_count, 1UL);
+    KASSERT_EQ(harts[index].hartid, hartid);
+    KASSERT_EQ(harts[index].index, index);
+    KASSERT_GT(harts[index].boot_stack_pointer, stack_bottom(index));
+    KASSERT_LE(harts[index].boot_stack_pointer, stack_top(index));
+    __atomic_store_n(&harts_that_ran_the_job, 0, __ATOMIC_RELAXED);
+    run_on_all_harts(count_this_hart);
+    KASSERT_EQ(__atomic_load_n(&harts_that_ran_the_job, __ATOMIC_RELAXED), (unsigned long)hart_count());
 }
 
 KTEST(trap, expected_traps_are_caught_and_named)

@@ -60,6 +60,7 @@ KTEST_LEAK_CHECK(misuse_hook, no_snapshot_needed, misuse_hook_restored);
 
 static bool current_test_failed;
 static const struct ktest *current_test;
+static const char *current_test_skip_reason;
 
 /* Sense-reversing barrier for KTEST_SMP tests. */
 static struct {
@@ -99,6 +100,11 @@ void ktest_note(const char *format, ...)
     kvsnprintf(message, sizeof message, format, args);
     va_end(args);
     kprintf("    # %s\n", message);
+}
+
+void ktest_skip(const char *reason)
+{
+    current_test_skip_reason = reason;
 }
 
 unsigned ktest_hart_index(void)
@@ -238,6 +244,7 @@ static bool run_one(const struct ktest *test, unsigned number)
 {
     unsigned long misuse_before = misuse_unexpected_count();
     current_test = test;
+    current_test_skip_reason = NULL;
     __atomic_store_n(&current_test_failed, false, __ATOMIC_RELAXED);
     __atomic_store_n(&barrier.arrived, 0, __ATOMIC_RELAXED); /* a failed test may have left a count */
     if (test->flags & KTEST_FLAG_ALL_HARTS)
@@ -249,7 +256,10 @@ static bool run_one(const struct ktest *test, unsigned number)
     if (misuse_after != misuse_before)
         ktest_fail(__FILE__, __LINE__, "%lu unexpected misuse report(s)", misuse_after - misuse_before);
     bool passed = !ktest_failed();
-    kprintf("    %s %u %s\n", passed ? "ok" : "not ok", number, test->name);
+    if (passed && current_test_skip_reason != NULL)
+        kprintf("    ok %u %s # SKIP %s\n", number, test->name, current_test_skip_reason);
+    else
+        kprintf("    %s %u %s\n", passed ? "ok" : "not ok", number, test->name);
     current_test = NULL;
     return passed;
 }

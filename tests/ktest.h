@@ -67,6 +67,13 @@ bool ktest_failed(void);
 /* Prints a KTAP diagnostic line ("# ...") for the current test. */
 __attribute__((format(printf, 1, 2))) void ktest_note(const char *format, ...);
 
+/*
+ * Marks the current test skipped: what it checks cannot be checked here (reason says why, e.g.
+ * the firmware lacks a call). Reported "ok N name # SKIP reason" unless it also failed.
+ * Boot hart only; call it, then return.
+ */
+void ktest_skip(const char *reason);
+
 /* In a KTEST_SMP test: the calling hart's index (0..ktest_hart_count()-1) and the hart count. */
 unsigned ktest_hart_index(void);
 unsigned ktest_hart_count(void);

@@ -10,6 +10,23 @@ RESULT = re.compile(r"^(not ok|ok) (\d+)(?: (.*?))?(?: # (SKIP|TODO).*)?$")
 PLAN = re.compile(r"^1\.\.(\d+)$")
 
 
+# Lines of a failed run's console log that print_log_tail shows.
+LOG_TAIL_LINES = 30
+
+
+def print_log_tail(path, lines=LOG_TAIL_LINES):
+    """Prints the last lines a failed run wrote (its panic or last test), so the reason is in the output itself."""
+    try:
+        with open(path, errors="replace") as log:
+            tail = log.read().replace("\r", "").splitlines()[-lines:]
+    except OSError as error:
+        print(f"--- no log to show: {error}")
+        return
+    print(f"--- last {len(tail)} lines of {path}")
+    for line in tail:
+        print(f"    {line}")
+
+
 class Count:
     def __init__(self):
         self.passed = 0

@@ -56,6 +56,7 @@ def report(label, count, status, seconds, log_path):
         print(f"      {problem}")
     if count.failed:
         print(f"      log: {log_path}")
+        ktap.print_log_tail(log_path)
 
 
 def kernel_suites(args, harts, total, kernel=None, tests=None, name="kernel", extra_bootargs=""):

@@ -291,6 +291,7 @@ def main():
              f"{'exit':>4} {'result':<6} {'time':>6}"
     print(header)
     passed = failed = 0
+    failed_logs = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = pool.map(lambda run: (run, boot(run, args)), runs)
         for run, result in results:
@@ -304,7 +305,8 @@ def main():
                 passed += 1
             else:
                 failed += 1
-                print(f"      log: {os.path.join(args.log_dir, run.name() + '.log')}")
+                failed_logs.append(os.path.join(args.log_dir, run.name() + ".log"))
+                print(f"      log: {failed_logs[-1]}")
     if args.host32 and not can_execute(args.host32):
         print(f"  {'host -m32 (ASan+UBSan)':<21} {'':>5} {'':>5}  {'portable code, 32-bit pointers':<34} {'':>4}  "
               f"skipped: built, but this host's kernel cannot run 32-bit x86 programs (no IA32 emulation)")
@@ -325,6 +327,8 @@ def main():
         passed, failed = passed + ok, failed + (not ok)
     print("  (tests: passed/failed; boot: hartid that won the boot race; * QEMU ended by the runner after "
           "the verdict, the machine has no exit device)")
+    for path in failed_logs:  # CI keeps only the end of the output: the evidence goes last
+        ktap.print_log_tail(path)
     print(f"matrix: {passed} passed, {failed} failed ({time.monotonic() - started:.0f} s)")
     return 0 if failed == 0 and passed > 0 else 1
 
