@@ -111,6 +111,8 @@ relocated:
 
     .globl secondary_start
 secondary_start:
+    li      s2, 0                   /* came here as asked */
+secondary_start_from_entry:         /* s2 = 1: through _start (the hart_start race below) */
     .option push
     .option norelax
     la      gp, __global_pointer$
@@ -124,6 +126,7 @@ secondary_start:
     call    enter_hart_stack
     mv      a0, s0
     mv      a1, s1
+    mv      a2, s2
     call    secondary_main          /* never returns */
     j       park_forever
 
@@ -174,7 +177,8 @@ park_extra_boot_hart:
     bne     t1, a0, 8f
     fence   r, r
     REG_L   a1, HART_START_REQUEST_INDEX_OFFSET(t0)
-    j       secondary_start
+    li      s2, 1
+    j       secondary_start_from_entry
 8:  la      a0, message_extra_boot_hart
     j       park_with_message
 park_misaligned:

@@ -26,7 +26,7 @@ static unsigned harts_online;
 #define SMP_MAX_DEVICE_TREE_CPUS 128
 
 extern char _start[], secondary_start[];
-void secondary_main(unsigned long hartid, unsigned index) __attribute__((noreturn));
+void secondary_main(unsigned long hartid, unsigned index, bool came_through_entry) __attribute__((noreturn));
 
 unsigned hart_count(void)
 {
@@ -110,9 +110,10 @@ void hart_boot_report_in(unsigned long hartid)
 }
 
 /* Entered from boot/entry.S on every secondary hart, on its own stack, tp set. */
-void secondary_main(unsigned long hartid, unsigned index)
+void secondary_main(unsigned long hartid, unsigned index, bool came_through_entry)
 {
     struct hart *self = hart_current();
+    self->came_through_entry = came_through_entry;
     report_in(self, hartid, index);
     for (;;) {
         unsigned long generation = __atomic_load_n(&self->job_generation, __ATOMIC_ACQUIRE);
@@ -275,6 +276,7 @@ int smp_restart_hart_through_entry(unsigned index, unsigned long opaque)
 void smp_print_harts(void)
 {
     for (unsigned index = 0; index < hart_count(); index++)
-        kprintf("  hart %u: hartid %lu, stack %p-%p\n", index, harts[index].hartid, (void *)stack_bottom(index),
-                (void *)stack_top(index));
+        kprintf("  hart %u: hartid %lu, stack %p-%p%s\n", index, harts[index].hartid, (void *)stack_bottom(index),
+                (void *)stack_top(index),
+                harts[index].came_through_entry ? " (arrived at _start: OpenSBI 1.1's hart_start race, handled)" : "");
 }

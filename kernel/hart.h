@@ -21,6 +21,7 @@ struct hart {
     void *allocator_cache;      /* offset HART_ALLOCATOR_CACHE_OFFSET: the hart's malloc cache (lib/malloc_kernel.c) */
     unsigned long hartid;       /* the hardware hart id (mhartid) */
     bool online;                /* reported in */
+    bool came_through_entry;    /* its last start arrived at _start, not secondary_start (struct hart_start_request) */
     unsigned long report_count; /* times it reported in (must be exactly 1) */
     uintptr_t boot_stack_pointer; /* sp seen by the hart's first C function */
     /* Hand-off of work from run_on_all_harts(). */

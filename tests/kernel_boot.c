@@ -125,6 +125,7 @@ KTEST(boot, hart_sent_to_the_boot_entry_by_hart_start_comes_back_as_itself)
     KASSERT_EQ(error, 0);
     KASSERT(harts[index].online);
     KASSERT_EQ(harts[index].report_count, 1UL);
+    KASSERT(harts[index].came_through_entry);
     KASSERT_EQ(harts[index].hartid, hartid);
     KASSERT_EQ(harts[index].index, index);
     KASSERT_GT(harts[index].boot_stack_pointer, stack_bottom(index));
