@@ -112,7 +112,7 @@ relocated:
     .globl secondary_start
 secondary_start:
     li      s2, 0                   /* came here as asked */
-secondary_start_from_entry:         /* s2 = 1: through _start (the hart_start race below) */
+secondary_start_from_race:          /* s2 = 1: sent by adopt_hart_start_request */
     .option push
     .option norelax
     la      gp, __global_pointer$
@@ -126,7 +126,7 @@ secondary_start_from_entry:         /* s2 = 1: through _start (the hart_start ra
     call    enter_hart_stack
     mv      a0, s0
     mv      a1, s1
-    mv      a2, s2
+    mv      a2, s2                  /* start_raced */
     call    secondary_main          /* never returns */
     j       park_forever
 
@@ -166,21 +166,8 @@ enter_hart_stack:
     ret
 
 park_extra_boot_hart:
-    /*
-     * OpenSBI 1.1 marks a hart START_PENDING before it stores the start address and argument
-     * (fixed in later releases), so a hart that wakes in between arrives here with the boot
-     * arguments instead of at secondary_start. If the boot hart is starting this very hart
-     * (hart_start_request, kernel/hart.h), carry on as its hart_start asked.
-     */
-    lla     t0, hart_start_request
-    REG_L   t1, HART_START_REQUEST_HARTID_OFFSET(t0)
-    bne     t1, a0, 8f
-    fence   r, r
-    REG_L   a1, HART_START_REQUEST_INDEX_OFFSET(t0)
-    li      s2, 1
-    j       secondary_start_from_entry
-8:  la      a0, message_extra_boot_hart
-    j       park_with_message
+    la      t2, message_extra_boot_hart
+    j       adopt_hart_start_request
 park_misaligned:
     la      a0, message_misaligned
     j       park_with_message
@@ -188,7 +175,26 @@ park_no_relocation_table:
     la      a0, message_no_relocation_table
     j       park_with_message
 park_bad_index:
-    la      a0, message_bad_index
+    la      t2, message_bad_index
+    /* fall through */
+
+/*
+ * OpenSBI 1.1 marks a hart START_PENDING before it stores the start address and argument
+ * (fixed in later releases), so a hart that wakes in between leaves with the old ones: it
+ * arrives at _start with the boot arguments, or (stores seen out of order) at secondary_start
+ * with the device tree's address as its index. If the boot hart is starting this very hart
+ * (hart_start_request, kernel/hart.h), carry on as its hart_start asked; otherwise print the
+ * message at t2 and park.
+ */
+adopt_hart_start_request:
+    lla     t0, hart_start_request
+    REG_L   t1, HART_START_REQUEST_HARTID_OFFSET(t0)
+    bne     t1, a0, 8f
+    fence   r, r
+    REG_L   a1, HART_START_REQUEST_INDEX_OFFSET(t0)
+    li      s2, 1
+    j       secondary_start_from_race
+8:  mv      a0, t2
     /* fall through */
 
 /* Prints the NUL-terminated string at a0 through the legacy SBI console, then parks. Uses no stack. */

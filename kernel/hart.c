@@ -25,8 +25,8 @@ static unsigned harts_online;
 /* cpu nodes read from the device tree (OpenSBI 1.1 itself caps a platform at 128 harts). */
 #define SMP_MAX_DEVICE_TREE_CPUS 128
 
-extern char _start[], secondary_start[];
-void secondary_main(unsigned long hartid, unsigned index, bool came_through_entry) __attribute__((noreturn));
+extern char secondary_start[];
+void secondary_main(unsigned long hartid, unsigned index, bool start_raced) __attribute__((noreturn));
 
 unsigned hart_count(void)
 {
@@ -110,10 +110,10 @@ void hart_boot_report_in(unsigned long hartid)
 }
 
 /* Entered from boot/entry.S on every secondary hart, on its own stack, tp set. */
-void secondary_main(unsigned long hartid, unsigned index, bool came_through_entry)
+void secondary_main(unsigned long hartid, unsigned index, bool start_raced)
 {
     struct hart *self = hart_current();
-    self->came_through_entry = came_through_entry;
+    self->start_raced = start_raced;
     report_in(self, hartid, index);
     for (;;) {
         unsigned long generation = __atomic_load_n(&self->job_generation, __ATOMIC_ACQUIRE);
@@ -252,7 +252,7 @@ static bool stopped_or_refused(const struct hart *hart)
            sbi_hart_status(hart->hartid) == SBI_HART_STOPPED;
 }
 
-int smp_restart_hart_through_entry(unsigned index, unsigned long opaque)
+int smp_restart_hart(unsigned index, uintptr_t entry, unsigned long opaque)
 {
     if (index == 0 || index >= hart_count())
         return -E_INVAL;
@@ -270,7 +270,7 @@ int smp_restart_hart_through_entry(unsigned index, unsigned long opaque)
     /* It stopped inside the job: the job ends here, so the hart does not run it again when back. */
     __atomic_store_n(&hart->done_generation, generation, __ATOMIC_RELEASE);
     hart->report_count = 0; /* the hart is the firmware's now: nobody else writes it */
-    return start_hart(hart->hartid, index, (uintptr_t)_start, opaque);
+    return start_hart(hart->hartid, index, entry, opaque);
 }
 
 void smp_print_harts(void)
@@ -278,5 +278,5 @@ void smp_print_harts(void)
     for (unsigned index = 0; index < hart_count(); index++)
         kprintf("  hart %u: hartid %lu, stack %p-%p%s\n", index, harts[index].hartid, (void *)stack_bottom(index),
                 (void *)stack_top(index),
-                harts[index].came_through_entry ? " (arrived at _start: OpenSBI 1.1's hart_start race, handled)" : "");
+                harts[index].start_raced ? " (OpenSBI 1.1's hart_start race sent it astray; handled)" : "");
 }

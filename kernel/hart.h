@@ -18,11 +18,11 @@ struct fdt;
 struct hart {
     uintptr_t stack_protector_guard; /* offset 0: read by -fstack-protector through tp */
     unsigned index;                  /* offset HART_INDEX_OFFSET (8 on rv64, 4 on rv32): logical index */
-    void *allocator_cache;      /* offset HART_ALLOCATOR_CACHE_OFFSET: the hart's malloc cache (lib/malloc_kernel.c) */
-    unsigned long hartid;       /* the hardware hart id (mhartid) */
-    bool online;                /* reported in */
-    bool came_through_entry;    /* its last start arrived at _start, not secondary_start (struct hart_start_request) */
-    unsigned long report_count; /* times it reported in (must be exactly 1) */
+    void *allocator_cache; /* offset HART_ALLOCATOR_CACHE_OFFSET: the hart's malloc cache (lib/malloc_kernel.c) */
+    unsigned long hartid;  /* the hardware hart id (mhartid) */
+    bool online;           /* reported in */
+    bool start_raced; /* its last start arrived with the firmware's stale address or argument (hart_start_request) */
+    unsigned long report_count;   /* times it reported in (must be exactly 1) */
     uintptr_t boot_stack_pointer; /* sp seen by the hart's first C function */
     /* Hand-off of work from run_on_all_harts(). */
     void (*volatile job)(void);
@@ -75,13 +75,14 @@ unsigned smp_start_harts(const struct fdt *fdt, unsigned long boot_hartid);
 
 /*
  * Stops logical hart index (HSM hart_stop, from a job on that hart) and starts it again at
- * _start with opaque in a1, as OpenSBI 1.1 does when its hart_start races (struct
- * hart_start_request): the hart must find its way to secondary_start and report in once more,
- * with report_count 1. Boot hart only, no other job running. Returns 0 once it has reported
- * in; -E_INVAL for index 0 or a hart not online; the firmware's refusal (-E_NOSYS where HSM
- * has no hart_stop, as in firmware/); -E_TIMEDOUT when the hart neither stopped nor came back.
+ * entry with opaque in a1. The tests use it to make OpenSBI 1.1's hart_start race happen (struct
+ * hart_start_request): entry _start, or secondary_start with a bad index, must still bring the
+ * hart back as itself, reporting in once (report_count 1). Boot hart only, no other job running.
+ * Returns 0 once it has reported in; -E_INVAL for index 0 or a hart not online; the firmware's
+ * refusal (-E_NOSYS where HSM has no hart_stop, as in firmware/); -E_TIMEDOUT when the hart
+ * neither stopped nor came back (it is lost then).
  */
-int smp_restart_hart_through_entry(unsigned index, unsigned long opaque);
+int smp_restart_hart(unsigned index, uintptr_t entry, unsigned long opaque);
 
 /* Prints one line per hart: index, hartid, stack bounds. */
 void smp_print_harts(void);
