@@ -31,7 +31,7 @@ firmware_start:
     li      t1, 1
     amoswap.w t1, t1, (t0)
     mv      a0, s0
-    bnez    t1, 1f
+    bnez    t1, wait_for_start
     mv      a1, s1
     mv      a2, s2
     call    firmware_boot_hart      /* returns the S-mode entry */
@@ -39,7 +39,8 @@ firmware_start:
     mv      a0, s0
     mv      a1, s1                  /* the device tree, now with the firmware's /memreserve/ */
     j       enter_supervisor
-1:  call    firmware_wait_for_start /* returns start address in a0, opaque in a1 */
+wait_for_start:                     /* a0 = s0 = hartid */
+    call    firmware_wait_for_start /* returns start address in a0, opaque in a1 */
     mv      a2, a0
     mv      a0, s0
     /* fall through */
@@ -53,6 +54,25 @@ enter_supervisor:
     csrw    mepc, a2
     csrw    satp, zero
     mret
+
+/*
+ * firmware_stop_hart: a0 = hartid, from the trap handler of its HSM hart_stop (the slot already
+ * says STOPPED). Drops the trap and S-mode for good: a fresh M-mode stack, then the same wait
+ * for hart_start as at boot.
+ */
+    .globl firmware_stop_hart
+firmware_stop_hart:
+    csrw    mie, zero
+    li      t0, FIRMWARE_STACK_BYTES
+    addi    t1, a0, 1
+    mul     t1, t1, t0
+    la      sp, firmware_stacks
+    add     sp, sp, t1
+    csrw    mscratch, sp
+    mv      s0, a0
+    call    firmware_hart_init
+    mv      a0, s0
+    j       wait_for_start
 
 hang:
     wfi

@@ -2,8 +2,8 @@
  * firmware/firmware.c - a minimal M-mode SBI firmware, enough to boot rvmem where no OpenSBI
  * exists (rv32 on QEMU virt: Debian ships no rv32 OpenSBI).
  *
- * Implements SBI 1.0 BASE, TIME (CLINT mtimecmp), IPI (CLINT msip), HSM hart_start and
- * hart_get_status, and the legacy console putchar/getchar (16550 at 0x10000000). Everything
+ * Implements SBI 1.0 BASE, TIME (CLINT mtimecmp), IPI (CLINT msip), HSM hart_start,
+ * hart_stop and hart_get_status, and the legacy console putchar/getchar (16550 at 0x10000000). Everything
  * else answers SBI_ERR_NOT_SUPPORTED, as the spec asks. S-mode gets all memory (one PMP
  * entry), rdtime/rdcycle/rdinstret (mcounteren) and every exception and S-level interrupt
  * delegated except its own ecalls. The firmware reserves its region with a /memreserve/
@@ -227,6 +227,9 @@ static long hart_start(unsigned long hartid, unsigned long address, unsigned lon
     return SBI_SUCCESS;
 }
 
+/* In firmware/entry.S: the calling hart goes back to waiting for hart_start. */
+void firmware_stop_hart(unsigned long hartid) __attribute__((noreturn));
+
 static long handle_ecall(unsigned long hartid, struct trap_frame *frame, long *value)
 {
     unsigned long *a = &frame->x[REG_A0];
@@ -252,6 +255,11 @@ static long handle_ecall(unsigned long hartid, struct trap_frame *frame, long *v
     case EXT_HSM:
         if (function == 0)
             return hart_start(a[0], a[1], a[2]);
+        if (function == 1) { /* hart_stop: never returns */
+            clear_csr(mip, MIP_STIP);
+            __atomic_store_n(&slots[hartid].state, HART_STOPPED, __ATOMIC_RELEASE);
+            firmware_stop_hart(hartid);
+        }
         if (function == 2) {
             if (a[0] >= FIRMWARE_MAX_HARTS)
                 return SBI_ERR_INVALID_PARAM;

@@ -79,7 +79,7 @@ unsigned smp_start_harts(const struct fdt *fdt, unsigned long boot_hartid);
  * hart_start_request): entry _start, or secondary_start with a bad index, must still bring the
  * hart back as itself, reporting in once (report_count 1). Boot hart only, no other job running.
  * Returns 0 once it has reported in; -E_INVAL for index 0 or a hart not online; the firmware's
- * refusal (-E_NOSYS where HSM has no hart_stop, as in firmware/); -E_TIMEDOUT when the hart
+ * refusal (-E_NOSYS where HSM has no hart_stop); -E_TIMEDOUT when the hart
  * neither stopped nor came back (it is lost then).
  */
 int smp_restart_hart(unsigned index, uintptr_t entry, unsigned long opaque);
