@@ -298,10 +298,34 @@ __attribute__((noinline)) static void *refill_locked(struct malloc_cache_class *
 }
 
 /*
+ * refill_from_central's page refill: the class has no free block at all. Takes a new run and
+ * loads a magazine cut off it, with the class lock the caller took (let go of here). O(blocks
+ * in a run): new_run links them.
+ */
+__attribute__((noinline)) static void *refill_new_run(struct malloc_cache_class *entry, size_t entry_index)
+{
+    unsigned class_index = (unsigned)entry_index - 1;
+    struct small_central *central = &malloc_state.centrals[class_index];
+    if (MALLOC_UNLIKELY(!new_run(central, class_index))) {
+        spin_unlock(&central->lock);
+        return malloc_refill_failed((unsigned)entry_index);
+    }
+    uint32_t limit = entry->limit;
+    size_t bytes = small_class_bytes(class_index);
+    size_t uncarved = (central->bump_end - central->bump) / bytes;
+    uint32_t count = uncarved < limit ? (uint32_t)uncarved : limit;
+    void **first = cut_uncarved(central, bytes, count, NULL);
+    spin_unlock(&central->lock);
+    note_taken(class_index, count);
+    return load_batch(entry, first, count, limit);
+}
+
+/*
  * small_refill's second half: a whole chain from the central state, or a magazine cut off the
- * newest run's uncarved blocks (new_run linked them), when the class lock is free; everything
- * else (the first use of an entry, a busy lock, loose blocks, a new run) goes to the general
- * paths. A leaf with tail calls, like the fast paths: no frame.
+ * newest run's uncarved blocks (new_run linked them), when the class lock is free; a class with
+ * no free block at all takes a new run in refill_new_run; everything else (the first use of an
+ * entry, a busy lock, loose blocks) goes to the general paths. A leaf with tail calls, like the
+ * fast paths: no frame.
  */
 MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(struct malloc_cache_class *entry,
                                                                             size_t entry_index)
@@ -325,6 +349,8 @@ MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(stru
         if (uncarved < count)
             count = (uint32_t)uncarved;
         first = cut_uncarved(central, bytes, count, NULL);
+    } else if (MALLOC_LIKELY(central->free_count == 0)) {
+        return refill_new_run(entry, entry_index); /* nothing uncarved either: a page refill */
     } else {
         spin_unlock(&central->lock);
         return refill_locked(entry, entry_index);
