@@ -108,14 +108,26 @@ bool small_block_is_start(uintptr_t block, unsigned class_index)
     return offset % bytes == 0 && offset / bytes < run->capacity;
 }
 
-/* Marks (value: class + 1) or clears (0) the pages of a run in both page maps. */
-static void set_map(struct small_run *run, size_t run_bytes, uint8_t value)
+/* Marks the pages of a run in both page maps: class + 1, and how far each is from the first. One pass. */
+static void mark_map(struct small_run *run, size_t run_bytes, unsigned class_index)
 {
     size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
     size_t pages = run_bytes >> MALLOC_PAGE_SHIFT;
-    for (size_t i = 0; i < pages; i++)
-        malloc_state.run_page_index[first_page + i] = value ? (uint8_t)i : 0;
-    memset(&malloc_state.page_map[first_page], value, pages);
+    uint8_t *class_of_page = &malloc_state.page_map[first_page];
+    uint8_t *pages_back = &malloc_state.run_page_index[first_page];
+    for (size_t i = 0; i < pages; i++) {
+        class_of_page[i] = (uint8_t)(class_index + 1);
+        pages_back[i] = (uint8_t)i;
+    }
+}
+
+/* Clears the pages of a run in both page maps (the run goes back to TLSF). */
+static void clear_map(struct small_run *run, size_t run_bytes)
+{
+    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
+    size_t pages = run_bytes >> MALLOC_PAGE_SHIFT;
+    memset(&malloc_state.page_map[first_page], 0, pages);
+    memset(&malloc_state.run_page_index[first_page], 0, pages);
 }
 
 /* Takes a new run from TLSF for the class and makes it the bump region. Class lock held. */
@@ -142,7 +154,7 @@ __attribute__((noinline)) static bool new_run(struct small_central *central, uns
     for (uintptr_t block = central->bump; block < last; block += bytes)
         *(void **)block = (void *)(block + bytes);
     __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
-    set_map(run, run_bytes, (uint8_t)(class_index + 1));
+    mark_map(run, run_bytes, class_index);
     return true;
 }
 
@@ -528,7 +540,7 @@ static size_t release_class(unsigned class_index)
         if (central->bump < central->bump_end && run_of(central->bump, class_index)->scratch_free == RUN_RELEASING)
             central->bump = central->bump_end = 0;
         for (struct small_run *run = released; run; run = run->next_run)
-            set_map(run, small_run_bytes(class_index), 0);
+            clear_map(run, small_run_bytes(class_index));
     }
     chain_loose(central, class_index);
     spin_unlock(&central->lock);
