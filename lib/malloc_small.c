@@ -130,6 +130,23 @@ static void clear_map(struct small_run *run, size_t run_bytes)
     memset(&malloc_state.run_page_index[first_page], 0, pages);
 }
 
+/* Links links + 1 blocks of bytes from first in address order (the last one's link is left as it is). */
+static inline void link_blocks(uintptr_t first, size_t bytes, size_t links)
+{
+    uintptr_t block = first;
+    /* Four a round: about 2.75 instructions a block where one at a time takes 4. */
+    for (; links >= 4; links -= 4) {
+        uintptr_t second = block + bytes, third = second + bytes, fourth = third + bytes, fifth = fourth + bytes;
+        *(void **)block = (void *)second;
+        *(void **)second = (void *)third;
+        *(void **)third = (void *)fourth;
+        *(void **)fourth = (void *)fifth;
+        block = fifth;
+    }
+    for (; links; links--, block += bytes)
+        *(void **)block = (void *)(block + bytes);
+}
+
 /* Takes a new run from TLSF for the class and makes it the bump region. Class lock held. */
 __attribute__((noinline)) static bool new_run(struct small_central *central, unsigned class_index)
 {
@@ -150,9 +167,7 @@ __attribute__((noinline)) static bool new_run(struct small_central *central, uns
     tlsf_poison((void *)central->bump, central->bump_end - central->bump);
     /* Link every block to the next now (the run's pages are new to the class: a page refill),
      * so taking a magazine out of the run later is O(1): cut the list after its last block. */
-    uintptr_t last = central->bump_end - bytes;
-    for (uintptr_t block = central->bump; block < last; block += bytes)
-        *(void **)block = (void *)(block + bytes);
+    link_blocks(central->bump, bytes, run->capacity - 1u);
     __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
     mark_map(run, run_bytes, class_index);
     return true;
