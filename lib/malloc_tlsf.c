@@ -644,10 +644,49 @@ bool tlsf_is_allocated_payload(uintptr_t payload)
     return found;
 }
 
+/*
+ * tlsf_alloc_run's common case, the wilderness: the top chunk (the free end of the last region)
+ * is the only free chunk, starts on a page and holds the run and a free rest. Any search would
+ * pick it (the best fit among one chunk), so the run is cut off its front without one and the
+ * rest stays the top: its list is known from the bitmaps, which hold nothing else. NULL
+ * otherwise (take decides). Lock held; O(1).
+ */
+static struct tlsf_chunk *take_run_from_top(size_t run_bytes)
+{
+    if (!T->region_count)
+        return NULL;
+    uintptr_t end = T->regions[T->region_count - 1].end;
+    struct tlsf_chunk *sentinel = (struct tlsf_chunk *)((end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES);
+    if (!(sentinel->size & CHUNK_PREV_FREE))
+        return NULL;
+    size_t top_bytes = sentinel->prev_size;
+    struct tlsf_chunk *top = (struct tlsf_chunk *)((uintptr_t)sentinel - top_bytes);
+    if (top_bytes != T->free_bytes || ((uintptr_t)top & (MALLOC_PAGE_BYTES - 1)) ||
+        top_bytes < run_bytes + CHUNK_MIN_BYTES)
+        return NULL;
+    /* The only listed chunk: its list is the one set bit of each level. */
+    unsigned first = malloc_lowest_bit(T->first_level_bitmap);
+    T->free_lists[first][malloc_lowest_bit(T->second_level_bitmap[first])] = NULL;
+    T->second_level_bitmap[first] = 0;
+    T->first_level_bitmap = 0;
+    T->free_bytes = 0;
+    struct tlsf_chunk *rest = (struct tlsf_chunk *)((uintptr_t)top + run_bytes);
+    size_t rest_bytes = top_bytes - run_bytes;
+    top->size = run_bytes | (top->size & CHUNK_PREV_FREE); /* used */
+    rest->size = rest_bytes | CHUNK_FREE;                  /* its previous (the run) is used */
+    sentinel->prev_size = rest_bytes;
+    list_insert(rest);
+    T->used_blocks++;
+    T->used_bytes += run_bytes;
+    return top;
+}
+
 struct small_run *tlsf_alloc_run(size_t run_bytes)
 {
     spin_lock(&T->lock);
-    struct tlsf_chunk *chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
+    struct tlsf_chunk *chunk = take_run_from_top(run_bytes);
+    if (!chunk)
+        chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
     if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
                   (uintptr_t)chunk < malloc_state.heap_start)) {
         /* Beyond what the page map covers: not usable as a run. */
