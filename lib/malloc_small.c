@@ -113,8 +113,8 @@ static void mark_map(struct small_run *run, size_t run_bytes, unsigned class_ind
 {
     size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
     size_t pages = run_bytes >> MALLOC_PAGE_SHIFT;
-    uint8_t *class_of_page = &malloc_state.page_map[first_page];
-    uint8_t *pages_back = &malloc_state.run_page_index[first_page];
+    uint8_t *class_of_page = malloc_state.page_map + first_page;
+    uint8_t *pages_back = malloc_state.run_page_index + first_page;
     for (size_t i = 0; i < pages; i++) {
         class_of_page[i] = (uint8_t)(class_index + 1);
         pages_back[i] = (uint8_t)i;
