@@ -122,14 +122,20 @@ static void mapping_insert(size_t size, unsigned *first, unsigned *second)
     *second = (unsigned)(size >> (log2 - TLSF_SL_LOG2)) & (TLSF_SL_COUNT - 1);
 }
 
-/* The first list whose every chunk holds size bytes. */
+/* The first list whose every chunk holds size bytes (one bit scan: rounding up carries at most one bit higher). */
 static void mapping_search(size_t size, unsigned *first, unsigned *second)
 {
-    if (size >= TLSF_LINEAR_LIMIT) {
-        unsigned log2 = malloc_highest_bit(size);
-        size += ((size_t)1 << (log2 - TLSF_SL_LOG2)) - 1;
+    if (size < TLSF_LINEAR_LIMIT) {
+        *first = 0;
+        *second = (unsigned)(size >> 4);
+        return;
     }
-    mapping_insert(size, first, second);
+    unsigned log2 = malloc_highest_bit(size);
+    size += ((size_t)1 << (log2 - TLSF_SL_LOG2)) - 1;
+    if (size >> log2 > 1)
+        log2++;
+    *first = log2 - (TLSF_SL_LOG2 + 4) + 1;
+    *second = (unsigned)(size >> (log2 - TLSF_SL_LOG2)) & (TLSF_SL_COUNT - 1);
 }
 
 static void list_insert(struct tlsf_chunk *chunk)
@@ -147,10 +153,9 @@ static void list_insert(struct tlsf_chunk *chunk)
     T->free_bytes += chunk_bytes(chunk);
 }
 
-static void list_remove(struct tlsf_chunk *chunk)
+/* Takes free chunk off its list, (first, second) (mapping_insert of its size). */
+static void list_remove_from(struct tlsf_chunk *chunk, unsigned first, unsigned second)
 {
-    unsigned first, second;
-    mapping_insert(chunk_bytes(chunk), &first, &second);
     if (chunk->next_free)
         chunk->next_free->prev_free = chunk->prev_free;
     if (chunk->prev_free)
@@ -165,20 +170,33 @@ static void list_remove(struct tlsf_chunk *chunk)
     T->free_bytes -= chunk_bytes(chunk);
 }
 
-/* The head of the smallest non-empty list from (first, second) up, or NULL. O(1). */
-static struct tlsf_chunk *find_list(unsigned first, unsigned second)
+static void list_remove(struct tlsf_chunk *chunk)
 {
-    if (first >= TLSF_FL_COUNT)
+    unsigned first, second;
+    mapping_insert(chunk_bytes(chunk), &first, &second);
+    list_remove_from(chunk, first, second);
+}
+
+/*
+ * The head of the smallest non-empty list from (*first, *second) up, or NULL; (*first, *second)
+ * become that list's, so list_remove_from needs no bit scan. O(1).
+ */
+static inline __attribute__((always_inline)) struct tlsf_chunk *find_list(unsigned *first, unsigned *second)
+{
+    unsigned level = *first;
+    if (level >= TLSF_FL_COUNT)
         return NULL;
-    uint32_t second_map = second < 32 ? T->second_level_bitmap[first] & (~0u << second) : 0;
+    uint32_t second_map = *second < 32 ? T->second_level_bitmap[level] & (~0u << *second) : 0;
     if (!second_map) {
-        uint64_t first_map = first + 1 < 64 ? T->first_level_bitmap & (~(uint64_t)0 << (first + 1)) : 0;
+        uint64_t first_map = level + 1 < 64 ? T->first_level_bitmap & (~(uint64_t)0 << (level + 1)) : 0;
         if (!first_map)
             return NULL;
-        first = malloc_lowest_bit(first_map);
-        second_map = T->second_level_bitmap[first];
+        level = malloc_lowest_bit(first_map);
+        second_map = T->second_level_bitmap[level];
     }
-    return T->free_lists[first][malloc_lowest_bit(second_map)];
+    *first = level;
+    *second = malloc_lowest_bit(second_map);
+    return T->free_lists[level][*second];
 }
 
 /* Sets chunk's size keeping its PREV_FREE flag; marks it free or used and tells the next chunk. */
@@ -382,31 +400,36 @@ static struct tlsf_chunk *grow(size_t bytes, uintptr_t alignment, uintptr_t head
     return add_memory((uintptr_t)previous, increment);
 }
 
-/* A used chunk of bytes placed so chunk + header_offset is aligned, or NULL. Lock held. */
-static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+/* take's way out when no listed chunk fits: grows the heap and places in the new top. Lock held. */
+__attribute__((noinline)) static struct tlsf_chunk *take_grown(size_t bytes, uintptr_t alignment,
+                                                               uintptr_t header_offset)
 {
-    size_t search = bytes;
-    if (alignment > MALLOC_ALIGNMENT)
-        search += alignment + CHUNK_MIN_BYTES;
-    unsigned first, second;
-    mapping_search(search, &first, &second);
-    struct tlsf_chunk *chunk = find_list(first, second);
-    if (!chunk && alignment > MALLOC_ALIGNMENT) {
-        /* No chunk is big enough for any placement; the first one big enough for the bytes may
-         * still happen to be aligned well (a page-aligned hole for a run): one more look. */
-        mapping_search(bytes, &first, &second);
-        chunk = find_list(first, second);
-        if (chunk && !fits(chunk, bytes, alignment, header_offset))
-            chunk = NULL;
-    }
-    if (chunk) {
-        list_remove(chunk);
-        return place(chunk, bytes, alignment, header_offset);
-    }
-    chunk = grow(bytes, alignment, header_offset);
+    struct tlsf_chunk *chunk = grow(bytes, alignment, header_offset);
     if (!chunk || !fits(chunk, bytes, alignment, header_offset))
         return NULL;
     list_remove(chunk);
+    return place(chunk, bytes, alignment, header_offset);
+}
+
+/*
+ * A used chunk of bytes placed so chunk + header_offset is aligned, or NULL. Lock held.
+ * An aligned request first looks at the smallest list for the bytes alone: its head is taken
+ * when it fits at its placement, which is the common case (a run's page-aligned hole, the top
+ * after runs), saving the front split. Otherwise a second look asks for room for any
+ * placement (bytes + alignment + a minimal front chunk), where every chunk fits. O(1) either way.
+ */
+static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+{
+    unsigned first, second;
+    mapping_search(bytes, &first, &second);
+    struct tlsf_chunk *chunk = find_list(&first, &second);
+    if (alignment > MALLOC_ALIGNMENT && (!chunk || !fits(chunk, bytes, alignment, header_offset))) {
+        mapping_search(bytes + alignment + CHUNK_MIN_BYTES, &first, &second);
+        chunk = find_list(&first, &second);
+    }
+    if (MALLOC_UNLIKELY(!chunk))
+        return take_grown(bytes, alignment, header_offset);
+    list_remove_from(chunk, first, second);
     return place(chunk, bytes, alignment, header_offset);
 }
 
@@ -621,10 +644,49 @@ bool tlsf_is_allocated_payload(uintptr_t payload)
     return found;
 }
 
+/*
+ * tlsf_alloc_run's common case, the wilderness: the top chunk (the free end of the last region)
+ * is the only free chunk, starts on a page and holds the run and a free rest. Any search would
+ * pick it (the best fit among one chunk), so the run is cut off its front without one and the
+ * rest stays the top: its list is known from the bitmaps, which hold nothing else. NULL
+ * otherwise (take decides). Lock held; O(1).
+ */
+static struct tlsf_chunk *take_run_from_top(size_t run_bytes)
+{
+    if (!T->region_count)
+        return NULL;
+    uintptr_t end = T->regions[T->region_count - 1].end;
+    struct tlsf_chunk *sentinel = (struct tlsf_chunk *)((end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES);
+    if (!(sentinel->size & CHUNK_PREV_FREE))
+        return NULL;
+    size_t top_bytes = sentinel->prev_size;
+    struct tlsf_chunk *top = (struct tlsf_chunk *)((uintptr_t)sentinel - top_bytes);
+    if (top_bytes != T->free_bytes || ((uintptr_t)top & (MALLOC_PAGE_BYTES - 1)) ||
+        top_bytes < run_bytes + CHUNK_MIN_BYTES)
+        return NULL;
+    /* The only listed chunk: its list is the one set bit of each level. */
+    unsigned first = malloc_lowest_bit(T->first_level_bitmap);
+    T->free_lists[first][malloc_lowest_bit(T->second_level_bitmap[first])] = NULL;
+    T->second_level_bitmap[first] = 0;
+    T->first_level_bitmap = 0;
+    T->free_bytes = 0;
+    struct tlsf_chunk *rest = (struct tlsf_chunk *)((uintptr_t)top + run_bytes);
+    size_t rest_bytes = top_bytes - run_bytes;
+    top->size = run_bytes | (top->size & CHUNK_PREV_FREE); /* used */
+    rest->size = rest_bytes | CHUNK_FREE;                  /* its previous (the run) is used */
+    sentinel->prev_size = rest_bytes;
+    list_insert(rest);
+    T->used_blocks++;
+    T->used_bytes += run_bytes;
+    return top;
+}
+
 struct small_run *tlsf_alloc_run(size_t run_bytes)
 {
     spin_lock(&T->lock);
-    struct tlsf_chunk *chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
+    struct tlsf_chunk *chunk = take_run_from_top(run_bytes);
+    if (!chunk)
+        chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
     if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
                   (uintptr_t)chunk < malloc_state.heap_start)) {
         /* Beyond what the page map covers: not usable as a run. */
