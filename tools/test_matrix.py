@@ -48,6 +48,21 @@ CONSOLE = re.compile(r"^  console: (\S+)", re.M)
 HARTS_ONLINE = re.compile(r"^  harts: (\d+) online", re.M)
 # Seconds QEMU gets to exit by itself after the verdict line before the runner ends it.
 GRACE_SECONDS = 2.0
+# Process groups of the QEMUs running now: each runs in its own session (so the runner can end it
+# with its children), so a runner stopped from outside must end them itself (spike never exits).
+running_groups = set()
+running_lock = threading.Lock()
+
+
+def end_running_and_exit(signal_number, _frame):
+    """SIGINT/SIGTERM: ends every QEMU still running, then exits as the signal asks."""
+    with running_lock:
+        for group in list(running_groups):
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    os._exit(128 + signal_number)
 
 
 class Run:
@@ -166,6 +181,8 @@ def boot(run, args):
     process = subprocess.Popen(command, stdin=subprocess.PIPE if run.script else subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                                env=environment)
+    with running_lock:
+        running_groups.add(process.pid)
     chunks = []
     tail = [""]
     verdict_at = [None]
@@ -205,6 +222,8 @@ def boot(run, args):
             process.wait()
             break
         time.sleep(0.05)
+    with running_lock:
+        running_groups.discard(process.pid)
     thread.join(timeout=5)
     seconds = time.monotonic() - started
     text = "".join(chunks).replace("\r", "")
@@ -280,6 +299,8 @@ def main():
     parser.add_argument("--log-dir", default="build/matrix-logs")
     args = parser.parse_args()
     os.makedirs(args.log_dir, exist_ok=True)
+    signal.signal(signal.SIGINT, end_running_and_exit)
+    signal.signal(signal.SIGTERM, end_running_and_exit)
 
     if args.uboot and not os.path.exists(args.uboot):
         print(f"test-matrix: no U-Boot at {args.uboot} (apt-get install u-boot-qemu): its run is skipped")
