@@ -9,18 +9,23 @@
 #include "boot/asm.h"
 #include "firmware/firmware.h"
 
+/* sp and mscratch = the top of hart a0's M-mode stack (a fresh, empty stack). Clobbers t0, t1. */
+.macro enter_m_mode_stack
+    li      t0, FIRMWARE_STACK_BYTES
+    addi    t1, a0, 1
+    mul     t1, t1, t0
+    la      sp, firmware_stacks
+    add     sp, sp, t1
+    csrw    mscratch, sp
+.endm
+
     .section .text.entry, "ax", @progbits
     .globl firmware_start
 firmware_start:
     csrw    mie, zero
     li      t0, FIRMWARE_MAX_HARTS
     bgeu    a0, t0, hang
-    li      t0, FIRMWARE_STACK_BYTES
-    addi    t1, a0, 1
-    mul     t1, t1, t0
-    la      sp, firmware_stacks
-    add     sp, sp, t1              /* top of this hart's M-mode stack */
-    csrw    mscratch, sp
+    enter_m_mode_stack
     la      t0, firmware_trap_entry
     csrw    mtvec, t0
     mv      s0, a0
@@ -63,12 +68,7 @@ enter_supervisor:
     .globl firmware_stop_hart
 firmware_stop_hart:
     csrw    mie, zero
-    li      t0, FIRMWARE_STACK_BYTES
-    addi    t1, a0, 1
-    mul     t1, t1, t0
-    la      sp, firmware_stacks
-    add     sp, sp, t1
-    csrw    mscratch, sp
+    enter_m_mode_stack
     mv      s0, a0
     call    firmware_hart_init
     mv      a0, s0
