@@ -99,10 +99,10 @@ MALLOC_FAST_PATH __attribute__((noinline)) static void *alloc_class_above_small(
         return alloc_slow(size);
     uintptr_t entry_index = malloc_classes.entry_of_step[(size - 1) >> MALLOC_CLASS_STEP_SHIFT];
     struct malloc_cache_class *entry = malloc_cache_entry(entry_index);
-    void *block = entry->head;
-    if (MALLOC_LIKELY(block != NULL)) {
-        entry->head = *(void **)block;
-        entry->room++;
+    struct magazine_block *block = entry->head;
+    struct magazine_block *next = block->next;
+    if (MALLOC_LIKELY(next != NULL)) {
+        entry->head = next;
         return block;
     }
     return small_refill(entry);
@@ -115,10 +115,10 @@ MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
         uintptr_t entry_offset = (size + 15) & ~(uintptr_t)15;
         struct malloc_cache *shifted = (struct malloc_cache *)((uintptr_t)malloc_cache_self() + entry_offset);
         struct malloc_cache_class *entry = &shifted->entries[0]; /* folds the entries' offset into the loads */
-        void *block = entry->head;
-        if (MALLOC_LIKELY(block != NULL)) {
-            entry->head = *(void **)block;
-            entry->room++;
+        struct magazine_block *block = entry->head;
+        struct magazine_block *next = block->next; /* NULL: block is the list end, the magazine is empty */
+        if (MALLOC_LIKELY(next != NULL)) {
+            entry->head = next;
             return block;
         }
         return small_refill(entry); /* the entry's address gives the class back: no register kept for the size */
@@ -180,11 +180,12 @@ __attribute__((noinline)) static void free_no_room(void *block)
         uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
         struct malloc_cache_class *entry = &cache->entries[entry_index];
         if (entry_index != 0) {
-            if (entry->limit != 0 && entry->room == 0 && cache->spares[entry_index] == NULL) {
+            if (entry->limit != 0 && cache->spares[entry_index] == NULL) { /* (the magazine is full) */
+                struct magazine_block *freed = block, *end = &malloc_list_ends[entry_index];
                 cache->spares[entry_index] = entry->head;
-                *(void **)block = NULL;
-                entry->head = block;
-                entry->room = entry->limit - 1;
+                freed->next = end;
+                freed->room = end->room - 1;
+                entry->head = freed;
                 return;
             }
             small_free_no_room(block, entry, (unsigned)entry_index - 1); /* hand the full spare over */
@@ -200,13 +201,17 @@ MALLOC_FAST_PATH void malloc_core_free(void *block)
     uintptr_t offset = (uintptr_t)block - cache->heap_start;
     if (MALLOC_LIKELY(offset < cache->map_span_bytes)) {
         /* The page map's byte is the entry (class + 1), or 0 for a page that is not a small run:
-         * entry 0 is never used, so its room stays 0 and that case falls to the slow path too. */
+         * entry 0 always holds its list end alone, whose room is 0, so that case falls to the
+         * slow path too (and so does a dormant entry). */
         uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
         struct malloc_cache_class *entry = &cache->entries[entry_index];
-        if (MALLOC_LIKELY(entry->room != 0)) {
-            entry->room--;
-            *(void **)block = entry->head;
-            entry->head = block;
+        struct magazine_block *head = entry->head;
+        uintptr_t room = head->room;
+        if (MALLOC_LIKELY(room != 0)) {
+            struct magazine_block *freed = block;
+            freed->next = head;
+            freed->room = room - 1;
+            entry->head = freed;
             return;
         }
     }
@@ -353,8 +358,10 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
     malloc_state.run_page_index = binding->page_map + pages;
     malloc_classes_init();
 #ifndef RVMEM_MALLOC_THREAD_CACHE
-    for (unsigned hart = 0; hart < MALLOC_CACHES; hart++)
+    for (unsigned hart = 0; hart < MALLOC_CACHES; hart++) {
+        malloc_cache_start(&malloc_state.caches[hart]);
         malloc_cache_bind(&malloc_state.caches[hart]);
+    }
 #endif
     __atomic_store_n(&malloc_state.ready, true, __ATOMIC_RELEASE);
     return 0;

@@ -106,16 +106,31 @@ static inline unsigned small_class_of(size_t size)
 }
 
 /*
- * One size class in one hart's cache (the "loaded magazine"): a singly linked list of free blocks
- * (the link is the block's first word) and room = limit - its length, exact: free's push counts
- * it down, malloc's pop counts it up. A full list (room 0) is not walked: it becomes the hart's
- * spare magazine for the class (exactly limit blocks, struct malloc_cache's spares), and the
- * previous spare goes to the central state as one chain, so every exchange is O(1).
+ * A free block in a magazine (a loaded list, a spare, or a chain on the central stack): its first
+ * word links the next block, its second is its *room*: how many more blocks the magazine may take
+ * while this block is on top, limit - (blocks from it to the end). Every magazine ends at its
+ * cache entry's list end (malloc_list_ends[entry]: link NULL, room the class's limit), so malloc's
+ * pop stops where the link is NULL and free reads the room of whatever is on top, with no count to
+ * keep in the cache: a pop changes nothing but the head. A chain's first block has the link to
+ * the next chain in place of its room (0, as the top of any full magazine). Loose blocks
+ * (central->free_list) are linked by their first word alone and end in NULL.
+ */
+struct magazine_block {
+    struct magazine_block *next;
+    uintptr_t room;
+};
+
+/*
+ * One size class in one hart's cache (the "loaded magazine"): the top block of a magazine, or the
+ * list end alone when it is empty. Entry i's list end is malloc_list_ends[i] once the entry is set
+ * up (limit != 0); until then (caches start dormant) and always for entry 0 it is
+ * malloc_list_ends[0], whose room 0 and NULL link send free and malloc to their slow paths. A full
+ * magazine (top room 0) becomes the hart's spare for the class (struct malloc_cache's spares),
+ * and the previous spare goes to the central state as one chain, so every exchange is O(1).
  */
 struct malloc_cache_class {
-    void *head;
-    uint32_t room;  /* blocks the list may still take: limit - its length */
-    uint32_t limit; /* the class's magazine size once set up; 0 until then (caches start zero-filled) */
+    struct magazine_block *head;
+    uint32_t limit; /* the class's magazine size once set up; 0 until then */
 } __attribute__((aligned(16)));
 
 /* 16 bytes on rv32 too: malloc's fast path turns (size + 15) & ~15 straight into an entry's offset. */
@@ -126,7 +141,9 @@ _Static_assert(sizeof(struct malloc_cache_class) == MALLOC_ALIGNMENT, "a cache e
  * (sizes up to 1008), through malloc_classes.entry_of_step (up to 64 KiB) and with the page
  * map's byte (also class + 1) directly; entry 0 stays empty, which sends malloc(0) (and sizes
  * that wrap round) to the slow path at no cost. spares[i] is entry i's spare magazine: NULL, or
- * a list of exactly small_cache_limit blocks (only the slow paths touch it).
+ * a full magazine of exactly small_cache_limit blocks (only the slow paths touch it).
+ * rvmem_malloc_init starts the caches of malloc_state (malloc_cache_start); a thread cache starts
+ * on its thread's first call (it is zero-filled until then).
  * 113 entries, 113 spares and the page map's coordinates: 2744 bytes a hart (rv64).
  */
 #define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
@@ -141,6 +158,21 @@ struct malloc_cache {
     struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
     void *spares[MALLOC_CACHE_ENTRIES];
 };
+
+/*
+ * The list end of each cache entry (index: class + 1): NULL link, room the class's limit (0 for
+ * entry 0, the end of dormant entries). Filled by malloc_classes_init; read-only afterwards.
+ */
+extern struct magazine_block malloc_list_ends[MALLOC_CACHE_ENTRIES];
+
+/* Blocks in the magazine whose top is head, of an entry whose limit is limit. O(1). */
+static inline uint32_t magazine_length(const struct magazine_block *head, uint32_t limit)
+{
+    return limit - (uint32_t)head->room;
+}
+
+/* Makes every entry of cache dormant: empty, set up on first use by the slow paths. */
+void malloc_cache_start(struct malloc_cache *cache);
 
 /* The entry of class_index in cache. */
 static inline struct malloc_cache_class *cache_entry_of(struct malloc_cache *cache, unsigned class_index)
@@ -250,7 +282,10 @@ extern struct malloc_state malloc_state;
 static inline struct malloc_cache *malloc_cache_self(void)
 {
 #if defined(RVMEM_MALLOC_THREAD_CACHE)
-    return &malloc_thread_cache;
+    struct malloc_cache *cache = &malloc_thread_cache;
+    if (MALLOC_UNLIKELY(cache->entries[0].head == NULL))
+        malloc_cache_start(cache); /* the thread's first call: its cache is still zero-filled */
+    return cache;
 #elif defined(RVMEM_HOST)
     return &malloc_state.caches[hart_self()];
 #else
@@ -344,6 +379,14 @@ static inline int small_class_at(uintptr_t address)
     if (offset >= malloc_state.map_span_bytes)
         return -1;
     return (int)malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT] - 1;
+}
+
+/* The run holding address (in a page of a run): the second page map says how many pages back it starts. */
+static inline struct small_run *small_run_of(uintptr_t address)
+{
+    size_t page = (address - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
+    size_t first_page = page - malloc_state.run_page_index[page];
+    return (struct small_run *)(malloc_state.heap_start + (first_page << MALLOC_PAGE_SHIFT));
 }
 
 /* Blocks above the classes (malloc_large.c): TLSF blocks with the accounting. */

@@ -25,6 +25,7 @@
 #include "lib/malloc_internal.h"
 
 struct malloc_classes malloc_classes;
+struct magazine_block malloc_list_ends[MALLOC_CACHE_ENTRIES] __attribute__((aligned(16)));
 
 /* Bytes of class class_index: 16-byte steps up to 1008, 1024, then 8 per power of two. */
 static uint32_t class_bytes_computed(unsigned class_index)
@@ -73,6 +74,7 @@ void malloc_classes_init(void)
         uint32_t limit = bytes < 1024 ? 8192 / bytes : 65536 / bytes;
         uint32_t least = bytes < 1024 ? 8 : bytes <= 16384 ? 4 : 2, most = bytes < 1024 ? 64 : 32;
         C->cache_limit[class_index] = limit < least ? least : limit > most ? most : limit;
+        malloc_list_ends[class_index + 1].room = C->cache_limit[class_index];
     }
     unsigned class_index = MALLOC_LINEAR_CLASSES - 1;
     for (size_t step = 0; step < MALLOC_CLASS_STEPS; step++) {
@@ -88,13 +90,11 @@ size_t small_run_bytes(unsigned class_index)
     return malloc_classes.run_bytes[class_index];
 }
 
-/* The run holding block (a page of a run of class_index): the page map says how many pages back it starts. */
+/* The run holding block (a page of a run of class_index). */
 static inline struct small_run *run_of(uintptr_t block, unsigned class_index)
 {
     (void)class_index;
-    size_t page = (block - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
-    size_t first_page = page - malloc_state.run_page_index[page];
-    return (struct small_run *)(malloc_state.heap_start + (first_page << MALLOC_PAGE_SHIFT));
+    return small_run_of(block);
 }
 
 bool small_block_is_start(uintptr_t block, unsigned class_index)
@@ -130,21 +130,45 @@ static void clear_map(struct small_run *run, size_t run_bytes)
     memset(&malloc_state.run_page_index[first_page], 0, pages);
 }
 
-/* Links links + 1 blocks of bytes from first in address order (the last one's link is left as it is). */
-static inline void link_blocks(uintptr_t first, size_t bytes, size_t links)
+/*
+ * Lays count blocks of bytes from first out as one magazine (count >= 1): linked in address
+ * order, the last to end, each with its room (limit - the blocks from it to the end).
+ */
+static inline void lay_out_magazine(uintptr_t first, size_t bytes, size_t count, uint32_t limit,
+                                    struct magazine_block *end)
 {
-    uintptr_t block = first;
-    /* Four a round: about 2.75 instructions a block where one at a time takes 4. */
-    for (; links >= 4; links -= 4) {
-        uintptr_t second = block + bytes, third = second + bytes, fourth = third + bytes, fifth = fourth + bytes;
-        *(void **)block = (void *)second;
-        *(void **)second = (void *)third;
-        *(void **)third = (void *)fourth;
-        *(void **)fourth = (void *)fifth;
-        block = fifth;
+    struct magazine_block *block = (struct magazine_block *)first;
+    uintptr_t room = limit - count;
+    /* Two a round: the loop's own instructions are shared by two blocks. */
+    for (; count > 2; count -= 2, room += 2) {
+        struct magazine_block *second = (struct magazine_block *)((uintptr_t)block + bytes);
+        struct magazine_block *third = (struct magazine_block *)((uintptr_t)second + bytes);
+        block->next = second;
+        block->room = room;
+        second->next = third;
+        second->room = room + 1;
+        block = third;
     }
-    for (; links; links--, block += bytes)
-        *(void **)block = (void *)(block + bytes);
+    if (count == 2) {
+        struct magazine_block *second = (struct magazine_block *)((uintptr_t)block + bytes);
+        block->next = second;
+        block->room = room++;
+        block = second;
+    }
+    block->next = end;
+    block->room = room;
+}
+
+/*
+ * Lays a new run's blocks out as ready magazines of limit blocks each (the last one may be
+ * shorter), so a refill takes one off the run with no work per block: the uncarved part always
+ * starts at a magazine (cut_uncarved).
+ */
+static void lay_out_run(uintptr_t first, size_t bytes, size_t blocks, uint32_t limit, struct magazine_block *end)
+{
+    for (; blocks > limit; blocks -= limit, first += limit * bytes)
+        lay_out_magazine(first, bytes, limit, limit, end);
+    lay_out_magazine(first, bytes, blocks, limit, end);
 }
 
 /* Takes a new run from TLSF for the class and makes it the bump region. Class lock held. */
@@ -165,9 +189,10 @@ __attribute__((noinline)) static bool new_run(struct small_central *central, uns
     central->bump = (uintptr_t)run + SMALL_RUN_HEADER_BYTES;
     central->bump_end = central->bump + run->capacity * bytes;
     tlsf_poison((void *)central->bump, central->bump_end - central->bump);
-    /* Link every block to the next now (the run's pages are new to the class: a page refill),
-     * so taking a magazine out of the run later is O(1): cut the list after its last block. */
-    link_blocks(central->bump, bytes, run->capacity - 1u);
+    /* Lay the blocks out as magazines now (the run's pages are new to the class: a page refill),
+     * so taking a magazine out of the run later is O(1). */
+    lay_out_run(central->bump, bytes, run->capacity, small_cache_limit(class_index),
+                &malloc_list_ends[class_index + 1]);
     __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
     mark_map(run, run_bytes, class_index);
     return true;
@@ -175,7 +200,7 @@ __attribute__((noinline)) static bool new_run(struct small_central *central, uns
 
 /* A list of blocks taken from a class's central state, and its length. */
 struct small_batch {
-    void *first;
+    struct magazine_block *first;
     uint32_t count;
 };
 
@@ -195,62 +220,73 @@ static inline void *pop_chain(struct small_central *central)
 }
 
 /*
- * Cuts count blocks (count >= 1, at most what is uncarved) off the newest run's uncarved part,
- * which new_run linked in address order: the last one now links to tail. Returns the first.
- * Class lock held; O(1).
+ * Takes the next magazine off the newest run's uncarved part (there is one), which new_run laid
+ * out as magazines of limit blocks (the last may be shorter): returns its first block and sets
+ * *count. Class lock held; O(1).
  */
-static inline void *cut_uncarved(struct small_central *central, size_t bytes, size_t count, void *tail)
+static inline struct magazine_block *cut_uncarved(struct small_central *central, size_t bytes, uint32_t limit,
+                                                  uint32_t *count)
 {
     uintptr_t first = central->bump;
-    uintptr_t last = first + (count - 1) * bytes;
-    *(void **)last = tail;
-    central->bump = last + bytes;
-    return (void *)first;
+    size_t uncarved = (central->bump_end - first) / bytes;
+    *count = uncarved < limit ? (uint32_t)uncarved : limit;
+    central->bump = first + *count * bytes;
+    return (struct magazine_block *)first;
+}
+
+/*
+ * Makes the loose list first (count blocks, count <= limit) a magazine: each block's room, and
+ * the class's list end after the last. Returns its first block. O(count).
+ */
+static struct magazine_block *magazine_of_loose(void *first, uint32_t count, unsigned class_index)
+{
+    uint32_t limit = small_cache_limit(class_index);
+    struct magazine_block *block = first;
+    for (uint32_t room = limit - count; room < limit - 1; room++, block = block->next)
+        block->room = room;
+    block->room = limit - 1;
+    block->next = &malloc_list_ends[class_index + 1];
+    return first;
 }
 
 /*
  * take_magazine's slower half, with the class lock held (it lets go of it): the whole loose list
- * (fewer than a limit of blocks: chain_loose keeps it so), topped up from the newest run's
- * uncarved blocks (a new run only when the class has neither). O(1): the run's blocks are linked
- * already, so a batch of them is cut off the run's list.
+ * (fewer than a limit of blocks: chain_loose keeps it so) made a magazine, or else a magazine off
+ * the newest run's uncarved blocks (a new run only when the class has neither). O(limit) for the
+ * loose blocks (their rooms are written), O(1) off the run (laid out already).
  */
 __attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct small_central *central,
                                                                         unsigned class_index, uint32_t limit)
 {
-    size_t bytes = small_class_bytes(class_index);
-    void *chain = central->free_list;
     uint32_t taken = (uint32_t)central->free_count;
-    central->free_list = NULL;
-    central->free_count = 0;
-    if (MALLOC_UNLIKELY(taken == 0 && central->bump == central->bump_end))
-        new_run(central, class_index);
-    size_t carve = (central->bump_end - central->bump) / bytes;
-    if (carve > limit - taken)
-        carve = limit - taken;
-    if (carve) {
-        chain = cut_uncarved(central, bytes, carve, chain);
-        taken += (uint32_t)carve;
+    struct magazine_block *first = NULL;
+    if (taken) {
+        first = magazine_of_loose(central->free_list, taken, class_index);
+        central->free_list = NULL;
+        central->free_count = 0;
+    } else if (central->bump != central->bump_end || new_run(central, class_index)) {
+        first = cut_uncarved(central, small_class_bytes(class_index), limit, &taken);
     }
     spin_unlock(&central->lock);
-    return (struct small_batch){chain, taken};
+    return (struct small_batch){first, taken};
 }
 
 /*
  * Keeps the class's loose list shorter than a magazine: while it holds a limit of blocks or
- * more, the first limit of them become a chain. Class lock held; O(loose blocks), so only on the
- * flush and reclaim paths.
+ * more, the first limit of them become a chain (a full magazine: rooms written, ending at the
+ * class's list end). Class lock held; O(loose blocks), so only on the flush and reclaim paths.
  */
 static void chain_loose(struct small_central *central, unsigned class_index)
 {
-    size_t limit = small_cache_limit(class_index);
+    uint32_t limit = small_cache_limit(class_index);
     while (central->free_count >= limit) {
         void *chain = central->free_list;
-        void *last = chain;
-        for (size_t i = 1; i < limit; i++)
-            last = *(void **)last;
-        central->free_list = *(void **)last;
+        struct magazine_block *last = chain;
+        for (uint32_t i = 1; i < limit; i++)
+            last = last->next;
+        central->free_list = last->next;
         central->free_count -= limit;
-        *(void **)last = NULL;
+        magazine_of_loose(chain, limit, class_index);
         *chain_link(chain) = central->chains;
         central->chains = chain;
         central->chain_count++;
@@ -266,7 +302,8 @@ static inline void note_taken(unsigned class_index, uint32_t count)
 
 /*
  * Takes one magazine for the class from its central state: a whole chain when there is one,
- * else take_loose_or_fresh (both O(1)). Returns the list and its length (0: out of memory).
+ * else take_loose_or_fresh. Returns its first block and its length (0: out of memory). The
+ * first block's room is not valid when it came as a chain: callers hand that block out.
  */
 static struct small_batch take_magazine(unsigned class_index, uint32_t limit)
 {
@@ -297,37 +334,44 @@ static inline void give_magazine(unsigned class_index, void *chain, uint32_t lim
     __atomic_fetch_sub(&malloc_state.small_bytes_out, limit * small_class_bytes(class_index), __ATOMIC_RELAXED);
 }
 
-/* Sets up a cache entry on its first use (caches start zero-filled). */
-static inline void entry_ready(struct malloc_cache_class *entry, uint32_t limit)
+/* Sets up a dormant cache entry on its first use: its own list end, its limit. */
+static inline void entry_ready(struct malloc_cache_class *entry, unsigned class_index)
 {
     if (MALLOC_UNLIKELY(!entry->limit)) {
-        entry->limit = limit;
-        entry->room = limit;
+        entry->limit = small_cache_limit(class_index);
+        entry->head = &malloc_list_ends[class_index + 1];
     }
 }
 
-/* Loads a batch of count blocks (limit at most) into entry and returns its first block. */
-static inline void *load_batch(struct malloc_cache_class *entry, void **first, uint32_t count, uint32_t limit)
+void malloc_cache_start(struct malloc_cache *cache)
 {
-    entry->head = first[0];
-    entry->room = limit - count + 1;
+    for (unsigned entry_index = 0; entry_index < MALLOC_CACHE_ENTRIES; entry_index++) {
+        cache->entries[entry_index].head = &malloc_list_ends[0];
+        cache->entries[entry_index].limit = 0;
+        cache->spares[entry_index] = NULL;
+    }
+}
+
+/* Loads a magazine into the (empty) entry less its first block, which it returns. */
+static inline void *load_batch(struct malloc_cache_class *entry, struct magazine_block *first)
+{
+    entry->head = first->next;
     return first;
 }
 
 /* refill_from_central's general case: waits for the lock, takes loose blocks or a new run. */
 __attribute__((noinline)) static void *refill_locked(struct malloc_cache_class *entry, size_t entry_index)
 {
-    uint32_t limit = entry->limit;
-    struct small_batch batch = take_magazine((unsigned)entry_index - 1, limit);
+    struct small_batch batch = take_magazine((unsigned)entry_index - 1, entry->limit);
     if (MALLOC_UNLIKELY(batch.count == 0))
         return malloc_refill_failed((unsigned)entry_index);
-    return load_batch(entry, batch.first, batch.count, limit);
+    return load_batch(entry, batch.first);
 }
 
 /*
  * refill_from_central's page refill: the class has no free block at all. Takes a new run and
- * loads a magazine cut off it, with the class lock the caller took (let go of here). O(blocks
- * in a run): new_run links them.
+ * loads its first magazine, with the class lock the caller took (let go of here). O(blocks in a
+ * run): new_run lays them out.
  */
 __attribute__((noinline)) static void *refill_new_run(struct malloc_cache_class *entry, size_t entry_index)
 {
@@ -337,20 +381,17 @@ __attribute__((noinline)) static void *refill_new_run(struct malloc_cache_class 
         spin_unlock(&central->lock);
         return malloc_refill_failed((unsigned)entry_index);
     }
-    uint32_t limit = entry->limit;
-    size_t bytes = small_class_bytes(class_index);
-    size_t uncarved = (central->bump_end - central->bump) / bytes;
-    uint32_t count = uncarved < limit ? (uint32_t)uncarved : limit;
-    void **first = cut_uncarved(central, bytes, count, NULL);
+    uint32_t count;
+    struct magazine_block *first = cut_uncarved(central, small_class_bytes(class_index), entry->limit, &count);
     spin_unlock(&central->lock);
     note_taken(class_index, count);
-    return load_batch(entry, first, count, limit);
+    return load_batch(entry, first);
 }
 
 /*
- * small_refill's second half: a whole chain from the central state, or a magazine cut off the
- * newest run's uncarved blocks (new_run linked them), when the class lock is free; a class with
- * no free block at all takes a new run in refill_new_run; everything else (the first use of an
+ * small_refill's second half: a whole chain from the central state, or a magazine off the newest
+ * run's uncarved blocks (new_run laid them out), when the class lock is free; a class with no
+ * free block at all takes a new run in refill_new_run; everything else (the first use of an
  * entry, a busy lock, loose blocks) goes to the general paths. A leaf with tail calls, like the
  * fast paths: no frame.
  */
@@ -366,16 +407,12 @@ MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(stru
     struct small_central *central = &malloc_state.centrals[class_index];
     if (MALLOC_UNLIKELY(!spin_trylock(&central->lock)))
         return refill_locked(entry, entry_index);
-    void **first;
+    struct magazine_block *first;
     uint32_t count = limit;
     if (MALLOC_LIKELY(central->chains != NULL)) {
         first = pop_chain(central);
     } else if (MALLOC_LIKELY(central->free_count == 0 && central->bump != central->bump_end)) {
-        size_t bytes = small_class_bytes(class_index);
-        size_t uncarved = (central->bump_end - central->bump) / bytes;
-        if (uncarved < count)
-            count = (uint32_t)uncarved;
-        first = cut_uncarved(central, bytes, count, NULL);
+        first = cut_uncarved(central, small_class_bytes(class_index), limit, &count);
     } else if (MALLOC_LIKELY(central->free_count == 0)) {
         return refill_new_run(entry, entry_index); /* nothing uncarved either: a page refill */
     } else {
@@ -384,19 +421,18 @@ MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(stru
     }
     spin_unlock(&central->lock);
     note_taken(class_index, count);
-    return load_batch(entry, first, count, limit);
+    return load_batch(entry, first);
 }
 
 MALLOC_FAST_PATH void *small_refill(struct malloc_cache_class *entry)
 {
     struct malloc_cache *cache = malloc_cache_self();
     size_t entry_index = (size_t)(entry - cache->entries);
-    void **block = cache->spares[entry_index];
+    struct magazine_block *block = cache->spares[entry_index];
     if (MALLOC_LIKELY(block != NULL)) {
         /* The spare is full: it becomes the loaded magazine, less the block returned. No lock. */
         cache->spares[entry_index] = NULL;
-        entry->head = block[0];
-        entry->room = 1;
+        entry->head = block->next;
         return block;
     }
     return refill_from_central(entry, entry_index);
@@ -407,36 +443,29 @@ void *small_alloc_slow(unsigned class_index)
     struct malloc_cache *cache = malloc_cache_self();
     malloc_cache_open(cache);
     struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
-    uint32_t limit = small_cache_limit(class_index);
-    entry_ready(entry, limit);
-    if (!entry->head) {
+    entry_ready(entry, class_index);
+    struct magazine_block *block = entry->head;
+    if (!block->next) {
         /* The loaded magazine is empty: load the spare (full), else one from the central state. */
         void **spare = &cache->spares[class_index + 1];
         if (*spare) {
-            entry->head = *spare;
+            block = *spare;
             *spare = NULL;
-            entry->room = 0;
         } else {
-            struct small_batch batch = take_magazine(class_index, limit);
+            struct small_batch batch = take_magazine(class_index, entry->limit);
             if (batch.count == 0)
                 return NULL;
-            entry->head = batch.first;
-            entry->room = limit - batch.count;
+            block = batch.first;
         }
     }
-    /* (Reached with a non-empty list only for malloc(0), which the fast path sends here.) */
-    void *block = entry->head;
-    entry->head = *(void **)block;
-    entry->room++;
+    /* (Reached with a non-empty magazine only for malloc(0), which the fast path sends here.) */
+    entry->head = block->next;
     return block;
 }
 
 size_t small_cache_length(const struct malloc_cache_class *entry)
 {
-    size_t length = 0;
-    for (void *block = entry->head; block; block = *(void **)block)
-        length++;
-    return length;
+    return magazine_length(entry->head, entry->limit);
 }
 
 /* Puts a list of count loose blocks (count >= 1) on the class's central free list: O(count). */
@@ -462,20 +491,20 @@ void small_free_slow(void *block, unsigned class_index)
 
 void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index)
 {
-    uint32_t limit = small_cache_limit(class_index);
-    entry_ready(entry, limit);
-    if (MALLOC_UNLIKELY(entry->room == 0)) {
+    entry_ready(entry, class_index);
+    struct magazine_block *end = &malloc_list_ends[class_index + 1];
+    if (MALLOC_UNLIKELY(entry->head->room == 0)) {
         /* The loaded magazine is full: it becomes the spare; the old spare goes to the central state. */
         void **spare = &malloc_cache_self()->spares[class_index + 1];
         if (*spare)
-            give_magazine(class_index, *spare, limit);
+            give_magazine(class_index, *spare, entry->limit);
         *spare = entry->head;
-        entry->head = NULL;
-        entry->room = limit;
+        entry->head = end;
     }
-    *(void **)block = entry->head;
-    entry->head = block;
-    entry->room--;
+    struct magazine_block *freed = block;
+    freed->next = entry->head;
+    freed->room = entry->head->room - 1;
+    entry->head = freed;
 }
 
 void small_flush_cache(struct malloc_cache *cache)
@@ -484,15 +513,14 @@ void small_flush_cache(struct malloc_cache *cache)
         struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
         if (!entry->limit)
             continue;
-        uint32_t limit = small_cache_limit(class_index);
         void **spare = &cache->spares[class_index + 1];
         if (*spare)
-            give_magazine(class_index, *spare, limit);
+            give_magazine(class_index, *spare, entry->limit);
         *spare = NULL;
-        if (entry->head)
-            drain_loose(class_index, entry->head, limit - entry->room);
-        entry->head = NULL;
-        entry->room = limit;
+        uint32_t length = magazine_length(entry->head, entry->limit);
+        if (length)
+            drain_loose(class_index, entry->head, length);
+        entry->head = &malloc_list_ends[class_index + 1];
     }
 }
 

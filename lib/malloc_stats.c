@@ -4,7 +4,7 @@
  *
  * Per class: blocks carved into runs minus the free ones (central list, uncarved tail, per-hart
  * caches) are the blocks in use. The calling hart's cache is counted exactly; another hart's from
- * its room and spare, read while that hart may be changing them, so with other harts active the
+ * the room of its top blocks and its spares, read while that hart may be changing them, so with other harts active the
  * figures may be off by what they hold (exact once they flush, as rvmem_malloc_trim and thread exit do). Medium blocks
  * are counted as they come and go. The heap span is the allocator's break minus the heap start; footprint is span /
  * peak bytes in use.
@@ -26,11 +26,16 @@ static size_t cached_blocks(unsigned class_index)
     const struct malloc_cache *own = malloc_cache_self();
     for (unsigned hart = 0; hart < MALLOC_CACHES; hart++) {
         const struct malloc_cache_class *entry = cache_entry_of(&malloc_state.caches[hart], class_index);
-        uint32_t room = __atomic_load_n(&entry->room, __ATOMIC_RELAXED);
-        if (&malloc_state.caches[hart] == own)
+        if (&malloc_state.caches[hart] == own) {
             cached += small_cache_length(entry); /* exact */
-        else if (__atomic_load_n(&entry->limit, __ATOMIC_RELAXED) && room <= limit)
-            cached += limit - room; /* another hart's, read while it may change */
+        } else if (__atomic_load_n(&entry->limit, __ATOMIC_RELAXED)) {
+            /* Another hart's, read while it may change: its top block may be handed out meanwhile,
+             * so the room read may be anything; only a plausible one counts. */
+            const struct magazine_block *head = __atomic_load_n(&entry->head, __ATOMIC_RELAXED);
+            uintptr_t room = __atomic_load_n(&head->room, __ATOMIC_RELAXED);
+            if (room <= limit)
+                cached += limit - room;
+        }
         if (__atomic_load_n(&malloc_state.caches[hart].spares[class_index + 1], __ATOMIC_RELAXED))
             cached += limit; /* a spare magazine is full */
     }

@@ -43,20 +43,28 @@ static bool poison_intact(uintptr_t block, unsigned class_index, const void *cal
 #endif
 
 /*
- * Checks a magazine: exactly length blocks of the class (poison intact in checked builds).
- * central: it sits on the central chain stack (else in the calling hart's cache).
+ * Checks a magazine: exactly length blocks of the class, each with its room (limit - the blocks
+ * from it to the end), ending at the class's list end (poison intact in checked builds).
+ * central: it sits on the central chain stack (else in the calling hart's cache), where the
+ * first block's room holds the link to the next chain.
  */
-static int validate_magazine(void *list, unsigned class_index, size_t length, bool central, const void *caller)
+static int validate_magazine(struct magazine_block *list, unsigned class_index, size_t length, bool central,
+                             const void *caller)
 {
     (void)caller;
+    const struct magazine_block *end = &malloc_list_ends[class_index + 1];
+    uint32_t limit = small_cache_limit(class_index);
     size_t counted = 0;
-    for (void *block = list; block; block = *(void **)block) {
+    for (struct magazine_block *block = list; block != end; block = block->next) {
         if (++counted > length)
             return problem(central ? -36 : -29, "magazine longer than it should be (or a cycle)", class_index,
                            (uintptr_t)block);
         if (!is_block_of_class((uintptr_t)block, class_index))
             return problem(central ? -37 : -30, "magazine holds a pointer that is not a block of this class",
                            class_index, (uintptr_t)block);
+        if ((!central || counted > 1) && block->room != limit - (length - counted + 1))
+            return problem(central ? -40 : -41, "magazine block's room disagrees with its place", class_index,
+                           (uintptr_t)block);
 #ifdef RVMEM_CHECKED
         if (!poison_intact((uintptr_t)block, class_index, caller))
             return problem(-26, "magazine block's poison overwritten (write after free)", class_index,
@@ -109,6 +117,11 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
     if (!result && central->bump != central->bump_end &&
         (!is_block_of_class(central->bump, class_index) || (central->bump_end - central->bump) % bytes))
         result = problem(-28, "uncarved tail is not inside a run of this class", class_index, central->bump);
+    /* new_run laid the run out as magazines: the uncarved part starts at one. */
+    if (!result && central->bump != central->bump_end &&
+        (central->bump - (uintptr_t)small_run_of(central->bump) - SMALL_RUN_HEADER_BYTES) / bytes %
+            small_cache_limit(class_index))
+        result = problem(-44, "uncarved tail does not start at a magazine", class_index, central->bump);
     *map_pages_expected += runs * (run_bytes >> MALLOC_PAGE_SHIFT);
 
     /* Whole magazines on the central stack: exactly limit blocks each. */
@@ -123,14 +136,18 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
     if (!result && chains != central->chain_count)
         result = problem(-35, "chain stack length differs from its count", class_index, chains);
 
-    /* The calling hart's cache: its list length must match its room; a spare is full. */
+    /* The calling hart's cache: its magazine as long as its top's room says; a spare is full. */
     struct malloc_cache *cache = malloc_cache_self();
     const struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
+    if (!result && !entry->limit && entry->head != &malloc_list_ends[0])
+        result = problem(-42, "dormant cache entry is not empty", class_index, (uintptr_t)entry->head);
     if (!result && entry->limit) {
-        if (entry->room > limit)
-            result = problem(-31, "cache room above its limit", class_index, entry->room);
+        if (entry->limit != limit)
+            result = problem(-43, "cache entry's limit is not its class's", class_index, entry->limit);
+        else if (entry->head->room > limit)
+            result = problem(-31, "cache room above its limit", class_index, entry->head->room);
         else
-            result = validate_magazine(entry->head, class_index, limit - entry->room, false, caller);
+            result = validate_magazine(entry->head, class_index, limit - entry->head->room, false, caller);
         if (!result && cache->spares[class_index + 1])
             result = validate_magazine(cache->spares[class_index + 1], class_index, limit, false, caller);
     }

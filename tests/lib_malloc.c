@@ -617,10 +617,11 @@ KTEST(malloc, validator_detects_a_loose_list_as_long_as_a_magazine)
     struct small_central *central = &malloc_state.centrals[class_index];
     spin_lock(&central->lock);
     void **chain = central->chains, **last = chain;
-    void *loose = central->free_list;
+    void *loose = central->free_list, *chain_end = NULL;
     if (chain) { /* one chain (limit blocks) in front of the loose list, as a broken flush would leave it */
         for (uint32_t i = 1; i < limit; i++)
             last = *last;
+        chain_end = *last; /* the class's list end */
         central->chains = chain[1];
         central->chain_count--;
         *last = loose;
@@ -633,7 +634,7 @@ KTEST(malloc, validator_detects_a_loose_list_as_long_as_a_magazine)
     spin_lock(&central->lock);
     central->free_list = loose;
     central->free_count -= limit;
-    *last = NULL;
+    *last = chain_end;
     chain[1] = central->chains;
     central->chains = chain;
     central->chain_count++;
