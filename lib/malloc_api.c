@@ -18,7 +18,10 @@
 struct malloc_state malloc_state;
 
 #ifdef RVMEM_MALLOC_THREAD_CACHE
-__thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec")));
+/* Every thread's cache starts dormant: each entry holds the list end of entry 0 (the dynamic
+ * loader relocates this initial image before any thread copies it). */
+__thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec"))) = {
+    .entries = {[0 ... MALLOC_CACHE_ENTRIES - 1] = {.head = &malloc_list_ends[0]}}};
 #endif
 
 /* Out of line and cold, so the paths that may report keep no report on their stack (no canary). */

@@ -142,8 +142,8 @@ _Static_assert(sizeof(struct malloc_cache_class) == MALLOC_ALIGNMENT, "a cache e
  * map's byte (also class + 1) directly; entry 0 stays empty, which sends malloc(0) (and sizes
  * that wrap round) to the slow path at no cost. spares[i] is entry i's spare magazine: NULL, or
  * a full magazine of exactly small_cache_limit blocks (only the slow paths touch it).
- * rvmem_malloc_init starts the caches of malloc_state (malloc_cache_start); a thread cache starts
- * on its thread's first call (it is zero-filled until then).
+ * rvmem_malloc_init starts the caches of malloc_state (malloc_cache_start); a thread cache
+ * starts dormant from its initial image (malloc_api.c).
  * 113 entries, 113 spares and the page map's coordinates: 2744 bytes a hart (rv64).
  */
 #define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
@@ -282,10 +282,7 @@ extern struct malloc_state malloc_state;
 static inline struct malloc_cache *malloc_cache_self(void)
 {
 #if defined(RVMEM_MALLOC_THREAD_CACHE)
-    struct malloc_cache *cache = &malloc_thread_cache;
-    if (MALLOC_UNLIKELY(cache->entries[0].head == NULL))
-        malloc_cache_start(cache); /* the thread's first call: its cache is still zero-filled */
-    return cache;
+    return &malloc_thread_cache;
 #elif defined(RVMEM_HOST)
     return &malloc_state.caches[hart_self()];
 #else
