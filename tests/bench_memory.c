@@ -288,6 +288,41 @@ KBENCH(sbrk_uninit_claims_one_page, 0, 0)
 }
 
 /*
+ * Multi-page claims the way malloc makes them: its more-core grows the heap by a pad of span/16
+ * clamped to 64 KiB..1 MiB (16..256 pages). Each sample grows the break by that much with
+ * sbrk_uninit (one buddy_claim of the pages directly above) and the break then goes back.
+ */
+#define SBRK_UNINIT_CLAIMS(name, pages)                                                                                \
+    KBENCH(name, 0, 0)                                                                                                 \
+    {                                                                                                                  \
+        char *start = sbrk(0);                                                                                         \
+        for (unsigned i = 0; i < 200; i++) {                                                                           \
+            uint64_t begin = kbench_start();                                                                           \
+            void *grown = sbrk_uninit((intptr_t)(pages)*PAGE_SIZE);                                                    \
+            kbench_stop(begin);                                                                                        \
+            if (grown == (void *)-1)                                                                                   \
+                kbench_fail("sbrk_uninit could not claim the pages");                                                  \
+            brk(start);                                                                                                \
+        }                                                                                                              \
+    }
+
+SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_16_pages, 16)
+SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_256_pages, 256)
+
+/* The way back (malloc's trim): brk gives the 256 pages sbrk_uninit claimed to the buddy allocator. */
+KBENCH(brk_releases_256_pages, 0, 0)
+{
+    char *start = sbrk(0);
+    for (unsigned i = 0; i < 200; i++) {
+        if (sbrk_uninit(256 * PAGE_SIZE) == (void *)-1)
+            kbench_fail("sbrk_uninit could not claim the pages");
+        uint64_t begin = kbench_start();
+        brk(start);
+        kbench_stop(begin);
+    }
+}
+
+/*
  * The seed's comparison: the same sizes as the stack frames, from the break, with one page
  * already held (so 16 B and 256 B change no page; 4 KiB must claim one, as it would on Unix).
  */
