@@ -111,20 +111,26 @@ static void node_from_children(struct buddy_region *region, unsigned order, uint
 static void tree_claimed(struct buddy_region *region, uintptr_t first, uintptr_t last, unsigned top_met)
 {
     uint8_t *const *level = region->largest_free;
-    for (unsigned order = 0;; order++) {
+    unsigned order = 0;
+    uintptr_t low = first, high = last - 1;
+    for (;; order++, low >>= 1, high >>= 1) {
         uintptr_t inside_first = (first + order_pages(order) - 1) >> order, inside_end = last >> order;
         if (inside_end > inside_first)
             metadata_fill(&level[order][inside_first], inside_end - inside_first, 0);
-        uintptr_t low = first >> order, high = (last - 1) >> order;
         if (!node_inside(low, order, first, last))
             node_from_children(region, order, low);
-        if (low == high && order >= top_met) {
-            tree_update_up(region, order, low, level[order][low]);
-            return;
-        }
-        if (high != low && !node_inside(high, order, first, last))
+        if (low == high)
+            break;
+        if (!node_inside(high, order, first, last))
             node_from_children(region, order, high);
     }
+    /* One node holds the whole claim from here up: none is inside it, each takes its children's. */
+    while (order < top_met) {
+        order++;
+        low >>= 1;
+        node_from_children(region, order, low);
+    }
+    tree_update_up(region, order, low, level[order][low]);
 }
 
 /*
