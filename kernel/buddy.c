@@ -33,28 +33,7 @@
 
 /* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
 
-/*
- * The node of order `order` numbered `node` now holds value: recomputes the nodes above it, up to
- * the root, and stops at the first one whose value holds. Above a change no two sibling nodes
- * are both entirely free (they would have merged), so a node is the larger of its children.
- */
-static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
-                                                                 uintptr_t node, uintptr_t value)
-{
-    uint8_t *const *level = &region->largest_free[order];
-    uint8_t *const *root = &region->largest_free[region->top_order];
-    uint8_t *nodes = *level; /* the level of the node that changed, loaded once per level */
-    while (level != root) {
-        uintptr_t sibling = nodes[node ^ 1];
-        if (sibling > value)
-            value = sibling;
-        node >>= 1;
-        nodes = *++level;
-        if (nodes[node] == value)
-            return;
-        nodes[node] = (uint8_t)value;
-    }
-}
+/* tree_update_up (shared with buddy_range.c) is in buddy_internal.h. */
 
 /*
  * Walks down from the node of order `order_here` numbered `node`, which holds a free block of
@@ -105,13 +84,14 @@ static inline __attribute__((always_inline)) void pool_split_take(struct buddy *
     level[order][index >> order] = 0;
     tree_update_up(region, from, index >> from, order < from ? from : 0);
     state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
-    buddy->pool_free_pages -= order_pages(order);
-    unsigned long out_pages = buddy->total_pages - buddy->pool_free_pages;
-    if (out_pages > buddy->peak_out_pages)
-        buddy->peak_out_pages = out_pages;
+    pool_pages_out(buddy, order_pages(order));
 }
 
-void buddy_tree_clear_inside(struct buddy_region *region, uintptr_t index, unsigned order)
+/*
+ * Makes the tree nodes inside the allocated block [index, index + 2^order) exact for pages that
+ * become order-0 blocks of their own (handed to a cache): nothing free in them.
+ */
+static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsigned order)
 {
     for (unsigned k = 0; k < order; k++) {
         uint8_t *node = tree_node(region, k, index);
@@ -139,14 +119,6 @@ FAST_PATH void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, 
     tree_update_up(region, (unsigned)merged, node, merged + 1);
     buddy->free_blocks[merged]++;
     buddy->pool_free_pages += order_pages(order);
-}
-
-/* See buddy_internal.h. The free block holding the pages is found from the state bytes. */
-void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
-{
-    uintptr_t head;
-    uint8_t state = block_of(region, index, &head);
-    pool_split_take(buddy, region, index, order, state & PAGE_ORDER_MASK);
 }
 
 /*
@@ -464,7 +436,7 @@ static inline __attribute__((always_inline)) void refill_clear_inside(struct bud
                                                                       unsigned order)
 {
     if (order != BUDDY_CACHE_BATCH_ORDER) {
-        buddy_tree_clear_inside(region, index, order);
+        tree_clear_inside(region, index, order);
         return;
     }
 #pragma GCC unroll 8

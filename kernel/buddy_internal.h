@@ -62,6 +62,60 @@ static inline void state_store(uint8_t *state, uint8_t value)
     __atomic_store_n(state, value, __ATOMIC_RELAXED);
 }
 
+/*
+ * Runs of metadata bytes (state bytes, tree nodes) a machine word at a time, for claims and
+ * releases of many pages. State bytes are read without the shared lock (by the owner of a page,
+ * and by misuse checks racing with it), so every access here is a relaxed atomic of an aligned
+ * word; the unaligned ends go a byte at a time (state_load, state_store). An aligned word access
+ * is single-copy atomic on RISC-V (RVWMO defines mixed-size accesses) and on the host, so a
+ * reader of one byte sees that byte either before or after the store, never torn, and a racing
+ * byte store (a page freed twice at once, which buddy.h leaves undetected) ends as it would
+ * against eight byte stores done at one instant. The word type may alias the bytes (GCC's
+ * may_alias), so the accesses are defined under strict aliasing. Only [bytes, bytes + count)
+ * is touched.
+ */
+typedef unsigned long __attribute__((may_alias)) metadata_word;
+#define METADATA_WORD_BYTES sizeof(metadata_word)
+
+/* Whether bytes sits at a word boundary. */
+static inline bool metadata_word_aligned(const uint8_t *bytes)
+{
+    return ((uintptr_t)bytes & (METADATA_WORD_BYTES - 1)) == 0;
+}
+
+/* Stores value into the count metadata bytes from bytes (see above). O(count / word bytes). */
+static inline void metadata_fill(uint8_t *bytes, uintptr_t count, uint8_t value)
+{
+    uint8_t *end = bytes + count;
+    while (bytes != end && !metadata_word_aligned(bytes))
+        state_store(bytes++, value);
+    const metadata_word pattern = ~0UL / 0xff * value;
+    for (; (uintptr_t)(end - bytes) >= METADATA_WORD_BYTES; bytes += METADATA_WORD_BYTES)
+        __atomic_store_n((metadata_word *)bytes, pattern, __ATOMIC_RELAXED);
+    while (bytes != end)
+        state_store(bytes++, value);
+}
+
+/*
+ * The offset of the first of the count metadata bytes from bytes that does not hold value, or
+ * count when all do (see above). O(count / word bytes).
+ */
+static inline uintptr_t metadata_find_other(const uint8_t *bytes, uintptr_t count, uint8_t value)
+{
+    uintptr_t offset = 0;
+    for (; offset < count && !metadata_word_aligned(&bytes[offset]); offset++)
+        if (state_load(&bytes[offset]) != value)
+            return offset;
+    const metadata_word pattern = ~0UL / 0xff * value;
+    for (; count - offset >= METADATA_WORD_BYTES; offset += METADATA_WORD_BYTES)
+        if (__atomic_load_n((const metadata_word *)&bytes[offset], __ATOMIC_RELAXED) != pattern)
+            break; /* the byte loop below finds which */
+    for (; offset < count; offset++)
+        if (state_load(&bytes[offset]) != value)
+            return offset;
+    return count;
+}
+
 static inline uintptr_t order_pages(unsigned order)
 {
     return (uintptr_t)1 << order;
@@ -122,6 +176,38 @@ static inline uintptr_t tree_level_nodes(uintptr_t page_count, unsigned order)
 
 /* ---- Shared by buddy.c, buddy_init.c and buddy_range.c (the pool ones under buddy->lock) ---- */
 
+/*
+ * The node of order `order` numbered `node` now holds value: recomputes the nodes above it, up to
+ * the root, and stops at the first one whose value holds. Above a change no two sibling nodes
+ * are both entirely free (they would have merged), so a node is the larger of its children.
+ */
+static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
+                                                                 uintptr_t node, uintptr_t value)
+{
+    uint8_t *const *level = &region->largest_free[order];
+    uint8_t *const *root = &region->largest_free[region->top_order];
+    uint8_t *nodes = *level; /* the level of the node that changed, loaded once per level */
+    while (level != root) {
+        uintptr_t sibling = nodes[node ^ 1];
+        if (sibling > value)
+            value = sibling;
+        node >>= 1;
+        nodes = *++level;
+        if (nodes[node] == value)
+            return;
+        nodes[node] = (uint8_t)value;
+    }
+}
+
+/* Pages just left the pool: counts them out and keeps the peak of pages out. */
+static inline __attribute__((always_inline)) void pool_pages_out(struct buddy *buddy, uintptr_t pages)
+{
+    buddy->pool_free_pages -= pages;
+    unsigned long out_pages = buddy->total_pages - buddy->pool_free_pages;
+    if (out_pages > buddy->peak_out_pages)
+        buddy->peak_out_pages = out_pages;
+}
+
 /* The largest order of an aligned block starting at index that fits in pages. */
 static inline unsigned buddy_largest_order(uintptr_t index, uintptr_t pages)
 {
@@ -137,19 +223,6 @@ static inline unsigned buddy_largest_order(uintptr_t index, uintptr_t pages)
  * caller has poisoned it.
  */
 void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order);
-
-/*
- * Takes the block [index, index + 2^order), which lies inside a free block of the pool, out of
- * the pool; the rest of that free block stays free as smaller blocks. The taken block's first
- * state byte becomes PAGE_ALLOCATED | order (callers may then mark its pages otherwise).
- */
-void buddy_pool_take(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order);
-
-/*
- * Makes the tree nodes inside the allocated block [index, index + 2^order) exact for pages that
- * become order-0 blocks of their own (claimed, or handed to a cache): nothing free in them.
- */
-void buddy_tree_clear_inside(struct buddy_region *region, uintptr_t index, unsigned order);
 
 /* What freeing the block at index with this order would be: BUDDY_FREE_OK or the kind of misuse. */
 #define BUDDY_FREE_OK MISUSE_KIND_COUNT
