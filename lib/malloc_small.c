@@ -172,7 +172,7 @@ static void lay_out_run(uintptr_t first, size_t bytes, size_t blocks, uint32_t l
 }
 
 /* Takes a new run from TLSF for the class and makes it the bump region. Class lock held. */
-__attribute__((noinline)) static bool new_run(struct small_central *central, unsigned class_index)
+static inline __attribute__((always_inline)) bool new_run(struct small_central *central, unsigned class_index)
 {
     size_t run_bytes = small_run_bytes(class_index);
     struct small_run *run = tlsf_alloc_run(run_bytes);
@@ -188,7 +188,9 @@ __attribute__((noinline)) static bool new_run(struct small_central *central, uns
     central->carved_blocks += run->capacity;
     central->bump = (uintptr_t)run + SMALL_RUN_HEADER_BYTES;
     central->bump_end = central->bump + run->capacity * bytes;
+#ifdef RVMEM_CHECKED
     tlsf_poison((void *)central->bump, central->bump_end - central->bump);
+#endif
     /* Lay the blocks out as magazines now (the run's pages are new to the class: a page refill),
      * so taking a magazine out of the run later is O(1). */
     lay_out_run(central->bump, bytes, run->capacity, small_cache_limit(class_index),
