@@ -2,10 +2,11 @@
  * lib/malloc_small.c - class blocks (1..65536 bytes): size-class runs and the central lists.
  * Builds: kernel, host
  *
- * A run is a page-aligned TLSF chunk (4 or 8 KiB below 1 KiB; from 1 KiB up, room for at least 8
- * blocks) holding a 32-byte header and then blocks of one class; the page map marks its pages
- * with the class, and a second map byte per page says how far back the run starts. A new run's
- * blocks are linked to each other when it is taken, so magazines are cut off it in O(1). Each
+ * A run is a page-aligned TLSF chunk (4 or 8 KiB below 1 KiB; from 1 KiB up, room for at least 16
+ * blocks, 8 above 16 KiB) holding a 32-byte header and then blocks of one class; the page map
+ * marks its pages with the class, and a second map byte per page says how far back the run
+ * starts. A new run's blocks are laid out as magazines when it is taken, so magazines are taken
+ * off it in O(1). Each
  * class has a central state under its own lock: a stack of full magazines (chains), a short
  * list of loose blocks, the uncarved tail of its newest run and the list of its runs.
  *
@@ -41,14 +42,14 @@ static uint32_t class_bytes_computed(unsigned class_index)
 
 /*
  * Run size of a class: 4 KiB (blocks up to 256 B) or 8 KiB below 1 KiB; from 1 KiB up, at least
- * 8 blocks (4 above 16 KiB) and at most twice that many pages (and SMALL_RUN_MAX_PAGES), the page
+ * 16 blocks (8 above 16 KiB) and at most twice that many pages (and SMALL_RUN_MAX_PAGES), the page
  * count that wastes the smallest share.
  */
 static uint32_t class_run_bytes_computed(uint32_t bytes)
 {
     if (bytes < 1024)
         return bytes <= 256 ? 4096 : 8192;
-    uint32_t blocks = bytes <= 16384 ? 8 : 4;
+    uint32_t blocks = bytes <= 16384 ? 16 : 8;
     uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + MALLOC_PAGE_BYTES - 1) / MALLOC_PAGE_BYTES;
     uint32_t most = 2 * least < SMALL_RUN_MAX_PAGES ? 2 * least : SMALL_RUN_MAX_PAGES;
     uint32_t best = least;

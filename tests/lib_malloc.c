@@ -215,6 +215,16 @@ KTEST(malloc, class_sizes_and_their_runs)
     rvmem_malloc_stats(&stats);
     KASSERT_EQ(stats.classes[MALLOC_SMALL_CLASSES - 1].block_bytes, MALLOC_CLASS_MAX_BYTES);
     KASSERT_EQ(stats.classes[MALLOC_SMALL_MAX_BYTES / 16].block_bytes, 1024);
+    /* Runs: 4 KiB up to 256 B, 8 KiB below 1 KiB; from 1 KiB up at least 16 blocks (8 above 16 KiB), whole pages. */
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
+        size_t bytes = small_class_bytes(class_index), run_bytes = small_run_bytes(class_index);
+        KASSERT_EQ(run_bytes % MALLOC_PAGE_BYTES, 0);
+        KASSERT_LE(run_bytes / MALLOC_PAGE_BYTES, SMALL_RUN_MAX_PAGES);
+        if (bytes < 1024)
+            KASSERT_EQ(run_bytes, bytes <= 256 ? 4096 : 8192);
+        else
+            KASSERT_GE((run_bytes - SMALL_RUN_HEADER_BYTES) / bytes, bytes <= 16384 ? 16 : 8);
+    }
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     malloc_test_settle();
 }
