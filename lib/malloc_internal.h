@@ -247,7 +247,13 @@ struct tlsf_state {
     struct tlsf_chunk *free_lists[TLSF_FL_COUNT][TLSF_SL_COUNT];
     struct tlsf_region regions[TLSF_MAX_REGIONS];
     unsigned region_count;
-    size_t free_bytes;  /* sum of free chunk sizes */
+    /*
+     * The free end of the last region, on no list: its top chunk (free, ending at the region's
+     * sentinel), or that sentinel itself (size 0) when the region ends in a used chunk; NULL
+     * before the first region. Allocation cuts from its front when no listed chunk fits.
+     */
+    struct tlsf_chunk *top;
+    size_t free_bytes;  /* sum of free chunk sizes, the top chunk's included */
     size_t used_blocks; /* allocated chunks, runs included */
     size_t used_bytes;  /* their chunk sizes */
     size_t run_bytes;   /* bytes of allocated chunks that are small runs */

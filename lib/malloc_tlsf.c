@@ -11,10 +11,17 @@
  * two, the second splits it in 16. Two bitmaps find the smallest non-empty list that fits in O(1)
  * (two count-trailing-zeros); allocation rounds the request up to its list's lower bound so any
  * chunk found fits (good fit, no list scan). Freeing merges with free neighbours at once (boundary
- * tags). The heap grows through more-core by at least a pad (grow_pad: span / 16 within 64 KiB
- * .. 1 MiB), and its free top goes back through more-core: automatically past 2 x pad + a page
- * (plus what note_growth learned from trims the heap grew back after), keeping pad, and entirely
- * in tlsf_trim(0). Small-class runs are TLSF chunks too.
+ * tags). Small-class runs are TLSF chunks too.
+ *
+ * The top chunk (the free chunk that ends at the last region's sentinel, dlmalloc's `top`) is on
+ * no list: T->top points at it, or at the sentinel when the region ends in a used chunk. A request
+ * no listed chunk fits is cut off the top's front (a pointer bump: no bit scan, no list operation
+ * unless an alignment leaves a front piece, which goes onto its list); a chunk freed next to the
+ * top merges into it. Only when the top is too small does the heap grow, extending the top,
+ * through more-core by at least a pad (grow_pad: span / 16 within 64 KiB .. 1 MiB); the top goes
+ * back through more-core: automatically past 2 x pad + a page (plus what note_growth learned from
+ * trims the heap grew back after), keeping pad, and entirely in tlsf_trim(0). When somebody else
+ * moved the break, growth opens a new region and the old top becomes an ordinary listed chunk.
  * Cost: O(1) per call, plus a more-core call when the heap must grow or shrink.
  * Locking: everything under malloc_state.tlsf.lock.
  */
@@ -177,6 +184,40 @@ static void list_remove(struct tlsf_chunk *chunk)
     list_remove_from(chunk, first, second);
 }
 
+/* Takes free chunk out of its list or, when it is the top, out of the top (the sentinel after it becomes the top). */
+static void free_unlink(struct tlsf_chunk *chunk)
+{
+    if (chunk == T->top) {
+        T->top = chunk_next(chunk);
+        T->free_bytes -= chunk_bytes(chunk);
+    } else {
+        list_remove(chunk);
+    }
+}
+
+/*
+ * Keeps free chunk (merged with its free neighbours already): as the top when it borders the last
+ * region's sentinel (which is then the top), else in its list.
+ */
+static void free_link(struct tlsf_chunk *chunk)
+{
+    if (chunk_next(chunk) == T->top) {
+        T->top = chunk;
+        T->free_bytes += chunk_bytes(chunk);
+    } else {
+        list_insert(chunk);
+    }
+}
+
+/*
+ * Could no listed chunk hold bytes? Level L holds chunks under 2^(L + 8), so every listed chunk is
+ * under the first-level bitmap << 8: a sufficient test without a bit scan.
+ */
+static inline bool lists_too_small(size_t bytes)
+{
+    return (uint64_t)bytes >= T->first_level_bitmap << (TLSF_SL_LOG2 + 4);
+}
+
 /*
  * The head of the smallest non-empty list from (*first, *second) up, or NULL; (*first, *second)
  * become that list's, so list_remove_from needs no bit scan. O(1).
@@ -212,7 +253,30 @@ static void chunk_set(struct tlsf_chunk *chunk, size_t bytes, bool free)
     }
 }
 
-/* Splits used chunk so it keeps bytes; the rest (when big enough) becomes a free chunk, merged with a free next. */
+/* Frees used chunk, merged with its free neighbours, into the top or a list; returns the merged chunk. */
+static struct tlsf_chunk *release_chunk(struct tlsf_chunk *chunk)
+{
+    size_t bytes = chunk_bytes(chunk);
+    struct tlsf_chunk *next = chunk_next(chunk);
+    if (next->size & CHUNK_FREE) {
+        free_unlink(next);
+        bytes += chunk_bytes(next);
+        poison_absorbed(next);
+    }
+    if (chunk->size & CHUNK_PREV_FREE) {
+        /* Listed: the top has no free chunk after it. */
+        struct tlsf_chunk *previous = (struct tlsf_chunk *)((uintptr_t)chunk - chunk->prev_size);
+        list_remove(previous);
+        poison_absorbed(chunk);
+        bytes += chunk_bytes(previous);
+        chunk = previous;
+    }
+    chunk_set(chunk, bytes, true);
+    free_link(chunk);
+    return chunk;
+}
+
+/* Splits used chunk so it keeps bytes; the rest (when big enough) is freed, merging with a free next or the top. */
 static void split_tail(struct tlsf_chunk *chunk, size_t bytes)
 {
     size_t total = chunk_bytes(chunk);
@@ -220,16 +284,8 @@ static void split_tail(struct tlsf_chunk *chunk, size_t bytes)
         return;
     struct tlsf_chunk *rest = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
     chunk->size = bytes | (chunk->size & CHUNK_PREV_FREE);
-    size_t rest_bytes = total - bytes;
-    struct tlsf_chunk *after = (struct tlsf_chunk *)((uintptr_t)rest + rest_bytes);
-    rest->size = 0; /* used, previous (chunk) used */
-    if (after->size & CHUNK_FREE) {
-        list_remove(after);
-        rest_bytes += chunk_bytes(after);
-        poison_absorbed(after);
-    }
-    chunk_set(rest, rest_bytes, true);
-    list_insert(rest);
+    rest->size = total - bytes; /* used, previous (chunk) used */
+    release_chunk(rest);
 }
 
 /* Takes free chunk (already off its list) at a placement where chunk + header_offset is aligned. */
@@ -267,49 +323,83 @@ static bool fits(struct tlsf_chunk *chunk, size_t bytes, uintptr_t alignment, ui
     return placed + bytes <= start + chunk_bytes(chunk);
 }
 
+/*
+ * Cuts a used chunk of bytes off the top's front, placed so chunk + header_offset is aligned; the
+ * rest stays the top (all of it goes with the chunk when under a minimal chunk). A front piece
+ * the alignment leaves goes onto its list (the one bit scan here). NULL when the top is too
+ * small. Lock held; O(1).
+ */
+static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+{
+    struct tlsf_chunk *top = T->top;
+    if (!top)
+        return NULL;
+    uintptr_t start = (uintptr_t)top;
+    uintptr_t end = start + chunk_bytes(top); /* the sentinel (start itself when the top is the sentinel) */
+    uintptr_t placed = align_up(start + header_offset, alignment) - header_offset;
+    if (placed != start && placed - start < CHUNK_MIN_BYTES)
+        placed += alignment;
+    if (placed > end || end - placed < bytes)
+        return NULL;
+    size_t rest = end - placed - bytes;
+    if (rest < CHUNK_MIN_BYTES)
+        bytes += rest;
+    struct tlsf_chunk *chunk = (struct tlsf_chunk *)placed;
+    struct tlsf_chunk *sentinel = (struct tlsf_chunk *)end;
+    uintptr_t flags = 0; /* the top's previous is used */
+    if (MALLOC_UNLIKELY(placed != start)) {
+        size_t front = placed - start;
+        top->size = front | CHUNK_FREE;
+        chunk->prev_size = front;
+        flags = CHUNK_PREV_FREE;
+        T->free_bytes -= front; /* counted again by its list */
+        list_insert(top);
+    }
+    chunk->size = bytes | flags; /* used */
+    if (rest < CHUNK_MIN_BYTES) {
+        sentinel->size = 0; /* the region ends in a used chunk: its sentinel is the top */
+        T->top = sentinel;
+    } else {
+        struct tlsf_chunk *new_top = (struct tlsf_chunk *)(placed + bytes);
+        new_top->size = rest | CHUNK_FREE;
+        sentinel->prev_size = rest;
+        T->top = new_top;
+    }
+    T->free_bytes -= bytes;
+    T->used_blocks++;
+    T->used_bytes += bytes;
+    return chunk;
+}
+
 uintptr_t tlsf_break(void)
 {
     return T->region_count ? T->regions[T->region_count - 1].end : malloc_state.heap_start;
 }
 
-/* Frees chunk (already marked used) into the lists, merging with free neighbours; returns the merged chunk. */
-static struct tlsf_chunk *release_chunk(struct tlsf_chunk *chunk)
-{
-    size_t bytes = chunk_bytes(chunk);
-    struct tlsf_chunk *next = chunk_next(chunk);
-    if (next->size & CHUNK_FREE) {
-        list_remove(next);
-        bytes += chunk_bytes(next);
-        poison_absorbed(next);
-    }
-    if (chunk->size & CHUNK_PREV_FREE) {
-        struct tlsf_chunk *previous = (struct tlsf_chunk *)((uintptr_t)chunk - chunk->prev_size);
-        list_remove(previous);
-        poison_absorbed(chunk);
-        bytes += chunk_bytes(previous);
-        chunk = previous;
-    }
-    chunk_set(chunk, bytes, true);
-    list_insert(chunk);
-    return chunk;
-}
-
 /*
- * Adds more-core memory [previous, previous + increment) to the heap: extends the last region
- * when it is contiguous, else opens a new region. Returns the free chunk at the top.
+ * Adds more-core memory [previous, previous + increment) to the heap as the top: extends the last
+ * region (and its top) when it is contiguous, else opens a new region, whose whole free chunk is
+ * the top while the old top goes onto its list.
  */
-static struct tlsf_chunk *add_memory(uintptr_t previous, size_t increment)
+static void add_memory(uintptr_t previous, size_t increment)
 {
     T->more_core_calls++;
     uintptr_t end = previous + increment;
     struct tlsf_region *last = T->region_count ? &T->regions[T->region_count - 1] : NULL;
     struct tlsf_chunk *chunk;
+    size_t top_bytes_before = 0;
     if (last && last->end == previous) {
-        /* The old sentinel becomes the header of the new chunk. */
-        chunk = (struct tlsf_chunk *)((previous & ~(uintptr_t)15) - CHUNK_HEADER_BYTES);
-        tlsf_poison((void *)previous, increment);
+        /* The top grows over the old sentinel (or the old sentinel becomes the top's header). */
+        chunk = T->top;
+        top_bytes_before = chunk_bytes(chunk); /* first: the poison may cover the old sentinel */
+        uintptr_t old_sentinel = (previous & ~(uintptr_t)15) - CHUNK_HEADER_BYTES;
+        tlsf_poison((void *)old_sentinel, end - old_sentinel);
         last->end = end;
     } else {
+        if (T->top && (T->top->size & CHUNK_FREE)) {
+            T->free_bytes -= chunk_bytes(T->top); /* counted again by its list */
+            list_insert(T->top);
+        }
         struct tlsf_region *region = &T->regions[T->region_count];
         region->break_before = previous;
         region->first_chunk = align_up(previous, MALLOC_ALIGNMENT);
@@ -323,12 +413,13 @@ static struct tlsf_chunk *add_memory(uintptr_t previous, size_t increment)
     uintptr_t sentinel = (end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES;
     size_t bytes = sentinel - (uintptr_t)chunk;
     ((struct tlsf_chunk *)sentinel)->size = 0;
-    chunk->size = bytes | (chunk->size & CHUNK_PREV_FREE); /* used for now */
-    chunk = release_chunk(chunk);
+    T->free_bytes += bytes - top_bytes_before;
+    chunk->size = CHUNK_FREE; /* its previous is used, or it is the region's first */
+    chunk_set(chunk, bytes, true);
+    T->top = chunk;
     uintptr_t span = end - malloc_state.heap_start;
     if (span > T->peak_span_bytes)
         T->peak_span_bytes = span;
-    return chunk;
 }
 
 /* The least a growth asks for and what a trim keeps: span / 16 clamped to [64 KiB, 1 MiB], whole pages. */
@@ -359,66 +450,63 @@ static void *more_core_padded(size_t needed, size_t *increment)
 
 static void note_growth(void);
 
-/* Grows the heap so a chunk of bytes fits at the placement; returns the top free chunk, or NULL. */
-static struct tlsf_chunk *grow(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+/*
+ * Grows the heap so a chunk of bytes fits at the placement in the top (extended, or the whole
+ * chunk of a new region). Returns false when more-core refuses.
+ */
+static bool grow(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
 {
     uintptr_t current = (uintptr_t)malloc_state.more_core(0);
     if (current == (uintptr_t)-1)
-        return NULL;
-    uintptr_t top; /* where a chunk could start: the free top chunk, the sentinel, or a new region */
-    bool top_is_free = false;
+        return false;
+    uintptr_t top; /* where a chunk could start: the top chunk, the last sentinel, or a new region */
     if (T->region_count && T->regions[T->region_count - 1].end == current) {
-        struct tlsf_chunk *sentinel = (struct tlsf_chunk *)((current & ~(uintptr_t)15) - CHUNK_HEADER_BYTES);
-        top_is_free = sentinel->size & CHUNK_PREV_FREE;
-        top = top_is_free ? (uintptr_t)sentinel - sentinel->prev_size : (uintptr_t)sentinel;
+        top = (uintptr_t)T->top;
     } else {
         /* Somebody else moved the break (or this is the first region): open a new region. */
         if (T->region_count == TLSF_MAX_REGIONS)
-            return NULL;
+            return false;
         top = align_up(current, MALLOC_ALIGNMENT);
         if (top < malloc_state.heap_start)
-            return NULL;
+            return false;
     }
     uintptr_t placed = align_up(top + header_offset, alignment) - header_offset;
     if (placed != top && placed - top < CHUNK_MIN_BYTES)
         placed += alignment;
     uintptr_t needed_end = placed + bytes + CHUNK_HEADER_BYTES;
-    if (top_is_free && needed_end <= (current & ~(uintptr_t)15))
-        return (struct tlsf_chunk *)top; /* the top chunk fits already (the padded list search missed it) */
     if (placed < top || needed_end < placed || needed_end - current > TLSF_MAX_REQUEST)
-        return NULL;
+        return false;
     size_t needed = align_up(needed_end - current, MALLOC_PAGE_BYTES);
     size_t pad = grow_pad();
     size_t increment = needed > pad ? needed : pad;
     void *previous = more_core_padded(needed, &increment);
     if (previous == (void *)-1)
-        return NULL;
+        return false;
     note_growth();
     /* If the break moved between the two calls, the memory is still ours: it becomes a new region. */
     if ((uintptr_t)previous != current && T->region_count == TLSF_MAX_REGIONS)
-        return NULL; /* cannot track it: left to its owner (does not happen with a private break) */
-    return add_memory((uintptr_t)previous, increment);
+        return false; /* cannot track it: left to its owner (does not happen with a private break) */
+    add_memory((uintptr_t)previous, increment);
+    return true;
 }
 
-/* take's way out when no listed chunk fits: grows the heap and places in the new top. Lock held. */
+/* take's way out when neither a listed chunk nor the top fits: grows the heap and cuts from the new top. Lock held. */
 __attribute__((noinline)) static struct tlsf_chunk *take_grown(size_t bytes, uintptr_t alignment,
                                                                uintptr_t header_offset)
 {
-    struct tlsf_chunk *chunk = grow(bytes, alignment, header_offset);
-    if (!chunk || !fits(chunk, bytes, alignment, header_offset))
+    if (!grow(bytes, alignment, header_offset))
         return NULL;
-    list_remove(chunk);
-    return place(chunk, bytes, alignment, header_offset);
+    return take_from_top(bytes, alignment, header_offset);
 }
 
 /*
- * A used chunk of bytes placed so chunk + header_offset is aligned, or NULL. Lock held.
- * An aligned request first looks at the smallest list for the bytes alone: its head is taken
- * when it fits at its placement, which is the common case (a run's page-aligned hole, the top
- * after runs), saving the front split. Otherwise a second look asks for room for any
- * placement (bytes + alignment + a minimal front chunk), where every chunk fits. O(1) either way.
+ * A listed chunk holding bytes at the placement, taken off its list and placed, or NULL. An
+ * aligned request first looks at the smallest list for the bytes alone: its head is taken when
+ * it fits at its placement, which is the common case (a run's page-aligned hole), saving the
+ * front split. Otherwise a second look asks for room for any placement (bytes + alignment + a
+ * minimal front chunk), where every chunk fits. Lock held; O(1).
  */
-static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+static struct tlsf_chunk *take_listed(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
 {
     unsigned first, second;
     mapping_search(bytes, &first, &second);
@@ -427,10 +515,27 @@ static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t head
         mapping_search(bytes + alignment + CHUNK_MIN_BYTES, &first, &second);
         chunk = find_list(&first, &second);
     }
-    if (MALLOC_UNLIKELY(!chunk))
-        return take_grown(bytes, alignment, header_offset);
+    if (!chunk)
+        return NULL;
     list_remove_from(chunk, first, second);
     return place(chunk, bytes, alignment, header_offset);
+}
+
+/*
+ * A used chunk of bytes placed so chunk + header_offset is aligned, or NULL. Lock held. The lists
+ * first (good fit; skipped without a bit scan when every listed chunk is too small), then the
+ * top's front, then growth. O(1) plus a more-core call when growing.
+ */
+static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+{
+    struct tlsf_chunk *chunk = NULL;
+    if (!lists_too_small(bytes))
+        chunk = take_listed(bytes, alignment, header_offset);
+    if (!chunk)
+        chunk = take_from_top(bytes, alignment, header_offset);
+    if (MALLOC_UNLIKELY(!chunk))
+        chunk = take_grown(bytes, alignment, header_offset);
+    return chunk;
 }
 
 /* Chunk bytes for a payload of size, or 0 when too large. */
@@ -463,7 +568,27 @@ void *tlsf_alloc_aligned(size_t alignment, size_t size)
     return chunk_payload(chunk);
 }
 
-/* Gives the free top of the last region back while it exceeds keep bytes (lock held). Returns bytes released. */
+/*
+ * After the last region went back: the free chunk that ends the new last region (listed until
+ * now) becomes the top, or its sentinel when that region ends in a used chunk. Lock held.
+ */
+static void adopt_last_region_top(void)
+{
+    if (!T->region_count) {
+        T->top = NULL;
+        return;
+    }
+    uintptr_t end = T->regions[T->region_count - 1].end;
+    struct tlsf_chunk *sentinel = (struct tlsf_chunk *)((end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES);
+    T->top = sentinel;
+    if (sentinel->size & CHUNK_PREV_FREE) {
+        struct tlsf_chunk *top = (struct tlsf_chunk *)((uintptr_t)sentinel - sentinel->prev_size);
+        list_remove(top);
+        free_link(top);
+    }
+}
+
+/* Gives the top of the last region back while it exceeds keep bytes (lock held). Returns bytes released. */
 static size_t trim_top(size_t keep)
 {
     size_t released = 0;
@@ -472,20 +597,19 @@ static size_t trim_top(size_t keep)
         uintptr_t current = (uintptr_t)malloc_state.more_core(0);
         if (current != region->end)
             break;
-        struct tlsf_chunk *sentinel = (struct tlsf_chunk *)((region->end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES);
-        if (!(sentinel->size & CHUNK_PREV_FREE))
-            break;
-        struct tlsf_chunk *top = (struct tlsf_chunk *)((uintptr_t)sentinel - sentinel->prev_size);
+        struct tlsf_chunk *top = T->top;
+        if (!(top->size & CHUNK_FREE))
+            break; /* the region ends in a used chunk: the top is its sentinel */
+        size_t top_bytes = chunk_bytes(top);
         if (keep == 0 && (uintptr_t)top == region->first_chunk) {
             /* The whole region is free: give all of it back, alignment padding included. */
             size_t bytes = region->end - region->break_before;
-            list_remove(top); /* first: more-core may clear the memory it takes back */
-            if (malloc_state.more_core(-(intptr_t)bytes) == (void *)-1) {
-                list_insert(top);
+            if (malloc_state.more_core(-(intptr_t)bytes) == (void *)-1)
                 break;
-            }
             T->more_core_calls++;
+            T->free_bytes -= top_bytes;
             T->region_count--;
+            adopt_last_region_top();
             released += bytes;
             continue;
         }
@@ -494,18 +618,14 @@ static size_t trim_top(size_t keep)
         if (new_end >= region->end)
             break;
         size_t bytes = region->end - new_end;
-        list_remove(top);
-        if (malloc_state.more_core(-(intptr_t)bytes) == (void *)-1) {
-            list_insert(top);
+        if (malloc_state.more_core(-(intptr_t)bytes) == (void *)-1)
             break;
-        }
         T->more_core_calls++;
         struct tlsf_chunk *new_sentinel = (struct tlsf_chunk *)(new_end - CHUNK_HEADER_BYTES);
-        size_t top_bytes = (uintptr_t)new_sentinel - (uintptr_t)top;
+        size_t new_top_bytes = (uintptr_t)new_sentinel - (uintptr_t)top;
         new_sentinel->size = 0;
-        top->size = top_bytes | (top->size & CHUNK_PREV_FREE);
-        chunk_set(top, top_bytes, true);
-        list_insert(top);
+        chunk_set(top, new_top_bytes, true);
+        T->free_bytes -= top_bytes - new_top_bytes;
         region->end = new_end;
         released += bytes;
         break;
@@ -558,7 +678,7 @@ static void free_chunk_locked(struct tlsf_chunk *chunk)
     T->used_blocks--;
     T->used_bytes -= chunk_bytes(chunk);
     struct tlsf_chunk *merged = release_chunk(chunk);
-    if (chunk_bytes(merged) > TLSF_TRIM_MIN_BYTES && chunk_next(merged)->size == (CHUNK_PREV_FREE))
+    if (merged == T->top && chunk_bytes(merged) > TLSF_TRIM_MIN_BYTES)
         trim_if_over_threshold(chunk_bytes(merged));
 }
 
@@ -596,7 +716,7 @@ bool tlsf_resize_in_place(void *payload, size_t size)
         struct tlsf_chunk *next = chunk_next(chunk);
         if ((next->size & CHUNK_FREE) && have + chunk_bytes(next) >= bytes) {
             size_t next_bytes = chunk_bytes(next);
-            list_remove(next);
+            free_unlink(next); /* a listed chunk, or the top */
             poison_absorbed(next);
             chunk_set(chunk, have + next_bytes, false);
             split_tail(chunk, bytes);
@@ -644,49 +764,10 @@ bool tlsf_is_allocated_payload(uintptr_t payload)
     return found;
 }
 
-/*
- * tlsf_alloc_run's common case, the wilderness: the top chunk (the free end of the last region)
- * is the only free chunk, starts on a page and holds the run and a free rest. Any search would
- * pick it (the best fit among one chunk), so the run is cut off its front without one and the
- * rest stays the top: its list is known from the bitmaps, which hold nothing else. NULL
- * otherwise (take decides). Lock held; O(1).
- */
-static struct tlsf_chunk *take_run_from_top(size_t run_bytes)
-{
-    if (!T->region_count)
-        return NULL;
-    uintptr_t end = T->regions[T->region_count - 1].end;
-    struct tlsf_chunk *sentinel = (struct tlsf_chunk *)((end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES);
-    if (!(sentinel->size & CHUNK_PREV_FREE))
-        return NULL;
-    size_t top_bytes = sentinel->prev_size;
-    struct tlsf_chunk *top = (struct tlsf_chunk *)((uintptr_t)sentinel - top_bytes);
-    if (top_bytes != T->free_bytes || ((uintptr_t)top & (MALLOC_PAGE_BYTES - 1)) ||
-        top_bytes < run_bytes + CHUNK_MIN_BYTES)
-        return NULL;
-    /* The only listed chunk: its list is the one set bit of each level. */
-    unsigned first = malloc_lowest_bit(T->first_level_bitmap);
-    T->free_lists[first][malloc_lowest_bit(T->second_level_bitmap[first])] = NULL;
-    T->second_level_bitmap[first] = 0;
-    T->first_level_bitmap = 0;
-    T->free_bytes = 0;
-    struct tlsf_chunk *rest = (struct tlsf_chunk *)((uintptr_t)top + run_bytes);
-    size_t rest_bytes = top_bytes - run_bytes;
-    top->size = run_bytes | (top->size & CHUNK_PREV_FREE); /* used */
-    rest->size = rest_bytes | CHUNK_FREE;                  /* its previous (the run) is used */
-    sentinel->prev_size = rest_bytes;
-    list_insert(rest);
-    T->used_blocks++;
-    T->used_bytes += run_bytes;
-    return top;
-}
-
 struct small_run *tlsf_alloc_run(size_t run_bytes)
 {
     spin_lock(&T->lock);
-    struct tlsf_chunk *chunk = take_run_from_top(run_bytes);
-    if (!chunk)
-        chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
+    struct tlsf_chunk *chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
     if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
                   (uintptr_t)chunk < malloc_state.heap_start)) {
         /* Beyond what the page map covers: not usable as a run. */
@@ -716,12 +797,31 @@ static int problem(int code, const char *what, uintptr_t address)
     return code;
 }
 
+/*
+ * Checks T->top against the last region's sentinel, reached by the walk after a free chunk or
+ * not: the top is the free chunk that ends there, or the sentinel when the region ends in a used
+ * chunk. *top_seen: the top is a free chunk (counted by the walk). Returns 0 or the problem's code.
+ */
+static int check_top(struct tlsf_chunk *sentinel, bool previous_free, bool *top_seen)
+{
+    struct tlsf_chunk *top = T->top;
+    if (!previous_free && top != sentinel)
+        return problem(-14, "the top is not the sentinel of a region ending in a used chunk", (uintptr_t)top);
+    if (!!(sentinel->size & CHUNK_PREV_FREE) != previous_free)
+        return problem(-3, "the sentinel's PREV_FREE flag disagrees with the previous chunk", (uintptr_t)sentinel);
+    if (previous_free && ((uintptr_t)sentinel - sentinel->prev_size != (uintptr_t)top))
+        return problem(-14, "the top is not the free chunk before the last region's sentinel", (uintptr_t)top);
+    *top_seen = previous_free;
+    return 0;
+}
+
 int tlsf_validate(const void *caller)
 {
     (void)caller; /* used by the checked build's poison checks */
     int result = 0;
     spin_lock(&T->lock);
     size_t free_seen = 0, free_chunks = 0, used_seen = 0, used_chunks = 0;
+    bool top_seen = false;
     for (unsigned i = 0; i < T->region_count && !result; i++) {
         const struct tlsf_region *region = &T->regions[i];
         struct tlsf_chunk *chunk = (struct tlsf_chunk *)region->first_chunk;
@@ -764,7 +864,11 @@ int tlsf_validate(const void *caller)
         }
         if (!result && (uintptr_t)chunk != (region->end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES)
             result = problem(-7, "region does not end in its sentinel", (uintptr_t)chunk);
+        if (!result && i + 1 == T->region_count)
+            result = check_top(chunk, previous_free, &top_seen);
     }
+    if (!result && !T->region_count && T->top)
+        result = problem(-14, "a top without a region", (uintptr_t)T->top);
     /* Every list against the bitmaps, every listed chunk free and in the right list. */
     size_t listed = 0, listed_bytes = 0;
     for (unsigned first = 0; first < TLSF_FL_COUNT && !result; first++) {
@@ -781,14 +885,18 @@ int tlsf_validate(const void *caller)
                 mapping_insert(chunk_bytes(chunk), &f, &s);
                 if (!(chunk->size & CHUNK_FREE) || f != first || s != second)
                     result = problem(-10, "listed chunk is used or in the wrong list", (uintptr_t)chunk);
+                else if (chunk == T->top)
+                    result = problem(-15, "the top chunk is on a free list", (uintptr_t)chunk);
                 else if (listed++ > free_chunks)
                     result = problem(-11, "free list has a cycle", (uintptr_t)chunk);
                 listed_bytes += chunk_bytes(chunk);
             }
         }
     }
-    if (!result && (listed != free_chunks || listed_bytes != free_seen || free_seen != T->free_bytes))
-        result = problem(-12, "free chunks walked, listed and counted disagree", listed);
+    size_t top_bytes = top_seen ? chunk_bytes(T->top) : 0;
+    if (!result &&
+        (listed + top_seen != free_chunks || listed_bytes + top_bytes != free_seen || free_seen != T->free_bytes))
+        result = problem(-12, "free chunks walked, listed (and the top) and counted disagree", listed);
     if (!result && (used_seen != T->used_bytes || used_chunks != T->used_blocks))
         result = problem(-13, "used chunks walked and counted disagree", used_chunks);
     spin_unlock(&T->lock);
