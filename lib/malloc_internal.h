@@ -7,6 +7,7 @@
  *   malloc_small.c    size classes: runs, central lists, refill/drain in batches, run reclaim
  *   malloc_large.c    blocks above the classes (> 64 KiB): TLSF with the accounting
  *   malloc_tlsf.c     TLSF over the break (large blocks and runs), growth and trim via more-core
+ *   malloc_tlsf_validate.c TLSF's validator (malloc_tlsf_chunk.h: the chunk header both share)
  *   malloc_checked.c  the checked build's wrappers (headers, canaries, poison, state words)
  *   malloc_validate.c the heap walker; malloc_stats.c the statistics
  *

@@ -26,32 +26,10 @@
  * Locking: everything under malloc_state.tlsf.lock.
  */
 #include "kernel/errors.h"
-#include "kernel/misuse.h"
-#include "kernel/printf.h"
 #include "kernel/string.h"
 #include "lib/malloc_internal.h"
+#include "lib/malloc_tlsf_chunk.h"
 
-struct tlsf_chunk {
-    uintptr_t prev_size; /* size of the previous chunk; valid only when PREV_FREE is set */
-#if UINTPTR_MAX == 0xffffffffu
-    uint32_t padding[2]; /* rv32: size stays the word right before the payload, as on rv64 */
-#endif
-    uintptr_t size; /* chunk bytes (header included) | flags */
-    struct tlsf_chunk *next_free;
-    struct tlsf_chunk *prev_free;
-};
-
-#define CHUNK_FREE ((uintptr_t)1)
-#define CHUNK_PREV_FREE ((uintptr_t)2)
-#define CHUNK_FLAGS (CHUNK_FREE | CHUNK_PREV_FREE)
-#define CHUNK_HEADER_BYTES 16
-#define CHUNK_MIN_BYTES 32
-_Static_assert(__builtin_offsetof(struct tlsf_chunk, size) + sizeof(uintptr_t) == CHUNK_HEADER_BYTES,
-               "the size word is the last of the header: free() reads it right before the payload");
-_Static_assert(__builtin_offsetof(struct small_run, tlsf_size) == __builtin_offsetof(struct tlsf_chunk, size) &&
-                   sizeof(struct small_run) <= SMALL_RUN_HEADER_BYTES,
-               "a run's header overlays its TLSF chunk header: the run's own fields come after the size word");
-#define TLSF_LINEAR_LIMIT ((size_t)1 << (TLSF_SL_LOG2 + 4))             /* below this, lists are 16 bytes apart */
 #define TLSF_MAX_REQUEST ((size_t)1 << (sizeof(size_t) == 8 ? 46 : 30)) /* far above any RAM */
 /*
  * Growth asks more-core for at least a pad: the heap span / 16, within these bounds, in whole pages
@@ -64,28 +42,6 @@ _Static_assert(__builtin_offsetof(struct small_run, tlsf_size) == __builtin_offs
 #define TLSF_GROW_PAD_MAX_BYTES ((size_t)1 << 20)
 #define TLSF_TRIM_MIN_BYTES (2 * TLSF_GROW_PAD_MIN_BYTES + MALLOC_PAGE_BYTES) /* the lowest threshold */
 #define TLSF_TRIM_EXTRA_MAX_BYTES ((size_t)32 << 20) /* the most the threshold learns to add (note_growth) */
-
-#define T (&malloc_state.tlsf)
-
-static inline size_t chunk_bytes(const struct tlsf_chunk *chunk)
-{
-    return chunk->size & ~CHUNK_FLAGS;
-}
-
-static inline struct tlsf_chunk *chunk_next(struct tlsf_chunk *chunk)
-{
-    return (struct tlsf_chunk *)((uintptr_t)chunk + chunk_bytes(chunk));
-}
-
-static inline struct tlsf_chunk *chunk_of(const void *payload)
-{
-    return (struct tlsf_chunk *)((uintptr_t)payload - CHUNK_HEADER_BYTES);
-}
-
-static inline void *chunk_payload(struct tlsf_chunk *chunk)
-{
-    return (void *)((uintptr_t)chunk + CHUNK_HEADER_BYTES);
-}
 
 static inline uintptr_t align_up(uintptr_t value, uintptr_t alignment)
 {
@@ -114,19 +70,6 @@ static void poison_absorbed(struct tlsf_chunk *chunk)
 {
     size_t bytes = chunk_bytes(chunk);
     tlsf_poison(chunk, bytes < 3 * CHUNK_HEADER_BYTES ? bytes : 3 * CHUNK_HEADER_BYTES);
-}
-
-/* The list a free chunk of size bytes belongs to. */
-static void mapping_insert(size_t size, unsigned *first, unsigned *second)
-{
-    if (size < TLSF_LINEAR_LIMIT) {
-        *first = 0;
-        *second = (unsigned)(size >> 4);
-        return;
-    }
-    unsigned log2 = malloc_highest_bit(size);
-    *first = log2 - (TLSF_SL_LOG2 + 4) + 1;
-    *second = (unsigned)(size >> (log2 - TLSF_SL_LOG2)) & (TLSF_SL_COUNT - 1);
 }
 
 /* The first list whose every chunk holds size bytes (one bit scan: rounding up carries at most one bit higher). */
@@ -788,117 +731,4 @@ void tlsf_free_run(struct small_run *run)
     tlsf_poison(chunk_payload(chunk), chunk_bytes(chunk) - CHUNK_HEADER_BYTES);
     free_chunk_locked(chunk);
     spin_unlock(&T->lock);
-}
-
-/* Prints a validation problem and returns the code for it. */
-static int problem(int code, const char *what, uintptr_t address)
-{
-    kprintf("malloc validate: %s at %p\n", what, (void *)address);
-    return code;
-}
-
-/*
- * Checks T->top against the last region's sentinel, reached by the walk after a free chunk or
- * not: the top is the free chunk that ends there, or the sentinel when the region ends in a used
- * chunk. *top_seen: the top is a free chunk (counted by the walk). Returns 0 or the problem's code.
- */
-static int check_top(struct tlsf_chunk *sentinel, bool previous_free, bool *top_seen)
-{
-    struct tlsf_chunk *top = T->top;
-    if (!previous_free && top != sentinel)
-        return problem(-14, "the top is not the sentinel of a region ending in a used chunk", (uintptr_t)top);
-    if (!!(sentinel->size & CHUNK_PREV_FREE) != previous_free)
-        return problem(-3, "the sentinel's PREV_FREE flag disagrees with the previous chunk", (uintptr_t)sentinel);
-    if (previous_free && ((uintptr_t)sentinel - sentinel->prev_size != (uintptr_t)top))
-        return problem(-14, "the top is not the free chunk before the last region's sentinel", (uintptr_t)top);
-    *top_seen = previous_free;
-    return 0;
-}
-
-int tlsf_validate(const void *caller)
-{
-    (void)caller; /* used by the checked build's poison checks */
-    int result = 0;
-    spin_lock(&T->lock);
-    size_t free_seen = 0, free_chunks = 0, used_seen = 0, used_chunks = 0;
-    bool top_seen = false;
-    for (unsigned i = 0; i < T->region_count && !result; i++) {
-        const struct tlsf_region *region = &T->regions[i];
-        struct tlsf_chunk *chunk = (struct tlsf_chunk *)region->first_chunk;
-        bool previous_free = false;
-        if (chunk->size & CHUNK_PREV_FREE)
-            result = problem(-1, "first chunk of a region says its previous is free", (uintptr_t)chunk);
-        while (!result && chunk_bytes(chunk) != 0) {
-            size_t bytes = chunk_bytes(chunk);
-            bool free = chunk->size & CHUNK_FREE;
-            if (bytes < CHUNK_MIN_BYTES || bytes % MALLOC_ALIGNMENT || (uintptr_t)chunk + bytes >= region->end)
-                result = problem(-2, "chunk size out of bounds", (uintptr_t)chunk);
-            else if (!!(chunk->size & CHUNK_PREV_FREE) != previous_free)
-                result = problem(-3, "PREV_FREE flag disagrees with the previous chunk", (uintptr_t)chunk);
-            else if (free && previous_free)
-                result = problem(-4, "two free chunks side by side (missed merge)", (uintptr_t)chunk);
-            else if (free && chunk_next(chunk)->prev_size != bytes)
-                result = problem(-5, "free chunk's boundary tag disagrees with its size", (uintptr_t)chunk);
-            if (result)
-                break;
-            if (free) {
-                free_seen += bytes;
-                free_chunks++;
-#ifdef RVMEM_CHECKED
-                const uint8_t *poison = (const uint8_t *)chunk + CHUNK_HEADER_BYTES + 32;
-                const uint8_t *end = (const uint8_t *)chunk + bytes;
-                for (; poison < end; poison++) {
-                    if (*poison != MALLOC_POISON_BYTE) {
-                        malloc_report_misuse(MISUSE_WRITE_AFTER_FREE, (uintptr_t)poison, caller);
-                        result = problem(-6, "poison of a free chunk overwritten", (uintptr_t)poison);
-                        break;
-                    }
-                }
-#endif
-            } else {
-                used_seen += bytes;
-                used_chunks++;
-            }
-            previous_free = free;
-            chunk = chunk_next(chunk);
-        }
-        if (!result && (uintptr_t)chunk != (region->end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES)
-            result = problem(-7, "region does not end in its sentinel", (uintptr_t)chunk);
-        if (!result && i + 1 == T->region_count)
-            result = check_top(chunk, previous_free, &top_seen);
-    }
-    if (!result && !T->region_count && T->top)
-        result = problem(-14, "a top without a region", (uintptr_t)T->top);
-    /* Every list against the bitmaps, every listed chunk free and in the right list. */
-    size_t listed = 0, listed_bytes = 0;
-    for (unsigned first = 0; first < TLSF_FL_COUNT && !result; first++) {
-        bool first_bit = T->first_level_bitmap & ((uint64_t)1 << first);
-        if (first_bit != (T->second_level_bitmap[first] != 0))
-            result = problem(-8, "first-level bitmap disagrees with the second level", first);
-        for (unsigned second = 0; second < TLSF_SL_COUNT && !result; second++) {
-            struct tlsf_chunk *head = T->free_lists[first][second];
-            bool bit = T->second_level_bitmap[first] & (1u << second);
-            if (bit != (head != NULL))
-                result = problem(-9, "second-level bitmap disagrees with its list", (first << 8) | second);
-            for (struct tlsf_chunk *chunk = head; chunk && !result; chunk = chunk->next_free) {
-                unsigned f, s;
-                mapping_insert(chunk_bytes(chunk), &f, &s);
-                if (!(chunk->size & CHUNK_FREE) || f != first || s != second)
-                    result = problem(-10, "listed chunk is used or in the wrong list", (uintptr_t)chunk);
-                else if (chunk == T->top)
-                    result = problem(-15, "the top chunk is on a free list", (uintptr_t)chunk);
-                else if (listed++ > free_chunks)
-                    result = problem(-11, "free list has a cycle", (uintptr_t)chunk);
-                listed_bytes += chunk_bytes(chunk);
-            }
-        }
-    }
-    size_t top_bytes = top_seen ? chunk_bytes(T->top) : 0;
-    if (!result &&
-        (listed + top_seen != free_chunks || listed_bytes + top_bytes != free_seen || free_seen != T->free_bytes))
-        result = problem(-12, "free chunks walked, listed (and the top) and counted disagree", listed);
-    if (!result && (used_seen != T->used_bytes || used_chunks != T->used_blocks))
-        result = problem(-13, "used chunks walked and counted disagree", used_chunks);
-    spin_unlock(&T->lock);
-    return result;
 }
