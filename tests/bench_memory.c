@@ -276,18 +276,6 @@ KBENCH(sbrk_claims_one_page, 0, 0)
     }
 }
 
-/* The same claim without the clearing: what malloc's more-core (sbrk_uninit) pays for a page. */
-KBENCH(sbrk_uninit_claims_one_page, 0, 0)
-{
-    char *start = sbrk(0);
-    for (unsigned i = 0; i < 200; i++) {
-        uint64_t begin = kbench_start();
-        sbrk_uninit(PAGE_SIZE);
-        kbench_stop(begin);
-        brk(start);
-    }
-}
-
 /*
  * Multi-page claims the way malloc makes them: its more-core grows the heap by a pad of span/16
  * clamped to 64 KiB..1 MiB (16..256 pages). Each sample grows the break by that much with
@@ -312,6 +300,8 @@ KBENCH(sbrk_uninit_claims_one_page, 0, 0)
         }                                                                                                              \
     }
 
+/* The one-page claim without sbrk's clearing: what malloc's more-core pays for a page (no budget). */
+SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_one_page, 1, 0)
 SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_16_pages, 16, SBRK_UNINIT_16_PAGES_GUARD)
 SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_256_pages, 256, SBRK_UNINIT_256_PAGES_GUARD)
 
