@@ -404,6 +404,11 @@ void tlsf_free(void *payload);
 size_t tlsf_usable_size(const void *payload);
 /* Where the payload of the chunk after payload's would be (it may be the region's end). */
 void *tlsf_next_payload(const void *payload);
+/*
+ * Resizes the TLSF block at payload to hold size bytes without moving it: a shrink frees the rest,
+ * a growth takes a free next chunk, and the last block before the top grows the heap first when
+ * the top is too small. false (nothing changed) when it cannot.
+ */
 bool tlsf_resize_in_place(void *payload, size_t size);
 bool tlsf_owns(uintptr_t address);
 bool tlsf_is_allocated_payload(uintptr_t payload);

@@ -657,6 +657,10 @@ bool tlsf_resize_in_place(void *payload, size_t size)
         done = true;
     } else {
         struct tlsf_chunk *next = chunk_next(chunk);
+        /* The last block before the top (a free top too small, or the sentinel): the heap grows
+         * by what the block lacks, or the pad, and the top that then follows it is big enough. */
+        if (next == T->top && chunk_bytes(next) < bytes - have && grow(bytes - have, MALLOC_ALIGNMENT, 0))
+            next = chunk_next(chunk);
         if ((next->size & CHUNK_FREE) && have + chunk_bytes(next) >= bytes) {
             size_t next_bytes = chunk_bytes(next);
             free_unlink(next); /* a listed chunk, or the top */

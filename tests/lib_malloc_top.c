@@ -4,6 +4,7 @@
  * listed chunk fits are cut off its front, growth extends it, a new region lists the old one.
  * Builds: kernel, host
  */
+#include "kernel/string.h"
 #include "lib/malloc.h"
 #include "lib/malloc_internal.h" /* the top is read through malloc_state, as the validator tests do */
 #include "tests/ktest.h"
@@ -223,5 +224,38 @@ KTEST(malloc_top, a_moved_break_opens_a_region_and_lists_the_old_top)
     spin_unlock(&malloc_state.tlsf.lock);
     KASSERT_PTR_EQ(break_before, foreign + 4096);
     rvmem_free(anchor);
+    malloc_test_settle();
+}
+
+/* realloc of the block right below the top grows the heap and keeps the block where it is. */
+KTEST(malloc_top, realloc_of_the_last_block_grows_the_heap_in_place)
+{
+    malloc_test_settle();
+    uint8_t *block = rvmem_malloc(100000); /* a TLSF block: the lists hold nothing, so cut off the top */
+    KASSERT_NOT_NULL(block);
+    for (size_t i = 0; i < 100000; i++)
+        block[i] = (uint8_t)(i * 7);
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    size_t calls = stats.more_core_calls, span = stats.heap_span_bytes, top_before = top_bytes();
+    KASSERT_LT(top_before, 3000000);
+    uint8_t *grown = rvmem_realloc(block, 3000000); /* more than the top holds */
+    KASSERT_NOT_NULL(grown);
+#ifndef RVMEM_CHECKED /* the checked realloc always moves (lib/malloc_checked.c) */
+    KASSERT_PTR_EQ(grown, block);
+    rvmem_malloc_stats(&stats);
+    KASSERT_EQ(stats.more_core_calls, calls + 1);
+    KASSERT_GE(stats.heap_span_bytes, span + 3000000 - 100000 - top_before); /* grew by what the block lacked */
+#else
+    (void)calls;
+    (void)span;
+#endif
+    KASSERT_GE(rvmem_malloc_usable_size(grown), 3000000);
+    for (size_t i = 0; i < 100000; i++)
+        KASSERT_EQ(grown[i], (uint8_t)(i * 7));
+    memset(grown, 0x5a, 3000000);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    rvmem_free(grown);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
     malloc_test_settle();
 }
