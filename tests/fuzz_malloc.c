@@ -5,8 +5,11 @@
  *
  * The allocator is bound to a private arena whose limit the input sets (16 KiB .. 4 MiB), so
  * exhaustion is reached as well. Each input is a stream of 4-byte operations on 64 slots:
- * malloc, calloc, realloc, aligned_alloc, free, trim, flush, and deliberate misuse (double free,
- * interior free, one-byte overflow) that the checked build must report exactly once and refuse.
+ * malloc, calloc, realloc, aligned_alloc, free, trim, flush, deliberate misuse (double free,
+ * interior free, one-byte overflow) that the checked build must report exactly once and refuse,
+ * and a foreign move of the break: somebody else takes pages above the heap (so the allocator's
+ * next growth opens a new region) and gives them back once they are at the top again; the
+ * allocator must never write into them.
  * A shadow records every live block's size and fill byte: contents, alignment, usable size and
  * non-overlap are checked, and the validator runs after every operation. At the end every block
  * is freed and the heap must go back to empty. Any disagreement aborts.
@@ -27,6 +30,11 @@
 static uint8_t *arena;
 static size_t arena_used, arena_limit;
 static uint8_t page_map[2 * (ARENA_BYTES >> 12)];
+
+/* Pages somebody else took from the break (0 bytes: none), filled with FOREIGN_BYTE. */
+#define FOREIGN_BYTE 0xee
+static uint8_t *foreign_start;
+static size_t foreign_bytes;
 
 static void *fuzz_more_core(intptr_t increment)
 {
@@ -119,12 +127,32 @@ static void expect_one_report(enum misuse_kind kind)
     reports = 0;
 }
 
+/* Somebody else moves the break up by pages pages (when the arena's limit allows). */
+static void take_foreign_pages(unsigned pages)
+{
+    void *start = fuzz_more_core((intptr_t)pages * 4096);
+    if (start == (void *)-1)
+        return;
+    foreign_start = start;
+    foreign_bytes = (size_t)pages * 4096;
+    memset(foreign_start, FOREIGN_BYTE, foreign_bytes);
+}
+
+/* The foreign pages are at the top of the break again: checked untouched and given back. */
+static void give_foreign_pages_back(void)
+{
+    for (size_t i = 0; i < foreign_bytes; i++)
+        CHECK(foreign_start[i] == FOREIGN_BYTE);
+    CHECK(fuzz_more_core(-(intptr_t)foreign_bytes) == foreign_start + foreign_bytes);
+    foreign_bytes = 0;
+}
+
 static void run_operation(const uint8_t *op)
 {
     unsigned index = op[1] % SLOTS;
     struct slot *slot = &slots[index];
     size_t size = size_from(op[2], op[3]);
-    switch (op[0] % 12) {
+    switch (op[0] % 13) {
     case 0:
     case 1:
     case 2:
@@ -218,6 +246,12 @@ static void run_operation(const uint8_t *op)
         reports = 0;
         break;
     }
+    case 12:
+        if (!foreign_bytes)
+            take_foreign_pages(1 + op[2] % 4);
+        else if (arena + arena_used == foreign_start + foreign_bytes)
+            give_foreign_pages_back();
+        break;
     }
     CHECK(reports == 0);
     CHECK(rvmem_malloc_validate() == 0);
@@ -240,6 +274,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     rvmem_malloc_trim();
+    if (foreign_bytes) {
+        /* The trim gave back every region above the foreign pages (all their blocks are free). */
+        CHECK(arena + arena_used == foreign_start + foreign_bytes);
+        give_foreign_pages_back();
+        rvmem_malloc_trim();
+    }
     struct malloc_stats stats;
     rvmem_malloc_stats(&stats);
     CHECK(stats.bytes_in_use == 0);
