@@ -91,16 +91,9 @@ size_t small_run_bytes(unsigned class_index)
     return malloc_classes.run_bytes[class_index];
 }
 
-/* The run holding block (a page of a run of class_index). */
-static inline struct small_run *run_of(uintptr_t block, unsigned class_index)
-{
-    (void)class_index;
-    return small_run_of(block);
-}
-
 bool small_block_is_start(uintptr_t block, unsigned class_index)
 {
-    struct small_run *run = run_of(block, class_index);
+    struct small_run *run = small_run_of(block);
     uintptr_t first = (uintptr_t)run + SMALL_RUN_HEADER_BYTES;
     if (block < first)
         return false;
@@ -582,9 +575,9 @@ static size_t release_class(unsigned class_index)
     for (struct small_run *run = central->runs; run; run = run->next_run)
         run->scratch_free = 0;
     for (void *block = central->free_list; block; block = *(void **)block)
-        run_of((uintptr_t)block, class_index)->scratch_free++;
+        small_run_of((uintptr_t)block)->scratch_free++;
     if (central->bump < central->bump_end)
-        run_of(central->bump, class_index)->scratch_free += (uint32_t)((central->bump_end - central->bump) / bytes);
+        small_run_of(central->bump)->scratch_free += (uint32_t)((central->bump_end - central->bump) / bytes);
     struct small_run **link = &central->runs;
     while (*link) {
         struct small_run *run = *link;
@@ -606,14 +599,14 @@ static size_t release_class(unsigned class_index)
         void **block_link = &central->free_list;
         while (*block_link) {
             void *block = *block_link;
-            if (run_of((uintptr_t)block, class_index)->scratch_free == RUN_RELEASING) {
+            if (small_run_of((uintptr_t)block)->scratch_free == RUN_RELEASING) {
                 *block_link = *(void **)block;
                 central->free_count--;
             } else {
                 block_link = (void **)block;
             }
         }
-        if (central->bump < central->bump_end && run_of(central->bump, class_index)->scratch_free == RUN_RELEASING)
+        if (central->bump < central->bump_end && small_run_of(central->bump)->scratch_free == RUN_RELEASING)
             central->bump = central->bump_end = 0;
         for (struct small_run *run = released; run; run = run->next_run)
             clear_map(run, small_run_bytes(class_index));
