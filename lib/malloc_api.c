@@ -19,9 +19,10 @@ struct malloc_state malloc_state;
 
 #ifdef RVMEM_MALLOC_THREAD_CACHE
 /* Every thread's cache starts dormant: each entry holds the list end of entry 0 (the dynamic
- * loader relocates this initial image before any thread copies it). */
+ * loader relocates this initial image before any thread copies it); the step table is in place. */
 __thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec"))) = {
-    .entries = {[0 ... MALLOC_CACHE_ENTRIES - 1] = {.head = &malloc_list_ends[0]}}};
+    .entries = {[0 ... MALLOC_CACHE_ENTRIES - 1] = {.head = &malloc_list_ends[0]}},
+    .entry_of_step = {MALLOC_ENTRY_OF_STEP_TABLE}};
 #endif
 
 /* Out of line and cold, so the paths that may report keep no report on their stack (no canary). */
@@ -95,13 +96,17 @@ void *malloc_refill_failed(unsigned entry_index)
     return alloc_slow(entry_index == 0 ? 0 : small_class_bytes(entry_index - 1));
 }
 
-/* Sizes of 1009..65536 bytes: the same pop as the fast path, the entry from the class table. */
-MALLOC_FAST_PATH __attribute__((noinline)) static void *alloc_class_above_small(size_t size)
+/*
+ * Sizes above 1008 bytes: for 1009..65536 the same pop as the small path, the entry from the
+ * cache's copy of the class table. Out of line, so the small path's registers stay its own.
+ */
+static inline __attribute__((always_inline)) void *alloc_above_small(size_t size)
 {
     if (MALLOC_UNLIKELY(size > MALLOC_CLASS_MAX_BYTES))
         return alloc_slow(size);
-    uintptr_t entry_index = malloc_classes.entry_of_step[(size - 1) >> MALLOC_CLASS_STEP_SHIFT];
-    struct malloc_cache_class *entry = malloc_cache_entry(entry_index);
+    struct malloc_cache *cache = malloc_cache_self();
+    uintptr_t entry_index = cache->entry_of_step[(size - 1) >> MALLOC_CLASS_STEP_SHIFT];
+    struct malloc_cache_class *entry = &cache->entries[entry_index];
     struct magazine_block *block = entry->head;
     struct magazine_block *next = block->next;
     if (MALLOC_LIKELY(next != NULL)) {
@@ -126,7 +131,7 @@ MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
         }
         return small_refill(entry); /* the entry's address gives the class back: no register kept for the size */
     }
-    return alloc_class_above_small(size);
+    return alloc_above_small(size);
 }
 
 /* Cheap sanity checks of a pointer into a TLSF region: aligned, and its header says "used". */

@@ -85,9 +85,40 @@ struct malloc_classes {
     uint32_t block_bytes[MALLOC_SMALL_CLASSES];
     uint32_t run_bytes[MALLOC_SMALL_CLASSES];
     uint32_t cache_limit[MALLOC_SMALL_CLASSES]; /* blocks in one magazine */
-    uint8_t entry_of_step[MALLOC_CLASS_STEPS];  /* (size - 1) >> 7 -> class + 1, for size > 1008 */
 };
 extern struct malloc_classes malloc_classes;
+
+/*
+ * The step table, at compile time (a thread cache's initial image holds a copy): step s covers
+ * sizes up to (s + 1) << 7 bytes and holds the cache entry (class + 1) of the smallest class
+ * that size fits, by the class rule above (8 classes per power of two from 1024 up: steps of
+ * 128 << octave bytes). Only the sizes above 1008 use it; tests/lib_malloc.c checks it against
+ * the class sizes malloc_classes_init computes.
+ */
+#define MALLOC_STEP_OCTAVE(b)                                                                                          \
+    ((b) <= 2048 ? 0 : (b) <= 4096 ? 1 : (b) <= 8192 ? 2 : (b) <= 16384 ? 3 : (b) <= 32768 ? 4 : 5)
+#define MALLOC_STEP_QUANTUM(b) (128 << MALLOC_STEP_OCTAVE(b))
+#define MALLOC_ENTRY_OF_BYTES(b)                                                                                       \
+    ((b) <= MALLOC_SMALL_MAX_BYTES ? ((b) + 15) / 16                                                                   \
+     : (b) <= 1024                 ? MALLOC_LINEAR_CLASSES + 1                                                         \
+                                   : MALLOC_LINEAR_CLASSES + 1 + 8 * MALLOC_STEP_OCTAVE(b) +                           \
+                         ((b) + MALLOC_STEP_QUANTUM(b) - 1) / MALLOC_STEP_QUANTUM(b) - 8)
+#define MALLOC_STEP_ENTRY1(s) MALLOC_ENTRY_OF_BYTES(((s) + 1) << MALLOC_CLASS_STEP_SHIFT),
+#define MALLOC_STEP_ENTRY2(s) MALLOC_STEP_ENTRY1(s) MALLOC_STEP_ENTRY1((s) + 1)
+#define MALLOC_STEP_ENTRY4(s) MALLOC_STEP_ENTRY2(s) MALLOC_STEP_ENTRY2((s) + 2)
+#define MALLOC_STEP_ENTRY8(s) MALLOC_STEP_ENTRY4(s) MALLOC_STEP_ENTRY4((s) + 4)
+#define MALLOC_STEP_ENTRY32(s)                                                                                         \
+    MALLOC_STEP_ENTRY8(s) MALLOC_STEP_ENTRY8((s) + 8) MALLOC_STEP_ENTRY8((s) + 16) MALLOC_STEP_ENTRY8((s) + 24)
+#define MALLOC_STEP_ENTRY128(s)                                                                                        \
+    MALLOC_STEP_ENTRY32(s) MALLOC_STEP_ENTRY32((s) + 32) MALLOC_STEP_ENTRY32((s) + 64) MALLOC_STEP_ENTRY32((s) + 96)
+#define MALLOC_ENTRY_OF_STEP_TABLE                                                                                     \
+    MALLOC_STEP_ENTRY128(0) MALLOC_STEP_ENTRY128(128) MALLOC_STEP_ENTRY128(256) MALLOC_STEP_ENTRY128(384)
+_Static_assert(MALLOC_CLASS_STEPS == 512, "MALLOC_ENTRY_OF_STEP_TABLE spells out 512 steps");
+_Static_assert(MALLOC_ENTRY_OF_BYTES(MALLOC_CLASS_MAX_BYTES) == MALLOC_SMALL_CLASSES,
+               "the last step is the last class");
+
+/* (size - 1) >> 7 -> class + 1 (MALLOC_ENTRY_OF_STEP_TABLE); each cache holds a copy. */
+extern const uint8_t malloc_entry_of_step[MALLOC_CLASS_STEPS];
 
 /* Fills the class tables (idempotent; rvmem_malloc_init calls it). */
 void malloc_classes_init(void);
@@ -103,7 +134,7 @@ static inline unsigned small_class_of(size_t size)
 {
     if (size <= MALLOC_SMALL_MAX_BYTES)
         return (unsigned)((size - 1) >> 4);
-    return malloc_classes.entry_of_step[(size - 1) >> MALLOC_CLASS_STEP_SHIFT] - 1u;
+    return malloc_entry_of_step[(size - 1) >> MALLOC_CLASS_STEP_SHIFT] - 1u;
 }
 
 /*
@@ -139,13 +170,13 @@ _Static_assert(sizeof(struct malloc_cache_class) == MALLOC_ALIGNMENT, "a cache e
 
 /*
  * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
- * (sizes up to 1008), through malloc_classes.entry_of_step (up to 64 KiB) and with the page
+ * (sizes up to 1008), through its copy of the step table (up to 64 KiB) and with the page
  * map's byte (also class + 1) directly; entry 0 stays empty, which sends malloc(0) (and sizes
  * that wrap round) to the slow path at no cost. spares[i] is entry i's spare magazine: NULL, or
  * a full magazine of exactly small_cache_limit blocks (only the slow paths touch it).
  * rvmem_malloc_init starts the caches of malloc_state (malloc_cache_start); a thread cache
  * starts dormant from its initial image (malloc_api.c).
- * 113 entries, 113 spares and the page map's coordinates: 2744 bytes a hart (rv64).
+ * The page map's coordinates, 113 spares, the step table and 113 entries: 3264 bytes a hart (rv64).
  */
 #define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
 
@@ -156,9 +187,16 @@ struct malloc_cache {
     uintptr_t map_span_bytes;
     const uint8_t *page_map;
     uintptr_t unused;
-    struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
     void *spares[MALLOC_CACHE_ENTRIES];
+    /* A copy of malloc_entry_of_step, so malloc's path for 1009..65536 bytes finds its entry from
+     * the cache pointer alone (no table address to form): malloc_cache_start writes it, and a
+     * thread cache's initial image holds it. */
+    uint8_t entry_of_step[MALLOC_CLASS_STEPS];
+    struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
 };
+
+/* Each array's start is one 12-bit immediate offset from the cache pointer (the index is added in a register). */
+_Static_assert(__builtin_offsetof(struct malloc_cache, entries) < 2048, "entries within reach");
 
 /*
  * The list end of each cache entry (index: class + 1): NULL link, room the class's limit (0 for

@@ -26,6 +26,7 @@
 #include "lib/malloc_internal.h"
 
 struct malloc_classes malloc_classes;
+const uint8_t malloc_entry_of_step[MALLOC_CLASS_STEPS] = {MALLOC_ENTRY_OF_STEP_TABLE};
 struct magazine_block malloc_list_ends[MALLOC_CACHE_ENTRIES] __attribute__((aligned(16)));
 
 /* Bytes of class class_index: 16-byte steps up to 1008, 1024, then 8 per power of two. */
@@ -76,13 +77,6 @@ void malloc_classes_init(void)
         uint32_t least = bytes < 1024 ? 8 : bytes <= 16384 ? 4 : 2, most = bytes < 1024 ? 64 : 32;
         C->cache_limit[class_index] = limit < least ? least : limit > most ? most : limit;
         malloc_list_ends[class_index + 1].room = C->cache_limit[class_index];
-    }
-    unsigned class_index = MALLOC_LINEAR_CLASSES - 1;
-    for (size_t step = 0; step < MALLOC_CLASS_STEPS; step++) {
-        size_t largest = (step + 1) << MALLOC_CLASS_STEP_SHIFT; /* the largest size of this step */
-        while (largest > C->block_bytes[class_index])
-            class_index++;
-        C->entry_of_step[step] = (uint8_t)(class_index + 1);
     }
 }
 
@@ -376,6 +370,7 @@ void malloc_cache_start(struct malloc_cache *cache)
         cache->entries[entry_index].limit = 0;
         cache->spares[entry_index] = NULL;
     }
+    memcpy(cache->entry_of_step, malloc_entry_of_step, sizeof cache->entry_of_step);
 }
 
 /* Loads a magazine into the (empty) entry less its first block, which it returns. */

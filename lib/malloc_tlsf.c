@@ -449,7 +449,8 @@ __attribute__((noinline)) static struct tlsf_chunk *take_grown(size_t bytes, uin
  * front split. Otherwise a second look asks for room for any placement (bytes + alignment + a
  * minimal front chunk), where every chunk fits. Lock held; O(1).
  */
-static struct tlsf_chunk *take_listed(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+__attribute__((noinline)) static struct tlsf_chunk *take_listed(size_t bytes, uintptr_t alignment,
+                                                                uintptr_t header_offset)
 {
     unsigned first, second;
     mapping_search(bytes, &first, &second);

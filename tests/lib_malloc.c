@@ -215,6 +215,16 @@ KTEST(malloc, class_sizes_and_their_runs)
     rvmem_malloc_stats(&stats);
     KASSERT_EQ(stats.classes[MALLOC_SMALL_CLASSES - 1].block_bytes, MALLOC_CLASS_MAX_BYTES);
     KASSERT_EQ(stats.classes[MALLOC_SMALL_MAX_BYTES / 16].block_bytes, 1024);
+    /* The compile-time step table (and every cache's copy of it) names the smallest class each size fits. */
+    for (size_t size = 1; size <= MALLOC_CLASS_MAX_BYTES; size++) {
+        unsigned class_index = small_class_of(size);
+        KASSERT_LT(class_index, MALLOC_SMALL_CLASSES);
+        KASSERT_GE(small_class_bytes(class_index), size);
+        if (class_index > 0)
+            KASSERT_LT(small_class_bytes(class_index - 1), size);
+    }
+    for (size_t step = 0; step < MALLOC_CLASS_STEPS; step++)
+        KASSERT_EQ(malloc_cache_self()->entry_of_step[step], malloc_entry_of_step[step]);
     /* Runs: 4 KiB up to 256 B, 8 KiB below 1 KiB; from 1 KiB up at least 16 blocks (8 above 16 KiB), whole pages. */
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
         size_t bytes = small_class_bytes(class_index), run_bytes = small_run_bytes(class_index);
