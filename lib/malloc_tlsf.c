@@ -712,10 +712,37 @@ bool tlsf_is_allocated_payload(uintptr_t payload)
     return found;
 }
 
+/*
+ * take_from_top for a run in the common case while the heap grows: no listed chunk could hold
+ * it, the top starts on a page and keeps at least a minimal chunk after it. NULL otherwise.
+ * Lock held; the same state changes as take_from_top, without its placement arithmetic.
+ */
+static inline struct tlsf_chunk *take_run_from_top(size_t run_bytes)
+{
+    struct tlsf_chunk *top = T->top;
+    if (!top || ((uintptr_t)top & (MALLOC_PAGE_BYTES - 1)) || !lists_too_small(run_bytes))
+        return NULL;
+    size_t top_bytes = chunk_bytes(top); /* 0 for the sentinel */
+    if (top_bytes < run_bytes + CHUNK_MIN_BYTES)
+        return NULL;
+    size_t rest = top_bytes - run_bytes;
+    struct tlsf_chunk *new_top = (struct tlsf_chunk *)((uintptr_t)top + run_bytes);
+    new_top->size = rest | CHUNK_FREE;
+    ((struct tlsf_chunk *)((uintptr_t)top + top_bytes))->prev_size = rest; /* the sentinel */
+    top->size = run_bytes; /* used; the top's previous is used */
+    T->top = new_top;
+    T->free_bytes -= run_bytes;
+    T->used_blocks++;
+    T->used_bytes += run_bytes;
+    return top;
+}
+
 struct small_run *tlsf_alloc_run(size_t run_bytes)
 {
     spin_lock(&T->lock);
-    struct tlsf_chunk *chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
+    struct tlsf_chunk *chunk = take_run_from_top(run_bytes);
+    if (!chunk)
+        chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
     if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
                   (uintptr_t)chunk < malloc_state.heap_start)) {
         /* Beyond what the page map covers: not usable as a run. */
