@@ -18,9 +18,8 @@ struct fdt;
 struct hart {
     uintptr_t stack_protector_guard; /* offset 0: read by -fstack-protector through tp */
     unsigned index;                  /* offset HART_INDEX_OFFSET (8 on rv64, 4 on rv32): logical index */
-    void *allocator_cache; /* offset HART_ALLOCATOR_CACHE_OFFSET: the hart's malloc cache (lib/malloc_kernel.c) */
-    unsigned long hartid;  /* the hardware hart id (mhartid) */
-    bool online;           /* reported in */
+    unsigned long hartid;            /* the hardware hart id (mhartid) */
+    bool online;                     /* reported in */
     bool start_raced; /* its last start arrived with the firmware's stale address or argument (hart_start_request) */
     unsigned long report_count;   /* times it reported in (must be exactly 1) */
     uintptr_t boot_stack_pointer; /* sp seen by the hart's first C function */
@@ -28,13 +27,14 @@ struct hart {
     void (*volatile job)(void);
     unsigned long job_generation;
     unsigned long done_generation;
+    /* Offset HART_ALLOCATOR_AREA_OFFSET: the hart's malloc cache (struct malloc_cache, lib/malloc_internal.h). */
+    uint8_t allocator_area[HART_ALLOCATOR_AREA_BYTES] __attribute__((aligned(HART_ALLOCATOR_AREA_OFFSET)));
 } __attribute__((aligned(HART_STRUCT_SIZE)));
 
 _Static_assert(sizeof(struct hart) == HART_STRUCT_SIZE, "HART_STRUCT_SIZE in layout.h must match struct hart");
 _Static_assert(__builtin_offsetof(struct hart, stack_protector_guard) == HART_STACK_GUARD_OFFSET, "guard offset");
 _Static_assert(__builtin_offsetof(struct hart, index) == HART_INDEX_OFFSET, "index offset");
-_Static_assert(__builtin_offsetof(struct hart, allocator_cache) == HART_ALLOCATOR_CACHE_OFFSET,
-               "allocator cache offset");
+_Static_assert(__builtin_offsetof(struct hart, allocator_area) == HART_ALLOCATOR_AREA_OFFSET, "allocator area offset");
 
 /*
  * The hart smp_start_harts() is starting and the index it gives it; hartid is

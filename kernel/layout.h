@@ -21,14 +21,18 @@
 #define RVMEM_STACK_SIZE 16384
 #endif
 
-/* Size of struct hart (kernel/hart.h), so assembly can index the per-hart table. */
-#define HART_STRUCT_SIZE 128
+/*
+ * Size of struct hart (kernel/hart.h), so assembly can index the per-hart table: the hart's own
+ * fields, then from HART_ALLOCATOR_AREA_OFFSET its malloc cache, in place, so malloc's fast
+ * paths reach it as tp plus a constant (lib/malloc_internal.h checks that it fits).
+ */
+#define HART_STRUCT_SIZE 4096
+#define HART_ALLOCATOR_AREA_OFFSET 128
+#define HART_ALLOCATOR_AREA_BYTES (HART_STRUCT_SIZE - HART_ALLOCATOR_AREA_OFFSET)
 
 /* Offsets in struct hart that assembly or the compiler use through tp. */
 #define HART_STACK_GUARD_OFFSET 0            /* -mstack-protector-guard-offset */
 #define HART_INDEX_OFFSET (__riscv_xlen / 8) /* right after the guard word: 8 on rv64, 4 on rv32 */
-#define HART_ALLOCATOR_CACHE_OFFSET                                                                                    \
-    (2 * __riscv_xlen / 8) /* the hart's malloc cache: one load on malloc's fast paths */
 
 /* struct hart_start_request (kernel/hart.h), read by boot/entry.S: hartid, then the index. */
 #define HART_START_REQUEST_HARTID_OFFSET 0

@@ -104,9 +104,8 @@ static inline __attribute__((always_inline)) void *alloc_above_small(size_t size
 {
     if (MALLOC_UNLIKELY(size > MALLOC_CLASS_MAX_BYTES))
         return alloc_slow(size);
-    struct malloc_cache *cache = malloc_cache_self();
-    uintptr_t entry_index = cache->entry_of_step[(size - 1) >> MALLOC_CLASS_STEP_SHIFT];
-    struct malloc_cache_class *entry = &cache->entries[entry_index];
+    uintptr_t entry_index = malloc_self_entry_of_step((size - 1) >> MALLOC_CLASS_STEP_SHIFT);
+    struct malloc_cache_class *entry = malloc_self_entry_at(entry_index * MALLOC_ALIGNMENT);
     struct magazine_block *block = entry->head;
     struct magazine_block *next = block->next;
     if (MALLOC_LIKELY(next != NULL)) {
@@ -121,8 +120,7 @@ MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
     if (MALLOC_LIKELY(size <= MALLOC_SMALL_MAX_BYTES)) {
         /* Entry (size + 15) >> 4 (class + 1; 0, always empty, for size 0), as a byte offset. */
         uintptr_t entry_offset = (size + 15) & ~(uintptr_t)15;
-        struct malloc_cache *shifted = (struct malloc_cache *)((uintptr_t)malloc_cache_self() + entry_offset);
-        struct malloc_cache_class *entry = &shifted->entries[0]; /* folds the entries' offset into the loads */
+        struct malloc_cache_class *entry = malloc_self_entry_at(entry_offset);
         struct magazine_block *block = entry->head;
         struct magazine_block *next = block->next; /* NULL: block is the list end, the magazine is empty */
         if (MALLOC_LIKELY(next != NULL)) {
@@ -212,7 +210,7 @@ MALLOC_FAST_PATH void malloc_core_free(void *block)
          * entry 0 always holds its list end alone, whose room is 0, so that case falls to the
          * slow path too (and so does a dormant entry). */
         uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
-        struct malloc_cache_class *entry = &cache->entries[entry_index];
+        struct malloc_cache_class *entry = malloc_self_entry_at(entry_index * MALLOC_ALIGNMENT);
         struct magazine_block *head = entry->head;
         uintptr_t room = head->room;
         if (MALLOC_LIKELY(room != 0)) {
@@ -367,8 +365,8 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
     malloc_classes_init();
 #ifndef RVMEM_MALLOC_THREAD_CACHE
     for (unsigned hart = 0; hart < MALLOC_CACHES; hart++) {
-        malloc_cache_start(&malloc_state.caches[hart]);
-        malloc_cache_bind(&malloc_state.caches[hart]);
+        malloc_cache_start(malloc_cache_of(hart));
+        malloc_cache_bind(malloc_cache_of(hart));
     }
 #endif
     __atomic_store_n(&malloc_state.ready, true, __ATOMIC_RELEASE);

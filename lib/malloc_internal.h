@@ -25,6 +25,9 @@
 #include "kernel/spinlock.h"
 #if !defined(RVMEM_HOST)
 #include "kernel/layout.h"
+#if !defined(RVMEM_HOST)
+#include "kernel/hart.h"
+#endif
 #endif
 #include "lib/malloc.h"
 
@@ -316,12 +319,34 @@ struct malloc_state {
     size_t small_bytes_out; /* bytes of small blocks outside the central lists (held or cached) */
     size_t large_bytes_out; /* usable bytes of TLSF blocks the program holds (large blocks, fallbacks) */
     size_t run_changes;     /* runs taken for a class or given back (page-level refills), ever */
-    struct malloc_cache caches[MALLOC_CACHES];
+#if defined(RVMEM_HOST)
+    struct malloc_cache caches[MALLOC_CACHES]; /* the kernel's are in struct hart (malloc_cache_of) */
+#endif
     struct small_central centrals[MALLOC_SMALL_CLASSES];
     struct tlsf_state tlsf;
 };
 
 extern struct malloc_state malloc_state;
+
+#if !defined(RVMEM_HOST)
+/* The kernel's caches live in struct hart's allocator area, HART_ALLOCATOR_AREA_OFFSET from tp. */
+_Static_assert(sizeof(struct malloc_cache) <= HART_ALLOCATOR_AREA_BYTES, "struct hart's allocator area holds a cache");
+_Static_assert(HART_ALLOCATOR_AREA_OFFSET + __builtin_offsetof(struct malloc_cache, entries) < 2048,
+               "the fast paths reach a cache's entries from tp with one 12-bit offset");
+#endif
+
+/* The cache of hart (below MALLOC_CACHES; the LD_PRELOAD build has only the calling thread's). */
+static inline struct malloc_cache *malloc_cache_of(unsigned hart)
+{
+#if defined(RVMEM_MALLOC_THREAD_CACHE)
+    (void)hart;
+    return &malloc_thread_cache;
+#elif defined(RVMEM_HOST)
+    return &malloc_state.caches[hart];
+#else
+    return (struct malloc_cache *)harts[hart].allocator_area;
+#endif
+}
 
 /* The calling hart's (thread's) cache. */
 static inline struct malloc_cache *malloc_cache_self(void)
@@ -331,15 +356,37 @@ static inline struct malloc_cache *malloc_cache_self(void)
 #elif defined(RVMEM_HOST)
     return &malloc_state.caches[hart_self()];
 #else
-    /* One load through tp: struct hart's allocator_cache (kernel/hart.h), set by malloc_kernel_init. */
-    struct malloc_cache *cache;
-#if __riscv_xlen == 64
-    __asm__("ld %0, %1(tp)" : "=r"(cache) : "i"(HART_ALLOCATOR_CACHE_OFFSET));
+    /* In the hart's own struct hart (kernel/hart.h), which tp points at: no load, and the
+     * compiler folds the offset into the fast paths' loads. */
+    return (struct malloc_cache *)((uintptr_t)__builtin_thread_pointer() + HART_ALLOCATOR_AREA_OFFSET);
+#endif
+}
+
+/*
+ * The fast paths' view of the calling hart's cache: the entry entry_bytes / 16 (class + 1) and
+ * the step table's byte for step. In the kernel the cache is at tp plus a constant; tp + index
+ * is one add the compiler cannot take apart, so the constant goes into the load's immediate
+ * (given tp + index + constant, GCC adds the constant to index first: one more instruction).
+ */
+#if defined(RVMEM_HOST)
+#define MALLOC_SELF_AT(type, field, index) ((type *)((char *)malloc_cache_self()->field + (index)))
 #else
-    __asm__("lw %0, %1(tp)" : "=r"(cache) : "i"(HART_ALLOCATOR_CACHE_OFFSET));
+static inline char *malloc_tp_plus(uintptr_t index)
+{
+    char *address;
+    __asm__("add %0, tp, %1" : "=r"(address) : "r"(index));
+    return address;
+}
+#define MALLOC_SELF_AT(type, field, index)                                                                             \
+    ((type *)(malloc_tp_plus(index) + (HART_ALLOCATOR_AREA_OFFSET + __builtin_offsetof(struct malloc_cache, field))))
 #endif
-    return cache;
-#endif
+static inline struct malloc_cache_class *malloc_self_entry_at(uintptr_t entry_bytes)
+{
+    return MALLOC_SELF_AT(struct malloc_cache_class, entries, entry_bytes);
+}
+static inline uintptr_t malloc_self_entry_of_step(uintptr_t step)
+{
+    return *MALLOC_SELF_AT(uint8_t, entry_of_step, step);
 }
 
 /* The calling hart's cache entry entry_index (class + 1). */

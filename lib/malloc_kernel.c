@@ -5,9 +5,8 @@
  * (calloc clears its own block), so the pages it grows into are not zeroed first.
  *
  * Kernel only (the host and LD_PRELOAD builds have their own bindings). The standard names are
- * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). It also
- * points every struct hart's allocator_cache at that hart's cache, which the fast paths load
- * through tp.
+ * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). Each hart's
+ * cache is in its struct hart (kernel/hart.h), which the fast paths reach through tp.
  */
 #include "lib/malloc_kernel.h"
 
@@ -35,9 +34,6 @@ void malloc_kernel_init(void)
     memset(page_map, 0, (size_t)4096 << order);
     struct malloc_binding binding = {
         .more_core = sbrk_uninit, .page_map = page_map, .page_map_bytes = (size_t)4096 << order};
-    /* Each hart finds its cache with one load through tp (the fast paths' hart_self()). */
-    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
-        harts[hart].allocator_cache = &malloc_state.caches[hart];
     int error = rvmem_malloc_init(&binding);
     if (error)
         panic("malloc: set-up failed (%d)", error);

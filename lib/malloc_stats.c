@@ -25,8 +25,8 @@ static size_t cached_blocks(unsigned class_index)
 #else
     const struct malloc_cache *own = malloc_cache_self();
     for (unsigned hart = 0; hart < MALLOC_CACHES; hart++) {
-        const struct malloc_cache_class *entry = cache_entry_of(&malloc_state.caches[hart], class_index);
-        if (&malloc_state.caches[hart] == own) {
+        const struct malloc_cache_class *entry = cache_entry_of(malloc_cache_of(hart), class_index);
+        if (malloc_cache_of(hart) == own) {
             cached += small_cache_length(entry); /* exact */
         } else if (__atomic_load_n(&entry->limit, __ATOMIC_RELAXED)) {
             /* Another hart's, read while it may change: its top block may be handed out meanwhile,
@@ -36,7 +36,7 @@ static size_t cached_blocks(unsigned class_index)
             if (room <= limit)
                 cached += limit - room;
         }
-        if (__atomic_load_n(&malloc_state.caches[hart].spares[class_index + 1], __ATOMIC_RELAXED))
+        if (__atomic_load_n(&malloc_cache_of(hart)->spares[class_index + 1], __ATOMIC_RELAXED))
             cached += limit; /* a spare magazine is full */
     }
 #endif

@@ -729,7 +729,7 @@ static inline struct tlsf_chunk *take_run_from_top(size_t run_bytes)
     struct tlsf_chunk *new_top = (struct tlsf_chunk *)((uintptr_t)top + run_bytes);
     new_top->size = rest | CHUNK_FREE;
     ((struct tlsf_chunk *)((uintptr_t)top + top_bytes))->prev_size = rest; /* the sentinel */
-    top->size = run_bytes; /* used; the top's previous is used */
+    top->size = run_bytes;                                                 /* used; the top's previous is used */
     T->top = new_top;
     T->free_bytes -= run_bytes;
     T->used_blocks++;
