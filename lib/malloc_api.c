@@ -63,7 +63,7 @@ static bool reclaim(void)
 
 /*
  * One attempt: the class (its cache, its central state, a new run), or TLSF above the classes.
- * A class above 1 KiB whose new run does not fit (runs hold 8 to 39 blocks, up to 255 pages) falls
+ * A class above 1 KiB whose new run does not fit (runs hold 15 to 55 blocks, up to 241 pages) falls
  * back to a TLSF block of the size asked, so a nearly full heap still serves what fits in it.
  */
 static void *alloc_once(size_t size)

@@ -225,7 +225,7 @@ KTEST(malloc, class_sizes_and_their_runs)
     }
     for (size_t step = 0; step < MALLOC_CLASS_STEPS; step++)
         KASSERT_EQ(malloc_cache_self()->entry_of_step[step], malloc_entry_of_step[step]);
-    /* Runs: 4 KiB up to 256 B, 8 KiB below 1 KiB; from 1 KiB up at least 16 blocks (8 above 16 KiB), whole pages. */
+    /* Runs: 4 KiB up to 256 B, 8 KiB below 1 KiB; from 1 KiB up at least 24 blocks (8 above 16 KiB), whole pages. */
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
         size_t bytes = small_class_bytes(class_index), run_bytes = small_run_bytes(class_index);
         KASSERT_EQ(run_bytes % MALLOC_PAGE_BYTES, 0);
@@ -233,7 +233,13 @@ KTEST(malloc, class_sizes_and_their_runs)
         if (bytes < 1024)
             KASSERT_EQ(run_bytes, bytes <= 256 ? 4096 : 8192);
         else
-            KASSERT_GE((run_bytes - SMALL_RUN_HEADER_BYTES) / bytes, bytes <= 16384 ? 16 : 8);
+            KASSERT_GE((run_bytes - SMALL_RUN_HEADER_BYTES) / bytes, bytes <= 16384 ? 24 : 8);
+        /* Magazines: 8 KiB's worth below 1 KiB (8 to 64 blocks), 128 KiB's worth from 1 KiB (8 to 32, 2 above 16 KiB).
+         */
+        size_t limit = small_cache_limit(class_index), worth = bytes < 1024 ? 8192 : 131072;
+        size_t least = bytes <= 16384 ? 8 : 2, most = bytes < 1024 ? 64 : 32;
+        KASSERT(limit >= least && limit <= most);
+        KASSERT(limit == least || limit == most || limit == worth / bytes);
     }
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     malloc_test_settle();
