@@ -408,8 +408,8 @@ static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_inde
 
 /*
  * Blocks in one magazine of a class (a hart holds at most two): 8192 bytes' worth, 8 to 64
- * blocks, for the 16-byte-step classes; 128 KiB's worth, 8 to 32 blocks, from 1024 bytes up (2
- * to 5 above 16 KiB).
+ * blocks, for the 16-byte-step classes; 128 KiB's worth, 8 to 32 blocks, from 1024 bytes up to
+ * 16 KiB; 2 blocks above.
  */
 static inline uint32_t small_cache_limit(unsigned class_index)
 {

@@ -234,10 +234,9 @@ KTEST(malloc, class_sizes_and_their_runs)
             KASSERT_EQ(run_bytes, bytes <= 256 ? 4096 : 8192);
         else
             KASSERT_GE((run_bytes - SMALL_RUN_HEADER_BYTES) / bytes, bytes <= 16384 ? 24 : 8);
-        /* Magazines: 8 KiB's worth below 1 KiB (8 to 64 blocks), 128 KiB's worth from 1 KiB (8 to 32, 2 above 16 KiB).
-         */
+        /* Magazines: 8 KiB's worth below 1 KiB (8 to 64 blocks), 128 KiB's worth up to 16 KiB (8 to 32), 2 above. */
         size_t limit = small_cache_limit(class_index), worth = bytes < 1024 ? 8192 : 131072;
-        size_t least = bytes <= 16384 ? 8 : 2, most = bytes < 1024 ? 64 : 32;
+        size_t least = bytes <= 16384 ? 8 : 2, most = bytes < 1024 ? 64 : bytes <= 16384 ? 32 : 2;
         KASSERT(limit >= least && limit <= most);
         KASSERT(limit == least || limit == most || limit == worth / bytes);
     }
