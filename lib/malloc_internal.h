@@ -24,10 +24,8 @@
 #include "kernel/platform.h"
 #include "kernel/spinlock.h"
 #if !defined(RVMEM_HOST)
+#include "kernel/hart.h" /* the caches live in struct hart */
 #include "kernel/layout.h"
-#if !defined(RVMEM_HOST)
-#include "kernel/hart.h"
-#endif
 #endif
 #include "lib/malloc.h"
 
@@ -357,7 +355,7 @@ static inline struct malloc_cache *malloc_cache_self(void)
     return &malloc_state.caches[hart_self()];
 #else
     /* In the hart's own struct hart (kernel/hart.h), which tp points at: no load, and the
-     * compiler folds the offset into the fast paths' loads. */
+     * compiler folds the offset into the loads of the cache's fields (ld 128(tp), ...). */
     return (struct malloc_cache *)((uintptr_t)__builtin_thread_pointer() + HART_ALLOCATOR_AREA_OFFSET);
 #endif
 }
@@ -387,12 +385,6 @@ static inline struct malloc_cache_class *malloc_self_entry_at(uintptr_t entry_by
 static inline uintptr_t malloc_self_entry_of_step(uintptr_t step)
 {
     return *MALLOC_SELF_AT(uint8_t, entry_of_step, step);
-}
-
-/* The calling hart's cache entry entry_index (class + 1). */
-static inline struct malloc_cache_class *malloc_cache_entry(uintptr_t entry_index)
-{
-    return &malloc_cache_self()->entries[entry_index];
 }
 
 /*
