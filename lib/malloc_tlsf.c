@@ -272,6 +272,34 @@ static bool fits(struct tlsf_chunk *chunk, size_t bytes, uintptr_t alignment, ui
  * the alignment leaves goes onto its list (the one bit scan here). NULL when the top is too
  * small. Lock held; O(1).
  */
+/*
+ * The end of a cut off the top's front: chunk (in the top, ending at most at the sentinel end)
+ * becomes used with bytes (grown by a rest under a minimal chunk) and flags; the rest after it
+ * becomes the top, or the sentinel does. Lock held.
+ */
+static inline __attribute__((always_inline)) struct tlsf_chunk *cut_top(struct tlsf_chunk *chunk, size_t bytes,
+                                                                        uintptr_t flags, uintptr_t end)
+{
+    size_t rest = end - (uintptr_t)chunk - bytes;
+    if (rest < CHUNK_MIN_BYTES)
+        bytes += rest;
+    struct tlsf_chunk *sentinel = (struct tlsf_chunk *)end;
+    chunk->size = bytes | flags; /* used */
+    if (rest < CHUNK_MIN_BYTES) {
+        sentinel->size = 0; /* the region ends in a used chunk: its sentinel is the top */
+        T->top = sentinel;
+    } else {
+        struct tlsf_chunk *new_top = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
+        new_top->size = rest | CHUNK_FREE;
+        sentinel->prev_size = rest;
+        T->top = new_top;
+    }
+    T->free_bytes -= bytes;
+    T->used_blocks++;
+    T->used_bytes += bytes;
+    return chunk;
+}
+
 static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
 {
     struct tlsf_chunk *top = T->top;
@@ -284,11 +312,7 @@ static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintp
         placed += alignment;
     if (placed > end || end - placed < bytes)
         return NULL;
-    size_t rest = end - placed - bytes;
-    if (rest < CHUNK_MIN_BYTES)
-        bytes += rest;
     struct tlsf_chunk *chunk = (struct tlsf_chunk *)placed;
-    struct tlsf_chunk *sentinel = (struct tlsf_chunk *)end;
     uintptr_t flags = 0; /* the top's previous is used */
     if (MALLOC_UNLIKELY(placed != start)) {
         size_t front = placed - start;
@@ -298,20 +322,7 @@ static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintp
         T->free_bytes -= front; /* counted again by its list */
         list_insert(top);
     }
-    chunk->size = bytes | flags; /* used */
-    if (rest < CHUNK_MIN_BYTES) {
-        sentinel->size = 0; /* the region ends in a used chunk: its sentinel is the top */
-        T->top = sentinel;
-    } else {
-        struct tlsf_chunk *new_top = (struct tlsf_chunk *)(placed + bytes);
-        new_top->size = rest | CHUNK_FREE;
-        sentinel->prev_size = rest;
-        T->top = new_top;
-    }
-    T->free_bytes -= bytes;
-    T->used_blocks++;
-    T->used_bytes += bytes;
-    return chunk;
+    return cut_top(chunk, bytes, flags, end);
 }
 
 uintptr_t tlsf_break(void)
@@ -714,8 +725,8 @@ bool tlsf_is_allocated_payload(uintptr_t payload)
 
 /*
  * take_from_top for a run in the common case while the heap grows: no listed chunk could hold
- * it, the top starts on a page and keeps at least a minimal chunk after it. NULL otherwise.
- * Lock held; the same state changes as take_from_top, without its placement arithmetic.
+ * it and the top starts on a page and holds it, so it needs none of take_from_top's placement
+ * arithmetic. NULL otherwise. Lock held.
  */
 static inline struct tlsf_chunk *take_run_from_top(size_t run_bytes)
 {
@@ -723,18 +734,9 @@ static inline struct tlsf_chunk *take_run_from_top(size_t run_bytes)
     if (!top || ((uintptr_t)top & (MALLOC_PAGE_BYTES - 1)) || !lists_too_small(run_bytes))
         return NULL;
     size_t top_bytes = chunk_bytes(top); /* 0 for the sentinel */
-    if (top_bytes < run_bytes + CHUNK_MIN_BYTES)
+    if (top_bytes < run_bytes)
         return NULL;
-    size_t rest = top_bytes - run_bytes;
-    struct tlsf_chunk *new_top = (struct tlsf_chunk *)((uintptr_t)top + run_bytes);
-    new_top->size = rest | CHUNK_FREE;
-    ((struct tlsf_chunk *)((uintptr_t)top + top_bytes))->prev_size = rest; /* the sentinel */
-    top->size = run_bytes;                                                 /* used; the top's previous is used */
-    T->top = new_top;
-    T->free_bytes -= run_bytes;
-    T->used_blocks++;
-    T->used_bytes += run_bytes;
-    return top;
+    return cut_top(top, run_bytes, 0, (uintptr_t)top + top_bytes); /* the top's previous is used */
 }
 
 struct small_run *tlsf_alloc_run(size_t run_bytes)
