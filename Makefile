@@ -65,19 +65,51 @@ LDFLAGS    := -nostdlib -no-pie -T linker.ld -Wl,--defsym=LOAD_ADDRESS=$(LOAD_AD
 MULTILIB_FLAGS = $(if $(filter rv32,$(ARCH)),-march=rv32imac -mabi=ilp32,-march=rv64imac -mabi=lp64)
 LDLIBS      = $(shell $(CC) $(MULTILIB_FLAGS) -print-libgcc-file-name)
 
-# Sources: everything under boot/, kernel/, lib/ and tests/ except host-only and fuzz files.
-# Device-tree test blobs (tests/fdt_blobs.h): QEMU's own trees and tests/data/fdt_board.dts as C arrays.
+# Sources, one list per layer (README "Layout"). *_PORTABLE files build for the kernel and for the
+# host (host tests, fuzzers, librvmem); *_KERNEL files for the kernel only. `make lint` checks that
+# every source file is in exactly one list and that each includes only its own layer and those below.
+BOOT_SOURCES      := boot/entry.S boot/trap.S
+BASE_PORTABLE     := $(addprefix kernel/base/,errors.c misuse.c printf.c spinlock.c string.c)
+PLATFORM_PORTABLE := $(addprefix kernel/platform/,bootargs.c fdt.c fdt_query.c)
+PLATFORM_KERNEL   := $(addprefix kernel/platform/,console.c hart.c panic.c power.c sbi.c stack.c trap.c)
+MM_PORTABLE       := $(addprefix kernel/mm/,brk.c buddy.c buddy_init.c buddy_range.c buddy_stats.c buddy_validate.c \
+                       memmap.c)
+MM_KERNEL         := $(addprefix kernel/mm/,pages.c)
+LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
+                       malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
+                     $(addprefix lib/,arc.c box.c rc.c vec.c)
+TOP_PORTABLE      := $(addprefix kernel/top/,census.c monitor_text.c)
+TOP_KERNEL        := $(addprefix kernel/top/,main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c \
+                       tour.c tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c)
+# The tests mirror the layers; tests/harness/ is the test and benchmark runner.
+TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c selftest.c) $(addprefix tests/base/,printf.c string.c) \
+                     $(addprefix tests/platform/,bootargs.c fdt.c) \
+                     $(addprefix tests/mm/,brk.c buddy.c buddy_stress.c memmap.c) \
+                     $(addprefix tests/lib/,arc.c box.c malloc.c malloc_bits.c malloc_misuse.c malloc_smp.c \
+                       malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
+                     $(addprefix tests/top/,monitor_text.c)
+TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
+                     $(addprefix tests/platform/,boot.c stack.c) $(addprefix tests/mm/,sbrk.c) \
+                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,monitor.c) \
+                     $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c)
+# Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
+TESTS_HOST        := $(addprefix tests/host/,main.c malloc_arena.c malloc_exhaustion.c platform.c)
+LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
+FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_fdt.c fuzz_malloc.c)
+PORTABLE_SOURCES  := $(BASE_PORTABLE) $(PLATFORM_PORTABLE) $(MM_PORTABLE) $(LIB_PORTABLE) $(TOP_PORTABLE)
+HEADERS           := $(wildcard boot/*.h kernel/*/*.h lib/*.h lib/*/*.h tests/*/*.h)
+
+# Device-tree test blobs (tests/platform/fdt_blobs.h): QEMU's own trees and tests/data/fdt_board.dts as C arrays.
 FDT_BLOBS := $(BUILD)/fdt_blobs.c
-KERNEL_SOURCES := $(wildcard boot/*.S) $(wildcard kernel/*.c) $(wildcard lib/*.c) \
-                  $(filter-out tests/fuzz_%.c,$(wildcard tests/*.c)) $(FDT_BLOBS)
+KERNEL_SOURCES := $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(PLATFORM_KERNEL) $(MM_KERNEL) $(TOP_KERNEL) \
+                  $(TESTS_PORTABLE) $(TESTS_KERNEL) $(FDT_BLOBS)
 KERNEL_OBJECTS := $(patsubst %,$(BUILD)/kernel-objects/%.o,$(KERNEL_SOURCES))
 # Generated after the stack report, linked last (see build_figures.c below).
 BUILD_FIGURES := $(BUILD)/build_figures.c
 BUILD_FIGURES_OBJECT := $(BUILD)/kernel-objects/$(BUILD_FIGURES).o
 
-# Host build: the files that say "Builds: kernel, host" in their header, plus tests/host/.
-HOST_SOURCES := $(shell grep -l '^ \* Builds: kernel, host' kernel/*.c lib/*.c tests/*.c 2>/dev/null | grep -v '^tests/fuzz_') \
-                $(wildcard tests/host/*.c) $(FDT_BLOBS)
+# Host build: the portable sources and their tests, plus the host platform (tests/host/).
+HOST_SOURCES := $(PORTABLE_SOURCES) $(TESTS_PORTABLE) $(TESTS_HOST) $(FDT_BLOBS)
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined -pthread \
                 $(if $(filter rv32,$(ARCH)),-m32)
@@ -105,10 +137,10 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJECTS) $(BUILD_FIGURES_OBJECT) linker.ld | check
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(KERNEL_OBJECTS) $(BUILD_FIGURES_OBJECT) $(LDLIBS)
 
 # Figures of this build that the monitor and the tour show (tools/build_figures.py): GCC's frame
-# sizes for kernel/tour_frames.c and each entry point's worst case from the stack report.
-$(BUILD_FIGURES): $(BUILD)/stack-report.txt tools/build_figures.py $(BUILD)/kernel-objects/kernel/tour_frames.c.o
+# sizes for kernel/top/tour_frames.c and each entry point's worst case from the stack report.
+$(BUILD_FIGURES): $(BUILD)/stack-report.txt tools/build_figures.py $(BUILD)/kernel-objects/kernel/top/tour_frames.c.o
 	@echo "  GEN     $@"
-	$(Q)python3 tools/build_figures.py --su $(BUILD)/kernel-objects/kernel/tour_frames.c.su \
+	$(Q)python3 tools/build_figures.py --su $(BUILD)/kernel-objects/kernel/top/tour_frames.c.su \
 	    --stack-report $(BUILD)/stack-report.txt -o $@
 
 $(BUILD)/kernel.bin: $(BUILD)/kernel.elf tools/relocs.py
@@ -138,8 +170,8 @@ $(KERNEL_OBJECTS): $(SETTINGS_STAMP)
 header_constant = $$(( $(shell echo $(2) | $(CC) $(ARCH_FLAGS) -ffreestanding -I. -E -P -include $(1) - | tail -1) ))
 KERNEL_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter %.c.o,$(KERNEL_OBJECTS)))
 STACK_REPORT = python3 tools/stack_report.py --stack-size $(STACK_SIZE) \
-    --trap-frame $(call header_constant,kernel/trap.h,TRAP_FRAME_SIZE) \
-    --reserved $(call header_constant,kernel/stack.h,STACK_RED_ZONE_BYTES) \
+    --trap-frame $(call header_constant,kernel/platform/trap.h,TRAP_FRAME_SIZE) \
+    --reserved $(call header_constant,kernel/platform/stack.h,STACK_RED_ZONE_BYTES) \
     --indirect-targets tools/stack_indirect_targets.txt $(KERNEL_CALL_GRAPHS)
 
 stack-report: $(KERNEL_OBJECTS)
@@ -220,11 +252,11 @@ HOST_BENCH     := $(BUILD)/malloc-bench
 RVMEM_PRELOAD  ?= $(BUILD)/host/librvmem_malloc.so
 BENCH_HOST      = python3 tools/bench_host.py --bench $(HOST_BENCH) --preload $(RVMEM_PRELOAD) --json $(BUILD)/bench.json
 host-bench: $(HOST_BENCH) $(BUILD)/host/librvmem_malloc.so
-$(HOST_BENCH): tests/hostbench/malloc_bench.c tests/malloc_workloads.c $(wildcard kernel/*.h lib/*.h tests/*.h) | check-host-tools
+$(HOST_BENCH): tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c $(HEADERS) | check-host-tools
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) -std=gnu11 -O2 -g -fno-plt -Wl,-z,now $(WARNINGS) -I. -DRVMEM_HOST -o $@ \
-	    tests/hostbench/malloc_bench.c tests/malloc_workloads.c -ldl
+	    tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c -ldl
 bench-host: host-bench
 	$(BENCH_HOST)
 
@@ -234,7 +266,7 @@ debug: all
 	$(QEMU_SH) -g -a "mode=run" $(BUILD)/kernel.elf
 
 host-tests: $(BUILD)/host-tests
-$(BUILD)/host-tests: $(HOST_SOURCES) $(wildcard kernel/*.h lib/*.h tests/*.h) | check-host-tools
+$(BUILD)/host-tests: $(HOST_SOURCES) $(HEADERS) | check-host-tools
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ $(HOST_SOURCES)
@@ -242,13 +274,13 @@ $(BUILD)/host-tests: $(HOST_SOURCES) $(wildcard kernel/*.h lib/*.h tests/*.h) | 
 host-test: $(BUILD)/host-tests
 	$(BUILD)/host-tests $(TESTS)
 
-# libFuzzer targets: tests/fuzz_NAME.c linked with the portable kernel and lib code.
-FUZZ_TARGETS  := $(patsubst tests/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz_*.c))
-FUZZ_LINKED   := $(filter kernel/% lib/%,$(HOST_SOURCES)) tests/host/platform.c
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c linked with the portable sources.
+FUZZ_TARGETS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SOURCES))
+FUZZ_LINKED   := $(PORTABLE_SOURCES) tests/host/platform.c
 FUZZ_CFLAGS   := -std=gnu11 -O1 -g -I. -DRVMEM_HOST -DRVMEM_CHECKED=1 $(SETTINGS) \
                  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
 FUZZ_SECONDS  ?= 60
-$(BUILD)/fuzz/%: tests/%.c $(FUZZ_LINKED) $(wildcard kernel/*.h lib/*.h) | check-host-tools
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LINKED) $(HEADERS) | check-host-tools
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LINKED)
@@ -256,11 +288,11 @@ $(BUILD)/fuzz/%: tests/%.c $(FUZZ_LINKED) $(wildcard kernel/*.h lib/*.h) | check
 
 # make host: the allocator cores and lib for the host (x86-64): a static library and a shared
 # library that replaces the system malloc through LD_PRELOAD (lib/host/: per-thread caches).
-HOST_LIB_SOURCES := $(filter kernel/% lib/%,$(HOST_SOURCES)) lib/host/platform_posix.c lib/host/binding.c
+HOST_LIB_SOURCES := $(PORTABLE_SOURCES) lib/host/platform_posix.c lib/host/binding.c
 HOST_LIB_CFLAGS  := -std=gnu11 -O2 -g $(WARNINGS) -I. -DRVMEM_HOST -DRVMEM_MALLOC_THREAD_CACHE $(SETTINGS) -fPIC \
                     -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free -pthread
 HOST_LIB_OBJECTS := $(patsubst %.c,$(BUILD)/host/objects/%.o,$(HOST_LIB_SOURCES))
-$(BUILD)/host/objects/%.o: %.c $(wildcard kernel/*.h lib/*.h lib/host/*.h) | check-host-tools
+$(BUILD)/host/objects/%.o: %.c $(HEADERS) | check-host-tools
 	@mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
 $(BUILD)/host/librvmem.a: $(HOST_LIB_OBJECTS)
@@ -270,7 +302,7 @@ $(BUILD)/host/librvmem_malloc.so: $(HOST_LIB_OBJECTS) $(BUILD)/host/objects/lib/
 	@echo "  HOSTLD  $@"
 	$(Q)$(HOST_CC) -shared -pthread -o $@ $^
 # The host tests without sanitizers, to run under the LD_PRELOAD malloc (ASan must come first).
-$(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(wildcard kernel/*.h lib/*.h tests/*.h) | check-host-tools
+$(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(HEADERS) | check-host-tools
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(HOST_CFLAGS)) -Wno-error=uninitialized -o $@ $(HOST_SOURCES)
@@ -286,8 +318,7 @@ fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS)
 	        || exit 1; \
 	done
 
-FORMAT_FILES = $(wildcard boot/*.h kernel/*.[ch] lib/*.[ch] tests/*.[ch] lib/host/*.[ch] tests/host/*.[ch] firmware/*.[ch])
-FORMAT_FILES += $(wildcard tests/hostbench/*.[ch])
+FORMAT_FILES = $(wildcard boot/*.h kernel/*/*.[ch] lib/*.[ch] lib/*/*.[ch] tests/*/*.[ch] firmware/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 

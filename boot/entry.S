@@ -9,14 +9,14 @@
  *   a0 = hartid, a1 = the logical index the boot hart gave it (the opaque argument).
  *
  * Each hart runs on its own stack, stacks[index], and tp points at harts[index]
- * (struct hart, kernel/hart.h). The stack gets a guard word at its bottom and is painted
+ * (struct hart, kernel/platform/hart.h). The stack gets a guard word at its bottom and is painted
  * with STACK_PAINT_WORD above it, so overflows can be caught and the high-water mark
  * measured later; tp->stack_protector_guard gets the hart's own canary for
  * -fstack-protector-strong before any C code runs.
  */
 #include "boot/asm.h"
-#include "kernel/layout.h"
-#include "kernel/stack.h"
+#include "kernel/base/layout.h"
+#include "kernel/platform/stack.h"
 
 /* First word of the relocation table tools/relocs.py appends to kernel.bin ("RELL"). */
 #define RELOCATION_TABLE_MAGIC 0x4c4c4552
@@ -183,7 +183,7 @@ park_bad_index:
  * (fixed in later releases), so a hart that wakes in between leaves with the old ones: it
  * arrives at _start with the boot arguments, or (stores seen out of order) at secondary_start
  * with the device tree's address as its index. If the boot hart is starting this very hart
- * (hart_start_request, kernel/hart.h), carry on as its hart_start asked; otherwise print the
+ * (hart_start_request, kernel/platform/hart.h), carry on as its hart_start asked; otherwise print the
  * message at t2 and park.
  */
 adopt_hart_start_request:

@@ -1,11 +1,11 @@
 /*
  * boot/trap.S - the trap vector: saves every register into a struct trap_frame
- * (kernel/trap.h) on the current stack, calls trap_handler(frame), restores, sret.
+ * (kernel/platform/trap.h) on the current stack, calls trap_handler(frame), restores, sret.
  * The kernel never enables interrupts, so every trap is an exception; trap_handler
  * decides whether it is expected (a test asked for it) or a crash.
  */
 #include "boot/asm.h"
-#include "kernel/trap.h"
+#include "kernel/platform/trap.h"
 
 .macro SAVE_REGISTER number
     REG_S   x\number, \number * REG_SIZE(sp)

@@ -4,9 +4,9 @@
  */
 #include "lib/arc.h"
 
-#include "kernel/misuse.h"
-#include "kernel/platform.h"
-#include "lib/malloc.h"
+#include "kernel/base/misuse.h"
+#include "kernel/base/platform.h"
+#include "lib/malloc/malloc.h"
 #include "lib/refcount_header.h"
 
 void *arc_new(size_t size, arc_destructor destructor)

@@ -6,7 +6,7 @@
  * and exactly one release (the last) runs the destructor and frees the value, after every other
  * hart's writes to it (release ordering on every decrement, acquire before destroying).
  * The value itself is not protected: share read-only data, or guard it with a spinlock.
- * Misuse (releasing a dead value) is reported through kernel/misuse.h and ignored.
+ * Misuse (releasing a dead value) is reported through kernel/base/misuse.h and ignored.
  */
 #ifndef RVMEM_LIB_ARC_H
 #define RVMEM_LIB_ARC_H

@@ -4,8 +4,8 @@
  */
 #include "lib/box.h"
 
-#include "kernel/string.h"
-#include "lib/malloc.h"
+#include "kernel/base/string.h"
+#include "lib/malloc/malloc.h"
 
 void *box_new(size_t size, const void *initial)
 {

@@ -7,7 +7,7 @@
  *     box_free(q);                                         // the one owner frees it
  *
  * Ownership is a convention C cannot enforce; BOX_MOVE makes a transfer visible and leaves no
- * second pointer behind. Memory comes from lib/malloc.h (misuse such as a double box_free is
+ * second pointer behind. Memory comes from lib/malloc/malloc.h (misuse such as a double box_free is
  * caught there in checked builds). Thread-safety: as malloc (a box may be freed on any hart).
  */
 #ifndef RVMEM_LIB_BOX_H

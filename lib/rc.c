@@ -4,10 +4,10 @@
  */
 #include "lib/rc.h"
 
-#include "kernel/misuse.h"
-#include "kernel/platform.h"
-#include "kernel/string.h"
-#include "lib/malloc.h"
+#include "kernel/base/misuse.h"
+#include "kernel/base/platform.h"
+#include "kernel/base/string.h"
+#include "lib/malloc/malloc.h"
 #include "lib/refcount_header.h"
 
 void *rc_new(size_t size, rc_destructor destructor)

@@ -10,7 +10,7 @@
  * The count lives in a 16-byte header before the value (so the value stays 16-aligned). Not
  * atomic: every retain and release of one value must happen on one hart (use lib/arc.h to share).
  * Misuse: releasing a value that is already gone (or was never an Rc) is reported through
- * kernel/misuse.h (the header carries a magic word) and ignored. Retain panics if the count
+ * kernel/base/misuse.h (the header carries a magic word) and ignored. Retain panics if the count
  * would overflow (a broken invariant).
  */
 #ifndef RVMEM_LIB_RC_H

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/malloc.h"
+#include "lib/malloc/malloc.h"
 
 struct refcount_header {
     uint32_t magic; /* REFCOUNT_LIVE_RC / _ARC while alive, REFCOUNT_DEAD after */

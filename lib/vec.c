@@ -4,9 +4,9 @@
  */
 #include "lib/vec.h"
 
-#include "kernel/errors.h"
-#include "kernel/string.h"
-#include "lib/malloc.h"
+#include "kernel/base/errors.h"
+#include "kernel/base/string.h"
+#include "lib/malloc/malloc.h"
 
 void vec_init(struct vec *vector, size_t element_bytes)
 {

@@ -1,10 +1,10 @@
 #!/bin/sh
-# tools/fdt_blobs.sh - generates the device tree blobs tests/kernel_fdt.c runs on.
+# tools/fdt_blobs.sh - generates the device tree blobs tests/platform/fdt.c runs on.
 #
 # Usage: tools/fdt_blobs.sh OUTPUT.c
 # Dumps QEMU's own trees (virt -smp 4 -m 256M with bootargs, sifive_u -smp 5), compiles
 # tests/data/fdt_board.dts with dtc, and writes them as C arrays (declared in
-# tests/fdt_blobs.h) to OUTPUT.c. The .dtb files are left beside OUTPUT.c (also handy as
+# tests/platform/fdt_blobs.h) to OUTPUT.c. The .dtb files are left beside OUTPUT.c (also handy as
 # a fuzzing corpus). Needs qemu-system-riscv64 (qemu-system-misc), dtc
 # (device-tree-compiler), od and awk. Run from the repository root.
 set -eu
@@ -50,7 +50,7 @@ temporary="$output.tmp"
     echo " *"
     echo " * Builds: kernel, host"
     echo " */"
-    echo "#include \"tests/fdt_blobs.h\""
+    echo "#include \"tests/platform/fdt_blobs.h\""
     echo
     tools/fdt_to_c.sh "$directory/fdt_qemu_virt.dtb" fdt_blob_qemu_virt
     tools/fdt_to_c.sh "$directory/fdt_qemu_sifive_u.dtb" fdt_blob_qemu_sifive_u

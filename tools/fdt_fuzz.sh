@@ -1,5 +1,5 @@
 #!/bin/sh
-# tools/fdt_fuzz.sh - builds tests/fuzz_fdt.c with libFuzzer and runs it.
+# tools/fdt_fuzz.sh - builds tests/fuzz/fuzz_fdt.c with libFuzzer and runs it.
 #
 # Usage: tools/fdt_fuzz.sh [SECONDS] [BUILD_DIR]    (defaults: 60, build)
 # Seeds the corpus BUILD_DIR/fdt_corpus with the blobs of tools/fdt_blobs.sh (made first if
@@ -19,5 +19,5 @@ cp "$build"/fdt_qemu_virt.dtb "$build"/fdt_qemu_sifive_u.dtb "$build"/fdt_board.
 
 "$CLANG" -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -Wall -Wextra -Werror -DRVMEM_HOST -I. \
-    tests/fuzz_fdt.c kernel/fdt.c kernel/fdt_query.c -o "$build/fuzz_fdt"
+    tests/fuzz/fuzz_fdt.c kernel/platform/fdt.c kernel/platform/fdt_query.c -o "$build/fuzz_fdt"
 "$build/fuzz_fdt" -max_total_time="$seconds" -timeout=10 -max_len=16384 "$corpus"

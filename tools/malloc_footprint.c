@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #include "lib/host/binding.h"
-#include "lib/malloc.h"
+#include "lib/malloc/malloc.h"
 
 static uint64_t state = 88172645463325252ull;
 

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "kernel/printf.h"
-#include "kernel/spinlock.h"
-#include "lib/malloc.h"
+#include "kernel/base/printf.h"
+#include "kernel/base/spinlock.h"
+#include "lib/malloc/malloc.h"
 
 #if SIZE_MAX > 0xffffffffu
 #define RVMEM_HOST_HEAP_BYTES ((size_t)64 << 30)

@@ -1,5 +1,5 @@
 /*
- * lib/host/platform_posix.c - kernel/platform.h for the host library (librvmem.a and the
+ * lib/host/platform_posix.c - kernel/base/platform.h for the host library (librvmem.a and the
  * LD_PRELOAD malloc): stderr as the console, threads as harts.
  *
  * Must not allocate: it runs inside malloc. hart_self() numbers threads as they first ask.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "kernel/platform.h"
+#include "kernel/base/platform.h"
 
 static __thread unsigned thread_number;
 static unsigned threads_numbered;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "lib/host/binding.h"
-#include "lib/malloc.h"
+#include "lib/malloc/malloc.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

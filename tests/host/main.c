@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "tests/ktest.h"
+#include "tests/harness/ktest.h"
 
 int main(int argc, char **argv)
 {

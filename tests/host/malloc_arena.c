@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "lib/malloc.h"
+#include "lib/malloc/malloc.h"
 
 #define ARENA_BYTES ((size_t)1 << 30)
 

@@ -3,8 +3,8 @@
  * break limited to 104 KiB above what is in use: one 64 KiB pad fits, a second does not.
  */
 #include "tests/host/malloc_arena.h"
-#include "tests/ktest.h"
-#include "tests/malloc_exhaustion_cases.h"
+#include "tests/harness/ktest.h"
+#include "tests/lib/malloc_exhaustion_cases.h"
 
 static void limited_run(void)
 {

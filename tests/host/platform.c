@@ -1,10 +1,10 @@
 /*
- * tests/host/platform.c - kernel/platform.h for host builds: stdout, pthreads as harts.
+ * tests/host/platform.c - kernel/base/platform.h for host builds: stdout, pthreads as harts.
  *
  * The host stands in for a machine with RVMEM_HOST_HARTS harts (default 4): hart 0 is
  * the main thread; run_on_all_harts() starts one thread per other hart.
  */
-#include "kernel/platform.h"
+#include "kernel/base/platform.h"
 
 #include <pthread.h>
 #include <sched.h>

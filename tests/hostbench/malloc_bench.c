@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tests/malloc_workloads.h"
+#include "tests/lib/malloc_workloads.h"
 
 /* A field of /proc/self/status in bytes (VmRSS: resident now; VmHWM: highest resident), or 0. */
 static uint64_t status_bytes(const char *field)

@@ -1,0 +1,21 @@
+/*
+ * kernel/base/errors.c - names of error codes, for messages.
+ * Builds: kernel, host
+ */
+#include "kernel/base/errors.h"
+
+const char *error_name(int code)
+{
+    switch (code < 0 ? -code : code) {
+    case 0: return "OK";
+    case E_NOENT: return "E_NOENT";
+    case E_NOMEM: return "E_NOMEM";
+    case E_BUSY: return "E_BUSY";
+    case E_INVAL: return "E_INVAL";
+    case E_RANGE: return "E_RANGE";
+    case E_NOSYS: return "E_NOSYS";
+    case E_BADDATA: return "E_BADDATA";
+    case E_TIMEDOUT: return "E_TIMEDOUT";
+    default: return "E_?";
+    }
+}

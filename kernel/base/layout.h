@@ -1,0 +1,45 @@
+/*
+ * kernel/base/layout.h - every layout constant of the runtime, for C and assembly.
+ *
+ * Build settings (Makefile variables) arrive as -D definitions; the defaults here
+ * are what a plain `make` uses. linker.ld receives the same values through --defsym.
+ */
+#ifndef RVMEM_KERNEL_BASE_LAYOUT_H
+#define RVMEM_KERNEL_BASE_LAYOUT_H
+
+/* Bytes in a page: the unit of the buddy allocator and of the program break. */
+#define PAGE_SIZE 4096
+#define PAGE_SHIFT 12
+
+/* Harts the build can hold (stacks and per-hart data are sized by it). Makefile: MAX_HARTS=. */
+#ifndef RVMEM_MAX_HARTS
+#define RVMEM_MAX_HARTS 8
+#endif
+
+/* Bytes of stack per hart. Makefile: STACK_SIZE=. A multiple of 16 (the RISC-V ABI's sp alignment). */
+#ifndef RVMEM_STACK_SIZE
+#define RVMEM_STACK_SIZE 16384
+#endif
+
+/*
+ * Size of struct hart (kernel/platform/hart.h), so assembly can index the per-hart table: the hart's own
+ * fields, then from HART_ALLOCATOR_AREA_OFFSET its malloc cache, in place, so malloc's fast
+ * paths reach it as tp plus a constant (lib/malloc/malloc_internal.h checks that it fits).
+ */
+#define HART_STRUCT_SIZE 4096
+#define HART_ALLOCATOR_AREA_OFFSET 128
+#define HART_ALLOCATOR_AREA_BYTES (HART_STRUCT_SIZE - HART_ALLOCATOR_AREA_OFFSET)
+
+/* Offsets in struct hart that assembly or the compiler use through tp. */
+#define HART_STACK_GUARD_OFFSET 0            /* -mstack-protector-guard-offset */
+#define HART_INDEX_OFFSET (__riscv_xlen / 8) /* right after the guard word: 8 on rv64, 4 on rv32 */
+
+/* struct hart_start_request (kernel/platform/hart.h), read by boot/entry.S: hartid, then the index. */
+#define HART_START_REQUEST_HARTID_OFFSET 0
+#define HART_START_REQUEST_INDEX_OFFSET (__riscv_xlen / 8)
+
+#if (RVMEM_STACK_SIZE % 16) != 0
+#error "STACK_SIZE must be a multiple of 16"
+#endif
+
+#endif

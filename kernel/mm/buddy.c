@@ -1,0 +1,664 @@
+/*
+ * kernel/mm/buddy.c - the buddy page allocator's core: the largest-free tree, the shared pool,
+ * the per-hart caches, buddy_alloc and buddy_free.
+ *
+ * Its neighbours: buddy.h (the contract), buddy_internal.h (the metadata encoding),
+ * buddy_init.c (ranges to regions and blocks), buddy_range.c (claim and release of page
+ * ranges), buddy_stats.c (statistics) and buddy_validate.c (the validator).
+ *
+ * Builds: kernel, host
+ */
+#include "kernel/mm/buddy.h"
+
+#include "kernel/mm/buddy_internal.h"
+#include "kernel/base/errors.h"
+#include "kernel/base/misuse.h"
+#include "kernel/base/platform.h"
+#include "kernel/base/string.h"
+
+#define BATCH_PAGES (1u << BUDDY_CACHE_BATCH_ORDER)
+
+/*
+ * The order-0 fast paths (buddy_alloc, buddy_free) keep no frame: in the common case they are
+ * leaves (everything else is a tail call), and setting up and tearing down a frame pointer was
+ * 5 to 7 of their instructions. The pool's leaves (buddy_pool_put, pool_take_highest) neither:
+ * they call nothing at all. The cost: a backtrace taken inside one of them misses it (it
+ * calls nothing on the way, so only a fault in its own few loads and stores could show that).
+ */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(RVMEM_HOST)
+#define FAST_PATH __attribute__((optimize("omit-frame-pointer")))
+#else
+#define FAST_PATH
+#endif
+
+/* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
+
+/* tree_update_up (shared with buddy_range.c) is in buddy_internal.h. */
+
+/*
+ * Walks down from the node of order `order_here` numbered `node`, which holds a free block of
+ * order >= order, into the higher child whenever it holds one, to the highest such free block;
+ * returns its first page and sets *from to its order. O(order_here - *from).
+ */
+static inline __attribute__((always_inline)) uintptr_t
+tree_descend(const struct buddy_region *region, uintptr_t order_here, uintptr_t node, uintptr_t order, unsigned *from)
+{
+    uint8_t *const *level = &region->largest_free[order_here];
+    uintptr_t value = level[0][node];
+    uintptr_t entirely_free = order_here + 1;
+    /* A node of order `order` with a value above it is a free block: the walk ends by then. */
+    while (value != entirely_free) {
+        level--;
+        entirely_free--;
+        const uint8_t *children = &level[0][node * 2];
+        node = node * 2 + 1;
+        value = children[1];
+        if (value <= order) {
+            value = children[0];
+            node--;
+        }
+    }
+    *from = (unsigned)(entirely_free - 1);
+    return node << (entirely_free - 1);
+}
+
+/*
+ * Takes the block [index, index + 2^order) out of the free block of order `from` holding it:
+ * each level down, the half that does not hold the block becomes a free block of its own.
+ */
+static inline __attribute__((always_inline)) void pool_split_take(struct buddy *buddy, struct buddy_region *region,
+                                                                  uintptr_t index, unsigned order, unsigned from)
+{
+    uint8_t *state = region->page_state;
+    uint8_t *const *level = region->largest_free;
+    buddy->free_blocks[from]--;
+    level[from][index >> from] = (uint8_t)from; /* its largest: the other half, one order down */
+    for (uintptr_t half_order = from; half_order-- > order;) {
+        uintptr_t half = index >> half_order; /* the half holding the block */
+        uint8_t *nodes = level[half_order];
+        nodes[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
+        nodes[half] = (uint8_t)half_order;
+        state_store(&state[(half ^ 1) << half_order], (uint8_t)(PAGE_FREE | half_order));
+        buddy->free_blocks[half_order]++;
+    }
+    level[order][index >> order] = 0;
+    tree_update_up(region, from, index >> from, order < from ? from : 0);
+    state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
+    pool_pages_out(buddy, order_pages(order));
+}
+
+/*
+ * Makes the tree nodes inside the allocated block [index, index + 2^order) exact for pages that
+ * become order-0 blocks of their own (handed to a cache): nothing free in them.
+ */
+static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    for (unsigned k = 0; k < order; k++) {
+        uint8_t *node = tree_node(region, k, index);
+        for (uintptr_t i = 0; i < order_pages(order - k); i++)
+            node[i] = 0;
+    }
+}
+
+/*
+ * See buddy_internal.h. One pass up the orders: while the buddy is entirely free (its tree node
+ * says so, in O(1)), the two merge; then the merged block's node and the nodes above it.
+ */
+FAST_PATH void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    uint8_t *state = region->page_state;
+    uint8_t *const *level = region->largest_free;
+    uintptr_t node = index >> order;
+    uintptr_t merged = order;
+    for (; merged < BUDDY_MAX_ORDER && level[merged][node ^ 1] == merged + 1; merged++, node >>= 1) {
+        buddy->free_blocks[merged]--;
+        state_store(&state[(node | 1) << merged], PAGE_TAIL); /* the upper one stops being a block */
+    }
+    state_store(&state[node << merged], (uint8_t)(PAGE_FREE | merged));
+    level[merged][node] = (uint8_t)(merged + 1);
+    tree_update_up(region, (unsigned)merged, node, merged + 1);
+    buddy->free_blocks[merged]++;
+    buddy->pool_free_pages += order_pages(order);
+}
+
+/*
+ * The highest free block of an order >= `order`: its region, first page (*head) and order
+ * (*from), or NULL when there is none. O(top_order) from the root of the highest region that
+ * has one.
+ */
+static inline __attribute__((always_inline)) struct buddy_region *pool_highest(struct buddy *buddy, unsigned order,
+                                                                               uintptr_t *head, unsigned *from)
+{
+    for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
+        if (region->largest_free[region->top_order][0] > order) {
+            *head = tree_descend(region, region->top_order, 0, order, from);
+            return region;
+        }
+    }
+    return NULL;
+}
+
+/* ---- Misuse and poison ---- */
+
+void buddy_report(enum misuse_kind kind, uintptr_t address, const void *caller)
+{
+    struct misuse_report report = {
+        .kind = kind, .allocator = "buddy", .address = address, .hart = hart_self(), .caller = caller};
+    misuse_report(&report);
+}
+
+enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_t index, unsigned order, bool aligned)
+{
+    uint8_t state = state_load(&region->page_state[index]);
+    uintptr_t head;
+    switch (state & PAGE_STATE_MASK) {
+    case PAGE_ALLOCATED:
+        if (!aligned)
+            return MISUSE_INVALID_FREE;
+        return (unsigned)(state & PAGE_ORDER_MASK) == order ? BUDDY_FREE_OK : MISUSE_WRONG_SIZE;
+    case PAGE_TAIL:
+        state = block_of(region, index, &head);
+        if (state == PAGE_TAIL)
+            return MISUSE_OUT_OF_RANGE; /* in a region, but not managed (hole, metadata) */
+        if ((state & PAGE_STATE_MASK) == PAGE_ALLOCATED)
+            return MISUSE_INVALID_FREE; /* inside an allocated block */
+        return aligned ? MISUSE_DOUBLE_FREE : MISUSE_INVALID_FREE;
+    default: /* free or cached */ return aligned ? MISUSE_DOUBLE_FREE : MISUSE_INVALID_FREE;
+    }
+}
+
+void buddy_poison(void *block, uintptr_t bytes)
+{
+    memset(block, BUDDY_POISON_BYTE, bytes);
+}
+
+/* Address of the first byte of a block that is not poison, or 0. */
+uintptr_t buddy_poison_damage(const void *block, uintptr_t bytes)
+{
+    const unsigned long pattern = ~0UL / 0xff * BUDDY_POISON_BYTE;
+    const unsigned long *word = block;
+    for (uintptr_t i = 0; i < bytes / sizeof(unsigned long); i++) {
+        if (word[i] != pattern) {
+            const uint8_t *byte = (const uint8_t *)&word[i];
+            while (*byte == BUDDY_POISON_BYTE)
+                byte++;
+            return (uintptr_t)byte;
+        }
+    }
+    return 0;
+}
+
+#if RVMEM_CHECKED
+static void check_poison(const void *block, uintptr_t bytes, const void *caller)
+{
+    uintptr_t damage = buddy_poison_damage(block, bytes);
+    if (damage)
+        buddy_report(MISUSE_WRITE_AFTER_FREE, damage, caller);
+}
+#endif
+
+/* ---- Per-hart caches ---- */
+
+/*
+ * The cache of a hart below RVMEM_MAX_HARTS. The empty asm keeps GCC from re-deriving the
+ * address from the hart index at every use (it did, twice, in the fast paths).
+ */
+static inline __attribute__((always_inline)) struct buddy_cache *hart_cache(struct buddy *buddy, unsigned hart)
+{
+    /* The offset in 32 bits (hart is small): on rv64 one slliw, which also sign-extends it. */
+    long offset = (int)(hart * (unsigned)sizeof(struct buddy_cache));
+    struct buddy_cache *cache = (struct buddy_cache *)((char *)buddy->caches + offset);
+    __asm__("" : "+r"(cache));
+    return cache;
+}
+
+/*
+ * Does hart (hart_self(), sign-extended) have a cache? In the kernel every running hart does:
+ * boot/entry.S parks and kernel/platform/hart.c does not start a hart whose index would be
+ * RVMEM_MAX_HARTS or more, so the fast paths skip the test there. On the host any thread calls.
+ */
+static inline __attribute__((always_inline)) bool hart_has_cache(unsigned hart)
+{
+#ifdef RVMEM_HOST
+    return hart < RVMEM_MAX_HARTS;
+#else
+    (void)hart;
+    return true;
+#endif
+}
+
+/*
+ * The caller's address, for misuse reports, in a FAST_PATH function. __builtin_return_address(0)
+ * makes GCC save ra on the stack at entry even when only a tail-call branch uses it (2 more
+ * instructions and a stack frame on every call). A frameless function that has called nothing
+ * still holds it in ra, and GCC saves ra in the prologue whenever it uses it for anything else,
+ * so reading the register is exact there (check the disassembly when touching these paths).
+ */
+static inline __attribute__((always_inline)) const void *fast_path_caller(void)
+{
+#if defined(__GNUC__) && !defined(__clang__) && !defined(RVMEM_HOST) && defined(__riscv)
+    const void *address;
+    __asm__("mv %0, ra" : "=r"(address));
+    return address;
+#else
+    return __builtin_return_address(0);
+#endif
+}
+
+/*
+ * Gives every page of a cache back to the pool, under one acquisition of the shared lock (the
+ * slow path of a hart short of memory, and claims). Cache lock held: the room and the entries of
+ * a cache are only ever touched under its lock. Returns the pages moved.
+ */
+static unsigned long cache_drain(struct buddy *buddy, struct buddy_cache *cache)
+{
+    unsigned long count = buddy_cache_pages(cache);
+    if (count == 0)
+        return 0;
+    spin_lock(&buddy->lock);
+    for (unsigned long i = 0; i < count; i++) {
+        void *page = buddy_cache_held(cache)[i].page;
+        uintptr_t index = 0;
+        struct buddy_region *region = region_of(buddy, (uintptr_t)page, &index);
+        buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
+    }
+    spin_unlock(&buddy->lock);
+    cache->room_bytes = BUDDY_CACHE_EMPTY_ROOM;
+    return count;
+}
+
+unsigned long buddy_drain_caches(struct buddy *buddy)
+{
+    unsigned long moved = 0;
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
+        struct buddy_cache *cache = &buddy->caches[hart];
+        spin_lock(&cache->lock);
+        moved += cache_drain(buddy, cache);
+        spin_unlock(&cache->lock);
+    }
+    return moved;
+}
+
+/*
+ * The entry room_bytes into a cache's entries. The cache and room_bytes are added first, so that
+ * the offset of entries folds into the loads and stores (one add less).
+ */
+static inline __attribute__((always_inline)) struct buddy_cache_entry *cache_entry_at(struct buddy_cache *cache,
+                                                                                      unsigned long room_bytes)
+{
+    char *displaced = (char *)cache + room_bytes;
+    return (struct buddy_cache_entry *)(displaced + offsetof(struct buddy_cache, entries));
+}
+
+/* Pushes a page onto a cache with room (lock held; room_bytes read, not 0), then releases the lock. */
+static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long room_bytes,
+                                                            void *page, uint8_t *state)
+{
+    room_bytes -= sizeof(struct buddy_cache_entry);
+    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
+    entry->page = page;
+    entry->state = state;
+    state_store(state, PAGE_CACHED);
+    cache->room_bytes = room_bytes;
+    spin_unlock(&cache->lock);
+    return 0;
+}
+
+/*
+ * A free that finds its cache full gives that page straight back to the pool: one tree walk
+ * (its merges and the climb above them), never a batch, so that no free costs more than that.
+ * The cache stays as it is (full). The cache lock is released first: the page is the caller's
+ * (two harts freeing the same page at once stay undetected, as on the fast path, see buddy.h).
+ */
+static __attribute__((noinline)) int cache_give_back(struct buddy *buddy, struct buddy_cache *cache, void *page)
+{
+    spin_unlock(&cache->lock);
+    uintptr_t index = 0;
+    struct buddy_region *region = region_of(buddy, (uintptr_t)page, &index);
+    spin_lock(&buddy->lock);
+    buddy_pool_put(buddy, region, index, 0); /* poisoned already in checked builds */
+    spin_unlock(&buddy->lock);
+    return 0;
+}
+
+/* Puts an allocated order-0 page (state PAGE_ALLOCATED | 0) into a cache whose lock is held. */
+static inline __attribute__((always_inline)) int cache_put(struct buddy *buddy, struct buddy_cache *cache, void *page,
+                                                           uint8_t *state)
+{
+    unsigned long room_bytes = cache->room_bytes;
+    if (room_bytes == 0)
+        return cache_give_back(buddy, cache, page);
+    return cache_push(cache, room_bytes, page, state);
+}
+
+/* The same when the lock is not held yet (the owner found it taken by a drainer, or checked builds). */
+static __attribute__((noinline)) int cache_put_locking(struct buddy *buddy, struct buddy_cache *cache, void *page,
+                                                       uint8_t *state)
+{
+#if RVMEM_CHECKED
+    buddy_poison(page, BUDDY_PAGE_SIZE);
+#endif
+    spin_lock(&cache->lock);
+    return cache_put(buddy, cache, page, state);
+}
+
+/* ---- Allocation ---- */
+
+/* Stores an error code for buddy_alloc_checked; buddy_alloc passes no place for it. */
+static void set_error(int *error, int code)
+{
+    if (error)
+        *error = code;
+}
+
+/*
+ * Takes the highest free slot of an order out of the pool (shared lock held): its address, or 0
+ * when there is none. A leaf, so that the walks keep everything in registers.
+ */
+static __attribute__((noinline)) FAST_PATH uintptr_t pool_take_highest(struct buddy *buddy, unsigned order)
+{
+    uintptr_t head;
+    unsigned from;
+    struct buddy_region *region = pool_highest(buddy, order, &head, &from);
+    if (!region)
+        return 0;
+    uintptr_t index = head + order_pages(from) - order_pages(order); /* its highest slot of the order */
+    pool_split_take(buddy, region, index, order, from);
+    return region_page_address(region, index);
+}
+
+/* Takes an order-`order` block from the pool, draining the caches once if it is empty. */
+static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned order, const void *caller, int *error)
+{
+    stack_check("buddy allocator slow path");
+    (void)caller;
+    if (order > BUDDY_MAX_ORDER) {
+        set_error(error, -E_INVAL);
+        return NULL;
+    }
+    for (int attempt = 0;; attempt++) {
+        spin_lock(&buddy->lock);
+        uintptr_t address = pool_take_highest(buddy, order);
+        spin_unlock(&buddy->lock);
+        if (address) {
+            void *block = (void *)address;
+#if RVMEM_CHECKED
+            check_poison(block, order_pages(order) << BUDDY_PAGE_SHIFT, caller);
+#endif
+            set_error(error, 0);
+            return block;
+        }
+        if (attempt > 0 || buddy_drain_caches(buddy) == 0)
+            break;
+    }
+    set_error(error, -E_NOMEM);
+    return NULL;
+}
+
+/*
+ * The order a refill takes (shared lock held): BUDDY_CACHE_BATCH_ORDER when some region has a
+ * free block that large, else the largest order free anywhere (a fragmented pool), or -1 when
+ * the pool is empty. Reads one root per region, walks nothing.
+ */
+static int refill_order(const struct buddy *buddy)
+{
+    uintptr_t largest = 0; /* 1 + the largest free order, as the roots hold it */
+    for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
+        uintptr_t root = region->largest_free[region->top_order][0];
+        if (root > largest)
+            largest = root;
+    }
+    return largest > BUDDY_CACHE_BATCH_ORDER ? BUDDY_CACHE_BATCH_ORDER : (int)largest - 1;
+}
+
+/* Zeroes bytes (a power of two) at nodes, which is aligned to bytes or to 8: whole aligned stores. */
+static inline __attribute__((always_inline)) void clear_aligned_nodes(uint8_t *nodes, uintptr_t bytes)
+{
+    if (bytes >= 8) {
+        for (uintptr_t i = 0; i < bytes; i += 8)
+            __builtin_memset(__builtin_assume_aligned(nodes + i, 8), 0, 8);
+    } else if (bytes == 4) {
+        __builtin_memset(__builtin_assume_aligned(nodes, 4), 0, 4);
+    } else if (bytes == 2) {
+        __builtin_memset(__builtin_assume_aligned(nodes, 2), 0, 2);
+    } else {
+        nodes[0] = 0;
+    }
+}
+
+/*
+ * The tree nodes inside a block the cache takes become exact (nothing free in them: its pages
+ * are order-0 blocks of their own). For a whole batch the sizes are constants and each level is
+ * one aligned store: the level arrays start 8-byte aligned (buddy_init lays them out so, each a
+ * multiple of 2^(BUDDY_MAX_ORDER - level) nodes long) and the block is aligned to its size.
+ */
+static inline __attribute__((always_inline)) void refill_clear_inside(struct buddy_region *region, uintptr_t index,
+                                                                      unsigned order)
+{
+    if (order != BUDDY_CACHE_BATCH_ORDER) {
+        tree_clear_inside(region, index, order);
+        return;
+    }
+#pragma GCC unroll 8
+    for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++)
+        clear_aligned_nodes(tree_node(region, k, index), BATCH_PAGES >> k);
+}
+
+/*
+ * Puts the pages [index, index + count - 1) of a block just taken into an empty cache, highest
+ * on top, and makes the page index + count - 1 (handed out at once) an allocated order-0 page.
+ */
+static inline __attribute__((always_inline)) void
+refill_fill(struct buddy_cache *cache, const struct buddy_region *region, uintptr_t index, unsigned count)
+{
+    struct buddy_cache_entry *entry = &cache->entries[BUDDY_CACHE_PAGES - 1];
+    uint8_t *state = &region->page_state[index];
+    uintptr_t address = region_page_address(region, index);
+    uintptr_t page_bytes = BUDDY_PAGE_SIZE;
+    __asm__("" : "+r"(page_bytes)); /* one add a page, not a constant built for each */
+#pragma GCC unroll 16
+    for (unsigned i = 0; i + 1 < count; i++) { /* bottom up: the lowest page at the bottom */
+        entry[-(long)i].page = (void *)address;
+        entry[-(long)i].state = &state[i];
+        state_store(&state[i], PAGE_CACHED);
+        address += page_bytes;
+    }
+    state_store(&state[count - 1], PAGE_ALLOCATED);
+    cache->room_bytes = (BUDDY_CACHE_PAGES - (count - 1)) * sizeof(struct buddy_cache_entry);
+}
+
+/*
+ * Takes the highest slot of 2^order pages out of the free block (region, head, from) for an empty
+ * cache (both locks held; both released here), caches its pages but the highest, and returns
+ * that one's address. Inlined twice: with the batch order as a constant (the common case) and
+ * with another.
+ */
+static inline __attribute__((always_inline)) uintptr_t refill_take(struct buddy *buddy, struct buddy_cache *cache,
+                                                                   struct buddy_region *region, uintptr_t head,
+                                                                   unsigned from, unsigned order)
+{
+    uintptr_t index = head + order_pages(from) - order_pages(order); /* the highest slot of the order */
+    pool_split_take(buddy, region, index, order, from);
+    refill_clear_inside(region, index, order);
+    spin_unlock(&buddy->lock);
+    /* The block is this cache's now (its state bytes are only read by misuse checks meanwhile). */
+    refill_fill(cache, region, index, (unsigned)order_pages(order));
+    spin_unlock(&cache->lock);
+    return region_page_address(region, index + order_pages(order) - 1);
+}
+
+/* A page a refill hands out: checked for poison in checked builds. */
+static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t address, const void *caller, int *error)
+{
+#if RVMEM_CHECKED
+    check_poison((void *)address, BUDDY_PAGE_SIZE, caller);
+#else
+    (void)caller;
+#endif
+    set_error(error, 0);
+    return (void *)address;
+}
+
+/*
+ * cache_refill when no free block of the batch order is left (both locks held, released here):
+ * the highest free block of the largest order there is is taken whole; an empty pool goes to
+ * the slow path, which drains every cache and retries.
+ */
+static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
+                                                         const void *caller, int *error)
+{
+    int largest = refill_order(buddy);
+    if (largest < 0) {
+        spin_unlock(&buddy->lock);
+        spin_unlock(&cache->lock);
+        return alloc_slow(buddy, 0, caller, error);
+    }
+    uintptr_t head = 0; /* set by pool_highest: refill_order said a block of this order is free */
+    unsigned from = 0;
+    struct buddy_region *region = pool_highest(buddy, (unsigned)largest, &head, &from);
+    return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
+}
+
+/*
+ * Refills an empty cache (its lock held, released here) and hands out a page. One walk down the
+ * tree: the highest free aligned slot of 2^BUDDY_CACHE_BATCH_ORDER pages is taken whole (split
+ * from the highest free block that holds one), its highest page handed out, the others cached
+ * with the highest on top. When no block that large is free, the highest free block of the
+ * largest order there is is taken instead (down to a single page in a pool so fragmented that
+ * no two buddies are free together: then every refill brings one page). Like the fast paths it
+ * has no stack_check: its depth is fixed (no recursion, one small frame); the out-of-memory
+ * path (alloc_slow) checks.
+ */
+static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
+                                                    int *error)
+{
+    uintptr_t head;
+    unsigned from;
+    spin_lock(&buddy->lock);
+    struct buddy_region *region = pool_highest(buddy, BUDDY_CACHE_BATCH_ORDER, &head, &from);
+    if (!region)
+        return refill_fragmented(buddy, cache, caller, error);
+    return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller, error);
+}
+
+/* Hands out the top page of a cache whose lock is held (refilling it when empty), then unlocks. */
+static inline __attribute__((always_inline)) void *cache_take(struct buddy *buddy, struct buddy_cache *cache,
+                                                              const void *caller, int *error)
+{
+    unsigned long room_bytes = cache->room_bytes;
+    if (room_bytes == BUDDY_CACHE_EMPTY_ROOM)
+        return cache_refill(buddy, cache, caller, error);
+    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
+    void *page = entry->page;
+    state_store(entry->state, PAGE_ALLOCATED);
+    cache->room_bytes = room_bytes + sizeof(struct buddy_cache_entry);
+    spin_unlock(&cache->lock);
+#if RVMEM_CHECKED
+    check_poison(page, BUDDY_PAGE_SIZE, caller);
+#endif
+    set_error(error, 0);
+    return page;
+}
+
+/* The same when the lock is not held yet. */
+static __attribute__((noinline)) void *cache_take_locking(struct buddy *buddy, struct buddy_cache *cache,
+                                                          const void *caller, int *error)
+{
+    spin_lock(&cache->lock);
+    return cache_take(buddy, cache, caller, error);
+}
+
+/*
+ * The fast path: an order-0 page from the calling hart's cache. Nothing but hart_self() is
+ * called on the way (the rest are tail calls), so the common case saves few registers.
+ */
+FAST_PATH void *buddy_alloc(struct buddy *buddy, unsigned order)
+{
+    if (order != 0)
+        return alloc_slow(buddy, order, __builtin_return_address(0), NULL);
+    unsigned hart = hart_self();
+    if (!hart_has_cache(hart))
+        return alloc_slow(buddy, 0, __builtin_return_address(0), NULL);
+    struct buddy_cache *cache = hart_cache(buddy, hart);
+    if (RVMEM_CHECKED || !spin_trylock(&cache->lock))
+        return cache_take_locking(buddy, cache, __builtin_return_address(0), NULL);
+    return cache_take(buddy, cache, __builtin_return_address(0), NULL);
+}
+
+int buddy_alloc_checked(struct buddy *buddy, unsigned order, void **block)
+{
+    int error;
+    unsigned hart = hart_self();
+    if (order == 0 && hart < RVMEM_MAX_HARTS)
+        *block = cache_take_locking(buddy, &buddy->caches[hart], __builtin_return_address(0), &error);
+    else
+        *block = alloc_slow(buddy, order, __builtin_return_address(0), &error);
+    return error;
+}
+
+/* ---- Free ---- */
+
+/* Everything the fast path of buddy_free does not handle: other regions, misuse, orders > 0. */
+static __attribute__((noinline)) int free_slow(struct buddy *buddy, void *block, unsigned order, const void *caller)
+{
+    stack_check("buddy allocator slow path");
+    uintptr_t address = (uintptr_t)block;
+    uintptr_t index;
+    if (!block)
+        return 0;
+    struct buddy_region *region = region_of(buddy, address, &index);
+    if (!region) {
+        buddy_report(MISUSE_OUT_OF_RANGE, address, caller);
+        return -E_INVAL;
+    }
+    bool aligned = (address & PAGE_OFFSET_MASK) == 0;
+    uint8_t *state = &region->page_state[index];
+    unsigned hart = hart_self();
+    if (order == 0 && aligned && state_load(state) == PAGE_ALLOCATED && hart < RVMEM_MAX_HARTS && caller)
+        return cache_put_locking(buddy, &buddy->caches[hart], block, state);
+
+    spin_lock(&buddy->lock);
+    enum misuse_kind kind = buddy_classify_free(region, index, order, aligned);
+    if (kind == BUDDY_FREE_OK) {
+#if RVMEM_CHECKED
+        buddy_poison(block, order_pages(order) << BUDDY_PAGE_SHIFT);
+#endif
+        buddy_pool_put(buddy, region, index, order);
+    }
+    spin_unlock(&buddy->lock);
+    if (kind != BUDDY_FREE_OK) {
+        buddy_report(kind, address, caller);
+        return -E_INVAL;
+    }
+    return 0;
+}
+
+/* A valid allocated order-0 page into the calling hart's cache (or the pool for harts without one). */
+static inline __attribute__((always_inline)) int free_page(struct buddy *buddy, void *page, uint8_t *state)
+{
+    unsigned hart = hart_self();
+    if (!hart_has_cache(hart))
+        return free_slow(buddy, page, 0, NULL);
+    struct buddy_cache *cache = hart_cache(buddy, hart);
+    if (RVMEM_CHECKED || !spin_trylock(&cache->lock))
+        return cache_put_locking(buddy, cache, page, state);
+    return cache_put(buddy, cache, page, state);
+}
+
+/*
+ * The fast path: an order-0 page of the first region goes into the calling hart's cache once
+ * its state byte shows it allocated. The checks come before hart_self(), so that only they
+ * need the caller's address (for reports).
+ */
+FAST_PATH int buddy_free(struct buddy *buddy, void *block, unsigned order)
+{
+    uintptr_t address = (uintptr_t)block;
+    struct buddy_region *region = &buddy->regions[0];
+    uintptr_t index = (address >> BUDDY_PAGE_SHIFT) - region->first_pfn;
+    if (order == 0 && (address & PAGE_OFFSET_MASK) == 0 && index < region->page_count) {
+        uint8_t *state = &region->page_state[index];
+        if (state_load(state) == PAGE_ALLOCATED)
+            return free_page(buddy, block, state);
+    }
+    return free_slow(buddy, block, order, fast_path_caller());
+}

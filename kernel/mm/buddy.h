@@ -1,0 +1,247 @@
+/*
+ * kernel/mm/buddy.h - the buddy page allocator: 4 KiB pages handed out in naturally aligned
+ * blocks of 2^order pages, order 0..BUDDY_MAX_ORDER.
+ *
+ * Builds: kernel, host
+ *
+ * Memory. The caller passes the usable RAM as ranges (any number, any size, any alignment;
+ * they must not overlap). buddy_init() rounds each range inward to whole pages, carves its own
+ * metadata from the top of the highest range that can hold it (buddy_stats.metadata_bytes says
+ * how much) and covers the rest with the largest naturally aligned blocks that fit, merging
+ * blocks of ranges that touch. The allocator writes only into memory it manages: its
+ * metadata, and free pages when poisoning them (checked builds).
+ *
+ * Metadata (see buddy_internal.h): one state byte per page spanned by a region, plus a
+ * largest-free tree over the region: a byte per node, 2^m-page nodes for m = 0 up to the root,
+ * each holding 1 + the order of the largest free block inside it (2 bytes per page in all).
+ * That is 3 bytes per 4 KiB page, 0.073% of the RAM. The free blocks themselves hold nothing:
+ * there are no free lists; the tree finds the highest free block of an order or more (which a
+ * list cannot), and the buddy of a block is one tree byte away, in O(1). Ranges close to each
+ * other share a region (the pages between them cost their metadata); far-apart ranges get a
+ * region each. Each region costs at most two largest blocks of extra span (6 KiB with the
+ * default order 10), so the 0.1% bound holds for any RAM whose regions are aligned to the
+ * largest block, and for RAM of 22 MiB and more otherwise.
+ *
+ * Policy: the highest free addresses are handed out first; a request of order k gets the
+ * highest naturally aligned 2^k-page slot that is entirely free (the program break grows up
+ * from the low end, so the two meet as late as possible). Order-0 pages come from the per-hart
+ * cache, which is refilled with the highest entirely free 2^BUDDY_CACHE_BATCH_ORDER-page slot
+ * (free pages scattered above it stay in the pool until no such slot is left).
+ *
+ * Cost (n = BUDDY_MAX_ORDER, T = the tree's root order, log2 of the pages a region spans
+ * rounded up: 16 at 256 MiB, 20 at 4 GiB; R = regions):
+ *   buddy_alloc, buddy_free: O(T + R). An allocation walks down the tree to the highest free
+ *   block of its order or more, splits it (O(n): one tree byte pair, one state byte, one counter
+ *   per order) and walks up while node values change; a free merges with its buddies (O(n), each
+ *   found from one tree byte) and walks up the same way. buddy_claim, buddy_release:
+ *   O(pages + T * pieces). buddy_init: one memset of the metadata plus O(T) per largest block.
+ *   Order-0 pages go through a per-hart cache; a hit takes only the calling hart's own cache
+ *   lock (contended only by a drain). A refill is one pool allocation (one walk down, one split,
+ *   one climb: O(T)) plus 2^BUDDY_CACHE_BATCH_ORDER cache entries; a free into a full cache is
+ *   one pool free (O(T)). Only the out-of-memory path moves a whole cache (see below).
+ *
+ * Per-hart caches: each hart (hart_self() < RVMEM_MAX_HARTS) keeps up to BUDDY_CACHE_PAGES
+ * order-0 pages. An empty cache is refilled with one block: the highest entirely free aligned
+ * slot of 2^BUDDY_CACHE_BATCH_ORDER pages, or, when no free block is that large, the highest
+ * free block of the largest order there is (a single page when no two free buddies are left:
+ * then each refill brings one page). Its highest page is handed out, the others cached with the
+ * highest on top. A free that finds its cache full gives that one page straight back to the
+ * pool (it merges there); the cache never holds more than BUDDY_CACHE_PAGES. In the kernel every
+ * hart has a cache (a hart whose index would be RVMEM_MAX_HARTS or more is never started).
+ * When the shared pool cannot satisfy a request, every hart's cache is drained back (a batch:
+ * up to BUDDY_CACHE_PAGES pool frees per cache, on the out-of-memory path only) and the request
+ * retried before it fails. Each cache has its own spinlock: its owner takes it on every
+ * cache operation (uncontended: one atomic swap), and a hart short of memory takes it to empty
+ * another hart's cache synchronously, so the pages are usable at once. A cache's room and
+ * entries are only touched under its lock. Lock order: a cache lock, then the shared lock;
+ * nobody takes a cache lock while holding the shared lock (a hart whose own refill fails
+ * releases its cache lock before draining the others), and nobody holds two cache locks but
+ * buddy_validate, which takes them in index order before the shared lock: no cycle, no deadlock.
+ *
+ * Thread-safety: everything except buddy_init is safe on all harts at once.
+ * Failure: exhaustion returns NULL / -E_NOMEM and never panics; an order above
+ * BUDDY_MAX_ORDER is -E_INVAL. Misuse of buddy_free/buddy_release (double free, a pointer that
+ * is not the start of an allocated block, wrong order, pointer outside the managed RAM) is
+ * reported through misuse_report() and refused with -E_INVAL, leaving the state untouched.
+ * With RVMEM_CHECKED, freed pages are filled with BUDDY_POISON_BYTE and checked when handed out
+ * again (a difference is reported as MISUSE_WRITE_AFTER_FREE; the block is still handed out).
+ * Not detected: two harts freeing the same order-0 page at the very same moment.
+ */
+#ifndef RVMEM_KERNEL_MM_BUDDY_H
+#define RVMEM_KERNEL_MM_BUDDY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/base/spinlock.h"
+
+#ifndef BUDDY_MAX_ORDER
+#define BUDDY_MAX_ORDER 10 /* largest block: 2^10 pages = 4 MiB */
+#endif
+#ifndef RVMEM_MAX_HARTS
+#define RVMEM_MAX_HARTS 8 /* harts with a page cache; others use the shared pool directly */
+#endif
+#ifndef BUDDY_MAX_REGIONS
+#define BUDDY_MAX_REGIONS 8 /* far-apart memory banks; more are merged (metadata spans the gap) */
+#endif
+#ifndef BUDDY_CACHE_PAGES
+#define BUDDY_CACHE_PAGES 31 /* order-0 pages a hart's cache holds; 31 makes a cache 512 bytes */
+#endif
+#ifndef BUDDY_CACHE_BATCH_ORDER
+#define BUDDY_CACHE_BATCH_ORDER 3 /* a refill takes one block of (at most) 2^3 = 8 pages */
+#endif
+
+#define BUDDY_PAGE_SHIFT 12
+#define BUDDY_PAGE_SIZE ((uintptr_t)1 << BUDDY_PAGE_SHIFT)
+#define BUDDY_TREE_ORDERS 31   /* a region spans at most 2^30 pages (4 TiB) */
+#define BUDDY_POISON_BYTE 0x6b /* Linux's POISON_FREE */
+
+#if BUDDY_MAX_ORDER > 15 || BUDDY_MAX_ORDER < BUDDY_CACHE_BATCH_ORDER
+#error "BUDDY_MAX_ORDER must be in BUDDY_CACHE_BATCH_ORDER..15 (the state byte keeps the order in 4 bits)"
+#endif
+#if (1 << BUDDY_CACHE_BATCH_ORDER) > BUDDY_CACHE_PAGES
+#error "a cache must hold at least one batch"
+#endif
+
+/* A piece of usable RAM, [start, end) in bytes. */
+struct buddy_range {
+    uintptr_t start;
+    uintptr_t end;
+};
+
+/* A span of page frames with its metadata; aligned to the largest block at both ends. */
+struct buddy_region {
+    uintptr_t first_pfn;     /* page frame number (address >> BUDDY_PAGE_SHIFT) of the first page */
+    uintptr_t page_count;    /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
+    uint8_t *page_state;     /* one state byte per page, see buddy_internal.h */
+    uint8_t **largest_free;  /* [top_order + 1] levels of the largest-free tree, in struct buddy */
+    unsigned long top_order; /* the tree's root covers 2^top_order pages (>= page_count) */
+};
+
+struct buddy_cache_entry {
+    void *page;
+    uint8_t *state; /* the page's state byte */
+};
+
+/* One hart's order-0 page cache (a stack: the last page freed is the first handed out). */
+struct buddy_cache {
+    struct spinlock lock;
+    /*
+     * Empty entries * sizeof(struct buddy_cache_entry). The stack grows down: the pages held are
+     * entries[room_bytes / sizeof entry] (the top) to entries[BUDDY_CACHE_PAGES - 1]. In bytes,
+     * and counting down, so that the fast paths neither scale it nor compare it with a constant
+     * when pushing (full is 0).
+     */
+    unsigned long room_bytes;
+    struct buddy_cache_entry entries[BUDDY_CACHE_PAGES];
+} __attribute__((aligned(64)));
+
+#define BUDDY_CACHE_EMPTY_ROOM (BUDDY_CACHE_PAGES * sizeof(struct buddy_cache_entry))
+
+/* Pages a cache holds. */
+static inline unsigned long buddy_cache_pages(const struct buddy_cache *cache)
+{
+    return BUDDY_CACHE_PAGES - cache->room_bytes / sizeof(struct buddy_cache_entry);
+}
+
+/* The entries a cache holds: [0] is the top of the stack, [buddy_cache_pages(cache) - 1] the bottom. */
+static inline struct buddy_cache_entry *buddy_cache_held(struct buddy_cache *cache)
+{
+    return &cache->entries[cache->room_bytes / sizeof(struct buddy_cache_entry)];
+}
+
+/*
+ * An allocator instance. Zero it or not: buddy_init fills every field. The fields the fast
+ * paths read come first, so that they are reached with short offsets.
+ */
+struct buddy {
+    struct buddy_region regions[BUDDY_MAX_REGIONS]; /* read-only after init; sorted by address */
+    unsigned region_count;
+    struct buddy_region *regions_end; /* &regions[region_count]: the pool walks them from the top */
+    unsigned long total_pages;        /* pages managed, metadata excluded */
+    unsigned long metadata_bytes;     /* carved from the ranges (whole pages) */
+
+    /* The shared pool, under lock (before the caches: its counters are reached with short offsets). */
+    struct spinlock lock __attribute__((aligned(64)));
+    unsigned long pool_free_pages;
+    unsigned long peak_out_pages; /* highest total_pages - pool_free_pages seen */
+    unsigned long free_blocks[BUDDY_MAX_ORDER + 1];
+
+    struct buddy_cache caches[RVMEM_MAX_HARTS];                  /* entry i belongs to hart_self() == i */
+    uint8_t *largest_free[BUDDY_MAX_REGIONS][BUDDY_TREE_ORDERS]; /* region r's tree levels */
+};
+
+/*
+ * Takes the ranges over (see the top of this file). Not thread-safe: call it before the
+ * allocator is shared. Returns 0, -E_INVAL for bad arguments or overlapping ranges,
+ * -E_NOMEM when no range can hold the metadata or no page is left, -E_RANGE for a region
+ * spanning more than 2^(BUDDY_TREE_ORDERS - 1) pages.
+ */
+int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned range_count);
+
+/* Allocates 2^order pages aligned to their size. Returns NULL when out of memory or order is too big. */
+void *buddy_alloc(struct buddy *buddy, unsigned order);
+
+/* Same, with the reason: 0 and *block set, -E_NOMEM or -E_INVAL (then *block = NULL). */
+int buddy_alloc_checked(struct buddy *buddy, unsigned order, void **block);
+
+/*
+ * Gives back a block from buddy_alloc (same order) or one page of a claimed range (order 0).
+ * It coalesces with its free buddies. Returns 0; NULL is ignored (0). Misuse: reported, -E_INVAL.
+ */
+int buddy_free(struct buddy *buddy, void *block, unsigned order);
+
+/*
+ * Takes exactly the pages [start, end) out of the free memory, if every one of them is free
+ * (pages in per-hart caches count as free: the caches are drained when needed). The pages are
+ * then allocated order-0 pages: give them back with buddy_free(page, 0) one by one or with
+ * buddy_release. Returns 0 (also for start == end), -E_BUSY if a page is in use (nothing is
+ * changed), -E_INVAL if start or end is not page aligned, end < start, or a page is not managed.
+ */
+int buddy_claim(struct buddy *buddy, uintptr_t start, uintptr_t end);
+
+/*
+ * Gives back [start, end), every page of which must be an allocated order-0 page (as buddy_claim
+ * leaves them); they coalesce. Returns 0, -E_INVAL for unaligned or unmanaged bounds, or for
+ * misuse (reported for the first offending page; nothing is changed).
+ */
+int buddy_release(struct buddy *buddy, uintptr_t start, uintptr_t end);
+
+/* Empties every hart's page cache into the shared pool. Returns the pages moved. */
+unsigned long buddy_drain_caches(struct buddy *buddy);
+
+struct buddy_stats {
+    unsigned long total_pages;     /* managed, metadata excluded */
+    unsigned long free_pages;      /* in the shared pool plus in per-hart caches */
+    unsigned long cached_pages;    /* of which in per-hart caches */
+    unsigned long used_pages;      /* total - free: allocated and claimed */
+    unsigned long peak_used_pages; /* highest count of pages out of the pool: used + cached, exact */
+    unsigned long metadata_bytes;
+    unsigned long free_blocks[BUDDY_MAX_ORDER + 1]; /* free blocks per order in the pool (buddyinfo) */
+};
+
+/* Fills *stats. Each part is consistent (pool under its lock, each cache under its own), not the whole. */
+void buddy_get_stats(struct buddy *buddy, struct buddy_stats *stats);
+
+/* Free pages, pool plus caches (the number tests compare before and after). */
+unsigned long buddy_free_pages(struct buddy *buddy);
+
+/*
+ * The fragmentation index of an order, in thousandths, as Linux mm/vmstat.c defines it:
+ * -1000 when a free block of that order or larger exists, 0 when nothing is free, else
+ * 1000 - (1000 + free_pages * 1000 / 2^order) / free_blocks, from 0 (no memory) towards 1000
+ * (fragmentation). Based on the pool (stats->free_blocks). 0 for an order above BUDDY_MAX_ORDER.
+ */
+int buddy_fragmentation_index(const struct buddy_stats *stats, unsigned order);
+
+/* Prints the totals, free blocks per order (buddyinfo) and fragmentation indexes (x.yyy). */
+void buddy_print_stats(struct buddy *buddy, const char *name);
+
+/*
+ * Cross-checks every state byte, bitmap word, counter and cache entry. Takes every lock.
+ * Returns 0, or -E_BADDATA after printing the first inconsistency.
+ */
+int buddy_validate(struct buddy *buddy);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * kernel/mm/buddy_internal.h - the buddy allocator's metadata encoding and the helpers its files
+ * share (buddy.c, buddy_init.c, buddy_range.c, buddy_stats.c, buddy_validate.c). Nothing
+ * outside kernel/buddy*.c includes it.
+ *
+ * Builds: kernel, host
+ *
+ * State byte of a page (region->page_state[index]; buddy_init sets them all to PAGE_TAIL):
+ *   PAGE_TAIL            not the first page of a block: inside a block, or not managed at all
+ *                        (metadata, holes between ranges, the alignment margins of a region);
+ *   PAGE_FREE | order    first page of a free block in the shared pool;
+ *   PAGE_ALLOCATED|order first page of an allocated block (claimed pages: order 0 each);
+ *   PAGE_CACHED          an order-0 page held by a per-hart cache.
+ * In checked builds every free or cached page holds poison (BUDDY_POISON_BYTE): pages are
+ * poisoned when they are freed (at init too) and checked when they are handed out.
+ * Invariant: exactly the first page of every block has a non-TAIL state, so the block holding
+ * a page is found by looking at the page aligned down to 2^k for k = 0..BUDDY_MAX_ORDER.
+ *
+ * Largest-free tree: region->largest_free[m][i] is 1 + the order of the largest free block of
+ * the pool inside the node [i * 2^m, (i + 1) * 2^m) (pages of the region), or 0 when there is
+ * none; m runs from 0 (pages) to region->top_order (the root). A node of order m is entirely
+ * free when its value is m + 1. Each level has an even number of nodes (a sibling always
+ * exists; the padding is 0). The value of a node is exact unless a block (free, allocated or
+ * cached) of a higher order covers it: inside a block nothing reads it, and whoever splits a
+ * block writes the nodes on the way down. Finding the highest free block of order >= k walks
+ * down the highest child whose value is > k; a change walks up, and stops where a value holds.
+ */
+#ifndef RVMEM_KERNEL_MM_BUDDY_INTERNAL_H
+#define RVMEM_KERNEL_MM_BUDDY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/mm/buddy.h"
+#include "kernel/base/misuse.h"
+
+enum page_state {
+    PAGE_ALLOCATED = 0x00, /* 0: the order-0 free fast path compares the byte with zero */
+    PAGE_FREE = 0x10,
+    PAGE_CACHED = 0x20,
+    PAGE_TAIL = 0x30,
+    PAGE_STATE_MASK = 0x30,
+    PAGE_ORDER_MASK = 0x0f,
+};
+
+#ifndef RVMEM_CHECKED
+#define RVMEM_CHECKED 0
+#endif
+
+#define PAGE_OFFSET_MASK (BUDDY_PAGE_SIZE - 1)
+#define WORD_BITS (8u * (unsigned)sizeof(unsigned long))
+#define WORD_SHIFT (WORD_BITS == 64 ? 6u : 5u)
+
+/* State bytes are read and written by the owner of a page without the shared lock. */
+static inline uint8_t state_load(const uint8_t *state)
+{
+    return __atomic_load_n(state, __ATOMIC_RELAXED);
+}
+
+static inline void state_store(uint8_t *state, uint8_t value)
+{
+    __atomic_store_n(state, value, __ATOMIC_RELAXED);
+}
+
+/*
+ * Runs of metadata bytes (state bytes, tree nodes) a machine word at a time, for claims and
+ * releases of many pages. State bytes are read without the shared lock (by the owner of a page,
+ * and by misuse checks racing with it), so every access here is a relaxed atomic of an aligned
+ * word; the unaligned ends go a byte at a time (state_load, state_store). An aligned word access
+ * is single-copy atomic on RISC-V (RVWMO defines mixed-size accesses) and on the host, so a
+ * reader of one byte sees that byte either before or after the store, never torn, and a racing
+ * byte store (a page freed twice at once, which buddy.h leaves undetected) ends as it would
+ * against eight byte stores done at one instant. The word type may alias the bytes (GCC's
+ * may_alias), so the accesses are defined under strict aliasing. Only [bytes, bytes + count)
+ * is touched.
+ */
+typedef unsigned long __attribute__((may_alias)) metadata_word;
+#define METADATA_WORD_BYTES sizeof(metadata_word)
+
+/* Whether bytes sits at a word boundary. */
+static inline bool metadata_word_aligned(const uint8_t *bytes)
+{
+    return ((uintptr_t)bytes & (METADATA_WORD_BYTES - 1)) == 0;
+}
+
+/* Stores value into the count metadata bytes from bytes (see above). O(count / word bytes). */
+static inline void metadata_fill(uint8_t *bytes, uintptr_t count, uint8_t value)
+{
+    uint8_t *end = bytes + count;
+    while (bytes != end && !metadata_word_aligned(bytes))
+        state_store(bytes++, value);
+    const metadata_word pattern = ~0UL / 0xff * value;
+    for (; (uintptr_t)(end - bytes) >= METADATA_WORD_BYTES; bytes += METADATA_WORD_BYTES)
+        __atomic_store_n((metadata_word *)bytes, pattern, __ATOMIC_RELAXED);
+    while (bytes != end)
+        state_store(bytes++, value);
+}
+
+/*
+ * The offset of the first of the count metadata bytes from bytes that does not hold value, or
+ * count when all do (see above). O(count / word bytes).
+ */
+static inline uintptr_t metadata_find_other(const uint8_t *bytes, uintptr_t count, uint8_t value)
+{
+    uintptr_t offset = 0;
+    for (; offset < count && !metadata_word_aligned(&bytes[offset]); offset++)
+        if (state_load(&bytes[offset]) != value)
+            return offset;
+    const metadata_word pattern = ~0UL / 0xff * value;
+    for (; count - offset >= METADATA_WORD_BYTES; offset += METADATA_WORD_BYTES)
+        if (__atomic_load_n((const metadata_word *)&bytes[offset], __ATOMIC_RELAXED) != pattern)
+            break; /* the byte loop below finds which */
+    for (; offset < count; offset++)
+        if (state_load(&bytes[offset]) != value)
+            return offset;
+    return count;
+}
+
+static inline uintptr_t order_pages(unsigned order)
+{
+    return (uintptr_t)1 << order;
+}
+
+/* Address of a page of a region. */
+static inline uintptr_t region_page_address(const struct buddy_region *region, uintptr_t index)
+{
+    return (region->first_pfn + index) << BUDDY_PAGE_SHIFT;
+}
+
+/* Region holding the page at address (index set), or NULL. O(region_count). */
+static inline struct buddy_region *region_of(struct buddy *buddy, uintptr_t address, uintptr_t *index)
+{
+    uintptr_t pfn = address >> BUDDY_PAGE_SHIFT;
+    for (unsigned r = 0; r < buddy->region_count; r++) {
+        uintptr_t offset = pfn - buddy->regions[r].first_pfn;
+        if (offset < buddy->regions[r].page_count) {
+            *index = offset;
+            return &buddy->regions[r];
+        }
+    }
+    return 0;
+}
+
+/*
+ * The block holding page index: returns its state (PAGE_TAIL when the page belongs to no
+ * block, i.e. is not managed) and its first page in *head. O(BUDDY_MAX_ORDER).
+ */
+static inline uint8_t block_of(const struct buddy_region *region, uintptr_t index, uintptr_t *head)
+{
+    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
+        uintptr_t first = index & ~(order_pages(order) - 1);
+        uint8_t state = state_load(&region->page_state[first]);
+        if ((state & PAGE_STATE_MASK) == PAGE_TAIL)
+            continue;
+        /* A block starting here that is too small to reach index: index is in none. */
+        if ((unsigned)(state & PAGE_ORDER_MASK) < order)
+            return PAGE_TAIL;
+        *head = first;
+        return state;
+    }
+    return PAGE_TAIL;
+}
+
+/* The tree node of order `order` holding page index (see above). */
+static inline uint8_t *tree_node(const struct buddy_region *region, unsigned order, uintptr_t index)
+{
+    return &region->largest_free[order][index >> order];
+}
+
+/* Nodes a tree level of order `order` has over page_count pages (rounded up to even). */
+static inline uintptr_t tree_level_nodes(uintptr_t page_count, unsigned order)
+{
+    uintptr_t nodes = (page_count + order_pages(order) - 1) >> order;
+    return nodes + (nodes & 1);
+}
+
+/* ---- Shared by buddy.c, buddy_init.c and buddy_range.c (the pool ones under buddy->lock) ---- */
+
+/*
+ * The node of order `order` numbered `node` now holds value: recomputes the nodes above it, up to
+ * the root, and stops at the first one whose value holds. Above a change no two sibling nodes
+ * are both entirely free (they would have merged), so a node is the larger of its children.
+ */
+static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
+                                                                 uintptr_t node, uintptr_t value)
+{
+    uint8_t *const *level = &region->largest_free[order];
+    uint8_t *const *root = &region->largest_free[region->top_order];
+    uint8_t *nodes = *level; /* the level of the node that changed, loaded once per level */
+    while (level != root) {
+        uintptr_t sibling = nodes[node ^ 1];
+        if (sibling > value)
+            value = sibling;
+        node >>= 1;
+        nodes = *++level;
+        if (nodes[node] == value)
+            return;
+        nodes[node] = (uint8_t)value;
+    }
+}
+
+/* Pages just left the pool: counts them out and keeps the peak of pages out. */
+static inline __attribute__((always_inline)) void pool_pages_out(struct buddy *buddy, uintptr_t pages)
+{
+    buddy->pool_free_pages -= pages;
+    unsigned long out_pages = buddy->total_pages - buddy->pool_free_pages;
+    if (out_pages > buddy->peak_out_pages)
+        buddy->peak_out_pages = out_pages;
+}
+
+/* The largest order of an aligned block starting at index that fits in pages. */
+static inline unsigned buddy_largest_order(uintptr_t index, uintptr_t pages)
+{
+    unsigned order = 0;
+    while (order < BUDDY_MAX_ORDER && !(index & order_pages(order)) && order_pages(order + 1) <= pages)
+        order++;
+    return order;
+}
+
+/*
+ * Puts the block [index, index + 2^order) into the pool, merging it with its free buddies.
+ * Its first state byte may hold anything, the others must be PAGE_TAIL. In checked builds the
+ * caller has poisoned it.
+ */
+void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order);
+
+/* What freeing the block at index with this order would be: BUDDY_FREE_OK or the kind of misuse. */
+#define BUDDY_FREE_OK MISUSE_KIND_COUNT
+enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_t index, unsigned order, bool aligned);
+
+/* Reports misuse of the allocator at address, seen on this hart, by caller. */
+void buddy_report(enum misuse_kind kind, uintptr_t address, const void *caller);
+
+/* Checked builds: fills a block with BUDDY_POISON_BYTE / finds the first byte that is not poison (or 0). */
+void buddy_poison(void *block, uintptr_t bytes);
+uintptr_t buddy_poison_damage(const void *block, uintptr_t bytes);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * kernel/mm/buddy_range.c - claiming an exact page range out of the buddy allocator's free
+ * memory (for the program break) and releasing page ranges back.
+ *
+ * Builds: kernel, host
+ */
+#include "kernel/mm/buddy.h"
+#include "kernel/base/platform.h"
+
+#include "kernel/mm/buddy_internal.h"
+#include "kernel/base/errors.h"
+#include "kernel/base/misuse.h"
+
+/* The region holding the page range [start, end) and its first and end page, or NULL. */
+static struct buddy_region *range_region(struct buddy *buddy, uintptr_t start, uintptr_t end, uintptr_t *first,
+                                         uintptr_t *last)
+{
+    if (((start | end) & PAGE_OFFSET_MASK) || end <= start)
+        return NULL;
+    struct buddy_region *region = region_of(buddy, start, first);
+    uintptr_t pages = (end - start) >> BUDDY_PAGE_SHIFT;
+    if (!region || pages > region->page_count - *first)
+        return NULL;
+    *last = *first + pages;
+    return region;
+}
+
+/* 0 if every page of [first, last) is free in the pool, else -E_INVAL (a page is not managed) or -E_BUSY. */
+static int claim_check(const struct buddy_region *region, uintptr_t first, uintptr_t last, bool *cached)
+{
+    int result = 0;
+    for (uintptr_t index = first; index < last;) {
+        uintptr_t head;
+        uint8_t state = block_of(region, index, &head);
+        if (state == PAGE_TAIL)
+            return -E_INVAL;
+        if ((state & PAGE_STATE_MASK) != PAGE_FREE) {
+            result = -E_BUSY;
+            if ((state & PAGE_STATE_MASK) == PAGE_CACHED)
+                *cached = true;
+        }
+        index = head + order_pages(state & PAGE_ORDER_MASK);
+    }
+    return result;
+}
+
+/* A part of a free block the claim splits: [index, index + 2^order) stays in the pool as a free block. */
+static void put_remnant(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+{
+    state_store(&region->page_state[index], (uint8_t)(PAGE_FREE | order));
+    region->largest_free[order][index >> order] = (uint8_t)(order + 1);
+    buddy->free_blocks[order]++;
+}
+
+/*
+ * The free block [head, head + 2^order), which the claim of [first, last) meets, leaves the pool;
+ * its parts outside the claim stay free as the largest aligned blocks: below first, one block per
+ * set bit of first - head, the largest first; above last, one per set bit of head + 2^order -
+ * last, the smallest first. None of them can merge: each one's buddy overlaps the claim.
+ */
+static void take_block(struct buddy *buddy, struct buddy_region *region, uintptr_t head, unsigned order,
+                       uintptr_t first, uintptr_t last)
+{
+    uintptr_t end = head + order_pages(order);
+    buddy->free_blocks[order]--;
+    if (head < first) {
+        uintptr_t index = head;
+        for (unsigned k = order; k-- > 0;) {
+            if ((first - head) & order_pages(k)) {
+                put_remnant(buddy, region, index, k);
+                index += order_pages(k);
+            }
+        }
+    }
+    if (end > last) {
+        uintptr_t index = last;
+        for (unsigned k = 0; k < order; k++) {
+            if ((end - last) & order_pages(k)) {
+                put_remnant(buddy, region, index, k);
+                index += order_pages(k);
+            }
+        }
+    }
+}
+
+/* Whether the tree node of order `order` numbered node covers pages of [first, last) only. */
+static bool node_inside(uintptr_t node, unsigned order, uintptr_t first, uintptr_t last)
+{
+    return (node << order) >= first && ((node + 1) << order) <= last;
+}
+
+/* A node of order >= 1 takes the larger value of its two children. */
+static void node_from_children(struct buddy_region *region, unsigned order, uintptr_t node)
+{
+    const uint8_t *children = &region->largest_free[order - 1][node * 2];
+    region->largest_free[order][node] = children[0] > children[1] ? children[0] : children[1];
+}
+
+/*
+ * Makes the tree exact after the claim of [first, last) (its remnants put), one level at a time
+ * from the pages up, to top_met, the highest order of the blocks the claim met (their nodes up to
+ * there were covered by them, so none can be trusted). The nodes inside the claim hold nothing
+ * free (zeroed a word at a time). The at most two nodes of a level that straddle first or last
+ * take the larger of their children, which are exact by then: a zeroed node, a straddling node of
+ * the level below, or a node outside the claim, which no block of a higher order covers (such a
+ * block, a remnant or a block the claim did not meet, would cover the straddling parent and so
+ * pages of the claim). At order 0 every node is inside. From the first level at or above top_met
+ * where one node holds the whole claim, tree_update_up climbs the rest (the root's level at the
+ * latest: it has one node).
+ */
+static void tree_claimed(struct buddy_region *region, uintptr_t first, uintptr_t last, unsigned top_met)
+{
+    uint8_t *const *level = region->largest_free;
+    unsigned order = 0;
+    uintptr_t low = first, high = last - 1;
+    for (;; order++, low >>= 1, high >>= 1) {
+        uintptr_t inside_first = (first + order_pages(order) - 1) >> order, inside_end = last >> order;
+        if (inside_end > inside_first)
+            metadata_fill(&level[order][inside_first], inside_end - inside_first, 0);
+        if (!node_inside(low, order, first, last))
+            node_from_children(region, order, low);
+        if (low == high)
+            break;
+        if (!node_inside(high, order, first, last))
+            node_from_children(region, order, high);
+    }
+    /* One node holds the whole claim from here up: none is inside it, each takes its children's. */
+    while (order < top_met) {
+        order++;
+        low >>= 1;
+        node_from_children(region, order, low);
+    }
+    tree_update_up(region, order, low, level[order][low]);
+}
+
+/*
+ * Takes [first, last), all free, out of the pool as order-0 allocated pages: every free block it
+ * meets leaves the pool (the first and the last may leave remnants), then the state bytes (a word
+ * at a time) and the tree. O(blocks met + tree levels + (last - first) / word bytes), where taking
+ * the range piece by piece cost a split from the block's order, a climb of the tree and a byte
+ * store per page and per tree node inside, for every aligned piece. Returns the first damaged
+ * poison byte found in checked builds, else 0.
+ */
+static uintptr_t claim_take(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last)
+{
+    unsigned top_met = 0;
+    for (uintptr_t index = first; index < last;) {
+        uintptr_t head = index; /* block_of sets it: claim_check found every page free */
+        unsigned order = block_of(region, index, &head) & PAGE_ORDER_MASK;
+        take_block(buddy, region, head, order, first, last);
+        if (order > top_met)
+            top_met = order;
+        index = head + order_pages(order);
+    }
+    metadata_fill(&region->page_state[first], last - first, PAGE_ALLOCATED);
+    tree_claimed(region, first, last, top_met);
+    pool_pages_out(buddy, last - first);
+#if RVMEM_CHECKED
+    return buddy_poison_damage((void *)region_page_address(region, first), (last - first) << BUDDY_PAGE_SHIFT);
+#else
+    return 0;
+#endif
+}
+
+int buddy_claim(struct buddy *buddy, uintptr_t start, uintptr_t end)
+{
+    stack_check("buddy claim/release");
+    uintptr_t first, last;
+    if (start == end && !(start & PAGE_OFFSET_MASK))
+        return 0;
+    struct buddy_region *region = range_region(buddy, start, end, &first, &last);
+    if (!region)
+        return -E_INVAL;
+    for (int attempt = 0;; attempt++) {
+        bool cached = false;
+        uintptr_t damage = 0;
+        spin_lock(&buddy->lock);
+        int result = claim_check(region, first, last, &cached);
+        if (result == 0)
+            damage = claim_take(buddy, region, first, last);
+        spin_unlock(&buddy->lock);
+        if (result == -E_BUSY && cached && attempt == 0) {
+            buddy_drain_caches(buddy); /* pages in caches are free: give them back and look again */
+            continue;
+        }
+        if (damage)
+            buddy_report(MISUSE_WRITE_AFTER_FREE, damage, __builtin_return_address(0));
+        return result;
+    }
+}
+
+/*
+ * What releasing [first, last) would be: BUDDY_FREE_OK when every page is an allocated order-0
+ * page, else the kind of misuse of the first page that is not, with that page in *bad.
+ */
+static enum misuse_kind release_check(const struct buddy_region *region, uintptr_t first, uintptr_t last,
+                                      uintptr_t *bad)
+{
+    for (uintptr_t index = first; index < last; index++) {
+        index += metadata_find_other(&region->page_state[index], last - index, PAGE_ALLOCATED);
+        if (index == last)
+            break;
+        enum misuse_kind kind = buddy_classify_free(region, index, 0, true);
+        if (kind != BUDDY_FREE_OK) {
+            *bad = index;
+            return kind;
+        }
+    }
+    return BUDDY_FREE_OK;
+}
+
+int buddy_release(struct buddy *buddy, uintptr_t start, uintptr_t end)
+{
+    stack_check("buddy claim/release");
+    uintptr_t first, last;
+    if (start == end && !(start & PAGE_OFFSET_MASK))
+        return 0;
+    struct buddy_region *region = range_region(buddy, start, end, &first, &last);
+    if (!region)
+        return -E_INVAL;
+    uintptr_t bad = first;
+    spin_lock(&buddy->lock);
+    enum misuse_kind kind = release_check(region, first, last, &bad);
+    if (kind == BUDDY_FREE_OK) {
+        /* Every page stops being a block; buddy_pool_put marks the first page of each piece. */
+        metadata_fill(&region->page_state[first], last - first, PAGE_TAIL);
+#if RVMEM_CHECKED
+        buddy_poison((void *)region_page_address(region, first), (last - first) << BUDDY_PAGE_SHIFT);
+#endif
+        for (uintptr_t index = first; index < last;) {
+            unsigned order = buddy_largest_order(index, last - index);
+            buddy_pool_put(buddy, region, index, order);
+            index += order_pages(order);
+        }
+    }
+    spin_unlock(&buddy->lock);
+    if (kind != BUDDY_FREE_OK) {
+        buddy_report(kind, region_page_address(region, bad), __builtin_return_address(0));
+        return -E_INVAL;
+    }
+    return 0;
+}

@@ -1,0 +1,90 @@
+/*
+ * kernel/platform/hart.h - per-hart data and SMP bring-up.
+ *
+ * Every hart has a logical index (0 for the boot hart, then 1, 2, ... in device-tree
+ * order), independent of its hartid, which may be any number. tp points at the hart's
+ * own struct hart for its whole life; hart_self() reads the index through it.
+ */
+#ifndef RVMEM_KERNEL_PLATFORM_HART_H
+#define RVMEM_KERNEL_PLATFORM_HART_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/base/layout.h"
+
+struct fdt;
+
+struct hart {
+    uintptr_t stack_protector_guard; /* offset 0: read by -fstack-protector through tp */
+    unsigned index;                  /* offset HART_INDEX_OFFSET (8 on rv64, 4 on rv32): logical index */
+    unsigned long hartid;            /* the hardware hart id (mhartid) */
+    bool online;                     /* reported in */
+    bool start_raced; /* its last start arrived with the firmware's stale address or argument (hart_start_request) */
+    unsigned long report_count;   /* times it reported in (must be exactly 1) */
+    uintptr_t boot_stack_pointer; /* sp seen by the hart's first C function */
+    /* Hand-off of work from run_on_all_harts(). */
+    void (*volatile job)(void);
+    unsigned long job_generation;
+    unsigned long done_generation;
+    /* Offset HART_ALLOCATOR_AREA_OFFSET: the hart's malloc cache (struct malloc_cache, lib/malloc/malloc_internal.h). */
+    uint8_t allocator_area[HART_ALLOCATOR_AREA_BYTES] __attribute__((aligned(HART_ALLOCATOR_AREA_OFFSET)));
+} __attribute__((aligned(HART_STRUCT_SIZE)));
+
+_Static_assert(sizeof(struct hart) == HART_STRUCT_SIZE, "HART_STRUCT_SIZE in layout.h must match struct hart");
+_Static_assert(__builtin_offsetof(struct hart, stack_protector_guard) == HART_STACK_GUARD_OFFSET, "guard offset");
+_Static_assert(__builtin_offsetof(struct hart, index) == HART_INDEX_OFFSET, "index offset");
+_Static_assert(__builtin_offsetof(struct hart, allocator_area) == HART_ALLOCATOR_AREA_OFFSET, "allocator area offset");
+
+/*
+ * The hart smp_start_harts() is starting and the index it gives it; hartid is
+ * HART_START_NONE otherwise. OpenSBI 1.1's hart_start marks a hart START_PENDING before it
+ * stores the start address and argument (lib/sbi/sbi_hsm.c; later releases store them first),
+ * so a hart that wakes in between leaves for the previous payload's entry, _start, with the
+ * boot arguments. boot/entry.S looks here and sends such a hart on to secondary_start.
+ */
+struct hart_start_request {
+    unsigned long hartid; /* offset HART_START_REQUEST_HARTID_OFFSET */
+    unsigned long index;  /* offset HART_START_REQUEST_INDEX_OFFSET */
+};
+#define HART_START_NONE (~0UL)
+_Static_assert(__builtin_offsetof(struct hart_start_request, hartid) == HART_START_REQUEST_HARTID_OFFSET,
+               "hart_start_request hartid offset");
+_Static_assert(__builtin_offsetof(struct hart_start_request, index) == HART_START_REQUEST_INDEX_OFFSET,
+               "hart_start_request index offset");
+extern struct hart_start_request hart_start_request;
+
+/* The per-hart table; entry i belongs to logical hart i. */
+extern struct hart harts[RVMEM_MAX_HARTS];
+
+/* The calling hart's struct hart (through tp). */
+static inline struct hart *hart_current(void)
+{
+    struct hart *self;
+    __asm__("mv %0, tp" : "=r"(self));
+    return self;
+}
+
+/*
+ * Starts, through SBI HSM, every hart the device tree marks usable for S-mode, giving
+ * them logical indices 1, 2, ... in device-tree order, and waits until each has reported
+ * in. Harts beyond MAX_HARTS are not started (a message says so). Returns the number of
+ * harts online, the boot hart included. Boot hart only, once.
+ */
+unsigned smp_start_harts(const struct fdt *fdt, unsigned long boot_hartid);
+
+/*
+ * Stops logical hart index (HSM hart_stop, from a job on that hart) and starts it again at
+ * entry with opaque in a1. The tests use it to make OpenSBI 1.1's hart_start race happen (struct
+ * hart_start_request): entry _start, or secondary_start with a bad index, must still bring the
+ * hart back as itself, reporting in once (report_count 1). Boot hart only, no other job running.
+ * Returns 0 once it has reported in; -E_INVAL for index 0 or a hart not online; the firmware's
+ * refusal (-E_NOSYS where HSM has no hart_stop); -E_TIMEDOUT when the hart
+ * neither stopped nor came back (it is lost then).
+ */
+int smp_restart_hart(unsigned index, uintptr_t entry, unsigned long opaque);
+
+/* Prints one line per hart: index, hartid, stack bounds. */
+void smp_print_harts(void);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * kernel/platform/stack.h - the per-hart stacks: bounds, paint, guard and high-water mark.
+ *
+ * boot/entry.S gives hart i the stack [__stacks_start + i*STACK_SIZE, + STACK_SIZE),
+ * writes STACK_GUARD_WORD in the lowest word and paints the rest with STACK_PAINT_WORD.
+ * The deepest point ever reached is where the paint stops being intact.
+ */
+#ifndef RVMEM_KERNEL_PLATFORM_STACK_H
+#define RVMEM_KERNEL_PLATFORM_STACK_H
+
+#define STACK_GUARD_WORD 0x57a7c60a
+#define STACK_PAINT_WORD 0x5ca1ab1e
+/* Mixed with the hart index and the time into each hart's -fstack-protector canary. */
+#define STACK_PROTECTOR_SEED 0x3c6ef372
+/*
+ * Bytes at the bottom of every stack that sp must never enter: room for one trap frame
+ * and the overflow report itself (printf buffers), so an overflow caught at a check is
+ * reported without writing below the stack.
+ */
+#define STACK_RED_ZONE_BYTES 2048
+
+#ifndef __ASSEMBLER__
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Lowest and one-past-highest address of the stack of logical hart index. */
+uintptr_t stack_bottom(unsigned index);
+uintptr_t stack_top(unsigned index);
+
+/* Deepest use so far of hart index's stack, in bytes (scans the paint: O(stack size)). */
+size_t stack_high_water_bytes(unsigned index);
+
+/* True while the guard word at the bottom of hart index's stack is intact. */
+bool stack_guard_intact(unsigned index);
+
+/* Prints, for every online hart, its stack bounds and high-water mark. */
+void stack_print_usage(void);
+
+/* Reports a stack overflow seen at site with stack pointer sp, then panics. Never returns. */
+__attribute__((noreturn)) void stack_overflow_report(const char *site, uintptr_t sp, const void *caller);
+
+/*
+ * stack_check(site) (declared in kernel/base/platform.h): checks the calling hart's guard word
+ * and that sp is above the red zone; on failure reports a stack overflow (hart, bounds, sp,
+ * the detecting site) and panics. A handful of instructions: call it often.
+ */
+#endif
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * kernel/top/malloc_binding.c - the kernel binding of malloc: sbrk_uninit as more-core, and the standard names.
+ *
+ * more-core is sbrk_uninit (kernel/mm/pages.h): malloc never reads heap memory it has not written
+ * (calloc clears its own block), so the pages it grows into are not zeroed first.
+ *
+ * Kernel only (the host and LD_PRELOAD builds have their own bindings). The standard names are
+ * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). Each hart's
+ * cache is in its struct hart (kernel/platform/hart.h), which the fast paths reach through tp.
+ */
+#include "kernel/top/malloc_binding.h"
+
+#include "kernel/mm/brk.h"
+#include "kernel/platform/hart.h"
+#include "kernel/mm/pages.h"
+#include "kernel/base/string.h"
+#include "lib/malloc/malloc.h"
+#include "lib/malloc/malloc_internal.h"
+
+void malloc_kernel_init(void)
+{
+    struct brk_stats heap;
+    brk_get_stats(kernel_heap(), &heap);
+    size_t heap_pages = 2 * ((heap.limit - heap.start) / 4096 + 1); /* two map bytes a page */
+    unsigned order = 0;
+    while (((size_t)4096 << order) < heap_pages && order < BUDDY_MAX_ORDER)
+        order++;
+    /* A smaller map only limits where small runs may go (TLSF serves the rest of the heap). */
+    uint8_t *page_map = page_alloc(order);
+    while (!page_map && order > 0)
+        page_map = page_alloc(--order);
+    if (!page_map)
+        panic("malloc: no memory for the page map (%lu bytes wanted)", (unsigned long)heap_pages);
+    memset(page_map, 0, (size_t)4096 << order);
+    struct malloc_binding binding = {
+        .more_core = sbrk_uninit, .page_map = page_map, .page_map_bytes = (size_t)4096 << order};
+    int error = rvmem_malloc_init(&binding);
+    if (error)
+        panic("malloc: set-up failed (%d)", error);
+}
+
+void *malloc(size_t size)
+{
+    return rvmem_malloc(size);
+}
+
+void free(void *block)
+{
+    rvmem_free(block);
+}
+
+void *calloc(size_t count, size_t size)
+{
+    return rvmem_calloc(count, size);
+}
+
+void *realloc(void *block, size_t size)
+{
+    return rvmem_realloc(block, size);
+}
+
+void *aligned_alloc(size_t alignment, size_t size)
+{
+    return rvmem_aligned_alloc(alignment, size);
+}
+
+int posix_memalign(void **out, size_t alignment, size_t size)
+{
+    return rvmem_posix_memalign(out, alignment, size);
+}
+
+void *memalign(size_t alignment, size_t size)
+{
+    return rvmem_memalign(alignment, size);
+}
+
+size_t malloc_usable_size(void *block)
+{
+    return rvmem_malloc_usable_size(block);
+}

@@ -1,0 +1,184 @@
+/*
+ * lib/malloc/malloc.h - the malloc family on top of a program break (sbrk), and its statistics.
+ * Builds: kernel, host
+ *
+ * Entry points are prefixed (rvmem_malloc, rvmem_free, ...) so the host test binary and the
+ * LD_PRELOAD library do not clash with libc. In the kernel the standard names (malloc, free,
+ * calloc, realloc, aligned_alloc, posix_memalign, memalign, malloc_usable_size) are aliases of
+ * these (kernel/top/malloc_binding.c); the LD_PRELOAD library (lib/host/) exports the standard names too.
+ *
+ * Memory: the allocator takes memory only through one "more core" function with sbrk semantics
+ * given by its binding (kernel: sbrk(); host tests: an arena the test owns; LD_PRELOAD: an
+ * mmap-reserved region with its own break), and gives free memory at the top back through it.
+ *
+ * Design (docs/MALLOC.md):
+ *   class blocks (1..65536 bytes): 112 size classes (16-byte steps up to 1008, then 1024 and 8
+ *          per power of two up to 64 KiB), carved from runs of pages dedicated to one class;
+ *          per-hart caches (lock-free fast path) exchange whole magazines (lists of a fixed
+ *          length) with a locked central state per class in O(1). A byte per page tells free()
+ *          a block's class.
+ *   large (> 64 KiB, alignments above 32, and class sizes whose new run does not fit): TLSF (two-level segregated fit,
+ * O(1)) with boundary tags and immediate coalescing, under one lock; the free top of the heap goes back through sbrk.
+ *
+ * Contract, for every function here:
+ *   - Alignment: every block is aligned to at least MALLOC_ALIGNMENT (16) bytes.
+ *   - Thread-safety: safe on all harts (threads) at once; a block may be freed by any hart.
+ *   - Failure: NULL (or an error code), with nothing leaked; once memory is freed the next request
+ *     can succeed. Sizes that overflow (calloc's multiplication included) fail the same way.
+ *   - Cost: O(1) - no unbounded list scan anywhere. Class blocks: a few dozen instructions on the
+ *     fast path; large: bounded by the bitmap search and one split or merge.
+ *   - Misuse (double free, invalid free, overflow, write after free) is detected in checked builds
+ *     (RVMEM_CHECKED) and reported through kernel/base/misuse.h; the operation is then refused.
+ */
+#ifndef RVMEM_LIB_MALLOC_MALLOC_H
+#define RVMEM_LIB_MALLOC_MALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every block is aligned to this many bytes. */
+#define MALLOC_ALIGNMENT 16
+
+/* Sizes up to this have size classes 16 bytes apart (class c: (c + 1) * 16 bytes, 16..1008). */
+#define MALLOC_SMALL_MAX_BYTES 1008
+
+/*
+ * Sizes up to this are served by size classes and per-hart caches: above 1008 bytes the classes
+ * are 1024 and then 8 per power of two (1152, 1280, ... 2048, 2304, ... 65536). Larger requests
+ * (and alignments above 32) are served by TLSF.
+ */
+#define MALLOC_CLASS_MAX_BYTES 65536
+
+/* Number of size classes: 63 of 16-byte steps, 1024, and 8 per power of two from 1152 to 65536. */
+#define MALLOC_SMALL_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT + 1 + 8 * 6)
+
+/*
+ * A block of at least size bytes, aligned to 16, or NULL when memory is exhausted.
+ * malloc(0) returns a unique pointer that may be passed to free (a 16-byte block).
+ * The caller owns the block until it passes it to rvmem_free or rvmem_realloc.
+ */
+void *rvmem_malloc(size_t size);
+
+/* Gives back a block from this allocator. free(NULL) does nothing. Misuse is reported (checked builds). */
+void rvmem_free(void *block);
+
+/* count * size bytes, all zero, or NULL when the product overflows or memory is exhausted. */
+void *rvmem_calloc(size_t count, size_t size);
+
+/*
+ * Resizes block to size bytes, keeping its contents up to the smaller size: in place when it can
+ * (the block is big enough, or a large block can grow into a free neighbour), else by moving.
+ * realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL. On failure returns NULL
+ * and block is untouched (still owned by the caller).
+ */
+void *rvmem_realloc(void *block, size_t size);
+
+/*
+ * A block of size bytes aligned to alignment, which must be a power of two (any size, C11 and
+ * glibc relax the multiple-of-alignment rule). NULL on a bad alignment or when memory is exhausted.
+ */
+void *rvmem_aligned_alloc(size_t alignment, size_t size);
+
+/*
+ * POSIX: stores a block aligned to alignment (a power of two and a multiple of sizeof(void *))
+ * in *out and returns 0; returns E_INVAL (22) or E_NOMEM (12) otherwise, leaving *out unchanged.
+ */
+int rvmem_posix_memalign(void **out, size_t alignment, size_t size);
+
+/* Old-style memalign: as rvmem_aligned_alloc. */
+void *rvmem_memalign(size_t alignment, size_t size);
+
+/* Bytes usable in block (>= what was asked for); 0 for NULL. */
+size_t rvmem_malloc_usable_size(const void *block);
+
+/*
+ * What the allocator holds, for the monitor, the benchmarks and the tests. Exact when no other
+ * hart is allocating at the same time; a consistent-enough snapshot otherwise.
+ */
+struct malloc_stats {
+    size_t bytes_in_use;         /* bytes in blocks the program holds (block sizes, not requests) */
+    size_t peak_bytes_in_use;    /* highest bytes_in_use seen at a refill, drain or medium call:
+                                    small blocks count from when a hart's cache takes them, so this
+                                    may exceed the true peak by at most the caches' contents */
+    size_t bytes_cached;         /* free small blocks sitting in per-hart caches */
+    size_t bytes_free_small;     /* free small blocks in the central lists and not yet carved runs */
+    size_t bytes_free_medium;    /* free TLSF chunks (headers included) */
+    size_t heap_start;           /* first byte the allocator took from its more-core function */
+    size_t heap_span_bytes;      /* the allocator's break minus heap_start */
+    size_t peak_heap_span_bytes; /* highest heap_span_bytes so far */
+    size_t footprint_permille;   /* 1000 * heap_span_bytes / peak_bytes_in_use (0 when nothing was used) */
+    size_t small_runs;           /* runs of pages currently dedicated to a size class */
+    size_t medium_blocks_in_use; /* TLSF blocks the program holds */
+    size_t more_core_calls;      /* calls that grew or shrank the break */
+    size_t failed_requests;      /* requests that returned NULL for lack of memory */
+    struct malloc_class_stats {
+        uint32_t block_bytes;  /* size of a block of this class */
+        uint32_t in_use;       /* blocks the program holds */
+        uint32_t cached;       /* free blocks in per-hart caches */
+        uint32_t free_central; /* free blocks in the central list and not yet carved */
+        uint32_t runs;         /* runs dedicated to this class */
+    } classes[MALLOC_SMALL_CLASSES];
+};
+
+/* Fills *out. Takes the allocator's locks one at a time; safe on any hart. */
+void rvmem_malloc_stats(struct malloc_stats *out);
+
+/*
+ * How many times, ever, a size class took a new run of pages or gave one back: the page-level
+ * refills of the class blocks. One relaxed load, no lock (for benchmarks that must tell a call
+ * that refilled from one that did not, without disturbing the heap).
+ */
+size_t rvmem_malloc_run_changes(void);
+
+/*
+ * Walks the whole heap and cross-checks it: every TLSF chunk's boundary tags, the free lists
+ * against the bitmaps, the page map against the runs, the central lists and the calling hart's
+ * cache against their counters, and (checked builds) the state word, canaries and poison of every
+ * block. Returns 0, or a negative code after printing what is inconsistent. O(heap). Takes the
+ * locks; other harts' caches are checked only for counts (they may be in use).
+ */
+int rvmem_malloc_validate(void);
+
+/*
+ * Gives the calling hart's cached small blocks back to the central lists, then releases runs
+ * whose blocks are all free and the free top of the heap through the more-core function.
+ * Call at thread exit (LD_PRELOAD does) and before checking that everything came back.
+ * Returns the bytes given back through more-core. O(free small blocks) - not for fast paths.
+ */
+size_t rvmem_malloc_trim(void);
+
+/* Gives the calling hart's cached small blocks back to the central lists (O(cache size)). */
+void rvmem_malloc_flush_cache(void);
+
+/*
+ * The binding: where memory comes from. more_core has sbrk semantics: moves the break by
+ * increment bytes and returns the previous break, or (void *)-1 when it cannot (nothing changed).
+ * page_map/page_map_bytes: zeroed storage for the page map, two bytes per 4 KiB page of the
+ * largest heap the binding will ever allow (heap start to heap start + page_map_bytes / 2 * 4096);
+ * small runs beyond that are refused like exhaustion.
+ */
+struct malloc_binding {
+    void *(*more_core)(intptr_t increment);
+    uint8_t *page_map;
+    size_t page_map_bytes;
+    /* Optional (NULL: none): called on a thread the first time its thread-local cache is used
+       (LD_PRELOAD: registers the thread-exit flush). Only with thread caches. */
+    void (*thread_cache_opened)(void);
+};
+
+/*
+ * Fork safety (LD_PRELOAD's pthread_atfork handlers): takes every allocator lock, in the
+ * allocator's lock order, so no other thread is inside the allocator; and releases them all
+ * (in the parent after fork, and in the child, where the other threads are gone).
+ */
+void rvmem_malloc_lock_all(void);
+void rvmem_malloc_unlock_all(void);
+
+/*
+ * Sets the allocator up on binding (copied). Call once, before any other function here, on one
+ * hart. Returns 0, or -E_INVAL when the binding is incomplete. The heap starts at the break
+ * more_core(0) reports, rounded up to a page.
+ */
+int rvmem_malloc_init(const struct malloc_binding *binding);
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * lib/malloc/malloc_api.c - the malloc family's entry points: fast paths through the per-hart caches,
+ * and the dispatch to small classes (malloc_small.c) or TLSF (malloc_tlsf.c).
+ * Builds: kernel, host
+ *
+ * Fast paths (no lock, no atomic): malloc of 1..1008 bytes pops the calling hart's cache list for
+ * the class (entry (size + 15) >> 4), and of 1009..65536 bytes the same after one table lookup;
+ * free looks the block's page up in the page map (which holds the same entry number) and pushes
+ * it on the calling hart's list. Everything else goes to the out-of-line slow paths.
+ * In checked builds (RVMEM_CHECKED) the public functions are lib/malloc/malloc_checked.c's wrappers
+ * around these; otherwise rvmem_malloc and rvmem_free are these fast paths themselves.
+ */
+#include "kernel/base/errors.h"
+#include "kernel/base/misuse.h"
+#include "kernel/base/string.h"
+#include "lib/malloc/malloc_internal.h"
+
+struct malloc_state malloc_state;
+
+#ifdef RVMEM_MALLOC_THREAD_CACHE
+/* Every thread's cache starts dormant: each entry holds the list end of entry 0 (the dynamic
+ * loader relocates this initial image before any thread copies it); the step table is in place. */
+__thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec"))) = {
+    .entries = {[0 ... MALLOC_CACHE_ENTRIES - 1] = {.head = &malloc_list_ends[0]}},
+    .entry_of_step = {MALLOC_ENTRY_OF_STEP_TABLE}};
+#endif
+
+/* Out of line and cold, so the paths that may report keep no report on their stack (no canary). */
+__attribute__((noinline, cold)) void malloc_report_misuse(int kind, uintptr_t address, const void *caller)
+{
+    struct misuse_report report = {
+        .kind = (enum misuse_kind)kind,
+        .allocator = "malloc",
+        .address = address,
+        .hart = hart_self(),
+        .caller = caller,
+    };
+    misuse_report(&report);
+}
+
+void malloc_raise_peak(size_t now)
+{
+    size_t peak = __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED);
+    while (now > peak && !__atomic_compare_exchange_n(&malloc_state.peak_bytes_in_use, &peak, now, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+static void note_failure(void)
+{
+    __atomic_fetch_add(&malloc_state.failed_requests, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Out of memory: gives this hart's cached blocks back and releases every run whose blocks are all
+ * free, so memory freed as one class can serve another. Returns true when something was released.
+ */
+static bool reclaim(void)
+{
+    small_flush_cache(malloc_cache_self());
+    return small_release_free_runs() != 0;
+}
+
+/*
+ * One attempt: the class (its cache, its central state, a new run), or TLSF above the classes.
+ * A class above 1 KiB whose new run does not fit (runs hold 15 to 55 blocks, up to 241 pages) falls
+ * back to a TLSF block of the size asked, so a nearly full heap still serves what fits in it.
+ */
+static void *alloc_once(size_t size)
+{
+    if (size <= MALLOC_CLASS_MAX_BYTES) {
+        void *block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
+        if (block || size <= MALLOC_SMALL_MAX_BYTES)
+            return block;
+        /* 32-aligned, as the class's own blocks are (aligned_alloc(32) relies on it). */
+        return large_alloc(32, size);
+    }
+    return large_alloc(MALLOC_ALIGNMENT, size);
+}
+
+__attribute__((noinline)) static void *alloc_slow(size_t size)
+{
+    if (!malloc_state.ready)
+        return NULL;
+    void *block = alloc_once(size);
+    if (!block && reclaim())
+        block = alloc_once(size);
+    if (!block)
+        note_failure();
+    return block;
+}
+
+/* small_refill's way out when the class has no memory left: reclaim, retry, count the failure. */
+void *malloc_refill_failed(unsigned entry_index)
+{
+    return alloc_slow(entry_index == 0 ? 0 : small_class_bytes(entry_index - 1));
+}
+
+/*
+ * Sizes above 1008 bytes: for 1009..65536 the same pop as the small path, the entry from the
+ * cache's copy of the step table. Inline in malloc_core_alloc (a call cost one instruction).
+ */
+static inline __attribute__((always_inline)) void *alloc_above_small(size_t size)
+{
+    if (MALLOC_UNLIKELY(size > MALLOC_CLASS_MAX_BYTES))
+        return alloc_slow(size);
+    uintptr_t entry_index = malloc_self_entry_of_step((size - 1) >> MALLOC_CLASS_STEP_SHIFT);
+    struct malloc_cache_class *entry = malloc_self_entry_at(entry_index * MALLOC_ALIGNMENT);
+    struct magazine_block *block = entry->head;
+    struct magazine_block *next = block->next;
+    if (MALLOC_LIKELY(next != NULL)) {
+        entry->head = next;
+        return block;
+    }
+    return small_refill(entry);
+}
+
+MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
+{
+    if (MALLOC_LIKELY(size <= MALLOC_SMALL_MAX_BYTES)) {
+        /* Entry (size + 15) >> 4 (class + 1; 0, always empty, for size 0), as a byte offset. */
+        uintptr_t entry_offset = (size + 15) & ~(uintptr_t)15;
+        struct malloc_cache_class *entry = malloc_self_entry_at(entry_offset);
+        struct magazine_block *block = entry->head;
+        struct magazine_block *next = block->next; /* NULL: block is the list end, the magazine is empty */
+        if (MALLOC_LIKELY(next != NULL)) {
+            entry->head = next;
+            return block;
+        }
+        return small_refill(entry); /* the entry's address gives the class back: no register kept for the size */
+    }
+    return alloc_above_small(size);
+}
+
+/* Cheap sanity checks of a pointer into a TLSF region: aligned, and its header says "used". */
+static bool large_plausible(const void *block)
+{
+    if ((uintptr_t)block & (MALLOC_ALIGNMENT - 1))
+        return false;
+    const uintptr_t *header = (const uintptr_t *)block - 1;
+    uintptr_t size = *header;
+    return !(size & 1) && (size & ~(uintptr_t)15) >= 32;
+}
+
+/* Gives a cache the page map's coordinates (thread caches start zeroed: their first free comes here). */
+void malloc_cache_bind(struct malloc_cache *cache)
+{
+    if (!malloc_state.ready)
+        return;
+    cache->heap_start = malloc_state.heap_start;
+    cache->map_span_bytes = malloc_state.map_span_bytes;
+    cache->page_map = malloc_state.page_map;
+    if (malloc_state.thread_cache_opened)
+        malloc_state.thread_cache_opened();
+}
+
+__attribute__((noinline)) static void free_slow(void *block)
+{
+    if (!block)
+        return;
+    struct malloc_cache *cache = malloc_cache_self();
+    malloc_cache_open(cache);
+    int class_index = small_class_at((uintptr_t)block);
+    if (class_index >= 0) {
+        small_free_no_room(block, cache_entry_of(cache, (unsigned)class_index), (unsigned)class_index);
+        return;
+    }
+    if (tlsf_owns((uintptr_t)block) && large_plausible(block)) {
+        large_free(block);
+        return;
+    }
+    malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
+}
+
+/*
+ * The fast path's fall-through: when the block is small and its loaded magazine is full while the
+ * spare is empty, the full one becomes the spare (no lock, a few instructions); with a full spare
+ * small_free_no_room hands that over to the central state; anything else (not small, outside the
+ * heap, NULL) goes on to free_slow.
+ */
+__attribute__((noinline)) static void free_no_room(void *block)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    uintptr_t offset = (uintptr_t)block - cache->heap_start;
+    if (offset < cache->map_span_bytes) {
+        uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
+        struct malloc_cache_class *entry = &cache->entries[entry_index];
+        if (entry_index != 0) {
+            if (entry->limit != 0 && cache->spares[entry_index] == NULL) { /* (the magazine is full) */
+                struct magazine_block *freed = block, *end = &malloc_list_ends[entry_index];
+                cache->spares[entry_index] = entry->head;
+                freed->next = end;
+                freed->room = end->room - 1;
+                entry->head = freed;
+                return;
+            }
+            small_free_no_room(block, entry, (unsigned)entry_index - 1); /* hand the full spare over */
+            return;
+        }
+    }
+    free_slow(block);
+}
+
+MALLOC_FAST_PATH void malloc_core_free(void *block)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    uintptr_t offset = (uintptr_t)block - cache->heap_start;
+    if (MALLOC_LIKELY(offset < cache->map_span_bytes)) {
+        /* The page map's byte is the entry (class + 1), or 0 for a page that is not a small run:
+         * entry 0 always holds its list end alone, whose room is 0, so that case falls to the
+         * slow path too (and so does a dormant entry). */
+        uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
+        struct malloc_cache_class *entry = malloc_self_entry_at(entry_index * MALLOC_ALIGNMENT);
+        struct magazine_block *head = entry->head;
+        uintptr_t room = head->room;
+        if (MALLOC_LIKELY(room != 0)) {
+            struct magazine_block *freed = block;
+            freed->next = head;
+            freed->room = room - 1;
+            entry->head = freed;
+            return;
+        }
+    }
+    free_no_room(block); /* not small, outside the heap, or the loaded magazine is full */
+}
+
+size_t malloc_core_usable_size(const void *block)
+{
+    if (!block)
+        return 0;
+    int class_index = small_class_at((uintptr_t)block);
+    if (class_index >= 0)
+        return small_class_bytes((unsigned)class_index);
+    if (tlsf_owns((uintptr_t)block) && large_plausible(block))
+        return tlsf_usable_size(block);
+    malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
+    return 0;
+}
+
+void *malloc_core_aligned(size_t alignment, size_t size)
+{
+    if (alignment <= MALLOC_ALIGNMENT)
+        return malloc_core_alloc(size);
+    if (alignment == 32 && size <= MALLOC_CLASS_MAX_BYTES) {
+        /* Runs are page aligned and their blocks start 32 bytes in: classes of a multiple of 32
+         * bytes (the even 16-byte steps, and every class from 1024 up) are 32-aligned. */
+        return malloc_core_alloc(size == 0 ? 32 : (size + 31) & ~(size_t)31);
+    }
+    if (!malloc_state.ready)
+        return NULL;
+    void *block = large_alloc(alignment, size);
+    if (!block && reclaim())
+        block = large_alloc(alignment, size);
+    if (!block)
+        note_failure();
+    return block;
+}
+
+void *malloc_core_realloc(void *block, size_t size)
+{
+    if (!block)
+        return malloc_core_alloc(size);
+    if (size == 0) {
+        malloc_core_free(block);
+        return NULL;
+    }
+    size_t have;
+    int class_index = small_class_at((uintptr_t)block);
+    if (class_index >= 0) {
+        have = small_class_bytes((unsigned)class_index);
+        if (size <= have && size > have / 2)
+            return block;
+    } else if (tlsf_owns((uintptr_t)block) && large_plausible(block)) {
+        have = tlsf_usable_size(block);
+        if (size > MALLOC_CLASS_MAX_BYTES && tlsf_resize_in_place(block, size)) {
+            size_t now = tlsf_usable_size(block);
+            __atomic_fetch_add(&malloc_state.large_bytes_out, now - have, __ATOMIC_RELAXED);
+            return block;
+        }
+    } else {
+        malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
+        return NULL;
+    }
+    void *moved = malloc_core_alloc(size);
+    if (!moved)
+        return size <= have ? block : NULL; /* shrinking never fails: keep the block */
+    memcpy(moved, block, size < have ? size : have);
+    malloc_core_free(block);
+    return moved;
+}
+
+#ifdef RVMEM_CHECKED
+void *malloc_checked_aligned(size_t alignment, size_t size, const void *caller);
+#endif
+
+void *rvmem_calloc(size_t count, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(count, size, &bytes)) {
+        note_failure();
+        return NULL;
+    }
+    void *block = rvmem_malloc(bytes);
+    if (block)
+        memset(block, 0, bytes);
+    return block;
+}
+
+void *rvmem_aligned_alloc(size_t alignment, size_t size)
+{
+    if (alignment == 0 || (alignment & (alignment - 1)))
+        return NULL;
+#ifdef RVMEM_CHECKED
+    return malloc_checked_aligned(alignment, size, __builtin_return_address(0));
+#else
+    return malloc_core_aligned(alignment, size);
+#endif
+}
+
+void *rvmem_memalign(size_t alignment, size_t size)
+{
+    return rvmem_aligned_alloc(alignment, size);
+}
+
+int rvmem_posix_memalign(void **out, size_t alignment, size_t size)
+{
+    if (alignment < sizeof(void *) || (alignment & (alignment - 1)))
+        return E_INVAL;
+    void *block = rvmem_aligned_alloc(alignment, size);
+    if (!block)
+        return E_NOMEM;
+    *out = block;
+    return 0;
+}
+
+void rvmem_malloc_flush_cache(void)
+{
+    if (malloc_state.ready)
+        small_flush_cache(malloc_cache_self());
+}
+
+size_t rvmem_malloc_trim(void)
+{
+    if (!malloc_state.ready)
+        return 0;
+    small_flush_cache(malloc_cache_self());
+    small_release_free_runs();
+    return tlsf_trim(0);
+}
+
+int rvmem_malloc_init(const struct malloc_binding *binding)
+{
+    if (!binding || !binding->more_core || !binding->page_map || binding->page_map_bytes < 2)
+        return -E_INVAL;
+    void *current = binding->more_core(0);
+    if (current == (void *)-1)
+        return -E_NOMEM;
+    malloc_state.more_core = binding->more_core;
+    malloc_state.thread_cache_opened = binding->thread_cache_opened;
+    malloc_state.page_map = binding->page_map;
+    malloc_state.heap_start = ((uintptr_t)current + MALLOC_PAGE_BYTES - 1) & ~(MALLOC_PAGE_BYTES - 1);
+    size_t pages = binding->page_map_bytes / 2;
+    malloc_state.map_span_bytes = pages << MALLOC_PAGE_SHIFT;
+    malloc_state.run_page_index = binding->page_map + pages;
+    malloc_classes_init();
+#ifndef RVMEM_MALLOC_THREAD_CACHE
+    for (unsigned hart = 0; hart < MALLOC_CACHES; hart++) {
+        malloc_cache_start(malloc_cache_of(hart));
+        malloc_cache_bind(malloc_cache_of(hart));
+    }
+#endif
+    __atomic_store_n(&malloc_state.ready, true, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void rvmem_malloc_lock_all(void)
+{
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        spin_lock(&malloc_state.centrals[class_index].lock);
+    spin_lock(&malloc_state.tlsf.lock);
+}
+
+void rvmem_malloc_unlock_all(void)
+{
+    spin_unlock(&malloc_state.tlsf.lock);
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        spin_unlock(&malloc_state.centrals[class_index].lock);
+}

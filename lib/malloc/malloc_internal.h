@@ -1,0 +1,524 @@
+/*
+ * lib/malloc/malloc_internal.h - shared state and internal interfaces of the malloc core (lib/malloc_*.c).
+ * Builds: kernel, host
+ *
+ * Not for users: include lib/malloc/malloc.h. The pieces:
+ *   malloc_api.c      the public entry points and their fast paths (per-hart caches)
+ *   malloc_small.c    size classes: runs, central lists, refill/drain in batches, run reclaim
+ *   malloc_large.c    blocks above the classes (> 64 KiB): TLSF with the accounting
+ *   malloc_tlsf.c     TLSF over the break (large blocks and runs), growth and trim via more-core
+ *   malloc_tlsf_validate.c TLSF's validator (malloc_tlsf_chunk.h: the chunk header both share)
+ *   malloc_checked.c  the checked build's wrappers (headers, canaries, poison, state words)
+ *   malloc_validate.c the heap walker; malloc_stats.c the statistics
+ *
+ * Locks: one per size class (central list and its runs) and one for TLSF (which also guards the
+ * break). A class lock may be held while taking the TLSF lock, never the other way round.
+ */
+#ifndef RVMEM_LIB_MALLOC_MALLOC_INTERNAL_H
+#define RVMEM_LIB_MALLOC_MALLOC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/base/platform.h"
+#include "kernel/base/spinlock.h"
+#if !defined(RVMEM_HOST)
+#include "kernel/platform/hart.h" /* the caches live in struct hart */
+#include "kernel/base/layout.h"
+#endif
+#include "lib/malloc/malloc.h"
+
+#define MALLOC_PAGE_SHIFT 12
+#define MALLOC_PAGE_BYTES ((uintptr_t)1 << MALLOC_PAGE_SHIFT)
+
+#define MALLOC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MALLOC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Bit scans. The host compilers and a Zbb target have an instruction for them; the kernel's
+ * rv64imac has none and links no libgcc, so there the top bit is found by smearing it down and
+ * looking the result up with a de Bruijn multiply (about 20 instructions, no branch; the lowest
+ * bit needs no smearing loop, about 9).
+ */
+#if defined(RVMEM_HOST) || defined(__riscv_zbb)
+static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
+{
+    return 63u - (unsigned)__builtin_clzll(value);
+}
+
+static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
+{
+    return (unsigned)__builtin_ctzll(value);
+}
+#else
+#define MALLOC_DE_BRUIJN_64 0x03f79d71b4cb0a89ull
+extern const uint8_t malloc_de_bruijn_position[64];
+
+static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
+{
+    value |= value >> 1;
+    value |= value >> 2;
+    value |= value >> 4;
+    value |= value >> 8;
+    value |= value >> 16;
+    value |= value >> 32;
+    return malloc_de_bruijn_position[(value * MALLOC_DE_BRUIJN_64) >> 58];
+}
+
+/* The lowest set bit alone, minus one and doubled, is already smeared: no shifts (about 9 instructions). */
+static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
+{
+    uint64_t smeared = ((value & -value) << 1) - 1; /* bit 63: the shift gives 0, so all ones */
+    return malloc_de_bruijn_position[(smeared * MALLOC_DE_BRUIJN_64) >> 58];
+}
+#endif
+
+/*
+ * Size classes: 0..62 are 16..1008 bytes in 16-byte steps; 63 is 1024; then 8 per power of two,
+ * 1152..65536. Their sizes, run sizes and magazine sizes are tables (malloc_classes_init);
+ * MALLOC_CLASS_STEP_SHIFT-byte steps map a size above 1008 to its class.
+ */
+#define MALLOC_LINEAR_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT)
+#define MALLOC_CLASS_STEP_SHIFT 7
+#define MALLOC_CLASS_STEPS (MALLOC_CLASS_MAX_BYTES >> MALLOC_CLASS_STEP_SHIFT)
+struct malloc_classes {
+    uint32_t block_bytes[MALLOC_SMALL_CLASSES];
+    uint32_t run_bytes[MALLOC_SMALL_CLASSES];
+    uint32_t cache_limit[MALLOC_SMALL_CLASSES]; /* blocks in one magazine */
+};
+extern struct malloc_classes malloc_classes;
+
+/*
+ * The step table, at compile time (a thread cache's initial image holds a copy): step s covers
+ * sizes up to (s + 1) << 7 bytes and holds the cache entry (class + 1) of the smallest class
+ * that size fits, by the class rule above (8 classes per power of two from 1024 up: steps of
+ * 128 << octave bytes). Only the sizes above 1008 use it; tests/lib/malloc.c checks it against
+ * the class sizes malloc_classes_init computes.
+ */
+#define MALLOC_STEP_OCTAVE(b)                                                                                          \
+    ((b) <= 2048 ? 0 : (b) <= 4096 ? 1 : (b) <= 8192 ? 2 : (b) <= 16384 ? 3 : (b) <= 32768 ? 4 : 5)
+#define MALLOC_STEP_QUANTUM(b) (128 << MALLOC_STEP_OCTAVE(b))
+#define MALLOC_ENTRY_OF_BYTES(b)                                                                                       \
+    ((b) <= MALLOC_SMALL_MAX_BYTES ? ((b) + 15) / 16                                                                   \
+     : (b) <= 1024                 ? MALLOC_LINEAR_CLASSES + 1                                                         \
+                                   : MALLOC_LINEAR_CLASSES + 1 + 8 * MALLOC_STEP_OCTAVE(b) +                           \
+                         ((b) + MALLOC_STEP_QUANTUM(b) - 1) / MALLOC_STEP_QUANTUM(b) - 8)
+#define MALLOC_STEP_ENTRY1(s) MALLOC_ENTRY_OF_BYTES(((s) + 1) << MALLOC_CLASS_STEP_SHIFT),
+#define MALLOC_STEP_ENTRY2(s) MALLOC_STEP_ENTRY1(s) MALLOC_STEP_ENTRY1((s) + 1)
+#define MALLOC_STEP_ENTRY4(s) MALLOC_STEP_ENTRY2(s) MALLOC_STEP_ENTRY2((s) + 2)
+#define MALLOC_STEP_ENTRY8(s) MALLOC_STEP_ENTRY4(s) MALLOC_STEP_ENTRY4((s) + 4)
+#define MALLOC_STEP_ENTRY32(s)                                                                                         \
+    MALLOC_STEP_ENTRY8(s) MALLOC_STEP_ENTRY8((s) + 8) MALLOC_STEP_ENTRY8((s) + 16) MALLOC_STEP_ENTRY8((s) + 24)
+#define MALLOC_STEP_ENTRY128(s)                                                                                        \
+    MALLOC_STEP_ENTRY32(s) MALLOC_STEP_ENTRY32((s) + 32) MALLOC_STEP_ENTRY32((s) + 64) MALLOC_STEP_ENTRY32((s) + 96)
+#define MALLOC_ENTRY_OF_STEP_TABLE                                                                                     \
+    MALLOC_STEP_ENTRY128(0) MALLOC_STEP_ENTRY128(128) MALLOC_STEP_ENTRY128(256) MALLOC_STEP_ENTRY128(384)
+_Static_assert(MALLOC_CLASS_STEPS == 512, "MALLOC_ENTRY_OF_STEP_TABLE spells out 512 steps");
+_Static_assert(MALLOC_ENTRY_OF_BYTES(MALLOC_CLASS_MAX_BYTES) == MALLOC_SMALL_CLASSES,
+               "the last step is the last class");
+
+/* (size - 1) >> 7 -> class + 1 (MALLOC_ENTRY_OF_STEP_TABLE); each cache holds a copy. */
+extern const uint8_t malloc_entry_of_step[MALLOC_CLASS_STEPS];
+
+/* Fills the class tables (idempotent; rvmem_malloc_init calls it). */
+void malloc_classes_init(void);
+
+/* Bytes of a block of class c. */
+static inline size_t small_class_bytes(unsigned class_index)
+{
+    return malloc_classes.block_bytes[class_index];
+}
+
+/* Class of a size in 1..MALLOC_CLASS_MAX_BYTES. */
+static inline unsigned small_class_of(size_t size)
+{
+    if (size <= MALLOC_SMALL_MAX_BYTES)
+        return (unsigned)((size - 1) >> 4);
+    return malloc_entry_of_step[(size - 1) >> MALLOC_CLASS_STEP_SHIFT] - 1u;
+}
+
+/*
+ * A free block in a magazine (a loaded list, a spare, or a chain on the central stack): its first
+ * word links the next block, its second is its *room*: how many more blocks the magazine may take
+ * while this block is on top, limit - (blocks from it to the end). Every magazine ends at its
+ * cache entry's list end (malloc_list_ends[entry]: link NULL, room the class's limit), so malloc's
+ * pop stops where the link is NULL and free reads the room of whatever is on top, with no count to
+ * keep in the cache: a pop changes nothing but the head. A chain's first block has the link to
+ * the next chain in place of its room (0, as the top of any full magazine). Loose blocks
+ * (central->free_list) are linked by their first word alone and end in NULL.
+ */
+struct magazine_block {
+    struct magazine_block *next;
+    uintptr_t room;
+};
+
+/*
+ * One size class in one hart's cache (the "loaded magazine"): the top block of a magazine, or the
+ * list end alone when it is empty. Entry i's list end is malloc_list_ends[i] once the entry is set
+ * up (limit != 0); until then (caches start dormant) and always for entry 0 it is
+ * malloc_list_ends[0], whose room 0 and NULL link send free and malloc to their slow paths. A full
+ * magazine (top room 0) becomes the hart's spare for the class (struct malloc_cache's spares),
+ * and the previous spare goes to the central state as one chain, so every exchange is O(1).
+ */
+struct malloc_cache_class {
+    struct magazine_block *head;
+    uint32_t limit; /* the class's magazine size once set up; 0 until then */
+} __attribute__((aligned(16)));
+
+/* 16 bytes on rv32 too: malloc's fast path turns (size + 15) & ~15 straight into an entry's offset. */
+_Static_assert(sizeof(struct malloc_cache_class) == MALLOC_ALIGNMENT, "a cache entry is 16 bytes");
+
+/*
+ * A hart's cache. Entry i serves class i - 1, so the fast paths index it with (size + 15) >> 4
+ * (sizes up to 1008), through its copy of the step table (up to 64 KiB) and with the page
+ * map's byte (also class + 1) directly; entry 0 stays empty, which sends malloc(0) (and sizes
+ * that wrap round) to the slow path at no cost. spares[i] is entry i's spare magazine: NULL, or
+ * a full magazine of exactly small_cache_limit blocks (only the slow paths touch it).
+ * rvmem_malloc_init starts the caches of malloc_state (malloc_cache_start); a thread cache
+ * starts dormant from its initial image (malloc_api.c).
+ * The page map's coordinates, 113 spares, the step table and 113 entries: 3264 bytes a hart (rv64).
+ */
+#define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
+
+struct malloc_cache {
+    /* Copies of malloc_state's page-map fields (set at init, or lazily for thread caches), so free's fast path reaches
+     * everything from the cache pointer alone. */
+    uintptr_t heap_start;
+    uintptr_t map_span_bytes;
+    const uint8_t *page_map;
+    uintptr_t unused;
+    void *spares[MALLOC_CACHE_ENTRIES];
+    /* A copy of malloc_entry_of_step, so malloc's path for 1009..65536 bytes finds its entry from
+     * the cache pointer alone (no table address to form): malloc_cache_start writes it, and a
+     * thread cache's initial image holds it. */
+    uint8_t entry_of_step[MALLOC_CLASS_STEPS];
+    struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
+};
+
+/* Each array's start is one 12-bit immediate offset from the cache pointer (the index is added in a register). */
+_Static_assert(__builtin_offsetof(struct malloc_cache, entries) < 2048, "entries within reach");
+
+/*
+ * The list end of each cache entry (index: class + 1): NULL link, room the class's limit (0 for
+ * entry 0, the end of dormant entries). Filled by malloc_classes_init; read-only afterwards.
+ */
+extern struct magazine_block malloc_list_ends[MALLOC_CACHE_ENTRIES];
+
+/* Blocks in the magazine whose top is head, of an entry whose limit is limit. O(1). */
+static inline uint32_t magazine_length(const struct magazine_block *head, uint32_t limit)
+{
+    return limit - (uint32_t)head->room;
+}
+
+/* Makes every entry of cache dormant: empty, set up on first use by the slow paths. */
+void malloc_cache_start(struct malloc_cache *cache);
+
+/* The entry of class_index in cache. */
+static inline struct malloc_cache_class *cache_entry_of(struct malloc_cache *cache, unsigned class_index)
+{
+    return &cache->entries[class_index + 1];
+}
+
+/*
+ * Per-hart caches: the kernel and the host tests index an array by hart_self(); the LD_PRELOAD
+ * library (RVMEM_MALLOC_THREAD_CACHE) gives every thread its own thread-local cache.
+ */
+#if defined(RVMEM_MALLOC_THREAD_CACHE)
+extern __thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec")));
+#define MALLOC_CACHES 1
+#elif defined(RVMEM_HOST)
+#define MALLOC_CACHES 64 /* tests/host/platform.c allows up to 64 harts */
+#else
+#define MALLOC_CACHES RVMEM_MAX_HARTS
+#endif
+
+/* A run: pages dedicated to one small class (page aligned); blocks follow the header. */
+struct small_run {
+    uintptr_t tlsf_prev_size; /* the TLSF chunk header the run lives in (see malloc_tlsf.c) */
+#if UINTPTR_MAX == 0xffffffffu
+    uint32_t tlsf_padding[2]; /* rv32: as in struct tlsf_chunk, the size is the header's last word */
+#endif
+    uintptr_t tlsf_size;
+    struct small_run *next_run; /* the class's list of runs */
+    uint16_t class_index;
+    uint16_t capacity;     /* blocks in the run */
+    uint32_t scratch_free; /* used by trim and the validator (under the class lock) */
+};
+#define SMALL_RUN_HEADER_BYTES 32
+#define SMALL_RUN_MAX_PAGES 255 /* the page map's second byte counts back at most 254 pages */
+
+/*
+ * The central state of one size class. Full magazines come and go whole: chains is a stack of
+ * lists of exactly small_cache_limit blocks each, linked through their first block's second word.
+ * Loose blocks (from cache flushes) sit on free_list.
+ */
+struct small_central {
+    struct spinlock lock;
+    void *chains;       /* full magazines (link to the next chain: the first block's second word) */
+    size_t chain_count; /* chains on the stack */
+    void *free_list;    /* loose free blocks (link in the first word) */
+    size_t free_count;  /* blocks on free_list */
+    uintptr_t bump;     /* uncarved blocks of the newest run: [bump, bump_end) */
+    uintptr_t bump_end;
+    struct small_run *runs; /* every run of this class */
+    size_t run_count;
+    size_t carved_blocks; /* blocks ever carved from this class's current runs (minus released) */
+};
+
+#define TLSF_SL_LOG2 4
+#define TLSF_SL_COUNT (1u << TLSF_SL_LOG2)
+#define TLSF_FL_COUNT 48
+#define TLSF_MAX_REGIONS 32
+
+/* A contiguous stretch of memory obtained from more-core, ending in a zero-size sentinel chunk. */
+struct tlsf_region {
+    uintptr_t break_before; /* the break before this region was taken (its memory starts here) */
+    uintptr_t first_chunk;  /* 16-aligned */
+    uintptr_t end;          /* one past the sentinel chunk header = the break after the region */
+};
+
+struct tlsf_chunk;
+
+struct tlsf_state {
+    struct spinlock lock;
+    uint64_t first_level_bitmap;
+    uint32_t second_level_bitmap[TLSF_FL_COUNT];
+    struct tlsf_chunk *free_lists[TLSF_FL_COUNT][TLSF_SL_COUNT];
+    struct tlsf_region regions[TLSF_MAX_REGIONS];
+    unsigned region_count;
+    /*
+     * The free end of the last region, on no list: its top chunk (free, ending at the region's
+     * sentinel), or that sentinel itself (size 0) when the region ends in a used chunk; NULL
+     * before the first region. Allocation cuts from its front when no listed chunk fits.
+     */
+    struct tlsf_chunk *top;
+    size_t free_bytes;  /* sum of free chunk sizes, the top chunk's included */
+    size_t used_blocks; /* allocated chunks, runs included */
+    size_t used_bytes;  /* their chunk sizes */
+    size_t run_bytes;   /* bytes of allocated chunks that are small runs */
+    size_t more_core_calls;
+    size_t peak_span_bytes;
+    size_t trim_extra_bytes;     /* added to the automatic trim's threshold after trims proved wasted */
+    size_t last_auto_trim_bytes; /* what the last automatic trim gave back, until the heap grows again */
+};
+
+/* Everything, in one object so the fast paths reach it with one address. Fields used by the fast paths first. */
+struct malloc_state {
+    uintptr_t heap_start;     /* page map index 0 */
+    uintptr_t map_span_bytes; /* bytes of address space the page map covers */
+    uint8_t *page_map;        /* per page: 0 (not a small run), or 1 + class index */
+    uint8_t *run_page_index;  /* per page of a run: how many pages after the run's first page it is */
+    void *(*more_core)(intptr_t increment);
+    void (*thread_cache_opened)(void);
+    bool ready;
+    size_t failed_requests;
+    size_t peak_bytes_in_use;
+    size_t small_bytes_out; /* bytes of small blocks outside the central lists (held or cached) */
+    size_t large_bytes_out; /* usable bytes of TLSF blocks the program holds (large blocks, fallbacks) */
+    size_t run_changes;     /* runs taken for a class or given back (page-level refills), ever */
+#if defined(RVMEM_HOST)
+    struct malloc_cache caches[MALLOC_CACHES]; /* the kernel's are in struct hart (malloc_cache_of) */
+#endif
+    struct small_central centrals[MALLOC_SMALL_CLASSES];
+    struct tlsf_state tlsf;
+};
+
+extern struct malloc_state malloc_state;
+
+#if !defined(RVMEM_HOST)
+/* The kernel's caches live in struct hart's allocator area, HART_ALLOCATOR_AREA_OFFSET from tp. */
+_Static_assert(sizeof(struct malloc_cache) <= HART_ALLOCATOR_AREA_BYTES, "struct hart's allocator area holds a cache");
+_Static_assert(HART_ALLOCATOR_AREA_OFFSET + __builtin_offsetof(struct malloc_cache, entries) < 2048,
+               "the fast paths reach a cache's entries from tp with one 12-bit offset");
+#endif
+
+/* The cache of hart (below MALLOC_CACHES; the LD_PRELOAD build has only the calling thread's). */
+static inline struct malloc_cache *malloc_cache_of(unsigned hart)
+{
+#if defined(RVMEM_MALLOC_THREAD_CACHE)
+    (void)hart;
+    return &malloc_thread_cache;
+#elif defined(RVMEM_HOST)
+    return &malloc_state.caches[hart];
+#else
+    return (struct malloc_cache *)harts[hart].allocator_area;
+#endif
+}
+
+/* The calling hart's (thread's) cache. */
+static inline struct malloc_cache *malloc_cache_self(void)
+{
+#if defined(RVMEM_MALLOC_THREAD_CACHE)
+    return &malloc_thread_cache;
+#elif defined(RVMEM_HOST)
+    return &malloc_state.caches[hart_self()];
+#else
+    /* In the hart's own struct hart (kernel/platform/hart.h), which tp points at: no load, and the
+     * compiler folds the offset into the loads of the cache's fields (ld 128(tp), ...). */
+    return (struct malloc_cache *)((uintptr_t)__builtin_thread_pointer() + HART_ALLOCATOR_AREA_OFFSET);
+#endif
+}
+
+/*
+ * The fast paths' view of the calling hart's cache: the entry entry_bytes / 16 (class + 1) and
+ * the step table's byte for step. In the kernel the cache is at tp plus a constant; tp + index
+ * is one add the compiler cannot take apart, so the constant goes into the load's immediate
+ * (given tp + index + constant, GCC adds the constant to index first: one more instruction).
+ */
+#if defined(RVMEM_HOST)
+#define MALLOC_SELF_AT(type, field, index) ((type *)((char *)malloc_cache_self()->field + (index)))
+#else
+static inline char *malloc_tp_plus(uintptr_t index)
+{
+    char *address;
+    __asm__("add %0, tp, %1" : "=r"(address) : "r"(index));
+    return address;
+}
+#define MALLOC_SELF_AT(type, field, index)                                                                             \
+    ((type *)(malloc_tp_plus(index) + (HART_ALLOCATOR_AREA_OFFSET + __builtin_offsetof(struct malloc_cache, field))))
+#endif
+static inline struct malloc_cache_class *malloc_self_entry_at(uintptr_t entry_bytes)
+{
+    return MALLOC_SELF_AT(struct malloc_cache_class, entries, entry_bytes);
+}
+static inline uintptr_t malloc_self_entry_of_step(uintptr_t step)
+{
+    return *MALLOC_SELF_AT(uint8_t, entry_of_step, step);
+}
+
+/*
+ * The fast paths are leaves with a tail call to their slow path: no frame, so no frame pointer
+ * (the build's -fno-omit-frame-pointer would add five instructions to each). Backtraces lose
+ * nothing: the slow paths keep theirs.
+ */
+#if defined(__clang__)
+#define MALLOC_FAST_PATH /* clang (the fuzzers) has no per-function optimize attribute */
+#else
+#define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
+#endif
+
+/*
+ * Blocks in one magazine of a class (a hart holds at most two): 8192 bytes' worth, 8 to 64
+ * blocks, for the 16-byte-step classes; 128 KiB's worth, 8 to 32 blocks, from 1024 bytes up to
+ * 16 KiB; 2 blocks above.
+ */
+static inline uint32_t small_cache_limit(unsigned class_index)
+{
+    return malloc_classes.cache_limit[class_index];
+}
+
+/* --- core operations (no misuse checks beyond cheap range checks) --- */
+
+/*
+ * The unchecked allocator: the checked layer's base in checked builds; otherwise these are the
+ * public functions themselves (same definitions, public names: no extra call on the fast path).
+ */
+#ifndef RVMEM_CHECKED
+#define malloc_core_alloc rvmem_malloc
+#define malloc_core_free rvmem_free
+#define malloc_core_realloc rvmem_realloc
+#define malloc_core_usable_size rvmem_malloc_usable_size
+#endif
+void *malloc_core_alloc(size_t size);
+void malloc_core_free(void *block);
+size_t malloc_core_usable_size(const void *block);
+void *malloc_core_aligned(size_t alignment, size_t size);
+void *malloc_core_realloc(void *block, size_t size);
+
+/* Small classes (malloc_small.c). */
+void *small_alloc_slow(unsigned class_index);
+/*
+ * The malloc fast path's way out when the calling hart's entry (of its cache) is empty: loads the
+ * spare magazine, or takes one from the central state, and returns its first block (the rest
+ * loaded in entry); the first use of an entry, malloc(0) and exhaustion go on to
+ * malloc_refill_failed. NULL when out of memory.
+ */
+void *small_refill(struct malloc_cache_class *entry);
+/* alloc's slow path for the class of cache entry entry_index (0: malloc(0)): reclaims, retries, counts failures. */
+void *malloc_refill_failed(unsigned entry_index);
+void small_free_slow(void *block, unsigned class_index);
+void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index);
+void malloc_cache_bind(struct malloc_cache *cache);
+
+/* Binds the calling hart's cache on its first use (thread caches start zeroed). */
+static inline void malloc_cache_open(struct malloc_cache *cache)
+{
+    if (MALLOC_UNLIKELY(cache->page_map != malloc_state.page_map))
+        malloc_cache_bind(cache);
+}
+void small_flush_cache(struct malloc_cache *cache);
+size_t small_cache_length(const struct malloc_cache_class *entry);
+size_t small_release_free_runs(void);
+size_t small_run_bytes(unsigned class_index);
+bool small_block_is_start(uintptr_t block, unsigned class_index);
+
+/* The class of the run holding address, or -1 when address is not in a small run. */
+static inline int small_class_at(uintptr_t address)
+{
+    uintptr_t offset = address - malloc_state.heap_start;
+    if (offset >= malloc_state.map_span_bytes)
+        return -1;
+    return (int)malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT] - 1;
+}
+
+/* The run holding address (in a page of a run): the second page map says how many pages back it starts. */
+static inline struct small_run *small_run_of(uintptr_t address)
+{
+    size_t page = (address - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
+    size_t first_page = page - malloc_state.run_page_index[page];
+    return (struct small_run *)(malloc_state.heap_start + (first_page << MALLOC_PAGE_SHIFT));
+}
+
+/* Blocks above the classes (malloc_large.c): TLSF blocks with the accounting. */
+void *large_alloc(size_t alignment, size_t size);
+void large_free(void *block);
+
+/* TLSF (malloc_tlsf.c). Sizes are payload bytes; returned pointers are payloads (16-aligned). */
+void *tlsf_alloc(size_t size);
+void *tlsf_alloc_aligned(size_t alignment, size_t size);
+void tlsf_free(void *payload);
+size_t tlsf_usable_size(const void *payload);
+/* Where the payload of the chunk after payload's would be (it may be the region's end). */
+void *tlsf_next_payload(const void *payload);
+/*
+ * Resizes the TLSF block at payload to hold size bytes without moving it: a shrink frees the rest,
+ * a growth takes a free next chunk, and the last block before the top grows the heap first when
+ * the top is too small. false (nothing changed) when it cannot.
+ */
+bool tlsf_resize_in_place(void *payload, size_t size);
+bool tlsf_owns(uintptr_t address);
+bool tlsf_is_allocated_payload(uintptr_t payload);
+struct small_run *tlsf_alloc_run(size_t run_bytes);
+void tlsf_free_run(struct small_run *run);
+size_t tlsf_trim(size_t keep_bytes);
+int tlsf_validate(const void *caller);
+uintptr_t tlsf_break(void);
+void tlsf_poison(void *start, size_t bytes);
+
+/* Records a new peak of bytes in use (malloc_note_peak's compare-and-swap loop where there is no amomaxu). */
+void malloc_raise_peak(size_t now);
+
+/* Records the current bytes in use if it is a new peak (approximate; see struct malloc_stats). */
+static inline void malloc_note_peak(void)
+{
+    size_t now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED) +
+                 __atomic_load_n(&malloc_state.large_bytes_out, __ATOMIC_RELAXED);
+    if (MALLOC_UNLIKELY(now > __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED))) {
+#if defined(__riscv) && __riscv_xlen == 64
+        __asm__ volatile("amomaxu.d zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
+#elif defined(__riscv)
+        __asm__ volatile("amomaxu.w zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
+#else
+        malloc_raise_peak(now);
+#endif
+    }
+}
+
+/* Reports misuse found by the allocator (kernel/base/misuse.h) with "malloc" as the allocator. */
+void malloc_report_misuse(int kind, uintptr_t address, const void *caller);
+
+/* The checked build's poison byte for free memory. */
+#define MALLOC_POISON_BYTE 0xdb
+
+#endif

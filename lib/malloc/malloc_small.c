@@ -1,0 +1,644 @@
+/*
+ * lib/malloc/malloc_small.c - class blocks (1..65536 bytes): size-class runs and the central lists.
+ * Builds: kernel, host
+ *
+ * A run is a page-aligned TLSF chunk (4 or 8 KiB below 1 KiB; from 1 KiB up, room for at least 24
+ * blocks, 8 above 16 KiB) holding a 32-byte header and then blocks of one class; the page map
+ * marks its pages with the class, and a second map byte per page says how far back the run
+ * starts. A new run's blocks are laid out as magazines when it is taken, so magazines are taken
+ * off it in O(1). Each
+ * class has a central state under its own lock: a stack of full magazines (chains), a short
+ * list of loose blocks, the uncarved tail of its newest run and the list of its runs.
+ *
+ * Per-hart caches (malloc_api.c) work as magazines (Bonwick's magazine layer): per class a loaded
+ * list of at most small_cache_limit(class) blocks and one spare that is either empty or full.
+ * A free that finds the loaded list full makes it the spare and hands the old spare to the
+ * central state as one chain; a malloc that finds it empty loads the spare, or takes a chain (or
+ * a magazine cut off the newest run, or the loose blocks) from the central state. Every
+ * exchange is O(1); only a refill that finds the class empty takes a new run from TLSF.
+ * Blocks are owned by nobody: any hart may free any block into its own cache, so cross-hart frees
+ * never touch another hart's lists.
+ *
+ * Runs whose blocks are all free go back to TLSF in small_release_free_runs() (rvmem_malloc_trim):
+ * O(free blocks of the class), so never on a fast path.
+ */
+#include "kernel/base/string.h"
+#include "lib/malloc/malloc_internal.h"
+
+struct malloc_classes malloc_classes;
+const uint8_t malloc_entry_of_step[MALLOC_CLASS_STEPS] = {MALLOC_ENTRY_OF_STEP_TABLE};
+struct magazine_block malloc_list_ends[MALLOC_CACHE_ENTRIES] __attribute__((aligned(16)));
+
+/* Bytes of class class_index: 16-byte steps up to 1008, 1024, then 8 per power of two. */
+static uint32_t class_bytes_computed(unsigned class_index)
+{
+    if (class_index < MALLOC_LINEAR_CLASSES)
+        return (class_index + 1) * MALLOC_ALIGNMENT;
+    unsigned k = class_index - MALLOC_LINEAR_CLASSES; /* 0: 1024; then (8 + step) << (7 + octave) */
+    if (k == 0)
+        return 1024;
+    unsigned octave = (k - 1) / 8, step = k - 8 * octave;
+    return (8u + step) << (7 + octave);
+}
+
+/*
+ * Run size of a class: 4 KiB (blocks up to 256 B) or 8 KiB below 1 KiB; from 1 KiB up, at least
+ * 24 blocks (8 above 16 KiB) and at most twice that many pages (and SMALL_RUN_MAX_PAGES), the page
+ * count that wastes the smallest share: 15 to 55 blocks, up to 241 pages.
+ */
+static uint32_t class_run_bytes_computed(uint32_t bytes)
+{
+    if (bytes < 1024)
+        return bytes <= 256 ? 4096 : 8192;
+    uint32_t blocks = bytes <= 16384 ? 24 : 8; /* 16 gave zstress 20.05 instructions a malloc, 24 19.79 */
+    uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + MALLOC_PAGE_BYTES - 1) / MALLOC_PAGE_BYTES;
+    uint32_t most = 2 * least < SMALL_RUN_MAX_PAGES ? 2 * least : SMALL_RUN_MAX_PAGES;
+    uint32_t best = least;
+    uint64_t best_waste_scaled = UINT64_MAX;
+    for (uint32_t pages = least; pages <= most; pages++) {
+        uint32_t room = pages * MALLOC_PAGE_BYTES - SMALL_RUN_HEADER_BYTES;
+        uint64_t waste_scaled = (uint64_t)(room % bytes) * (2 * least) / pages; /* waste / run, compared */
+        if (waste_scaled < best_waste_scaled) {
+            best_waste_scaled = waste_scaled;
+            best = pages;
+        }
+    }
+    return best * MALLOC_PAGE_BYTES;
+}
+
+void malloc_classes_init(void)
+{
+    struct malloc_classes *C = &malloc_classes;
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
+        uint32_t bytes = class_bytes_computed(class_index);
+        C->block_bytes[class_index] = bytes;
+        C->run_bytes[class_index] = class_run_bytes_computed(bytes);
+        /* Magazines: 8 KiB's worth below 1 KiB (8 to 64 blocks), 128 KiB's worth up to 16 KiB (8 to
+         * 32; 64 KiB's gave zstress 20.40 instructions a malloc, this 20.05, with 16-block runs), 2 above. */
+        uint32_t limit = bytes < 1024 ? 8192 / bytes : bytes <= 16384 ? 131072 / bytes : 2;
+        uint32_t least = bytes <= 16384 ? 8 : 2, most = bytes < 1024 ? 64 : bytes <= 16384 ? 32 : 2;
+        C->cache_limit[class_index] = limit < least ? least : limit > most ? most : limit;
+        malloc_list_ends[class_index + 1].room = C->cache_limit[class_index];
+    }
+}
+
+size_t small_run_bytes(unsigned class_index)
+{
+    return malloc_classes.run_bytes[class_index];
+}
+
+bool small_block_is_start(uintptr_t block, unsigned class_index)
+{
+    struct small_run *run = small_run_of(block);
+    uintptr_t first = (uintptr_t)run + SMALL_RUN_HEADER_BYTES;
+    if (block < first)
+        return false;
+    size_t offset = block - first;
+    size_t bytes = small_class_bytes(class_index);
+    return offset % bytes == 0 && offset / bytes < run->capacity;
+}
+
+/* Page-map bytes a machine word at a time (the type may alias them). */
+typedef uintptr_t __attribute__((may_alias)) map_word;
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mark_map builds its words little-endian");
+
+/*
+ * mark_map for a run of many pages (the classes from 1 KiB up: up to 255 pages) a word at a time:
+ * a word of the second map holds consecutive counts, i times 0x0101.. plus 0x..0302010100.
+ * Only the run's bytes are written; nobody reads them until the run's blocks are handed out.
+ */
+__attribute__((noinline)) static void mark_map_words(uint8_t *class_of_page, uint8_t *pages_back, size_t pages,
+                                                     uint8_t mark)
+{
+    memset(class_of_page, mark, pages);
+    size_t i = 0;
+    for (; i < pages && ((uintptr_t)&pages_back[i] & (sizeof(map_word) - 1)); i++)
+        pages_back[i] = (uint8_t)i;
+    const uintptr_t ones = UINTPTR_MAX / 0xff, ramp = (uintptr_t)0x0706050403020100ull;
+    for (; pages - i >= sizeof(map_word); i += sizeof(map_word))
+        *(map_word *)&pages_back[i] = ones * i + ramp;
+    for (; i < pages; i++)
+        pages_back[i] = (uint8_t)i;
+}
+
+/*
+ * Marks the pages of a run in both page maps: class + 1, and how far each is from the first.
+ * O(pages), a word at a time for runs of many pages.
+ */
+static inline void mark_map(struct small_run *run, size_t run_bytes, unsigned class_index)
+{
+    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
+    size_t pages = run_bytes >> MALLOC_PAGE_SHIFT;
+    uint8_t *class_of_page = malloc_state.page_map + first_page;
+    uint8_t *pages_back = malloc_state.run_page_index + first_page;
+    if (pages >= 4 * sizeof(map_word)) {
+        mark_map_words(class_of_page, pages_back, pages, (uint8_t)(class_index + 1));
+        return;
+    }
+    for (size_t i = 0; i < pages; i++) { /* the runs below 1 KiB (1 or 2 pages) and a few above */
+        class_of_page[i] = (uint8_t)(class_index + 1);
+        pages_back[i] = (uint8_t)i;
+    }
+}
+
+/* Clears the pages of a run in both page maps (the run goes back to TLSF). */
+static void clear_map(struct small_run *run, size_t run_bytes)
+{
+    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
+    size_t pages = run_bytes >> MALLOC_PAGE_SHIFT;
+    memset(&malloc_state.page_map[first_page], 0, pages);
+    memset(&malloc_state.run_page_index[first_page], 0, pages);
+}
+
+/*
+ * Lays count blocks of bytes from first out as one magazine (count >= 1): linked in address
+ * order, the last to end, each with its room (limit - the blocks from it to the end).
+ */
+static inline void lay_out_magazine(uintptr_t first, size_t bytes, size_t count, uint32_t limit,
+                                    struct magazine_block *end)
+{
+    struct magazine_block *block = (struct magazine_block *)first;
+    uintptr_t room = limit - count;
+    /* Two a round: the loop's own instructions are shared by two blocks. */
+    for (; count > 2; count -= 2, room += 2) {
+        struct magazine_block *second = (struct magazine_block *)((uintptr_t)block + bytes);
+        struct magazine_block *third = (struct magazine_block *)((uintptr_t)second + bytes);
+        block->next = second;
+        block->room = room;
+        second->next = third;
+        second->room = room + 1;
+        block = third;
+    }
+    if (count == 2) {
+        struct magazine_block *second = (struct magazine_block *)((uintptr_t)block + bytes);
+        block->next = second;
+        block->room = room++;
+        block = second;
+    }
+    block->next = end;
+    block->room = room;
+}
+
+/*
+ * Lays a new run's blocks out as ready magazines of limit blocks each (the last one may be
+ * shorter), so a refill takes one off the run with no work per block: the uncarved part always
+ * starts at a magazine (cut_uncarved).
+ */
+static inline __attribute__((always_inline)) void lay_out_run(uintptr_t first, size_t bytes, size_t blocks,
+                                                              uint32_t limit, struct magazine_block *end)
+{
+    for (; blocks > limit; blocks -= limit, first += limit * bytes)
+        lay_out_magazine(first, bytes, limit, limit, end);
+    lay_out_magazine(first, bytes, blocks, limit, end);
+}
+
+/* Takes a new run from TLSF for the class and makes it the bump region. Class lock held. */
+static inline __attribute__((always_inline)) bool new_run(struct small_central *central, unsigned class_index)
+{
+    size_t run_bytes = small_run_bytes(class_index);
+    struct small_run *run = tlsf_alloc_run(run_bytes);
+    if (!run)
+        return false;
+    size_t bytes = small_class_bytes(class_index);
+    run->class_index = (uint16_t)class_index;
+    run->capacity = (uint16_t)((run_bytes - SMALL_RUN_HEADER_BYTES) / bytes);
+    run->scratch_free = 0;
+    run->next_run = central->runs;
+    central->runs = run;
+    central->run_count++;
+    central->carved_blocks += run->capacity;
+    central->bump = (uintptr_t)run + SMALL_RUN_HEADER_BYTES;
+    central->bump_end = central->bump + run->capacity * bytes;
+#ifdef RVMEM_CHECKED
+    tlsf_poison((void *)central->bump, central->bump_end - central->bump);
+#endif
+    /* Lay the blocks out as magazines now (the run's pages are new to the class: a page refill),
+     * so taking a magazine out of the run later is O(1). */
+    lay_out_run(central->bump, bytes, run->capacity, small_cache_limit(class_index),
+                &malloc_list_ends[class_index + 1]);
+    __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
+    mark_map(run, run_bytes, class_index);
+    return true;
+}
+
+/* A list of blocks taken from a class's central state, and its length. */
+struct small_batch {
+    struct magazine_block *first;
+    uint32_t count;
+};
+
+/* The second word of a chain's first block links the central stack of chains. */
+static inline void **chain_link(void *chain)
+{
+    return &((void **)chain)[1];
+}
+
+/* Takes the top chain off the class's stack (there is one). Class lock held. */
+static inline void *pop_chain(struct small_central *central)
+{
+    void *chain = central->chains;
+    central->chains = *chain_link(chain);
+    central->chain_count--;
+    return chain;
+}
+
+/*
+ * Takes the next magazine off the newest run's uncarved part (there is one), which new_run laid
+ * out as magazines of limit blocks (the last may be shorter): returns its first block and sets
+ * *count. Class lock held; O(1).
+ */
+static inline struct magazine_block *cut_uncarved(struct small_central *central, size_t bytes, uint32_t limit,
+                                                  uint32_t *count)
+{
+    uintptr_t first = central->bump;
+    size_t uncarved = (central->bump_end - first) / bytes;
+    *count = uncarved < limit ? (uint32_t)uncarved : limit;
+    central->bump = first + *count * bytes;
+    return (struct magazine_block *)first;
+}
+
+/*
+ * Makes the loose list first (count blocks, count <= limit) a magazine: each block's room, and
+ * the class's list end after the last. Returns its first block. O(count).
+ */
+static struct magazine_block *magazine_of_loose(void *first, uint32_t count, unsigned class_index)
+{
+    uint32_t limit = small_cache_limit(class_index);
+    struct magazine_block *block = first;
+    for (uint32_t room = limit - count; room < limit - 1; room++, block = block->next)
+        block->room = room;
+    block->room = limit - 1;
+    block->next = &malloc_list_ends[class_index + 1];
+    return first;
+}
+
+/*
+ * take_magazine's slower half, with the class lock held (it lets go of it): the whole loose list
+ * (fewer than a limit of blocks: chain_loose keeps it so) made a magazine, or else a magazine off
+ * the newest run's uncarved blocks (a new run only when the class has neither). O(limit) for the
+ * loose blocks (their rooms are written), O(1) off the run (laid out already).
+ */
+__attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct small_central *central,
+                                                                        unsigned class_index, uint32_t limit)
+{
+    uint32_t taken = (uint32_t)central->free_count;
+    struct magazine_block *first = NULL;
+    if (taken) {
+        first = magazine_of_loose(central->free_list, taken, class_index);
+        central->free_list = NULL;
+        central->free_count = 0;
+    } else if (central->bump != central->bump_end || new_run(central, class_index)) {
+        first = cut_uncarved(central, small_class_bytes(class_index), limit, &taken);
+    }
+    spin_unlock(&central->lock);
+    return (struct small_batch){first, taken};
+}
+
+/*
+ * Keeps the class's loose list shorter than a magazine: while it holds a limit of blocks or
+ * more, the first limit of them become a chain (a full magazine: rooms written, ending at the
+ * class's list end). Class lock held; O(loose blocks), so only on the flush and reclaim paths.
+ */
+static void chain_loose(struct small_central *central, unsigned class_index)
+{
+    uint32_t limit = small_cache_limit(class_index);
+    while (central->free_count >= limit) {
+        void *chain = central->free_list;
+        struct magazine_block *last = chain;
+        for (uint32_t i = 1; i < limit; i++)
+            last = last->next;
+        central->free_list = last->next;
+        central->free_count -= limit;
+        magazine_of_loose(chain, limit, class_index);
+        *chain_link(chain) = central->chains;
+        central->chains = chain;
+        central->chain_count++;
+    }
+}
+
+/* Counts a batch of blocks as taken out of the central state (statistics and peak). */
+static inline void note_taken(unsigned class_index, uint32_t count)
+{
+    __atomic_fetch_add(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
+    malloc_note_peak();
+}
+
+/*
+ * Takes one magazine for the class from its central state: a whole chain when there is one,
+ * else take_loose_or_fresh. Returns its first block and its length (0: out of memory). The
+ * first block's room is not valid when it came as a chain: callers hand that block out.
+ */
+static struct small_batch take_magazine(unsigned class_index, uint32_t limit)
+{
+    struct small_central *central = &malloc_state.centrals[class_index];
+    struct small_batch batch;
+    spin_lock(&central->lock);
+    if (central->chains != NULL) {
+        void *chain = pop_chain(central);
+        spin_unlock(&central->lock);
+        batch = (struct small_batch){chain, limit};
+    } else {
+        batch = take_loose_or_fresh(central, class_index, limit);
+    }
+    if (batch.count)
+        note_taken(class_index, batch.count);
+    return batch;
+}
+
+/* Gives a full magazine (exactly limit blocks) to the class's central state: O(1). */
+static inline void give_magazine(unsigned class_index, void *chain, uint32_t limit)
+{
+    struct small_central *central = &malloc_state.centrals[class_index];
+    spin_lock(&central->lock);
+    *chain_link(chain) = central->chains;
+    central->chains = chain;
+    central->chain_count++;
+    spin_unlock(&central->lock);
+    __atomic_fetch_sub(&malloc_state.small_bytes_out, limit * small_class_bytes(class_index), __ATOMIC_RELAXED);
+}
+
+/* Sets up a dormant cache entry on its first use: its own list end, its limit. */
+static inline void entry_ready(struct malloc_cache_class *entry, unsigned class_index)
+{
+    if (MALLOC_UNLIKELY(!entry->limit)) {
+        entry->limit = small_cache_limit(class_index);
+        entry->head = &malloc_list_ends[class_index + 1];
+    }
+}
+
+void malloc_cache_start(struct malloc_cache *cache)
+{
+    for (unsigned entry_index = 0; entry_index < MALLOC_CACHE_ENTRIES; entry_index++) {
+        cache->entries[entry_index].head = &malloc_list_ends[0];
+        cache->entries[entry_index].limit = 0;
+        cache->spares[entry_index] = NULL;
+    }
+    memcpy(cache->entry_of_step, malloc_entry_of_step, sizeof cache->entry_of_step);
+}
+
+/* Loads a magazine into the (empty) entry less its first block, which it returns. */
+static inline void *load_batch(struct malloc_cache_class *entry, struct magazine_block *first)
+{
+    entry->head = first->next;
+    return first;
+}
+
+/* refill_from_central's general case: waits for the lock, takes loose blocks or a new run. */
+__attribute__((noinline)) static void *refill_locked(struct malloc_cache_class *entry, size_t entry_index)
+{
+    struct small_batch batch = take_magazine((unsigned)entry_index - 1, entry->limit);
+    if (MALLOC_UNLIKELY(batch.count == 0))
+        return malloc_refill_failed((unsigned)entry_index);
+    return load_batch(entry, batch.first);
+}
+
+/*
+ * refill_from_central's page refill: the class has no free block at all. Takes a new run and
+ * loads its first magazine, with the class lock the caller took (let go of here). O(blocks in a
+ * run): new_run lays them out.
+ */
+__attribute__((noinline)) static void *refill_new_run(struct malloc_cache_class *entry, size_t entry_index)
+{
+    unsigned class_index = (unsigned)entry_index - 1;
+    struct small_central *central = &malloc_state.centrals[class_index];
+    if (MALLOC_UNLIKELY(!new_run(central, class_index))) {
+        spin_unlock(&central->lock);
+        return malloc_refill_failed((unsigned)entry_index);
+    }
+    uint32_t count;
+    struct magazine_block *first = cut_uncarved(central, small_class_bytes(class_index), entry->limit, &count);
+    spin_unlock(&central->lock);
+    note_taken(class_index, count);
+    return load_batch(entry, first);
+}
+
+static void *refill_from_central(struct malloc_cache_class *entry, size_t entry_index);
+
+/*
+ * refill_from_central's way in for a dormant entry (limit 0): sets it up and refills as usual;
+ * entry 0 (malloc(0), never set up) and a malloc not set up yet go to the slow path.
+ */
+__attribute__((noinline)) static void *refill_first_use(struct malloc_cache_class *entry, size_t entry_index)
+{
+    if (entry_index == 0 || !__atomic_load_n(&malloc_state.ready, __ATOMIC_ACQUIRE))
+        return malloc_refill_failed((unsigned)entry_index);
+    malloc_cache_open(malloc_cache_self());
+    entry_ready(entry, (unsigned)entry_index - 1);
+    return refill_from_central(entry, entry_index);
+}
+
+/*
+ * small_refill's second half: a whole chain from the central state, or a magazine off the newest
+ * run's uncarved blocks (new_run laid them out), when the class lock is free; a class with no
+ * free block at all takes a new run in refill_new_run; everything else (the first use of an
+ * entry, a busy lock, loose blocks) goes to the general paths. A leaf with tail calls, like the
+ * fast paths: no frame.
+ */
+MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(struct malloc_cache_class *entry,
+                                                                            size_t entry_index)
+{
+    uint32_t limit = entry->limit;
+    /* 0: the entry's first use, or entry 0 (malloc(0): never set up), or malloc is not set up
+     * yet (no entry is until then). */
+    if (MALLOC_UNLIKELY(limit == 0))
+        return refill_first_use(entry, entry_index);
+    unsigned class_index = (unsigned)entry_index - 1;
+    struct small_central *central = &malloc_state.centrals[class_index];
+    if (MALLOC_UNLIKELY(!spin_trylock(&central->lock)))
+        return refill_locked(entry, entry_index);
+    struct magazine_block *first;
+    uint32_t count = limit;
+    if (MALLOC_LIKELY(central->chains != NULL)) {
+        first = pop_chain(central);
+    } else if (MALLOC_LIKELY(central->free_count == 0 && central->bump != central->bump_end)) {
+        first = cut_uncarved(central, small_class_bytes(class_index), limit, &count);
+    } else if (MALLOC_LIKELY(central->free_count == 0)) {
+        return refill_new_run(entry, entry_index); /* nothing uncarved either: a page refill */
+    } else {
+        spin_unlock(&central->lock);
+        return refill_locked(entry, entry_index);
+    }
+    spin_unlock(&central->lock);
+    note_taken(class_index, count);
+    return load_batch(entry, first);
+}
+
+MALLOC_FAST_PATH void *small_refill(struct malloc_cache_class *entry)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    size_t entry_index = (size_t)(entry - cache->entries);
+    struct magazine_block *block = cache->spares[entry_index];
+    if (MALLOC_LIKELY(block != NULL)) {
+        /* The spare is full: it becomes the loaded magazine, less the block returned. No lock. */
+        cache->spares[entry_index] = NULL;
+        entry->head = block->next;
+        return block;
+    }
+    return refill_from_central(entry, entry_index);
+}
+
+void *small_alloc_slow(unsigned class_index)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    malloc_cache_open(cache);
+    struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
+    entry_ready(entry, class_index);
+    struct magazine_block *block = entry->head;
+    if (!block->next) {
+        /* The loaded magazine is empty: load the spare (full), else one from the central state. */
+        void **spare = &cache->spares[class_index + 1];
+        if (*spare) {
+            block = *spare;
+            *spare = NULL;
+        } else {
+            struct small_batch batch = take_magazine(class_index, entry->limit);
+            if (batch.count == 0)
+                return NULL;
+            block = batch.first;
+        }
+    }
+    /* (Reached with a non-empty magazine only for malloc(0), which the fast path sends here.) */
+    entry->head = block->next;
+    return block;
+}
+
+size_t small_cache_length(const struct malloc_cache_class *entry)
+{
+    return magazine_length(entry->head, entry->limit);
+}
+
+/* Puts a list of count loose blocks (count >= 1) on the class's central free list: O(count). */
+static void drain_loose(unsigned class_index, void *first, size_t count)
+{
+    void *last = first;
+    for (size_t i = 1; i < count; i++)
+        last = *(void **)last;
+    struct small_central *central = &malloc_state.centrals[class_index];
+    spin_lock(&central->lock);
+    *(void **)last = central->free_list;
+    central->free_list = first;
+    central->free_count += count;
+    chain_loose(central, class_index);
+    spin_unlock(&central->lock);
+    __atomic_fetch_sub(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
+}
+
+void small_free_slow(void *block, unsigned class_index)
+{
+    small_free_no_room(block, cache_entry_of(malloc_cache_self(), class_index), class_index);
+}
+
+void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index)
+{
+    entry_ready(entry, class_index);
+    struct magazine_block *end = &malloc_list_ends[class_index + 1];
+    if (MALLOC_UNLIKELY(entry->head->room == 0)) {
+        /* The loaded magazine is full: it becomes the spare; the old spare goes to the central state. */
+        void **spare = &malloc_cache_self()->spares[class_index + 1];
+        if (*spare)
+            give_magazine(class_index, *spare, entry->limit);
+        *spare = entry->head;
+        entry->head = end;
+    }
+    struct magazine_block *freed = block;
+    freed->next = entry->head;
+    freed->room = entry->head->room - 1;
+    entry->head = freed;
+}
+
+void small_flush_cache(struct malloc_cache *cache)
+{
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
+        struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
+        if (!entry->limit)
+            continue;
+        void **spare = &cache->spares[class_index + 1];
+        if (*spare)
+            give_magazine(class_index, *spare, entry->limit);
+        *spare = NULL;
+        uint32_t length = magazine_length(entry->head, entry->limit);
+        if (length)
+            drain_loose(class_index, entry->head, length);
+        entry->head = &malloc_list_ends[class_index + 1];
+    }
+}
+
+/* scratch_free of a run being released (no real count reaches it). */
+#define RUN_RELEASING UINT32_MAX
+
+/* Releases the runs of one class whose blocks are all free; returns how many. */
+static size_t release_class(unsigned class_index)
+{
+    struct small_central *central = &malloc_state.centrals[class_index];
+    size_t bytes = small_class_bytes(class_index);
+    struct small_run *released = NULL;
+    size_t count = 0;
+    spin_lock(&central->lock);
+    /* Whole magazines become loose blocks first (each chain: exactly limit blocks). */
+    size_t limit = small_cache_limit(class_index);
+    while (central->chains) {
+        void *chain = pop_chain(central);
+        void *last = chain;
+        for (size_t i = 1; i < limit; i++)
+            last = *(void **)last;
+        *(void **)last = central->free_list;
+        central->free_list = chain;
+        central->free_count += limit;
+    }
+    for (struct small_run *run = central->runs; run; run = run->next_run)
+        run->scratch_free = 0;
+    for (void *block = central->free_list; block; block = *(void **)block)
+        small_run_of((uintptr_t)block)->scratch_free++;
+    if (central->bump < central->bump_end)
+        small_run_of(central->bump)->scratch_free += (uint32_t)((central->bump_end - central->bump) / bytes);
+    struct small_run **link = &central->runs;
+    while (*link) {
+        struct small_run *run = *link;
+        if (run->scratch_free == run->capacity) {
+            *link = run->next_run;
+            run->next_run = released;
+            released = run;
+            central->run_count--;
+            central->carved_blocks -= run->capacity;
+            count++;
+        } else {
+            link = &run->next_run;
+        }
+    }
+    if (count) {
+        /* Drop the released runs' blocks from the free list and the bump region. */
+        for (struct small_run *run = released; run; run = run->next_run)
+            run->scratch_free = RUN_RELEASING;
+        void **block_link = &central->free_list;
+        while (*block_link) {
+            void *block = *block_link;
+            if (small_run_of((uintptr_t)block)->scratch_free == RUN_RELEASING) {
+                *block_link = *(void **)block;
+                central->free_count--;
+            } else {
+                block_link = (void **)block;
+            }
+        }
+        if (central->bump < central->bump_end && small_run_of(central->bump)->scratch_free == RUN_RELEASING)
+            central->bump = central->bump_end = 0;
+        for (struct small_run *run = released; run; run = run->next_run)
+            clear_map(run, small_run_bytes(class_index));
+    }
+    chain_loose(central, class_index);
+    spin_unlock(&central->lock);
+    while (released) {
+        struct small_run *next = released->next_run;
+        tlsf_free_run(released);
+        __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
+        released = next;
+    }
+    return count;
+}
+
+size_t small_release_free_runs(void)
+{
+    size_t runs = 0;
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
+        runs += release_class(class_index);
+    return runs;
+}

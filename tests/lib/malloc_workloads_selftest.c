@@ -1,0 +1,187 @@
+/*
+ * tests/lib/malloc_workloads_selftest.c - tests of the malloc workloads themselves.
+ * Builds: kernel, host
+ *
+ * The workloads run over a small test allocator (a bump arena that resets when every block
+ * is freed), so these tests need no real malloc: they check the call counts and peaks each
+ * workload promises, that the sequence is deterministic, that a probe sees every call, and
+ * that the workloads notice an allocator that returns NULL or hands out overlapping blocks.
+ */
+#include "kernel/base/errors.h"
+#include "kernel/base/string.h"
+#include "tests/harness/ktest.h"
+#include "tests/lib/malloc_workloads.h"
+
+#define ARENA_BYTES (256 * 1024)
+
+static unsigned char arena[ARENA_BYTES] __attribute__((aligned(16)));
+static size_t arena_used;
+static unsigned long arena_live;
+static unsigned long fail_after; /* mallocs left before NULL (0: never fails) */
+static bool hand_out_same_block;
+
+static void arena_reset(void)
+{
+    arena_used = 0;
+    arena_live = 0;
+    fail_after = 0;
+    hand_out_same_block = false;
+}
+
+static void *arena_malloc(size_t bytes)
+{
+    if (fail_after && --fail_after == 0)
+        return NULL;
+    if (hand_out_same_block) {
+        arena_live++;
+        return arena;
+    }
+    size_t rounded = (bytes + 15) & ~(size_t)15;
+    if (rounded > ARENA_BYTES - arena_used)
+        return NULL;
+    void *block = arena + arena_used;
+    arena_used += rounded;
+    arena_live++;
+    return block;
+}
+
+static void arena_free(void *block)
+{
+    KASSERT(block != NULL);
+    KASSERT(arena_live > 0);
+    if (--arena_live == 0)
+        arena_used = 0;
+}
+
+static size_t arena_span(void)
+{
+    return arena_used;
+}
+
+static const struct malloc_table arena_table = {"test arena", arena_malloc, arena_free, arena_span};
+
+static struct malloc_slot slots[MALLOC_WORKLOAD_MAX_SLOTS];
+
+static struct malloc_workload_run new_run(const struct malloc_probe *probe)
+{
+    arena_reset();
+    memset(arena, 0, sizeof arena);
+    return (struct malloc_workload_run){
+        .table = &arena_table, .probe = probe, .sample_heap_span = true, .slots = slots};
+}
+
+KTEST(malloc_workloads, pair_counts)
+{
+    struct malloc_workload_run run = new_run(NULL);
+    KASSERT_EQ(malloc_workload_pair(&run), 0);
+    KASSERT_EQ(run.result.mallocs, 5000);
+    KASSERT_EQ(run.result.frees, 5000);
+    KASSERT_EQ(run.result.peak_live_blocks, 1);
+    KASSERT_EQ(run.result.peak_live_bytes, 32);
+    KASSERT_EQ(run.result.live_blocks, 0);
+    KASSERT_EQ(arena_live, 0);
+}
+
+KTEST(malloc_workloads, simple16_counts_and_peak)
+{
+    struct malloc_workload_run run = new_run(NULL);
+    KASSERT_EQ(malloc_workload_simple16(&run), 0);
+    KASSERT_EQ(run.result.mallocs, 4 * 3200);
+    KASSERT_EQ(run.result.frees, 4 * 3200);
+    KASSERT_EQ(run.result.peak_live_blocks, 1600);
+    KASSERT_EQ(run.result.peak_live_bytes, 1600 * 16);
+    KASSERT_EQ(run.result.peak_heap_span, 1600 * 16);
+    KASSERT_EQ(arena_live, 0);
+}
+
+KTEST(malloc_workloads, sweep_one_size)
+{
+    struct malloc_workload_run run = new_run(NULL);
+    KASSERT_EQ(malloc_workload_sweep_one(&run, 1024), 0);
+    KASSERT_EQ(run.result.mallocs, 4 * 64);
+    KASSERT_EQ(run.result.peak_live_bytes, 64 * 1024);
+    KASSERT_EQ(malloc_workload_sweep_one(&run, 0), -E_INVAL);
+}
+
+/* A probe that counts what it sees, and checks before/after pair up. */
+struct probe_tally {
+    unsigned long befores, mallocs, frees;
+    uint64_t malloc_bytes;
+};
+
+static void tally_before(void *context)
+{
+    ((struct probe_tally *)context)->befores++;
+}
+
+static void tally_after(void *context, enum malloc_call call, size_t bytes, uint64_t instructions)
+{
+    struct probe_tally *tally = context;
+    (void)instructions;
+    if (call == MALLOC_CALL_MALLOC) {
+        tally->mallocs++;
+        tally->malloc_bytes += bytes;
+    } else {
+        tally->frees++;
+    }
+}
+
+KTEST(malloc_workloads, probe_sees_every_call)
+{
+    struct probe_tally tally = {0};
+    const struct malloc_probe probe = {&tally, tally_before, tally_after};
+    struct malloc_workload_run run = new_run(&probe);
+    KASSERT_EQ(malloc_workload_simple16(&run), 0);
+    KASSERT_EQ(tally.mallocs, run.result.mallocs);
+    KASSERT_EQ(tally.frees, run.result.frees);
+    KASSERT_EQ(tally.befores, tally.mallocs + tally.frees);
+    KASSERT_EQ(tally.malloc_bytes, run.result.requested_bytes);
+}
+
+KTEST(malloc_workloads, larson_is_deterministic)
+{
+    /* The arena is too small for larson: it fails the same way, at the same call, twice. */
+    struct malloc_workload_run run = new_run(NULL);
+    KASSERT_EQ(malloc_workload_larson(&run), -E_NOMEM);
+    uint64_t first_mallocs = run.result.mallocs, first_bytes = run.result.requested_bytes;
+    KASSERT(first_mallocs > 100);
+    run = new_run(NULL);
+    KASSERT_EQ(malloc_workload_larson(&run), -E_NOMEM);
+    KASSERT_EQ(run.result.mallocs, first_mallocs);
+    KASSERT_EQ(run.result.requested_bytes, first_bytes);
+}
+
+KTEST(malloc_workloads, null_frees_everything)
+{
+    static const char *const names[] = {"pair", "simple16", "larson", "zstress", "sweep"};
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+        struct malloc_workload_run run = new_run(NULL);
+        fail_after = 50;
+        malloc_workload_fn workload = malloc_workload_by_name(names[i]);
+        KASSERT(workload != NULL);
+        KASSERT_EQ(workload(&run), -E_NOMEM);
+        KASSERT_EQ(run.result.mallocs, 49);
+        KASSERT_EQ(run.result.live_blocks, 0);
+        KASSERT_EQ(arena_live, 0);
+    }
+    KASSERT(malloc_workload_by_name("nonsense") == NULL);
+}
+
+KTEST(malloc_workloads, overlapping_blocks_detected)
+{
+    struct malloc_workload_run run = new_run(NULL);
+    hand_out_same_block = true;
+    KASSERT_EQ(malloc_workload_simple16(&run), -E_BADDATA);
+}
+
+KTEST(malloc_workloads, fill_blocks_writes_every_byte)
+{
+    struct malloc_workload_run run = new_run(NULL);
+    KASSERT_EQ(malloc_workload_sweep_one(&run, 64), 0);
+    KASSERT_EQ(arena[30], 0); /* markers only: the middle of the first block is untouched */
+    run = new_run(NULL);
+    run.fill_blocks = true;
+    KASSERT_EQ(malloc_workload_sweep_one(&run, 64), 0);
+    KASSERT_EQ(arena[30], arena[0]); /* the whole block holds its marker */
+    KASSERT_NE(arena[30], 0);
+}

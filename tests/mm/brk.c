@@ -1,0 +1,341 @@
+/*
+ * tests/mm/brk.c - the program break over a buddy allocator of its own.
+ * Builds: kernel, host
+ *
+ * The heap starts at the bottom of a small arena whose pages a private buddy allocator
+ * manages, so the tests control exactly which pages are taken.
+ */
+#include "kernel/mm/brk.h"
+#include "kernel/mm/buddy.h"
+#include "kernel/base/errors.h"
+#include "kernel/base/layout.h"
+#include "kernel/base/platform.h"
+#include "kernel/base/string.h"
+#include "tests/harness/ktest.h"
+
+#define ARENA_PAGES 256
+static unsigned char arena[ARENA_PAGES * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static struct buddy pages;
+static struct brk_heap heap;
+static uintptr_t heap_start;
+static unsigned long free_at_start;
+
+/* The top of the arena holds the allocator's own metadata: the heap may grow up to it. */
+static uintptr_t arena_limit(void)
+{
+    return (uintptr_t)arena + sizeof arena - pages.metadata_bytes;
+}
+
+/* A fresh buddy over the arena and an empty heap at its bottom, limited to the arena. */
+static bool set_up(void)
+{
+    struct buddy_range range = {(uintptr_t)arena, (uintptr_t)arena + sizeof arena};
+    if (buddy_init(&pages, &range, 1) != 0)
+        return false;
+    heap_start = (uintptr_t)arena;
+    free_at_start = buddy_free_pages(&pages);
+    return brk_init(&heap, &pages, heap_start, arena_limit()) == 0;
+}
+
+static uintptr_t current_break(void)
+{
+    void *previous = NULL;
+    brk_sbrk(&heap, 0, &previous);
+    return (uintptr_t)previous;
+}
+
+static uintptr_t pages_held(void)
+{
+    struct brk_stats stats;
+    brk_get_stats(&heap, &stats);
+    return stats.pages_held;
+}
+
+KTEST(brk, grow_and_shrink_return_the_previous_break)
+{
+    KASSERT(set_up());
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 100, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start);
+    KASSERT_EQ(brk_sbrk(&heap, 50, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start + 100);
+    KASSERT_EQ(current_break(), heap_start + 150);
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 1);
+    KASSERT_EQ(brk_sbrk(&heap, -150, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start + 150);
+    KASSERT_EQ(pages_held(), 0u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+KTEST(brk, byte_granular_moves_across_page_boundaries)
+{
+    KASSERT(set_up());
+    static const intptr_t moves[] = {4095, 1, 1, -2, 8193, -4097, 3, -4099, 12288, -12288, 1, -1};
+    uintptr_t expected = heap_start;
+    for (unsigned i = 0; i < sizeof moves / sizeof moves[0]; i++) {
+        void *previous = NULL;
+        KASSERT_EQ(brk_sbrk(&heap, moves[i], &previous), 0);
+        KASSERT_EQ((uintptr_t)previous, expected);
+        expected += (uintptr_t)moves[i];
+        uintptr_t want_pages = (expected - heap_start + PAGE_SIZE - 1) / PAGE_SIZE;
+        KASSERT_EQ(pages_held(), want_pages);
+        KASSERT_EQ(buddy_free_pages(&pages), free_at_start - want_pages);
+    }
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+KTEST(brk, grown_memory_reads_as_zero)
+{
+    KASSERT(set_up());
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 3 * PAGE_SIZE, &previous), 0);
+    unsigned char *bytes = previous;
+    for (unsigned i = 0; i < 3 * PAGE_SIZE; i++) {
+        KASSERT_EQ(bytes[i], 0);
+        bytes[i] = 0xff;
+    }
+    KASSERT_EQ(brk_sbrk(&heap, -5000, &previous), 0); /* within a page and across one */
+    KASSERT_EQ(brk_sbrk(&heap, 5000, &previous), 0);
+    for (unsigned i = 3 * PAGE_SIZE - 5000; i < 3 * PAGE_SIZE; i++)
+        KASSERT_EQ(bytes[i], 0);
+    KASSERT_EQ(bytes[3 * PAGE_SIZE - 5001], 0xff); /* below the shrink: kept */
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+}
+
+KTEST(brk, bad_moves_are_refused_and_change_nothing)
+{
+    KASSERT(set_up());
+    void *previous = (void *)1;
+    KASSERT_EQ(brk_sbrk(&heap, -1, &previous), -E_INVAL);
+    KASSERT_PTR_EQ(previous, (void *)1);
+    KASSERT_EQ(brk_set(&heap, heap_start - 1), -E_INVAL);
+    KASSERT_EQ(brk_sbrk(&heap, 10, &previous), 0);
+    KASSERT_EQ(brk_sbrk(&heap, INTPTR_MAX, &previous), -E_NOMEM); /* beyond the limit */
+    KASSERT_EQ(brk_sbrk(&heap, INTPTR_MIN, &previous), -E_INVAL); /* wraps below zero */
+    KASSERT_EQ(brk_set(&heap, arena_limit() + 1), -E_NOMEM);
+    KASSERT_EQ(current_break(), heap_start + 10);
+    KASSERT_EQ(brk_set(&heap, arena_limit()), 0); /* exactly up to the limit */
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), -E_NOMEM);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT(brk_init(&heap, &pages, heap_start + 1, heap_start + PAGE_SIZE) == -E_INVAL);
+    KASSERT(brk_init(&heap, &pages, heap_start, heap_start - PAGE_SIZE) == -E_INVAL);
+}
+
+KTEST(brk, collision_with_an_allocated_page_then_recovery)
+{
+    KASSERT(set_up());
+    uintptr_t taken = heap_start + 2 * PAGE_SIZE;
+    KASSERT_EQ(buddy_claim(&pages, taken, taken + PAGE_SIZE), 0); /* someone else owns page 2 */
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 2 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), -E_NOMEM);
+    KASSERT_EQ(current_break(), heap_start + 2 * PAGE_SIZE);
+    KASSERT_EQ(pages_held(), 2u);
+    KASSERT_EQ(buddy_free(&pages, (void *)taken, 0), 0);
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), 0);
+    KASSERT_EQ(pages_held(), 3u);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+}
+
+KTEST(brk, exhaustion_by_page_allocations_then_recovery)
+{
+    KASSERT(set_up());
+    static void *taken[ARENA_PAGES];
+    unsigned count = 0;
+    while (count < ARENA_PAGES && (taken[count] = buddy_alloc(&pages, 0)) != NULL)
+        count++;
+    KASSERT_GT(count, 0u);
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), -E_NOMEM);
+    for (unsigned i = 0; i < count; i++)
+        KASSERT_EQ(buddy_free(&pages, taken[i], 0), 0);
+    KASSERT_EQ(brk_sbrk(&heap, 1, &previous), 0);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+}
+
+KTEST(brk, statistics_track_start_break_and_peak)
+{
+    KASSERT(set_up());
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 3 * PAGE_SIZE + 7, &previous), 0);
+    KASSERT_EQ(brk_sbrk(&heap, -(intptr_t)(2 * PAGE_SIZE), &previous), 0);
+    struct brk_stats stats;
+    brk_get_stats(&heap, &stats);
+    KASSERT_EQ(stats.start, heap_start);
+    KASSERT_EQ(stats.current, heap_start + PAGE_SIZE + 7);
+    KASSERT_EQ(stats.peak, heap_start + 3 * PAGE_SIZE + 7);
+    KASSERT_EQ(stats.pages_held, 2u);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+}
+
+/* brk_move_by_uninit as brk_sbrk: 0 or the error, the previous break in *previous on success. */
+static int sbrk_uninit_on(intptr_t increment, void **previous)
+{
+    struct brk_move move = brk_move_by_uninit(&heap, increment);
+    if (move.error == 0)
+        *previous = (void *)move.previous;
+    return (int)move.error;
+}
+
+KTEST(brk, uninitialized_grow_moves_the_break_like_sbrk)
+{
+    KASSERT(set_up());
+    void *previous = NULL;
+    KASSERT_EQ(sbrk_uninit_on(100, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start);
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 1);
+    KASSERT_EQ(sbrk_uninit_on(3 * PAGE_SIZE + 7, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start + 100);
+    KASSERT_EQ(current_break(), heap_start + 3 * PAGE_SIZE + 107);
+    KASSERT_EQ(pages_held(), 4u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 4);
+    struct brk_stats stats;
+    brk_get_stats(&heap, &stats);
+    KASSERT_EQ(stats.peak, heap_start + 3 * PAGE_SIZE + 107);
+    KASSERT_EQ(sbrk_uninit_on(-(intptr_t)(3 * PAGE_SIZE + 107), &previous), 0); /* shrinks as sbrk does */
+    KASSERT_EQ((uintptr_t)previous, heap_start + 3 * PAGE_SIZE + 107);
+    KASSERT_EQ(pages_held(), 0u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+KTEST(brk, uninitialized_grow_fails_like_sbrk_and_changes_nothing)
+{
+    KASSERT(set_up());
+    void *previous = (void *)1;
+    KASSERT_EQ(sbrk_uninit_on(-1, &previous), -E_INVAL); /* below the start */
+    KASSERT_PTR_EQ(previous, (void *)1);
+    KASSERT_EQ(sbrk_uninit_on(10, &previous), 0);
+    KASSERT_EQ(sbrk_uninit_on(INTPTR_MAX, &previous), -E_NOMEM); /* beyond the limit */
+    KASSERT_EQ(sbrk_uninit_on(INTPTR_MIN, &previous), -E_INVAL); /* wraps below zero */
+    uintptr_t to_limit = arena_limit() - (heap_start + 10);
+    KASSERT_EQ(sbrk_uninit_on((intptr_t)to_limit + 1, &previous), -E_NOMEM);
+    KASSERT_EQ(current_break(), heap_start + 10);
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 1);
+    /* The pages above are taken: -E_NOMEM, nothing claimed; once they are free the same move succeeds. */
+    uintptr_t taken = heap_start + 2 * PAGE_SIZE;
+    KASSERT_EQ(buddy_claim(&pages, taken, taken + PAGE_SIZE), 0);
+    KASSERT_EQ(sbrk_uninit_on(3 * PAGE_SIZE, &previous), -E_NOMEM);
+    KASSERT_EQ(current_break(), heap_start + 10);
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 2);
+    KASSERT_EQ(buddy_free(&pages, (void *)taken, 0), 0);
+    KASSERT_EQ(sbrk_uninit_on(3 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(sbrk_uninit_on((intptr_t)(to_limit - 3 * PAGE_SIZE), &previous), 0); /* exactly up to the limit */
+    KASSERT_EQ(current_break(), arena_limit());
+    KASSERT_EQ(sbrk_uninit_on(1, &previous), -E_NOMEM);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+/* Claims the first pages of the arena with bytes written all over them, then gives them back. */
+static void dirty_the_first_pages(unsigned page_count)
+{
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, (intptr_t)(page_count * PAGE_SIZE), &previous), 0);
+    memset(previous, 0xa5, page_count * PAGE_SIZE);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0); /* checked builds poison them (0x6b): still not zero */
+}
+
+/* The first byte in [from, to) that is not zero, or to. */
+static uintptr_t first_nonzero(uintptr_t from, uintptr_t to)
+{
+    for (const unsigned char *byte = (const unsigned char *)from; (uintptr_t)byte < to; byte++)
+        if (*byte)
+            return (uintptr_t)byte;
+    return to;
+}
+
+KTEST(brk, zeroing_grow_after_an_uninitialized_one_reads_zero)
+{
+    KASSERT(set_up());
+    dirty_the_first_pages(3);
+    void *previous = NULL;
+    KASSERT_EQ(sbrk_uninit_on(100, &previous), 0);
+    /* The premise: the page came back as it was (that is what uninitialized means). */
+    KASSERT_NE(*(const unsigned char *)(heap_start + 100), 0);
+    KASSERT_EQ(heap.dirty_end, heap_start + PAGE_SIZE);
+    /* The fast path must not hand those bytes to a zeroing move; a move by 0 still takes it. */
+    uintptr_t fast_previous = 0;
+    KASSERT(!brk_try_move_fast(&heap, 16, &fast_previous));
+    KASSERT(brk_try_move_fast(&heap, 0, &fast_previous));
+    KASSERT_EQ(fast_previous, heap_start + 100);
+    /* Inside the page: exactly what is handed out is cleared. */
+    KASSERT_EQ(brk_sbrk(&heap, 200, &previous), 0);
+    KASSERT_EQ((uintptr_t)previous, heap_start + 100);
+    KASSERT_EQ(first_nonzero(heap_start + 100, heap_start + 300), heap_start + 300);
+    /* Across into new pages: the rest of the dirty page and the new pages read as zero. */
+    KASSERT_EQ(brk_sbrk(&heap, 2 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(first_nonzero(heap_start + 300, heap_start + 2 * PAGE_SIZE + 300), heap_start + 2 * PAGE_SIZE + 300);
+    KASSERT(brk_try_move_fast(&heap, 16, &fast_previous)); /* nothing dirty above the break any more */
+    /* brk_set into dirty pages clears too. */
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    dirty_the_first_pages(2);
+    KASSERT_EQ(sbrk_uninit_on(1, &previous), 0);
+    KASSERT_EQ(brk_set(&heap, heap_start + PAGE_SIZE + 1), 0);
+    KASSERT_EQ(first_nonzero(heap_start + 1, heap_start + PAGE_SIZE + 1), heap_start + PAGE_SIZE + 1);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+}
+
+KTEST(brk, shrinking_below_dirty_bytes_keeps_zero_above_the_break)
+{
+    KASSERT(set_up());
+    dirty_the_first_pages(3);
+    void *previous = NULL;
+    KASSERT_EQ(sbrk_uninit_on(2 * PAGE_SIZE + 100, &previous), 0); /* three dirty pages */
+    memset((void *)heap_start, 0x5a, 2 * PAGE_SIZE + 100);
+    KASSERT_EQ(brk_set(&heap, heap_start + 50), 0); /* gives two pages back, keeps the first */
+    KASSERT_EQ(pages_held(), 1u);
+    KASSERT_EQ(brk_sbrk(&heap, 3 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(first_nonzero(heap_start + 50, heap_start + 3 * PAGE_SIZE + 50), heap_start + 3 * PAGE_SIZE + 50);
+    KASSERT_EQ(*(const unsigned char *)(heap_start + 49), 0x5a); /* below the shrink: kept */
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+#define SMP_MOVES 64
+static uintptr_t smp_blocks[64][SMP_MOVES];
+
+/* Every hart grows the one heap at once; the pieces handed out must never overlap. */
+KTEST_SMP(brk, concurrent_sbrk_from_all_harts)
+{
+    unsigned self = ktest_hart_index();
+    if (self == 0)
+        KASSERT(set_up());
+    ktest_barrier();
+    KASSERT_LT(self, 64u);
+    for (unsigned i = 0; i < SMP_MOVES; i++) {
+        void *previous = NULL;
+        intptr_t size = 8 + 24 * (intptr_t)((self + i) % 5);
+        KASSERT_EQ(brk_sbrk(&heap, size, &previous), 0);
+        smp_blocks[self][i] = (uintptr_t)previous;
+        unsigned char *bytes = previous;
+        for (intptr_t b = 0; b < size; b++)
+            bytes[b] = (unsigned char)(self + 1);
+    }
+    ktest_barrier();
+    for (unsigned i = 0; i < SMP_MOVES; i++) {
+        const unsigned char *bytes = (const unsigned char *)smp_blocks[self][i];
+        intptr_t size = 8 + 24 * (intptr_t)((self + i) % 5);
+        for (intptr_t b = 0; b < size; b++)
+            KASSERT_EQ(bytes[b], self + 1);
+    }
+    ktest_barrier();
+    if (self == 0) {
+        KASSERT_EQ(brk_set(&heap, heap_start), 0);
+        KASSERT_EQ(buddy_free_pages(&pages), free_at_start);
+        KASSERT_EQ(buddy_validate(&pages), 0);
+    }
+}

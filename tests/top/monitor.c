@@ -1,0 +1,98 @@
+/*
+ * tests/top/monitor.c - the monitor's commands called directly (tools/test.py drives the
+ * real prompt through a pty as well), and tour step 1's claim: each measured frame is the
+ * compiler's.
+ */
+#include "kernel/mm/buddy.h"
+#include "kernel/top/monitor.h"
+#include "kernel/mm/pages.h"
+#include "kernel/base/string.h"
+#include "kernel/top/tour_frames.h"
+#include "lib/malloc/malloc.h"
+#include "tests/harness/ktest.h"
+
+static enum monitor_status run(const char *text)
+{
+    char line[MONITOR_LINE_MAX + 1];
+    size_t length = strnlen(text, MONITOR_LINE_MAX);
+    memcpy(line, text, length);
+    line[length] = '\0';
+    return monitor_run_line(line);
+}
+
+KTEST(monitor, bad_input_is_an_error_not_a_crash)
+{
+    KASSERT_EQ(run(""), MONITOR_DONE);
+    KASSERT_EQ(run("   "), MONITOR_DONE);
+    KASSERT_EQ(run("frobnicate"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("help me"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("map 5"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("map 99999999999999999999999"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("alloc heap"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("alloc page x"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("alloc page 1 2"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("free"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("free -1"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("a b c d e f g h i"), MONITOR_BAD_USAGE);
+    /* Well-formed but impossible: an error line, and the prompt back. */
+    KASSERT_EQ(run("free 12345"), MONITOR_DONE);
+    KASSERT_EQ(run("alloc page 99"), MONITOR_DONE);
+    KASSERT_EQ(run("test crash"), MONITOR_DONE);
+    KASSERT_EQ(run("test monitor"), MONITOR_DONE); /* refused: it would recurse into this test */
+    KASSERT_EQ(run("test no_such_suite"), MONITOR_DONE);
+    KASSERT_EQ(run("poweroff"), MONITOR_POWEROFF);
+}
+
+KTEST(monitor, alloc_and_free_pages_by_id)
+{
+    unsigned long before = buddy_free_pages(kernel_pages());
+    KASSERT_EQ(run("alloc page 2"), MONITOR_DONE);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), before - 4);
+    KASSERT_EQ(run("alloc"), MONITOR_DONE);
+    KASSERT_EQ(run("free #1"), MONITOR_DONE);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
+    KASSERT_EQ(run("free 1"), MONITOR_DONE); /* already freed: refused, nothing changes */
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
+}
+
+KTEST(monitor, alloc_and_free_heap_blocks_by_id)
+{
+    struct malloc_stats before, during, after;
+    rvmem_malloc_stats(&before);
+    KASSERT_EQ(run("alloc heap 3000"), MONITOR_DONE);
+    rvmem_malloc_stats(&during);
+    KASSERT_GE(during.bytes_in_use, before.bytes_in_use + 3000);
+    KASSERT_EQ(run("heap"), MONITOR_DONE);
+    KASSERT_EQ(run("free 1"), MONITOR_DONE);
+    rvmem_malloc_stats(&after);
+    KASSERT_EQ(after.bytes_in_use, before.bytes_in_use);
+    KASSERT_EQ(run("alloc heap 16G"), MONITOR_DONE); /* fails cleanly: nothing held */
+    KASSERT_EQ(run("free 1"), MONITOR_DONE);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    rvmem_malloc_trim(); /* the suites' leak checks compare the break */
+}
+
+KTEST(monitor, read_only_commands_run)
+{
+    static const char *const commands[] = {"help", "mem", "buddy", "map 40", "heap", "stacks"};
+    for (unsigned i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        KASSERT_EQ(run(commands[i]), MONITOR_DONE);
+}
+
+KTEST(tour, frames_match_the_compilers_report)
+{
+    struct tour_frame_trace trace;
+    uintptr_t caller_sp = tour_current_sp();
+    tour_frame_outer(&trace);
+    uintptr_t above = caller_sp;
+    for (unsigned level = 0; level < TOUR_FRAME_DEPTH; level++) {
+        unsigned long compiler = tour_compiler_frame_bytes(trace.function[level]);
+        KASSERT_GT(compiler, 0);
+        KASSERT_EQ(above - trace.stack_pointer[level], compiler);
+        /* The local array lies inside the frame. */
+        KASSERT_GE(trace.local_array[level], trace.stack_pointer[level]);
+        KASSERT_LT(trace.local_array[level], above);
+        above = trace.stack_pointer[level];
+    }
+    KASSERT_EQ(tour_compiler_frame_bytes("no_such_function"), 0);
+}
