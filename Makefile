@@ -69,18 +69,21 @@ LDLIBS      = $(shell $(CC) $(MULTILIB_FLAGS) -print-libgcc-file-name)
 # host (host tests, fuzzers, librvmem); *_KERNEL files for the kernel only. `make lint` checks that
 # every source file is in exactly one list and that each includes only its own layer and those below.
 BOOT_SOURCES      := boot/entry.S boot/trap.S
-BASE_PORTABLE     := $(addprefix kernel/base/,errors.c misuse.c printf.c spinlock.c string.c)
+BASE_PORTABLE     := $(addprefix kernel/base/,errors.c misuse.c printf.c spinlock.c)
+BASE_KERNEL       := kernel/base/string.c # the host has its C library's
 PLATFORM_PORTABLE := $(addprefix kernel/platform/,bootargs.c fdt.c fdt_query.c)
 PLATFORM_KERNEL   := $(addprefix kernel/platform/,console.c hart.c panic.c power.c sbi.c stack.c trap.c)
 MM_PORTABLE       := $(addprefix kernel/mm/,brk.c buddy.c buddy_init.c buddy_range.c buddy_stats.c buddy_validate.c \
-                       memmap.c)
-MM_KERNEL         := $(addprefix kernel/mm/,pages.c)
+                       fragmentation.c memmap.c)
+MM_KERNEL         := $(addprefix kernel/mm/,pages.c sbrk.c)
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 TOP_PORTABLE      := $(addprefix kernel/top/,census.c monitor_text.c)
-TOP_KERNEL        := $(addprefix kernel/top/,main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c \
-                       tour.c tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c)
+TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c \
+                       terminal.c tour.c tour_check.c \
+                       tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c tour_program_break.c tour_stack_frames.c \
+                       tour_static_layout.c)
 # The tests mirror the layers; tests/harness/ is the test and benchmark runner.
 TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c selftest.c) $(addprefix tests/base/,printf.c string.c) \
                      $(addprefix tests/platform/,bootargs.c fdt.c) \
@@ -89,19 +92,20 @@ TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c selftest.c) $(addprefix 
                        malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
-                     $(addprefix tests/platform/,boot.c stack.c) $(addprefix tests/mm/,sbrk.c) \
-                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,monitor.c) \
+                     $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,sbrk.c) \
+                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c) \
                      $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
 FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_fdt.c fuzz_malloc.c)
+HOSTBENCH_SOURCES := tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c
 PORTABLE_SOURCES  := $(BASE_PORTABLE) $(PLATFORM_PORTABLE) $(MM_PORTABLE) $(LIB_PORTABLE) $(TOP_PORTABLE)
 HEADERS           := $(wildcard boot/*.h kernel/*/*.h lib/*.h lib/*/*.h tests/*/*.h)
 
 # Device-tree test blobs (tests/platform/fdt_blobs.h): QEMU's own trees and tests/data/fdt_board.dts as C arrays.
 FDT_BLOBS := $(BUILD)/fdt_blobs.c
-KERNEL_SOURCES := $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(PLATFORM_KERNEL) $(MM_KERNEL) $(TOP_KERNEL) \
+KERNEL_SOURCES := $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(TOP_KERNEL) \
                   $(TESTS_PORTABLE) $(TESTS_KERNEL) $(FDT_BLOBS)
 KERNEL_OBJECTS := $(patsubst %,$(BUILD)/kernel-objects/%.o,$(KERNEL_SOURCES))
 # Generated after the stack report, linked last (see build_figures.c below).
@@ -252,11 +256,11 @@ HOST_BENCH     := $(BUILD)/malloc-bench
 RVMEM_PRELOAD  ?= $(BUILD)/host/librvmem_malloc.so
 BENCH_HOST      = python3 tools/bench_host.py --bench $(HOST_BENCH) --preload $(RVMEM_PRELOAD) --json $(BUILD)/bench.json
 host-bench: $(HOST_BENCH) $(BUILD)/host/librvmem_malloc.so
-$(HOST_BENCH): tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c $(HEADERS) | check-host-tools
+$(HOST_BENCH): $(HOSTBENCH_SOURCES) $(HEADERS) | check-host-tools
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) -std=gnu11 -O2 -g -fno-plt -Wl,-z,now $(WARNINGS) -I. -DRVMEM_HOST -o $@ \
-	    tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c -ldl
+	    $(HOSTBENCH_SOURCES) -ldl
 bench-host: host-bench
 	$(BENCH_HOST)
 
@@ -322,9 +326,13 @@ FORMAT_FILES = $(wildcard boot/*.h kernel/*/*.[ch] lib/*.[ch] lib/*/*.[ch] tests
 format:
 	clang-format -i $(FORMAT_FILES)
 
-lint:
-	clang-format --dry-run --Werror $(FORMAT_FILES)
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr --std=c11 \
+# Every source in one layer's list above (tests/lib/malloc_workloads.c is shared with the host bench).
+LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(TOP_KERNEL) $(TESTS_PORTABLE) \
+                 $(TESTS_KERNEL) $(TESTS_HOST) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c
+lint: $(KERNEL_OBJECTS)
+	$(Q)python3 tools/layers.py --listed $(LISTED_SOURCES) --call-graphs $(KERNEL_CALL_GRAPHS)
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr --std=c11 \
 	    -DRVMEM_HOST -I. --suppress=missingIncludeSystem $(FORMAT_FILES)
 
 deps:

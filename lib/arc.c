@@ -1,6 +1,5 @@
 /*
  * lib/arc.c - Arc: atomic reference counting shared across harts (lib/arc.h).
- * Builds: kernel, host
  */
 #include "lib/arc.h"
 

@@ -1,6 +1,5 @@
 /*
  * lib/arc.h - Arc: an atomically reference-counted heap value shared across harts (Rust's Arc<T>).
- * Builds: kernel, host
  *
  * Same shape as lib/rc.h, but the count is atomic: any hart may retain and release at any time,
  * and exactly one release (the last) runs the destructor and frees the value, after every other

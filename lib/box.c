@@ -1,6 +1,5 @@
 /*
  * lib/box.c - Box: one owner, one heap value (lib/box.h).
- * Builds: kernel, host
  */
 #include "lib/box.h"
 

@@ -1,6 +1,5 @@
 /*
  * lib/box.h - Box: a value on the heap with exactly one owner (Rust's Box<T>, in C).
- * Builds: kernel, host
  *
  *     struct point *p = BOX_NEW(struct point, {1, 2});   // NULL when out of memory
  *     struct point *q = BOX_MOVE(p);                       // q owns it now, p is NULL

@@ -1,6 +1,5 @@
 /*
  * lib/rc.c - Rc: single-hart reference counting (lib/rc.h).
- * Builds: kernel, host
  */
 #include "lib/rc.h"
 

@@ -1,6 +1,5 @@
 /*
  * lib/rc.h - Rc: a reference-counted heap value for one hart (Rust's Rc<T>, in C).
- * Builds: kernel, host
  *
  *     struct node *n = rc_new(sizeof *n, node_destroy);  // count 1, value zeroed; NULL on OOM
  *     struct node *m = rc_retain(n);                      // count 2, same value

@@ -1,6 +1,5 @@
 /*
  * lib/refcount_header.h - the 16-byte header lib/rc.c and lib/arc.c put before a counted value.
- * Builds: kernel, host
  */
 #ifndef RVMEM_LIB_REFCOUNT_HEADER_H
 #define RVMEM_LIB_REFCOUNT_HEADER_H

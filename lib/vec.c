@@ -1,6 +1,5 @@
 /*
  * lib/vec.c - Vec: growable arrays with a doubling growth policy (lib/vec.h).
- * Builds: kernel, host
  */
 #include "lib/vec.h"
 

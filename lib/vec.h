@@ -1,6 +1,5 @@
 /*
  * lib/vec.h - Vec: a growable array of fixed-size elements (Rust's Vec<T>, in C).
- * Builds: kernel, host
  *
  *     struct vec v = VEC_INIT(int);
  *     int x = 7;

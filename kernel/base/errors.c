@@ -1,6 +1,5 @@
 /*
  * kernel/base/errors.c - names of error codes, for messages.
- * Builds: kernel, host
  */
 #include "kernel/base/errors.h"
 

@@ -1,15 +1,20 @@
 /*
  * kernel/base/layout.h - every layout constant of the runtime, for C and assembly.
  *
- * Build settings (Makefile variables) arrive as -D definitions; the defaults here
- * are what a plain `make` uses. linker.ld receives the same values through --defsym.
+ * Build settings (Makefile variables) arrive as -D definitions; the defaults here are what a
+ * plain `make` uses. linker.ld receives the same values through --defsym. Each constant is
+ * defined here and nowhere else.
  */
 #ifndef RVMEM_KERNEL_BASE_LAYOUT_H
 #define RVMEM_KERNEL_BASE_LAYOUT_H
 
-/* Bytes in a page: the unit of the buddy allocator and of the program break. */
-#define PAGE_SIZE 4096
+/* Bytes in a page: the unit of the page allocator, the program break and malloc's runs. */
 #define PAGE_SHIFT 12
+#ifdef __ASSEMBLER__
+#define PAGE_SIZE (1 << PAGE_SHIFT)
+#else
+#define PAGE_SIZE ((uintptr_t)1 << PAGE_SHIFT)
+#endif
 
 /* Harts the build can hold (stacks and per-hart data are sized by it). Makefile: MAX_HARTS=. */
 #ifndef RVMEM_MAX_HARTS
@@ -22,13 +27,14 @@
 #endif
 
 /*
- * Size of struct hart (kernel/platform/hart.h), so assembly can index the per-hart table: the hart's own
- * fields, then from HART_ALLOCATOR_AREA_OFFSET its malloc cache, in place, so malloc's fast
- * paths reach it as tp plus a constant (lib/malloc/malloc_internal.h checks that it fits).
+ * struct hart (kernel/platform/hart.h) fills one page, so assembly can index the per-hart table:
+ * the platform's own fields, then from HART_AREA_OFFSET to the end the hart's private area, which
+ * the platform seam (kernel/base/platform.h) lends to one client (in this runtime, malloc's
+ * per-hart cache). Code on the hart reaches its area as tp plus a constant.
  */
 #define HART_STRUCT_SIZE 4096
-#define HART_ALLOCATOR_AREA_OFFSET 128
-#define HART_ALLOCATOR_AREA_BYTES (HART_STRUCT_SIZE - HART_ALLOCATOR_AREA_OFFSET)
+#define HART_AREA_OFFSET 128
+#define HART_AREA_BYTES (HART_STRUCT_SIZE - HART_AREA_OFFSET)
 
 /* Offsets in struct hart that assembly or the compiler use through tp. */
 #define HART_STACK_GUARD_OFFSET 0            /* -mstack-protector-guard-offset */

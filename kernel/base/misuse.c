@@ -1,6 +1,5 @@
 /*
  * kernel/base/misuse.c - the default misuse reporter (see misuse.h).
- * Builds: kernel, host
  */
 #include "kernel/base/misuse.h"
 

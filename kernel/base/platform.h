@@ -1,35 +1,77 @@
 /*
  * kernel/base/platform.h - the few services portable code needs from whatever runs it.
  *
- * Portable code (printf, the device-tree reader, the allocator cores, the test
- * runner) calls only these. In the kernel they are implemented by
- * kernel/platform/console.c, kernel/platform/hart.c and kernel/platform/panic.c; on the host by
- * tests/host/platform.c. Keep this list short.
+ * The seam between the portable code and whatever runs it: portable code (printf, the
+ * device-tree reader, the allocator cores, the test runner) calls only these. In the kernel they
+ * are implemented by the platform layer (kernel/platform/: console.c, hart.c, stack.c, panic.c);
+ * on the host by tests/host/platform.c and lib/host/platform_posix.c. Keep this list short.
  */
 #ifndef RVMEM_KERNEL_BASE_PLATFORM_H
 #define RVMEM_KERNEL_BASE_PLATFORM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Writes n bytes to the console. Safe on all harts at once (lines may interleave). */
 void console_write(const char *text, size_t length);
 
 /*
  * Logical index of the calling hart: 0 for the boot hart, then 1, 2, ... (host: per thread).
- * In the kernel one load through tp (struct hart's index at HART_INDEX_OFFSET: kernel/platform/hart.h), so
- * allocator fast paths can afford it.
+ * In the kernel one load through tp (struct hart's index at HART_INDEX_OFFSET), so allocator fast
+ * paths can afford it.
  */
 #ifdef RVMEM_HOST
 unsigned hart_self(void);
 #else
+#include "kernel/base/arch.h"
 #include "kernel/base/layout.h"
 static inline unsigned hart_self(void)
 {
-    unsigned index;
-    __asm__("lw %0, %1(tp)" : "=r"(index) : "i"(HART_INDEX_OFFSET));
-    return index;
+    return *(const unsigned *)((const char *)__builtin_thread_pointer() + HART_INDEX_OFFSET);
 }
 #endif
+
+/*
+ * Each hart's private area: HART_AREA_BYTES bytes (kernel/base/layout.h), 128-byte aligned, zeroed
+ * at boot and never touched by the platform, lent to one client (malloc's per-hart cache).
+ * hart_area(hart) is any hart's (for statistics and draining); hart_area_self_plus(offset) is the
+ * calling hart's plus offset, which in the kernel is tp plus a constant: no load, no call.
+ */
+void *hart_area(unsigned hart);
+#ifdef RVMEM_HOST
+static inline char *hart_area_self_plus(uintptr_t offset)
+{
+    return (char *)hart_area(hart_self()) + offset;
+}
+#else
+static inline char *hart_area_self_plus(uintptr_t offset)
+{
+    return arch_thread_pointer_plus(offset) + HART_AREA_OFFSET;
+}
+#endif
+
+/*
+ * The retired-instruction counter: exact guest instructions under QEMU -icount shift=0, where all
+ * harts share one counter (a figure is exact while the other harts sleep). 0 on the host.
+ */
+static inline uint64_t instructions_retired(void)
+{
+#if defined(RVMEM_HOST)
+    return 0;
+#elif __riscv_xlen == 32
+    uint32_t high, low, high_again;
+    do { /* two reads: retry when the low half wrapped in between */
+        __asm__ volatile("rdinstreth %0" : "=r"(high)::"memory");
+        __asm__ volatile("rdinstret %0" : "=r"(low)::"memory");
+        __asm__ volatile("rdinstreth %0" : "=r"(high_again)::"memory");
+    } while (high != high_again);
+    return ((uint64_t)high << 32) | low;
+#else
+    uint64_t count;
+    __asm__ volatile("rdinstret %0" : "=r"(count)::"memory");
+    return count;
+#endif
+}
 
 /* Number of harts that are up and running (host: the configured thread count). */
 unsigned hart_count(void);

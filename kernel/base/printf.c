@@ -1,6 +1,5 @@
 /*
  * kernel/base/printf.c - a small, bounded printf (see printf.h for the formats).
- * Builds: kernel, host
  */
 #include "kernel/base/printf.h"
 

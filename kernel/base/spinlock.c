@@ -1,6 +1,5 @@
 /*
  * kernel/base/spinlock.c - the waiting half of spin_lock (see spinlock.h).
- * Builds: kernel, host
  */
 #include "kernel/base/spinlock.h"
 

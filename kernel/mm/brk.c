@@ -1,6 +1,5 @@
 /*
  * kernel/mm/brk.c - the program break over the buddy allocator (see brk.h).
- * Builds: kernel, host
  */
 #include "kernel/mm/brk.h"
 

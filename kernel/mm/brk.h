@@ -1,6 +1,5 @@
 /*
  * kernel/mm/brk.h - the program break: a heap that grows and shrinks by moving one address.
- * Builds: kernel, host
  *
  * The heap is [start, break). Growing past the last page it holds claims the physical
  * pages directly above from the buddy allocator (buddy_claim); shrinking past a page

@@ -5,8 +5,6 @@
  * Its neighbours: buddy.h (the contract), buddy_internal.h (the metadata encoding),
  * buddy_init.c (ranges to regions and blocks), buddy_range.c (claim and release of page
  * ranges), buddy_stats.c (statistics) and buddy_validate.c (the validator).
- *
- * Builds: kernel, host
  */
 #include "kernel/mm/buddy.h"
 
@@ -336,7 +334,7 @@ static __attribute__((noinline)) int cache_put_locking(struct buddy *buddy, stru
                                                        uint8_t *state)
 {
 #if RVMEM_CHECKED
-    buddy_poison(page, BUDDY_PAGE_SIZE);
+    buddy_poison(page, PAGE_SIZE);
 #endif
     spin_lock(&cache->lock);
     return cache_put(buddy, cache, page, state);
@@ -383,7 +381,7 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
         if (address) {
             void *block = (void *)address;
 #if RVMEM_CHECKED
-            check_poison(block, order_pages(order) << BUDDY_PAGE_SHIFT, caller);
+            check_poison(block, order_pages(order) << PAGE_SHIFT, caller);
 #endif
             set_error(error, 0);
             return block;
@@ -454,7 +452,7 @@ refill_fill(struct buddy_cache *cache, const struct buddy_region *region, uintpt
     struct buddy_cache_entry *entry = &cache->entries[BUDDY_CACHE_PAGES - 1];
     uint8_t *state = &region->page_state[index];
     uintptr_t address = region_page_address(region, index);
-    uintptr_t page_bytes = BUDDY_PAGE_SIZE;
+    uintptr_t page_bytes = PAGE_SIZE;
     __asm__("" : "+r"(page_bytes)); /* one add a page, not a constant built for each */
 #pragma GCC unroll 16
     for (unsigned i = 0; i + 1 < count; i++) { /* bottom up: the lowest page at the bottom */
@@ -491,7 +489,7 @@ static inline __attribute__((always_inline)) uintptr_t refill_take(struct buddy 
 static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t address, const void *caller, int *error)
 {
 #if RVMEM_CHECKED
-    check_poison((void *)address, BUDDY_PAGE_SIZE, caller);
+    check_poison((void *)address, PAGE_SIZE, caller);
 #else
     (void)caller;
 #endif
@@ -554,7 +552,7 @@ static inline __attribute__((always_inline)) void *cache_take(struct buddy *budd
     cache->room_bytes = room_bytes + sizeof(struct buddy_cache_entry);
     spin_unlock(&cache->lock);
 #if RVMEM_CHECKED
-    check_poison(page, BUDDY_PAGE_SIZE, caller);
+    check_poison(page, PAGE_SIZE, caller);
 #endif
     set_error(error, 0);
     return page;
@@ -621,7 +619,7 @@ static __attribute__((noinline)) int free_slow(struct buddy *buddy, void *block,
     enum misuse_kind kind = buddy_classify_free(region, index, order, aligned);
     if (kind == BUDDY_FREE_OK) {
 #if RVMEM_CHECKED
-        buddy_poison(block, order_pages(order) << BUDDY_PAGE_SHIFT);
+        buddy_poison(block, order_pages(order) << PAGE_SHIFT);
 #endif
         buddy_pool_put(buddy, region, index, order);
     }
@@ -654,7 +652,7 @@ FAST_PATH int buddy_free(struct buddy *buddy, void *block, unsigned order)
 {
     uintptr_t address = (uintptr_t)block;
     struct buddy_region *region = &buddy->regions[0];
-    uintptr_t index = (address >> BUDDY_PAGE_SHIFT) - region->first_pfn;
+    uintptr_t index = (address >> PAGE_SHIFT) - region->first_pfn;
     if (order == 0 && (address & PAGE_OFFSET_MASK) == 0 && index < region->page_count) {
         uint8_t *state = &region->page_state[index];
         if (state_load(state) == PAGE_ALLOCATED)

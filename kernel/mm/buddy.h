@@ -2,8 +2,6 @@
  * kernel/mm/buddy.h - the buddy page allocator: 4 KiB pages handed out in naturally aligned
  * blocks of 2^order pages, order 0..BUDDY_MAX_ORDER.
  *
- * Builds: kernel, host
- *
  * Memory. The caller passes the usable RAM as ranges (any number, any size, any alignment;
  * they must not overlap). buddy_init() rounds each range inward to whole pages, carves its own
  * metadata from the top of the highest range that can hold it (buddy_stats.metadata_bytes says
@@ -74,13 +72,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/base/layout.h" /* PAGE_SIZE; RVMEM_MAX_HARTS: harts with a page cache */
 #include "kernel/base/spinlock.h"
 
 #ifndef BUDDY_MAX_ORDER
 #define BUDDY_MAX_ORDER 10 /* largest block: 2^10 pages = 4 MiB */
-#endif
-#ifndef RVMEM_MAX_HARTS
-#define RVMEM_MAX_HARTS 8 /* harts with a page cache; others use the shared pool directly */
 #endif
 #ifndef BUDDY_MAX_REGIONS
 #define BUDDY_MAX_REGIONS 8 /* far-apart memory banks; more are merged (metadata spans the gap) */
@@ -92,8 +88,6 @@
 #define BUDDY_CACHE_BATCH_ORDER 3 /* a refill takes one block of (at most) 2^3 = 8 pages */
 #endif
 
-#define BUDDY_PAGE_SHIFT 12
-#define BUDDY_PAGE_SIZE ((uintptr_t)1 << BUDDY_PAGE_SHIFT)
 #define BUDDY_TREE_ORDERS 31   /* a region spans at most 2^30 pages (4 TiB) */
 #define BUDDY_POISON_BYTE 0x6b /* Linux's POISON_FREE */
 
@@ -112,7 +106,7 @@ struct buddy_range {
 
 /* A span of page frames with its metadata; aligned to the largest block at both ends. */
 struct buddy_region {
-    uintptr_t first_pfn;     /* page frame number (address >> BUDDY_PAGE_SHIFT) of the first page */
+    uintptr_t first_pfn;     /* page frame number (address >> PAGE_SHIFT) of the first page */
     uintptr_t page_count;    /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
     uint8_t *page_state;     /* one state byte per page, see buddy_internal.h */
     uint8_t **largest_free;  /* [top_order + 1] levels of the largest-free tree, in struct buddy */
@@ -234,6 +228,20 @@ unsigned long buddy_free_pages(struct buddy *buddy);
  * (fragmentation). Based on the pool (stats->free_blocks). 0 for an order above BUDDY_MAX_ORDER.
  */
 int buddy_fragmentation_index(const struct buddy_stats *stats, unsigned order);
+
+/* What buddy_block_at says of a page. */
+enum buddy_page_state {
+    BUDDY_PAGE_UNMANAGED, /* not the allocator's: excluded RAM, its metadata, a hole, no RAM */
+    BUDDY_PAGE_FREE,      /* in a free block of the pool or in a per-hart cache */
+    BUDDY_PAGE_ALLOCATED, /* inside an allocated block (claimed pages included) */
+};
+
+/*
+ * The state of the page holding address, and in *pages how many pages from it on share that state
+ * as part of the same block (1 for an unmanaged page). Reads the state bytes without the locks: on
+ * a busy machine a snapshot, never a change. O(BUDDY_MAX_ORDER + regions).
+ */
+enum buddy_page_state buddy_block_at(struct buddy *buddy, uintptr_t address, uintptr_t *pages);
 
 /* Prints the totals, free blocks per order (buddyinfo) and fragmentation indexes (x.yyy). */
 void buddy_print_stats(struct buddy *buddy, const char *name);

@@ -1,8 +1,6 @@
 /*
  * kernel/mm/buddy_init.c - buddy_init: ranges to regions, the metadata carved from the ranges,
  * and the ranges covered with the largest aligned blocks.
- *
- * Builds: kernel, host
  */
 #include "kernel/mm/buddy.h"
 
@@ -20,8 +18,8 @@ struct region_plan {
 /* The whole pages of a range: [*first_pfn, *end_pfn), empty when *end_pfn <= *first_pfn. */
 static void range_pages(const struct buddy_range *range, uintptr_t *first_pfn, uintptr_t *end_pfn)
 {
-    *first_pfn = (range->start >> BUDDY_PAGE_SHIFT) + ((range->start & PAGE_OFFSET_MASK) != 0);
-    *end_pfn = range->end >> BUDDY_PAGE_SHIFT;
+    *first_pfn = (range->start >> PAGE_SHIFT) + ((range->start & PAGE_OFFSET_MASK) != 0);
+    *end_pfn = range->end >> PAGE_SHIFT;
 }
 
 static void plan_merge(struct region_plan *plan, unsigned *count, unsigned i)
@@ -171,7 +169,7 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
             return -E_RANGE;
         metadata_bytes += bytes;
     }
-    uintptr_t metadata_pages = (metadata_bytes + PAGE_OFFSET_MASK) >> BUDDY_PAGE_SHIFT;
+    uintptr_t metadata_pages = (metadata_bytes + PAGE_OFFSET_MASK) >> PAGE_SHIFT;
     unsigned carved = range_count;
     uintptr_t carved_end = 0;
     for (unsigned i = 0; i < range_count; i++) {
@@ -185,7 +183,7 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
     if (carved == range_count)
         return -E_NOMEM;
     uintptr_t metadata_pfn = carved_end - metadata_pages;
-    void *metadata = (void *)(metadata_pfn << BUDDY_PAGE_SHIFT);
+    void *metadata = (void *)(metadata_pfn << PAGE_SHIFT);
 
     uint8_t *bytes = metadata;
     for (unsigned r = 0; r < plan_count; r++) {
@@ -196,7 +194,7 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
     }
     buddy->region_count = plan_count;
     buddy->regions_end = &buddy->regions[plan_count];
-    buddy->metadata_bytes = metadata_pages << BUDDY_PAGE_SHIFT;
+    buddy->metadata_bytes = metadata_pages << PAGE_SHIFT;
 
     /* Cover every range with the largest aligned blocks. */
     for (unsigned i = 0; i < range_count; i++) {
@@ -204,11 +202,11 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
         managed_pages(ranges, i, carved, metadata_pfn, &first_pfn, &end_pfn);
         if (first_pfn >= end_pfn)
             continue;
-        struct buddy_region *region = region_of(buddy, first_pfn << BUDDY_PAGE_SHIFT, &index);
+        struct buddy_region *region = region_of(buddy, first_pfn << PAGE_SHIFT, &index);
         uintptr_t last = index + (end_pfn - first_pfn);
         buddy->total_pages += end_pfn - first_pfn;
 #if RVMEM_CHECKED
-        buddy_poison((void *)(first_pfn << BUDDY_PAGE_SHIFT), (end_pfn - first_pfn) << BUDDY_PAGE_SHIFT);
+        buddy_poison((void *)(first_pfn << PAGE_SHIFT), (end_pfn - first_pfn) << PAGE_SHIFT);
 #endif
         put_range(buddy, region, index, last);
     }

@@ -3,8 +3,6 @@
  * share (buddy.c, buddy_init.c, buddy_range.c, buddy_stats.c, buddy_validate.c). Nothing
  * outside kernel/buddy*.c includes it.
  *
- * Builds: kernel, host
- *
  * State byte of a page (region->page_state[index]; buddy_init sets them all to PAGE_TAIL):
  *   PAGE_TAIL            not the first page of a block: inside a block, or not managed at all
  *                        (metadata, holes between ranges, the alignment margins of a region);
@@ -47,7 +45,7 @@ enum page_state {
 #define RVMEM_CHECKED 0
 #endif
 
-#define PAGE_OFFSET_MASK (BUDDY_PAGE_SIZE - 1)
+#define PAGE_OFFSET_MASK (PAGE_SIZE - 1)
 #define WORD_BITS (8u * (unsigned)sizeof(unsigned long))
 #define WORD_SHIFT (WORD_BITS == 64 ? 6u : 5u)
 
@@ -124,13 +122,13 @@ static inline uintptr_t order_pages(unsigned order)
 /* Address of a page of a region. */
 static inline uintptr_t region_page_address(const struct buddy_region *region, uintptr_t index)
 {
-    return (region->first_pfn + index) << BUDDY_PAGE_SHIFT;
+    return (region->first_pfn + index) << PAGE_SHIFT;
 }
 
 /* Region holding the page at address (index set), or NULL. O(region_count). */
 static inline struct buddy_region *region_of(struct buddy *buddy, uintptr_t address, uintptr_t *index)
 {
-    uintptr_t pfn = address >> BUDDY_PAGE_SHIFT;
+    uintptr_t pfn = address >> PAGE_SHIFT;
     for (unsigned r = 0; r < buddy->region_count; r++) {
         uintptr_t offset = pfn - buddy->regions[r].first_pfn;
         if (offset < buddy->regions[r].page_count) {

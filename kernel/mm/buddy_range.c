@@ -1,8 +1,6 @@
 /*
  * kernel/mm/buddy_range.c - claiming an exact page range out of the buddy allocator's free
  * memory (for the program break) and releasing page ranges back.
- *
- * Builds: kernel, host
  */
 #include "kernel/mm/buddy.h"
 #include "kernel/base/platform.h"
@@ -18,7 +16,7 @@ static struct buddy_region *range_region(struct buddy *buddy, uintptr_t start, u
     if (((start | end) & PAGE_OFFSET_MASK) || end <= start)
         return NULL;
     struct buddy_region *region = region_of(buddy, start, first);
-    uintptr_t pages = (end - start) >> BUDDY_PAGE_SHIFT;
+    uintptr_t pages = (end - start) >> PAGE_SHIFT;
     if (!region || pages > region->page_count - *first)
         return NULL;
     *last = *first + pages;
@@ -156,7 +154,7 @@ static uintptr_t claim_take(struct buddy *buddy, struct buddy_region *region, ui
     tree_claimed(region, first, last, top_met);
     pool_pages_out(buddy, last - first);
 #if RVMEM_CHECKED
-    return buddy_poison_damage((void *)region_page_address(region, first), (last - first) << BUDDY_PAGE_SHIFT);
+    return buddy_poison_damage((void *)region_page_address(region, first), (last - first) << PAGE_SHIFT);
 #else
     return 0;
 #endif
@@ -225,7 +223,7 @@ int buddy_release(struct buddy *buddy, uintptr_t start, uintptr_t end)
         /* Every page stops being a block; buddy_pool_put marks the first page of each piece. */
         metadata_fill(&region->page_state[first], last - first, PAGE_TAIL);
 #if RVMEM_CHECKED
-        buddy_poison((void *)region_page_address(region, first), (last - first) << BUDDY_PAGE_SHIFT);
+        buddy_poison((void *)region_page_address(region, first), (last - first) << PAGE_SHIFT);
 #endif
         for (uintptr_t index = first; index < last;) {
             unsigned order = buddy_largest_order(index, last - index);

@@ -1,8 +1,7 @@
 /*
  * kernel/mm/buddy_stats.c - statistics of the buddy allocator: totals, free blocks per order
- * (/proc/buddyinfo style) and the fragmentation index of Linux mm/vmstat.c.
- *
- * Builds: kernel, host
+ * (/proc/buddyinfo style, with the fragmentation index of kernel/mm/fragmentation.c), and the
+ * state of any page.
  */
 #include "kernel/mm/buddy.h"
 
@@ -46,27 +45,6 @@ unsigned long buddy_free_pages(struct buddy *buddy)
     return stats.free_pages;
 }
 
-int buddy_fragmentation_index(const struct buddy_stats *stats, unsigned order)
-{
-    if (order > BUDDY_MAX_ORDER)
-        return 0;
-    /* fill_contig_page_info() */
-    unsigned long free_pages = 0, free_blocks_total = 0, free_blocks_suitable = 0;
-    for (unsigned k = 0; k <= BUDDY_MAX_ORDER; k++) {
-        unsigned long blocks = stats->free_blocks[k];
-        free_blocks_total += blocks;
-        free_pages += blocks << k;
-        if (k >= order)
-            free_blocks_suitable += blocks << (k - order);
-    }
-    /* __fragmentation_index(); on rv32 free_pages * 1000 < 2^20 * 1000 still fits. */
-    if (free_blocks_total == 0)
-        return 0;
-    if (free_blocks_suitable)
-        return -1000;
-    return 1000 - (int)((1000 + ((free_pages * 1000) >> order)) / free_blocks_total);
-}
-
 void buddy_print_stats(struct buddy *buddy, const char *name)
 {
     struct buddy_stats stats;
@@ -89,4 +67,16 @@ void buddy_print_stats(struct buddy *buddy, const char *name)
                                     magnitude / 1000, magnitude % 1000);
     }
     kprintf("buddy %s: fragmentation index:  %s\n", name, line);
+}
+
+enum buddy_page_state buddy_block_at(struct buddy *buddy, uintptr_t address, uintptr_t *pages)
+{
+    uintptr_t index = 0, head = 0;
+    const struct buddy_region *region = region_of(buddy, address, &index);
+    uint8_t state = region ? block_of(region, index, &head) : PAGE_TAIL;
+    *pages = 1;
+    if ((state & PAGE_STATE_MASK) == PAGE_TAIL)
+        return BUDDY_PAGE_UNMANAGED;
+    *pages = head + order_pages(state & PAGE_ORDER_MASK) - index;
+    return (state & PAGE_STATE_MASK) == PAGE_ALLOCATED ? BUDDY_PAGE_ALLOCATED : BUDDY_PAGE_FREE;
 }

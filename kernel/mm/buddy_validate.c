@@ -1,8 +1,6 @@
 /*
  * kernel/mm/buddy_validate.c - the buddy allocator's validator: walks every block of every region
  * and cross-checks state bytes, the largest-free tree (every level), counters and cache entries.
- *
- * Builds: kernel, host
  */
 #include "kernel/mm/buddy.h"
 
@@ -141,8 +139,7 @@ static int check_caches(struct buddy *buddy, unsigned long *cached)
             struct buddy_cache_entry *entry = &buddy_cache_held(cache)[i];
             uintptr_t index;
             struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
-            if (!region || ((uintptr_t)entry->page & (BUDDY_PAGE_SIZE - 1)) ||
-                entry->state != &region->page_state[index] ||
+            if (!region || ((uintptr_t)entry->page & (PAGE_SIZE - 1)) || entry->state != &region->page_state[index] ||
                 (state_load(entry->state) & PAGE_STATE_MASK) != PAGE_CACHED) {
                 kprintf("buddy validate: cache of hart %u: entry %lu (%p) is not a cached page\n", hart, i,
                         entry->page);

@@ -1,11 +1,9 @@
 /*
- * kernel/mm/memmap.c - usable RAM from the device tree (see memmap.h).
- * Builds: kernel, host
+ * kernel/mm/memmap.c - usable RAM: memory ranges minus exclusions, in whole pages (see memmap.h).
  */
 #include "kernel/mm/memmap.h"
 
 #include "kernel/base/errors.h"
-#include "kernel/platform/fdt.h"
 #include "kernel/base/layout.h"
 #include "kernel/base/printf.h"
 #include "kernel/base/string.h"
@@ -113,76 +111,6 @@ int memmap_compute_usable(struct memmap *map)
         }
     }
     return (int)map->usable_count;
-}
-
-static int add_device_tree_ram(struct memmap *map, const struct fdt *fdt)
-{
-    struct fdt_range ranges[MEMMAP_MAX_RANGES];
-    int count = fdt_memory_ranges(fdt, ranges, MEMMAP_MAX_RANGES);
-    if (count < 0)
-        return count;
-    if (count == 0)
-        return -E_NOENT;
-    if (count > MEMMAP_MAX_RANGES)
-        return -E_RANGE;
-    for (int i = 0; i < count; i++) {
-        int error = memmap_add_ram(map, ranges[i].address, ranges[i].size);
-        if (error)
-            return error;
-    }
-    return 0;
-}
-
-static int exclude_device_tree_reservations(struct memmap *map, const struct fdt *fdt)
-{
-    struct fdt_range reserved[MEMMAP_MAX_EXCLUSIONS];
-    int count = fdt_memreserve_ranges(fdt, reserved, MEMMAP_MAX_EXCLUSIONS);
-    if (count < 0)
-        return count;
-    if (count > MEMMAP_MAX_EXCLUSIONS)
-        return -E_RANGE;
-    for (int i = 0; i < count; i++) {
-        int error = memmap_exclude(map, reserved[i].address, reserved[i].size, "/memreserve/ entry");
-        if (error)
-            return error;
-    }
-    struct fdt_reserved_region regions[MEMMAP_MAX_EXCLUSIONS];
-    count = fdt_reserved_regions(fdt, regions, MEMMAP_MAX_EXCLUSIONS);
-    if (count < 0)
-        return count;
-    if (count > MEMMAP_MAX_EXCLUSIONS)
-        return -E_RANGE;
-    for (int i = 0; i < count; i++) {
-        char why[MEMMAP_NAME_BYTES];
-        ksnprintf(why, sizeof why, "reserved-memory %s", regions[i].name);
-        int error = memmap_exclude(map, regions[i].address, regions[i].size, why);
-        if (error)
-            return error;
-    }
-    return 0;
-}
-
-int memmap_from_fdt(struct memmap *map, const struct fdt *fdt, uint64_t image_start, uint64_t image_end)
-{
-    memmap_reset(map);
-    int error = add_device_tree_ram(map, fdt);
-    if (!error)
-        error = exclude_device_tree_reservations(map, fdt);
-    if (!error)
-        error = memmap_exclude(map, (uint64_t)(uintptr_t)fdt->blob, fdt_total_bytes(fdt), "device tree blob");
-    if (!error && image_end > image_start)
-        error = memmap_exclude(map, image_start, image_end - image_start, "kernel image and stacks");
-    /* RAM this CPU cannot address (above 4 GiB on rv32, whose pointers are 32 bits) is not usable. */
-    uint64_t top_page = (uint64_t)UINTPTR_MAX - PAGE_SIZE + 1; /* so that every usable end fits */
-    for (unsigned i = 0; !error && (uint64_t)UINTPTR_MAX < UINT64_MAX && i < map->ram_count; i++) {
-        if (map->ram[i].end > top_page) {
-            error = memmap_exclude(map, top_page, UINT64_MAX - top_page, "beyond the address space");
-            break;
-        }
-    }
-    if (error)
-        return error;
-    return memmap_compute_usable(map);
 }
 
 uint64_t memmap_usable_bytes(const struct memmap *map)

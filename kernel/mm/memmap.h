@@ -1,7 +1,7 @@
 /*
- * kernel/mm/memmap.h - usable RAM: the device tree's memory minus everything that is taken.
- * Builds: kernel, host
+ * kernel/mm/memmap.h - usable RAM: the machine's memory minus everything that is taken.
  *
+ * The boot hart fills it from the device tree (kernel/top/boot.c):
  * Usable RAM = memory ranges (device_type = "memory")
  *            - /memreserve/ entries
  *            - every /reserved-memory child (OpenSBI's own region is one)
@@ -18,8 +18,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-struct fdt;
 
 #define MEMMAP_MAX_RANGES 32
 #define MEMMAP_MAX_EXCLUSIONS 32
@@ -61,13 +59,6 @@ int memmap_exclude(struct memmap *map, uint64_t start, uint64_t size, const char
  * -E_RANGE when the result has more than MEMMAP_MAX_RANGES pieces.
  */
 int memmap_compute_usable(struct memmap *map);
-
-/*
- * Builds the whole map from a device tree and the image bounds [image_start, image_end),
- * then computes the usable ranges. Returns the usable count, or a negative error from the
- * device tree (-E_BADDATA ...) or from the steps above; -E_NOENT when there is no memory.
- */
-int memmap_from_fdt(struct memmap *map, const struct fdt *fdt, uint64_t image_start, uint64_t image_end);
 
 /* Total bytes of usable RAM. */
 uint64_t memmap_usable_bytes(const struct memmap *map);

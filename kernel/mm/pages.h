@@ -1,6 +1,7 @@
 /*
  * kernel/mm/pages.h - the machine's RAM: one buddy allocator over every usable page, and the
- * program break of the kernel's heap, which starts just above the kernel image.
+ * program break of the kernel's heap, which starts just above the kernel image (its Unix
+ * interface, sbrk and brk, is kernel/mm/sbrk.h).
  *
  * pages_init() runs once on the boot hart, before the other harts start. Afterwards every
  * function here is safe on all harts at once.
@@ -29,6 +30,8 @@ struct brk_heap *kernel_heap(void);
 
 /* The machine's page allocator itself: use kernel_pages(); it is here for the inline wrappers below. */
 extern struct buddy pages_allocator;
+/* The machine's heap itself: use kernel_heap(); it is here for sbrk's fast path (kernel/mm/sbrk.c). */
+extern struct brk_heap machine_heap;
 
 /*
  * 2^order contiguous pages, aligned to their size, or NULL (out of memory, bad order).
@@ -45,28 +48,7 @@ static inline int page_free(void *block, unsigned order)
     return buddy_free(&pages_allocator, block, order);
 }
 
-/*
- * Unix sbrk: moves the break by increment bytes and returns the previous break; on failure
- * returns (void *)-1 and sets the calling hart's errno (E_NOMEM or E_INVAL, see errno_location).
- */
-void *sbrk(intptr_t increment);
-
-/*
- * sbrk for callers that never read memory before writing it (malloc's more-core): the same
- * moves, return values, errors and errno, except that memory a grow adds is NOT zeroed. It holds
- * whatever its pages held (in checked builds, the page allocator's poison, 0x6b), so claiming a
- * page skips the 4 KiB clear (Linux's MAP_UNINITIALIZED, for no-MMU systems, is the precedent).
- * Shrinking is sbrk's. Later sbrk and brk calls still hand out zeroed memory (see kernel/mm/brk.h).
- */
-void *sbrk_uninit(intptr_t increment);
-
-/* Unix brk: moves the break to address. 0, or -1 with errno set. */
-int brk(void *address);
-
 /* Guest instructions buddy_init took over the machine's RAM at boot (exact under -icount). */
 uint64_t pages_init_instructions(void);
-
-/* The calling hart's errno (each hart has its own, like a thread's). */
-int *errno_location(void);
 
 #endif

@@ -1,6 +1,5 @@
 /*
  * kernel/platform/bootargs.c - key=value lookup in the kernel command line.
- * Builds: kernel, host
  */
 #include "kernel/platform/bootargs.h"
 

@@ -1,8 +1,6 @@
 /*
  * kernel/platform/fdt.c - opening, validating and walking a device tree blob (see fdt.h).
  *
- * Builds: kernel, host
- *
  * Everything reads through read_token(), which bounds-checks one token of the
  * structure block and decodes it. Loops advance one token (>= 4 bytes) per step, so
  * they end within struct_bytes / 4 steps whatever the input.

@@ -1,8 +1,6 @@
 /*
  * kernel/platform/fdt.h - a reader for flattened device trees (DTB) that does not trust its input.
  *
- * Builds: kernel, host
- *
  * The firmware hands the kernel a device tree in a1; a bootloader, a fuzzer or a bit
  * flip may have made it anything at all. So:
  *   - fdt_open() checks the header, every block's bounds and alignment, and then walks

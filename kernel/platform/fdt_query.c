@@ -3,8 +3,6 @@
  * what the kernel asks it: RAM, reserved memory, harts, console, bootargs, timebase (see
  * fdt.h for the contracts). kernel/platform/fdt.c knows the blob format; this file the bindings.
  *
- * Builds: kernel, host
- *
  * Built only on the walking and property calls of kernel/platform/fdt.c, so every read of the
  * tree is bounds-checked there (reg values too: fdt_property bounds them). Each query visits each node at most a fixed
  * number of times. Where a property value is malformed, the answer fails closed: a bad status means "not okay", a bad

@@ -28,6 +28,11 @@ static unsigned harts_online;
 extern char secondary_start[];
 void secondary_main(unsigned long hartid, unsigned index, bool start_raced) __attribute__((noreturn));
 
+void *hart_area(unsigned hart)
+{
+    return harts[hart].area;
+}
+
 unsigned hart_count(void)
 {
     unsigned online = __atomic_load_n(&harts_online, __ATOMIC_ACQUIRE);
@@ -102,7 +107,6 @@ static void report_in(struct hart *self, unsigned long hartid, unsigned index)
     __atomic_store_n(&self->online, true, __ATOMIC_RELEASE);
 }
 
-/* Called by kernel/top/main.c for the boot hart, before anything else that uses struct hart. */
 void hart_boot_report_in(unsigned long hartid)
 {
     report_in(&harts[0], hartid, 0);

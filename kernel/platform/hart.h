@@ -27,14 +27,14 @@ struct hart {
     void (*volatile job)(void);
     unsigned long job_generation;
     unsigned long done_generation;
-    /* Offset HART_ALLOCATOR_AREA_OFFSET: the hart's malloc cache (struct malloc_cache, lib/malloc/malloc_internal.h). */
-    uint8_t allocator_area[HART_ALLOCATOR_AREA_BYTES] __attribute__((aligned(HART_ALLOCATOR_AREA_OFFSET)));
+    /* Offset HART_AREA_OFFSET to the end: the hart's private area, lent through the seam (hart_area). */
+    uint8_t area[HART_AREA_BYTES] __attribute__((aligned(HART_AREA_OFFSET)));
 } __attribute__((aligned(HART_STRUCT_SIZE)));
 
 _Static_assert(sizeof(struct hart) == HART_STRUCT_SIZE, "HART_STRUCT_SIZE in layout.h must match struct hart");
 _Static_assert(__builtin_offsetof(struct hart, stack_protector_guard) == HART_STACK_GUARD_OFFSET, "guard offset");
 _Static_assert(__builtin_offsetof(struct hart, index) == HART_INDEX_OFFSET, "index offset");
-_Static_assert(__builtin_offsetof(struct hart, allocator_area) == HART_ALLOCATOR_AREA_OFFSET, "allocator area offset");
+_Static_assert(__builtin_offsetof(struct hart, area) == HART_AREA_OFFSET, "area offset");
 
 /*
  * The hart smp_start_harts() is starting and the index it gives it; hartid is
@@ -64,6 +64,9 @@ static inline struct hart *hart_current(void)
     __asm__("mv %0, tp" : "=r"(self));
     return self;
 }
+
+/* Makes the calling hart logical hart 0 (tp already points at harts[0]). Boot hart, first thing. */
+void hart_boot_report_in(unsigned long hartid);
 
 /*
  * Starts, through SBI HSM, every hart the device tree marks usable for S-mode, giving

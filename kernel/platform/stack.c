@@ -3,7 +3,6 @@
  */
 #include "kernel/platform/stack.h"
 
-#include "kernel/platform/hart.h"
 #include "kernel/base/layout.h"
 #include "kernel/base/misuse.h"
 #include "kernel/base/platform.h"
@@ -37,7 +36,7 @@ bool stack_guard_intact(unsigned index)
 
 void stack_check(const char *site)
 {
-    unsigned self = hart_current()->index;
+    unsigned self = hart_self();
     uintptr_t sp;
     __asm__ volatile("mv %0, sp" : "=r"(sp));
     uintptr_t bottom = stack_bottom(self), top = stack_top(self);
@@ -48,7 +47,7 @@ void stack_check(const char *site)
 
 void stack_overflow_report(const char *site, uintptr_t sp, const void *caller)
 {
-    unsigned self = hart_current()->index;
+    unsigned self = hart_self();
     uintptr_t bottom = stack_bottom(self), top = stack_top(self);
     bool guard_intact = stack_guard_intact(self); /* before the report itself uses the red zone */
     struct misuse_report report = {MISUSE_STACK_OVERFLOW, "stack", sp, self, caller};
@@ -67,9 +66,9 @@ void __stack_chk_fail(void)
     __builtin_unreachable();
 }
 
-void stack_print_usage(void)
+void stack_print_usage(unsigned harts)
 {
-    for (unsigned index = 0; index < hart_count(); index++)
+    for (unsigned index = 0; index < harts; index++)
         kprintf("  stack of hart %u: %p-%p, high-water mark %zu of %u bytes, guard %s\n", index,
                 (void *)stack_bottom(index), (void *)stack_top(index), stack_high_water_bytes(index),
                 (unsigned)RVMEM_STACK_SIZE, stack_guard_intact(index) ? "intact" : "OVERWRITTEN");

@@ -34,8 +34,8 @@ size_t stack_high_water_bytes(unsigned index);
 /* True while the guard word at the bottom of hart index's stack is intact. */
 bool stack_guard_intact(unsigned index);
 
-/* Prints, for every online hart, its stack bounds and high-water mark. */
-void stack_print_usage(void);
+/* Prints, for harts 0 .. harts - 1, the stack bounds and high-water mark. */
+void stack_print_usage(unsigned harts);
 
 /* Reports a stack overflow seen at site with stack pointer sp, then panics. Never returns. */
 __attribute__((noreturn)) void stack_overflow_report(const char *site, uintptr_t sp, const void *caller);

@@ -1,14 +1,30 @@
 /*
- * kernel/top/boot.h - what the boot hart found, for the rest of the kernel and the tests.
+ * kernel/top/boot.h - the boot hart's set-up of the machine (kernel/top/boot.c), and what it
+ * found, for the monitor, the tour and the tests.
  *
- * Valid once boot_main (kernel/top/main.c) has set up the platform; read-only afterwards,
- * so safe on all harts.
+ * The getters are valid once boot_main (kernel/top/main.c) has run the two steps below; the
+ * state is read-only afterwards, so safe on all harts.
  */
 #ifndef RVMEM_KERNEL_TOP_BOOT_H
 #define RVMEM_KERNEL_TOP_BOOT_H
 
 struct fdt;
 struct memmap;
+
+/*
+ * Step 1, boot hart only: probes SBI, opens the device tree the firmware passed (device_tree), and
+ * starts the console and the exit device it names; keeps /chosen/bootargs. Panics, with what is
+ * wrong, when the firmware has no SBI BASE or the tree is unusable.
+ */
+void boot_open_platform(const void *device_tree);
+
+/*
+ * Step 2, boot hart only, after step 1: builds the memory map (the tree's RAM minus every
+ * reservation, the tree itself and the image), hands the usable pages to the page allocator,
+ * opens the heap above the image and binds malloc to it; prints the map. Panics when no usable
+ * RAM is left or the bootargs' heap_max is not a byte count.
+ */
+void boot_find_memory(void);
 
 /* The device tree the firmware passed in a1, opened and validated. */
 const struct fdt *boot_device_tree(void);

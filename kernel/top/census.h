@@ -2,8 +2,6 @@
  * kernel/top/census.h - which pages of an address range are free, allocated or not managed:
  * the data behind the monitor's `map` picture and the tour's fragmentation picture.
  *
- * Builds: kernel, host
- *
  * A census reads the allocator's state bytes without its locks, so on a busy machine it is a
  * snapshot that may be a few pages off; it never changes the allocator. Pages held by a
  * per-hart cache count as free (as buddy_stats does).
@@ -17,7 +15,7 @@
 
 struct buddy;
 
-struct buddy_census {
+struct page_census {
     unsigned long free_pages;      /* in a free block of the pool or in a per-hart cache */
     unsigned long allocated_pages; /* inside an allocated block (claimed pages included) */
     unsigned long unmanaged_pages; /* not the allocator's: excluded RAM, metadata, holes, no RAM */
@@ -27,6 +25,6 @@ struct buddy_census {
  * Counts the pages of [start, end) (rounded outward to whole pages) into *census.
  * Safe on any hart at any time (a snapshot, see above); start >= end gives all zeros.
  */
-void buddy_census_range(struct buddy *buddy, uintptr_t start, uintptr_t end, struct buddy_census *census);
+void page_census_range(struct buddy *buddy, uintptr_t start, uintptr_t end, struct page_census *census);
 
 #endif

@@ -11,8 +11,8 @@
 #include "kernel/top/malloc_binding.h"
 
 #include "kernel/mm/brk.h"
-#include "kernel/platform/hart.h"
 #include "kernel/mm/pages.h"
+#include "kernel/mm/sbrk.h"
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc.h"
 #include "lib/malloc/malloc_internal.h"

@@ -8,6 +8,7 @@
 
 #include "kernel/platform/console.h"
 #include "kernel/top/monitor_commands.h"
+#include "kernel/top/terminal.h"
 #include "kernel/base/platform.h"
 #include "kernel/platform/power.h"
 #include "kernel/base/printf.h"
@@ -17,57 +18,11 @@
 #define CONTROL(letter) ((letter) - '@')
 #define DELETE 0x7f
 #define ESCAPE 0x1b
-/* hart_relax() rounds to wait for the terminal's answer to the size probe (~0.3 s at 10 MHz). */
-#define PROBE_ROUNDS 30000
-#define DEFAULT_COLUMNS 80
-
-static unsigned console_columns = DEFAULT_COLUMNS;
-
-unsigned monitor_columns(void)
-{
-    return console_columns;
-}
 
 static void echo(const char *text)
 {
     console_write(text, strlen(text));
 }
-
-/* The next input byte; sleeps (wfi until the hart's timer) while none is waiting. */
-static int wait_for_byte(unsigned long max_rounds)
-{
-    for (unsigned long round = 0; max_rounds == 0 || round < max_rounds; round++) {
-        int c = console_getchar();
-        if (c >= 0)
-            return c;
-        hart_relax();
-    }
-    return -1;
-}
-
-/*
- * Asks the terminal for its width: move the cursor far right, ask where it is (ESC [ 6 n) and
- * read "ESC [ row ; column R". A terminal that does not answer (a pipe, a test) leaves 80.
- */
-static void probe_columns(void)
-{
-    echo("\0337\033[999C\033[6n\0338");
-    char answer[24];
-    unsigned length = 0;
-    int c;
-    while (length + 1 < sizeof answer && (c = wait_for_byte(PROBE_ROUNDS)) >= 0 && c != 'R')
-        answer[length++] = (char)c;
-    answer[length] = '\0';
-    const char *column = strchr(answer, ';');
-    if (!column)
-        return;
-    unsigned value = 0;
-    for (column++; *column >= '0' && *column <= '9' && value < 10000; column++)
-        value = value * 10 + (unsigned)(*column - '0');
-    if (value >= 40)
-        console_columns = value;
-}
-
 struct line_editor {
     char text[MONITOR_LINE_MAX + 1];
     unsigned length;
@@ -163,7 +118,7 @@ enum monitor_status monitor_run_line(char *line)
 
 int monitor_main(void)
 {
-    probe_columns();
+    terminal_probe_columns();
     kprintf("\nrvmem monitor: type help for the commands, tour for the guided tour (quit QEMU: Ctrl-A x)\n");
     struct line_editor editor;
     memset(&editor, 0, sizeof editor);
@@ -172,7 +127,7 @@ int monitor_main(void)
         memset(&editor, 0, sizeof editor);
         editor.after_cr = after_cr;
         echo(PROMPT);
-        while (!edit(&editor, wait_for_byte(0)))
+        while (!edit(&editor, terminal_read_byte(0)))
             ;
         if (editor.too_long) {
             kprintf("error: line longer than %d characters, ignored\n", MONITOR_LINE_MAX);

@@ -32,7 +32,4 @@ int monitor_main(void);
  */
 enum monitor_status monitor_run_line(char *line);
 
-/* Columns of the console, probed at the monitor's start (80 when the terminal did not answer). */
-unsigned monitor_columns(void);
-
 #endif

@@ -10,6 +10,7 @@
 #include "kernel/platform/hart.h"
 #include "kernel/mm/memmap.h"
 #include "kernel/top/monitor_text.h"
+#include "kernel/top/terminal.h"
 #include "kernel/mm/pages.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/printf.h"
@@ -71,7 +72,7 @@ static char map_cell(uintptr_t start, uintptr_t bytes, const struct brk_stats *h
 
 static enum monitor_status command_map(int count, char **words)
 {
-    uint64_t columns = monitor_columns() > 20 ? monitor_columns() - 20 : MAP_COLUMNS_MIN;
+    uint64_t columns = terminal_columns() > 20 ? terminal_columns() - 20 : MAP_COLUMNS_MIN;
     if (count > 2 || (count == 2 && (!parse_number(words[1], false, &columns) || columns < MAP_COLUMNS_MIN ||
                                      columns > MAP_COLUMNS_MAX)))
         return MONITOR_BAD_USAGE;

@@ -1,7 +1,5 @@
 /*
  * kernel/top/monitor_text.c - byte counts, typed numbers and picture cells (see monitor_text.h).
- *
- * Builds: kernel, host
  */
 #include "kernel/top/monitor_text.h"
 
@@ -68,8 +66,8 @@ bool parse_number(const char *word, bool suffixes, uint64_t *value)
 
 char picture_cell(struct buddy *buddy, uintptr_t start, uintptr_t cell_bytes, uintptr_t heap_start, uintptr_t heap_end)
 {
-    struct buddy_census census;
-    buddy_census_range(buddy, start, start + cell_bytes, &census);
+    struct page_census census;
+    page_census_range(buddy, start, start + cell_bytes, &census);
     if (census.free_pages == 0 && census.allocated_pages == 0)
         return PICTURE_UNMANAGED;
     if (census.allocated_pages && start < heap_end && start + cell_bytes > heap_start)

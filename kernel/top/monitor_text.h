@@ -32,7 +32,7 @@ bool parse_number(const char *word, bool suffixes, uint64_t *value);
 
 /*
  * The character for the pages [start, start + cell_bytes) of buddy's memory, from a census
- * (buddy_census.h); cells inside [heap_start, heap_end) that hold allocated pages show
+ * (census.h); cells inside [heap_start, heap_end) that hold allocated pages show
  * PICTURE_HEAP. Any hart.
  */
 char picture_cell(struct buddy *buddy, uintptr_t start, uintptr_t cell_bytes, uintptr_t heap_start, uintptr_t heap_end);

@@ -3,9 +3,12 @@
  * rdinstret (exact guest instructions under QEMU -icount shift=0, which `make run` uses).
  */
 #include "kernel/base/layout.h"
+#include "kernel/base/platform.h"
 #include "kernel/mm/pages.h"
+#include "kernel/mm/sbrk.h"
 #include "kernel/base/printf.h"
 #include "kernel/top/tour.h"
+#include "kernel/top/tour_check.h"
 #include "lib/malloc/malloc.h"
 #include "kernel/top/malloc_binding.h"
 
@@ -50,14 +53,14 @@ static void print_row(const char *operation, unsigned count)
 /* Instructions since start, without the cost of reading the counter twice. */
 static uint64_t since(uint64_t start)
 {
-    uint64_t elapsed = tour_instret() - start;
+    uint64_t elapsed = instructions_retired() - start;
     return elapsed > measurement_overhead ? elapsed - measurement_overhead : 0;
 }
 
 static void measure_call(const char *operation, void (*function)(void))
 {
     for (unsigned i = 0; i < COST_SAMPLES; i++) {
-        uint64_t start = tour_instret();
+        uint64_t start = instructions_retired();
         function();
         samples[i] = since(start);
     }
@@ -68,7 +71,7 @@ static void measure_sbrk(void)
 {
     sbrk(SBRK_SMALL_BYTES); /* the first move claims a page; the measured ones stay inside it */
     for (unsigned i = 0; i < COST_SAMPLES; i++) {
-        uint64_t start = tour_instret();
+        uint64_t start = instructions_retired();
         sbrk(SBRK_SMALL_BYTES);
         samples[i] = since(start);
     }
@@ -76,7 +79,7 @@ static void measure_sbrk(void)
     print_row("sbrk(16), inside the heap's last page", COST_SAMPLES);
     unsigned grown = 0;
     for (unsigned i = 0; i < COST_SAMPLES / 4; i++) {
-        uint64_t start = tour_instret();
+        uint64_t start = instructions_retired();
         void *previous = sbrk(PAGE_SIZE);
         samples[i] = since(start);
         grown += previous != (void *)-1;
@@ -89,7 +92,7 @@ static void measure_pages(unsigned order)
 {
     static void *blocks[COST_SAMPLES];
     for (unsigned i = 0; i < COST_SAMPLES; i++) {
-        uint64_t start = tour_instret();
+        uint64_t start = instructions_retired();
         blocks[i] = page_alloc(order);
         samples[i] = since(start);
     }
@@ -97,7 +100,7 @@ static void measure_pages(unsigned order)
     ksnprintf(operation, sizeof operation, "page_alloc(%u): %u KiB from the buddy", order, 4u << order);
     print_row(operation, COST_SAMPLES);
     for (unsigned i = 0; i < COST_SAMPLES; i++) {
-        uint64_t start = tour_instret();
+        uint64_t start = instructions_retired();
         page_free(blocks[COST_SAMPLES - 1 - i], order);
         samples[i] = since(start);
     }
@@ -110,7 +113,7 @@ static void measure_malloc(size_t bytes)
     static void *blocks[COST_SAMPLES];
     free(malloc(bytes)); /* the first call may grow the heap: measure the steady state */
     for (unsigned i = 0; i < COST_SAMPLES; i++) {
-        uint64_t start = tour_instret();
+        uint64_t start = instructions_retired();
         blocks[i] = malloc(bytes);
         samples[i] = since(start);
     }
@@ -118,7 +121,7 @@ static void measure_malloc(size_t bytes)
     ksnprintf(operation, sizeof operation, "malloc(%u)", (unsigned)bytes);
     print_row(operation, COST_SAMPLES);
     for (unsigned i = 0; i < COST_SAMPLES; i++) {
-        uint64_t start = tour_instret();
+        uint64_t start = instructions_retired();
         free(blocks[COST_SAMPLES - 1 - i]);
         samples[i] = since(start);
     }
@@ -132,8 +135,8 @@ void tour_cost(void)
     kprintf("\n6. Cost: instructions per operation, measured now (rdinstret, %u samples each)\n", COST_SAMPLES);
     measurement_overhead = UINT64_MAX;
     for (unsigned i = 0; i < 16; i++) {
-        uint64_t start = tour_instret();
-        uint64_t elapsed = tour_instret() - start;
+        uint64_t start = instructions_retired();
+        uint64_t elapsed = instructions_retired() - start;
         if (elapsed < measurement_overhead)
             measurement_overhead = elapsed;
     }
@@ -146,10 +149,10 @@ void tour_cost(void)
     measure_malloc(32);
     measure_malloc(4096);
     kprintf("   (counts are exact only under -icount shift=0; `make run` and `./qemu.sh -i` use it)\n");
-    uint64_t start = tour_instret();
+    uint64_t start = instructions_retired();
     frame_16_bytes();
     uint64_t first = since(start);
-    start = tour_instret();
+    start = instructions_retired();
     frame_16_bytes();
     tour_check(first == since(start), "the same call counts the same instructions twice (exact counting)");
 }

@@ -9,6 +9,7 @@
 #include "kernel/mm/pages.h"
 #include "kernel/base/printf.h"
 #include "kernel/top/tour.h"
+#include "kernel/top/tour_check.h"
 
 #define ARENA_ORDER 8 /* 256 pages, 1 MiB */
 #define ARENA_PAGES (1u << ARENA_ORDER)

@@ -1,6 +1,6 @@
 /*
- * kernel/top/tour_heap.c - tour step 3 (the heap: box, vec, rc, arc on malloc) and the second half
- * of step 4 (malloc asking sbrk for more as it grows, and giving the top back).
+ * kernel/top/tour_heap.c - tour step 3: the heap, blocks whose size and lifetime the program
+ * decides at run time: box, vec, rc and arc on malloc.
  */
 #include <stdbool.h>
 
@@ -12,15 +12,13 @@
 #include "kernel/mm/pages.h"
 #include "kernel/base/printf.h"
 #include "kernel/top/tour.h"
+#include "kernel/top/tour_check.h"
 #include "lib/malloc/malloc.h"
 #include "kernel/top/malloc_binding.h"
 #include "lib/arc.h"
 #include "lib/box.h"
 #include "lib/rc.h"
 #include "lib/vec.h"
-
-#define GROWTH_BLOCKS 8
-#define GROWTH_BLOCK_BYTES (24 * 1024) /* a size class of 8 blocks a run: one run straight from the break */
 
 #define VEC_PUSHES 300
 
@@ -153,45 +151,4 @@ void tour_heap(void)
     show_rc();
     show_arc();
     rvmem_malloc_trim(); /* give back what the step's blocks took from the break */
-}
-
-static uintptr_t current_break(void)
-{
-    struct brk_stats heap;
-    brk_get_stats(kernel_heap(), &heap);
-    return heap.current;
-}
-
-void tour_malloc_growth(void)
-{
-    kprintf("   malloc takes its memory from the same break: when it runs out it calls sbrk_uninit (sbrk without\n"
-            "   the zeroing) for at least 64 KiB, or 1/16 of its heap\n");
-    static void *blocks[GROWTH_BLOCKS];
-    struct malloc_stats before;
-    rvmem_malloc_stats(&before);
-    uintptr_t start_break = current_break(), highest = start_break;
-    unsigned moves = 0;
-    for (unsigned i = 0; i < GROWTH_BLOCKS; i++) {
-        uintptr_t old_break = current_break();
-        blocks[i] = malloc(GROWTH_BLOCK_BYTES);
-        uintptr_t new_break = current_break();
-        kprintf("   malloc(%u) = %p   break %p%s\n", (unsigned)GROWTH_BLOCK_BYTES, blocks[i], (void *)new_break,
-                new_break != old_break ? "  <- sbrk" : "");
-        moves += new_break != old_break;
-        if (new_break > highest)
-            highest = new_break;
-    }
-    for (unsigned i = 0; i < GROWTH_BLOCKS; i++)
-        free(blocks[GROWTH_BLOCKS - 1 - i]);
-    uintptr_t freed_break = current_break();
-    rvmem_malloc_trim();
-    struct malloc_stats after;
-    rvmem_malloc_stats(&after);
-    char size[SIZE_TEXT_BYTES];
-    kprintf("   freed them all: they stay with their size class (this hart's cache, the class's lists), break\n"
-            "   still %p; malloc_trim gives them back, releases their run and the free top: break %p, %s returned\n",
-            (void *)freed_break, (void *)current_break(), size_text(size, highest - current_break()));
-    tour_check(moves > 0 && highest > start_break && current_break() < highest &&
-                   after.bytes_in_use == before.bytes_in_use && rvmem_malloc_validate() == 0,
-               "malloc grew the break, freeing and trimming brought it down, the heap validates");
 }

@@ -1,6 +1,5 @@
 /*
  * lib/malloc/malloc.h - the malloc family on top of a program break (sbrk), and its statistics.
- * Builds: kernel, host
  *
  * Entry points are prefixed (rvmem_malloc, rvmem_free, ...) so the host test binary and the
  * LD_PRELOAD library do not clash with libc. In the kernel the standard names (malloc, free,

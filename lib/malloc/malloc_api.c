@@ -1,7 +1,6 @@
 /*
  * lib/malloc/malloc_api.c - the malloc family's entry points: fast paths through the per-hart caches,
  * and the dispatch to small classes (malloc_small.c) or TLSF (malloc_tlsf.c).
- * Builds: kernel, host
  *
  * Fast paths (no lock, no atomic): malloc of 1..1008 bytes pops the calling hart's cache list for
  * the class (entry (size + 15) >> 4), and of 1009..65536 bytes the same after one table lookup;
@@ -46,56 +45,6 @@ void malloc_raise_peak(size_t now)
     }
 }
 
-static void note_failure(void)
-{
-    __atomic_fetch_add(&malloc_state.failed_requests, 1, __ATOMIC_RELAXED);
-}
-
-/*
- * Out of memory: gives this hart's cached blocks back and releases every run whose blocks are all
- * free, so memory freed as one class can serve another. Returns true when something was released.
- */
-static bool reclaim(void)
-{
-    small_flush_cache(malloc_cache_self());
-    return small_release_free_runs() != 0;
-}
-
-/*
- * One attempt: the class (its cache, its central state, a new run), or TLSF above the classes.
- * A class above 1 KiB whose new run does not fit (runs hold 15 to 55 blocks, up to 241 pages) falls
- * back to a TLSF block of the size asked, so a nearly full heap still serves what fits in it.
- */
-static void *alloc_once(size_t size)
-{
-    if (size <= MALLOC_CLASS_MAX_BYTES) {
-        void *block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
-        if (block || size <= MALLOC_SMALL_MAX_BYTES)
-            return block;
-        /* 32-aligned, as the class's own blocks are (aligned_alloc(32) relies on it). */
-        return large_alloc(32, size);
-    }
-    return large_alloc(MALLOC_ALIGNMENT, size);
-}
-
-__attribute__((noinline)) static void *alloc_slow(size_t size)
-{
-    if (!malloc_state.ready)
-        return NULL;
-    void *block = alloc_once(size);
-    if (!block && reclaim())
-        block = alloc_once(size);
-    if (!block)
-        note_failure();
-    return block;
-}
-
-/* small_refill's way out when the class has no memory left: reclaim, retry, count the failure. */
-void *malloc_refill_failed(unsigned entry_index)
-{
-    return alloc_slow(entry_index == 0 ? 0 : small_class_bytes(entry_index - 1));
-}
-
 /*
  * Sizes above 1008 bytes: for 1009..65536 the same pop as the small path, the entry from the
  * cache's copy of the step table. Inline in malloc_core_alloc (a call cost one instruction).
@@ -103,7 +52,7 @@ void *malloc_refill_failed(unsigned entry_index)
 static inline __attribute__((always_inline)) void *alloc_above_small(size_t size)
 {
     if (MALLOC_UNLIKELY(size > MALLOC_CLASS_MAX_BYTES))
-        return alloc_slow(size);
+        return malloc_alloc_slow(size);
     uintptr_t entry_index = malloc_self_entry_of_step((size - 1) >> MALLOC_CLASS_STEP_SHIFT);
     struct malloc_cache_class *entry = malloc_self_entry_at(entry_index * MALLOC_ALIGNMENT);
     struct magazine_block *block = entry->head;
@@ -142,18 +91,6 @@ static bool large_plausible(const void *block)
     return !(size & 1) && (size & ~(uintptr_t)15) >= 32;
 }
 
-/* Gives a cache the page map's coordinates (thread caches start zeroed: their first free comes here). */
-void malloc_cache_bind(struct malloc_cache *cache)
-{
-    if (!malloc_state.ready)
-        return;
-    cache->heap_start = malloc_state.heap_start;
-    cache->map_span_bytes = malloc_state.map_span_bytes;
-    cache->page_map = malloc_state.page_map;
-    if (malloc_state.thread_cache_opened)
-        malloc_state.thread_cache_opened();
-}
-
 __attribute__((noinline)) static void free_slow(void *block)
 {
     if (!block)
@@ -183,7 +120,7 @@ __attribute__((noinline)) static void free_no_room(void *block)
     struct malloc_cache *cache = malloc_cache_self();
     uintptr_t offset = (uintptr_t)block - cache->heap_start;
     if (offset < cache->map_span_bytes) {
-        uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
+        uintptr_t entry_index = cache->page_map[offset >> PAGE_SHIFT];
         struct malloc_cache_class *entry = &cache->entries[entry_index];
         if (entry_index != 0) {
             if (entry->limit != 0 && cache->spares[entry_index] == NULL) { /* (the magazine is full) */
@@ -209,7 +146,7 @@ MALLOC_FAST_PATH void malloc_core_free(void *block)
         /* The page map's byte is the entry (class + 1), or 0 for a page that is not a small run:
          * entry 0 always holds its list end alone, whose room is 0, so that case falls to the
          * slow path too (and so does a dormant entry). */
-        uintptr_t entry_index = cache->page_map[offset >> MALLOC_PAGE_SHIFT];
+        uintptr_t entry_index = cache->page_map[offset >> PAGE_SHIFT];
         struct malloc_cache_class *entry = malloc_self_entry_at(entry_index * MALLOC_ALIGNMENT);
         struct magazine_block *head = entry->head;
         uintptr_t room = head->room;
@@ -249,10 +186,10 @@ void *malloc_core_aligned(size_t alignment, size_t size)
     if (!malloc_state.ready)
         return NULL;
     void *block = large_alloc(alignment, size);
-    if (!block && reclaim())
+    if (!block && malloc_reclaim())
         block = large_alloc(alignment, size);
     if (!block)
-        note_failure();
+        malloc_note_failure();
     return block;
 }
 
@@ -297,7 +234,7 @@ void *rvmem_calloc(size_t count, size_t size)
 {
     size_t bytes;
     if (__builtin_mul_overflow(count, size, &bytes)) {
-        note_failure();
+        malloc_note_failure();
         return NULL;
     }
     void *block = rvmem_malloc(bytes);
@@ -358,9 +295,9 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
     malloc_state.more_core = binding->more_core;
     malloc_state.thread_cache_opened = binding->thread_cache_opened;
     malloc_state.page_map = binding->page_map;
-    malloc_state.heap_start = ((uintptr_t)current + MALLOC_PAGE_BYTES - 1) & ~(MALLOC_PAGE_BYTES - 1);
+    malloc_state.heap_start = ((uintptr_t)current + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     size_t pages = binding->page_map_bytes / 2;
-    malloc_state.map_span_bytes = pages << MALLOC_PAGE_SHIFT;
+    malloc_state.map_span_bytes = pages << PAGE_SHIFT;
     malloc_state.run_page_index = binding->page_map + pages;
     malloc_classes_init();
 #ifndef RVMEM_MALLOC_THREAD_CACHE

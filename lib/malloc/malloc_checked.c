@@ -1,6 +1,5 @@
 /*
  * lib/malloc/malloc_checked.c - the checked build's malloc (RVMEM_CHECKED): misuse detection.
- * Builds: kernel, host
  *
  * Every block gets a 32-byte header just below the pointer the program sees, and canary bytes
  * after the requested size (at least one):

@@ -1,6 +1,5 @@
 /*
  * lib/malloc/malloc_internal.h - shared state and internal interfaces of the malloc core (lib/malloc_*.c).
- * Builds: kernel, host
  *
  * Not for users: include lib/malloc/malloc.h. The pieces:
  *   malloc_api.c      the public entry points and their fast paths (per-hart caches)
@@ -21,16 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/base/layout.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/spinlock.h"
-#if !defined(RVMEM_HOST)
-#include "kernel/platform/hart.h" /* the caches live in struct hart */
-#include "kernel/base/layout.h"
-#endif
 #include "lib/malloc/malloc.h"
-
-#define MALLOC_PAGE_SHIFT 12
-#define MALLOC_PAGE_BYTES ((uintptr_t)1 << MALLOC_PAGE_SHIFT)
 
 #define MALLOC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MALLOC_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -221,16 +214,16 @@ static inline struct malloc_cache_class *cache_entry_of(struct malloc_cache *cac
 }
 
 /*
- * Per-hart caches: the kernel and the host tests index an array by hart_self(); the LD_PRELOAD
- * library (RVMEM_MALLOC_THREAD_CACHE) gives every thread its own thread-local cache.
+ * Per-hart caches: each hart's cache is its private area, which the platform seam lends
+ * (hart_area, kernel/base/platform.h); the LD_PRELOAD library (RVMEM_MALLOC_THREAD_CACHE) gives
+ * every thread its own thread-local cache instead.
  */
 #if defined(RVMEM_MALLOC_THREAD_CACHE)
 extern __thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec")));
 #define MALLOC_CACHES 1
-#elif defined(RVMEM_HOST)
-#define MALLOC_CACHES 64 /* tests/host/platform.c allows up to 64 harts */
 #else
 #define MALLOC_CACHES RVMEM_MAX_HARTS
+_Static_assert(sizeof(struct malloc_cache) <= HART_AREA_BYTES, "a hart's private area holds its cache");
 #endif
 
 /* A run: pages dedicated to one small class (page aligned); blocks follow the header. */
@@ -317,21 +310,11 @@ struct malloc_state {
     size_t small_bytes_out; /* bytes of small blocks outside the central lists (held or cached) */
     size_t large_bytes_out; /* usable bytes of TLSF blocks the program holds (large blocks, fallbacks) */
     size_t run_changes;     /* runs taken for a class or given back (page-level refills), ever */
-#if defined(RVMEM_HOST)
-    struct malloc_cache caches[MALLOC_CACHES]; /* the kernel's are in struct hart (malloc_cache_of) */
-#endif
     struct small_central centrals[MALLOC_SMALL_CLASSES];
     struct tlsf_state tlsf;
 };
 
 extern struct malloc_state malloc_state;
-
-#if !defined(RVMEM_HOST)
-/* The kernel's caches live in struct hart's allocator area, HART_ALLOCATOR_AREA_OFFSET from tp. */
-_Static_assert(sizeof(struct malloc_cache) <= HART_ALLOCATOR_AREA_BYTES, "struct hart's allocator area holds a cache");
-_Static_assert(HART_ALLOCATOR_AREA_OFFSET + __builtin_offsetof(struct malloc_cache, entries) < 2048,
-               "the fast paths reach a cache's entries from tp with one 12-bit offset");
-#endif
 
 /* The cache of hart (below MALLOC_CACHES; the LD_PRELOAD build has only the calling thread's). */
 static inline struct malloc_cache *malloc_cache_of(unsigned hart)
@@ -339,44 +322,29 @@ static inline struct malloc_cache *malloc_cache_of(unsigned hart)
 #if defined(RVMEM_MALLOC_THREAD_CACHE)
     (void)hart;
     return &malloc_thread_cache;
-#elif defined(RVMEM_HOST)
-    return &malloc_state.caches[hart];
 #else
-    return (struct malloc_cache *)harts[hart].allocator_area;
-#endif
-}
-
-/* The calling hart's (thread's) cache. */
-static inline struct malloc_cache *malloc_cache_self(void)
-{
-#if defined(RVMEM_MALLOC_THREAD_CACHE)
-    return &malloc_thread_cache;
-#elif defined(RVMEM_HOST)
-    return &malloc_state.caches[hart_self()];
-#else
-    /* In the hart's own struct hart (kernel/platform/hart.h), which tp points at: no load, and the
-     * compiler folds the offset into the loads of the cache's fields (ld 128(tp), ...). */
-    return (struct malloc_cache *)((uintptr_t)__builtin_thread_pointer() + HART_ALLOCATOR_AREA_OFFSET);
+    return (struct malloc_cache *)hart_area(hart);
 #endif
 }
 
 /*
- * The fast paths' view of the calling hart's cache: the entry entry_bytes / 16 (class + 1) and
- * the step table's byte for step. In the kernel the cache is at tp plus a constant; tp + index
- * is one add the compiler cannot take apart, so the constant goes into the load's immediate
- * (given tp + index + constant, GCC adds the constant to index first: one more instruction).
+ * The calling hart's (thread's) cache, and the fast paths' view of it: the entry entry_bytes / 16
+ * (class + 1) and the step table's byte for step. In the kernel the area is tp plus a constant
+ * (hart_area_self_plus), so the constant folds into each load's immediate.
  */
-#if defined(RVMEM_HOST)
-#define MALLOC_SELF_AT(type, field, index) ((type *)((char *)malloc_cache_self()->field + (index)))
-#else
-static inline char *malloc_tp_plus(uintptr_t index)
+#if defined(RVMEM_MALLOC_THREAD_CACHE)
+static inline struct malloc_cache *malloc_cache_self(void)
 {
-    char *address;
-    __asm__("add %0, tp, %1" : "=r"(address) : "r"(index));
-    return address;
+    return &malloc_thread_cache;
+}
+#define MALLOC_SELF_AT(type, field, index) ((type *)((char *)malloc_thread_cache.field + (index)))
+#else
+static inline struct malloc_cache *malloc_cache_self(void)
+{
+    return (struct malloc_cache *)hart_area_self_plus(0);
 }
 #define MALLOC_SELF_AT(type, field, index)                                                                             \
-    ((type *)(malloc_tp_plus(index) + (HART_ALLOCATOR_AREA_OFFSET + __builtin_offsetof(struct malloc_cache, field))))
+    ((type *)(hart_area_self_plus(index) + __builtin_offsetof(struct malloc_cache, field)))
 #endif
 static inline struct malloc_cache_class *malloc_self_entry_at(uintptr_t entry_bytes)
 {
@@ -437,6 +405,23 @@ void *small_alloc_slow(unsigned class_index);
 void *small_refill(struct malloc_cache_class *entry);
 /* alloc's slow path for the class of cache entry entry_index (0: malloc(0)): reclaims, retries, counts failures. */
 void *malloc_refill_failed(unsigned entry_index);
+/*
+ * Every allocation's way out when the fast path cannot serve it: the class (its cache, its central
+ * state, a new run) or TLSF above the classes; when that fails, malloc_reclaim and one more try.
+ * NULL (counted as a failed request) when memory is exhausted or malloc is not set up.
+ */
+void *malloc_alloc_slow(size_t size);
+/*
+ * Out of memory: gives this hart's cached blocks back and releases every run whose blocks are all
+ * free, so memory freed as one class can serve another. Returns true when something was released.
+ */
+bool malloc_reclaim(void);
+
+/* Counts a request that returned NULL for lack of memory. */
+static inline void malloc_note_failure(void)
+{
+    __atomic_fetch_add(&malloc_state.failed_requests, 1, __ATOMIC_RELAXED);
+}
 void small_free_slow(void *block, unsigned class_index);
 void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index);
 void malloc_cache_bind(struct malloc_cache *cache);
@@ -459,15 +444,15 @@ static inline int small_class_at(uintptr_t address)
     uintptr_t offset = address - malloc_state.heap_start;
     if (offset >= malloc_state.map_span_bytes)
         return -1;
-    return (int)malloc_state.page_map[offset >> MALLOC_PAGE_SHIFT] - 1;
+    return (int)malloc_state.page_map[offset >> PAGE_SHIFT] - 1;
 }
 
 /* The run holding address (in a page of a run): the second page map says how many pages back it starts. */
 static inline struct small_run *small_run_of(uintptr_t address)
 {
-    size_t page = (address - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
+    size_t page = (address - malloc_state.heap_start) >> PAGE_SHIFT;
     size_t first_page = page - malloc_state.run_page_index[page];
-    return (struct small_run *)(malloc_state.heap_start + (first_page << MALLOC_PAGE_SHIFT));
+    return (struct small_run *)(malloc_state.heap_start + (first_page << PAGE_SHIFT));
 }
 
 /* Blocks above the classes (malloc_large.c): TLSF blocks with the accounting. */

@@ -1,7 +1,6 @@
 /*
  * lib/malloc/malloc_large.c - blocks above the size classes (> 64 KiB, and alignments above 32): TLSF
  * blocks, counted in the statistics.
- * Builds: kernel, host
  *
  * Thin on purpose: TLSF (malloc_tlsf.c) does the work; this adds the bytes the program holds
  * and the peak, which malloc_stats.c reports.

@@ -1,6 +1,5 @@
 /*
  * lib/malloc/malloc_small.c - class blocks (1..65536 bytes): size-class runs and the central lists.
- * Builds: kernel, host
  *
  * A run is a page-aligned TLSF chunk (4 or 8 KiB below 1 KiB; from 1 KiB up, room for at least 24
  * blocks, 8 above 16 KiB) holding a 32-byte header and then blocks of one class; the page map
@@ -21,6 +20,9 @@
  *
  * Runs whose blocks are all free go back to TLSF in small_release_free_runs() (rvmem_malloc_trim):
  * O(free blocks of the class), so never on a fast path.
+ *
+ * Also here, the path every allocation ends in when its class (or TLSF) has nothing left:
+ * malloc_alloc_slow reclaims cached blocks and free runs, retries, and counts a failure.
  */
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc_internal.h"
@@ -51,19 +53,19 @@ static uint32_t class_run_bytes_computed(uint32_t bytes)
     if (bytes < 1024)
         return bytes <= 256 ? 4096 : 8192;
     uint32_t blocks = bytes <= 16384 ? 24 : 8; /* 16 gave zstress 20.05 instructions a malloc, 24 19.79 */
-    uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + MALLOC_PAGE_BYTES - 1) / MALLOC_PAGE_BYTES;
+    uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + PAGE_SIZE - 1) / PAGE_SIZE;
     uint32_t most = 2 * least < SMALL_RUN_MAX_PAGES ? 2 * least : SMALL_RUN_MAX_PAGES;
     uint32_t best = least;
     uint64_t best_waste_scaled = UINT64_MAX;
     for (uint32_t pages = least; pages <= most; pages++) {
-        uint32_t room = pages * MALLOC_PAGE_BYTES - SMALL_RUN_HEADER_BYTES;
+        uint32_t room = pages * PAGE_SIZE - SMALL_RUN_HEADER_BYTES;
         uint64_t waste_scaled = (uint64_t)(room % bytes) * (2 * least) / pages; /* waste / run, compared */
         if (waste_scaled < best_waste_scaled) {
             best_waste_scaled = waste_scaled;
             best = pages;
         }
     }
-    return best * MALLOC_PAGE_BYTES;
+    return best * PAGE_SIZE;
 }
 
 void malloc_classes_init(void)
@@ -127,8 +129,8 @@ __attribute__((noinline)) static void mark_map_words(uint8_t *class_of_page, uin
  */
 static inline void mark_map(struct small_run *run, size_t run_bytes, unsigned class_index)
 {
-    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
-    size_t pages = run_bytes >> MALLOC_PAGE_SHIFT;
+    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> PAGE_SHIFT;
+    size_t pages = run_bytes >> PAGE_SHIFT;
     uint8_t *class_of_page = malloc_state.page_map + first_page;
     uint8_t *pages_back = malloc_state.run_page_index + first_page;
     if (pages >= 4 * sizeof(map_word)) {
@@ -144,8 +146,8 @@ static inline void mark_map(struct small_run *run, size_t run_bytes, unsigned cl
 /* Clears the pages of a run in both page maps (the run goes back to TLSF). */
 static void clear_map(struct small_run *run, size_t run_bytes)
 {
-    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> MALLOC_PAGE_SHIFT;
-    size_t pages = run_bytes >> MALLOC_PAGE_SHIFT;
+    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> PAGE_SHIFT;
+    size_t pages = run_bytes >> PAGE_SHIFT;
     memset(&malloc_state.page_map[first_page], 0, pages);
     memset(&malloc_state.run_page_index[first_page], 0, pages);
 }
@@ -374,6 +376,18 @@ void malloc_cache_start(struct malloc_cache *cache)
         cache->spares[entry_index] = NULL;
     }
     memcpy(cache->entry_of_step, malloc_entry_of_step, sizeof cache->entry_of_step);
+}
+
+/* Gives a cache the page map's coordinates (thread caches start zeroed: their first free comes here). */
+void malloc_cache_bind(struct malloc_cache *cache)
+{
+    if (!malloc_state.ready)
+        return;
+    cache->heap_start = malloc_state.heap_start;
+    cache->map_span_bytes = malloc_state.map_span_bytes;
+    cache->page_map = malloc_state.page_map;
+    if (malloc_state.thread_cache_opened)
+        malloc_state.thread_cache_opened();
 }
 
 /* Loads a magazine into the (empty) entry less its first block, which it returns. */
@@ -641,4 +655,44 @@ size_t small_release_free_runs(void)
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         runs += release_class(class_index);
     return runs;
+}
+
+bool malloc_reclaim(void)
+{
+    small_flush_cache(malloc_cache_self());
+    return small_release_free_runs() != 0;
+}
+
+/*
+ * One attempt: the class (its cache, its central state, a new run), or TLSF above the classes.
+ * A class above 1 KiB whose new run does not fit (runs hold 15 to 55 blocks, up to 241 pages) falls
+ * back to a TLSF block of the size asked, so a nearly full heap still serves what fits in it.
+ */
+static void *alloc_once(size_t size)
+{
+    if (size <= MALLOC_CLASS_MAX_BYTES) {
+        void *block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
+        if (block || size <= MALLOC_SMALL_MAX_BYTES)
+            return block;
+        /* 32-aligned, as the class's own blocks are (aligned_alloc(32) relies on it). */
+        return large_alloc(32, size);
+    }
+    return large_alloc(MALLOC_ALIGNMENT, size);
+}
+
+void *malloc_alloc_slow(size_t size)
+{
+    if (!malloc_state.ready)
+        return NULL;
+    void *block = alloc_once(size);
+    if (!block && malloc_reclaim())
+        block = alloc_once(size);
+    if (!block)
+        malloc_note_failure();
+    return block;
+}
+
+void *malloc_refill_failed(unsigned entry_index)
+{
+    return malloc_alloc_slow(entry_index == 0 ? 0 : small_class_bytes(entry_index - 1));
 }

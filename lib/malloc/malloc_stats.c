@@ -1,6 +1,5 @@
 /*
  * lib/malloc/malloc_stats.c - rvmem_malloc_stats: what the allocator holds, by class and in total.
- * Builds: kernel, host
  *
  * Per class: blocks carved into runs minus the free ones (central list, uncarved tail, per-hart
  * caches) are the blocks in use. The calling hart's cache is counted exactly; another hart's from

@@ -1,6 +1,5 @@
 /*
  * lib/malloc/malloc_tlsf.c - medium and large blocks: TLSF (two-level segregated fit) over the break.
- * Builds: kernel, host
  *
  * Every chunk starts with a 16-byte header: the previous chunk's size (valid only when that
  * chunk is free) and this chunk's size with two flags (FREE, PREV_FREE); the payload follows,
@@ -40,7 +39,7 @@
  */
 #define TLSF_GROW_PAD_MIN_BYTES ((size_t)64 << 10)
 #define TLSF_GROW_PAD_MAX_BYTES ((size_t)1 << 20)
-#define TLSF_TRIM_MIN_BYTES (2 * TLSF_GROW_PAD_MIN_BYTES + MALLOC_PAGE_BYTES) /* the lowest threshold */
+#define TLSF_TRIM_MIN_BYTES (2 * TLSF_GROW_PAD_MIN_BYTES + PAGE_SIZE) /* the lowest threshold */
 #define TLSF_TRIM_EXTRA_MAX_BYTES ((size_t)32 << 20) /* the most the threshold learns to add (note_growth) */
 
 static inline uintptr_t align_up(uintptr_t value, uintptr_t alignment)
@@ -384,7 +383,7 @@ static size_t grow_pad(void)
         pad = TLSF_GROW_PAD_MIN_BYTES;
     if (pad > TLSF_GROW_PAD_MAX_BYTES)
         pad = TLSF_GROW_PAD_MAX_BYTES;
-    return align_up(pad, MALLOC_PAGE_BYTES);
+    return align_up(pad, PAGE_SIZE);
 }
 
 /*
@@ -430,7 +429,7 @@ static bool grow(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
     uintptr_t needed_end = placed + bytes + CHUNK_HEADER_BYTES;
     if (placed < top || needed_end < placed || needed_end - current > TLSF_MAX_REQUEST)
         return false;
-    size_t needed = align_up(needed_end - current, MALLOC_PAGE_BYTES);
+    size_t needed = align_up(needed_end - current, PAGE_SIZE);
     size_t pad = grow_pad();
     size_t increment = needed > pad ? needed : pad;
     void *previous = more_core_padded(needed, &increment);
@@ -569,7 +568,7 @@ static size_t trim_top(size_t keep)
             continue;
         }
         uintptr_t minimum = keep < CHUNK_MIN_BYTES ? CHUNK_MIN_BYTES : align_up(keep, MALLOC_ALIGNMENT);
-        uintptr_t new_end = align_up((uintptr_t)top + minimum + CHUNK_HEADER_BYTES, MALLOC_PAGE_BYTES);
+        uintptr_t new_end = align_up((uintptr_t)top + minimum + CHUNK_HEADER_BYTES, PAGE_SIZE);
         if (new_end >= region->end)
             break;
         size_t bytes = region->end - new_end;
@@ -605,7 +604,7 @@ size_t tlsf_trim(size_t keep_bytes)
 static void trim_if_over_threshold(size_t top_bytes)
 {
     size_t pad = grow_pad();
-    if (top_bytes > 2 * pad + MALLOC_PAGE_BYTES + T->trim_extra_bytes) {
+    if (top_bytes > 2 * pad + PAGE_SIZE + T->trim_extra_bytes) {
         size_t released = trim_top(pad);
         if (released)
             T->last_auto_trim_bytes = released;
@@ -731,7 +730,7 @@ bool tlsf_is_allocated_payload(uintptr_t payload)
 static inline struct tlsf_chunk *take_run_from_top(size_t run_bytes)
 {
     struct tlsf_chunk *top = T->top;
-    if (!top || ((uintptr_t)top & (MALLOC_PAGE_BYTES - 1)) || !lists_too_small(run_bytes))
+    if (!top || ((uintptr_t)top & (PAGE_SIZE - 1)) || !lists_too_small(run_bytes))
         return NULL;
     size_t top_bytes = chunk_bytes(top); /* 0 for the sentinel */
     if (top_bytes < run_bytes)
@@ -744,7 +743,7 @@ struct small_run *tlsf_alloc_run(size_t run_bytes)
     spin_lock(&T->lock);
     struct tlsf_chunk *chunk = take_run_from_top(run_bytes);
     if (!chunk)
-        chunk = take(run_bytes, MALLOC_PAGE_BYTES, 0);
+        chunk = take(run_bytes, PAGE_SIZE, 0);
     if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
                   (uintptr_t)chunk < malloc_state.heap_start)) {
         /* Beyond what the page map covers: not usable as a run. */

@@ -2,7 +2,6 @@
  * lib/malloc/malloc_tlsf_validate.c - tlsf_validate: walks every TLSF region chunk by chunk and checks
  * sizes, boundary tags, merges and the top, every free list against both bitmaps, and the
  * counters (and, in checked builds, the poison of every free chunk).
- * Builds: kernel, host
  */
 #include "kernel/base/misuse.h"
 #include "kernel/base/printf.h"

@@ -1,6 +1,5 @@
 /*
  * lib/malloc/malloc_validate.c - rvmem_malloc_validate: walks the whole heap and cross-checks it.
- * Builds: kernel, host
  *
  * TLSF (malloc_tlsf.c: tlsf_validate): every chunk's size and boundary tags, no missed merge,
  * every free list against the bitmaps, walked totals against the counters, and in checked builds
@@ -88,10 +87,10 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
     for (struct small_run *run = central->runs; run && !result; run = run->next_run) {
         if (++runs > central->run_count)
             result = problem(-20, "more runs listed than counted (or a cycle)", class_index, (uintptr_t)run);
-        else if (((uintptr_t)run & (MALLOC_PAGE_BYTES - 1)) || run->class_index != class_index ||
+        else if (((uintptr_t)run & (PAGE_SIZE - 1)) || run->class_index != class_index ||
                  run->capacity != (run_bytes - SMALL_RUN_HEADER_BYTES) / bytes)
             result = problem(-21, "run header is wrong", class_index, (uintptr_t)run);
-        for (uintptr_t page = (uintptr_t)run; !result && page < (uintptr_t)run + run_bytes; page += MALLOC_PAGE_BYTES)
+        for (uintptr_t page = (uintptr_t)run; !result && page < (uintptr_t)run + run_bytes; page += PAGE_SIZE)
             if (small_class_at(page) != (int)class_index)
                 result = problem(-22, "page map disagrees with the run", class_index, page);
         capacity += run->capacity;
@@ -122,7 +121,7 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
         (central->bump - (uintptr_t)small_run_of(central->bump) - SMALL_RUN_HEADER_BYTES) / bytes %
             small_cache_limit(class_index))
         result = problem(-44, "uncarved tail does not start at a magazine", class_index, central->bump);
-    *map_pages_expected += runs * (run_bytes >> MALLOC_PAGE_SHIFT);
+    *map_pages_expected += runs * (run_bytes >> PAGE_SHIFT);
 
     /* Whole magazines on the central stack: exactly limit blocks each. */
     uint32_t limit = small_cache_limit(class_index);
@@ -159,8 +158,8 @@ static int validate_map(size_t map_pages_expected)
 {
     /* Every marked page belongs to a listed run: count the marks. */
     size_t marked = 0;
-    size_t pages = malloc_state.map_span_bytes >> MALLOC_PAGE_SHIFT;
-    size_t pages_to_break = (tlsf_break() - malloc_state.heap_start + MALLOC_PAGE_BYTES - 1) >> MALLOC_PAGE_SHIFT;
+    size_t pages = malloc_state.map_span_bytes >> PAGE_SHIFT;
+    size_t pages_to_break = (tlsf_break() - malloc_state.heap_start + PAGE_SIZE - 1) >> PAGE_SHIFT;
     if (pages_to_break < pages)
         pages = pages_to_break; /* nothing above the break can be marked (checked below by the runs) */
     for (size_t page = 0; page < pages; page++) {

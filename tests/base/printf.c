@@ -1,6 +1,5 @@
 /*
  * tests/base/printf.c - the formats of kernel/base/printf.c.
- * Builds: kernel, host
  */
 #include <stdarg.h>
 

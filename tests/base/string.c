@@ -1,6 +1,5 @@
 /*
  * tests/base/string.c - the kernel's own memset, memcpy, memmove and friends (kernel/base/string.c).
- * Builds: kernel, host
  *
  * On the host these exercise the C library's versions: the same contracts.
  */

@@ -212,9 +212,9 @@ KBENCH(malloc_call_overhead, 0, 0)
     void *(*volatile pointer)(size_t) = empty_malloc;
     void *(*allocate)(size_t) = pointer;
     for (unsigned i = 0; i < 1000; i++) {
-        uint64_t start = kbench_instret(); /* both reads inline, as in the workloads' probe */
+        uint64_t start = instructions_retired(); /* both reads inline, as in the workloads' probe */
         allocate(32);
-        uint64_t end = kbench_instret();
+        uint64_t end = instructions_retired();
         kbench_record(end - start - kbench_overhead());
     }
 }
@@ -234,22 +234,22 @@ static void heap_same_size(const char *name, size_t bytes)
         kbench_series_reset(&series[row]);
     rvmem_free(rvmem_malloc(bytes)); /* warm: the first call may refill */
     for (unsigned i = 0; i < 1000; i++) {
-        uint64_t start = kbench_instret();
+        uint64_t start = instructions_retired();
         void *block = rvmem_malloc(bytes);
-        uint64_t middle = kbench_instret();
+        uint64_t middle = instructions_retired();
         rvmem_free(block);
-        uint64_t end = kbench_instret();
+        uint64_t end = instructions_retired();
         if (!block)
             break;
         kbench_series_add(&series[HEAP_MALLOC], middle - start - kbench_overhead());
         kbench_series_add(&series[HEAP_FREE], end - middle - kbench_overhead());
     }
     for (unsigned i = 0; i < 1000; i++) {
-        uint64_t start = kbench_instret();
+        uint64_t start = instructions_retired();
         void *box = box_new(bytes, NULL);
-        uint64_t middle = kbench_instret();
+        uint64_t middle = instructions_retired();
         box_free(box);
-        uint64_t end = kbench_instret();
+        uint64_t end = instructions_retired();
         if (!box)
             break;
         kbench_series_add(&series[HEAP_BOX_NEW], middle - start - kbench_overhead());

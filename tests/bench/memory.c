@@ -14,6 +14,7 @@
 #include "kernel/mm/buddy.h"
 #include "kernel/base/layout.h"
 #include "kernel/mm/pages.h"
+#include "kernel/mm/sbrk.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/printf.h"
 #include "kernel/base/string.h"
@@ -384,12 +385,12 @@ static void churn_on_every_hart(void)
     unsigned harts = hart_count();
     churn_barrier(harts);
     if (hart_self() == 0)
-        churn_start = kbench_instret();
+        churn_start = instructions_retired();
     churn_barrier(harts);
     churn();
     churn_barrier(harts);
     if (hart_self() == 0)
-        churn_end = kbench_instret();
+        churn_end = instructions_retired();
 }
 
 static void record_churn(unsigned harts)
@@ -401,9 +402,9 @@ static void record_churn(unsigned harts)
 KBENCH(page_order0_churn_1_hart, 0, 0)
 {
     churn(); /* warm the cache as the all-harts run does */
-    churn_start = kbench_instret();
+    churn_start = instructions_retired();
     churn();
-    churn_end = kbench_instret();
+    churn_end = instructions_retired();
     record_churn(1);
 }
 

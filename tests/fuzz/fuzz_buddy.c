@@ -19,7 +19,7 @@
 #include "kernel/base/errors.h"
 #include "kernel/base/misuse.h"
 
-#define PAGE BUDDY_PAGE_SIZE
+#define PAGE PAGE_SIZE
 #define CHUNKS 5
 #define CHUNK_PAGES 1024u
 #define ALL_PAGES (CHUNKS * CHUNK_PAGES)

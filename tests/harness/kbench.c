@@ -2,6 +2,7 @@
  * tests/harness/kbench.c - the benchmark runner: calibration, samples, statistics, table, JSON.
  */
 #include "tests/harness/kbench.h"
+#include "kernel/base/platform.h"
 
 #include <stdbool.h>
 
@@ -30,7 +31,7 @@ void kbench_record(uint64_t instructions)
 
 void kbench_stop(uint64_t start)
 {
-    uint64_t end = kbench_instret();
+    uint64_t end = instructions_retired();
     uint64_t elapsed = end - start;
     kbench_record(elapsed > measurement_overhead ? elapsed - measurement_overhead : 0);
 }
@@ -51,8 +52,8 @@ static void calibrate(void)
 {
     uint64_t best = UINT64_MAX;
     for (int i = 0; i < 64; i++) {
-        uint64_t start = kbench_instret();
-        uint64_t end = kbench_instret();
+        uint64_t start = instructions_retired();
+        uint64_t end = instructions_retired();
         if (end - start < best)
             best = end - start;
     }

@@ -24,6 +24,8 @@
 
 #include <stdint.h>
 
+#include "kernel/base/platform.h"
+
 struct kbench {
     const char *name;
     void (*run)(void);
@@ -38,27 +40,9 @@ struct kbench {
                                                                                (budget_mean_), (budget_max_)};         \
     static void kbench_run_##name_(void)
 
-/* The retired-instruction counter (exact under -icount shift=0). */
-static inline uint64_t kbench_instret(void)
-{
-#if __riscv_xlen == 32
-    uint32_t high, low, high_again;
-    do {
-        __asm__ volatile("rdinstreth %0" : "=r"(high)::"memory");
-        __asm__ volatile("rdinstret %0" : "=r"(low)::"memory");
-        __asm__ volatile("rdinstreth %0" : "=r"(high_again)::"memory");
-    } while (high != high_again);
-    return ((uint64_t)high << 32) | low;
-#else
-    uint64_t count;
-    __asm__ volatile("rdinstret %0" : "=r"(count)::"memory");
-    return count;
-#endif
-}
-
 static inline uint64_t kbench_start(void)
 {
-    return kbench_instret();
+    return instructions_retired();
 }
 
 /* Records one sample: instructions since start, minus the measurement's own cost. */

@@ -1,6 +1,5 @@
 /*
  * tests/harness/ktest.c - the test runner: selects registered tests, runs them, prints KTAP version 1.
- * Builds: kernel, host
  *
  * Output shape (Linux Documentation/dev-tools/ktap.rst), one subtest per suite:
  *

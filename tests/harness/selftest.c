@@ -1,6 +1,5 @@
 /*
  * tests/harness/selftest.c - tests of the test machinery itself.
- * Builds: kernel, host
  *
  * The suite selftest_fail is explicit: it runs only when named (make test TESTS=selftest_fail)
  * and must make the whole run fail, proving that failures propagate to the exit status. The suite

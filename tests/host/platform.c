@@ -1,10 +1,12 @@
 /*
  * tests/host/platform.c - kernel/base/platform.h for host builds: stdout, pthreads as harts.
  *
- * The host stands in for a machine with RVMEM_HOST_HARTS harts (default 4): hart 0 is
- * the main thread; run_on_all_harts() starts one thread per other hart.
+ * The host stands in for a machine with RVMEM_HOST_HARTS harts (default 4, at most
+ * RVMEM_MAX_HARTS): hart 0 is the main thread; run_on_all_harts() starts one thread per other hart.
  */
 #include "kernel/base/platform.h"
+
+#include "kernel/base/layout.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -13,7 +15,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define HOST_MAX_HARTS 64
+#define HOST_MAX_HARTS RVMEM_MAX_HARTS
+
+/* Each hart's private area (hart_area), as struct hart holds it in the kernel. */
+static struct {
+    unsigned char bytes[HART_AREA_BYTES];
+} __attribute__((aligned(HART_AREA_OFFSET))) hart_areas[HOST_MAX_HARTS];
 
 static __thread unsigned this_hart;
 static unsigned configured_harts;
@@ -30,6 +37,11 @@ void console_write(const char *text, size_t length)
 unsigned hart_self(void)
 {
     return this_hart;
+}
+
+void *hart_area(unsigned hart)
+{
+    return hart_areas[hart].bytes;
 }
 
 unsigned hart_count(void)

@@ -1,7 +1,6 @@
 /*
  * tests/lib/arc.c - Arc: one value shared by every hart, retained and released concurrently;
  * the destructor runs exactly once, after everyone's last use.
- * Builds: kernel, host
  */
 #include "lib/arc.h"
 #include "lib/malloc/malloc.h"

@@ -1,6 +1,5 @@
 /*
  * tests/lib/box.c - Box: new copies the value in, move leaves no second owner, drop runs the destructor.
- * Builds: kernel, host
  */
 #include "lib/box.h"
 #include "lib/malloc/malloc.h"

@@ -1,7 +1,6 @@
 /*
  * tests/lib/malloc.c - the malloc family: C semantics, a shadow-model random stress, statistics,
  * trim, the validator, and a leak check after every suite.
- * Builds: kernel, host
  *
  * The stress keeps a shadow of every live block (size, alignment, fill pattern) and checks after
  * every operation: no overlap with any other live block, alignment, usable size >= request,
@@ -228,8 +227,8 @@ KTEST(malloc, class_sizes_and_their_runs)
     /* Runs: 4 KiB up to 256 B, 8 KiB below 1 KiB; from 1 KiB up at least 24 blocks (8 above 16 KiB), whole pages. */
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
         size_t bytes = small_class_bytes(class_index), run_bytes = small_run_bytes(class_index);
-        KASSERT_EQ(run_bytes % MALLOC_PAGE_BYTES, 0);
-        KASSERT_LE(run_bytes / MALLOC_PAGE_BYTES, SMALL_RUN_MAX_PAGES);
+        KASSERT_EQ(run_bytes % PAGE_SIZE, 0);
+        KASSERT_LE(run_bytes / PAGE_SIZE, SMALL_RUN_MAX_PAGES);
         if (bytes < 1024)
             KASSERT_EQ(run_bytes, bytes <= 256 ? 4096 : 8192);
         else

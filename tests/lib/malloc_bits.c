@@ -2,7 +2,6 @@
  * tests/lib/malloc_bits.c - the allocator's bit scans (lib/malloc/malloc_internal.h) against a plain loop:
  * the kernel's de Bruijn lookup and the host's builtins must agree for every bit position and
  * for values with many bits set.
- * Builds: kernel, host
  */
 #include "lib/malloc/malloc_internal.h"
 #include "tests/harness/ktest.h"

@@ -7,6 +7,7 @@
  */
 #include "kernel/mm/brk.h"
 #include "kernel/mm/pages.h"
+#include "kernel/mm/sbrk.h"
 #include "lib/malloc/malloc.h"
 #include "tests/harness/ktest.h"
 #include "tests/lib/malloc_exhaustion_cases.h"

@@ -1,7 +1,6 @@
 /*
  * tests/lib/malloc_misuse.c - the checked build catches every misuse it promises, names it
  * (kind, address, hart, caller) and refuses the operation, leaving the heap valid.
- * Builds: kernel, host
  *
  * Only in checked builds (make test boots a CHECKED=1 kernel for these); an unchecked build
  * still rejects frees of pointers outside the heap, which the first test checks in both.

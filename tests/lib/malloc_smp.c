@@ -1,7 +1,6 @@
 /*
  * tests/lib/malloc_smp.c - malloc on every hart at once: per-hart shadow stress plus blocks handed
  * from hart to hart and freed there (cross-hart frees), then everything given back.
- * Builds: kernel, host
  */
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc.h"

@@ -2,7 +2,6 @@
  * tests/lib/malloc_top.c - TLSF's top chunk (lib/malloc/malloc_tlsf.c): the free chunk that ends at the
  * last region's sentinel, kept on no free list; a free next to it merges into it, requests no
  * listed chunk fits are cut off its front, growth extends it, a new region lists the old one.
- * Builds: kernel, host
  */
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc.h"

@@ -1,23 +1,11 @@
 /*
  * tests/lib/malloc_workloads.c - the malloc workloads (see tests/lib/malloc_workloads.h).
- * Builds: kernel, host
  */
 #include "tests/lib/malloc_workloads.h"
 
 #include "kernel/base/errors.h"
+#include "kernel/base/platform.h"
 #include "kernel/base/string.h"
-
-/* The counter that times one call: rdinstret in the kernel (exact under -icount); none on the host. */
-static inline uint64_t read_counter(void)
-{
-#if defined(RVMEM_HOST) || !defined(__riscv)
-    return 0;
-#else
-    uint64_t count;
-    __asm__ volatile("rdinstret %0" : "=r"(count)::"memory");
-    return count;
-#endif
-}
 
 /* xorshift32: a fixed, repeatable sequence from a fixed seed. */
 static uint32_t next_random(uint32_t *state)
@@ -45,9 +33,9 @@ __attribute__((noipa)) static unsigned char *workload_malloc(struct malloc_workl
     unsigned char *block;
     if (probe) {
         probe->before(probe->context);
-        uint64_t start = read_counter();
+        uint64_t start = instructions_retired();
         block = allocate(bytes);
-        uint64_t end = read_counter();
+        uint64_t end = instructions_retired();
         probe->after(probe->context, MALLOC_CALL_MALLOC, bytes, end - start);
     } else {
         block = allocate(bytes);
@@ -86,9 +74,9 @@ __attribute__((noipa)) static int workload_free(struct malloc_workload_run *run,
     const struct malloc_probe *probe = run->probe;
     if (probe) {
         probe->before(probe->context);
-        uint64_t start = read_counter();
+        uint64_t start = instructions_retired();
         release(block);
-        uint64_t end = read_counter();
+        uint64_t end = instructions_retired();
         probe->after(probe->context, MALLOC_CALL_FREE, bytes, end - start);
     } else {
         release(block);

@@ -1,6 +1,5 @@
 /*
  * tests/lib/malloc_workloads.h - deterministic malloc workloads over any allocator.
- * Builds: kernel, host
  *
  * The same workloads run in the kernel (tests/bench/malloc.c, per-call instruction counts
  * under QEMU -icount) and on the host (tests/hostbench/malloc_bench.c, under callgrind and the

@@ -1,6 +1,5 @@
 /*
  * tests/lib/malloc_workloads_selftest.c - tests of the malloc workloads themselves.
- * Builds: kernel, host
  *
  * The workloads run over a small test allocator (a bump arena that resets when every block
  * is freed), so these tests need no real malloc: they check the call counts and peaks each

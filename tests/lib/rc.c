@@ -1,6 +1,5 @@
 /*
  * tests/lib/rc.c - Rc: counts, the destructor on the last release only, misuse reported.
- * Builds: kernel, host
  */
 #include "kernel/base/misuse.h"
 #include "lib/malloc/malloc.h"

@@ -1,6 +1,5 @@
 /*
  * tests/lib/vec.c - Vec: push/pop, the documented doubling growth, reserve, shrink, bounds checks.
- * Builds: kernel, host
  */
 #include "kernel/base/errors.h"
 #include "lib/malloc/malloc.h"

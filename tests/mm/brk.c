@@ -1,6 +1,5 @@
 /*
  * tests/mm/brk.c - the program break over a buddy allocator of its own.
- * Builds: kernel, host
  *
  * The heap starts at the bottom of a small arena whose pages a private buddy allocator
  * manages, so the tests control exactly which pages are taken.

@@ -2,7 +2,6 @@
  * tests/mm/buddy.c - the buddy page allocator: init, split and merge, alignment,
  * ranges, exhaustion, the highest-address-first policy, claims, caches, statistics, misuse
  * and the validator. The randomized stress tests are in kernel_buddy_stress.c.
- * Builds: kernel, host
  *
  * Every test initialises its own allocator over buddy_test_memory() (never the kernel's) and
  * gives back everything it took; the "buddy_arena" leak check verifies that after each suite.
@@ -15,7 +14,7 @@
 #include "kernel/base/string.h"
 #include "tests/harness/ktest.h"
 
-#define PAGE BUDDY_PAGE_SIZE
+#define PAGE PAGE_SIZE
 #define ARENA_PAGES 1024u /* 4 MiB: one largest block with the default order 10 */
 #define SPARE_PAGES 16u
 #define TOP_ORDER (BUDDY_MAX_ORDER < 10 ? BUDDY_MAX_ORDER : 10) /* the largest block the arena holds */

@@ -1,7 +1,6 @@
 /*
  * tests/mm/buddy_stress.c - randomized stress of the buddy allocator against a shadow
  * model, on one hart and on all harts at once against one shared allocator.
- * Builds: kernel, host
  *
  * The shadow keeps every live block (allocations and claims) with a content token, and an
  * owner bitmap of the test pages. Checked after every operation: blocks are aligned, inside
@@ -16,7 +15,7 @@
 #include "kernel/base/string.h"
 #include "tests/harness/ktest.h"
 
-#define PAGE BUDDY_PAGE_SIZE
+#define PAGE PAGE_SIZE
 #define ARENA_PAGES 1024u /* tests/mm/buddy.c owns the memory and the allocator */
 #define SPARE_PAGES 16u
 struct buddy_test_memory {

@@ -1,6 +1,5 @@
 /*
  * tests/mm/memmap.c - usable RAM = memory minus exclusions, shrunk to pages.
- * Builds: kernel, host
  */
 #include "kernel/base/errors.h"
 #include "kernel/mm/memmap.h"

@@ -9,6 +9,7 @@
 #include "kernel/base/layout.h"
 #include "kernel/mm/memmap.h"
 #include "kernel/mm/pages.h"
+#include "kernel/mm/sbrk.h"
 #include "tests/harness/ktest.h"
 
 extern char __image_end[];

@@ -1,6 +1,5 @@
 /*
  * tests/platform/bootargs.c - key=value lookup in the kernel command line.
- * Builds: kernel, host
  */
 #include "kernel/platform/bootargs.h"
 #include "kernel/base/errors.h"

@@ -1,8 +1,6 @@
 /*
  * tests/platform/fdt.c - tests of the device-tree reader (kernel/platform/fdt.c, kernel/platform/fdt_query.c).
  *
- * Builds: kernel, host
- *
  * Three real trees (tests/platform/fdt_blobs.h: QEMU virt and sifive_u dumps, tests/data/fdt_board.dts)
  * checked against what QEMU and the .dts say, then corrupt blobs: every truncation, header
  * fields pointing outside, and hand-built structure blocks with one defect each. A corrupt

@@ -1,7 +1,6 @@
 /*
  * tests/top/monitor_text.c - the monitor's text helpers: numbers typed at the prompt, byte
  * counts for people, and the page census behind the pictures (on a private buddy allocator).
- * Builds: kernel, host
  */
 #include <stdint.h>
 
@@ -54,37 +53,36 @@ KTEST(monitor_text, size_text_keeps_one_decimal)
 }
 
 #define CENSUS_PAGES 64
-static uint8_t census_memory[(CENSUS_PAGES + 1) * BUDDY_PAGE_SIZE] __attribute__((aligned(4096)));
+static uint8_t census_memory[(CENSUS_PAGES + 1) * PAGE_SIZE] __attribute__((aligned(4096)));
 static struct buddy census_buddy;
 
 KTEST(monitor_text, census_counts_free_allocated_and_unmanaged_pages)
 {
     uintptr_t start = (uintptr_t)census_memory;
-    struct buddy_range range = {start, start + CENSUS_PAGES * BUDDY_PAGE_SIZE};
+    struct buddy_range range = {start, start + CENSUS_PAGES * PAGE_SIZE};
     KASSERT_EQ(buddy_init(&census_buddy, &range, 1), 0);
     struct buddy_stats stats;
     buddy_get_stats(&census_buddy, &stats);
-    struct buddy_census census;
-    buddy_census_range(&census_buddy, range.start, range.end, &census);
+    struct page_census census;
+    page_census_range(&census_buddy, range.start, range.end, &census);
     KASSERT_EQ(census.free_pages, stats.total_pages);
     KASSERT_EQ(census.allocated_pages, 0);
     KASSERT_EQ(census.free_pages + census.unmanaged_pages, CENSUS_PAGES); /* metadata is unmanaged */
 
     void *block = buddy_alloc(&census_buddy, 2);
     KASSERT_NOT_NULL(block);
-    buddy_census_range(&census_buddy, range.start, range.end, &census);
+    page_census_range(&census_buddy, range.start, range.end, &census);
     KASSERT_EQ(census.allocated_pages, 4);
     KASSERT_EQ(census.free_pages, stats.total_pages - 4);
     /* A range inside the block, and a part-page range: counted by whole pages. */
-    buddy_census_range(&census_buddy, (uintptr_t)block + BUDDY_PAGE_SIZE, (uintptr_t)block + 2 * BUDDY_PAGE_SIZE + 1,
-                       &census);
+    page_census_range(&census_buddy, (uintptr_t)block + PAGE_SIZE, (uintptr_t)block + 2 * PAGE_SIZE + 1, &census);
     KASSERT_EQ(census.allocated_pages, 2);
     KASSERT_EQ(census.free_pages, 0);
     /* The page past the managed range is not the allocator's. */
-    buddy_census_range(&census_buddy, range.end, range.end + BUDDY_PAGE_SIZE, &census);
+    page_census_range(&census_buddy, range.end, range.end + PAGE_SIZE, &census);
     KASSERT_EQ(census.unmanaged_pages, 1);
     KASSERT_EQ(buddy_free(&census_buddy, block, 2), 0);
-    buddy_census_range(&census_buddy, range.start, range.end, &census);
+    page_census_range(&census_buddy, range.start, range.end, &census);
     KASSERT_EQ(census.free_pages, stats.total_pages);
-    KASSERT_EQ(picture_cell(&census_buddy, (uintptr_t)block, BUDDY_PAGE_SIZE, 0, 0), PICTURE_FREE);
+    KASSERT_EQ(picture_cell(&census_buddy, (uintptr_t)block, PAGE_SIZE, 0, 0), PICTURE_FREE);
 }

@@ -1,5 +1,5 @@
 /*
- * tests/platform/boot.c - what boot/entry.S and linker.ld promise: harts, stacks, .bss, layout.
+ * tests/top/boot.c - what boot/entry.S and linker.ld promise: harts, stacks, .bss, layout.
  */
 #include "kernel/top/boot.h"
 #include "kernel/base/errors.h"
