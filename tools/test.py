@@ -3,7 +3,9 @@
 
 Runs, in order:
   1. the in-kernel suites on QEMU with 1 hart and with 4 harts (KTAP, counted strictly);
-  2. unless a filter is given: the crash check (an illegal instruction must give a crash
+  2. unless a filter is given: bootargs over 255 bytes (mode=test and tests= after byte 250
+     must run the tests), a tests= value too long for its buffer and mode=bogus (each must stop
+     the boot with a message and exit 2); the crash check (an illegal instruction must give a crash
      report naming the cause, sepc, stval, sp and a backtrace, and exit status 3) and the
      propagation check (the deliberately failing selftest_fail must fail the run), and with
      --relocated kernel.bin booted away from its link address (it must relocate itself);
@@ -117,6 +119,57 @@ def relocated_suites(args, total):
         count.problems.append(f"{label}: every result ok but the exit status is {status}")
     report(label, count, status, seconds, log_path)
     total.add(count)
+
+
+# Bootargs longer than 255 bytes, whose mode=test and tests= come after byte 250: the kernel must
+# read all of them (a cut would lose the mode and start the monitor, which waits for input forever).
+LONG_BOOTARGS_PADDING = "note=" + "x" * 250
+LONG_BOOTARGS_SUITES = ("bootargs", "printf")
+
+
+def long_bootargs_check(args, total):
+    """Bootargs of 300+ bytes with mode=test after byte 250 run the tests their tests= filter names."""
+    label = "bootargs over 255 bytes (mode=test late)"
+    bootargs = f"{LONG_BOOTARGS_PADDING} mode=test tests={','.join(LONG_BOOTARGS_SUITES)}"
+    log_path = os.path.join(args.log_dir, "long-bootargs.log")
+    status, text, seconds = run(qemu_command(args, 1, bootargs), log_path, args.timeout + 10)
+    text = text.replace("\r", "")
+    seen = ktap.parse(text, label)
+    suites = re.findall(r"^    # Subtest: (\S+)$", text, re.M)
+    check_expectations(label, {
+        "the mode after byte 250 is read (tests ran, 124: it waited at the monitor)": seen.passed > 0,
+        "exit status 0": status == 0,
+        "every test passed": seen.failed == 0,
+        "the tests= filter after byte 250 is obeyed": sorted(suites) == sorted(LONG_BOOTARGS_SUITES),
+        "the banner shows the whole bootargs": f'bootargs: "{bootargs}"' in text,
+    }, status, seconds, log_path, total)
+
+
+def overlong_value_check(args, total):
+    """A tests= value longer than its buffer stops the boot with a message and exit 2: never a cut filter."""
+    label = "tests= value over its buffer"
+    value = "printf," + ",".join(f"no_such_suite_{i:03d}" for i in range(30))
+    log_path = os.path.join(args.log_dir, "overlong-value.log")
+    status, text, seconds = run(qemu_command(args, 1, f"mode=test tests={value}"), log_path, args.timeout + 10)
+    text = text.replace("\r", "")
+    check_expectations(label, {
+        "exit status 2 (panic)": status == EXIT_PANIC,
+        "a message naming tests= and its length": re.search(rf"bootargs: the value of tests= is {len(value)} bytes",
+                                                            text),
+        "no test ran with a cut filter": "KTAP version 1" not in text,
+    }, status, seconds, log_path, total)
+
+
+def unknown_mode_check(args, total):
+    """mode=bogus stops the boot with exit 2 and a message listing every mode."""
+    label = "mode=bogus lists every mode"
+    log_path = os.path.join(args.log_dir, "unknown-mode.log")
+    status, text, seconds = run(qemu_command(args, 1, "mode=bogus"), log_path, args.timeout + 10)
+    check_expectations(label, {
+        "exit status 2 (panic)": status == EXIT_PANIC,
+        "run, tour, test and bench listed": re.search(
+            r'unknown mode "bogus" in bootargs \(expected one of: run, tour, test, bench\)', text),
+    }, status, seconds, log_path, total)
 
 
 def symbol_at(kernel, address):
@@ -387,6 +440,9 @@ def main():
                       name="checked (CHECKED=1)")
     if not args.tests:
         kernel_suites(args, 2, total, tests="sbrk,pages,malloc_exhaustion", name="heap_max=64K", extra_bootargs=" heap_max=64K")
+        long_bootargs_check(args, total)
+        overlong_value_check(args, total)
+        unknown_mode_check(args, total)
         if args.relocated:
             relocated_suites(args, total)
         crash_check(args, total)

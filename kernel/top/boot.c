@@ -19,7 +19,6 @@
 #include "kernel/platform/sbi.h"
 #include "kernel/top/malloc_binding.h"
 
-#define BOOTARGS_MAX 256
 /* Largest device tree accepted; real boards' trees are tens of KiB. */
 #define DEVICE_TREE_MAX_BYTES (2u << 20)
 
@@ -27,7 +26,9 @@ extern char __image_start[], __image_end[];
 
 static struct fdt boot_fdt;
 static struct memmap memory_map;
-static char bootargs[BOOTARGS_MAX];
+/* /chosen/bootargs inside the device tree, which stays in memory (excluded from usable RAM): never copied, never cut.
+ */
+static const char *bootargs = "";
 
 const struct fdt *boot_device_tree(void)
 {
@@ -55,8 +56,11 @@ void boot_open_platform(const void *device_tree)
     console_init(&boot_fdt);
     power_init(&boot_fdt);
     const char *chosen_bootargs = "";
-    fdt_chosen_bootargs(&boot_fdt, &chosen_bootargs);
-    ksnprintf(bootargs, sizeof bootargs, "%s", chosen_bootargs);
+    error = fdt_chosen_bootargs(&boot_fdt, &chosen_bootargs);
+    if (error == 0)
+        bootargs = chosen_bootargs;
+    else if (error != -E_NOENT)
+        panic("device tree: /chosen/bootargs is unusable: %s (not a NUL-terminated string?)", fdt_strerror(error));
 }
 
 static int add_device_tree_ram(struct memmap *map, const struct fdt *fdt)
