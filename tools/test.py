@@ -4,8 +4,8 @@
 Runs, in order:
   1. the in-kernel suites on QEMU with 1 hart and with 4 harts (KTAP, counted strictly);
   2. unless a filter is given: bootargs over 255 bytes (mode=test and tests= after byte 250
-     must run the tests), a tests= value too long for its buffer and mode=bogus (each must stop
-     the boot with a message and exit 2); the crash check (an illegal instruction must give a crash
+     must run the tests), a tests= value too long for its buffer, mode=bogus and a device tree without
+     /memory (each must stop the boot with a message naming the cause, and exit 2); the crash check (an illegal instruction must give a crash
      report naming the cause, sepc, stval, sp and a backtrace, and exit status 3) and the
      propagation check (the deliberately failing selftest_fail must fail the run), and with
      --relocated kernel.bin booted away from its link address (it must relocate itself);
@@ -169,6 +169,35 @@ def unknown_mode_check(args, total):
         "exit status 2 (panic)": status == EXIT_PANIC,
         "run, tour, test and bench listed": re.search(
             r'unknown mode "bogus" in bootargs \(expected one of: run, tour, test, bench\)', text),
+    }, status, seconds, log_path, total)
+
+
+def no_memory_node_check(args, total):
+    """QEMU's own tree with its /memory node removed (fdtput): the panic names /memory, exit 2."""
+    label = "device tree without /memory"
+    log_path = os.path.join(args.log_dir, "no-memory-node.log")
+    dtb = os.path.join(args.log_dir, "no-memory-node.dtb")
+    try:
+        subprocess.run(["qemu-system-riscv64", "-machine", f"{args.machine},dumpdtb={dtb}", "-smp", "1", "-m", args.mem,
+                        "-nographic", "-bios", "none"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+        nodes = subprocess.run(["fdtget", "-l", dtb, "/"], check=True, stdout=subprocess.PIPE,
+                               timeout=30).stdout.decode().split()
+        for node in nodes:
+            if node == "memory" or node.startswith("memory@"):
+                subprocess.run(["fdtput", "-r", dtb, "/" + node], check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as error:
+        count = ktap.Count()
+        count.failed, count.problems = 1, [f"{label}: cannot make the tree (dtc's fdtget/fdtput): {error}"]
+        report(label, count, 0, 0.0, log_path)
+        total.add(count)
+        return
+    command = qemu_command(args, 1, "mode=test")
+    command[-1:-1] = ["-d", dtb]
+    status, text, seconds = run(command, log_path, args.timeout + 10)
+    check_expectations(label, {
+        "exit status 2 (panic)": status == EXIT_PANIC,
+        "the panic names /memory": re.search(r"panic: device tree: no /memory node", text),
     }, status, seconds, log_path, total)
 
 
@@ -443,6 +472,7 @@ def main():
         long_bootargs_check(args, total)
         overlong_value_check(args, total)
         unknown_mode_check(args, total)
+        no_memory_node_check(args, total)
         if args.relocated:
             relocated_suites(args, total)
         crash_check(args, total)
