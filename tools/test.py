@@ -7,7 +7,8 @@ Runs, in order:
      must run the tests), a tests= value too long for its buffer, mode=bogus and a device tree without
      /memory (each must stop the boot with a message naming the cause, and exit 2); the crash check (an illegal instruction must give a crash
      report naming the cause, sepc, stval, sp and a backtrace, and exit status 3) and the
-     propagation check (the deliberately failing selftest_fail must fail the run), and with
+     propagation check (the deliberately failing selftest_fail must fail the run), the leak
+     check's own test (a page leaked beside a test arena must fail its suite), and with
      --relocated kernel.bin booted away from its link address (it must relocate itself);
      then `make run` without a terminal (the tour, exit 0) and the monitor driven through a pty
      (tools/monitor_check.py);
@@ -295,6 +296,21 @@ def propagation_check(args, total):
                        os.path.join(args.log_dir, "selftest-fail.log"), args.timeout + 10, total)
 
 
+def leak_check_selftest(args, total):
+    """A suite holding a test arena that leaks one page fails the machine_pages leak check, by one page."""
+    label = "leak check beside a test arena"
+    log_path = os.path.join(args.log_dir, "selftest-leak.log")
+    status, text, seconds = run(qemu_command(args, 1, "mode=test tests=selftest_leak"), log_path, args.timeout + 10)
+    pages = re.search(r"machine pages: (\d+) free before, (\d+) after \(\+ (\d+) in the suite's test arenas\)", text)
+    before, after, arena = (int(pages.group(i)) for i in (1, 2, 3)) if pages else (0, 0, 0)
+    check_expectations(label, {
+        "exit status 1": status == EXIT_TEST_FAILED,
+        "the check fails the suite": "leak check 'machine_pages' failed" in text and "not ok 1 selftest_leak" in text,
+        "the arena's pages are counted apart": arena > 0,
+        "exactly the one leaked page is missing": bool(pages) and before - after - arena == 1,
+    }, status, seconds, log_path, total)
+
+
 def smp_propagation_check(args, total):
     """One hart fails while the others wait at a barrier (selftest_fail_smp): the run must end, failed, not hang."""
     runs = [("kernel", qemu_command(args, 4, "mode=test tests=selftest_fail_smp"), args.timeout + 10)]
@@ -478,6 +494,7 @@ def main():
         crash_check(args, total)
         stack_overflow_checks(args, total)
         propagation_check(args, total)
+        leak_check_selftest(args, total)
         smp_propagation_check(args, total)
         tour_check(args, total)
         monitor_check(args, total)
