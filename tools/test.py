@@ -4,8 +4,9 @@
 Runs, in order:
   1. the in-kernel suites on QEMU with 1 hart and with 4 harts (KTAP, counted strictly);
   2. unless a filter is given: bootargs over 255 bytes (mode=test and tests= after byte 250
-     must run the tests), a tests= value too long for its buffer, mode=bogus and a device tree without
-     /memory (each must stop the boot with a message naming the cause, and exit 2); the crash check (an illegal instruction must give a crash
+     must run the tests); a tests= value too long for its buffer, mode=bogus and a device tree
+     without /memory (each must stop the boot with a message naming the cause, and exit 2); the
+     crash check (an illegal instruction must give a crash
      report naming the cause, sepc, stval, sp and a backtrace, and exit status 3) and the
      propagation check (the deliberately failing selftest_fail must fail the run), the leak
      check's own test (a page leaked beside a test arena must fail its suite), and with

@@ -26,8 +26,7 @@ extern char __image_start[], __image_end[];
 
 static struct fdt boot_fdt;
 static struct memmap memory_map;
-/* /chosen/bootargs inside the device tree, which stays in memory (excluded from usable RAM): never copied, never cut.
- */
+/* /chosen/bootargs in the device tree, which stays in memory (excluded from usable RAM): never copied, never cut. */
 static const char *bootargs = "";
 
 const struct fdt *boot_device_tree(void)
