@@ -85,18 +85,18 @@ TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c moni
                        tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c tour_program_break.c tour_stack_frames.c \
                        tour_static_layout.c)
 # The tests mirror the layers; tests/harness/ is the test and benchmark runner.
-TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c selftest.c) $(addprefix tests/base/,printf.c string.c) \
+TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c) $(addprefix tests/base/,printf.c string.c) \
                      $(addprefix tests/platform/,bootargs.c fdt.c) \
                      $(addprefix tests/mm/,brk.c buddy.c buddy_stress.c memmap.c) \
                      $(addprefix tests/lib/,arc.c box.c malloc.c malloc_bits.c malloc_misuse.c malloc_smp.c \
                        malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
-                     $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,sbrk.c) \
+                     $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c) \
                      $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c) \
                      $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
-TESTS_HOST        := $(addprefix tests/host/,main.c malloc_arena.c malloc_exhaustion.c platform.c)
+TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
 FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_fdt.c fuzz_malloc.c)
 HOSTBENCH_SOURCES := tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c

@@ -3,9 +3,13 @@
 
 Runs, in order:
   1. the in-kernel suites on QEMU with 1 hart and with 4 harts (KTAP, counted strictly);
-  2. unless a filter is given: the crash check (an illegal instruction must give a crash
+  2. unless a filter is given: bootargs over 255 bytes (mode=test and tests= after byte 250
+     must run the tests); a tests= value too long for its buffer, mode=bogus and a device tree
+     without /memory (each must stop the boot with a message naming the cause, and exit 2); the
+     crash check (an illegal instruction must give a crash
      report naming the cause, sepc, stval, sp and a backtrace, and exit status 3) and the
-     propagation check (the deliberately failing selftest_fail must fail the run), and with
+     propagation check (the deliberately failing selftest_fail must fail the run), the leak
+     check's own test (a page leaked beside a test arena must fail its suite), and with
      --relocated kernel.bin booted away from its link address (it must relocate itself);
      then `make run` without a terminal (the tour, exit 0) and the monitor driven through a pty
      (tools/monitor_check.py);
@@ -119,6 +123,86 @@ def relocated_suites(args, total):
     total.add(count)
 
 
+# Bootargs longer than 255 bytes, whose mode=test and tests= come after byte 250: the kernel must
+# read all of them (a cut would lose the mode and start the monitor, which waits for input forever).
+LONG_BOOTARGS_PADDING = "note=" + "x" * 250
+LONG_BOOTARGS_SUITES = ("bootargs", "printf")
+
+
+def long_bootargs_check(args, total):
+    """Bootargs of 300+ bytes with mode=test after byte 250 run the tests their tests= filter names."""
+    label = "bootargs over 255 bytes (mode=test late)"
+    bootargs = f"{LONG_BOOTARGS_PADDING} mode=test tests={','.join(LONG_BOOTARGS_SUITES)}"
+    log_path = os.path.join(args.log_dir, "long-bootargs.log")
+    status, text, seconds = run(qemu_command(args, 1, bootargs), log_path, args.timeout + 10)
+    text = text.replace("\r", "")
+    seen = ktap.parse(text, label)
+    suites = re.findall(r"^    # Subtest: (\S+)$", text, re.M)
+    check_expectations(label, {
+        "the mode after byte 250 is read (tests ran, 124: it waited at the monitor)": seen.passed > 0,
+        "exit status 0": status == 0,
+        "every test passed": seen.failed == 0,
+        "the tests= filter after byte 250 is obeyed": sorted(suites) == sorted(LONG_BOOTARGS_SUITES),
+        "the banner shows the whole bootargs": f'bootargs: "{bootargs}"' in text,
+    }, status, seconds, log_path, total)
+
+
+def overlong_value_check(args, total):
+    """A tests= value longer than its buffer stops the boot with a message and exit 2: never a cut filter."""
+    label = "tests= value over its buffer"
+    value = "printf," + ",".join(f"no_such_suite_{i:03d}" for i in range(30))
+    log_path = os.path.join(args.log_dir, "overlong-value.log")
+    status, text, seconds = run(qemu_command(args, 1, f"mode=test tests={value}"), log_path, args.timeout + 10)
+    text = text.replace("\r", "")
+    check_expectations(label, {
+        "exit status 2 (panic)": status == EXIT_PANIC,
+        "a message naming tests= and its length": re.search(rf"bootargs: the value of tests= is {len(value)} bytes",
+                                                            text),
+        "no test ran with a cut filter": "KTAP version 1" not in text,
+    }, status, seconds, log_path, total)
+
+
+def unknown_mode_check(args, total):
+    """mode=bogus stops the boot with exit 2 and a message listing every mode."""
+    label = "mode=bogus lists every mode"
+    log_path = os.path.join(args.log_dir, "unknown-mode.log")
+    status, text, seconds = run(qemu_command(args, 1, "mode=bogus"), log_path, args.timeout + 10)
+    check_expectations(label, {
+        "exit status 2 (panic)": status == EXIT_PANIC,
+        "run, tour, test and bench listed": re.search(
+            r'unknown mode "bogus" in bootargs \(expected one of: run, tour, test, bench\)', text),
+    }, status, seconds, log_path, total)
+
+
+def no_memory_node_check(args, total):
+    """QEMU's own tree with its /memory node removed (fdtput): the panic names /memory, exit 2."""
+    label = "device tree without /memory"
+    log_path = os.path.join(args.log_dir, "no-memory-node.log")
+    dtb = os.path.join(args.log_dir, "no-memory-node.dtb")
+    try:
+        subprocess.run(["qemu-system-riscv64", "-machine", f"{args.machine},dumpdtb={dtb}", "-smp", "1", "-m", args.mem,
+                        "-nographic", "-bios", "none"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+        nodes = subprocess.run(["fdtget", "-l", dtb, "/"], check=True, stdout=subprocess.PIPE,
+                               timeout=30).stdout.decode().split()
+        for node in nodes:
+            if node == "memory" or node.startswith("memory@"):
+                subprocess.run(["fdtput", "-r", dtb, "/" + node], check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as error:
+        count = ktap.Count()
+        count.failed, count.problems = 1, [f"{label}: cannot make the tree (dtc's fdtget/fdtput): {error}"]
+        report(label, count, 0, 0.0, log_path)
+        total.add(count)
+        return
+    command = qemu_command(args, 1, "mode=test")
+    command[-1:-1] = ["-d", dtb]
+    status, text, seconds = run(command, log_path, args.timeout + 10)
+    check_expectations(label, {
+        "exit status 2 (panic)": status == EXIT_PANIC,
+        "the panic names /memory": re.search(r"panic: device tree: no /memory node", text),
+    }, status, seconds, log_path, total)
+
+
 def symbol_at(kernel, address):
     """The function containing address, through addr2line (empty when unavailable)."""
     for tool in ("riscv64-unknown-elf-addr2line", "riscv64-linux-gnu-addr2line", "addr2line"):
@@ -211,6 +295,21 @@ def propagation_check(args, total):
     """The deliberately failing test must fail the run: exit status 1 and a 'not ok' line."""
     expect_one_failure("failure propagation (selftest_fail)", qemu_command(args, 1, "mode=test tests=selftest_fail"),
                        os.path.join(args.log_dir, "selftest-fail.log"), args.timeout + 10, total)
+
+
+def leak_check_selftest(args, total):
+    """A suite holding a test arena that leaks one page fails the machine_pages leak check, by one page."""
+    label = "leak check beside a test arena"
+    log_path = os.path.join(args.log_dir, "selftest-leak.log")
+    status, text, seconds = run(qemu_command(args, 1, "mode=test tests=selftest_leak"), log_path, args.timeout + 10)
+    pages = re.search(r"machine pages: (\d+) free before, (\d+) after \(\+ (\d+) in the suite's test arenas\)", text)
+    before, after, arena = (int(pages.group(i)) for i in (1, 2, 3)) if pages else (0, 0, 0)
+    check_expectations(label, {
+        "exit status 1": status == EXIT_TEST_FAILED,
+        "the check fails the suite": "leak check 'machine_pages' failed" in text and "not ok 1 selftest_leak" in text,
+        "the arena's pages are counted apart": arena > 0,
+        "exactly the one leaked page is missing": bool(pages) and before - after - arena == 1,
+    }, status, seconds, log_path, total)
 
 
 def smp_propagation_check(args, total):
@@ -387,11 +486,16 @@ def main():
                       name="checked (CHECKED=1)")
     if not args.tests:
         kernel_suites(args, 2, total, tests="sbrk,pages,malloc_exhaustion", name="heap_max=64K", extra_bootargs=" heap_max=64K")
+        long_bootargs_check(args, total)
+        overlong_value_check(args, total)
+        unknown_mode_check(args, total)
+        no_memory_node_check(args, total)
         if args.relocated:
             relocated_suites(args, total)
         crash_check(args, total)
         stack_overflow_checks(args, total)
         propagation_check(args, total)
+        leak_check_selftest(args, total)
         smp_propagation_check(args, total)
         tour_check(args, total)
         monitor_check(args, total)

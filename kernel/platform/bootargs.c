@@ -3,6 +3,8 @@
  */
 #include "kernel/platform/bootargs.h"
 
+#include <stdbool.h>
+
 #include "kernel/base/errors.h"
 #include "kernel/base/string.h"
 
@@ -11,12 +13,11 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n';
 }
 
-bool bootargs_get(const char *bootargs, const char *key, char *value, size_t size)
+int bootargs_find(const char *bootargs, const char *key, const char **value)
 {
-    if (size > 0)
-        value[0] = '\0';
+    *value = NULL;
     if (bootargs == NULL)
-        return false;
+        return -E_NOENT;
     size_t key_length = strlen(key);
     const char *word = bootargs;
     while (*word) {
@@ -28,55 +29,58 @@ bool bootargs_get(const char *bootargs, const char *key, char *value, size_t siz
         if ((size_t)(end - word) >= key_length && strncmp(word, key, key_length) == 0 &&
             (word + key_length == end || word[key_length] == '=')) {
             const char *start = word + key_length + (word + key_length < end ? 1 : 0);
-            size_t length = (size_t)(end - start);
-            if (size > 0) {
-                if (length > size - 1)
-                    length = size - 1;
-                memcpy(value, start, length);
-                value[length] = '\0';
-            }
-            return true;
+            *value = start;
+            return (int)(end - start);
         }
         word = end;
     }
-    return false;
+    return -E_NOENT;
+}
+
+int bootargs_get(const char *bootargs, const char *key, char *value, size_t size)
+{
+    if (size > 0)
+        value[0] = '\0';
+    const char *start;
+    int length = bootargs_find(bootargs, key, &start);
+    if (length < 0)
+        return length;
+    if ((size_t)length >= size)
+        return -E_RANGE;
+    memcpy(value, start, (size_t)length);
+    value[length] = '\0';
+    return length;
 }
 
 int bootargs_get_bytes(const char *bootargs, const char *key, uint64_t *bytes)
 {
-    char value[32];
-    if (!bootargs_get(bootargs, key, value, sizeof value))
-        return -E_NOENT;
+    const char *p;
+    int length = bootargs_find(bootargs, key, &p);
+    if (length < 0)
+        return length;
+    const char *end = p + length;
     uint64_t number = 0;
-    const char *p = value;
-    if (*p < '0' || *p > '9')
+    if (p == end || *p < '0' || *p > '9')
         return -E_INVAL;
-    for (; *p >= '0' && *p <= '9'; p++) {
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
         if (number > (UINT64_MAX - 9) / 10)
             return -E_INVAL;
         number = number * 10 + (uint64_t)(*p - '0');
     }
     unsigned shift = 0;
-    switch (*p) {
-    case '\0': break;
-    case 'K':
-    case 'k':
-        shift = 10;
+    if (p < end) {
+        switch (*p) {
+        case 'K':
+        case 'k': shift = 10; break;
+        case 'M':
+        case 'm': shift = 20; break;
+        case 'G':
+        case 'g': shift = 30; break;
+        default: return -E_INVAL;
+        }
         p++;
-        break;
-    case 'M':
-    case 'm':
-        shift = 20;
-        p++;
-        break;
-    case 'G':
-    case 'g':
-        shift = 30;
-        p++;
-        break;
-    default: return -E_INVAL;
     }
-    if (*p != '\0' || (shift && number > (UINT64_MAX >> shift)))
+    if (p != end || (shift && number > (UINT64_MAX >> shift)))
         return -E_INVAL;
     *bytes = number << shift;
     return 0;

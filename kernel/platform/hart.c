@@ -218,17 +218,17 @@ unsigned smp_start_harts(const struct fdt *fdt, unsigned long boot_hartid)
         if (cpu->hartid == boot_hartid || !fdt_cpu_usable_for_smode(cpu))
             continue;
         if (next_index >= RVMEM_MAX_HARTS) {
-            kprintf("hart %lu: not started: this build holds MAX_HARTS=%d harts\n", (unsigned long)cpu->hartid,
+            kprintf("hartid %lu: not started: this build holds MAX_HARTS=%d harts\n", (unsigned long)cpu->hartid,
                     RVMEM_MAX_HARTS);
             continue;
         }
         int error = start_hart(cpu->hartid, next_index, (uintptr_t)secondary_start, next_index);
         /* A late hart would run on this index's stack: never reuse it, stop here instead. */
         if (error == -E_TIMEDOUT)
-            panic("hart %lu: started but never reported in within %d s; the firmware says it is %s",
+            panic("hartid %lu: started but never reported in within %d s; the firmware says it is %s",
                   (unsigned long)cpu->hartid, REPORT_IN_SECONDS, hart_state_name(sbi_hart_status(cpu->hartid)));
         if (error) {
-            kprintf("hart %lu: SBI hart_start failed: %s\n", (unsigned long)cpu->hartid, error_name(error));
+            kprintf("hartid %lu: SBI hart_start failed: %s\n", (unsigned long)cpu->hartid, error_name(error));
             continue;
         }
         next_index++;

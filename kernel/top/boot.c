@@ -19,7 +19,6 @@
 #include "kernel/platform/sbi.h"
 #include "kernel/top/malloc_binding.h"
 
-#define BOOTARGS_MAX 256
 /* Largest device tree accepted; real boards' trees are tens of KiB. */
 #define DEVICE_TREE_MAX_BYTES (2u << 20)
 
@@ -27,7 +26,8 @@ extern char __image_start[], __image_end[];
 
 static struct fdt boot_fdt;
 static struct memmap memory_map;
-static char bootargs[BOOTARGS_MAX];
+/* /chosen/bootargs in the device tree, which stays in memory (excluded from usable RAM): never copied, never cut. */
+static const char *bootargs = "";
 
 const struct fdt *boot_device_tree(void)
 {
@@ -55,8 +55,11 @@ void boot_open_platform(const void *device_tree)
     console_init(&boot_fdt);
     power_init(&boot_fdt);
     const char *chosen_bootargs = "";
-    fdt_chosen_bootargs(&boot_fdt, &chosen_bootargs);
-    ksnprintf(bootargs, sizeof bootargs, "%s", chosen_bootargs);
+    error = fdt_chosen_bootargs(&boot_fdt, &chosen_bootargs);
+    if (error == 0)
+        bootargs = chosen_bootargs;
+    else if (error != -E_NOENT)
+        panic("device tree: /chosen/bootargs is unusable: %s (not a NUL-terminated string?)", fdt_strerror(error));
 }
 
 static int add_device_tree_ram(struct memmap *map, const struct fdt *fdt)
@@ -109,21 +112,34 @@ static int exclude_device_tree_reservations(struct memmap *map, const struct fdt
 /*
  * Builds the whole map from a device tree and the image bounds [image_start, image_end), then
  * computes the usable ranges. Returns the usable count, or a negative error from the device tree
- * (-E_BADDATA ...) or from memmap's steps; -E_NOENT when the tree has no /memory node.
+ * (-E_BADDATA ...) or from memmap's steps, with *failed_step naming what could not be read or
+ * excluded; -E_NOENT when the tree has no /memory node.
  */
-static int memmap_from_fdt(struct memmap *map, const struct fdt *fdt, uint64_t image_start, uint64_t image_end)
+static int memmap_from_fdt(struct memmap *map, const struct fdt *fdt, uint64_t image_start, uint64_t image_end,
+                           const char **failed_step)
 {
     memmap_reset(map);
+    *failed_step = "the /memory nodes (device_type \"memory\")";
     int error = add_device_tree_ram(map, fdt);
-    if (!error)
-        error = exclude_device_tree_reservations(map, fdt);
-    if (!error)
-        error = memmap_exclude(map, (uint64_t)(uintptr_t)fdt->blob, fdt_total_bytes(fdt), "device tree blob");
-    if (!error && image_end > image_start)
+    if (error)
+        return error;
+    *failed_step = "/memreserve/ and /reserved-memory";
+    error = exclude_device_tree_reservations(map, fdt);
+    if (error)
+        return error;
+    *failed_step = "the device tree blob's own bytes";
+    error = memmap_exclude(map, (uint64_t)(uintptr_t)fdt->blob, fdt_total_bytes(fdt), "device tree blob");
+    if (error)
+        return error;
+    *failed_step = "the kernel image";
+    if (image_end > image_start)
         error = memmap_exclude(map, image_start, image_end - image_start, "kernel image and stacks");
+    if (error)
+        return error;
     /* RAM this CPU cannot address (above 4 GiB on rv32, whose pointers are 32 bits) is not usable. */
+    *failed_step = "RAM beyond the address space";
     uint64_t top_page = (uint64_t)UINTPTR_MAX - PAGE_SIZE + 1; /* so that every usable end fits */
-    for (unsigned i = 0; !error && (uint64_t)UINTPTR_MAX < UINT64_MAX && i < map->ram_count; i++) {
+    for (unsigned i = 0; (uint64_t)UINTPTR_MAX < UINT64_MAX && i < map->ram_count; i++) {
         if (map->ram[i].end > top_page) {
             error = memmap_exclude(map, top_page, UINT64_MAX - top_page, "beyond the address space");
             break;
@@ -131,14 +147,19 @@ static int memmap_from_fdt(struct memmap *map, const struct fdt *fdt, uint64_t i
     }
     if (error)
         return error;
+    *failed_step = "the usable ranges";
     return memmap_compute_usable(map);
 }
 
 void boot_find_memory(void)
 {
-    int usable = memmap_from_fdt(&memory_map, &boot_fdt, (uintptr_t)__image_start, (uintptr_t)__image_end);
+    const char *failed_step = "";
+    int usable =
+        memmap_from_fdt(&memory_map, &boot_fdt, (uintptr_t)__image_start, (uintptr_t)__image_end, &failed_step);
+    if (usable == -E_NOENT && memory_map.ram_count == 0) /* add_device_tree_ram found no range */
+        panic("device tree: no /memory node (device_type \"memory\" with a reg): no RAM to run in");
     if (usable < 0)
-        panic("device tree: cannot build the memory map: %s", fdt_strerror(usable));
+        panic("device tree: cannot build the memory map from %s: %s", failed_step, fdt_strerror(usable));
     if (usable == 0)
         panic("device tree: no usable RAM left after the exclusions");
     memmap_print(&memory_map);

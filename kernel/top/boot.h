@@ -13,8 +13,9 @@ struct memmap;
 
 /*
  * Step 1, boot hart only: probes SBI, opens the device tree the firmware passed (device_tree), and
- * starts the console and the exit device it names; keeps /chosen/bootargs. Panics, with what is
- * wrong, when the firmware has no SBI BASE or the tree is unusable.
+ * starts the console and the exit device it names; keeps /chosen/bootargs (a pointer into the tree,
+ * which stays in memory: bootargs of any length are kept whole). Panics, with what is wrong, when
+ * the firmware has no SBI BASE or the tree (or its /chosen/bootargs) is unusable.
  */
 void boot_open_platform(const void *device_tree);
 
@@ -32,7 +33,7 @@ const struct fdt *boot_device_tree(void);
 /* RAM from the device tree, what is excluded from it and why, and what is usable. */
 const struct memmap *boot_memory_map(void);
 
-/* The bootargs from /chosen (may be ""). */
+/* The bootargs from /chosen, whole and NUL-terminated (may be ""). */
 const char *boot_arguments(void);
 
 #endif

@@ -5,6 +5,7 @@
  * The top of the layers: it starts the platform and hands the machine to the monitor, the
  * tour, the test runner or the benchmarks.
  */
+#include "kernel/base/errors.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/printf.h"
 #include "kernel/base/string.h"
@@ -22,7 +23,13 @@
 #include "tests/harness/ktest.h"
 
 #define RVMEM_VERSION "0.1.0"
-#define BOOTARGS_MAX 256
+/* Room for a tests= or benches= filter: a longer one stops the boot (never a cut filter). */
+#define FILTER_BYTES 256
+
+/* The modes mode= selects; no mode is run. One table: the dispatch and the error message read it. */
+enum boot_mode { MODE_RUN, MODE_TOUR, MODE_TEST, MODE_BENCH, MODE_COUNT };
+static const char *const mode_names[MODE_COUNT] = {
+    [MODE_RUN] = "run", [MODE_TOUR] = "tour", [MODE_TEST] = "test", [MODE_BENCH] = "bench"};
 
 static void print_banner(unsigned long hartid, const void *device_tree)
 {
@@ -43,21 +50,34 @@ static void print_banner(unsigned long hartid, const void *device_tree)
     if (fdt_timebase_frequency(boot_device_tree(), &timebase) == 0)
         kprintf("  timebase: %llu Hz\n", (unsigned long long)timebase);
     kprintf("  stack: %u bytes per hart, MAX_HARTS %u\n", (unsigned)RVMEM_STACK_SIZE, (unsigned)RVMEM_MAX_HARTS);
-    kprintf("  bootargs: \"%s\"\n", boot_arguments());
+    /* Whole, however long: kprintf cuts lines at 255 bytes. */
+    kprintf("  bootargs: \"");
+    console_write(boot_arguments(), strlen(boot_arguments()));
+    kprintf("\"\n");
+}
+
+/* The value of key into value; stops the boot when it does not fit (a cut filter selects other tests). */
+static void filter_from_bootargs(const char *key, char *value, size_t size)
+{
+    if (bootargs_get(boot_arguments(), key, value, size) == -E_RANGE) {
+        const char *start;
+        int length = bootargs_find(boot_arguments(), key, &start);
+        panic("bootargs: the value of %s= is %d bytes; at most %u fit", key, length, (unsigned)(size - 1));
+    }
 }
 
 static int run_tests(void)
 {
-    char filter[BOOTARGS_MAX];
-    bootargs_get(boot_arguments(), "tests", filter, sizeof filter);
+    char filter[FILTER_BYTES];
+    filter_from_bootargs("tests", filter, sizeof filter);
     int failed = ktest_run_all(filter);
     return failed ? EXIT_TEST_FAILED : EXIT_PASS;
 }
 
 static int run_benchmarks(void)
 {
-    char filter[BOOTARGS_MAX];
-    bootargs_get(boot_arguments(), "benches", filter, sizeof filter);
+    char filter[FILTER_BYTES];
+    filter_from_bootargs("benches", filter, sizeof filter);
     return kbench_run_all(filter) == 0 ? EXIT_PASS : EXIT_BENCH_FAILED;
 }
 
@@ -66,7 +86,22 @@ static int run_interactive(void)
     return monitor_main();
 }
 
-void boot_main(unsigned long hartid, const void *device_tree) __attribute__((noreturn));
+/* The mode the bootargs name (none: run). Stops the boot, listing every mode, for any other. */
+static enum boot_mode mode_from_bootargs(void)
+{
+    const char *value;
+    int length = bootargs_find(boot_arguments(), "mode", &value);
+    if (length <= 0)
+        return MODE_RUN;
+    for (unsigned mode = 0; mode < MODE_COUNT; mode++)
+        if (strlen(mode_names[mode]) == (size_t)length && strncmp(mode_names[mode], value, (size_t)length) == 0)
+            return (enum boot_mode)mode;
+    char expected[64];
+    size_t used = 0;
+    for (unsigned mode = 0; mode < MODE_COUNT && used < sizeof expected; mode++)
+        used += (size_t)ksnprintf(expected + used, sizeof expected - used, "%s%s", mode ? ", " : "", mode_names[mode]);
+    panic("unknown mode \"%.*s\" in bootargs (expected one of: %s)", length, value, expected);
+}
 
 void boot_main(unsigned long hartid, const void *device_tree) __attribute__((noreturn));
 
@@ -81,19 +116,14 @@ void boot_main(unsigned long hartid, const void *device_tree)
     kprintf("  harts: %u online\n", online);
     smp_print_harts();
 
-    char mode[16];
-    bootargs_get(boot_arguments(), "mode", mode, sizeof mode);
-    int code;
-    if (strcmp(mode, "test") == 0)
-        code = run_tests();
-    else if (strcmp(mode, "bench") == 0)
-        code = run_benchmarks();
-    else if (mode[0] == '\0' || strcmp(mode, "run") == 0)
-        code = run_interactive();
-    else if (strcmp(mode, "tour") == 0)
-        code = tour_run() == 0 ? EXIT_PASS : EXIT_TEST_FAILED;
-    else
-        panic("unknown mode \"%s\" in bootargs (expected run, test or bench)", mode);
+    int code = EXIT_PASS;
+    switch (mode_from_bootargs()) {
+    case MODE_RUN: code = run_interactive(); break;
+    case MODE_TOUR: code = tour_run() == 0 ? EXIT_PASS : EXIT_TEST_FAILED; break;
+    case MODE_TEST: code = run_tests(); break;
+    case MODE_BENCH: code = run_benchmarks(); break;
+    case MODE_COUNT: break;
+    }
     stack_check("end of run");
     stack_print_usage(hart_count());
     kprintf("rvmem: exit %d\n", code);

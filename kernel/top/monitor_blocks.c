@@ -1,7 +1,8 @@
 /*
  * kernel/top/monitor_blocks.c - the monitor's `alloc` and `free`: blocks of pages from the machine's
- * page allocator and heap blocks from malloc, each named by a small id, so that nothing typed is
- * ever an address (a user cannot free what the monitor did not hand out).
+ * page allocator and heap blocks from malloc, each named by an id, so that nothing typed is ever an
+ * address (a user cannot free what the monitor did not hand out). Ids count up from 1 and are never
+ * reused in a session: a stale id (a block freed already) is refused, never taken for a newer block.
  */
 #include <stdbool.h>
 
@@ -18,20 +19,34 @@
 #define HELD_BLOCKS_MAX 32
 
 struct held_block {
-    void *address; /* NULL: the slot is empty */
+    uint64_t id; /* what the user types; 0: the slot is empty */
+    void *address;
     bool from_malloc;
     unsigned order; /* page blocks */
     size_t bytes;   /* malloc blocks: what was asked for */
 };
 
-static struct held_block held[HELD_BLOCKS_MAX]; /* id = index + 1 */
+static struct held_block held[HELD_BLOCKS_MAX];
+static uint64_t last_id; /* the id the last alloc handed out; the next is last_id + 1 */
 
 unsigned monitor_blocks_held(void)
 {
     unsigned count = 0;
     for (unsigned index = 0; index < HELD_BLOCKS_MAX; index++)
-        count += held[index].address != NULL;
+        count += held[index].id != 0;
     return count;
+}
+
+uint64_t monitor_blocks_last_id(void)
+{
+    return last_id;
+}
+
+/* Fills an empty slot with a block and gives it the next id. */
+static void hold(unsigned index, struct held_block block)
+{
+    block.id = ++last_id;
+    held[index] = block;
 }
 
 static void print_block(unsigned index)
@@ -39,11 +54,11 @@ static void print_block(unsigned index)
     const struct held_block *block = &held[index];
     char size[SIZE_TEXT_BYTES];
     if (block->from_malloc) {
-        kprintf("  #%u: %p, malloc block of %zu bytes (usable %zu)\n", index + 1, block->address, block->bytes,
-                malloc_usable_size(block->address));
+        kprintf("  #%llu: %p, malloc block of %zu bytes (usable %zu)\n", (unsigned long long)block->id, block->address,
+                block->bytes, malloc_usable_size(block->address));
         return;
     }
-    kprintf("  #%u: %p-%p, order %u page block (%s)\n", index + 1, block->address,
+    kprintf("  #%llu: %p-%p, order %u page block (%s)\n", (unsigned long long)block->id, block->address,
             (void *)((uintptr_t)block->address + ((uintptr_t)PAGE_SIZE << block->order)), block->order,
             size_text(size, (uint64_t)PAGE_SIZE << block->order));
 }
@@ -52,7 +67,7 @@ static enum monitor_status list_blocks(void)
 {
     unsigned shown = 0;
     for (unsigned index = 0; index < HELD_BLOCKS_MAX; index++)
-        if (held[index].address) {
+        if (held[index].id) {
             print_block(index);
             shown++;
         }
@@ -64,7 +79,7 @@ static enum monitor_status list_blocks(void)
 static unsigned free_slot(void)
 {
     unsigned index = 0;
-    while (index < HELD_BLOCKS_MAX && held[index].address)
+    while (index < HELD_BLOCKS_MAX && held[index].id)
         index++;
     if (index == HELD_BLOCKS_MAX)
         kprintf("error: alloc: the monitor holds %d blocks already; free one first\n", HELD_BLOCKS_MAX);
@@ -88,7 +103,7 @@ static enum monitor_status alloc_pages(int count, char **words)
         kprintf("error: alloc: out of memory for an order %llu block\n", (unsigned long long)order);
         return MONITOR_DONE;
     }
-    held[index] = (struct held_block){.address = block, .order = (unsigned)order};
+    hold(index, (struct held_block){.address = block, .order = (unsigned)order});
     print_block(index);
     kprintf("  buddy free pages now %lu\n", buddy_free_pages(kernel_pages()));
     return MONITOR_DONE;
@@ -107,7 +122,7 @@ static enum monitor_status alloc_heap(int count, char **words)
         kprintf("error: alloc: malloc(%llu) failed: out of memory\n", (unsigned long long)bytes);
         return MONITOR_DONE;
     }
-    held[index] = (struct held_block){.address = block, .from_malloc = true, .bytes = (size_t)bytes};
+    hold(index, (struct held_block){.address = block, .from_malloc = true, .bytes = (size_t)bytes});
     print_block(index);
     struct malloc_stats stats;
     rvmem_malloc_stats(&stats);
@@ -126,17 +141,32 @@ enum monitor_status monitor_alloc(int count, char **words)
     return MONITOR_BAD_USAGE;
 }
 
+/* The slot holding the block with this id, or HELD_BLOCKS_MAX after printing why there is none. */
+static unsigned slot_of(uint64_t id)
+{
+    for (unsigned index = 0; index < HELD_BLOCKS_MAX; index++)
+        if (id != 0 && held[index].id == id)
+            return index;
+    if (id != 0 && id <= last_id)
+        kprintf(
+            "error: free: block #%llu was freed already (ids are never reused; alloc alone lists the blocks held)\n",
+            (unsigned long long)id);
+    else
+        kprintf("error: free: no block #%llu: alloc has not handed it out (alloc alone lists the blocks held)\n",
+                (unsigned long long)id);
+    return HELD_BLOCKS_MAX;
+}
+
 enum monitor_status monitor_free(int count, char **words)
 {
     uint64_t id = 0;
     const char *word = count == 2 && words[1][0] == '#' ? words[1] + 1 : (count == 2 ? words[1] : "");
     if (count != 2 || !parse_number(word, false, &id))
         return MONITOR_BAD_USAGE;
-    if (id == 0 || id > HELD_BLOCKS_MAX || !held[id - 1].address) {
-        kprintf("error: free: no block #%llu (alloc alone lists them)\n", (unsigned long long)id);
+    unsigned index = slot_of(id);
+    if (index == HELD_BLOCKS_MAX)
         return MONITOR_DONE;
-    }
-    struct held_block *block = &held[id - 1];
+    struct held_block *block = &held[index];
     if (block->from_malloc) {
         free(block->address);
         struct malloc_stats stats;
@@ -148,6 +178,6 @@ enum monitor_status monitor_free(int count, char **words)
         kprintf("  freed #%llu (%p, order %u): %s; buddy free pages now %lu\n", (unsigned long long)id, block->address,
                 block->order, error ? "REFUSED" : "ok", buddy_free_pages(kernel_pages()));
     }
-    block->address = NULL;
+    *block = (struct held_block){0};
     return MONITOR_DONE;
 }

@@ -162,11 +162,29 @@ static enum monitor_status command_tour(int count, char **words)
     return MONITOR_DONE;
 }
 
+extern const struct kbench __start_kbenches[], __stop_kbenches[];
+
+/* Benchmarks the error message names when a filter matches none. */
+#define BENCHES_NAMED 4
+
 static enum monitor_status command_bench(int count, char **words)
 {
     if (count > 2)
         return MONITOR_BAD_USAGE;
-    kbench_run_all(count == 2 ? words[1] : "");
+    const char *filter = count == 2 ? words[1] : "";
+    /* The linker's section bounds as a count, as tests/harness/kbench.c does: one array between them. */
+    size_t registered = ((uintptr_t)__stop_kbenches - (uintptr_t)__start_kbenches) / sizeof(struct kbench);
+    unsigned selected = 0;
+    for (size_t index = 0; index < registered; index++)
+        selected += ktest_glob_list_matches(filter, __start_kbenches[index].name);
+    if (selected == 0) {
+        kprintf("error: bench: no benchmark matches \"%s\" (benchmarks:", filter);
+        for (size_t index = 0; index < registered && index < BENCHES_NAMED; index++)
+            kprintf(" %s,", __start_kbenches[index].name);
+        kprintf(" ... %u in all; globs with *, e.g. bench page_*)\n", (unsigned)registered);
+        return MONITOR_DONE;
+    }
+    kbench_run_all(filter);
     return MONITOR_DONE;
 }
 

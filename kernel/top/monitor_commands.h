@@ -6,6 +6,8 @@
 #ifndef RVMEM_KERNEL_TOP_MONITOR_COMMANDS_H
 #define RVMEM_KERNEL_TOP_MONITOR_COMMANDS_H
 
+#include <stdint.h>
+
 #include "kernel/top/monitor.h"
 
 struct monitor_command {
@@ -24,6 +26,8 @@ enum monitor_status monitor_command_run(const struct monitor_command *command, i
 
 /* `alloc` and `free` (kernel/top/monitor_blocks.c), and how many blocks the monitor holds now. */
 unsigned monitor_blocks_held(void);
+/* The id the last successful alloc handed out in this session (0: none yet). */
+uint64_t monitor_blocks_last_id(void);
 enum monitor_status monitor_alloc(int count, char **words);
 enum monitor_status monitor_free(int count, char **words);
 

@@ -29,6 +29,7 @@
 #include "lib/malloc/malloc.h"
 #include "tests/harness/kbench.h"
 #include "tests/harness/kbench_series.h"
+#include "tests/harness/ktest_arena.h"
 #include "tests/lib/malloc_workloads.h"
 
 /* The series of one workload: [call][0] every call, [call][1] calls with no page refill. */
@@ -47,7 +48,13 @@ static unsigned long free_pages_now(void)
     return pages->pool_free_pages + buddy_cache_pages(&pages->caches[hart_self()]);
 }
 
-static struct probe_state probe_state;
+/*
+ * The probe's series and the workloads' slots, about 1 MiB in all: test arenas
+ * (tests/harness/ktest_arena.h) taken when a benchmark starts, not .bss. Set by start_workload().
+ */
+static struct ktest_arena probe_state_space = KTEST_ARENA(sizeof(struct probe_state), sizeof(uint64_t));
+static struct ktest_arena slots_space = KTEST_ARENA(sizeof(struct malloc_slot) * MALLOC_WORKLOAD_MAX_SLOTS, 16);
+static struct probe_state *probe_state;
 
 static void probe_before(void *context)
 {
@@ -75,7 +82,7 @@ static void probe_after(void *context, enum malloc_call call, size_t bytes, uint
         kbench_series_add(&state->series[call][1], net);
 }
 
-static const struct malloc_probe probe = {&probe_state, probe_before, probe_after};
+static struct malloc_probe probe = {NULL, probe_before, probe_after}; /* its context: probe_state */
 
 static uintptr_t malloc_heap_start;
 
@@ -86,22 +93,32 @@ static size_t heap_span_bytes(void)
 
 static const struct malloc_table rvmem_table = {"rvmem", rvmem_malloc, rvmem_free, heap_span_bytes};
 
-static struct malloc_slot slots[MALLOC_WORKLOAD_MAX_SLOTS];
-
-/* Empties the allocator's caches and top so every workload starts from the same small heap. */
-static struct malloc_workload_run start_workload(void)
+/*
+ * Takes the benchmark's memory (the first time), then empties the allocator's caches and top so
+ * every workload starts from the same small heap. False when the memory cannot be taken (the
+ * benchmark then fails).
+ */
+static bool start_workload(struct malloc_workload_run *run)
 {
+    probe_state = ktest_arena_memory(&probe_state_space);
+    struct malloc_slot *slots = ktest_arena_memory(&slots_space);
+    if (probe_state == NULL || slots == NULL) {
+        kbench_fail("cannot take the probe's and the workload's memory");
+        return false;
+    }
+    probe.context = probe_state;
     struct malloc_stats stats;
     rvmem_malloc_trim();
     rvmem_malloc_stats(&stats);
     malloc_heap_start = stats.heap_start;
     for (unsigned call = 0; call < 2; call++) {
-        kbench_series_reset(&probe_state.series[call][0]);
-        kbench_series_reset(&probe_state.series[call][1]);
-        probe_state.refills[call] = 0;
+        kbench_series_reset(&probe_state->series[call][0]);
+        kbench_series_reset(&probe_state->series[call][1]);
+        probe_state->refills[call] = 0;
     }
-    return (struct malloc_workload_run){
-        .table = &rvmem_table, .probe = &probe, .sample_heap_span = true, .slots = slots};
+    *run =
+        (struct malloc_workload_run){.table = &rvmem_table, .probe = &probe, .sample_heap_span = true, .slots = slots};
+    return true;
 }
 
 struct budgets {
@@ -112,29 +129,31 @@ static void report_call(const char *workload, const char *call_name, enum malloc
                         uint32_t budget_max_no_refill)
 {
     char name[64];
-    struct kbench_summary every = kbench_series_summary(&probe_state.series[call][0]);
-    struct kbench_summary no_refill = kbench_series_summary(&probe_state.series[call][1]);
+    struct kbench_summary every = kbench_series_summary(&probe_state->series[call][0]);
+    struct kbench_summary no_refill = kbench_series_summary(&probe_state->series[call][1]);
     ksnprintf(name, sizeof name, "malloc_%s_%s", workload, call_name);
     kbench_report(name, &every, "instructions", budget_mean, 0);
     ksnprintf(name, sizeof name, "malloc_%s_%s_no_refill", workload, call_name);
     kbench_report(name, &no_refill, "instructions", 0, budget_max_no_refill);
     for (unsigned kind = 0; kind < 2; kind++)
-        if (probe_state.series[call][kind].large_dropped)
+        if (probe_state->series[call][kind].large_dropped)
             kprintf("# %s %s: %lu samples over %u instructions not kept: p50/p99 may be overstated\n", workload,
-                    call_name, (unsigned long)probe_state.series[call][kind].large_dropped, KBENCH_SERIES_EXACT);
+                    call_name, (unsigned long)probe_state->series[call][kind].large_dropped, KBENCH_SERIES_EXACT);
     kprintf("# %s %s: %lu of %lu calls were page refills (moved the break, or took or gave back a run)\n", workload,
-            call_name, (unsigned long)probe_state.refills[call], (unsigned long)every.n);
+            call_name, (unsigned long)probe_state->refills[call], (unsigned long)every.n);
 }
 
 /* Runs one workload and reports its rows; a failed workload reports empty rows (a failure). noipa: one name. */
 __attribute__((noipa)) static void run_and_report(const char *workload, const struct budgets *budgets)
 {
-    struct malloc_workload_run run = start_workload();
+    struct malloc_workload_run run;
+    if (!start_workload(&run))
+        return;
     size_t span_at_start = heap_span_bytes();
     int error = malloc_workload_by_name(workload)(&run);
     if (error) {
         kprintf("# malloc_%s: the workload failed with error %d\n", workload, error);
-        kbench_series_reset(&probe_state.series[MALLOC_CALL_MALLOC][0]);
+        kbench_series_reset(&probe_state->series[MALLOC_CALL_MALLOC][0]);
     }
     report_call(workload, "malloc", MALLOC_CALL_MALLOC, budgets->malloc_mean, budgets->max_no_refill);
     report_call(workload, "free", MALLOC_CALL_FREE, budgets->free_mean, budgets->max_no_refill);
@@ -181,13 +200,15 @@ KBENCH(malloc_sweep, 0, 0)
 {
     for (unsigned i = 0; i < malloc_sweep_size_count; i++) {
         uint32_t bytes = malloc_sweep_sizes[i];
-        struct malloc_workload_run run = start_workload();
+        struct malloc_workload_run run;
+        if (!start_workload(&run))
+            return;
         int error = malloc_workload_sweep_one(&run, bytes);
         char name[64];
         for (unsigned call = 0; call < 2; call++) {
             struct kbench_summary summary = {0};
             if (!error)
-                summary = kbench_series_summary(&probe_state.series[call][0]);
+                summary = kbench_series_summary(&probe_state->series[call][0]);
             ksnprintf(name, sizeof name, "malloc_sweep_%luB_%s", (unsigned long)bytes, call ? "free" : "malloc");
             kbench_report(name, &summary, "instructions", 0, 0);
         }
@@ -195,8 +216,8 @@ KBENCH(malloc_sweep, 0, 0)
             kprintf("# malloc_sweep %lu B: the workload failed with error %d\n", (unsigned long)bytes, error);
         else
             kprintf("# sweep %lu B: %lu of %lu mallocs and %lu of %lu frees were page refills\n", (unsigned long)bytes,
-                    (unsigned long)probe_state.refills[MALLOC_CALL_MALLOC], (unsigned long)run.result.mallocs,
-                    (unsigned long)probe_state.refills[MALLOC_CALL_FREE], (unsigned long)run.result.frees);
+                    (unsigned long)probe_state->refills[MALLOC_CALL_MALLOC], (unsigned long)run.result.mallocs,
+                    (unsigned long)probe_state->refills[MALLOC_CALL_FREE], (unsigned long)run.result.frees);
     }
 }
 
@@ -226,10 +247,17 @@ KBENCH(malloc_call_overhead, 0, 0)
  */
 enum { HEAP_MALLOC, HEAP_FREE, HEAP_BOX_NEW, HEAP_BOX_FREE, HEAP_ROWS };
 
+/* One series per row: a test arena (tests/harness/ktest_arena.h), not .bss. */
+static struct ktest_arena heap_series_space = KTEST_ARENA(sizeof(struct kbench_series) * HEAP_ROWS, sizeof(uint64_t));
+
 static void heap_same_size(const char *name, size_t bytes)
 {
-    static struct kbench_series series[HEAP_ROWS];
+    struct kbench_series *series = ktest_arena_memory(&heap_series_space);
     static const char *const row_names[HEAP_ROWS] = {"malloc", "free", "box_new", "box_free"};
+    if (series == NULL) {
+        kbench_fail("cannot take the series' memory");
+        return;
+    }
     for (unsigned row = 0; row < HEAP_ROWS; row++)
         kbench_series_reset(&series[row]);
     rvmem_free(rvmem_malloc(bytes)); /* warm: the first call may refill */

@@ -19,6 +19,7 @@
 #include "kernel/base/printf.h"
 #include "kernel/base/string.h"
 #include "tests/harness/kbench.h"
+#include "tests/harness/ktest_arena.h"
 
 #define CALLS 1000
 
@@ -183,14 +184,22 @@ KBENCH(page_free_order0_drain, 0, 400)
  * to the root. Each sample: caches drained (the block is whole again), one call of the given
  * order measured (order 0: a refill of the empty cache), then the block given back.
  */
+#define DEEPEST_MAX_BLOCKS ((512ul << 20) >> (12 + BUDDY_CACHE_BATCH_ORDER)) /* every batch block of 512 MiB */
+/* Where the blocks are kept: a test arena (tests/harness/ktest_arena.h), taken before the pool is emptied. */
+static struct ktest_arena deepest_blocks = KTEST_ARENA(sizeof(void *) * DEEPEST_MAX_BLOCKS, sizeof(void *));
+
 static void deepest_allocations(unsigned order, bool fragmented)
 {
-    static void *blocks[(512ul << 20) >> (12 + BUDDY_CACHE_BATCH_ORDER)];
+    void **blocks = ktest_arena_memory(&deepest_blocks);
+    if (blocks == NULL) {
+        kbench_fail("cannot take the memory for the list of blocks");
+        return;
+    }
     unsigned long count = 0;
     buddy_drain_caches(kernel_pages());
-    while (count < sizeof blocks / sizeof blocks[0] && (blocks[count] = page_alloc(BUDDY_CACHE_BATCH_ORDER)) != NULL)
+    while (count < DEEPEST_MAX_BLOCKS && (blocks[count] = page_alloc(BUDDY_CACHE_BATCH_ORDER)) != NULL)
         count++;
-    if (count == 0 || count == sizeof blocks / sizeof blocks[0]) {
+    if (count == 0 || count == DEEPEST_MAX_BLOCKS) {
         kbench_fail("could not take every block of the batch order");
     } else {
         page_free(blocks[--count], BUDDY_CACHE_BATCH_ORDER); /* the lowest (handed out last) */

@@ -9,6 +9,7 @@
 #include "kernel/base/printf.h"
 #include "kernel/base/string.h"
 #include "tests/harness/ktest.h"
+#include "tests/harness/ktest_arena.h"
 
 extern const struct kbench __start_kbenches[], __stop_kbenches[];
 
@@ -155,6 +156,7 @@ static int run_one(const struct kbench *bench)
     failures = 0;
     running_name = bench->name;
     bench->run();
+    ktest_arenas_give_back();
     int exceeded = reported_exceeded + (int)failures;
     if (sample_count > 0 || reported_rows == 0) {
         struct kbench_summary summary = summarize();

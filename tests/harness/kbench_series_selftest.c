@@ -7,15 +7,19 @@
  */
 #include "tests/harness/kbench_series.h"
 #include "tests/harness/ktest.h"
+#include "tests/harness/ktest_arena.h"
 
-static struct kbench_series series;
+/* A series is about 80 KiB: a test arena (tests/harness/ktest_arena.h), not .bss. */
+static struct ktest_arena series_space = KTEST_ARENA(sizeof(struct kbench_series), sizeof(uint64_t));
 
 KTEST(kbench_series, percentiles_of_one_to_hundred)
 {
-    kbench_series_reset(&series);
+    struct kbench_series *series = ktest_arena_memory(&series_space);
+    KASSERT_NOT_NULL(series);
+    kbench_series_reset(series);
     for (uint64_t value = 100; value >= 1; value--)
-        kbench_series_add(&series, value);
-    struct kbench_summary summary = kbench_series_summary(&series);
+        kbench_series_add(series, value);
+    struct kbench_summary summary = kbench_series_summary(series);
     KASSERT_EQ(summary.n, 100);
     KASSERT_EQ(summary.mean_hundredths, 5050);
     KASSERT_EQ(summary.p50, 50);
@@ -25,27 +29,31 @@ KTEST(kbench_series, percentiles_of_one_to_hundred)
 
 KTEST(kbench_series, large_samples_are_exact)
 {
-    kbench_series_reset(&series);
+    struct kbench_series *series = ktest_arena_memory(&series_space);
+    KASSERT_NOT_NULL(series);
+    kbench_series_reset(series);
     for (unsigned i = 0; i < 98; i++)
-        kbench_series_add(&series, 10);
-    kbench_series_add(&series, KBENCH_SERIES_EXACT + 7);
-    kbench_series_add(&series, KBENCH_SERIES_EXACT + 3);
-    struct kbench_summary summary = kbench_series_summary(&series);
+        kbench_series_add(series, 10);
+    kbench_series_add(series, KBENCH_SERIES_EXACT + 7);
+    kbench_series_add(series, KBENCH_SERIES_EXACT + 3);
+    struct kbench_summary summary = kbench_series_summary(series);
     KASSERT_EQ(summary.p50, 10);
     KASSERT_EQ(summary.p99, KBENCH_SERIES_EXACT + 3);
     KASSERT_EQ(summary.max, KBENCH_SERIES_EXACT + 7);
-    KASSERT_EQ(series.large_dropped, 0);
+    KASSERT_EQ(series->large_dropped, 0);
 }
 
 KTEST(kbench_series, full_large_list_overstates_never_understates)
 {
-    kbench_series_reset(&series);
+    struct kbench_series *series = ktest_arena_memory(&series_space);
+    KASSERT_NOT_NULL(series);
+    kbench_series_reset(series);
     for (unsigned i = 0; i < KBENCH_SERIES_LARGE; i++)
-        kbench_series_add(&series, KBENCH_SERIES_EXACT + 100);
-    kbench_series_add(&series, KBENCH_SERIES_EXACT + 1); /* dropped: the list is full */
-    kbench_series_add(&series, KBENCH_SERIES_EXACT + 500);
-    struct kbench_summary summary = kbench_series_summary(&series);
-    KASSERT_EQ(series.large_dropped, 2);
+        kbench_series_add(series, KBENCH_SERIES_EXACT + 100);
+    kbench_series_add(series, KBENCH_SERIES_EXACT + 1); /* dropped: the list is full */
+    kbench_series_add(series, KBENCH_SERIES_EXACT + 500);
+    struct kbench_summary summary = kbench_series_summary(series);
+    KASSERT_EQ(series->large_dropped, 2);
     KASSERT_EQ(summary.n, KBENCH_SERIES_LARGE + 2);
     KASSERT_EQ(summary.max, KBENCH_SERIES_EXACT + 500);
     KASSERT_GE(summary.p99, KBENCH_SERIES_EXACT + 100);

@@ -21,6 +21,7 @@
 #include "kernel/base/printf.h"
 #include "kernel/base/spinlock.h"
 #include "kernel/base/string.h"
+#include "tests/harness/ktest_arena.h"
 
 extern const struct ktest __start_ktests[], __stop_ktests[];
 extern const struct ktest_leak_check __start_ktest_leak_checks[], __stop_ktest_leak_checks[];
@@ -297,6 +298,7 @@ static int run_suite(const char *suite, const char *filter, unsigned suite_numbe
             failed++;
     }
     bool no_leaks = leak_checks_pass();
+    ktest_arenas_give_back(); /* after the leak checks, which count the arenas as taken on purpose */
     kprintf("%s %u %s\n", failed == 0 && no_leaks ? "ok" : "not ok", suite_number, suite);
     return failed + (no_leaks ? 0 : 1);
 }

@@ -16,6 +16,9 @@
  * the runner calls around every suite: snapshot() before, same() after, which returns
  * true when the state is back to the snapshot (printing what differs otherwise). A
  * difference fails the suite.
+ *
+ * Test memory: a suite takes its arenas through tests/harness/ktest_arena.h (never .bss); the
+ * runner gives them back after the suite's leak checks.
  */
 #ifndef RVMEM_TESTS_HARNESS_KTEST_H
 #define RVMEM_TESTS_HARNESS_KTEST_H

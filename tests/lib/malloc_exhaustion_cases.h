@@ -10,6 +10,7 @@
 
 #include "lib/malloc/malloc.h"
 #include "tests/harness/ktest.h"
+#include "tests/harness/ktest_arena.h"
 
 #define EXHAUSTION_MAX_BLOCKS 4096
 
@@ -53,9 +54,13 @@ static uintptr_t malloc_break_now(void)
     return stats.heap_start + stats.heap_span_bytes;
 }
 
+/* Where the blocks are kept: a test arena (tests/harness/ktest_arena.h), not .bss. */
+static struct ktest_arena exhaustion_blocks = KTEST_ARENA(sizeof(void *) * EXHAUSTION_MAX_BLOCKS, sizeof(void *));
+
 static void malloc_exhaustion_cases(uintptr_t limit_address)
 {
-    static void *blocks[EXHAUSTION_MAX_BLOCKS];
+    void **blocks = ktest_arena_memory(&exhaustion_blocks);
+    KASSERT_NOT_NULL(blocks);
     struct malloc_stats before, after;
     rvmem_malloc_trim();
     rvmem_malloc_stats(&before);

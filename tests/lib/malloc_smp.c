@@ -5,6 +5,7 @@
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc.h"
 #include "tests/harness/ktest.h"
+#include "tests/harness/ktest_arena.h"
 #include "tests/lib/malloc_test_support.h"
 
 #define SMP_HARTS_MAX 64
@@ -28,7 +29,8 @@ struct smp_slot {
     size_t size;
     uint8_t seed;
 };
-static struct smp_slot slots[SMP_HARTS_MAX][SLOTS_PER_HART];
+/* [hart][slot]: a test arena (tests/harness/ktest_arena.h), not .bss. */
+static struct ktest_arena slots_space = KTEST_ARENA(sizeof(struct smp_slot) * SMP_HARTS_MAX * SLOTS_PER_HART, 16);
 
 static bool pattern_intact(const uint8_t *block, size_t size, uint8_t seed)
 {
@@ -57,7 +59,7 @@ static void receive(unsigned hart)
 }
 
 /* One hart's share of the stress; a failed assertion returns here, so the barriers are still reached. */
-static void stress_on_this_hart(unsigned hart, unsigned harts)
+static void stress_on_this_hart(struct smp_slot (*slots)[SLOTS_PER_HART], unsigned hart, unsigned harts)
 {
     uint64_t random = 0x1234567ull * (hart + 1);
     unsigned next_handoff = 0;
@@ -108,8 +110,10 @@ KTEST_SMP(malloc_smp, stress_with_cross_hart_frees)
     unsigned hart = ktest_hart_index(), harts = ktest_hart_count();
     if (harts > SMP_HARTS_MAX)
         harts = SMP_HARTS_MAX;
+    struct smp_slot(*slots)[SLOTS_PER_HART] = ktest_arena_memory(&slots_space);
+    KASSERT_NOT_NULL(slots);
     if (hart < harts)
-        stress_on_this_hart(hart, harts);
+        stress_on_this_hart(slots, hart, harts);
     for (unsigned i = 0; hart < harts && i < SLOTS_PER_HART; i++) {
         if (slots[hart][i].block) {
             rvmem_free(slots[hart][i].block);

@@ -9,11 +9,15 @@
 #include "kernel/base/errors.h"
 #include "kernel/base/string.h"
 #include "tests/harness/ktest.h"
+#include "tests/harness/ktest_arena.h"
 #include "tests/lib/malloc_workloads.h"
 
 #define ARENA_BYTES (256 * 1024)
 
-static unsigned char arena[ARENA_BYTES] __attribute__((aligned(16)));
+/* The bump arena and the workloads' slots: test arenas (tests/harness/ktest_arena.h), not .bss. */
+static struct ktest_arena arena_space = KTEST_ARENA(ARENA_BYTES, 16);
+static struct ktest_arena slots_space = KTEST_ARENA(sizeof(struct malloc_slot) * MALLOC_WORKLOAD_MAX_SLOTS, 16);
+static unsigned char *arena; /* arena_space's memory, set by new_run() */
 static size_t arena_used;
 static unsigned long arena_live;
 static unsigned long fail_after; /* mallocs left before NULL (0: never fails) */
@@ -59,19 +63,24 @@ static size_t arena_span(void)
 
 static const struct malloc_table arena_table = {"test arena", arena_malloc, arena_free, arena_span};
 
-static struct malloc_slot slots[MALLOC_WORKLOAD_MAX_SLOTS];
-
-static struct malloc_workload_run new_run(const struct malloc_probe *probe)
+/* A fresh run over an empty arena; false when the test memory cannot be taken. */
+static bool new_run(struct malloc_workload_run *run, const struct malloc_probe *probe)
 {
+    arena = ktest_arena_memory(&arena_space);
+    struct malloc_slot *slots = ktest_arena_memory(&slots_space);
+    if (arena == NULL || slots == NULL)
+        return false;
     arena_reset();
-    memset(arena, 0, sizeof arena);
-    return (struct malloc_workload_run){
-        .table = &arena_table, .probe = probe, .sample_heap_span = true, .slots = slots};
+    memset(arena, 0, ARENA_BYTES);
+    *run =
+        (struct malloc_workload_run){.table = &arena_table, .probe = probe, .sample_heap_span = true, .slots = slots};
+    return true;
 }
 
 KTEST(malloc_workloads, pair_counts)
 {
-    struct malloc_workload_run run = new_run(NULL);
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, NULL));
     KASSERT_EQ(malloc_workload_pair(&run), 0);
     KASSERT_EQ(run.result.mallocs, 5000);
     KASSERT_EQ(run.result.frees, 5000);
@@ -83,7 +92,8 @@ KTEST(malloc_workloads, pair_counts)
 
 KTEST(malloc_workloads, simple16_counts_and_peak)
 {
-    struct malloc_workload_run run = new_run(NULL);
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, NULL));
     KASSERT_EQ(malloc_workload_simple16(&run), 0);
     KASSERT_EQ(run.result.mallocs, 4 * 3200);
     KASSERT_EQ(run.result.frees, 4 * 3200);
@@ -95,7 +105,8 @@ KTEST(malloc_workloads, simple16_counts_and_peak)
 
 KTEST(malloc_workloads, sweep_one_size)
 {
-    struct malloc_workload_run run = new_run(NULL);
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, NULL));
     KASSERT_EQ(malloc_workload_sweep_one(&run, 1024), 0);
     KASSERT_EQ(run.result.mallocs, 4 * 64);
     KASSERT_EQ(run.result.peak_live_bytes, 64 * 1024);
@@ -129,7 +140,8 @@ KTEST(malloc_workloads, probe_sees_every_call)
 {
     struct probe_tally tally = {0};
     const struct malloc_probe probe = {&tally, tally_before, tally_after};
-    struct malloc_workload_run run = new_run(&probe);
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, &probe));
     KASSERT_EQ(malloc_workload_simple16(&run), 0);
     KASSERT_EQ(tally.mallocs, run.result.mallocs);
     KASSERT_EQ(tally.frees, run.result.frees);
@@ -140,11 +152,12 @@ KTEST(malloc_workloads, probe_sees_every_call)
 KTEST(malloc_workloads, larson_is_deterministic)
 {
     /* The arena is too small for larson: it fails the same way, at the same call, twice. */
-    struct malloc_workload_run run = new_run(NULL);
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, NULL));
     KASSERT_EQ(malloc_workload_larson(&run), -E_NOMEM);
     uint64_t first_mallocs = run.result.mallocs, first_bytes = run.result.requested_bytes;
     KASSERT(first_mallocs > 100);
-    run = new_run(NULL);
+    KASSERT(new_run(&run, NULL));
     KASSERT_EQ(malloc_workload_larson(&run), -E_NOMEM);
     KASSERT_EQ(run.result.mallocs, first_mallocs);
     KASSERT_EQ(run.result.requested_bytes, first_bytes);
@@ -154,7 +167,8 @@ KTEST(malloc_workloads, null_frees_everything)
 {
     static const char *const names[] = {"pair", "simple16", "larson", "zstress", "sweep"};
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
-        struct malloc_workload_run run = new_run(NULL);
+        struct malloc_workload_run run;
+        KASSERT(new_run(&run, NULL));
         fail_after = 50;
         malloc_workload_fn workload = malloc_workload_by_name(names[i]);
         KASSERT(workload != NULL);
@@ -168,17 +182,19 @@ KTEST(malloc_workloads, null_frees_everything)
 
 KTEST(malloc_workloads, overlapping_blocks_detected)
 {
-    struct malloc_workload_run run = new_run(NULL);
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, NULL));
     hand_out_same_block = true;
     KASSERT_EQ(malloc_workload_simple16(&run), -E_BADDATA);
 }
 
 KTEST(malloc_workloads, fill_blocks_writes_every_byte)
 {
-    struct malloc_workload_run run = new_run(NULL);
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, NULL));
     KASSERT_EQ(malloc_workload_sweep_one(&run, 64), 0);
     KASSERT_EQ(arena[30], 0); /* markers only: the middle of the first block is untouched */
-    run = new_run(NULL);
+    KASSERT(new_run(&run, NULL));
     run.fill_blocks = true;
     KASSERT_EQ(malloc_workload_sweep_one(&run, 64), 0);
     KASSERT_EQ(arena[30], arena[0]); /* the whole block holds its marker */

@@ -11,9 +11,13 @@
 #include "kernel/base/platform.h"
 #include "kernel/base/string.h"
 #include "tests/harness/ktest.h"
+#include "tests/harness/ktest_arena.h"
 
 #define ARENA_PAGES 256
-static unsigned char arena[ARENA_PAGES * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+#define ARENA_BYTES (ARENA_PAGES * PAGE_SIZE)
+/* A test arena (tests/harness/ktest_arena.h): taken when the suite starts, not in .bss. */
+static struct ktest_arena arena_space = KTEST_ARENA(ARENA_BYTES, PAGE_SIZE);
+static unsigned char *arena; /* arena_space's memory, set by set_up() */
 static struct buddy pages;
 static struct brk_heap heap;
 static uintptr_t heap_start;
@@ -22,13 +26,16 @@ static unsigned long free_at_start;
 /* The top of the arena holds the allocator's own metadata: the heap may grow up to it. */
 static uintptr_t arena_limit(void)
 {
-    return (uintptr_t)arena + sizeof arena - pages.metadata_bytes;
+    return (uintptr_t)arena + ARENA_BYTES - pages.metadata_bytes;
 }
 
 /* A fresh buddy over the arena and an empty heap at its bottom, limited to the arena. */
 static bool set_up(void)
 {
-    struct buddy_range range = {(uintptr_t)arena, (uintptr_t)arena + sizeof arena};
+    arena = ktest_arena_memory(&arena_space);
+    if (arena == NULL)
+        return false;
+    struct buddy_range range = {(uintptr_t)arena, (uintptr_t)arena + ARENA_BYTES};
     if (buddy_init(&pages, &range, 1) != 0)
         return false;
     heap_start = (uintptr_t)arena;
@@ -305,7 +312,10 @@ KTEST(brk, shrinking_below_dirty_bytes_keeps_zero_above_the_break)
 }
 
 #define SMP_MOVES 64
-static uintptr_t smp_blocks[64][SMP_MOVES];
+#define SMP_HARTS_MAX 64
+/* [hart][move]: where each piece went; a test arena, not .bss. */
+static struct ktest_arena smp_blocks_space =
+    KTEST_ARENA(sizeof(uintptr_t) * SMP_HARTS_MAX * SMP_MOVES, sizeof(uintptr_t));
 
 /* Every hart grows the one heap at once; the pieces handed out must never overlap. */
 KTEST_SMP(brk, concurrent_sbrk_from_all_harts)
@@ -314,7 +324,9 @@ KTEST_SMP(brk, concurrent_sbrk_from_all_harts)
     if (self == 0)
         KASSERT(set_up());
     ktest_barrier();
-    KASSERT_LT(self, 64u);
+    KASSERT_LT(self, (unsigned)SMP_HARTS_MAX);
+    uintptr_t(*smp_blocks)[SMP_MOVES] = ktest_arena_memory(&smp_blocks_space);
+    KASSERT_NOT_NULL(smp_blocks);
     for (unsigned i = 0; i < SMP_MOVES; i++) {
         void *previous = NULL;
         intptr_t size = 8 + 24 * (intptr_t)((self + i) % 5);

@@ -13,6 +13,7 @@
 #include "kernel/base/platform.h"
 #include "kernel/base/string.h"
 #include "tests/harness/ktest.h"
+#include "tests/harness/ktest_arena.h"
 
 #define PAGE PAGE_SIZE
 #define ARENA_PAGES 1024u /* 4 MiB: one largest block with the default order 10 */
@@ -21,22 +22,20 @@
 
 /*
  * The test memory: 4 MiB aligned to 4 MiB, then spare pages just above it for the metadata
- * (buddy_init carves it from the top of the highest range that can hold it). It is aligned at
- * run time inside a larger buffer, so that the image itself needs only page alignment and can
- * run at any 4 KiB-aligned load address (boot/entry.S relocates it; docs/PORTING.md).
+ * (buddy_init carves it from the top of the highest range that can hold it). A test arena
+ * (tests/harness/ktest_arena.h): taken from the machine's pages when the suite starts, so that
+ * neither the image's .bss nor its load address has to provide the alignment.
  */
 struct buddy_test_memory {
     unsigned char pages[ARENA_PAGES][PAGE];
     unsigned char spare[SPARE_PAGES][PAGE];
 };
-static unsigned char buddy_test_space[sizeof(struct buddy_test_memory) + ARENA_PAGES * PAGE - PAGE]
-    __attribute__((aligned(PAGE)));
+static struct ktest_arena buddy_test_space = KTEST_ARENA(sizeof(struct buddy_test_memory), (ARENA_PAGES * PAGE));
 
-/* The 4 MiB-aligned test memory inside buddy_test_space. Tests only; one allocator at a time. */
+/* The 4 MiB-aligned test memory, or NULL when it cannot be taken. Tests only; one allocator at a time. */
 struct buddy_test_memory *buddy_test_memory(void)
 {
-    uintptr_t aligned = ((uintptr_t)buddy_test_space + ARENA_PAGES * PAGE - 1) & ~(uintptr_t)(ARENA_PAGES * PAGE - 1);
-    return (struct buddy_test_memory *)aligned;
+    return ktest_arena_memory(&buddy_test_space);
 }
 struct buddy buddy_test_allocator;
 
@@ -66,6 +65,8 @@ int buddy_test_init(const struct buddy_range *ranges, unsigned count)
     struct buddy_range all[8];
     if (count >= 8)
         return -E_INVAL;
+    if (buddy_test_memory() == NULL)
+        return -E_NOMEM;
     memcpy(all, ranges, count * sizeof *ranges);
     all[count] = (struct buddy_range){(uintptr_t)buddy_test_memory()->spare,
                                       (uintptr_t)buddy_test_memory()->spare + SPARE_PAGES * PAGE};
@@ -104,10 +105,13 @@ static void arena_snapshot(void)
 {
 }
 
-/* After each suite the test allocator holds no page (a test that fails midway may leak). */
+/*
+ * After each suite the test allocator holds no page (a test that fails midway may leak). Only
+ * while the suite's test memory is held: once given back, the allocator's metadata is gone too.
+ */
 static bool arena_all_free(void)
 {
-    return buddy_test_allocator.region_count == 0 || all_free();
+    return buddy_test_space.memory == NULL || buddy_test_allocator.region_count == 0 || all_free();
 }
 
 KTEST_LEAK_CHECK(buddy_arena, arena_snapshot, arena_all_free);

@@ -14,6 +14,7 @@
 #include "kernel/base/platform.h"
 #include "kernel/base/string.h"
 #include "tests/harness/ktest.h"
+#include "tests/harness/ktest_arena.h"
 
 #define PAGE PAGE_SIZE
 #define ARENA_PAGES 1024u /* tests/mm/buddy.c owns the memory and the allocator */
@@ -226,6 +227,8 @@ static void step(struct shadow *shadow, bool alone)
 
 static int stress_init(struct buddy_stats *start)
 {
+    if (buddy_test_memory() == NULL)
+        return -E_NOMEM;
     struct buddy_range ranges[2] = {
         {(uintptr_t)buddy_test_memory()->pages[range_pages[0][0]] - 123,
          (uintptr_t)buddy_test_memory()->pages[600] + 5},
@@ -266,7 +269,8 @@ KTEST(buddy_stress, random_operations_against_a_shadow)
     expect_start_state(&start);
 }
 
-static struct shadow hart_shadows[RVMEM_MAX_HARTS];
+/* One shadow per hart: a test arena (tests/harness/ktest_arena.h), not .bss. */
+static struct ktest_arena hart_shadows = KTEST_ARENA(sizeof(struct shadow) * RVMEM_MAX_HARTS, sizeof(void *));
 static struct buddy_stats smp_start;
 static int smp_init_result;
 
@@ -277,8 +281,10 @@ KTEST_SMP(buddy_stress, all_harts_share_one_allocator)
         smp_init_result = stress_init(&smp_start);
     ktest_barrier();
     KASSERT_EQ(smp_init_result, 0);
+    struct shadow *shadows = ktest_arena_memory(&hart_shadows);
+    KASSERT_NOT_NULL(shadows);
     if (hart < RVMEM_MAX_HARTS) {
-        struct shadow *shadow = &hart_shadows[hart];
+        struct shadow *shadow = &shadows[hart];
         memset(shadow, 0, sizeof *shadow);
         shadow->random = 0x9e3779b9u * (hart + 1);
         for (unsigned i = 0; i < PER_HART_OPERATIONS && !ktest_failed(); i++)

@@ -30,6 +30,22 @@ KTEST(boot, bss_is_zeroed)
     KASSERT(ADDRESS(untouched_bss) >= ADDRESS(__bss_start) && ADDRESS(untouched_bss) < ADDRESS(__bss_end));
 }
 
+/*
+ * .bss holds the runtime's own globals only (test suites take their memory from the page allocator
+ * when they start): at most 1 MiB with up to 8 harts. A test arena put back into .bss fails here.
+ */
+#define BSS_BUDGET_BYTES (1u << 20)
+#define BSS_BUDGET_HARTS 8
+
+KTEST(boot, bss_holds_only_the_runtime)
+{
+    if (RVMEM_MAX_HARTS > BSS_BUDGET_HARTS) {
+        ktest_skip("the 1 MiB budget of .bss is for MAX_HARTS <= 8");
+        return;
+    }
+    KASSERT_LE(ADDRESS(__bss_end) - ADDRESS(__bss_start), (uintptr_t)BSS_BUDGET_BYTES);
+}
+
 KTEST(boot, data_keeps_its_initial_value)
 {
     KASSERT_EQ(initialized_data, 0x1234abcdUL);

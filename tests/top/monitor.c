@@ -5,7 +5,9 @@
  */
 #include "kernel/mm/buddy.h"
 #include "kernel/top/monitor.h"
+#include "kernel/top/monitor_commands.h"
 #include "kernel/mm/pages.h"
+#include "kernel/base/printf.h"
 #include "kernel/base/string.h"
 #include "kernel/top/tour_frames.h"
 #include "lib/malloc/malloc.h"
@@ -40,6 +42,7 @@ KTEST(monitor, bad_input_is_an_error_not_a_crash)
     KASSERT_EQ(run("test crash"), MONITOR_DONE);
     KASSERT_EQ(run("test monitor"), MONITOR_DONE); /* refused: it would recurse into this test */
     KASSERT_EQ(run("test no_such_suite"), MONITOR_DONE);
+    KASSERT_EQ(run("bench no_such_benchmark"), MONITOR_DONE); /* explained, nothing run */
     KASSERT_EQ(run("poweroff"), MONITOR_POWEROFF);
 }
 
@@ -49,9 +52,38 @@ KTEST(monitor, alloc_and_free_pages_by_id)
     KASSERT_EQ(run("alloc page 2"), MONITOR_DONE);
     KASSERT_EQ(buddy_free_pages(kernel_pages()), before - 4);
     KASSERT_EQ(run("alloc"), MONITOR_DONE);
-    KASSERT_EQ(run("free #1"), MONITOR_DONE);
+    char line[32];
+    ksnprintf(line, sizeof line, "free #%llu", (unsigned long long)monitor_blocks_last_id());
+    KASSERT_EQ(run(line), MONITOR_DONE);
     KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
-    KASSERT_EQ(run("free 1"), MONITOR_DONE); /* already freed: refused, nothing changes */
+    KASSERT_EQ(run(line), MONITOR_DONE); /* already freed: refused, nothing changes */
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
+}
+
+/* "free ID" for the block alloc handed out last (ids are not reused, so it depends on what ran before). */
+static enum monitor_status free_id(uint64_t id)
+{
+    char line[32];
+    ksnprintf(line, sizeof line, "free %llu", (unsigned long long)id);
+    return run(line);
+}
+
+/* A freed id stays dead: freeing it again after another alloc must not free the newer block. */
+KTEST(monitor, a_stale_id_never_frees_a_newer_block)
+{
+    unsigned long before = buddy_free_pages(kernel_pages());
+    KASSERT_EQ(run("alloc page 2"), MONITOR_DONE);
+    uint64_t first = monitor_blocks_last_id();
+    KASSERT_EQ(free_id(first), MONITOR_DONE);
+    KASSERT_EQ(run("alloc page 0"), MONITOR_DONE);
+    uint64_t second = monitor_blocks_last_id();
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), before - 1);
+    KASSERT_EQ(free_id(first), MONITOR_DONE);                 /* refused: "block #first was freed already" */
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), before - 1); /* the newer block is intact */
+    KASSERT_EQ(monitor_blocks_held(), 1u);
+    KASSERT_NE(second, first);
+    KASSERT_EQ(free_id(second), MONITOR_DONE);
+    KASSERT_EQ(monitor_blocks_held(), 0u);
     KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
 }
 
@@ -63,11 +95,13 @@ KTEST(monitor, alloc_and_free_heap_blocks_by_id)
     rvmem_malloc_stats(&during);
     KASSERT_GE(during.bytes_in_use, before.bytes_in_use + 3000);
     KASSERT_EQ(run("heap"), MONITOR_DONE);
-    KASSERT_EQ(run("free 1"), MONITOR_DONE);
+    uint64_t id = monitor_blocks_last_id();
+    KASSERT_EQ(free_id(id), MONITOR_DONE);
     rvmem_malloc_stats(&after);
     KASSERT_EQ(after.bytes_in_use, before.bytes_in_use);
-    KASSERT_EQ(run("alloc heap 16G"), MONITOR_DONE); /* fails cleanly: nothing held */
-    KASSERT_EQ(run("free 1"), MONITOR_DONE);
+    KASSERT_EQ(run("alloc heap 16G"), MONITOR_DONE); /* fails cleanly: nothing held, no id spent */
+    KASSERT_EQ(monitor_blocks_last_id(), id);
+    KASSERT_EQ(free_id(id), MONITOR_DONE);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     rvmem_malloc_trim(); /* the suites' leak checks compare the break */
 }

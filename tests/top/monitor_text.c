@@ -9,6 +9,7 @@
 #include "kernel/top/monitor_text.h"
 #include "kernel/base/string.h"
 #include "tests/harness/ktest.h"
+#include "tests/harness/ktest_arena.h"
 
 KTEST(monitor_text, parse_number_accepts_decimal_hex_and_suffixes)
 {
@@ -53,12 +54,15 @@ KTEST(monitor_text, size_text_keeps_one_decimal)
 }
 
 #define CENSUS_PAGES 64
-static uint8_t census_memory[(CENSUS_PAGES + 1) * PAGE_SIZE] __attribute__((aligned(4096)));
+/* The census's pages and one past them: a test arena (tests/harness/ktest_arena.h), not .bss. */
+static struct ktest_arena census_memory = KTEST_ARENA((CENSUS_PAGES + 1) * PAGE_SIZE, PAGE_SIZE);
 static struct buddy census_buddy;
 
 KTEST(monitor_text, census_counts_free_allocated_and_unmanaged_pages)
 {
-    uintptr_t start = (uintptr_t)census_memory;
+    uint8_t *memory = ktest_arena_memory(&census_memory);
+    KASSERT_NOT_NULL(memory);
+    uintptr_t start = (uintptr_t)memory;
     struct buddy_range range = {start, start + CENSUS_PAGES * PAGE_SIZE};
     KASSERT_EQ(buddy_init(&census_buddy, &range, 1), 0);
     struct buddy_stats stats;
