@@ -18,6 +18,8 @@
 #if !defined(RVMEM_HOST)
 static inline char *arch_thread_pointer_plus(uintptr_t offset)
 {
+    if (__builtin_constant_p(offset))
+        return (char *)__builtin_thread_pointer() + offset;
     char *address;
     __asm__("add %0, tp, %1" : "=r"(address) : "r"(offset));
     return address;
