@@ -2,18 +2,89 @@
  * kernel/base/arch.h - the RISC-V code-generation tricks of the runtime, in one place.
  *
  * Each helper here makes the compiler emit an instruction sequence it would not choose by itself,
- * where a `make bench` budget needs the difference; the line above each says which. Everything
- * else in the runtime is plain C. On the host (RVMEM_HOST) each helper is its plain-C meaning.
+ * where a `make bench` row is worse without it (tools/bench.py's names); the comment above each
+ * says why and which rows. Everything else in the runtime is plain C, and so is each helper's
+ * meaning on the host (RVMEM_HOST: x86-64 with GCC or clang), where no figure depends on it.
+ * Instructions the code needs for what they do (CSR access, wfi, fences, ecalls, rdinstret) are
+ * not tricks: they stay where they are used.
  */
 #ifndef RVMEM_KERNEL_BASE_ARCH_H
 #define RVMEM_KERNEL_BASE_ARCH_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#if !defined(RVMEM_HOST) && !(defined(__riscv) && defined(__GNUC__) && !defined(__clang__))
+#error "the kernel build is GCC for RISC-V: define RVMEM_HOST for any other target"
+#endif
+
+/*
+ * A function attribute: no frame pointer for this function, against the build's
+ * -fno-omit-frame-pointer. For fast paths that are leaves in their common case (the rest is a
+ * tail call), where setting up and tearing down the frame is a third of their instructions. A
+ * backtrace taken inside one misses it (they call nothing on the way, so only a fault in their
+ * own loads and stores could show that). Rows: malloc and free (heap_*, malloc_*), small_refill
+ * and refill_from_central (malloc_zstress_malloc, malloc_sweep_*_malloc), buddy_alloc and
+ * buddy_free (page_alloc_order0_cached, page_free_order0_cached, page_order0_churn_*),
+ * buddy_pool_put (page_free_order0_drain, buddy_drain_caches_full_cache), pool_take_highest
+ * (page_alloc_order1_deepest), sbrk (sbrk_16B) and sbrk_uninit (sbrk_uninit_claims_*).
+ */
+#if defined(RVMEM_HOST)
+#define ARCH_NO_FRAME_POINTER
+#else
+#define ARCH_NO_FRAME_POINTER __attribute__((optimize("omit-frame-pointer")))
+#endif
+
+/*
+ * Unrolls the loop that follows n times. For buddy.c's refill, whose loops over a batch of pages
+ * have a constant count GCC does not unroll at -O2 (page_alloc_order0_refill,
+ * page_alloc_order0_refill_deepest).
+ */
+#define ARCH_PRAGMA(text) _Pragma(#text)
+#if defined(RVMEM_HOST)
+#define ARCH_UNROLL(n)
+#else
+#define ARCH_UNROLL(n) ARCH_PRAGMA(GCC unroll n)
+#endif
+
+/*
+ * value, hidden from the optimizer: it cannot fold it into the expressions that use it. For
+ * buddy.c's refill, which adds a page size per page: as a constant, GCC builds it anew for each
+ * unrolled step (page_alloc_order0_refill, page_alloc_order0_refill_deepest).
+ */
+static inline uintptr_t arch_opaque(uintptr_t value)
+{
+#if !defined(RVMEM_HOST)
+    __asm__("" : "+r"(value));
+#endif
+    return value;
+}
+
+/*
+ * The return address of the frameless function this is inlined into (ARCH_NO_FRAME_POINTER), for
+ * misuse reports. __builtin_return_address(0) makes GCC save ra on the stack at entry even when
+ * only a tail-call branch uses it; a frameless function that has called nothing still holds it in
+ * ra, and GCC saves ra in the prologue whenever it uses it for anything else, so reading the
+ * register is exact there (check the disassembly when touching its callers). For buddy_free
+ * (page_free_order0_cached, page_order0_churn_*).
+ */
+static inline __attribute__((always_inline)) const void *arch_leaf_return_address(void)
+{
+#if defined(RVMEM_HOST)
+    return __builtin_return_address(0);
+#else
+    const void *address;
+    __asm__("mv %0, ra" : "=r"(address));
+    return address;
+#endif
+}
 
 /*
  * tp + offset as one add the compiler cannot take apart, so a constant added afterwards folds into
  * the load's immediate (given tp + offset + constant, GCC adds the constant to offset first: one
- * instruction more). Used by the per-hart area's fast paths (malloc_*_malloc, malloc_*_free).
+ * instruction more). A constant offset needs no help. For the per-hart area's fast paths (malloc
+ * and free: heap_*, malloc_*). The host has no such register: its per-hart area is found by call
+ * (kernel/base/platform.h).
  */
 #if !defined(RVMEM_HOST)
 static inline char *arch_thread_pointer_plus(uintptr_t offset)
@@ -25,5 +96,58 @@ static inline char *arch_thread_pointer_plus(uintptr_t offset)
     return address;
 }
 #endif
+
+/*
+ * Swaps value into *word with acquire ordering and returns the old word: one amoswap.aq, where
+ * GCC's __atomic_exchange_n copies value into the result register first. For spin_lock (every row
+ * that takes a lock: page_*, sbrk_*, malloc_*_malloc's refills).
+ */
+static inline long arch_swap_acquire(long *word, long value)
+{
+#if defined(RVMEM_HOST)
+    return __atomic_exchange_n(word, value, __ATOMIC_ACQUIRE);
+#else
+    long previous;
+#if __riscv_xlen == 64
+    __asm__ volatile("amoswap.d.aq %0, %2, %1" : "=&r"(previous), "+A"(*word) : "r"(value) : "memory");
+#else
+    __asm__ volatile("amoswap.w.aq %0, %2, %1" : "=&r"(previous), "+A"(*word) : "r"(value) : "memory");
+#endif
+    return previous;
+#endif
+}
+
+/*
+ * Stores 0 to *word with release ordering: one amoswap.rl, where GCC's __atomic_store_n emits a
+ * fence and then a store. For spin_unlock (the same rows as arch_swap_acquire).
+ */
+static inline void arch_store_zero_release(long *word)
+{
+#if defined(RVMEM_HOST)
+    __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+#elif __riscv_xlen == 64
+    __asm__ volatile("amoswap.d.rl zero, zero, %0" : "+A"(*word)::"memory");
+#else
+    __asm__ volatile("amoswap.w.rl zero, zero, %0" : "+A"(*word)::"memory");
+#endif
+}
+
+/*
+ * Raises *word to value if value is larger (relaxed): one amomaxu, where GCC 12 has no atomic
+ * maximum and emits a compare-and-swap loop. For malloc's peak (malloc_note_peak, on every
+ * refill: malloc_zstress_malloc, malloc_sweep_*_malloc).
+ */
+static inline void arch_atomic_max_relaxed(size_t *word, size_t value)
+{
+#if defined(RVMEM_HOST)
+    size_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+    while (value > seen && !__atomic_compare_exchange_n(word, &seen, value, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+#elif __riscv_xlen == 64
+    __asm__ volatile("amomaxu.d zero, %1, %0" : "+A"(*word) : "r"(value) : "memory");
+#else
+    __asm__ volatile("amomaxu.w zero, %1, %0" : "+A"(*word) : "r"(value) : "memory");
+#endif
+}
 
 #endif

@@ -37,14 +37,6 @@ __attribute__((noinline, cold)) void malloc_report_misuse(int kind, uintptr_t ad
     misuse_report(&report);
 }
 
-void malloc_raise_peak(size_t now)
-{
-    size_t peak = __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED);
-    while (now > peak && !__atomic_compare_exchange_n(&malloc_state.peak_bytes_in_use, &peak, now, true,
-                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-    }
-}
-
 /*
  * Sizes above 1008 bytes: for 1009..65536 the same pop as the small path, the entry from the
  * cache's copy of the step table. Inline in malloc_core_alloc (a call cost one instruction).
@@ -64,7 +56,7 @@ static inline __attribute__((always_inline)) void *alloc_above_small(size_t size
     return small_refill(entry);
 }
 
-MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
+ARCH_NO_FRAME_POINTER void *malloc_core_alloc(size_t size)
 {
     if (MALLOC_LIKELY(size <= MALLOC_SMALL_MAX_BYTES)) {
         /* Entry (size + 15) >> 4 (class + 1; 0, always empty, for size 0), as a byte offset. */
@@ -138,7 +130,7 @@ __attribute__((noinline)) static void free_no_room(void *block)
     free_slow(block);
 }
 
-MALLOC_FAST_PATH void malloc_core_free(void *block)
+ARCH_NO_FRAME_POINTER void malloc_core_free(void *block)
 {
     struct malloc_cache *cache = malloc_cache_self();
     uintptr_t offset = (uintptr_t)block - cache->heap_start;

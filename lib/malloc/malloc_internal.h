@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/base/arch.h"
 #include "kernel/base/layout.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/spinlock.h"
@@ -356,17 +357,6 @@ static inline uintptr_t malloc_self_entry_of_step(uintptr_t step)
 }
 
 /*
- * The fast paths are leaves with a tail call to their slow path: no frame, so no frame pointer
- * (the build's -fno-omit-frame-pointer would add five instructions to each). Backtraces lose
- * nothing: the slow paths keep theirs.
- */
-#if defined(__clang__)
-#define MALLOC_FAST_PATH /* clang (the fuzzers) has no per-function optimize attribute */
-#else
-#define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
-#endif
-
-/*
  * Blocks in one magazine of a class (a hart holds at most two): 8192 bytes' worth, 8 to 64
  * blocks, for the 16-byte-step classes; 128 KiB's worth, 8 to 32 blocks, from 1024 bytes up to
  * 16 KiB; 2 blocks above.
@@ -481,22 +471,13 @@ int tlsf_validate(const void *caller);
 uintptr_t tlsf_break(void);
 void tlsf_poison(void *start, size_t bytes);
 
-/* Records a new peak of bytes in use (malloc_note_peak's compare-and-swap loop where there is no amomaxu). */
-void malloc_raise_peak(size_t now);
-
 /* Records the current bytes in use if it is a new peak (approximate; see struct malloc_stats). */
 static inline void malloc_note_peak(void)
 {
     size_t now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED) +
                  __atomic_load_n(&malloc_state.large_bytes_out, __ATOMIC_RELAXED);
     if (MALLOC_UNLIKELY(now > __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED))) {
-#if defined(__riscv) && __riscv_xlen == 64
-        __asm__ volatile("amomaxu.d zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
-#elif defined(__riscv)
-        __asm__ volatile("amomaxu.w zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
-#else
-        malloc_raise_peak(now);
-#endif
+        arch_atomic_max_relaxed(&malloc_state.peak_bytes_in_use, now);
     }
 }
 

@@ -448,7 +448,7 @@ __attribute__((noinline)) static void *refill_first_use(struct malloc_cache_clas
  * entry, a busy lock, loose blocks) goes to the general paths. A leaf with tail calls, like the
  * fast paths: no frame.
  */
-MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(struct malloc_cache_class *entry,
+ARCH_NO_FRAME_POINTER __attribute__((noinline)) static void *refill_from_central(struct malloc_cache_class *entry,
                                                                             size_t entry_index)
 {
     uint32_t limit = entry->limit;
@@ -477,7 +477,7 @@ MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(stru
     return load_batch(entry, first);
 }
 
-MALLOC_FAST_PATH void *small_refill(struct malloc_cache_class *entry)
+ARCH_NO_FRAME_POINTER void *small_refill(struct malloc_cache_class *entry)
 {
     struct malloc_cache *cache = malloc_cache_self();
     size_t entry_index = (size_t)(entry - cache->entries);
