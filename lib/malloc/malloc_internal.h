@@ -369,20 +369,29 @@ static inline uint32_t small_cache_limit(unsigned class_index)
 /* --- core operations (no misuse checks beyond cheap range checks) --- */
 
 /*
- * The unchecked allocator: the checked layer's base in checked builds; otherwise these are the
- * public functions themselves (same definitions, public names: no extra call on the fast path).
+ * The unchecked allocator (malloc_api.c). In checked builds lib/malloc/malloc_checked.c's public
+ * functions wrap these; otherwise the public functions are the fast paths themselves (no call in
+ * between), and these name them.
  */
-#ifndef RVMEM_CHECKED
-#define malloc_core_alloc rvmem_malloc
-#define malloc_core_free rvmem_free
-#define malloc_core_realloc rvmem_realloc
-#define malloc_core_usable_size rvmem_malloc_usable_size
-#endif
+#ifdef RVMEM_CHECKED
 void *malloc_core_alloc(size_t size);
 void malloc_core_free(void *block);
 size_t malloc_core_usable_size(const void *block);
+#else
+static inline void *malloc_core_alloc(size_t size)
+{
+    return rvmem_malloc(size);
+}
+static inline void malloc_core_free(void *block)
+{
+    rvmem_free(block);
+}
+static inline size_t malloc_core_usable_size(const void *block)
+{
+    return rvmem_malloc_usable_size(block);
+}
+#endif
 void *malloc_core_aligned(size_t alignment, size_t size);
-void *malloc_core_realloc(void *block, size_t size);
 
 /* Small classes (malloc_small.c). */
 void *small_alloc_slow(unsigned class_index);
