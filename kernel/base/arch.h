@@ -21,7 +21,7 @@
 /*
  * A function attribute: no frame pointer for this function, against the build's
  * -fno-omit-frame-pointer. For fast paths that are leaves in their common case (the rest is a
- * tail call), where setting up and tearing down the frame is a third of their instructions. A
+ * tail call), where setting up and tearing down the frame would be a large part of the work. A
  * backtrace taken inside one misses it (they call nothing on the way, so only a fault in their
  * own loads and stores could show that). Rows: malloc and free (heap_*, malloc_*), small_refill
  * and refill_from_central (malloc_zstress_malloc, malloc_sweep_*_malloc), buddy_alloc and
@@ -81,8 +81,8 @@ static inline __attribute__((always_inline)) const void *arch_leaf_return_addres
 
 /*
  * tp + offset as one add the compiler cannot take apart, so a constant added afterwards folds into
- * the load's immediate (given tp + offset + constant, GCC adds the constant to offset first: one
- * instruction more). A constant offset needs no help. For the per-hart area's fast paths (malloc
+ * the load's immediate (given tp + offset + constant, GCC adds the constant to offset first, an
+ * add of its own). A constant offset needs no help. For the per-hart area's fast paths (malloc
  * and free: heap_*, malloc_*). The host has no such register: its per-hart area is found by call
  * (kernel/base/platform.h).
  */

@@ -27,7 +27,7 @@ struct spinlock {
 
 /*
  * The value a held lock's word holds: the lock's own address, never 0 and already in a
- * register at every use (a constant 1 took one more instruction on each acquisition).
+ * register at every use (a constant would be built in a register first on each acquisition).
  */
 #define SPINLOCK_HELD(lock) ((long)(uintptr_t)(lock))
 

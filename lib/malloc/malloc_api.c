@@ -39,7 +39,7 @@ __attribute__((noinline, cold)) void malloc_report_misuse(int kind, uintptr_t ad
 
 /*
  * Sizes above 1008 bytes: for 1009..65536 the same pop as the small path, the entry from the
- * cache's copy of the step table. Inline in alloc_fast (a call would cost an instruction).
+ * cache's copy of the step table. Inline in alloc_fast, so the fast path makes no call.
  */
 static inline __attribute__((always_inline)) void *alloc_above_small(size_t size)
 {

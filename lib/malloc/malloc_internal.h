@@ -32,8 +32,7 @@
 /*
  * Bit scans. The host compilers and a Zbb target have an instruction for them; the kernel's
  * rv64imac has none and links no libgcc, so there the top bit is found by smearing it down and
- * looking the result up with a de Bruijn multiply (about 20 instructions, no branch; the lowest
- * bit needs no smearing loop, about 9).
+ * looking the result up with a de Bruijn multiply (no branch; the lowest bit needs no smearing).
  */
 #if defined(RVMEM_HOST) || defined(__riscv_zbb)
 static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
@@ -60,7 +59,7 @@ static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
     return malloc_de_bruijn_position[(value * MALLOC_DE_BRUIJN_64) >> 58];
 }
 
-/* The lowest set bit alone, minus one and doubled, is already smeared: no shifts (about 9 instructions). */
+/* The lowest set bit alone, minus one and doubled, is already smeared: no shifts. */
 static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
 {
     uint64_t smeared = ((value & -value) << 1) - 1; /* bit 63: the shift gives 0, so all ones */

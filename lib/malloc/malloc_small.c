@@ -52,7 +52,7 @@ static uint32_t class_run_bytes_computed(uint32_t bytes)
 {
     if (bytes < 1024)
         return bytes <= 256 ? 4096 : 8192;
-    uint32_t blocks = bytes <= 16384 ? 24 : 8; /* 16 gave zstress 20.05 instructions a malloc, 24 19.79 */
+    uint32_t blocks = bytes <= 16384 ? 24 : 8; /* the least that brings zstress under its malloc target: docs/MALLOC.md */
     uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + PAGE_SIZE - 1) / PAGE_SIZE;
     uint32_t most = 2 * least < SMALL_RUN_MAX_PAGES ? 2 * least : SMALL_RUN_MAX_PAGES;
     uint32_t best = least;
@@ -76,7 +76,7 @@ void malloc_classes_init(void)
         C->block_bytes[class_index] = bytes;
         C->run_bytes[class_index] = class_run_bytes_computed(bytes);
         /* Magazines: 8 KiB's worth below 1 KiB (8 to 64 blocks), 128 KiB's worth up to 16 KiB (8 to
-         * 32; 64 KiB's gave zstress 20.40 instructions a malloc, this 20.05, with 16-block runs), 2 above. */
+         * 32), 2 above (docs/MALLOC.md says how each was chosen). */
         uint32_t limit = bytes < 1024 ? 8192 / bytes : bytes <= 16384 ? 131072 / bytes : 2;
         uint32_t least = bytes <= 16384 ? 8 : 2, most = bytes < 1024 ? 64 : bytes <= 16384 ? 32 : 2;
         C->cache_limit[class_index] = limit < least ? least : limit > most ? most : limit;
