@@ -25,6 +25,7 @@
 #include "kernel/base/platform.h"
 #include "kernel/base/spinlock.h"
 #include "lib/malloc/malloc.h"
+#include "malloc_step_table.h" /* generated: tools/malloc_step_table.py */
 
 #define MALLOC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MALLOC_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -85,31 +86,16 @@ extern struct malloc_classes malloc_classes;
 /*
  * The step table, at compile time (a thread cache's initial image holds a copy): step s covers
  * sizes up to (s + 1) << 7 bytes and holds the cache entry (class + 1) of the smallest class
- * that size fits, by the class rule above (8 classes per power of two from 1024 up: steps of
- * 128 << octave bytes). Only the sizes above 1008 use it; tests/lib/malloc.c checks it against
- * the class sizes malloc_classes_init computes.
+ * that size fits. Only the sizes above 1008 use it. tools/malloc_step_table.py writes it
+ * (MALLOC_ENTRY_OF_STEP_TABLE) into the build's generated/ folder, which every build that
+ * compiles lib/malloc/ has on its include path; tests/lib/malloc.c checks every size against the
+ * class sizes malloc_classes_init computes.
  */
-#define MALLOC_STEP_OCTAVE(b)                                                                                          \
-    ((b) <= 2048 ? 0 : (b) <= 4096 ? 1 : (b) <= 8192 ? 2 : (b) <= 16384 ? 3 : (b) <= 32768 ? 4 : 5)
-#define MALLOC_STEP_QUANTUM(b) (128 << MALLOC_STEP_OCTAVE(b))
-#define MALLOC_ENTRY_OF_BYTES(b)                                                                                       \
-    ((b) <= MALLOC_SMALL_MAX_BYTES ? ((b) + 15) / 16                                                                   \
-     : (b) <= 1024                 ? MALLOC_LINEAR_CLASSES + 1                                                         \
-                                   : MALLOC_LINEAR_CLASSES + 1 + 8 * MALLOC_STEP_OCTAVE(b) +                           \
-                         ((b) + MALLOC_STEP_QUANTUM(b) - 1) / MALLOC_STEP_QUANTUM(b) - 8)
-#define MALLOC_STEP_ENTRY1(s) MALLOC_ENTRY_OF_BYTES(((s) + 1) << MALLOC_CLASS_STEP_SHIFT),
-#define MALLOC_STEP_ENTRY2(s) MALLOC_STEP_ENTRY1(s) MALLOC_STEP_ENTRY1((s) + 1)
-#define MALLOC_STEP_ENTRY4(s) MALLOC_STEP_ENTRY2(s) MALLOC_STEP_ENTRY2((s) + 2)
-#define MALLOC_STEP_ENTRY8(s) MALLOC_STEP_ENTRY4(s) MALLOC_STEP_ENTRY4((s) + 4)
-#define MALLOC_STEP_ENTRY32(s)                                                                                         \
-    MALLOC_STEP_ENTRY8(s) MALLOC_STEP_ENTRY8((s) + 8) MALLOC_STEP_ENTRY8((s) + 16) MALLOC_STEP_ENTRY8((s) + 24)
-#define MALLOC_STEP_ENTRY128(s)                                                                                        \
-    MALLOC_STEP_ENTRY32(s) MALLOC_STEP_ENTRY32((s) + 32) MALLOC_STEP_ENTRY32((s) + 64) MALLOC_STEP_ENTRY32((s) + 96)
-#define MALLOC_ENTRY_OF_STEP_TABLE                                                                                     \
-    MALLOC_STEP_ENTRY128(0) MALLOC_STEP_ENTRY128(128) MALLOC_STEP_ENTRY128(256) MALLOC_STEP_ENTRY128(384)
-_Static_assert(MALLOC_CLASS_STEPS == 512, "MALLOC_ENTRY_OF_STEP_TABLE spells out 512 steps");
-_Static_assert(MALLOC_ENTRY_OF_BYTES(MALLOC_CLASS_MAX_BYTES) == MALLOC_SMALL_CLASSES,
-               "the last step is the last class");
+_Static_assert(MALLOC_STEP_TABLE_SMALL_MAX_BYTES == MALLOC_SMALL_MAX_BYTES &&
+                   MALLOC_STEP_TABLE_CLASS_MAX_BYTES == MALLOC_CLASS_MAX_BYTES &&
+                   MALLOC_STEP_TABLE_STEP_SHIFT == MALLOC_CLASS_STEP_SHIFT &&
+                   MALLOC_STEP_TABLE_CLASSES == MALLOC_SMALL_CLASSES && MALLOC_STEP_TABLE_STEPS == MALLOC_CLASS_STEPS,
+               "tools/malloc_step_table.py computed the table for these classes");
 
 /* (size - 1) >> 7 -> class + 1 (MALLOC_ENTRY_OF_STEP_TABLE); each cache holds a copy. */
 extern const uint8_t malloc_entry_of_step[MALLOC_CLASS_STEPS];
