@@ -57,10 +57,10 @@ CFLAGS     := -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) $(SETTINGS) -I. -I$(GE
               -fno-omit-frame-pointer -MMD -MP \
               -fstack-protector-strong -mstack-protector-guard=tls -mstack-protector-guard-reg=tp \
               -mstack-protector-guard-offset=0 -fstack-usage -fcallgraph-info=su
-ASFLAGS    := $(ARCH_FLAGS) $(SETTINGS) -I. -D__ASSEMBLER__ -MMD -MP
+ASFLAGS    := $(WARNINGS) -Wa,--fatal-warnings $(ARCH_FLAGS) $(SETTINGS) -I. -D__ASSEMBLER__ -MMD -MP
 LDFLAGS    := -nostdlib -no-pie -T linker.ld -Wl,--defsym=LOAD_ADDRESS=$(LOAD_ADDR) \
               -Wl,--defsym=STACK_SIZE=$(STACK_SIZE) -Wl,--defsym=MAX_HARTS=$(MAX_HARTS) \
-              -Wl,--defsym=XLEN_BYTES=$(XLEN_BYTES) -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments -Wl,--build-id=none \
+              -Wl,--defsym=XLEN_BYTES=$(XLEN_BYTES) -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments -Wl,--build-id=none -Wl,--fatal-warnings \
               -Wl,--emit-relocs
 
 # libgcc: 64-bit division on rv32 (__udivdi3, __umoddi3); nothing is pulled in on rv64. Named by
@@ -243,12 +243,12 @@ firmware: $(BUILD)/firmware.elf
 $(BUILD)/firmware.elf: $(FIRMWARE_SOURCES) firmware/firmware.h firmware/linker.ld boot/asm.h | check-tools
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) -I. -ffreestanding -nostdlib -fno-pie -Wl,--no-relax \
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) -I. -ffreestanding -nostdlib -fno-pie -Wl,--no-relax -Wl,--fatal-warnings \
 	    -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T firmware/linker.ld -o $@ $(FIRMWARE_SOURCES)
 
 $(BUILD)/bounce-$(RELOCATED_ADDR).bin: tools/bounce.S | check-tools
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ARCH_FLAGS) -nostdlib -Wl,-Ttext=0x80200000 -Wl,--build-id=none -DTARGET=$(RELOCATED_ADDR) \
+	$(Q)$(CC) $(WARNINGS) -Wa,--fatal-warnings $(ARCH_FLAGS) -nostdlib -Wl,-Ttext=0x80200000 -Wl,--build-id=none -DTARGET=$(RELOCATED_ADDR) \
 	    -o $(@:.bin=.elf) $<
 	$(Q)$(OBJCOPY) -O binary $(@:.bin=.elf) $@
 
