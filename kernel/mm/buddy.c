@@ -90,7 +90,8 @@ static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsi
  * See buddy_internal.h. One pass up the orders: while the buddy is entirely free (its tree node
  * says so, in O(1)), the two merge; then the merged block's node and the nodes above it.
  */
-ARCH_NO_FRAME_POINTER void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+ARCH_NO_FRAME_POINTER void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index,
+                                          unsigned order)
 {
     uint8_t *state = region->page_state;
     uint8_t *const *level = region->largest_free;

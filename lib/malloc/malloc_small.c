@@ -52,7 +52,8 @@ static uint32_t class_run_bytes_computed(uint32_t bytes)
 {
     if (bytes < 1024)
         return bytes <= 256 ? 4096 : 8192;
-    uint32_t blocks = bytes <= 16384 ? 24 : 8; /* the least that brings zstress under its malloc target: docs/MALLOC.md */
+    /* The least that brings zstress under its malloc target (docs/MALLOC.md). */
+    uint32_t blocks = bytes <= 16384 ? 24 : 8;
     uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + PAGE_SIZE - 1) / PAGE_SIZE;
     uint32_t most = 2 * least < SMALL_RUN_MAX_PAGES ? 2 * least : SMALL_RUN_MAX_PAGES;
     uint32_t best = least;
@@ -449,7 +450,7 @@ __attribute__((noinline)) static void *refill_first_use(struct malloc_cache_clas
  * fast paths: no frame.
  */
 ARCH_NO_FRAME_POINTER __attribute__((noinline)) static void *refill_from_central(struct malloc_cache_class *entry,
-                                                                            size_t entry_index)
+                                                                                 size_t entry_index)
 {
     uint32_t limit = entry->limit;
     /* 0: the entry's first use, or entry 0 (malloc(0): never set up), or malloc is not set up
