@@ -20,14 +20,13 @@
 
 /*
  * A function attribute: no frame pointer for this function, against the build's
- * -fno-omit-frame-pointer. For fast paths that are leaves in their common case (the rest is a
- * tail call), where setting up and tearing down the frame would be a large part of the work. A
- * backtrace taken inside one misses it (they call nothing on the way, so only a fault in their
- * own loads and stores could show that). Rows: malloc and free (heap_*, malloc_*), small_refill
- * and refill_from_central (malloc_zstress_malloc, malloc_sweep_*_malloc), buddy_alloc and
- * buddy_free (page_alloc_order0_cached, page_free_order0_cached, page_order0_churn_*),
- * buddy_pool_put (page_free_order0_drain, buddy_drain_caches_full_cache), pool_take_highest
- * (page_alloc_order1_deepest), sbrk (sbrk_16B) and sbrk_uninit (sbrk_uninit_claims_*).
+ * -fno-omit-frame-pointer. A backtrace taken inside one misses it (they call nothing on the way).
+ * Why: fast paths that are leaves in their common case (the rest is a tail call) would spend a
+ * large part of their work setting up and tearing down the frame. Rows: heap_* and malloc_*
+ * (malloc, free, small_refill, refill_from_central); page_alloc_order0_cached,
+ * page_free_order0_cached, page_order0_churn_* (buddy_alloc, buddy_free); page_free_order0_drain,
+ * buddy_drain_caches_full_cache (buddy_pool_put); page_alloc_order1_deepest (pool_take_highest);
+ * sbrk_16B (sbrk); sbrk_uninit_claims_* (sbrk_uninit).
  */
 #if defined(RVMEM_HOST)
 #define ARCH_NO_FRAME_POINTER
@@ -36,9 +35,9 @@
 #endif
 
 /*
- * Unrolls the loop that follows n times. For buddy.c's refill, whose loops over a batch of pages
- * have a constant count GCC does not unroll at -O2 (page_alloc_order0_refill,
- * page_alloc_order0_refill_deepest).
+ * Unrolls the loop that follows n times.
+ * Why: GCC does not unroll buddy.c's refill loops over a batch of pages at -O2, though their count
+ * is a constant. Rows: page_alloc_order0_refill, page_alloc_order0_refill_deepest.
  */
 #define ARCH_PRAGMA(text) _Pragma(#text)
 #if defined(RVMEM_HOST)
@@ -48,9 +47,9 @@
 #endif
 
 /*
- * value, hidden from the optimizer: it cannot fold it into the expressions that use it. For
- * buddy.c's refill, which adds a page size per page: as a constant, GCC builds it anew for each
- * unrolled step (page_alloc_order0_refill, page_alloc_order0_refill_deepest).
+ * value, hidden from the optimizer: it cannot fold it into the expressions that use it.
+ * Why: buddy.c's refill adds a page size per page; as a constant, GCC builds it anew for each
+ * unrolled step. Rows: page_alloc_order0_refill, page_alloc_order0_refill_deepest.
  */
 static inline uintptr_t arch_opaque(uintptr_t value)
 {
@@ -62,11 +61,11 @@ static inline uintptr_t arch_opaque(uintptr_t value)
 
 /*
  * The return address of the frameless function this is inlined into (ARCH_NO_FRAME_POINTER), for
- * misuse reports. __builtin_return_address(0) makes GCC save ra on the stack at entry even when
- * only a tail-call branch uses it; a frameless function that has called nothing still holds it in
- * ra, and GCC saves ra in the prologue whenever it uses it for anything else, so reading the
- * register is exact there (check the disassembly when touching its callers). For buddy_free
- * (page_free_order0_cached, page_order0_churn_*).
+ * misuse reports: ra itself. Exact there, because such a function has called nothing yet and GCC
+ * saves ra in the prologue whenever it uses it for anything else (check the disassembly when
+ * touching a caller). Why: __builtin_return_address(0) makes GCC save ra on the stack at entry
+ * even when only a tail-call branch uses it. Rows: page_free_order0_cached, page_order0_churn_*
+ * (buddy_free).
  */
 static inline __attribute__((always_inline)) const void *arch_leaf_return_address(void)
 {
@@ -80,11 +79,11 @@ static inline __attribute__((always_inline)) const void *arch_leaf_return_addres
 }
 
 /*
- * tp + offset as one add the compiler cannot take apart, so a constant added afterwards folds into
- * the load's immediate (given tp + offset + constant, GCC adds the constant to offset first, an
- * add of its own). A constant offset needs no help. For the per-hart area's fast paths (malloc
- * and free: heap_*, malloc_*). The host has no such register: its per-hart area is found by call
- * (kernel/base/platform.h).
+ * tp + offset, as one add the compiler cannot take apart when offset is in a register (a constant
+ * offset needs no help). The host has no such register: kernel/base/platform.h finds its per-hart
+ * area by a call. Why: given tp + offset + constant, GCC adds the constant to offset first, an add
+ * of its own, where tp + offset lets the constant fold into the load's immediate. Rows: heap_* and
+ * malloc_* (the per-hart area's fast paths in malloc and free).
  */
 #if !defined(RVMEM_HOST)
 static inline char *arch_thread_pointer_plus(uintptr_t offset)
@@ -98,9 +97,9 @@ static inline char *arch_thread_pointer_plus(uintptr_t offset)
 #endif
 
 /*
- * Swaps value into *word with acquire ordering and returns the old word: one amoswap.aq, where
- * GCC's __atomic_exchange_n copies value into the result register first. For spin_lock (every row
- * that takes a lock: page_*, sbrk_*, malloc_*_malloc's refills).
+ * Swaps value into *word with acquire ordering and returns the old word (one amoswap.aq).
+ * Why: GCC's __atomic_exchange_n copies value into the result register first. Rows: every one
+ * that takes a lock (spin_lock): page_*, sbrk_16B, malloc_*_malloc's maxima (refills).
  */
 static inline long arch_swap_acquire(long *word, long value)
 {
@@ -118,8 +117,9 @@ static inline long arch_swap_acquire(long *word, long value)
 }
 
 /*
- * Stores 0 to *word with release ordering: one amoswap.rl, where GCC's __atomic_store_n emits a
- * fence and then a store. For spin_unlock (the same rows as arch_swap_acquire).
+ * Stores 0 to *word with release ordering (one amoswap.rl).
+ * Why: GCC's __atomic_store_n emits a fence and then a store. Rows: those of arch_swap_acquire
+ * (spin_unlock).
  */
 static inline void arch_store_zero_release(long *word)
 {
@@ -133,9 +133,9 @@ static inline void arch_store_zero_release(long *word)
 }
 
 /*
- * Raises *word to value if value is larger (relaxed): one amomaxu, where GCC 12 has no atomic
- * maximum and emits a compare-and-swap loop. For malloc's peak (malloc_note_peak, on every
- * refill: malloc_zstress_malloc, malloc_sweep_*_malloc).
+ * Raises *word to value if value is larger, relaxed (one amomaxu).
+ * Why: GCC 12 has no atomic maximum; the plain-C meaning is a compare-and-swap loop. Rows:
+ * malloc_zstress_malloc, malloc_sweep_*_malloc (malloc's peak, noted on refills).
  */
 static inline void arch_atomic_max_relaxed(size_t *word, size_t value)
 {
