@@ -49,15 +49,18 @@ XLEN_BYTES := $(if $(filter rv32,$(ARCH)),4,8)
 SETTINGS   := -DRVMEM_MAX_HARTS=$(MAX_HARTS) -DRVMEM_STACK_SIZE=$(STACK_SIZE) -DBUDDY_MAX_ORDER=$(BUDDY_MAX_ORDER) \
               $(if $(filter 1,$(CHECKED)),-DRVMEM_CHECKED=1)
 WARNINGS   := -Wall -Wextra -Werror
-CFLAGS     := -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) $(SETTINGS) -I. \
+# Headers the build writes (tools/malloc_step_table.py): every build that compiles lib/malloc/ has them.
+GENERATED  := $(BUILD)/generated
+STEP_TABLE := $(GENERATED)/malloc_step_table.h
+CFLAGS     := -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) $(SETTINGS) -I. -I$(GENERATED) \
               -ffreestanding -fno-builtin-malloc -fno-builtin-free -nostdlib -fno-pie -fno-common \
               -fno-omit-frame-pointer -MMD -MP \
               -fstack-protector-strong -mstack-protector-guard=tls -mstack-protector-guard-reg=tp \
               -mstack-protector-guard-offset=0 -fstack-usage -fcallgraph-info=su
-ASFLAGS    := $(ARCH_FLAGS) $(SETTINGS) -I. -D__ASSEMBLER__ -MMD -MP
+ASFLAGS    := $(WARNINGS) -Wa,--fatal-warnings $(ARCH_FLAGS) $(SETTINGS) -I. -D__ASSEMBLER__ -MMD -MP
 LDFLAGS    := -nostdlib -no-pie -T linker.ld -Wl,--defsym=LOAD_ADDRESS=$(LOAD_ADDR) \
               -Wl,--defsym=STACK_SIZE=$(STACK_SIZE) -Wl,--defsym=MAX_HARTS=$(MAX_HARTS) \
-              -Wl,--defsym=XLEN_BYTES=$(XLEN_BYTES) -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments -Wl,--build-id=none \
+              -Wl,--defsym=XLEN_BYTES=$(XLEN_BYTES) -Wl,-Map=$(BUILD)/kernel.map -Wl,--no-warn-rwx-segments -Wl,--build-id=none -Wl,--fatal-warnings \
               -Wl,--emit-relocs
 
 # libgcc: 64-bit division on rv32 (__udivdi3, __umoddi3); nothing is pulled in on rv64. Named by
@@ -114,7 +117,7 @@ BUILD_FIGURES_OBJECT := $(BUILD)/kernel-objects/$(BUILD_FIGURES).o
 
 # Host build: the portable sources and their tests, plus the host platform (tests/host/).
 HOST_SOURCES := $(PORTABLE_SOURCES) $(TESTS_PORTABLE) $(TESTS_HOST) $(FDT_BLOBS)
-HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-omit-frame-pointer \
+HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -I$(GENERATED) -DRVMEM_HOST $(SETTINGS) -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined -pthread \
                 $(if $(filter rv32,$(ARCH)),-m32)
 
@@ -125,12 +128,16 @@ QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
 all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
 
+$(STEP_TABLE): tools/malloc_step_table.py
+	@echo "  GEN     $@"
+	$(Q)python3 tools/malloc_step_table.py $@
+
 $(FDT_BLOBS): tools/fdt_blobs.sh tools/fdt_to_c.sh tests/data/fdt_board.dts | check-tools
 	@mkdir -p $(@D)
 	@echo "  GEN     $@"
 	$(Q)tools/fdt_blobs.sh $@
 
-$(BUILD)/kernel-objects/$(BUILD)/%.c.o: $(BUILD)/%.c | check-tools
+$(BUILD)/kernel-objects/$(BUILD)/%.c.o: $(BUILD)/%.c | check-tools $(STEP_TABLE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
@@ -152,7 +159,7 @@ $(BUILD)/kernel.bin: $(BUILD)/kernel.elf tools/relocs.py
 	$(Q)$(OBJCOPY) -O binary $< $@
 	$(Q)python3 tools/relocs.py $< $@
 
-$(BUILD)/kernel-objects/%.c.o: %.c | check-tools
+$(BUILD)/kernel-objects/%.c.o: %.c | check-tools $(STEP_TABLE)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
@@ -236,12 +243,12 @@ firmware: $(BUILD)/firmware.elf
 $(BUILD)/firmware.elf: $(FIRMWARE_SOURCES) firmware/firmware.h firmware/linker.ld boot/asm.h | check-tools
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) -I. -ffreestanding -nostdlib -fno-pie -Wl,--no-relax \
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARNINGS) $(ARCH_FLAGS) -I. -ffreestanding -nostdlib -fno-pie -Wl,--no-relax -Wl,--fatal-warnings \
 	    -Wl,--build-id=none -Wl,--no-warn-rwx-segments -T firmware/linker.ld -o $@ $(FIRMWARE_SOURCES)
 
 $(BUILD)/bounce-$(RELOCATED_ADDR).bin: tools/bounce.S | check-tools
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ARCH_FLAGS) -nostdlib -Wl,-Ttext=0x80200000 -Wl,--build-id=none -DTARGET=$(RELOCATED_ADDR) \
+	$(Q)$(CC) $(WARNINGS) -Wa,--fatal-warnings $(ARCH_FLAGS) -nostdlib -Wl,-Ttext=0x80200000 -Wl,--build-id=none -DTARGET=$(RELOCATED_ADDR) \
 	    -o $(@:.bin=.elf) $<
 	$(Q)$(OBJCOPY) -O binary $(@:.bin=.elf) $@
 
@@ -270,7 +277,7 @@ debug: all
 	$(QEMU_SH) -g -a "mode=run" $(BUILD)/kernel.elf
 
 host-tests: $(BUILD)/host-tests
-$(BUILD)/host-tests: $(HOST_SOURCES) $(HEADERS) | check-host-tools
+$(BUILD)/host-tests: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check-host-tools
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ $(HOST_SOURCES)
@@ -281,10 +288,10 @@ host-test: $(BUILD)/host-tests
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c linked with the portable sources.
 FUZZ_TARGETS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SOURCES))
 FUZZ_LINKED   := $(PORTABLE_SOURCES) tests/host/platform.c
-FUZZ_CFLAGS   := -std=gnu11 -O1 -g -I. -DRVMEM_HOST -DRVMEM_CHECKED=1 $(SETTINGS) \
+FUZZ_CFLAGS   := -std=gnu11 -O1 -g $(WARNINGS) -I. -I$(GENERATED) -DRVMEM_HOST -DRVMEM_CHECKED=1 $(SETTINGS) \
                  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
 FUZZ_SECONDS  ?= 60
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LINKED) $(HEADERS) | check-host-tools
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LINKED) $(HEADERS) $(STEP_TABLE) | check-host-tools
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LINKED)
@@ -293,10 +300,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LINKED) $(HEADERS) | check-host-tools
 # make host: the allocator cores and lib for the host (x86-64): a static library and a shared
 # library that replaces the system malloc through LD_PRELOAD (lib/host/: per-thread caches).
 HOST_LIB_SOURCES := $(PORTABLE_SOURCES) lib/host/platform_posix.c lib/host/binding.c
-HOST_LIB_CFLAGS  := -std=gnu11 -O2 -g $(WARNINGS) -I. -DRVMEM_HOST -DRVMEM_MALLOC_THREAD_CACHE $(SETTINGS) -fPIC \
+HOST_LIB_CFLAGS  := -std=gnu11 -O2 -g $(WARNINGS) -I. -I$(GENERATED) -DRVMEM_HOST -DRVMEM_MALLOC_THREAD_CACHE $(SETTINGS) -fPIC \
                     -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free -pthread
 HOST_LIB_OBJECTS := $(patsubst %.c,$(BUILD)/host/objects/%.o,$(HOST_LIB_SOURCES))
-$(BUILD)/host/objects/%.o: %.c $(HEADERS) | check-host-tools
+$(BUILD)/host/objects/%.o: %.c $(HEADERS) $(STEP_TABLE) | check-host-tools
 	@mkdir -p $(@D)
 	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
 $(BUILD)/host/librvmem.a: $(HOST_LIB_OBJECTS)
@@ -306,10 +313,10 @@ $(BUILD)/host/librvmem_malloc.so: $(HOST_LIB_OBJECTS) $(BUILD)/host/objects/lib/
 	@echo "  HOSTLD  $@"
 	$(Q)$(HOST_CC) -shared -pthread -o $@ $^
 # The host tests without sanitizers, to run under the LD_PRELOAD malloc (ASan must come first).
-$(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(HEADERS) | check-host-tools
+$(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check-host-tools
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
-	$(Q)$(HOST_CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(HOST_CFLAGS)) -Wno-error=uninitialized -o $@ $(HOST_SOURCES)
+	$(Q)$(HOST_CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(HOST_CFLAGS)) -o $@ $(HOST_SOURCES)
 host: $(BUILD)/host/librvmem.a $(BUILD)/host/librvmem_malloc.so $(BUILD)/host/host-tests-plain
 
 fuzz-targets: $(FUZZ_TARGETS)
@@ -333,7 +340,7 @@ lint: $(KERNEL_OBJECTS)
 	$(Q)python3 tools/layers.py --listed $(LISTED_SOURCES) --call-graphs $(KERNEL_CALL_GRAPHS)
 	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr --std=c11 \
-	    -DRVMEM_HOST -I. --suppress=missingIncludeSystem $(FORMAT_FILES)
+	    -DRVMEM_HOST -I. -I$(GENERATED) --suppress=missingIncludeSystem $(FORMAT_FILES)
 
 deps:
 	tools/deps.sh all

@@ -2,26 +2,152 @@
  * kernel/base/arch.h - the RISC-V code-generation tricks of the runtime, in one place.
  *
  * Each helper here makes the compiler emit an instruction sequence it would not choose by itself,
- * where a `make bench` budget needs the difference; the line above each says which. Everything
- * else in the runtime is plain C. On the host (RVMEM_HOST) each helper is its plain-C meaning.
+ * where a `make bench` row is worse without it (tools/bench.py's names); the comment above each
+ * says why and which rows. Everything else in the runtime is plain C, and so is each helper's
+ * meaning on the host (RVMEM_HOST: x86-64 with GCC or clang), where no figure depends on it.
+ * Instructions the code needs for what they do (CSR access, wfi, fences, ecalls, rdinstret) are
+ * not tricks: they stay where they are used.
  */
 #ifndef RVMEM_KERNEL_BASE_ARCH_H
 #define RVMEM_KERNEL_BASE_ARCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#if !defined(RVMEM_HOST) && !(defined(__riscv) && defined(__GNUC__) && !defined(__clang__))
+#error "the kernel build is GCC for RISC-V: define RVMEM_HOST for any other target"
+#endif
+
 /*
- * tp + offset as one add the compiler cannot take apart, so a constant added afterwards folds into
- * the load's immediate (given tp + offset + constant, GCC adds the constant to offset first: one
- * instruction more). Used by the per-hart area's fast paths (malloc_*_malloc, malloc_*_free).
+ * A function attribute: no frame pointer for this function, against the build's
+ * -fno-omit-frame-pointer. A backtrace taken inside one misses it (they call nothing on the way).
+ * Why: fast paths that are leaves in their common case (the rest is a tail call) would spend a
+ * large part of their work setting up and tearing down the frame. Rows: heap_* and malloc_*
+ * (malloc, free, small_refill, refill_from_central); page_alloc_order0_cached,
+ * page_free_order0_cached, page_order0_churn_* (buddy_alloc, buddy_free); page_free_order0_drain,
+ * buddy_drain_caches_full_cache (buddy_pool_put); page_alloc_order1_deepest (pool_take_highest);
+ * sbrk_16B (sbrk); sbrk_uninit_claims_* (sbrk_uninit).
+ */
+#if defined(RVMEM_HOST)
+#define ARCH_NO_FRAME_POINTER
+#else
+#define ARCH_NO_FRAME_POINTER __attribute__((optimize("omit-frame-pointer")))
+#endif
+
+/*
+ * Unrolls the loop that follows n times.
+ * Why: GCC does not unroll buddy.c's refill loops over a batch of pages at -O2, though their count
+ * is a constant. Rows: page_alloc_order0_refill, page_alloc_order0_refill_deepest.
+ */
+#define ARCH_PRAGMA(text) _Pragma(#text)
+#if defined(RVMEM_HOST)
+#define ARCH_UNROLL(n)
+#else
+#define ARCH_UNROLL(n) ARCH_PRAGMA(GCC unroll n)
+#endif
+
+/*
+ * value, hidden from the optimizer: it cannot fold it into the expressions that use it.
+ * Why: buddy.c's refill adds a page size per page; as a constant, GCC builds it anew for each
+ * unrolled step. Rows: page_alloc_order0_refill, page_alloc_order0_refill_deepest.
+ */
+static inline uintptr_t arch_opaque(uintptr_t value)
+{
+#if !defined(RVMEM_HOST)
+    __asm__("" : "+r"(value));
+#endif
+    return value;
+}
+
+/*
+ * The return address of the frameless function this is inlined into (ARCH_NO_FRAME_POINTER), for
+ * misuse reports: ra itself. Exact there, because such a function has called nothing yet and GCC
+ * saves ra in the prologue whenever it uses it for anything else (check the disassembly when
+ * touching a caller). Why: __builtin_return_address(0) makes GCC save ra on the stack at entry
+ * even when only a tail-call branch uses it. Rows: page_free_order0_cached, page_order0_churn_*
+ * (buddy_free).
+ */
+static inline __attribute__((always_inline)) const void *arch_leaf_return_address(void)
+{
+#if defined(RVMEM_HOST)
+    return __builtin_return_address(0);
+#else
+    const void *address;
+    __asm__("mv %0, ra" : "=r"(address));
+    return address;
+#endif
+}
+
+/*
+ * tp + offset, as one add the compiler cannot take apart when offset is in a register (a constant
+ * offset needs no help). The host has no such register: kernel/base/platform.h finds its per-hart
+ * area by a call. Why: given tp + offset + constant, GCC adds the constant to offset first, an add
+ * of its own, where tp + offset lets the constant fold into the load's immediate. Rows: heap_* and
+ * malloc_* (the per-hart area's fast paths in malloc and free).
  */
 #if !defined(RVMEM_HOST)
 static inline char *arch_thread_pointer_plus(uintptr_t offset)
 {
+    if (__builtin_constant_p(offset))
+        return (char *)__builtin_thread_pointer() + offset;
     char *address;
     __asm__("add %0, tp, %1" : "=r"(address) : "r"(offset));
     return address;
 }
 #endif
+
+/*
+ * Swaps value into *word with acquire ordering and returns the old word (one amoswap.aq).
+ * Why: GCC's __atomic_exchange_n copies value into the result register first. Rows: every one
+ * that takes a lock (spin_lock): page_*, sbrk_16B, malloc_*_malloc's maxima (refills).
+ */
+static inline long arch_swap_acquire(long *word, long value)
+{
+#if defined(RVMEM_HOST)
+    return __atomic_exchange_n(word, value, __ATOMIC_ACQUIRE);
+#else
+    long previous;
+#if __riscv_xlen == 64
+    __asm__ volatile("amoswap.d.aq %0, %2, %1" : "=&r"(previous), "+A"(*word) : "r"(value) : "memory");
+#else
+    __asm__ volatile("amoswap.w.aq %0, %2, %1" : "=&r"(previous), "+A"(*word) : "r"(value) : "memory");
+#endif
+    return previous;
+#endif
+}
+
+/*
+ * Stores 0 to *word with release ordering (one amoswap.rl).
+ * Why: GCC's __atomic_store_n emits a fence and then a store. Rows: those of arch_swap_acquire
+ * (spin_unlock).
+ */
+static inline void arch_store_zero_release(long *word)
+{
+#if defined(RVMEM_HOST)
+    __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+#elif __riscv_xlen == 64
+    __asm__ volatile("amoswap.d.rl zero, zero, %0" : "+A"(*word)::"memory");
+#else
+    __asm__ volatile("amoswap.w.rl zero, zero, %0" : "+A"(*word)::"memory");
+#endif
+}
+
+/*
+ * Raises *word to value if value is larger, relaxed (one amomaxu).
+ * Why: GCC 12 has no atomic maximum; the plain-C meaning is a compare-and-swap loop. Rows:
+ * malloc_zstress_malloc, malloc_sweep_*_malloc (malloc's peak, noted on refills).
+ */
+static inline void arch_atomic_max_relaxed(size_t *word, size_t value)
+{
+#if defined(RVMEM_HOST)
+    size_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+    while (value > seen && !__atomic_compare_exchange_n(word, &seen, value, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+#elif __riscv_xlen == 64
+    __asm__ volatile("amomaxu.d zero, %1, %0" : "+A"(*word) : "r"(value) : "memory");
+#else
+    __asm__ volatile("amomaxu.w zero, %1, %0" : "+A"(*word) : "r"(value) : "memory");
+#endif
+}
 
 #endif

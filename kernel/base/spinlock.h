@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/base/arch.h"
 #include "kernel/base/platform.h"
 
 /* Busy-wait rounds before a waiting hart gives the others a turn with hart_relax(). */
@@ -26,7 +27,7 @@ struct spinlock {
 
 /*
  * The value a held lock's word holds: the lock's own address, never 0 and already in a
- * register at every use (a constant 1 took one more instruction on each acquisition).
+ * register at every use (a constant would be built in a register first on each acquisition).
  */
 #define SPINLOCK_HELD(lock) ((long)(uintptr_t)(lock))
 
@@ -48,14 +49,7 @@ static inline void spin_pause(void)
 /* Swaps SPINLOCK_HELD(lock) into the lock word with acquire ordering; returns the old word. */
 static inline long spin_swap_held(struct spinlock *lock)
 {
-#if defined(__riscv) && __riscv_xlen == 64
-    /* By hand: GCC's exchange copies the value into the result register first (one more move). */
-    long previous;
-    __asm__ volatile("amoswap.d.aq %0, %2, %1" : "=&r"(previous), "+A"(lock->locked) : "r"(lock) : "memory");
-    return previous;
-#else
-    return __atomic_exchange_n(&lock->locked, SPINLOCK_HELD(lock), __ATOMIC_ACQUIRE);
-#endif
+    return arch_swap_acquire(&lock->locked, SPINLOCK_HELD(lock));
 }
 
 /* The waiting half of spin_lock, out of line so the uncontended path stays a few instructions. */
@@ -77,14 +71,7 @@ static inline bool spin_trylock(struct spinlock *lock)
 /* Releases the lock. Release ordering. */
 static inline void spin_unlock(struct spinlock *lock)
 {
-#if defined(__riscv) && __riscv_xlen == 64
-    /* One AMO with release ordering, where GCC would emit a fence and then the AMO. */
-    __asm__ volatile("amoswap.d.rl zero, zero, %0" : "+A"(lock->locked)::"memory");
-#elif defined(__riscv)
-    __asm__ volatile("amoswap.w.rl zero, zero, %0" : "+A"(lock->locked)::"memory");
-#else
-    __atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
-#endif
+    arch_store_zero_release(&lock->locked);
 }
 
 /* True while somebody holds the lock (a hint; for assertions only). */

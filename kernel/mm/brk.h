@@ -15,8 +15,8 @@
  * (their old contents stay; in checked builds that is the buddy allocator's poison, which
  * buddy_claim verifies). The precedent is Linux's MAP_UNINITIALIZED for no-MMU embedded
  * systems: a caller that writes everything before reading it (malloc: calloc clears its own
- * block) should not pay for zeroing: about 800 of the about 1,260 instructions of claiming a
- * page (docs/BENCHMARKS.md: sbrk_claims_one_page against sbrk_uninit_claims_one_page).
+ * block) should not pay for zeroing, most of what claiming a page costs (docs/BENCHMARKS.md:
+ * sbrk_claims_one_page against sbrk_uninit_claims_one_page).
  *
  * Zero above the break: every byte between the break and the end of the heap's last page
  * is zero, except those below dirty_end, which only uninitialized growth leaves behind.

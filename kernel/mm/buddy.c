@@ -9,25 +9,13 @@
 #include "kernel/mm/buddy.h"
 
 #include "kernel/mm/buddy_internal.h"
+#include "kernel/base/arch.h"
 #include "kernel/base/errors.h"
 #include "kernel/base/misuse.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/string.h"
 
 #define BATCH_PAGES (1u << BUDDY_CACHE_BATCH_ORDER)
-
-/*
- * The order-0 fast paths (buddy_alloc, buddy_free) keep no frame: in the common case they are
- * leaves (everything else is a tail call), and setting up and tearing down a frame pointer was
- * 5 to 7 of their instructions. The pool's leaves (buddy_pool_put, pool_take_highest) neither:
- * they call nothing at all. The cost: a backtrace taken inside one of them misses it (it
- * calls nothing on the way, so only a fault in its own few loads and stores could show that).
- */
-#if defined(__GNUC__) && !defined(__clang__) && !defined(RVMEM_HOST)
-#define FAST_PATH __attribute__((optimize("omit-frame-pointer")))
-#else
-#define FAST_PATH
-#endif
 
 /* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
 
@@ -102,7 +90,8 @@ static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsi
  * See buddy_internal.h. One pass up the orders: while the buddy is entirely free (its tree node
  * says so, in O(1)), the two merge; then the merged block's node and the nodes above it.
  */
-FAST_PATH void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
+ARCH_NO_FRAME_POINTER void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index,
+                                          unsigned order)
 {
     uint8_t *state = region->page_state;
     uint8_t *const *level = region->largest_free;
@@ -197,17 +186,12 @@ static void check_poison(const void *block, uintptr_t bytes, const void *caller)
 
 /* ---- Per-hart caches ---- */
 
-/*
- * The cache of a hart below RVMEM_MAX_HARTS. The empty asm keeps GCC from re-deriving the
- * address from the hart index at every use (it did, twice, in the fast paths).
- */
+/* The cache of a hart below RVMEM_MAX_HARTS. */
 static inline __attribute__((always_inline)) struct buddy_cache *hart_cache(struct buddy *buddy, unsigned hart)
 {
     /* The offset in 32 bits (hart is small): on rv64 one slliw, which also sign-extends it. */
     long offset = (int)(hart * (unsigned)sizeof(struct buddy_cache));
-    struct buddy_cache *cache = (struct buddy_cache *)((char *)buddy->caches + offset);
-    __asm__("" : "+r"(cache));
-    return cache;
+    return (struct buddy_cache *)((char *)buddy->caches + offset);
 }
 
 /*
@@ -222,24 +206,6 @@ static inline __attribute__((always_inline)) bool hart_has_cache(unsigned hart)
 #else
     (void)hart;
     return true;
-#endif
-}
-
-/*
- * The caller's address, for misuse reports, in a FAST_PATH function. __builtin_return_address(0)
- * makes GCC save ra on the stack at entry even when only a tail-call branch uses it (2 more
- * instructions and a stack frame on every call). A frameless function that has called nothing
- * still holds it in ra, and GCC saves ra in the prologue whenever it uses it for anything else,
- * so reading the register is exact there (check the disassembly when touching these paths).
- */
-static inline __attribute__((always_inline)) const void *fast_path_caller(void)
-{
-#if defined(__GNUC__) && !defined(__clang__) && !defined(RVMEM_HOST) && defined(__riscv)
-    const void *address;
-    __asm__("mv %0, ra" : "=r"(address));
-    return address;
-#else
-    return __builtin_return_address(0);
 #endif
 }
 
@@ -353,7 +319,7 @@ static void set_error(int *error, int code)
  * Takes the highest free slot of an order out of the pool (shared lock held): its address, or 0
  * when there is none. A leaf, so that the walks keep everything in registers.
  */
-static __attribute__((noinline)) FAST_PATH uintptr_t pool_take_highest(struct buddy *buddy, unsigned order)
+static __attribute__((noinline)) ARCH_NO_FRAME_POINTER uintptr_t pool_take_highest(struct buddy *buddy, unsigned order)
 {
     uintptr_t head;
     unsigned from;
@@ -437,7 +403,7 @@ static inline __attribute__((always_inline)) void refill_clear_inside(struct bud
         tree_clear_inside(region, index, order);
         return;
     }
-#pragma GCC unroll 8
+    ARCH_UNROLL(8)
     for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++)
         clear_aligned_nodes(tree_node(region, k, index), BATCH_PAGES >> k);
 }
@@ -452,9 +418,8 @@ refill_fill(struct buddy_cache *cache, const struct buddy_region *region, uintpt
     struct buddy_cache_entry *entry = &cache->entries[BUDDY_CACHE_PAGES - 1];
     uint8_t *state = &region->page_state[index];
     uintptr_t address = region_page_address(region, index);
-    uintptr_t page_bytes = PAGE_SIZE;
-    __asm__("" : "+r"(page_bytes)); /* one add a page, not a constant built for each */
-#pragma GCC unroll 16
+    uintptr_t page_bytes = arch_opaque(PAGE_SIZE); /* one add a page, not a constant built for each */
+    ARCH_UNROLL(16)
     for (unsigned i = 0; i + 1 < count; i++) { /* bottom up: the lowest page at the bottom */
         entry[-(long)i].page = (void *)address;
         entry[-(long)i].state = &state[i];
@@ -570,7 +535,7 @@ static __attribute__((noinline)) void *cache_take_locking(struct buddy *buddy, s
  * The fast path: an order-0 page from the calling hart's cache. Nothing but hart_self() is
  * called on the way (the rest are tail calls), so the common case saves few registers.
  */
-FAST_PATH void *buddy_alloc(struct buddy *buddy, unsigned order)
+ARCH_NO_FRAME_POINTER void *buddy_alloc(struct buddy *buddy, unsigned order)
 {
     if (order != 0)
         return alloc_slow(buddy, order, __builtin_return_address(0), NULL);
@@ -648,7 +613,7 @@ static inline __attribute__((always_inline)) int free_page(struct buddy *buddy, 
  * its state byte shows it allocated. The checks come before hart_self(), so that only they
  * need the caller's address (for reports).
  */
-FAST_PATH int buddy_free(struct buddy *buddy, void *block, unsigned order)
+ARCH_NO_FRAME_POINTER int buddy_free(struct buddy *buddy, void *block, unsigned order)
 {
     uintptr_t address = (uintptr_t)block;
     struct buddy_region *region = &buddy->regions[0];
@@ -658,5 +623,5 @@ FAST_PATH int buddy_free(struct buddy *buddy, void *block, unsigned order)
         if (state_load(state) == PAGE_ALLOCATED)
             return free_page(buddy, block, state);
     }
-    return free_slow(buddy, block, order, fast_path_caller());
+    return free_slow(buddy, block, order, arch_leaf_return_address());
 }

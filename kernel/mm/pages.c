@@ -22,13 +22,14 @@ void pages_init(const struct memmap *map, uintptr_t heap_start, uint64_t heap_ma
 {
     struct buddy_range ranges[MEMMAP_MAX_RANGES];
     uintptr_t heap_limit = heap_start;
-    for (unsigned i = 0; i < map->usable_count; i++) {
+    unsigned range_count = map->usable_count;
+    for (unsigned i = 0; i < range_count; i++) {
         ranges[i] = (struct buddy_range){(uintptr_t)map->usable[i].start, (uintptr_t)map->usable[i].end};
         if (ranges[i].start <= heap_start && heap_start < ranges[i].end)
             heap_limit = ranges[i].end;
     }
     uint64_t started = instructions_retired();
-    int error = buddy_init(&pages_allocator, ranges, map->usable_count);
+    int error = buddy_init(&pages_allocator, ranges, range_count);
     init_instructions = instructions_retired() - started;
     if (error)
         panic("page allocator: cannot take over the usable RAM: %s", error_name(error));

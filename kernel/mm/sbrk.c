@@ -3,6 +3,7 @@
  */
 #include "kernel/mm/sbrk.h"
 
+#include "kernel/base/arch.h"
 #include "kernel/base/layout.h"
 #include "kernel/base/platform.h"
 #include "kernel/mm/brk.h"
@@ -31,11 +32,8 @@ static __attribute__((noinline)) void *sbrk_slow(intptr_t increment)
     return sbrk_result(brk_move_by(&machine_heap, increment));
 }
 
-/*
- * Built without a frame pointer: in the common case sbrk is a leaf (the rest is a tail call),
- * and the frame was a third of its instructions. A backtrace taken inside it misses it.
- */
-__attribute__((optimize("omit-frame-pointer"))) void *sbrk(intptr_t increment)
+/* Without a frame pointer: in the common case sbrk is a leaf (the rest is a tail call). */
+ARCH_NO_FRAME_POINTER void *sbrk(intptr_t increment)
 {
     uintptr_t previous;
     if (__builtin_expect(brk_try_move_fast(&machine_heap, increment, &previous), 1))
@@ -50,7 +48,7 @@ static __attribute__((noinline)) void *sbrk_uninit_slow(intptr_t increment)
 }
 
 /* The same fast path as sbrk: bytes below clean_end are zero, which suits an uninitialized grow too. */
-__attribute__((optimize("omit-frame-pointer"))) void *sbrk_uninit(intptr_t increment)
+ARCH_NO_FRAME_POINTER void *sbrk_uninit(intptr_t increment)
 {
     uintptr_t previous;
     if (__builtin_expect(brk_try_move_fast(&machine_heap, increment, &previous), 1))

@@ -37,17 +37,9 @@ __attribute__((noinline, cold)) void malloc_report_misuse(int kind, uintptr_t ad
     misuse_report(&report);
 }
 
-void malloc_raise_peak(size_t now)
-{
-    size_t peak = __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED);
-    while (now > peak && !__atomic_compare_exchange_n(&malloc_state.peak_bytes_in_use, &peak, now, true,
-                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-    }
-}
-
 /*
  * Sizes above 1008 bytes: for 1009..65536 the same pop as the small path, the entry from the
- * cache's copy of the step table. Inline in malloc_core_alloc (a call cost one instruction).
+ * cache's copy of the step table. Inline in alloc_fast, so the fast path makes no call.
  */
 static inline __attribute__((always_inline)) void *alloc_above_small(size_t size)
 {
@@ -64,7 +56,8 @@ static inline __attribute__((always_inline)) void *alloc_above_small(size_t size
     return small_refill(entry);
 }
 
-MALLOC_FAST_PATH void *malloc_core_alloc(size_t size)
+/* malloc's fast path (see the top of this file), inlined into the entry point of each build below. */
+static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
 {
     if (MALLOC_LIKELY(size <= MALLOC_SMALL_MAX_BYTES)) {
         /* Entry (size + 15) >> 4 (class + 1; 0, always empty, for size 0), as a byte offset. */
@@ -138,7 +131,8 @@ __attribute__((noinline)) static void free_no_room(void *block)
     free_slow(block);
 }
 
-MALLOC_FAST_PATH void malloc_core_free(void *block)
+/* free's fast path, inlined into the entry point of each build below. */
+static inline __attribute__((always_inline)) void free_fast(void *block)
 {
     struct malloc_cache *cache = malloc_cache_self();
     uintptr_t offset = (uintptr_t)block - cache->heap_start;
@@ -161,7 +155,7 @@ MALLOC_FAST_PATH void malloc_core_free(void *block)
     free_no_room(block); /* not small, outside the heap, or the loaded magazine is full */
 }
 
-size_t malloc_core_usable_size(const void *block)
+static inline __attribute__((always_inline)) size_t usable_bytes(const void *block)
 {
     if (!block)
         return 0;
@@ -193,12 +187,46 @@ void *malloc_core_aligned(size_t alignment, size_t size)
     return block;
 }
 
-void *malloc_core_realloc(void *block, size_t size)
+#ifdef RVMEM_CHECKED
+/* The checked build's base: lib/malloc/malloc_checked.c's public functions wrap these. */
+ARCH_NO_FRAME_POINTER void *malloc_core_alloc(size_t size)
+{
+    return alloc_fast(size);
+}
+
+ARCH_NO_FRAME_POINTER void malloc_core_free(void *block)
+{
+    free_fast(block);
+}
+
+size_t malloc_core_usable_size(const void *block)
+{
+    return usable_bytes(block);
+}
+#else
+/* Unchecked, the public functions are the fast paths themselves: no call in between. */
+ARCH_NO_FRAME_POINTER void *rvmem_malloc(size_t size)
+{
+    return alloc_fast(size);
+}
+
+ARCH_NO_FRAME_POINTER void rvmem_free(void *block)
+{
+    free_fast(block);
+}
+
+size_t rvmem_malloc_usable_size(const void *block)
+{
+    return usable_bytes(block);
+}
+
+/* (The checked build's realloc, in malloc_checked.c, always moves.) */
+void *rvmem_realloc(void *block, size_t size)
 {
     if (!block)
-        return malloc_core_alloc(size);
+        return rvmem_malloc(size);
     if (size == 0) {
-        malloc_core_free(block);
+        rvmem_free(block);
         return NULL;
     }
     size_t have;
@@ -218,13 +246,14 @@ void *malloc_core_realloc(void *block, size_t size)
         malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
         return NULL;
     }
-    void *moved = malloc_core_alloc(size);
+    void *moved = rvmem_malloc(size);
     if (!moved)
         return size <= have ? block : NULL; /* shrinking never fails: keep the block */
     memcpy(moved, block, size < have ? size : have);
-    malloc_core_free(block);
+    rvmem_free(block);
     return moved;
 }
+#endif
 
 #ifdef RVMEM_CHECKED
 void *malloc_checked_aligned(size_t alignment, size_t size, const void *caller);

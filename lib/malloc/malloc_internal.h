@@ -20,10 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/base/arch.h"
 #include "kernel/base/layout.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/spinlock.h"
 #include "lib/malloc/malloc.h"
+#include "malloc_step_table.h" /* generated: tools/malloc_step_table.py */
 
 #define MALLOC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MALLOC_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -31,8 +33,7 @@
 /*
  * Bit scans. The host compilers and a Zbb target have an instruction for them; the kernel's
  * rv64imac has none and links no libgcc, so there the top bit is found by smearing it down and
- * looking the result up with a de Bruijn multiply (about 20 instructions, no branch; the lowest
- * bit needs no smearing loop, about 9).
+ * looking the result up with a de Bruijn multiply (no branch; the lowest bit needs no smearing).
  */
 #if defined(RVMEM_HOST) || defined(__riscv_zbb)
 static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
@@ -59,7 +60,7 @@ static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
     return malloc_de_bruijn_position[(value * MALLOC_DE_BRUIJN_64) >> 58];
 }
 
-/* The lowest set bit alone, minus one and doubled, is already smeared: no shifts (about 9 instructions). */
+/* The lowest set bit alone, minus one and doubled, is already smeared: no shifts. */
 static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
 {
     uint64_t smeared = ((value & -value) << 1) - 1; /* bit 63: the shift gives 0, so all ones */
@@ -85,31 +86,16 @@ extern struct malloc_classes malloc_classes;
 /*
  * The step table, at compile time (a thread cache's initial image holds a copy): step s covers
  * sizes up to (s + 1) << 7 bytes and holds the cache entry (class + 1) of the smallest class
- * that size fits, by the class rule above (8 classes per power of two from 1024 up: steps of
- * 128 << octave bytes). Only the sizes above 1008 use it; tests/lib/malloc.c checks it against
- * the class sizes malloc_classes_init computes.
+ * that size fits. Only the sizes above 1008 use it. tools/malloc_step_table.py writes it
+ * (MALLOC_ENTRY_OF_STEP_TABLE) into the build's generated/ folder, which every build that
+ * compiles lib/malloc/ has on its include path; tests/lib/malloc.c checks every size against the
+ * class sizes malloc_classes_init computes.
  */
-#define MALLOC_STEP_OCTAVE(b)                                                                                          \
-    ((b) <= 2048 ? 0 : (b) <= 4096 ? 1 : (b) <= 8192 ? 2 : (b) <= 16384 ? 3 : (b) <= 32768 ? 4 : 5)
-#define MALLOC_STEP_QUANTUM(b) (128 << MALLOC_STEP_OCTAVE(b))
-#define MALLOC_ENTRY_OF_BYTES(b)                                                                                       \
-    ((b) <= MALLOC_SMALL_MAX_BYTES ? ((b) + 15) / 16                                                                   \
-     : (b) <= 1024                 ? MALLOC_LINEAR_CLASSES + 1                                                         \
-                                   : MALLOC_LINEAR_CLASSES + 1 + 8 * MALLOC_STEP_OCTAVE(b) +                           \
-                         ((b) + MALLOC_STEP_QUANTUM(b) - 1) / MALLOC_STEP_QUANTUM(b) - 8)
-#define MALLOC_STEP_ENTRY1(s) MALLOC_ENTRY_OF_BYTES(((s) + 1) << MALLOC_CLASS_STEP_SHIFT),
-#define MALLOC_STEP_ENTRY2(s) MALLOC_STEP_ENTRY1(s) MALLOC_STEP_ENTRY1((s) + 1)
-#define MALLOC_STEP_ENTRY4(s) MALLOC_STEP_ENTRY2(s) MALLOC_STEP_ENTRY2((s) + 2)
-#define MALLOC_STEP_ENTRY8(s) MALLOC_STEP_ENTRY4(s) MALLOC_STEP_ENTRY4((s) + 4)
-#define MALLOC_STEP_ENTRY32(s)                                                                                         \
-    MALLOC_STEP_ENTRY8(s) MALLOC_STEP_ENTRY8((s) + 8) MALLOC_STEP_ENTRY8((s) + 16) MALLOC_STEP_ENTRY8((s) + 24)
-#define MALLOC_STEP_ENTRY128(s)                                                                                        \
-    MALLOC_STEP_ENTRY32(s) MALLOC_STEP_ENTRY32((s) + 32) MALLOC_STEP_ENTRY32((s) + 64) MALLOC_STEP_ENTRY32((s) + 96)
-#define MALLOC_ENTRY_OF_STEP_TABLE                                                                                     \
-    MALLOC_STEP_ENTRY128(0) MALLOC_STEP_ENTRY128(128) MALLOC_STEP_ENTRY128(256) MALLOC_STEP_ENTRY128(384)
-_Static_assert(MALLOC_CLASS_STEPS == 512, "MALLOC_ENTRY_OF_STEP_TABLE spells out 512 steps");
-_Static_assert(MALLOC_ENTRY_OF_BYTES(MALLOC_CLASS_MAX_BYTES) == MALLOC_SMALL_CLASSES,
-               "the last step is the last class");
+_Static_assert(MALLOC_STEP_TABLE_SMALL_MAX_BYTES == MALLOC_SMALL_MAX_BYTES &&
+                   MALLOC_STEP_TABLE_CLASS_MAX_BYTES == MALLOC_CLASS_MAX_BYTES &&
+                   MALLOC_STEP_TABLE_STEP_SHIFT == MALLOC_CLASS_STEP_SHIFT &&
+                   MALLOC_STEP_TABLE_CLASSES == MALLOC_SMALL_CLASSES && MALLOC_STEP_TABLE_STEPS == MALLOC_CLASS_STEPS,
+               "tools/malloc_step_table.py computed the table for these classes");
 
 /* (size - 1) >> 7 -> class + 1 (MALLOC_ENTRY_OF_STEP_TABLE); each cache holds a copy. */
 extern const uint8_t malloc_entry_of_step[MALLOC_CLASS_STEPS];
@@ -356,17 +342,6 @@ static inline uintptr_t malloc_self_entry_of_step(uintptr_t step)
 }
 
 /*
- * The fast paths are leaves with a tail call to their slow path: no frame, so no frame pointer
- * (the build's -fno-omit-frame-pointer would add five instructions to each). Backtraces lose
- * nothing: the slow paths keep theirs.
- */
-#if defined(__clang__)
-#define MALLOC_FAST_PATH /* clang (the fuzzers) has no per-function optimize attribute */
-#else
-#define MALLOC_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
-#endif
-
-/*
  * Blocks in one magazine of a class (a hart holds at most two): 8192 bytes' worth, 8 to 64
  * blocks, for the 16-byte-step classes; 128 KiB's worth, 8 to 32 blocks, from 1024 bytes up to
  * 16 KiB; 2 blocks above.
@@ -379,20 +354,29 @@ static inline uint32_t small_cache_limit(unsigned class_index)
 /* --- core operations (no misuse checks beyond cheap range checks) --- */
 
 /*
- * The unchecked allocator: the checked layer's base in checked builds; otherwise these are the
- * public functions themselves (same definitions, public names: no extra call on the fast path).
+ * The unchecked allocator (malloc_api.c). In checked builds lib/malloc/malloc_checked.c's public
+ * functions wrap these; otherwise the public functions are the fast paths themselves (no call in
+ * between), and these name them.
  */
-#ifndef RVMEM_CHECKED
-#define malloc_core_alloc rvmem_malloc
-#define malloc_core_free rvmem_free
-#define malloc_core_realloc rvmem_realloc
-#define malloc_core_usable_size rvmem_malloc_usable_size
-#endif
+#ifdef RVMEM_CHECKED
 void *malloc_core_alloc(size_t size);
 void malloc_core_free(void *block);
 size_t malloc_core_usable_size(const void *block);
+#else
+static inline void *malloc_core_alloc(size_t size)
+{
+    return rvmem_malloc(size);
+}
+static inline void malloc_core_free(void *block)
+{
+    rvmem_free(block);
+}
+static inline size_t malloc_core_usable_size(const void *block)
+{
+    return rvmem_malloc_usable_size(block);
+}
+#endif
 void *malloc_core_aligned(size_t alignment, size_t size);
-void *malloc_core_realloc(void *block, size_t size);
 
 /* Small classes (malloc_small.c). */
 void *small_alloc_slow(unsigned class_index);
@@ -481,22 +465,13 @@ int tlsf_validate(const void *caller);
 uintptr_t tlsf_break(void);
 void tlsf_poison(void *start, size_t bytes);
 
-/* Records a new peak of bytes in use (malloc_note_peak's compare-and-swap loop where there is no amomaxu). */
-void malloc_raise_peak(size_t now);
-
 /* Records the current bytes in use if it is a new peak (approximate; see struct malloc_stats). */
 static inline void malloc_note_peak(void)
 {
     size_t now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED) +
                  __atomic_load_n(&malloc_state.large_bytes_out, __ATOMIC_RELAXED);
     if (MALLOC_UNLIKELY(now > __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED))) {
-#if defined(__riscv) && __riscv_xlen == 64
-        __asm__ volatile("amomaxu.d zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
-#elif defined(__riscv)
-        __asm__ volatile("amomaxu.w zero, %1, %0" : "+A"(malloc_state.peak_bytes_in_use) : "r"(now) : "memory");
-#else
-        malloc_raise_peak(now);
-#endif
+        arch_atomic_max_relaxed(&malloc_state.peak_bytes_in_use, now);
     }
 }
 

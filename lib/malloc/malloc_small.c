@@ -52,7 +52,8 @@ static uint32_t class_run_bytes_computed(uint32_t bytes)
 {
     if (bytes < 1024)
         return bytes <= 256 ? 4096 : 8192;
-    uint32_t blocks = bytes <= 16384 ? 24 : 8; /* 16 gave zstress 20.05 instructions a malloc, 24 19.79 */
+    /* The least that brings zstress under its malloc target (docs/MALLOC.md). */
+    uint32_t blocks = bytes <= 16384 ? 24 : 8;
     uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + PAGE_SIZE - 1) / PAGE_SIZE;
     uint32_t most = 2 * least < SMALL_RUN_MAX_PAGES ? 2 * least : SMALL_RUN_MAX_PAGES;
     uint32_t best = least;
@@ -76,7 +77,7 @@ void malloc_classes_init(void)
         C->block_bytes[class_index] = bytes;
         C->run_bytes[class_index] = class_run_bytes_computed(bytes);
         /* Magazines: 8 KiB's worth below 1 KiB (8 to 64 blocks), 128 KiB's worth up to 16 KiB (8 to
-         * 32; 64 KiB's gave zstress 20.40 instructions a malloc, this 20.05, with 16-block runs), 2 above. */
+         * 32), 2 above (docs/MALLOC.md says how each was chosen). */
         uint32_t limit = bytes < 1024 ? 8192 / bytes : bytes <= 16384 ? 131072 / bytes : 2;
         uint32_t least = bytes <= 16384 ? 8 : 2, most = bytes < 1024 ? 64 : bytes <= 16384 ? 32 : 2;
         C->cache_limit[class_index] = limit < least ? least : limit > most ? most : limit;
@@ -448,8 +449,8 @@ __attribute__((noinline)) static void *refill_first_use(struct malloc_cache_clas
  * entry, a busy lock, loose blocks) goes to the general paths. A leaf with tail calls, like the
  * fast paths: no frame.
  */
-MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(struct malloc_cache_class *entry,
-                                                                            size_t entry_index)
+ARCH_NO_FRAME_POINTER __attribute__((noinline)) static void *refill_from_central(struct malloc_cache_class *entry,
+                                                                                 size_t entry_index)
 {
     uint32_t limit = entry->limit;
     /* 0: the entry's first use, or entry 0 (malloc(0): never set up), or malloc is not set up
@@ -477,7 +478,7 @@ MALLOC_FAST_PATH __attribute__((noinline)) static void *refill_from_central(stru
     return load_batch(entry, first);
 }
 
-MALLOC_FAST_PATH void *small_refill(struct malloc_cache_class *entry)
+ARCH_NO_FRAME_POINTER void *small_refill(struct malloc_cache_class *entry)
 {
     struct malloc_cache *cache = malloc_cache_self();
     size_t entry_index = (size_t)(entry - cache->entries);

@@ -7,7 +7,7 @@
  * and refills and drains happen at their natural rate); the medium ones (about 4 KiB) are class
  * blocks too, from 1 KiB up.
  * The broader workloads (larson, zstress, size sweep) live with the benchmark suite. Figures
- * include the call itself (argument set-up, jal, result move: about 8 instructions).
+ * include the call itself (argument set-up, jal, result move).
  */
 #include <stdbool.h>
 

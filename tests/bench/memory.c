@@ -221,8 +221,8 @@ static void deepest_allocations(unsigned order, bool fragmented)
 }
 
 /*
- * Budgets: a regression guard (measured 452-462 at 256M), above the issue's 400 per call: these are
- * the constructed worst cases, not the random churn the issue budgets (docs/BENCHMARKS.md says why).
+ * Budgets: a regression guard above the issue's 400 per call: these are the constructed worst
+ * cases, not the random churn the issue budgets (docs/BENCHMARKS.md has the figures and says why).
  */
 #define DEEPEST_CASE_GUARD 480
 KBENCH(page_alloc_order0_refill_deepest, 0, DEEPEST_CASE_GUARD)
@@ -290,9 +290,9 @@ KBENCH(sbrk_claims_one_page, 0, 0)
  * Multi-page claims the way malloc makes them: its more-core grows the heap by a pad of span/16
  * clamped to 64 KiB..1 MiB (16..256 pages). Each sample grows the break by that much with
  * sbrk_uninit (one buddy_claim of the pages directly above) and the break then goes back.
- * Budgets: regression guards, about 10% above the figures measured at 256M (16 pages: 1,107 in
- * the whole `make bench`, 1,069 filtered; 256 pages: 1,882 and 2,088: the break sits elsewhere
- * when fewer benchmarks run, and the cost depends on the free blocks above it).
+ * Budgets: regression guards above the figures of docs/BENCHMARKS.md, with room for the filtered
+ * runs (`make bench BENCHES=...`): the break sits elsewhere when fewer benchmarks run, and the
+ * cost depends on the free blocks above it.
  */
 #define SBRK_UNINIT_16_PAGES_GUARD 1220
 #define SBRK_UNINIT_256_PAGES_GUARD 2300
@@ -317,7 +317,7 @@ SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_256_pages, 256, SBRK_UNINIT_256_PAGES_GUAR
 
 /*
  * The way back (malloc's trim): brk gives the 256 pages sbrk_uninit claimed to the buddy allocator.
- * Budget: a regression guard about 10% above the figures measured (2,169 whole run, 2,280 filtered).
+ * Budget: a regression guard above the figures of docs/BENCHMARKS.md (whole and filtered runs).
  */
 #define BRK_RELEASE_256_PAGES_GUARD 2510
 KBENCH(brk_releases_256_pages, BRK_RELEASE_256_PAGES_GUARD, BRK_RELEASE_256_PAGES_GUARD)

@@ -5,8 +5,8 @@
  * one stack-pointer subtraction (two instructions when the size does not fit addi's
  * 12-bit immediate), one store that touches the array, the matching addition and the
  * return: the same handful of instructions whatever the size. -fstack-protector-strong adds
- * about ten (the canary is stored on entry and checked on return) to every frame holding an
- * array; the call with no locals is not instrumented.
+ * its canary to every frame holding an array (stored on entry, checked on return); the call with
+ * no locals is not instrumented.
  */
 #include "tests/harness/kbench.h"
 #include "kernel/base/platform.h"
