@@ -61,6 +61,8 @@ int vm_init(struct vm_space *space, enum vm_mode mode, const struct vm_tables *t
 
 void vm_destroy(struct vm_space *space)
 {
+    if (space->root == NULL)
+        return; /* destroyed already */
     void *path[VM_LEVELS_MAX];
     unsigned next[VM_LEVELS_MAX], top = vm_top_level(space), entries = vm_entries(space);
     int depth = 0; /* path[depth] is the table at level top - depth */

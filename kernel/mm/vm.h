@@ -52,16 +52,19 @@
  * O(1) that a table emptied; the RSW bits are therefore the core's, not the caller's.
  *
  * TLB. The core writes PTEs and nothing else: the caller flushes (sfence.vma on this hart, a
- * shootdown for the others) after a change that a hart may hold, because only it knows whether
- * the address space is live and where. Every PTE is written with one aligned store, and a
- * split fills its new table before linking it, so a concurrent hardware walk sees either the
- * old or the new translation, never a torn one.
+ * shootdown for the others) after a change that a hart may hold, a new mapping included (without
+ * Svvptc a hart may go on using the invalid entry it read), because only the caller knows whether
+ * the address space is live and where, and can flush a whole range once. Every PTE is written with one aligned store,
+ * and a split fills its new table before linking it, so a concurrent hardware walk sees either the old or the new
+ * translation, never a torn one.
  *
- * Cost (levels = 3 on Sv39, 2 on Sv32): vm_translate, and vm_map, vm_unmap of a 4 KiB page
- * where the tables exist: O(levels), no loop over entries, no division. A range: O(levels) per
- * leaf, O(levels) per hole skipped (a hole is skipped a whole empty entry at a time).
- * Creating a table costs one allocation, freeing one a free; a split fills a table (512 or 1024
- * entries). vm_validate and vm_destroy: O(tables * entries).
+ * Cost (levels = 3 on Sv39, 2 on Sv32): vm_translate (inline), and vm_map, vm_unmap of a 4 KiB
+ * page where the tables exist: one walk of `levels` entries, no loop over a table, no division;
+ * the map and unmap also update the table's count (one entry, up to six on a carry or when it
+ * reaches zero). A range: O(levels) per leaf and per empty entry skipped (a hole is skipped a
+ * whole entry of the highest level where it is empty at a time). Creating a table costs one
+ * allocation, freeing one a free; a split fills a table (512 or 1024 entries). vm_validate and
+ * vm_destroy: O(tables * entries). Measured figures: docs/BENCHMARKS.md.
  *
  * Thread-safety: none inside; the caller serializes all calls on one address space (a lock per
  * space). Different spaces are independent. The table callbacks are called with the caller's
@@ -132,7 +135,8 @@ int vm_init(struct vm_space *space, enum vm_mode mode, const struct vm_tables *t
 
 /*
  * Gives every table page back, the root included; the mapped physical memory is the caller's
- * and is not touched. The space is unusable until vm_init again. O(tables).
+ * and is not touched. The space is unusable until vm_init again (a second vm_destroy does
+ * nothing). O(tables * entries).
  */
 void vm_destroy(struct vm_space *space);
 

@@ -1,7 +1,8 @@
 /*
  * kernel/mm/vm_walk.h - the page-table entry format, each mode's geometry and vm_translate, all
- * inline: vm.h includes this file at its end, so that a translation costs no call (a call and
- * its argument moves would be a fifth of it). Not an interface of its own: include vm.h.
+ * inline: vm.h includes this file at its end, so that a translation costs no call (the
+ * vm_translate budget of `make bench` needs it: tests/bench/vm.c). Not an interface of its own:
+ * include vm.h.
  *
  * The mode is a run-time field on the host, which tests both; a kernel build knows its hart's
  * mode at compile time (vm_sv32 is a constant there), so its walks carry no mode test.
