@@ -262,9 +262,10 @@ int vm_find(const struct vm_space *space, uintptr_t virtual, struct vm_mapping *
 {
     for (;;) {
         if (!vm_virtual_valid(space, virtual)) {
+            /* Sv32 on a 64-bit host: past 2^32, the end. Sv39: in the hole, the upper half is next. */
             if (vm_sv32(space))
-                return -E_NOENT;                                                    /* past 2^32 (a 64-bit host) */
-            virtual = (uintptr_t)(0 - ((uint64_t)1 << (VM_SV39_VIRTUAL_BITS - 1))); /* the hole: the upper half */
+                return -E_NOENT;
+            virtual = (uintptr_t)(0 - ((uint64_t)1 << (VM_SV39_VIRTUAL_BITS - 1)));
         }
         struct vm_slot slot;
         vm_locate(space, virtual, &slot);
@@ -274,9 +275,9 @@ int vm_find(const struct vm_space *space, uintptr_t virtual, struct vm_mapping *
                                            (unsigned)(slot.entry & VM_PERMISSIONS), slot.level};
             return 0;
         }
-        virtual = start + size; /* past the hole */
+        virtual = start + size; /* past the hole; 0 past the top of the space */
         if (virtual == 0)
-            return -E_NOENT; /* past the top of the space */
+            return -E_NOENT;
     }
 }
 
