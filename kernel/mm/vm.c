@@ -12,7 +12,7 @@
 /* The low bits of a new leaf: valid, accessed and dirty set (see vm.h), the permissions. */
 static inline unsigned leaf_bits(unsigned permissions)
 {
-    return permissions | PTE_VALID | PTE_ACCESSED | PTE_DIRTY;
+    return permissions | VM_PTE_VALID | VM_PTE_ACCESSED | VM_PTE_DIRTY;
 }
 
 /* Only the permission bits, R or X among them, and no write without read (reserved). */
@@ -166,7 +166,7 @@ static inline __attribute__((always_inline)) bool step_down(const struct vm_spac
                                                             uintptr_t virtual, unsigned level)
 {
     vm_pte entry = vm_load(space, vm_entry_address(space, *table, virtual, level));
-    if ((entry & (PTE_VALID | PTE_LEAF)) != PTE_VALID)
+    if ((entry & (VM_PTE_VALID | VM_PTE_LEAF)) != VM_PTE_VALID)
         return false;
     *table = vm_table_at(space, entry);
     return true;
@@ -240,7 +240,7 @@ VM_FAST_PATH int vm_unmap(struct vm_space *space, uintptr_t virtual, uintptr_t b
     vm_pte entry = vm_load(space, slot);
     if (!vm_is_valid(entry))
         return 0; /* a hole */
-    vm_store(space, slot, entry & PTE_RSW);
+    vm_store(space, slot, entry & VM_PTE_RSW);
     space->leaves[0]--;
     if (vm_count_down(space, table) && table != space->root)
         vm_prune(space, virtual);

@@ -12,9 +12,9 @@
 #include "kernel/mm/vm.h" /* and kernel/mm/vm_walk.h */
 
 /*
- * The translation and the 4 KiB map and unmap keep no frame when they call nothing (as in
- * kernel/mm/buddy.c): a frame pointer would be five of their instructions. A backtrace taken
- * inside one of them misses it.
+ * The 4 KiB map and unmap keep no frame when they call nothing (as in kernel/mm/buddy.c): a frame
+ * pointer would cost them a prologue and an epilogue on every call, for the vm_map_4K and
+ * vm_unmap_4K budgets of `make bench`. A backtrace taken inside one of them misses it.
  */
 #if defined(__GNUC__) && !defined(__clang__) && !defined(RVMEM_HOST)
 #define VM_FAST_PATH __attribute__((optimize("omit-frame-pointer")))
@@ -23,7 +23,7 @@
 #endif
 
 /* What a valid entry may hold below the PPN: a leaf all of these, a pointer V and RSW only. */
-#define PTE_LOW_BITS 0x3ffu
+#define VM_PTE_LOW_BITS 0x3ffu
 
 /* Digits of a table's count: 2 bits in each of entries 0..5, up to 4^6 - 1 (a table has <= 1024). */
 #define VM_COUNT_DIGITS 6
@@ -36,11 +36,11 @@ static inline void vm_count_up(const struct vm_space *space, void *table)
 {
     for (unsigned i = 0; i < VM_COUNT_DIGITS; i++) {
         vm_pte entry = vm_entry(space, table, i);
-        if ((entry & PTE_RSW) != PTE_RSW) {
-            vm_set_entry(space, table, i, entry + PTE_RSW_ONE);
+        if ((entry & VM_PTE_RSW) != VM_PTE_RSW) {
+            vm_set_entry(space, table, i, entry + VM_PTE_RSW_ONE);
             return;
         }
-        vm_set_entry(space, table, i, entry & ~(vm_pte)PTE_RSW); /* 3 + 1: carry */
+        vm_set_entry(space, table, i, entry & ~(vm_pte)VM_PTE_RSW); /* 3 + 1: carry */
     }
 }
 
@@ -50,27 +50,27 @@ static inline bool vm_count_high_zero(const struct vm_space *space, const void *
     vm_pte digits = 0;
     for (unsigned i = 1; i < VM_COUNT_DIGITS; i++)
         digits |= vm_entry(space, table, i);
-    return (digits & PTE_RSW) == 0;
+    return (digits & VM_PTE_RSW) == 0;
 }
 
 /* Takes one off the count; returns true when it reached zero (the table is empty). */
 static inline bool vm_count_down(const struct vm_space *space, void *table)
 {
     vm_pte first = vm_entry(space, table, 0);
-    if (first & PTE_RSW) {
-        first -= PTE_RSW_ONE;
+    if (first & VM_PTE_RSW) {
+        first -= VM_PTE_RSW_ONE;
         vm_set_entry(space, table, 0, first);
-        return (first & PTE_RSW) == 0 && vm_count_high_zero(space, table);
+        return (first & VM_PTE_RSW) == 0 && vm_count_high_zero(space, table);
     }
     /* Digit 0 is 0: borrow. The count was at least 4, so it is at least 3 afterwards. */
-    vm_set_entry(space, table, 0, first | PTE_RSW);
+    vm_set_entry(space, table, 0, first | VM_PTE_RSW);
     for (unsigned i = 1; i < VM_COUNT_DIGITS; i++) {
         vm_pte entry = vm_entry(space, table, i);
-        if (entry & PTE_RSW) {
-            vm_set_entry(space, table, i, entry - PTE_RSW_ONE);
+        if (entry & VM_PTE_RSW) {
+            vm_set_entry(space, table, i, entry - VM_PTE_RSW_ONE);
             break;
         }
-        vm_set_entry(space, table, i, entry | PTE_RSW);
+        vm_set_entry(space, table, i, entry | VM_PTE_RSW);
     }
     return false;
 }
@@ -80,7 +80,7 @@ static inline unsigned vm_count(const struct vm_space *space, const void *table)
 {
     unsigned count = 0;
     for (unsigned i = VM_COUNT_DIGITS; i-- > 0;)
-        count = count * 4 + (unsigned)((vm_entry(space, table, i) & PTE_RSW) >> 8);
+        count = count * 4 + (unsigned)((vm_entry(space, table, i) & VM_PTE_RSW) >> 8);
     return count;
 }
 
@@ -88,7 +88,7 @@ static inline unsigned vm_count(const struct vm_space *space, const void *table)
 static inline void vm_set_count(const struct vm_space *space, void *table, unsigned count)
 {
     for (unsigned i = 0; i < VM_COUNT_DIGITS; i++, count /= 4) {
-        vm_pte entry = vm_entry(space, table, i) & ~(vm_pte)PTE_RSW;
+        vm_pte entry = vm_entry(space, table, i) & ~(vm_pte)VM_PTE_RSW;
         vm_set_entry(space, table, i, entry | (vm_pte)(count % 4) << 8);
     }
 }

@@ -43,7 +43,7 @@ void *vm_table_create(struct vm_space *space, void *table, unsigned index)
     if (child == NULL)
         return NULL;
     vm_pte entry = vm_entry(space, table, index); /* invalid: its count digit only */
-    vm_set_entry(space, table, index, vm_make_entry(vm_table_physical(space, child), PTE_VALID) | entry);
+    vm_set_entry(space, table, index, vm_make_entry(vm_table_physical(space, child), VM_PTE_VALID) | entry);
     vm_count_up(space, table);
     return child;
 }
@@ -64,7 +64,7 @@ void vm_prune(struct vm_space *space, uintptr_t virtual)
         depth--;
         void *parent = path[depth - 1];
         unsigned index = vm_index(space, virtual, vm_top_level(space) - (depth - 1));
-        vm_set_entry(space, parent, index, vm_entry(space, parent, index) & PTE_RSW);
+        vm_set_entry(space, parent, index, vm_entry(space, parent, index) & VM_PTE_RSW);
         vm_count_down(space, parent);
         table_free(space, path[depth]);
     }
@@ -81,7 +81,7 @@ void vm_clear(struct vm_space *space, uintptr_t virtual, uintptr_t bytes)
             if (step != size || bytes < size)
                 panic("vm: clearing [%p, +0x%lx) cuts the leaf of level %u at %p", (void *)virtual,
                       (unsigned long)bytes, slot.level, (void *)(virtual & ~(size - 1)));
-            vm_set_entry(space, slot.table, slot.index, slot.entry & PTE_RSW);
+            vm_set_entry(space, slot.table, slot.index, slot.entry & VM_PTE_RSW);
             space->leaves[slot.level]--;
             if (vm_count_down(space, slot.table) && slot.table != space->root)
                 vm_prune(space, virtual);
@@ -125,13 +125,13 @@ static int split(struct vm_space *space, const struct vm_slot *slot, struct vm_s
         return -E_NOMEM;
     unsigned level = slot->level - 1, entries = vm_entries(space);
     uint64_t physical = vm_entry_physical(slot->entry), step = vm_level_bytes(space, level);
-    unsigned low_bits = (unsigned)(slot->entry & PTE_LOW_BITS & ~PTE_RSW);
+    unsigned low_bits = (unsigned)(slot->entry & VM_PTE_LOW_BITS & ~VM_PTE_RSW);
     for (unsigned i = 0; i < entries; i++, physical += step)
         vm_set_entry(space, child, i, vm_make_entry(physical, low_bits));
     vm_set_count(space, child, entries);
     __atomic_thread_fence(__ATOMIC_RELEASE); /* the new table's entries before the link to it */
     vm_set_entry(space, slot->table, slot->index,
-                 vm_make_entry(vm_table_physical(space, child), PTE_VALID) | (slot->entry & PTE_RSW));
+                 vm_make_entry(vm_table_physical(space, child), VM_PTE_VALID) | (slot->entry & VM_PTE_RSW));
     space->leaves[slot->level]--;
     space->leaves[level] += entries;
     log->splits[log->count].table = slot->table;
@@ -164,7 +164,8 @@ void vm_unsplit(struct vm_space *space, struct vm_split_log *log)
         void *table = log->splits[log->count].table;
         unsigned index = log->splits[log->count].index, level = log->splits[log->count].level;
         vm_pte pointer = vm_entry(space, table, index);
-        vm_set_entry(space, table, index, (log->splits[log->count].leaf & ~(vm_pte)PTE_RSW) | (pointer & PTE_RSW));
+        vm_set_entry(space, table, index,
+                     (log->splits[log->count].leaf & ~(vm_pte)VM_PTE_RSW) | (pointer & VM_PTE_RSW));
         space->leaves[level]++;
         space->leaves[level - 1] -= vm_entries(space);
         table_free(space, vm_table_at(space, pointer));

@@ -40,20 +40,20 @@ static int check_entry(const struct vm_space *space, const void *table, unsigned
     vm_pte entry = vm_entry(space, table, index);
     unsigned long long shown = (unsigned long long)entry;
     if (!vm_is_valid(entry)) {
-        if (entry & ~(vm_pte)PTE_RSW)
+        if (entry & ~(vm_pte)VM_PTE_RSW)
             FAIL("invalid entry %u of the level-%u table at %p holds 0x%llx\n", index, level, table, shown);
         return 0;
     }
     if (high_bits(space, entry))
         FAIL("entry %u of the level-%u table at %p sets reserved bits: 0x%llx\n", index, level, table, shown);
     if (!vm_is_leaf(entry)) {
-        if (level == 0 || (entry & PTE_LOW_BITS & ~(vm_pte)(PTE_VALID | PTE_RSW)))
+        if (level == 0 || (entry & VM_PTE_LOW_BITS & ~(vm_pte)(VM_PTE_VALID | VM_PTE_RSW)))
             FAIL("pointer entry %u of the level-%u table at %p is malformed: 0x%llx\n", index, level, table, shown);
         return 0;
     }
     if ((entry & (VM_READ | VM_WRITE)) == VM_WRITE)
         FAIL("leaf %u of the level-%u table at %p is write-only: 0x%llx\n", index, level, table, shown);
-    if ((entry & (PTE_ACCESSED | PTE_DIRTY)) != (PTE_ACCESSED | PTE_DIRTY))
+    if ((entry & (VM_PTE_ACCESSED | VM_PTE_DIRTY)) != (VM_PTE_ACCESSED | VM_PTE_DIRTY))
         FAIL("leaf %u of the level-%u table at %p lacks A or D: 0x%llx\n", index, level, table, shown);
     if (vm_entry_physical(entry) & (vm_level_bytes(space, level) - 1))
         FAIL("leaf %u of the level-%u table at %p is misaligned: 0x%llx\n", index, level, table, shown);

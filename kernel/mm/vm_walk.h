@@ -23,13 +23,14 @@ typedef uint32_t vm_pte;
 #endif
 
 /* PTE bits below the PPN, the same in Sv32 and Sv39. */
-#define PTE_VALID 0x001u
-#define PTE_ACCESSED 0x040u
-#define PTE_DIRTY 0x080u
-#define PTE_RSW 0x300u     /* the two software bits: a digit of the table's count */
-#define PTE_RSW_ONE 0x100u /* 1 in that digit */
-#define PTE_LEAF (VM_READ | VM_WRITE | VM_EXECUTE)
-#define PTE_PPN_SHIFT 10
+#define VM_PTE_VALID 0x001u
+#define VM_PTE_ACCESSED 0x040u
+#define VM_PTE_DIRTY 0x080u
+#define VM_PTE_RSW 0x300u     /* the two software bits: a digit of the table's count */
+#define VM_PTE_RSW_ONE 0x100u /* 1 in that digit */
+#define VM_PTE_LEAF (VM_READ | VM_WRITE | VM_EXECUTE)
+#define VM_PTE_PPN_SHIFT 10
+
 #define VM_SV39_VIRTUAL_BITS 39
 #define VM_SV39_PHYSICAL_BITS 56
 #define VM_SV32_PHYSICAL_BITS 34
@@ -143,22 +144,22 @@ static inline void vm_set_entry(const struct vm_space *space, void *table, unsig
 
 static inline uint64_t vm_entry_physical(vm_pte entry)
 {
-    return (uint64_t)(entry >> PTE_PPN_SHIFT) << PAGE_SHIFT;
+    return (uint64_t)(entry >> VM_PTE_PPN_SHIFT) << PAGE_SHIFT;
 }
 
 static inline vm_pte vm_make_entry(uint64_t physical, unsigned low_bits)
 {
-    return (vm_pte)((physical >> PAGE_SHIFT) << PTE_PPN_SHIFT) | low_bits;
+    return (vm_pte)((physical >> PAGE_SHIFT) << VM_PTE_PPN_SHIFT) | low_bits;
 }
 
 static inline bool vm_is_leaf(vm_pte entry)
 {
-    return (entry & PTE_LEAF) != 0;
+    return (entry & VM_PTE_LEAF) != 0;
 }
 
 static inline bool vm_is_valid(vm_pte entry)
 {
-    return (entry & PTE_VALID) != 0;
+    return (entry & VM_PTE_VALID) != 0;
 }
 
 /* The table a pointer entry names, at its writable address. */
@@ -183,7 +184,7 @@ static inline __attribute__((always_inline)) bool vm_translate_level(const struc
                                                                      uint64_t *physical, int *result)
 {
     vm_pte entry = vm_load(space, vm_entry_address(space, *table, virtual, level));
-    if (level > 0 && (entry & (PTE_VALID | PTE_LEAF)) == PTE_VALID) { /* a pointer */
+    if (level > 0 && (entry & (VM_PTE_VALID | VM_PTE_LEAF)) == VM_PTE_VALID) { /* a pointer */
         *table = vm_table_at(space, entry);
         return false;
     }
