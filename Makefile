@@ -77,7 +77,7 @@ BASE_KERNEL       := kernel/base/string.c # the host has its C library's
 PLATFORM_PORTABLE := $(addprefix kernel/platform/,bootargs.c fdt.c fdt_query.c)
 PLATFORM_KERNEL   := $(addprefix kernel/platform/,console.c hart.c panic.c power.c sbi.c stack.c trap.c)
 MM_PORTABLE       := $(addprefix kernel/mm/,brk.c buddy.c buddy_init.c buddy_range.c buddy_stats.c buddy_validate.c \
-                       fragmentation.c memmap.c)
+                       fragmentation.c memmap.c vm.c vm_tables.c vm_validate.c)
 MM_KERNEL         := $(addprefix kernel/mm/,pages.c sbrk.c)
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
@@ -90,18 +90,18 @@ TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c moni
 # The tests mirror the layers; tests/harness/ is the test and benchmark runner.
 TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c) $(addprefix tests/base/,printf.c string.c) \
                      $(addprefix tests/platform/,bootargs.c fdt.c) \
-                     $(addprefix tests/mm/,brk.c buddy.c buddy_stress.c memmap.c) \
+                     $(addprefix tests/mm/,brk.c buddy.c buddy_stress.c memmap.c vm.c vm_arena.c vm_shadow.c) \
                      $(addprefix tests/lib/,arc.c box.c malloc.c malloc_bits.c malloc_misuse.c malloc_smp.c \
                        malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
-                     $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c) \
+                     $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
                      $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c) \
-                     $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c)
+                     $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
-FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_fdt.c fuzz_malloc.c)
+FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_fdt.c fuzz_malloc.c fuzz_vm.c)
 HOSTBENCH_SOURCES := tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c
 PORTABLE_SOURCES  := $(BASE_PORTABLE) $(PLATFORM_PORTABLE) $(MM_PORTABLE) $(LIB_PORTABLE) $(TOP_PORTABLE)
 HEADERS           := $(wildcard boot/*.h kernel/*/*.h lib/*.h lib/*/*.h tests/*/*.h)

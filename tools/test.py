@@ -482,8 +482,8 @@ def main():
     for harts in [int(h) for h in args.smp.split(",") if h]:
         kernel_suites(args, harts, total)
     if args.checked_kernel:
-        kernel_suites(args, 4, total, kernel=args.checked_kernel, tests="buddy*,brk,sbrk,pages,malloc*,box,vec,rc,arc",
-                      name="checked (CHECKED=1)")
+        kernel_suites(args, 4, total, kernel=args.checked_kernel,
+                      tests="buddy*,brk,sbrk,pages,malloc*,box,vec,rc,arc,vm,vm_shadow", name="checked (CHECKED=1)")
     if not args.tests:
         kernel_suites(args, 2, total, tests="sbrk,pages,malloc_exhaustion", name="heap_max=64K", extra_bootargs=" heap_max=64K")
         long_bootargs_check(args, total)
