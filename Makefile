@@ -169,19 +169,22 @@ $(SETTINGS_STAMP):
 $(KERNEL_OBJECTS): $(SETTINGS_STAMP)
 
 # Worst-case stack depth of every entry point, from the call graphs (.ci) GCC writes next to each
-# object (docs/STACK.md). Part of every build: a proven overrun of the stack, counting a trap on
-# top and keeping the red zone free, fails it. `make stack-report` prints the whole report.
+# object (docs/STACK.md). Part of every build: a worst case that does not fit the stack, counting a
+# trap on top and keeping the red zone free, fails it, and so does an entry point left without a
+# proven worst case (--strict: a recursion whose bound tools/stack_recursion.txt does not declare,
+# or a dynamic frame). `make stack-report` prints the whole report.
 header_constant = $$(( $(shell echo $(2) | $(CC) $(ARCH_FLAGS) -ffreestanding -I. -E -P -include $(1) - | tail -1) ))
 KERNEL_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter %.c.o,$(KERNEL_OBJECTS)))
 STACK_REPORT = python3 tools/stack_report.py --stack-size $(STACK_SIZE) \
     --trap-frame $(call header_constant,kernel/platform/trap.h,TRAP_FRAME_SIZE) \
     --reserved $(call header_constant,kernel/platform/stack.h,STACK_RED_ZONE_BYTES) \
-    --indirect-targets tools/stack_indirect_targets.txt $(KERNEL_CALL_GRAPHS)
+    --indirect-targets tools/stack_indirect_targets.txt --recursion tools/stack_recursion.txt --strict \
+    $(KERNEL_CALL_GRAPHS)
 
 stack-report: $(KERNEL_OBJECTS)
 	$(Q)$(STACK_REPORT)
 
-$(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_indirect_targets.txt
+$(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_indirect_targets.txt tools/stack_recursion.txt
 	@echo "  STACK   $@"
 	$(Q)$(STACK_REPORT) > $@.tmp || { cat $@.tmp; rm -f $@ $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
