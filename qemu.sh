@@ -6,7 +6,9 @@
 #   -s HARTS     hart count (default 4)
 #   -m MEMORY    RAM size, e.g. 256M or 4G (default 256M)
 #   -a ARGS      bootargs, passed with -append into /chosen/bootargs (e.g. "mode=test tests=fdt")
-#   -i           count instructions exactly: -icount shift=0 (for benchmarks)
+#   -i           count instructions exactly: -icount shift=0 (benchmarks, the tour's cost table), and
+#                add the word icount to the bootargs so the guest knows its counts are exact. QEMU then
+#                keeps a host core busy even while the guest waits for a key: leave it off otherwise.
 #   -t SECONDS   give up after SECONDS (default 120; 0 = never); exit status 124 then
 #   -g           wait for gdb on tcp::1234 before running (see `make debug`)
 #   -b BIOS      firmware: "default" (QEMU's OpenSBI), "debian" (Debian's fw_dynamic.bin) or a path
@@ -30,11 +32,11 @@ while getopts "M:s:m:a:it:gb:d:x:" option; do
     b) bios=$OPTARG ;;
     d) dtb=$OPTARG ;;
     x) extra="$extra $OPTARG" ;;
-    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
 image=$1
 [ -f "$image" ] || { echo "qemu.sh: no image at $image (run make first)" >&2; exit 2; }
 
@@ -43,6 +45,7 @@ debian) bios=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin ;;
 esac
 
 set -- "${QEMU:-qemu-system-riscv64}" -machine "$machine" -smp "$harts" -m "$memory" -nographic -bios "$bios" -kernel "$image"
+[ -n "$icount" ] && bootargs="${bootargs:+$bootargs }icount"
 [ -n "$bootargs" ] && set -- "$@" -append "$bootargs"
 [ -n "$icount" ] && set -- "$@" -icount shift=0
 [ -n "$dtb" ] && set -- "$@" -dtb "$dtb"

@@ -314,7 +314,8 @@ def tool_tests(args, total):
 
 
 def tour_check(args, total):
-    """`make run` with stdin not a terminal runs the tour (mode=tour) and exits 0 with every check held."""
+    """`make run` with stdin not a terminal runs the tour (mode=tour) under -icount (the word icount in the
+    bootargs: exact counts, so the cost step checks them) and exits 0 with every check held."""
     label = "make run without a terminal (tour)"
     log_path = os.path.join(args.log_dir, "tour.log")
     command = ["env", "-u", "MAKEFLAGS", "-u", "MFLAGS", "make", "--no-print-directory", "-s", "run",
@@ -326,7 +327,7 @@ def tour_check(args, total):
              "6. Cost"]
     check_expectations(label, {
         "exit status 0": status == 0,
-        "bootargs mode=tour": 'bootargs: "mode=tour"' in text,
+        "bootargs mode=tour icount": 'bootargs: "mode=tour icount"' in text,
         "the six steps in order": all(step in text for step in steps) and
         [text.find(step) for step in steps] == sorted(text.find(step) for step in steps),
         "frames measured equal the compiler's": re.search(
@@ -337,6 +338,7 @@ def tour_check(args, total):
         "malloc moves the break": "<- sbrk" in text,
         "fragmentation picture": re.search(r"0x[0-9a-f]+ \|[.#]{64}\|", text),
         "cost table measured": re.search(r"page_alloc\(0\): 4 KiB from the buddy\s+\d+\s+\d+\s+\d+", text),
+        "exact counts checked": "the same call counts the same instructions twice (exact counting): yes" in text,
         "tour verdict": "tour: every check held" in text,
     }, status, seconds, log_path, total)
 
