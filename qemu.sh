@@ -15,8 +15,9 @@
 #   -d FILE      use this device-tree blob instead of QEMU's own (-dtb)
 #   -x ARG       one extra QEMU argument (repeatable)
 # Environment: QEMU= the emulator (default qemu-system-riscv64; qemu-system-riscv32 for ARCH=rv32 images).
+# On a terminal, QEMU ends when the terminal hangs up (tools/end_on_hangup.py), as it would not by itself.
 # Exit status: the guest's exit code (0 pass, 1 tests failed, 2 panic, 3 crash, 4 bench budget),
-# 124 on timeout, or QEMU's own failure.
+# 124 on timeout, 129 when the terminal hung up, or QEMU's own failure.
 set -eu
 
 machine=virt harts=4 memory=256M bootargs="" icount="" seconds=120 gdb="" bios=default dtb="" extra=""
@@ -32,11 +33,11 @@ while getopts "M:s:m:a:it:gb:d:x:" option; do
     b) bios=$OPTARG ;;
     d) dtb=$OPTARG ;;
     x) extra="$extra $OPTARG" ;;
-    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,20p' "$0" >&2; exit 2; }
 image=$1
 [ -f "$image" ] || { echo "qemu.sh: no image at $image (run make first)" >&2; exit 2; }
 
@@ -55,6 +56,10 @@ set -- "${QEMU:-qemu-system-riscv64}" -machine "$machine" -smp "$harts" -m "$mem
 
 if [ "$seconds" != 0 ] && [ -z "$gdb" ]; then
     # Keep stdin attached (the monitor reads the console); kill QEMU hard if TERM is ignored.
-    exec timeout --foreground -k 5 "$seconds" "$@"
+    set -- timeout --foreground -k 5 "$seconds" "$@"
+fi
+if [ -t 0 ]; then
+    # A terminal: end QEMU when it hangs up. QEMU stays in the foreground, reading the keys.
+    set -- python3 "$(dirname "$0")/tools/end_on_hangup.py" "$@"
 fi
 exec "$@"
