@@ -8,7 +8,7 @@
 # Variables: CROSS_COMPILE (auto-detected), ARCH=rv64 (or rv32), SMP=4, MEM=256M, MACHINE=virt,
 # STACK_SIZE=16384, MAX_HARTS=8, LOAD_ADDR=0x80200000, CHECKED=0, TESTS= (test filter), BENCHES= (bench filter),
 # TIMEOUT=120 (seconds per QEMU run), BIOS=default (or a path to an OpenSBI fw_dynamic), ICOUNT=0 (1: the
-# monitor under -icount, exact instruction counts for its tour and bench, a host core busy while it waits).
+# monitor under -icount too, for exact instruction counts in its tour and bench).
 
 SMP        ?= 4
 MEM        ?= 256M
@@ -193,8 +193,8 @@ $(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_i
 
 # A terminal gets the monitor (no time limit); anything else (a pipe, CI) gets the tour, then a
 # power-off with exit 0. The tour runs under -icount (-i: exact instruction counts for its cost
-# table); the monitor does not, unless ICOUNT=1: under -icount QEMU keeps a host core busy even
-# while the monitor waits for a key, and without it an idle monitor costs the host next to nothing.
+# table); the monitor does not, unless ICOUNT=1: -icount runs every hart on one host thread, and
+# exact counts matter only to the tour's cost step and to bench.
 run: all
 	@if [ -t 0 ]; then mode=run seconds=0 icount=$(if $(filter 1,$(ICOUNT)),-i); \
 	    else mode=tour seconds=$(TIMEOUT) icount=-i; fi; \

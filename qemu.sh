@@ -6,9 +6,9 @@
 #   -s HARTS     hart count (default 4)
 #   -m MEMORY    RAM size, e.g. 256M or 4G (default 256M)
 #   -a ARGS      bootargs, passed with -append into /chosen/bootargs (e.g. "mode=test tests=fdt")
-#   -i           count instructions exactly: -icount shift=0 (benchmarks, the tour's cost table), and
-#                add the word icount to the bootargs so the guest knows its counts are exact. QEMU then
-#                keeps a host core busy even while the guest waits for a key: leave it off otherwise.
+#   -i           count instructions exactly: -icount shift=0 (benchmarks, the tour's cost table; every
+#                hart then runs on one host thread), and add the word icount to the bootargs so the
+#                guest knows its counts are exact.
 #   -t SECONDS   give up after SECONDS (default 120; 0 = never); exit status 124 then
 #   -g           wait for gdb on tcp::1234 before running (see `make debug`)
 #   -b BIOS      firmware: "default" (QEMU's OpenSBI), "debian" (Debian's fw_dynamic.bin) or a path
