@@ -7,7 +7,8 @@
 #
 # Variables: CROSS_COMPILE (auto-detected), ARCH=rv64 (or rv32), SMP=4, MEM=256M, MACHINE=virt,
 # STACK_SIZE=16384, MAX_HARTS=8, LOAD_ADDR=0x80200000, CHECKED=0, TESTS= (test filter), BENCHES= (bench filter),
-# TIMEOUT=120 (seconds per QEMU run), BIOS=default (or a path to an OpenSBI fw_dynamic).
+# TIMEOUT=120 (seconds per QEMU run), BIOS=default (or a path to an OpenSBI fw_dynamic), ICOUNT=0 (1: the
+# monitor under -icount too, for exact instruction counts in its tour and bench).
 
 SMP        ?= 4
 MEM        ?= 256M
@@ -22,6 +23,7 @@ TESTS      ?=
 BENCHES    ?=
 TIMEOUT    ?= 120
 BIOS       ?= default
+ICOUNT     ?= 0
 BUDDY_MAX_ORDER ?= 10
 
 # ARCH=rv32 builds the whole runtime for rv32imac/ilp32 (in build/rv32: docs/PORTING.md).
@@ -176,29 +178,35 @@ $(SETTINGS_STAMP):
 $(KERNEL_OBJECTS): $(SETTINGS_STAMP)
 
 # Worst-case stack depth of every entry point, from the call graphs (.ci) GCC writes next to each
-# object (docs/STACK.md). Part of every build: a proven overrun of the stack, counting a trap on
-# top and keeping the red zone free, fails it. `make stack-report` prints the whole report.
+# object (docs/STACK.md). Part of every build: a worst case that does not fit the stack, counting a
+# trap on top and keeping the red zone free, fails it, and so does an entry point left without a
+# proven worst case (--strict: a recursion whose bound tools/stack_recursion.txt does not declare,
+# or a dynamic frame). `make stack-report` prints the whole report.
 header_constant = $$(( $(shell echo $(2) | $(CC) $(ARCH_FLAGS) -ffreestanding -I. -E -P -include $(1) - | tail -1) ))
 KERNEL_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter %.c.o,$(KERNEL_OBJECTS)))
 STACK_REPORT = python3 tools/stack_report.py --stack-size $(STACK_SIZE) \
     --trap-frame $(call header_constant,kernel/platform/trap.h,TRAP_FRAME_SIZE) \
     --reserved $(call header_constant,kernel/platform/stack.h,STACK_RED_ZONE_BYTES) \
-    --indirect-targets tools/stack_indirect_targets.txt $(KERNEL_CALL_GRAPHS)
+    --indirect-targets tools/stack_indirect_targets.txt --recursion tools/stack_recursion.txt --strict \
+    $(KERNEL_CALL_GRAPHS)
 
 stack-report: $(KERNEL_OBJECTS)
 	$(Q)$(STACK_REPORT)
 
-$(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_indirect_targets.txt
+$(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_indirect_targets.txt tools/stack_recursion.txt
 	@echo "  STACK   $@"
 	$(Q)$(STACK_REPORT) > $@.tmp || { cat $@.tmp; rm -f $@ $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
 
 # A terminal gets the monitor (no time limit); anything else (a pipe, CI) gets the tour, then a
-# power-off with exit 0. -i: exact instruction counts for the tour's cost table.
+# power-off with exit 0. The tour runs under -icount (-i: exact instruction counts for its cost
+# table); the monitor does not, unless ICOUNT=1: -icount runs every hart on one host thread, and
+# exact counts matter only to the tour's cost step and to bench.
 run: all
-	@if [ -t 0 ]; then mode=run seconds=0; else mode=tour seconds=$(TIMEOUT); fi; \
-	    echo "$(QEMU_SH) -i -t $$seconds -a mode=$$mode $(BUILD)/kernel.elf"; \
-	    $(QEMU_SH) -i -t $$seconds -a "mode=$$mode" $(BUILD)/kernel.elf
+	@if [ -t 0 ]; then mode=run seconds=0 icount=$(if $(filter 1,$(ICOUNT)),-i); \
+	    else mode=tour seconds=$(TIMEOUT) icount=-i; fi; \
+	    echo "$(QEMU_SH) $$icount -t $$seconds -a mode=$$mode $(BUILD)/kernel.elf"; \
+	    $(QEMU_SH) $$icount -t $$seconds -a "mode=$$mode" $(BUILD)/kernel.elf
 
 FUZZ_SMOKE_SECONDS ?= 10
 # The allocator suites run once more in a checked build (poisoning, validator after every operation).
@@ -355,6 +363,6 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,11p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(KERNEL_OBJECTS:.o=.d)

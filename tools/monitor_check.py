@@ -24,6 +24,7 @@ BACKSPACE = "\x7f"
 # (what is typed, what the answer must match, what the expectation is called)
 SCRIPT = [
     ("help", r"map \[COLUMNS\].*\n.*poweroff", "help lists the commands"),
+    ("help", r"bench \[FILTER\] .*exact counts under -icount only: make run ICOUNT=1", "help says how to count exactly"),
     ("mem", r"usable total: .* in \d+ range\(s\)\s+pages: \d+ total", "mem: memory map and totals"),
     ("buddy", r"free blocks per order:(\s+\d+){11}\s+buddy pages: fragmentation index", "buddy: blocks per order and index"),
     ("map 40", r"0x[0-9a-f]+ \|[.#:hKx ]{40}\|", "map 40: rows of 40 cells"),
@@ -59,6 +60,11 @@ SCRIPT = [
     ("test printf", r"test: \d+ run, 0 failed", "test printf passes"),
     ("test nosuch", r'error: test: no test matches "nosuch"', "test nosuch explains"),
     ("bench nosuch", r'error: bench: no benchmark matches "nosuch" \(benchmarks: \w+', "bench nosuch explains"),
+    # make run leaves -icount off for the monitor: the tour and bench say what their counts are then.
+    ("tour", r"QEMU runs without -icount here.*make run ICOUNT=1.*tour: every check held",
+     "tour without -icount: says so, and every check holds"),
+    ("bench stack_frame_16B", r"note: QEMU runs without -icount here.*make run ICOUNT=1.*stack_frame_16B",
+     "bench without -icount says its figures are not instructions"),
 ]
 
 

@@ -7,6 +7,7 @@
 #include "kernel/top/boot.h"
 #include "kernel/mm/brk.h"
 #include "kernel/mm/buddy.h"
+#include "kernel/platform/bootargs.h"
 #include "kernel/platform/hart.h"
 #include "kernel/mm/memmap.h"
 #include "kernel/top/monitor_text.h"
@@ -171,6 +172,10 @@ static enum monitor_status command_bench(int count, char **words)
 {
     if (count > 2)
         return MONITOR_BAD_USAGE;
+    char icount[2];
+    if (!bootargs_get(boot_arguments(), "icount", icount, sizeof icount)) /* ./qemu.sh -i puts it there */
+        kprintf("note: QEMU runs without -icount here: the figures below are host clock ticks, not instructions,\n"
+                "and budgets fail. Exact counts: `make run ICOUNT=1` for this monitor, or `make bench`\n");
     const char *filter = count == 2 ? words[1] : "";
     /* The linker's section bounds as a count, as tests/harness/kbench.c does: one array between them. */
     size_t registered = ((uintptr_t)__stop_kbenches - (uintptr_t)__start_kbenches) / sizeof(struct kbench);
@@ -275,7 +280,7 @@ static const struct monitor_command commands[] = {
      monitor_alloc},
     {"free", "free ID", "free the pages or block alloc gave the id ID", monitor_free},
     {"tour", "tour", "the guided tour of memory (what make run shows without a terminal)", command_tour},
-    {"bench", "bench [FILTER]", "the benchmarks (exact counts only under -icount)", command_bench},
+    {"bench", "bench [FILTER]", "the benchmarks (exact counts under -icount only: make run ICOUNT=1)", command_bench},
     {"test", "test [FILTER]", "the in-kernel tests, e.g. test printf or test buddy.*", command_test},
     {"poweroff", "poweroff", "power off (QEMU exits with status 0)", command_poweroff},
 };

@@ -16,6 +16,7 @@
 
 #include <stdarg.h>
 
+#include "kernel/base/errors.h"
 #include "kernel/base/misuse.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/printf.h"
@@ -303,7 +304,11 @@ static int run_suite(const char *suite, const char *filter, unsigned suite_numbe
     return failed + (no_leaks ? 0 : 1);
 }
 
-int ktest_run_all(const char *filter)
+/*
+ * The run itself, out of line: the stack report counts at most KTEST_RUNS_MAX frames of it on a
+ * stack (tools/stack_recursion.txt), which ktest_run_all makes true.
+ */
+__attribute__((noinline)) static int run_selected(const char *filter)
 {
     unsigned selected = count_selected(filter, NULL);
     kprintf("KTAP version 1\n1..%u\n", count_selected_suites(filter));
@@ -317,5 +322,21 @@ int ktest_run_all(const char *filter)
     if (ktest_filter_matches(filter, test) && is_first_of_suite(test, filter))
         failed += run_suite(test->suite, filter, ++suite_number);
     kprintf("# ktest: %u tests selected, %d failed\n", selected, failed);
+    return failed;
+}
+
+/* Runs in progress on the boot hart's stack: never more than KTEST_RUNS_MAX. */
+static unsigned runs_in_progress;
+
+int ktest_run_all(const char *filter)
+{
+    if (runs_in_progress == KTEST_RUNS_MAX) {
+        kprintf("# ktest: not run: \"%s\" asked for while a run is in progress (the runner does not nest)\n",
+                filter ? filter : "");
+        return -E_BUSY;
+    }
+    runs_in_progress++;
+    int failed = run_selected(filter);
+    runs_in_progress--;
     return failed;
 }

@@ -89,8 +89,18 @@ unsigned ktest_hart_count(void);
 void ktest_barrier(void);
 
 /*
+ * How many runs of the tests one stack holds at once: one, as the runner's state belongs to a
+ * single run. A test can reach ktest_run_all again (a test of the monitor drives its `test`
+ * command); that call refuses. The stack report bounds the recursion with this number
+ * (tools/stack_recursion.txt).
+ */
+#define KTEST_RUNS_MAX 1
+
+/*
  * Runs every registered test whose "suite.name" matches the filter (see ktest_filter_matches)
- * and prints KTAP version 1. Returns the number of failed tests (0: all passed).
+ * and prints KTAP version 1. Returns the number of failed tests (0: all passed; 1 when no test
+ * matches), or -E_BUSY, running nothing, when a run is already in progress (called from a test).
+ * Boot hart (or the host's main thread) only.
  */
 int ktest_run_all(const char *filter);
 

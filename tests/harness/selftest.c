@@ -6,6 +6,7 @@
  * selftest_fail_smp (explicit too) fails on one hart while the others wait at a barrier: the run
  * must end with that failure, not hang.
  */
+#include "kernel/base/errors.h"
 #include "tests/harness/ktest.h"
 
 KTEST_EXPLICIT(selftest_fail, fails_on_purpose)
@@ -37,6 +38,12 @@ KTEST(selftest, filter_matching)
     KASSERT(!ktest_filter_matches("self*", &explicit_test));
     KASSERT(ktest_filter_matches("selftest.fail", &explicit_test));
     KASSERT(ktest_filter_matches("selftest", &explicit_test));
+}
+
+/* A test cannot start the runner again (the monitor's tests can reach it through `test`). */
+KTEST(selftest, the_runner_refuses_to_start_inside_a_test)
+{
+    KASSERT_EQ(ktest_run_all("selftest.filter_matching"), -E_BUSY);
 }
 
 KTEST(selftest, glob_lists)

@@ -12,18 +12,30 @@ struct list_node {
     int value;
 };
 
+/*
+ * The longest list this file releases. Releasing a list recurses, rc_release -> destroy_node ->
+ * rc_release, one destroy_node frame per node: the stack report counts at most this many
+ * (tools/stack_recursion.txt), and the test checks the deepest release against it.
+ */
+#define RC_TEST_LIST_MAX_NODES 2
+
 static int destroyed_sum;
+static unsigned destroy_depth, destroy_depth_max; /* destroy_node frames on the stack now, and at most */
 
 static void destroy_node(void *value)
 {
     struct list_node *node = value;
+    if (++destroy_depth > destroy_depth_max)
+        destroy_depth_max = destroy_depth;
     destroyed_sum += node->value;
     rc_release(node->next);
+    destroy_depth--;
 }
 
 KTEST(rc, destructor_runs_on_the_last_release)
 {
     destroyed_sum = 0;
+    destroy_depth_max = 0;
     struct list_node *tail = rc_new(sizeof *tail, destroy_node);
     KASSERT_NOT_NULL(tail);
     KASSERT_EQ(rc_count(tail), 1);
@@ -44,6 +56,7 @@ KTEST(rc, destructor_runs_on_the_last_release)
     KASSERT_EQ(rc_count(tail), 1);
     rc_release(b);
     KASSERT_EQ(destroyed_sum, 13);
+    KASSERT_EQ(destroy_depth_max, RC_TEST_LIST_MAX_NODES); /* b, then the tail inside it */
     rc_release(NULL);
     malloc_test_settle();
 }

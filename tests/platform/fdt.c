@@ -231,14 +231,17 @@ KTEST(fdt, virt_paths_and_cells)
     KASSERT_EQ(fdt_property_u32(&fdt, root, "no-such-property", &cells), -E_NOENT);
 }
 
-/* Counts nodes below (and including) node through first_child/next_sibling. */
+/*
+ * Counts the nodes of node's subtree through first_child/next_sibling; node is at level depth
+ * (the root: 1). One frame per level, never more than FDT_MAX_DEPTH: the bound the stack report
+ * counts for this recursion (tools/stack_recursion.txt). -1 when a child names another parent
+ * or the tree is deeper than that.
+ */
 static int count_by_children(const struct fdt *fdt, int node, int depth)
 {
-    if (depth > FDT_MAX_DEPTH)
-        return -1;
     int count = 1;
     for (int child = fdt_first_child(fdt, node); child >= 0; child = fdt_next_sibling(fdt, child)) {
-        if (fdt_parent(fdt, child) != node)
+        if (fdt_parent(fdt, child) != node || depth == FDT_MAX_DEPTH)
             return -1;
         int below = count_by_children(fdt, child, depth + 1);
         if (below < 0)
@@ -906,6 +909,7 @@ KTEST(fdt, nesting_is_bounded)
         deepest = node;
     KASSERT_EQ(fdt_parent(&fdt, deepest) >= 0, 1);
     KASSERT_EQ(fdt_parent(&fdt, deepest) < deepest, 1);
+    KASSERT_EQ(count_by_children(&fdt, 0, 1), FDT_MAX_DEPTH); /* the recursion at its full depth */
 
     b = build_start();
     build_nested(b, FDT_MAX_DEPTH + 1);

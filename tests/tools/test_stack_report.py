@@ -8,6 +8,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,6 +34,23 @@ def run(*args):
 
 def entry_line(output, name):
     return next(line for line in output.splitlines() if line.startswith(name + ":"))
+
+
+class BoundsFile:
+    """A --recursion file with the given lines, in a temporary directory, for a with block."""
+
+    def __init__(self, *lines):
+        self.lines = lines
+
+    def __enter__(self):
+        self.directory = tempfile.TemporaryDirectory()
+        path = os.path.join(self.directory.name, "recursion.txt")
+        with open(path, "w") as file:
+            file.write("\n".join(self.lines) + "\n")
+        return path
+
+    def __exit__(self, *exception):
+        self.directory.cleanup()
 
 
 class SimpleChain(unittest.TestCase):
@@ -115,6 +133,111 @@ class Recursion(unittest.TestCase):
         self.assertIn("boot_main: 400 bytes", output)
 
 
+class DeclaredRecursion(unittest.TestCase):
+    # cycle.ci: boot_main 32 -> walk 48 -> walk_children 64 -> walk ...; walk_children -> leaf 16.
+    def run_cycle(self, *lines, stack=4096):
+        with BoundsFile(*lines) as bounds:
+            return run("--strict", "--stack-size", stack, "--trap-frame", 0, "--entry", "boot_main",
+                       "--recursion", bounds, fixture("cycle.ci"))
+
+    def test_declared_bound_counts_every_frame(self):
+        # Three frames of walk: 32 + 3 * (48 + 64) + 16 = 384.
+        status, output, _ = self.run_cycle("walk 3  # the deepest tree")
+        self.assertEqual(status, 0)
+        self.assertIn("boot_main: 384 bytes; + 0 trap = 384 of 4096: ok", output)
+        self.assertIn("walk: at most 3 frames (3); deepest round 112 bytes: walk -> walk_children -> walk", output)
+        self.assertIn("note: recursion: walk at most 3 frames (3)", output)
+        chain = output[output.index("boot_main: 384"):].splitlines()[2:]
+        self.assertEqual([line.split()[:3] for line in chain[:3]],
+                         [["32", "32", "boot_main"], ["48", "80", "walk"], ["64", "144", "walk_children"]])
+        self.assertIn("256  ... 1 more round(s) like the one above, 112 bytes each (walk: at most 3 frames)", chain[3])
+        self.assertEqual([line.split()[:3] for line in chain[4:7]],
+                         [["48", "304", "walk"], ["64", "368", "walk_children"], ["16", "384", "leaf"]])
+
+    def test_bound_from_a_define_in_the_code(self):
+        status, output, _ = self.run_cycle(f"walk_children WALK_MAX_DEPTH@{fixture('cycle_bound.h')}")
+        self.assertEqual(status, 0)
+        # Three frames of walk_children, each called by a walk, and a fourth walk that cannot go on:
+        # 32 + 4 * 48 + 3 * 64 = 416.
+        self.assertIn("boot_main: 416 bytes", output)
+        self.assertIn("walk_children: at most 3 frames (WALK_MAX_DEPTH in ", output)
+
+    def test_one_frame_means_the_recursion_never_comes_back(self):
+        status, output, _ = self.run_cycle("walk 1")
+        self.assertEqual(status, 0)
+        self.assertIn("boot_main: 160 bytes", output)  # 32 + 48 + 64 + 16
+        self.assertIn("walk: at most 1 frame (1)", output)
+
+    def test_a_bound_too_small_for_the_stack_is_an_overrun(self):
+        status, output, err = self.run_cycle("walk 3", stack=383)
+        self.assertEqual(status, 1)
+        self.assertIn("384 of 383: OVERRUN", entry_line(output, "boot_main"))
+        self.assertIn("FAILED: boot_main needs 384", err)
+
+    def test_undeclared_recursion_fails_strict_with_a_message(self):
+        status, output, err = self.run_cycle("leaf 2")
+        self.assertEqual(status, 1)
+        self.assertIn("warning: leaf (at most 2 frames): no recursion through it in the call graph", output)
+        self.assertIn("unbounded (recursion: walk -> walk_children -> walk)", entry_line(output, "boot_main"))
+        self.assertIn("FAILED (--strict): every entry needs a proven worst case", err)
+
+    def test_a_cycle_that_avoids_the_declared_function_stays_unbounded(self):
+        # two_cycles.ci: a <-> b and b <-> c; a bound on a leaves b -> c -> b unbounded.
+        with BoundsFile("a 2") as bounds:
+            status, output, _ = run("--strict", "--stack-size", 4096, "--trap-frame", 0, "--entry", "boot_main",
+                                    "--recursion", bounds, fixture("two_cycles.ci"))
+        self.assertEqual(status, 1)
+        self.assertIn("unbounded (recursion: b -> c -> b, which does not pass through a (bound declared there))",
+                      entry_line(output, "boot_main"))
+        with BoundsFile("b 2") as bounds:  # b lies on both cycles: 32 + 16 + 2 * (32 + 64) = 240
+            status, output, _ = run("--strict", "--stack-size", 4096, "--trap-frame", 0, "--entry", "boot_main",
+                                    "--recursion", bounds, fixture("two_cycles.ci"))
+        self.assertEqual(status, 0)
+        self.assertIn("boot_main: 240 bytes", output)
+
+    def test_two_bounds_in_one_recursion_are_refused(self):
+        status, output, _ = self.run_cycle("walk 3", "walk_children 3")
+        self.assertEqual(status, 1)
+        self.assertIn("has two declared bounds: keep one", entry_line(output, "boot_main"))
+
+    def test_bad_bounds_are_bad_input(self):
+        for lines, message in ((["walk"], "expected FUNCTION BOUND"), (["walk many"], "is not a number"),
+                               (["walk 0"], "allows no call at all"),
+                               ([f"walk NO_SUCH@{fixture('cycle_bound.h')}"], "no `#define NO_SUCH NUMBER`"),
+                               (["walk X@no/such/file.h"], "X@no/such/file.h")):
+            status, _, err = self.run_cycle(*lines)
+            self.assertEqual(status, 2, lines)
+            self.assertIn(message, err)
+
+
+class ExcludedRecursion(unittest.TestCase):
+    # overflow.ci: boot_main 32 -> ktest_run_overflow 64 -> recurse.isra 512 (a loop); boot_main -> other 100.
+    def run_overflow(self, *lines):
+        with BoundsFile(*lines) as bounds:
+            return run("--strict", "--stack-size", 4096, "--trap-frame", 0, "--entry", "boot_main",
+                       "--recursion", bounds, fixture("overflow.ci"))
+
+    def test_excluded_recursion_is_cut_and_named_in_each_entry(self):
+        status, output, _ = self.run_overflow("recurse excluded  # overflows on purpose")
+        self.assertEqual(status, 0)
+        self.assertIn("boot_main: 132 bytes", output)  # 32 + other 100; 32 + 64 without recurse
+        self.assertIn("recurse.isra: excluded, a recursion that overflows on purpose; not counted where"
+                      " ktest_run_overflow calls it", output)
+        self.assertIn("note: excluded on purpose: recurse.isra (called at overflow.c:13:5 in ktest_run_overflow)",
+                      output)
+
+    def test_without_the_exclusion_the_recursion_is_unbounded(self):
+        status, output, _ = self.run_overflow("other 2")
+        self.assertEqual(status, 1)
+        self.assertIn("unbounded (recursion: recurse.isra -> recurse.isra)", entry_line(output, "boot_main"))
+
+    def test_excluding_what_does_not_recurse_excludes_nothing(self):
+        status, output, _ = self.run_overflow("recurse excluded", "other excluded")
+        self.assertEqual(status, 0)
+        self.assertIn("warning: other (excluded): no recursion through it in the call graph", output)
+        self.assertIn("boot_main: 132 bytes", output)
+
+
 class IndirectCalls(unittest.TestCase):
     def test_default_rule_takes_every_function_without_a_direct_caller(self):
         # Candidates: small_test 16, big_test 1024, unused_helper 2048; not boot_main (an entry)
@@ -132,6 +255,30 @@ class IndirectCalls(unittest.TestCase):
         self.assertIn("in run_all: big_test, small_test (--indirect-targets run_all)", output)
         self.assertIn("boot_main: 1104 bytes", output)
         self.assertIn("not in the call graph: no_such_function", output)
+
+
+    def test_caller_rules_count_a_function_once_per_caller(self):
+        # context.ci: runner 32 and tour 48 both call run_on_all_harts 16, which calls its caller's job:
+        # test_job 1000 from the runner, tour_job 10 from the tour.
+        status, output, _ = run("--stack-size", 8192, "--trap-frame", 0, "--entry", "tour", "--entry", "boot_main",
+                                "--indirect-targets", fixture("context_targets.txt"), fixture("context.ci"))
+        self.assertEqual(status, 0)
+        self.assertIn("context.c:12:5 in run_on_all_harts (called from tour): tour_job"
+                      " (--indirect-targets tour>run_on_all_harts)", output)
+        self.assertIn("context.c:12:5 in run_on_all_harts (called from runner): test_job"
+                      " (--indirect-targets runner>run_on_all_harts)", output)
+        self.assertIn("tour: 74 bytes", output)  # 48 + 16 + 10
+        self.assertIn("boot_main: 1064 bytes", output)  # 16 + 32 + 16 + 1000
+
+    def test_without_caller_rules_every_caller_reaches_every_job(self):
+        with tempfile.TemporaryDirectory() as directory:
+            rules = os.path.join(directory, "targets.txt")
+            with open(rules, "w") as file:
+                file.write("run_on_all_harts context.c:*_job\nnobody>run_on_all_harts context.c:tour_job\n")
+            _, output, _ = run("--stack-size", 8192, "--trap-frame", 0, "--entry", "tour",
+                               "--indirect-targets", rules, fixture("context.ci"))
+        self.assertIn("tour: 1064 bytes", output)  # 48 + 16 + test_job 1000
+        self.assertIn("not in the call graph: nobody", output)
 
 
 class DynamicFrames(unittest.TestCase):
