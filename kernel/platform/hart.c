@@ -83,17 +83,36 @@ static uint64_t time_now(void)
 #endif
 }
 
+/* Sleeps in wfi until ticks of the timebase have passed (or another interrupt is pending). */
+static void sleep_ticks(uint64_t ticks)
+{
+    sbi_set_timer(time_now() + ticks);
+    __asm__ volatile("csrs sie, %0" ::"r"(SIE_TIMER));
+    __asm__ volatile("wfi");
+    __asm__ volatile("csrc sie, %0" ::"r"(SIE_TIMER));
+    sbi_set_timer(UINT64_MAX);
+}
+
 void hart_relax(void)
 {
     if (!sbi_info()->has_time) {
         spin_pause();
         return;
     }
-    sbi_set_timer(time_now() + HART_RELAX_TICKS);
-    __asm__ volatile("csrs sie, %0" ::"r"(SIE_TIMER));
-    __asm__ volatile("wfi");
-    __asm__ volatile("csrc sie, %0" ::"r"(SIE_TIMER));
-    sbi_set_timer(UINT64_MAX);
+    sleep_ticks(HART_RELAX_TICKS);
+}
+
+/* The clock hart_sleep_microseconds() and wait_for() measure with (0: none). Set by smp_start_harts(). */
+static uint64_t timebase_hz;
+
+void hart_sleep_microseconds(unsigned long microseconds)
+{
+    if (!sbi_info()->has_time || timebase_hz == 0) {
+        for (unsigned long round = 0; round <= microseconds / 10; round++)
+            hart_relax();
+        return;
+    }
+    sleep_ticks((uint64_t)microseconds * timebase_hz / 1000000);
 }
 
 static void report_in(struct hart *self, unsigned long hartid, unsigned index)
@@ -147,9 +166,6 @@ void run_on_all_harts(void (*fn)(void))
             hart_relax();
     }
 }
-
-/* The clock wait_for() measures with (0: none, count hart_relax() rounds). Set by smp_start_harts(). */
-static uint64_t timebase_hz;
 
 /* Waits until done(hart): true once it holds, false after REPORT_IN_SECONDS. */
 static bool wait_for(bool (*done)(const struct hart *), const struct hart *hart)

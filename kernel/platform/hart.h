@@ -87,6 +87,15 @@ unsigned smp_start_harts(const struct fdt *fdt, unsigned long boot_hartid);
  */
 int smp_restart_hart(unsigned index, uintptr_t entry, unsigned long opaque);
 
+/*
+ * Sleeps the calling hart for about microseconds: wfi until its timer (an earlier interrupt may
+ * end the sleep sooner). Without a timer (no SBI TIME, or no timebase in the device tree, or
+ * before smp_start_harts has read it) it counts hart_relax() rounds instead, each taken as 10 us.
+ * For waits a person notices, such as a prompt waiting for a key: an idle hart then costs its
+ * host next to nothing, where hart_relax() wakes it every few microseconds.
+ */
+void hart_sleep_microseconds(unsigned long microseconds);
+
 /* Prints one line per hart: index, hartid, stack bounds. */
 void smp_print_harts(void);
 

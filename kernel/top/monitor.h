@@ -4,7 +4,7 @@
  * A prompt with basic line editing (backspace, Ctrl-U clears the line, Ctrl-C abandons it,
  * escape sequences such as arrow keys are ignored) and the commands of
  * kernel/top/monitor_commands.c. Input is polled with console_getchar(); while none is waiting the
- * hart sleeps in hart_relax() (wfi until its timer), never spinning. Unknown commands, bad
+ * hart sleeps (wfi until its timer, 10 ms at a time: kernel/top/terminal.c), never spinning. Unknown commands, bad
  * arguments and overlong lines get a one-line "error: ..." and the prompt back: nothing typed
  * reaches a panic. Boot hart only, after the other harts are up.
  */

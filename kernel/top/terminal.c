@@ -7,9 +7,16 @@
 #include "kernel/base/platform.h"
 #include "kernel/base/string.h"
 #include "kernel/platform/console.h"
+#include "kernel/platform/hart.h"
 
-/* hart_relax() rounds to wait for the terminal's answer to the size probe (~0.3 s at 10 MHz). */
-#define PROBE_ROUNDS 30000
+/*
+ * How long the hart sleeps between two looks at the console while no key is waiting: short
+ * enough that typing feels immediate, long enough that an idle prompt costs the host next to
+ * nothing (a hart that wakes every few microseconds keeps a host core busy).
+ */
+#define POLL_MICROSECONDS 10000
+/* Polls to wait for the terminal's answer to the size probe (0.3 s). */
+#define PROBE_POLLS 30
 #define DEFAULT_COLUMNS 80
 
 static unsigned console_columns = DEFAULT_COLUMNS;
@@ -19,13 +26,13 @@ unsigned terminal_columns(void)
     return console_columns;
 }
 
-int terminal_read_byte(unsigned long max_rounds)
+int terminal_read_byte(unsigned long max_polls)
 {
-    for (unsigned long round = 0; max_rounds == 0 || round < max_rounds; round++) {
+    for (unsigned long poll = 0; max_polls == 0 || poll < max_polls; poll++) {
         int c = console_getchar();
         if (c >= 0)
             return c;
-        hart_relax();
+        hart_sleep_microseconds(POLL_MICROSECONDS);
     }
     return -1;
 }
@@ -37,7 +44,7 @@ void terminal_probe_columns(void)
     char answer[24];
     unsigned length = 0;
     int c;
-    while (length + 1 < sizeof answer && (c = terminal_read_byte(PROBE_ROUNDS)) >= 0 && c != 'R')
+    while (length + 1 < sizeof answer && (c = terminal_read_byte(PROBE_POLLS)) >= 0 && c != 'R')
         answer[length++] = (char)c;
     answer[length] = '\0';
     const char *column = strchr(answer, ';');

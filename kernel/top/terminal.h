@@ -7,10 +7,10 @@
 #define RVMEM_KERNEL_TOP_TERMINAL_H
 
 /*
- * The next input byte, sleeping (wfi until the hart's timer) while none is waiting; -1 after
- * max_rounds sleeps without one (0: wait for ever).
+ * The next input byte, sleeping 10 ms at a time (wfi until the hart's timer) while none is
+ * waiting; -1 after max_polls sleeps without one (0: wait for ever).
  */
-int terminal_read_byte(unsigned long max_rounds);
+int terminal_read_byte(unsigned long max_polls);
 
 /*
  * Asks the terminal for its width: moves the cursor far right, asks where it is (ESC [ 6 n) and

@@ -1,5 +1,5 @@
 /*
- * tests/mm/vm_arena.h - table pages for the page-table core's tests, from a static arena, with
+ * tests/mm/vm_arena.h - table pages for the page-table core's tests, from a test arena, with
  * small fake physical addresses (Sv32 entries hold 34 bits) and failures injected on request.
  *
  * Tests only, one user at a time (the suites run one test at a time on the boot hart).
@@ -14,7 +14,8 @@
 
 #define VM_ARENA_PAGES 384u
 
-/* Fills *tables with the arena's callbacks; all pages free, no failure planned. */
+/* Fills *tables with the arena's callbacks; all pages free, no failure planned (the pages are
+ * taken from the machine on the suite's first reset: tests/harness/ktest_arena.h). */
 void vm_arena_reset(struct vm_tables *tables);
 
 /* Table pages handed out and not given back. */
