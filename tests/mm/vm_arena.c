@@ -59,10 +59,10 @@ void vm_arena_reset(struct vm_tables *tables)
 {
     free_count = 0;
     arena = ktest_arena_memory(&space);
-    for (unsigned page = VM_ARENA_PAGES; arena && page-- > 0;) {
+    for (unsigned page = 0; page < VM_ARENA_PAGES; page++)
         taken[page] = false;
-        free_pages[free_count++] = (uint16_t)page;
-    }
+    for (unsigned page = VM_ARENA_PAGES; arena != NULL && free_count < VM_ARENA_PAGES;)
+        free_pages[free_count++] = (uint16_t)--page; /* page 0 on top: handed out first */
     failing_planned = misused = false;
     failures = 0;
     ready = true;
