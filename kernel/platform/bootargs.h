@@ -9,6 +9,7 @@
 #ifndef RVMEM_KERNEL_PLATFORM_BOOTARGS_H
 #define RVMEM_KERNEL_PLATFORM_BOOTARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,13 @@
  * The first word with the key counts. O(length of bootargs).
  */
 int bootargs_find(const char *bootargs, const char *key, const char **value);
+
+/* True when key is present, with a value or bare ("icount"). bootargs may be NULL. */
+static inline bool bootargs_has(const char *bootargs, const char *key)
+{
+    const char *value;
+    return bootargs_find(bootargs, key, &value) >= 0;
+}
 
 /*
  * Copies the value of key into value, NUL-terminated, and returns its length. -E_NOENT when the
