@@ -13,15 +13,13 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu_options  # noqa: E402
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kernel", required=True)
-    parser.add_argument("--machine", default="virt")
-    parser.add_argument("--mem", default="256M")
-    parser.add_argument("--smp", default="4")
-    parser.add_argument("--timeout", type=int, default=300)
-    parser.add_argument("--bios", default="default")
+    qemu_options.add_arguments(parser, timeout=300, smp="4")
     parser.add_argument("--benches", default="")
     parser.add_argument("--json", default="build/bench.json")
     parser.add_argument("--init-mem", default="4G",
@@ -29,8 +27,8 @@ def main():
     args = parser.parse_args()
 
     bootargs = "mode=bench" + (f" benches={args.benches}" if args.benches else "")
-    command = ["./qemu.sh", "-i", "-M", args.machine, "-s", args.smp, "-m", args.mem, "-t", str(args.timeout),
-               "-b", args.bios, "-a", bootargs, args.kernel]
+    command = qemu_options.command(args.kernel, machine=args.machine, harts=args.smp, mem=args.mem,
+                                   timeout=args.timeout, bios=args.bios, bootargs=bootargs, icount=True)
     print("$ " + " ".join(command))
     result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     text = result.stdout.decode("utf-8", "replace").replace("\r", "")
@@ -48,8 +46,9 @@ def main():
         if figure["name"] == "buddy_init_this_machine":
             figure["name"] = f"buddy_init_{args.mem}"
     if args.init_mem and not args.benches:
-        extra = ["./qemu.sh", "-i", "-M", args.machine, "-s", "1", "-m", args.init_mem, "-t", str(args.timeout),
-                 "-b", args.bios, "-a", "mode=bench benches=buddy_init_this_machine", args.kernel]
+        extra = qemu_options.command(args.kernel, machine=args.machine, harts=1, mem=args.init_mem,
+                                     timeout=args.timeout, bios=args.bios,
+                                     bootargs="mode=bench benches=buddy_init_this_machine", icount=True)
         print("$ " + " ".join(extra))
         more = subprocess.run(extra, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for line in more.stdout.decode("utf-8", "replace").replace("\r", "").splitlines():
