@@ -1,7 +1,7 @@
 /*
  * tests/hostbench/malloc_bench.c - the malloc workloads as a host program, for callgrind and the clock.
  *
- * Host only (not part of the kernel or the host test binary): `make host-bench` builds it as
+ * Host only (not part of the kernel or the host test binary): `make bench-host` builds it as
  * build/malloc-bench, optimized and without sanitizers, calling the C library's malloc and free.
  * Run as it is, that is glibc's allocator; run with LD_PRELOAD of rvmem's shared library, the
  * same binary calls rvmem's. tools/bench_host.py runs it both ways under
