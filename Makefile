@@ -6,7 +6,7 @@
 #                 (installs the toolchain first if missing)
 #   test          every test: in-kernel suites on 1 and 4 harts, crash checks, host tests, fuzzing
 #   test-matrix   the suites on virt (1-8 harts, 64M-4G), sifive_u and spike, with a table
-#   bench         benchmarks in exact guest instructions, then the host's (bench-host)
+#   bench         benchmarks in exact guest instructions, then the host's (bench-host); budgets and goals
 #   bench-host    the host part of bench alone: rvmem's malloc against glibc's, callgrind and the clock
 #   debug         QEMU waits for gdb on :1234
 #   host-test     the portable code's tests on the host, with ASan and UBSan (TESTS= filters)
@@ -262,20 +262,21 @@ $(BUILD)/bounce-$(RELOCATED_ADDR).bin: tools/bounce.S | check-tools
 # tools/bench_host.py under callgrind and the clock with glibc's malloc and with rvmem's (LD_PRELOAD).
 HOST_BENCH     := $(BUILD)/malloc-bench
 RVMEM_PRELOAD  ?= $(BUILD)/host/librvmem_malloc.so
-BENCH_HOST      = python3 tools/bench_host.py --bench $(HOST_BENCH) --preload $(RVMEM_PRELOAD) --json $(BUILD)/bench.json
 $(HOST_BENCH): $(HOSTBENCH_SOURCES) $(HEADERS) | check-host-tools
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) -std=gnu11 -O2 -g -fno-plt -Wl,-z,now $(WARNINGS) -I. -DRVMEM_HOST -o $@ \
 	    $(HOSTBENCH_SOURCES) -ldl
 
+# The kernel's figures, then (without a BENCHES filter) the host's; budgets fail the run, goals not
+# reached yet are printed at the end (docs/BENCHMARKS.md, "Budgets and goals").
 bench: all $(if $(BENCHES),,$(HOST_BENCH) $(BUILD)/host/librvmem_malloc.so)
 	python3 tools/bench.py --kernel $(BUILD)/kernel.elf --machine $(MACHINE) --mem $(MEM) --smp $(SMP) \
 	    --timeout $(TIMEOUT) --bios $(BIOS) --benches '$(BENCHES)' --json $(BUILD)/bench.json \
-	    $(if $(BENCHES),,; kernel_status=$$?; $(BENCH_HOST) && exit $$kernel_status)
+	    $(if $(BENCHES),,--host-bench $(HOST_BENCH) --preload $(RVMEM_PRELOAD))
 
 bench-host: $(HOST_BENCH) $(BUILD)/host/librvmem_malloc.so
-	$(BENCH_HOST)
+	python3 tools/bench_host.py --bench $(HOST_BENCH) --preload $(RVMEM_PRELOAD) --json $(BUILD)/bench.json
 
 debug: all
 	@echo "QEMU waits for gdb on :1234. In another terminal:"

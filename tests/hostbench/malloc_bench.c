@@ -105,7 +105,7 @@ static int run_workload(const char *name, const struct malloc_table *table, unsi
         resident_growth = peak > resident_before ? peak - resident_before : 0;
     }
     printf("workload %s allocator %s mallocs %llu frees %llu peak_live_bytes %llu peak_resident_growth %llu "
-           "best_seconds %.6f\n",
+           "best_seconds %.9f\n",
            name, table->name, (unsigned long long)run.result.mallocs, (unsigned long long)run.result.frees,
            (unsigned long long)run.result.peak_live_bytes, (unsigned long long)resident_growth, best);
     return 0;
