@@ -134,7 +134,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST $(SETTINGS) -fno-
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
 .PHONY: all stack-report checked-kernel run test test-matrix firmware bench bench-host debug host host-test fuzz \
-        fuzz-targets format lint deps clean help check-tools check-host-tools
+        fuzz-targets format lint deps clean help check-tools check-host-tools check-bench-tools
 
 all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
 
@@ -262,7 +262,7 @@ $(BUILD)/bounce-$(RELOCATED_ADDR).bin: tools/bounce.S | check-tools
 # tools/bench_host.py under callgrind and the clock with glibc's malloc and with rvmem's (LD_PRELOAD).
 HOST_BENCH     := $(BUILD)/malloc-bench
 RVMEM_PRELOAD  ?= $(BUILD)/host/librvmem_malloc.so
-$(HOST_BENCH): $(HOSTBENCH_SOURCES) $(HEADERS) | check-host-tools
+$(HOST_BENCH): $(HOSTBENCH_SOURCES) $(HEADERS) | check-bench-tools
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) -std=gnu11 -O2 -g -fno-plt -Wl,-z,now $(WARNINGS) -I. -DRVMEM_HOST -o $@ \
@@ -356,6 +356,9 @@ check-tools:
 
 check-host-tools:
 	@tools/deps.sh host
+
+check-bench-tools:
+	@tools/deps.sh bench
 
 clean:
 	rm -rf $(BUILD)

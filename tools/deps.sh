@@ -1,12 +1,13 @@
 #!/bin/sh
 # tools/deps.sh - make sure the tools a make target needs are installed.
 #
-# Usage: tools/deps.sh kernel|host|all
+# Usage: tools/deps.sh kernel|host|bench|all
 #   kernel: RISC-V cross compiler, QEMU, OpenSBI, dtc, python3 (make all/run/test/bench)
 #   host:   host C compiler with sanitizers and the C library's headers, clang with libFuzzer,
 #           python3 (make host-test/test)
-#   all:    both, plus gdb-multiarch, clang-format, cppcheck, valgrind, tmux, U-Boot and the
-#           32-bit host libraries (make deps: everything make test-matrix and make bench use)
+#   bench:  host, plus valgrind (callgrind: make bench's host part, make bench-host)
+#   all:    all three, plus gdb-multiarch, clang-format, cppcheck, tmux, U-Boot and the 32-bit
+#           host libraries (make deps: everything make test-matrix and make lint use too)
 # Missing tools are installed with apt-get when this machine has it and we are root (or
 # have password-less sudo): one line names the packages, apt's own output goes to a log that is
 # shown only when apt-get fails. Packages come without the ones they merely recommend (for
@@ -39,7 +40,7 @@ kernel | all)
     ;;
 esac
 case "$want" in
-host | all)
+host | bench | all)
     need gcc gcc
     need_file /usr/include/stdio.h libc6-dev # gcc only recommends it
     need clang clang
@@ -49,11 +50,15 @@ host | all)
     need python3 python3
     ;;
 esac
+case "$want" in
+bench | all)
+    need valgrind valgrind
+    ;;
+esac
 if [ "$want" = all ]; then
     need gdb-multiarch gdb-multiarch
     need clang-format clang-format
     need cppcheck cppcheck
-    need valgrind valgrind
     need tmux tmux
     # make test-matrix: U-Boot for the booti run; the 32-bit host tests (x86-64 hosts).
     need_file /usr/lib/u-boot/qemu-riscv64_smode/uboot.elf u-boot-qemu

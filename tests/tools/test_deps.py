@@ -54,6 +54,10 @@ class Install(unittest.TestCase):
         self.assertIn("--no-install-recommends", calls[1].split())
         self.assertIn("gcc-riscv64-unknown-elf", calls[1].split())
 
+    def test_bench_needs_valgrind_test_does_not(self):
+        self.assertIn("valgrind", self.run_deps("exit 0", "bench")[3][1].split())
+        self.assertNotIn("valgrind", self.run_deps("exit 0", "host")[3][1].split())
+
     def test_errors_stay_visible(self):
         status, out, err, calls = self.run_deps('echo "E: Unable to locate package qemu-system-misc" >&2; exit 100')
         self.assertEqual(status, 1)
