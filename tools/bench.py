@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""tools/bench.py - `make bench`: boot with -icount shift=0 and mode=bench, collect the figures.
+"""tools/bench.py - `make bench`: boot with -icount shift=0 and mode=bench, collect the figures, judge them.
 
-The guest prints its table and one "BENCH_JSON {...}" line per benchmark; this script
-checks the run completed (BENCH_DONE), writes the figures to build/bench.json as a list of
-objects with keys name, n, mean, p50, p99, max, unit (plus budget_mean and budget_max, 0
-meaning no budget), and fails when the guest reports an exceeded budget.
+The guest prints its table and one "BENCH_JSON {...}" line per benchmark; this script checks the
+run completed (BENCH_DONE), boots once more at --init-mem to time the page allocator's start-up
+there, adds the all-harts over one-hart churn ratio, and with --host-bench the host's figures
+(tools/bench_host.py). It writes every figure to build/bench.json as a list of objects with keys
+name, n, mean, p50, p99, max, unit, budget_mean and budget_max (0 meaning no budget), then prints
+the budgets table and the goals table (tools/bench_budgets.py) and exits 1 when a budget is
+exceeded, a benchmark failed or a run did not complete; 0 otherwise. Goals not reached never
+fail the run.
 """
 import argparse
 import json
@@ -13,80 +17,109 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_budgets  # noqa: E402
+import qemu_options  # noqa: E402
+
+CHURN_RATIO = "page_order0_churn_all_harts_over_1_hart"
+
+
+def bench_lines(text):
+    """The figures of the BENCH_JSON lines in a guest's output."""
+    return [json.loads(line[len("BENCH_JSON "):]) for line in text.splitlines() if line.startswith("BENCH_JSON ")]
+
+
+def churn_ratio(figures):
+    """The all-harts order-0 churn over the one-hart churn, per operation, as a figure (None without both)."""
+    by_name = {figure["name"]: figure for figure in figures}
+    one, every = by_name.get("page_order0_churn_1_hart"), by_name.get("page_order0_churn_all_harts")
+    if not (one and every and one["mean"]):
+        return None
+    ratio = round(every["mean"] / one["mean"], 3)
+    return {"name": CHURN_RATIO, "n": 1, "mean": ratio, "p50": ratio, "p99": ratio, "max": ratio, "unit": "ratio",
+            "budget_mean": 0, "budget_max": 0}
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kernel", required=True)
-    parser.add_argument("--machine", default="virt")
-    parser.add_argument("--mem", default="256M")
-    parser.add_argument("--smp", default="4")
-    parser.add_argument("--timeout", type=int, default=300)
-    parser.add_argument("--bios", default="default")
+    qemu_options.add_arguments(parser, timeout=300, smp="4")
     parser.add_argument("--benches", default="")
     parser.add_argument("--json", default="build/bench.json")
     parser.add_argument("--init-mem", default="4G",
                         help="also boot once with this much RAM to time the page allocator's start-up")
+    parser.add_argument("--host-bench", help="build/malloc-bench: also measure the host (tools/bench_host.py)")
+    parser.add_argument("--preload", help="rvmem's LD_PRELOAD library, for --host-bench")
     args = parser.parse_args()
+    if args.host_bench and not args.preload:
+        parser.error("--host-bench needs --preload")
 
     bootargs = "mode=bench" + (f" benches={args.benches}" if args.benches else "")
-    command = ["./qemu.sh", "-i", "-M", args.machine, "-s", args.smp, "-m", args.mem, "-t", str(args.timeout),
-               "-b", args.bios, "-a", bootargs, args.kernel]
+    command = qemu_options.command(args.kernel, machine=args.machine, harts=args.smp, mem=args.mem,
+                                   timeout=args.timeout, bios=args.bios, bootargs=bootargs, icount=True)
     print("$ " + " ".join(command))
     result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     text = result.stdout.decode("utf-8", "replace").replace("\r", "")
     os.makedirs(os.path.dirname(args.json) or ".", exist_ok=True)
-    with open(os.path.splitext(args.json)[0] + ".log", "w") as log:
+    log_path = os.path.splitext(args.json)[0] + ".log"
+    with open(log_path, "w") as log:
         log.write(text)
-
-    figures = []
     for line in text.splitlines():
-        if line.startswith("BENCH_JSON "):
-            figures.append(json.loads(line[len("BENCH_JSON "):]))
-        elif not line.startswith("BENCH_DONE"):
+        if not line.startswith("BENCH_JSON ") and not line.startswith("BENCH_DONE"):
             print(line)
+    figures = bench_lines(text)
     for figure in figures:
         if figure["name"] == "buddy_init_this_machine":
             figure["name"] = f"buddy_init_{args.mem}"
+
+    failures = []
+    done = re.search(r"^BENCH_DONE (\d+) budget", text, re.M)
+    guest_exceeded = int(done.group(1)) if done else 0
+    if not done:
+        failures.append(f"the run did not complete (exit {result.returncode}); see {log_path}")
+    elif guest_exceeded or result.returncode:
+        failures.append(f"the guest counted {guest_exceeded} budget(s) exceeded or benchmark(s) failed "
+                        f"(exit {result.returncode})")
     if args.init_mem and not args.benches:
-        extra = ["./qemu.sh", "-i", "-M", args.machine, "-s", "1", "-m", args.init_mem, "-t", str(args.timeout),
-                 "-b", args.bios, "-a", "mode=bench benches=buddy_init_this_machine", args.kernel]
+        extra = qemu_options.command(args.kernel, machine=args.machine, harts=1, mem=args.init_mem,
+                                     timeout=args.timeout, bios=args.bios,
+                                     bootargs="mode=bench benches=buddy_init_this_machine", icount=True)
         print("$ " + " ".join(extra))
         more = subprocess.run(extra, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for line in more.stdout.decode("utf-8", "replace").replace("\r", "").splitlines():
-            if line.startswith("BENCH_JSON "):
-                figure = json.loads(line[len("BENCH_JSON "):])
-                figure["name"] = f"buddy_init_{args.init_mem}"
-                figures.append(figure)
-                print(f"{figure['name']:<36} {figure['n']:7d} {figure['mean']:12.2f} (at -m {args.init_mem})")
+        more_text = more.stdout.decode("utf-8", "replace").replace("\r", "")
+        for figure in bench_lines(more_text):
+            figure["name"] = f"buddy_init_{args.init_mem}"
+            figures.append(figure)
+            print(f"{figure['name']:<36} {figure['n']:7d} {figure['mean']:12.2f} (at -m {args.init_mem})")
+        for line in more_text.splitlines():
             if line.startswith("# BUDGET EXCEEDED"):
                 print(line)
-                text += "\n" + line
         if more.returncode:
-            print(f"bench: the -m {args.init_mem} run failed (exit {more.returncode})")
-            return 1
-    # Issue 3: the same order-0 churn on all harts at once costs at most 1.25x per operation.
-    by_name = {figure["name"]: figure for figure in figures}
-    ratio_failed = False
-    one, every = by_name.get("page_order0_churn_1_hart"), by_name.get("page_order0_churn_all_harts")
-    if one and every and one["mean"]:
-        ratio = every["mean"] / one["mean"]
-        print(f"order-0 churn, all harts / 1 hart: {ratio:.2f} (budget 1.25)")
-        ratio_failed = ratio > 1.25
+            failures.append(f"the -m {args.init_mem} run failed (exit {more.returncode})")
+    ratio = churn_ratio(figures)
+    if ratio:
+        figures.append(ratio)
+        print(f"order-0 churn, all harts / 1 hart: {ratio['mean']:.3f}")
     with open(args.json, "w") as out:
         json.dump(figures, out, indent=2)
         out.write("\n")
-    done = re.search(r"^BENCH_DONE (\d+) budget", text, re.M)
     print(f"bench: {len(figures)} figures written to {args.json}")
-    if not done:
-        print(f"bench: the run did not complete (exit {result.returncode}); see {os.path.splitext(args.json)[0]}.log")
-        return 1
-    if ratio_failed:
-        print("bench: the all-harts churn exceeds 1.25x the one-hart churn")
-        return 1
-    if int(done.group(1)) or result.returncode:
-        print(f"bench: {done.group(1)} budget(s) exceeded (exit {result.returncode})")
-        return 1
-    return 0
+
+    if args.host_bench:
+        import bench_host  # noqa: E402 (tools/bench_host.py)
+        host_figures, problems = bench_host.measure(args.host_bench, args.preload, bench_host.WORKLOADS,
+                                                    bench_host.RUNS, bench_host.REPEAT)
+        failures += [f"host: {problem}" for problem in problems]
+        figures += host_figures
+
+    bench_budgets.apply_budgets(figures)
+    with open(args.json, "w") as out:
+        json.dump(figures, out, indent=2)
+        out.write("\n")
+    missed = bench_budgets.print_tables(figures)
+    failures += [f"budget exceeded: {miss}" for miss in missed]
+    print(f"bench: {len(figures)} figures in {args.json}; " +
+          ("every budget holds" if not failures else f"FAILED: {'; '.join(failures)}"))
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

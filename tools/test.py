@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ktap  # noqa: E402
+import qemu_options  # noqa: E402
 
 EXIT_TEST_FAILED = 1
 EXIT_PANIC = 2
@@ -49,8 +50,8 @@ def run(command, log_path, timeout):
 
 
 def qemu_command(args, harts, bootargs):
-    return ["./qemu.sh", "-M", args.machine, "-s", str(harts), "-m", args.mem, "-t", str(args.timeout),
-            "-b", args.bios, "-a", bootargs, args.kernel]
+    return qemu_options.command(args.kernel, machine=args.machine, harts=harts, mem=args.mem, timeout=args.timeout,
+                                bios=args.bios, bootargs=bootargs)
 
 
 NOTHING_MATCHED = "# ktest: no test matches the filter"
@@ -107,9 +108,9 @@ def relocated_suites(args, total):
     """kernel.bin loaded away from its link address (QEMU's generic loader) relocates itself and passes."""
     label = f"kernel.bin at {args.relocated_address} smp=2"
     log_path = os.path.join(args.log_dir, "relocated.log")
-    command = ["./qemu.sh", "-M", "virt", "-s", "2", "-m", args.mem, "-t", str(args.timeout), "-b", args.bios,
-               "-a", "mode=test", "-x",
-               f"-device loader,file={args.relocated},addr={args.relocated_address},force-raw=on", args.bounce]
+    command = qemu_options.command(args.bounce, machine="virt", harts=2, mem=args.mem, timeout=args.timeout,
+                                   bios=args.bios, bootargs="mode=test",
+                                   extra=[qemu_options.loader(args.relocated, args.relocated_address)])
     status, text, seconds = run(command, log_path, args.timeout + 10)
     count = ktap.parse(text, label)
     image = re.search(r"excluded 0x0*([0-9a-f]+)-0x[0-9a-f]+ .* kernel image and stacks", text)
@@ -460,18 +461,13 @@ def monitor_check(args, total):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kernel", required=True)
+    qemu_options.add_arguments(parser, timeout=120, smp="1,4", smp_help="hart counts for the in-kernel runs")
     parser.add_argument("--host")
     parser.add_argument("--checked-kernel", help="a CHECKED=1 build: its allocator suites run too")
     parser.add_argument("--fuzz", action="append", default=[])
     parser.add_argument("--preload", help="the LD_PRELOAD malloc (make host): real programs run under it")
     parser.add_argument("--plain-host", help="the host tests built without sanitizers, run under --preload")
     parser.add_argument("--fuzz-seconds", type=int, default=10)
-    parser.add_argument("--machine", default="virt")
-    parser.add_argument("--mem", default="256M")
-    parser.add_argument("--smp", default="1,4", help="hart counts for the in-kernel runs")
-    parser.add_argument("--timeout", type=int, default=120)
-    parser.add_argument("--bios", default="default")
     parser.add_argument("--relocated", help="kernel.bin: also boot it at --relocated-address behind --bounce")
     parser.add_argument("--bounce", help="tools/bounce.S built for --relocated-address (placed at 0x80200000)")
     parser.add_argument("--relocated-address", default="0x84000000")

@@ -41,6 +41,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ktap  # noqa: E402
+import qemu_options  # noqa: E402
 
 VERDICT = re.compile(r"^power: exit (\d+)\s*$", re.M)
 BOOT_HART = re.compile(r"boot hart: hartid (\d+)")
@@ -75,8 +76,8 @@ class Run:
         self.expect_harts = harts if expect_harts is None else expect_harts
         self.expect_console = expect_console
         self.dtb = dtb  # a function (run, args) -> path of a device tree to pass with -dtb
-        self.extra = list(extra)
-        self.kernel = kernel  # overrides the image: ("-x"-style arguments replace -kernel)
+        self.extra = list(extra)  # more QEMU options, each one ./qemu.sh -x argument
+        self.kernel = kernel  # the image, when not --kernel
         self.note = note
         self.bios = bios  # firmware for this machine (default: --bios)
         self.script = list(script)  # (text to wait for, line to type on the console), in order
@@ -122,27 +123,27 @@ def matrix(args):
     runs.append(Run("sifive_u", 5, "256M", exit_status=False, expect_harts=4, expect_console="sifive,uart0",
                     dtb=alias_dtb("/soc/serial@10010000"), note="alias serial0:115200n8"))
     address = args.relocated_address
-    loader = "-device loader,file={},addr=" + address + ",force-raw=on"
     if args.relocated_kernel:  # the default image, moved: it relocates itself
         runs.append(Run("virt", 4, "256M", expect_console="ns16550a",
-                        kernel=["-x", loader.format(args.relocated_kernel), args.bounce],
+                        extra=[qemu_options.loader(args.relocated_kernel, address)], kernel=args.bounce,
                         note=f"relocated to {address}"))
         runs.append(Run("sifive_u", 5, "256M", exit_status=False, expect_harts=4, expect_console="sifive,uart0",
-                        kernel=["-x", loader.format(args.relocated_kernel), args.bounce],
+                        extra=[qemu_options.loader(args.relocated_kernel, address)], kernel=args.bounce,
                         note=f"relocated to {address}"))
     if args.linked_kernel:  # an image linked for the address (LOAD_ADDR=), loaded there
         runs.append(Run("virt", 4, "256M", expect_console="ns16550a",
-                        kernel=["-x", loader.format(args.linked_kernel), args.bounce],
+                        extra=[qemu_options.loader(args.linked_kernel, address)], kernel=args.bounce,
                         note=f"linked for {address}"))
         # ... and the same image loaded at 0x80200000 instead: relocation downwards.
-        runs.append(Run("virt", 2, "64M", expect_console="ns16550a", kernel=[args.linked_kernel],
+        runs.append(Run("virt", 2, "64M", expect_console="ns16550a", kernel=args.linked_kernel,
                         note="linked elsewhere, at 0x80200000"))
     # U-Boot (S-mode, under OpenSBI) as on a board: the image sits where U-Boot's kernel_addr_r would
     # put it and `booti` starts it, with the bootargs set in U-Boot's environment. booti moves it to
     # RAM base + text_offset (0x80200000): the image linked for 0x84000000 then relocates itself.
     for image, what in ((args.relocated_kernel, "default image"), (args.linked_kernel, "LOAD_ADDR image")):
         if args.uboot and image:
-            runs.append(Run("virt", 4, "256M", expect_console="ns16550a", kernel=["-x", loader.format(image), args.uboot],
+            runs.append(Run("virt", 4, "256M", expect_console="ns16550a", extra=[qemu_options.loader(image, address)],
+                            kernel=args.uboot,
                             script=[("autoboot", "\n"),
                                     ("=> ", f"setenv bootargs mode=test{' tests=' + args.tests if args.tests else ''}"
                                             f"; booti {address} - ${{fdtcontroladdr}}\n")],
@@ -153,10 +154,10 @@ def matrix(args):
     if args.rv32_kernel and args.rv32_firmware:  # rv32: no OpenSBI exists for it, firmware/ boots it
         for harts, memory in ((1, "64M"), (4, "256M"), (8, "2G")):
             runs.append(Run("virt", harts, memory, expect_console="ns16550a", bios=args.rv32_firmware,
-                            kernel=[args.rv32_kernel], qemu="qemu-system-riscv32", note="rv32 on firmware/"))
+                            kernel=args.rv32_kernel, qemu="qemu-system-riscv32", note="rv32 on firmware/"))
         # kernel.bin is loaded raw at 0x80400000 on rv32 (4 MiB past the firmware): it relocates itself.
         runs.append(Run("virt", 2, "256M", expect_console="ns16550a", bios=args.rv32_firmware,
-                        kernel=[os.path.splitext(args.rv32_kernel)[0] + ".bin"], qemu="qemu-system-riscv32",
+                        kernel=os.path.splitext(args.rv32_kernel)[0] + ".bin", qemu="qemu-system-riscv32",
                         note="rv32 kernel.bin relocated"))
     if args.dw_apb_dtb:
         # QEMU's default firmware here is the HSS, not OpenSBI: boot Debian's OpenSBI 1.1 instead.
@@ -170,12 +171,10 @@ def matrix(args):
 
 def boot(run, args):
     """Boots one run; returns (ok, problems, text, seconds, status, ended_by_runner)."""
-    command = ["./qemu.sh", "-M", run.machine, "-s", str(run.harts), "-m", run.memory, "-t", "0",
-               "-b", run.bios or args.bios,
-               "-a", "mode=test" + (f" tests={args.tests}" if args.tests else "")]
-    if run.dtb:
-        command += ["-d", run.dtb(run, args)]
-    command += run.kernel if run.kernel else [args.kernel]
+    command = qemu_options.command(run.kernel or args.kernel, machine=run.machine, harts=run.harts, mem=run.memory,
+                                   timeout=0, bios=run.bios or args.bios,
+                                   bootargs="mode=test" + (f" tests={args.tests}" if args.tests else ""),
+                                   dtb=run.dtb(run, args) if run.dtb else None, extra=run.extra)
     started = time.monotonic()
     environment = dict(os.environ, QEMU=run.qemu) if run.qemu else None
     process = subprocess.Popen(command, stdin=subprocess.PIPE if run.script else subprocess.DEVNULL,
@@ -279,7 +278,7 @@ def can_execute(program):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kernel", required=True)
+    qemu_options.add_arguments(parser, timeout=90, machine=False, mem=False)
     parser.add_argument("--relocated-kernel", help="a raw image (.bin) to load at --relocated-address")
     parser.add_argument("--linked-kernel", help="a raw image linked for --relocated-address (LOAD_ADDR=)")
     parser.add_argument("--relocated-address", default="0x84000000")
@@ -289,10 +288,8 @@ def main():
     parser.add_argument("--firmware", help="firmware/ built for rv64: the rv64 image boots on it too")
     parser.add_argument("--rv32-kernel", help="an ARCH=rv32 kernel.elf (kernel.bin beside it)")
     parser.add_argument("--rv32-firmware", help="firmware/ built for rv32 (-bios): Debian has no rv32 OpenSBI")
-    parser.add_argument("--host32", help="the host tests built with -m32 (ARCH=rv32 host-tests), run when given")
+    parser.add_argument("--host32", help="the host tests built with -m32 (build/rv32/host-tests), run when given")
     parser.add_argument("--dw-apb-dtb", help="device tree for microchip-icicle-kit (snps,dw-apb-uart console)")
-    parser.add_argument("--bios", default="default")
-    parser.add_argument("--timeout", type=int, default=90, help="seconds per run before it counts as hung")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--tests", default="", help="test filter passed as tests= (default: every suite)")
     parser.add_argument("--only", default="", help="regular expression: run only the matching configurations")

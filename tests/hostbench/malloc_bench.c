@@ -1,7 +1,7 @@
 /*
  * tests/hostbench/malloc_bench.c - the malloc workloads as a host program, for callgrind and the clock.
  *
- * Host only (not part of the kernel or the host test binary): `make host-bench` builds it as
+ * Host only (not part of the kernel or the host test binary): `make bench-host` builds it as
  * build/malloc-bench, optimized and without sanitizers, calling the C library's malloc and free.
  * Run as it is, that is glibc's allocator; run with LD_PRELOAD of rvmem's shared library, the
  * same binary calls rvmem's. tools/bench_host.py runs it both ways under
@@ -105,7 +105,7 @@ static int run_workload(const char *name, const struct malloc_table *table, unsi
         resident_growth = peak > resident_before ? peak - resident_before : 0;
     }
     printf("workload %s allocator %s mallocs %llu frees %llu peak_live_bytes %llu peak_resident_growth %llu "
-           "best_seconds %.6f\n",
+           "best_seconds %.9f\n",
            name, table->name, (unsigned long long)run.result.mallocs, (unsigned long long)run.result.frees,
            (unsigned long long)run.result.peak_live_bytes, (unsigned long long)resident_growth, best);
     return 0;

@@ -48,5 +48,22 @@ class ParseBenchLine(unittest.TestCase):
         self.assertIsNone(bench_host.LINE.match("malloc-bench: larson failed with error -12"))
 
 
+class WallClock(unittest.TestCase):
+    def test_paired_ratio_is_the_median_of_each_runs_ratio(self):
+        self.assertEqual(bench_host.paired_ratio([1, 2, 3], [2, 2, 2]), 1.0)
+        self.assertEqual(bench_host.paired_ratio([1, 1, 3, 4], [2, 2, 2, 2]), 1.0)
+
+    def test_a_run_on_a_slow_cpu_does_not_decide(self):
+        # Run 0: rvmem's process slowed down; run 1: glibc's process sped up. The fastest of all reads 46/45.
+        rvmem, glibc = [62, 46, 47, 46, 47], [54, 45, 55, 54, 55]
+        self.assertGreater(min(rvmem) / min(glibc), 1)
+        self.assertLess(bench_host.paired_ratio(rvmem, glibc), 0.9)
+
+    def test_budget_of_each_workload(self):
+        for workload in bench_host.WORKLOADS:
+            self.assertLessEqual(bench_host.wall_clock_budget(workload), 1.0)
+        self.assertEqual(bench_host.wall_clock_budget("no_such_workload"), float("inf"))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,153 @@
+"""tools/bench_budgets.py - what `make bench` holds its figures to: budgets, which fail the run; goals, which do not.
+
+A budget is a regression guard: it holds today with a small margin, so a figure that gets worse
+fails `make bench`, and `make bench` exits 0 when every budget holds. A goal is a figure an open
+issue asks for that the code does not reach yet: it is printed in its own table at the end of
+`make bench` and never fails the run. docs/BENCHMARKS.md ("Budgets and goals") states the margin
+rule and lists the goals; keep GOALS and that list in step (tests/tools/test_bench_budgets.py checks).
+
+The kernel's budgets live beside its benchmarks (KBENCH(name, budget_mean, budget_max) and
+kbench_report() in tests/bench/*.c): the guest checks them and writes them into each figure's
+budget_mean and budget_max. BUDGETS holds those of the figures made outside the guest (tools/bench.py's
+boot at -m 4G and its churn ratio, tools/bench_host.py's ratios); apply_budgets() writes them into
+those figures the same way, so one check and one table cover every figure. A figure is a dict as in
+build/bench.json: name, n, mean, p50, p99, max, unit, budget_mean, budget_max (0: no budget).
+"""
+import collections
+
+# name: (budget_mean, budget_max); 0: no budget on that field.
+BUDGETS = {
+    # Page allocator start-up over the machine's RAM (buddy_init_<MEM>): the default 256M and the 4G boot.
+    "buddy_init_256M": (0, 59130),
+    "buddy_init_4G": (0, 866179),
+    # Order-0 churn on every hart over one hart, per operation (issue 3's target: at most 1.25).
+    "page_order0_churn_all_harts_over_1_hart": (1.25, 0),
+    # The host: rvmem's instructions per call (malloc and free together) over glibc's, under callgrind.
+    "host_pair_instructions_rvmem_over_glibc": (0.39, 0),
+    "host_simple16_instructions_rvmem_over_glibc": (0.28, 0),
+    "host_larson_instructions_rvmem_over_glibc": (0.32, 0),
+    "host_zstress_instructions_rvmem_over_glibc": (0.21, 0),
+    "host_sweep_instructions_rvmem_over_glibc": (0.25, 0),
+    # The host: rvmem's wall-clock time over glibc's (issue 5's target: faster, at most 1).
+    "host_pair_seconds_rvmem_over_glibc": (1.0, 0),
+    "host_simple16_seconds_rvmem_over_glibc": (0.91, 0),
+    "host_larson_seconds_rvmem_over_glibc": (0.59, 0),
+    "host_zstress_seconds_rvmem_over_glibc": (0.64, 0),
+    "host_sweep_seconds_rvmem_over_glibc": (0.56, 0),
+}
+
+# A goal: the figure's field must come to at most target. When the row does not exist yet (its
+# workload or mode is still to be built), now() reads the stand-in rows instead, as today's nearest
+# figure, and the table says so.
+Goal = collections.namedtuple("Goal", "name field target issue stand_ins note")
+
+GOALS = [
+    Goal("malloc_lean_larson_footprint", "mean", 1100, "issue 14", ("malloc_larson_footprint",),
+         "no lean mode yet: the fast mode's"),
+    Goal("malloc_lean_zstress_footprint", "mean", 1100, "issue 14", ("malloc_zstress_footprint",),
+         "no lean mode yet: the fast mode's"),
+] + [
+    Goal(f"malloc_{workload}_max_reserved", "max", 400, "issue 14",
+         (f"malloc_{workload}_malloc", f"malloc_{workload}_free"), "heap not reserved yet: every call's")
+    for workload in ("pair", "simple16", "larson", "zstress")
+] + [
+    Goal("page_alloc_order0_refill_deepest", "max", 400, "issue 14", (), ""),
+    Goal("page_alloc_order1_deepest", "max", 400, "issue 14", (), ""),
+    Goal("page_alloc_order0_refill_fragmented_deepest", "max", 400, "issue 14", (), ""),
+    Goal("buddy_drain_caches_full_cache", "max", 400, "issue 14", (), ""),
+    Goal("malloc_pair_64B_free", "mean", 25, "issue 5", (), ""),
+]
+
+
+def apply_budgets(figures):
+    """Writes BUDGETS into the figures they name (budget_mean, budget_max); leaves the others as they are."""
+    for figure in figures:
+        if figure["name"] in BUDGETS:
+            figure["budget_mean"], figure["budget_max"] = BUDGETS[figure["name"]]
+
+
+def checks(figure):
+    """(field, value, budget, holds) for each field of figure that has a budget."""
+    result = []
+    for field in ("mean", "max"):
+        budget = figure.get(f"budget_{field}") or 0
+        if budget and field in figure:
+            result.append((field, figure[field], budget, figure[field] <= budget))
+    return result
+
+
+def exceeded(figures):
+    """Every budget the figures exceed, as "name field value > budget" lines."""
+    return [f"{figure['name']} {field} {number(value)} > {number(budget)}"
+            for figure in figures for field, value, budget, holds in checks(figure) if not holds]
+
+
+def number(value):
+    """A figure as the tables print it: whole numbers without decimals, others with up to three."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", "")
+    return f"{value:.3f}".rstrip("0")
+
+
+def budget_table(figures):
+    """Lines of the budgets table: every figure with a budget, its value and budget per field, the
+    headroom left (budget over value, minus 1) and whether it holds."""
+    rows = [(figure, checks(figure)) for figure in figures]
+    rows = [(figure, fields) for figure, fields in rows if fields]
+    if not rows:
+        return []
+    lines = [f"{'figure':<44} {'field':<5} {'now':>10} {'budget':>10} {'headroom':>8}  verdict"]
+    for figure, fields in rows:
+        for field, value, budget, holds in fields:
+            headroom = f"{(budget / value - 1) * 100:7.1f}%" if value else f"{'-':>8}"
+            lines.append(f"{figure['name']:<44} {field:<5} {number(value):>10} {number(budget):>10} {headroom}  "
+                         f"{'ok' if holds else 'EXCEEDED'}")
+    return lines
+
+
+def now(goal, by_name):
+    """(value, where it comes from) for a goal: its own row when it exists, else the largest of its
+    stand-in rows that exist; None when neither does."""
+    if goal.name in by_name and goal.field in by_name[goal.name]:
+        return by_name[goal.name][goal.field], goal.name
+    found = [(by_name[name][goal.field], name) for name in goal.stand_ins
+             if name in by_name and goal.field in by_name[name]]
+    if not found:
+        return None
+    value = max(value for value, _ in found)
+    return value, f"{goal.note} {' / '.join(name for _, name in found)}"
+
+
+def goal_table(figures):
+    """Lines of the goals table: each goal with a figure to set against it (goal, now, where now comes from)."""
+    by_name = {figure["name"]: figure for figure in figures}
+    lines = []
+    for goal in GOALS:
+        found = now(goal, by_name)
+        if found is None:
+            continue
+        value, source = found
+        reached = value <= goal.target
+        where = "" if source == goal.name else f"  ({source})"
+        lines.append(f"{goal.name:<44} {goal.field:<5} {'<= ' + number(goal.target):>10} {number(value):>10}  "
+                     f"{goal.issue}{', REACHED: make it a budget' if reached else ''}{where}")
+    if lines:
+        lines.insert(0, f"{'figure':<44} {'field':<5} {'goal':>10} {'now':>10}  issue")
+    return lines
+
+
+def print_tables(figures):
+    """Prints the budgets table, then the goals table; returns the budgets exceeded (exceeded()'s lines)."""
+    missed = exceeded(figures)
+    table = budget_table(figures)
+    if table:
+        print("\nbudgets (regression guards: a figure above its budget fails the run; "
+              "docs/BENCHMARKS.md \"Budgets and goals\"):")
+        print("\n".join(table))
+    checked = sum(len(checks(figure)) for figure in figures)
+    print(f"budgets: {checked - len(missed)} of {checked} hold")
+    goals = goal_table(figures)
+    if goals:
+        print("\ngoals (not reached yet; they do not fail the run; docs/BENCHMARKS.md lists them):")
+        print("\n".join(goals))
+    return missed
