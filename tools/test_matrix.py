@@ -22,7 +22,7 @@ Boots the in-kernel suites (mode=test) on:
 The verdict of each run comes from the console: the KTAP output must be complete and clean and
 the kernel must print "power: exit 0". Where the machine reports an exit status (virt's
 sifive,test finisher) that status must agree. Where it cannot (sifive_u, spike: see
-../shared/PLATFORM.md), the runner ends QEMU itself once the verdict line is out. A run that
+docs/PLATFORM.md), the runner ends QEMU itself once the verdict line is out. A run that
 prints no verdict within --timeout seconds fails (status 124).
 
 Prints a table (machine, harts, RAM, boot hart, console, result, time) and
