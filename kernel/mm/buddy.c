@@ -17,9 +17,31 @@
 
 #define BATCH_PAGES (1u << BUDDY_CACHE_BATCH_ORDER)
 
-/* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
+/* ---- The largest-free trees and the root index (see buddy_internal.h; all of it under buddy->lock) ---- */
 
-/* tree_update_up (shared with buddy_range.c) is in buddy_internal.h. */
+/* tree_update_up (shared with buddy_range.c) is in buddy_internal.h, the root index in buddy_index.h. */
+
+/* Puts member `member` of level `level` into set `set` (or out of it), then its word above while that changes. */
+static void index_mark(struct buddy_region *region, unsigned level, uintptr_t member, uintptr_t set, bool present)
+{
+    for (; level < region->index_levels; level++, member /= WORD_BITS) {
+        unsigned long *word = &region->index_level[level][member / WORD_BITS * BUDDY_INDEX_SETS + set];
+        unsigned long before = *word;
+        unsigned long after = present ? before | index_bit(member) : before & ~index_bit(member);
+        *word = after;
+        if ((before != 0) == (after != 0))
+            return; /* the word is as empty or not as it was: the level above sees no change */
+    }
+}
+
+__attribute__((noinline)) void index_change_levels(struct buddy_region *region, uintptr_t root, uintptr_t old_value,
+                                                   uintptr_t new_value)
+{
+    for (uintptr_t set = old_value; set < new_value; set++)
+        index_mark(region, 0, root, set, true);
+    for (uintptr_t set = new_value; set < old_value; set++)
+        index_mark(region, 0, root, set, false);
+}
 
 /*
  * Walks down from the node of order `order_here` numbered `node`, which holds a free block of
@@ -58,19 +80,20 @@ static inline __attribute__((always_inline)) void pool_split_take(struct buddy *
     uint8_t *state = region->page_state;
     uint8_t *const *level = region->largest_free;
     buddy->free_blocks[from]--;
-    level[from][index >> from] = (uint8_t)from; /* its largest: the other half, one order down */
     for (uintptr_t half_order = from; half_order-- > order;) {
         uintptr_t half = index >> half_order; /* the half holding the block */
         uint8_t *nodes = level[half_order];
         nodes[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
-        nodes[half] = (uint8_t)half_order;
+        nodes[half] = (uint8_t)half_order;           /* its largest: the other half one order down */
         state_store(&state[(half ^ 1) << half_order], (uint8_t)(PAGE_FREE | half_order));
         buddy->free_blocks[half_order]++;
     }
-    level[order][index >> order] = 0;
-    tree_update_up(region, from, index >> from, order < from ? from : 0);
+    if (order < from)
+        level[order][index >> order] = 0; /* else tree_update_up writes it */
     state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
     pool_pages_out(buddy, order_pages(order));
+    /* The block split: its largest is its upper half, one order down; or nothing is left. Last: few values live. */
+    tree_update_up(region, from, index >> from, from + 1, order < from ? from : 0);
 }
 
 /*
@@ -102,23 +125,24 @@ ARCH_NO_FRAME_POINTER void buddy_pool_put(struct buddy *buddy, struct buddy_regi
         state_store(&state[(node | 1) << merged], PAGE_TAIL); /* the upper one stops being a block */
     }
     state_store(&state[node << merged], (uint8_t)(PAGE_FREE | merged));
-    level[merged][node] = (uint8_t)(merged + 1);
-    tree_update_up(region, (unsigned)merged, node, merged + 1);
     buddy->free_blocks[merged]++;
     buddy->pool_free_pages += order_pages(order);
+    /* Its node held the largest buddy merged, one order down (or nothing: the block itself). Last: few values live. */
+    tree_update_up(region, (unsigned)merged, node, merged > order ? merged : 0, merged + 1);
 }
 
 /*
  * The highest free block of an order >= `order`: its region, first page (*head) and order
- * (*from), or NULL when there is none. O(top_order) from the root of the highest region that
- * has one.
+ * (*from), or NULL when there is none. From the top region down, the first whose index has a
+ * root in set `order`: the highest such root, then down its tree. O(index levels +
+ * BUDDY_MAX_ORDER - *from) in that region.
  */
 static inline __attribute__((always_inline)) struct buddy_region *pool_highest(struct buddy *buddy, unsigned order,
                                                                                uintptr_t *head, unsigned *from)
 {
     for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
-        if (region->largest_free[region->top_order][0] > order) {
-            *head = tree_descend(region, region->top_order, 0, order, from);
+        if (index_any(region, order)) {
+            *head = tree_descend(region, BUDDY_MAX_ORDER, index_highest(region, order), order, from);
             return region;
         }
     }
@@ -359,22 +383,6 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
     return NULL;
 }
 
-/*
- * The order a refill takes (shared lock held): BUDDY_CACHE_BATCH_ORDER when some region has a
- * free block that large, else the largest order free anywhere (a fragmented pool), or -1 when
- * the pool is empty. Reads one root per region, walks nothing.
- */
-static int refill_order(const struct buddy *buddy)
-{
-    uintptr_t largest = 0; /* 1 + the largest free order, as the roots hold it */
-    for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
-        uintptr_t root = region->largest_free[region->top_order][0];
-        if (root > largest)
-            largest = root;
-    }
-    return largest > BUDDY_CACHE_BATCH_ORDER ? BUDDY_CACHE_BATCH_ORDER : (int)largest - 1;
-}
-
 /* Zeroes bytes (a power of two) at nodes, which is aligned to bytes or to 8: whole aligned stores. */
 static inline __attribute__((always_inline)) void clear_aligned_nodes(uint8_t *nodes, uintptr_t bytes)
 {
@@ -464,22 +472,23 @@ static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t a
 
 /*
  * cache_refill when no free block of the batch order is left (both locks held, released here):
- * the highest free block of the largest order there is is taken whole; an empty pool goes to
- * the slow path, which drains every cache and retries.
+ * the highest free block of the largest order there is is taken whole (orders tried from the
+ * batch order down: each try is one index word per region); an empty pool goes to the slow path,
+ * which drains every cache and retries.
  */
 static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
                                                          const void *caller, int *error)
 {
-    int largest = refill_order(buddy);
-    if (largest < 0) {
-        spin_unlock(&buddy->lock);
-        spin_unlock(&cache->lock);
-        return alloc_slow(buddy, 0, caller, error);
+    for (unsigned order = BUDDY_CACHE_BATCH_ORDER; order-- > 0;) {
+        uintptr_t head;
+        unsigned from;
+        struct buddy_region *region = pool_highest(buddy, order, &head, &from);
+        if (region) /* no block of order + 1 or more is free: this one is of the order */
+            return refill_handed_out(refill_take(buddy, cache, region, head, from, order), caller, error);
     }
-    uintptr_t head = 0; /* set by pool_highest: refill_order said a block of this order is free */
-    unsigned from = 0;
-    struct buddy_region *region = pool_highest(buddy, (unsigned)largest, &head, &from);
-    return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
+    spin_unlock(&buddy->lock);
+    spin_unlock(&cache->lock);
+    return alloc_slow(buddy, 0, caller, error);
 }
 
 /*

@@ -88,7 +88,9 @@
 #define BUDDY_CACHE_BATCH_ORDER 3 /* a refill takes one block of (at most) 2^3 = 8 pages */
 #endif
 
-#define BUDDY_TREE_ORDERS 31   /* a region spans at most 2^30 pages (4 TiB) */
+#define BUDDY_REGION_MAX_ORDER 30 /* a region spans at most 2^30 pages (4 TiB) */
+/* Levels of a region's root index (buddy_index.h) at most: 32 roots to a word or more. */
+#define BUDDY_INDEX_LEVELS ((BUDDY_REGION_MAX_ORDER - BUDDY_MAX_ORDER + 4) / 5)
 #define BUDDY_POISON_BYTE 0x6b /* Linux's POISON_FREE */
 
 #if BUDDY_MAX_ORDER > 15 || BUDDY_MAX_ORDER < BUDDY_CACHE_BATCH_ORDER
@@ -104,13 +106,18 @@ struct buddy_range {
     uintptr_t end;
 };
 
-/* A span of page frames with its metadata; aligned to the largest block at both ends. */
+/*
+ * A span of page frames with its metadata; aligned to the largest block at both ends, so that it
+ * is a row of roots: slots of 2^BUDDY_MAX_ORDER pages, each with a largest-free tree.
+ */
 struct buddy_region {
-    uintptr_t first_pfn;     /* page frame number (address >> PAGE_SHIFT) of the first page */
-    uintptr_t page_count;    /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
-    uint8_t *page_state;     /* one state byte per page, see buddy_internal.h */
-    uint8_t **largest_free;  /* [top_order + 1] levels of the largest-free tree, in struct buddy */
-    unsigned long top_order; /* the tree's root covers 2^top_order pages (>= page_count) */
+    uintptr_t first_pfn;         /* page frame number (address >> PAGE_SHIFT) of the first page */
+    uintptr_t page_count;        /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
+    uint8_t *page_state;         /* one state byte per page, see buddy_internal.h */
+    uint8_t **largest_free;      /* [BUDDY_MAX_ORDER + 1] levels of the largest-free trees, in struct buddy */
+    unsigned long *index_top;    /* the top word of each set of the root index (buddy_index.h) */
+    unsigned long **index_level; /* [index_levels] levels of the root index, level 0 first, in struct buddy */
+    unsigned index_levels;       /* not an unsigned long: the index's word stores cannot alias it */
 };
 
 struct buddy_cache_entry {
@@ -162,15 +169,16 @@ struct buddy {
     unsigned long peak_out_pages; /* highest total_pages - pool_free_pages seen */
     unsigned long free_blocks[BUDDY_MAX_ORDER + 1];
 
-    struct buddy_cache caches[RVMEM_MAX_HARTS];                  /* entry i belongs to hart_self() == i */
-    uint8_t *largest_free[BUDDY_MAX_REGIONS][BUDDY_TREE_ORDERS]; /* region r's tree levels */
+    struct buddy_cache caches[RVMEM_MAX_HARTS];                       /* entry i belongs to hart_self() == i */
+    uint8_t *largest_free[BUDDY_MAX_REGIONS][BUDDY_MAX_ORDER + 1];    /* region r's tree levels */
+    unsigned long *root_index[BUDDY_MAX_REGIONS][BUDDY_INDEX_LEVELS]; /* region r's root index levels */
 };
 
 /*
  * Takes the ranges over (see the top of this file). Not thread-safe: call it before the
  * allocator is shared. Returns 0, -E_INVAL for bad arguments or overlapping ranges,
  * -E_NOMEM when no range can hold the metadata or no page is left, -E_RANGE for a region
- * spanning more than 2^(BUDDY_TREE_ORDERS - 1) pages.
+ * spanning more than 2^BUDDY_REGION_MAX_ORDER pages.
  */
 int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned range_count);
 

@@ -14,14 +14,16 @@
  * Invariant: exactly the first page of every block has a non-TAIL state, so the block holding
  * a page is found by looking at the page aligned down to 2^k for k = 0..BUDDY_MAX_ORDER.
  *
- * Largest-free tree: region->largest_free[m][i] is 1 + the order of the largest free block of
+ * Largest-free trees: region->largest_free[m][i] is 1 + the order of the largest free block of
  * the pool inside the node [i * 2^m, (i + 1) * 2^m) (pages of the region), or 0 when there is
- * none; m runs from 0 (pages) to region->top_order (the root). A node of order m is entirely
- * free when its value is m + 1. Each level has an even number of nodes (a sibling always
- * exists; the padding is 0). The value of a node is exact unless a block (free, allocated or
- * cached) of a higher order covers it: inside a block nothing reads it, and whoever splits a
- * block writes the nodes on the way down. Finding the highest free block of order >= k walks
- * down the highest child whose value is > k; a change walks up, and stops where a value holds.
+ * none; m runs from 0 (pages) to BUDDY_MAX_ORDER (the roots: no block is larger, so each root
+ * has a tree of its own). A node of order m is entirely free when its value is m + 1. The value
+ * of a node is exact unless a block (free, allocated or cached) of a higher order covers it:
+ * inside a block nothing reads it, and whoever splits a block writes the nodes on the way down.
+ * A root is never covered. The root index (buddy_index.h) holds each root in the sets of the
+ * orders below its value. Finding the highest free block of order >= k takes the highest root
+ * of set k from the index and walks down the highest child whose value is > k; a change walks
+ * up, stops where a value holds, and moves a root whose value changed in the index.
  */
 #ifndef RVMEM_KERNEL_MM_BUDDY_INTERNAL_H
 #define RVMEM_KERNEL_MM_BUDDY_INTERNAL_H
@@ -30,6 +32,7 @@
 #include <stdint.h>
 
 #include "kernel/mm/buddy.h"
+#include "kernel/mm/buddy_index.h"
 #include "kernel/base/misuse.h"
 
 enum page_state {
@@ -46,8 +49,6 @@ enum page_state {
 #endif
 
 #define PAGE_OFFSET_MASK (PAGE_SIZE - 1)
-#define WORD_BITS (8u * (unsigned)sizeof(unsigned long))
-#define WORD_SHIFT (WORD_BITS == 64 ? 6u : 5u)
 
 /* State bytes are read and written by the owner of a page without the shared lock. */
 static inline uint8_t state_load(const uint8_t *state)
@@ -165,36 +166,39 @@ static inline uint8_t *tree_node(const struct buddy_region *region, unsigned ord
     return &region->largest_free[order][index >> order];
 }
 
-/* Nodes a tree level of order `order` has over page_count pages (rounded up to even). */
+/* Nodes a tree level of order `order` has over page_count pages (a multiple of the largest block). */
 static inline uintptr_t tree_level_nodes(uintptr_t page_count, unsigned order)
 {
-    uintptr_t nodes = (page_count + order_pages(order) - 1) >> order;
-    return nodes + (nodes & 1);
+    return page_count >> order;
 }
 
 /* ---- Shared by buddy.c, buddy_init.c and buddy_range.c (the pool ones under buddy->lock) ---- */
 
 /*
- * The node of order `order` numbered `node` now holds value: recomputes the nodes above it, up to
- * the root, and stops at the first one whose value holds. Above a change no two sibling nodes
- * are both entirely free (they would have merged), so a node is the larger of its children.
+ * The node of order `order` numbered `node` changes from old_value (exact) to value: writes it and
+ * recomputes the nodes above it while they change; a root whose value changes moves in the root
+ * index. Above a change no two sibling nodes are both entirely free (they would have merged), so
+ * a node is the larger of its children.
  */
 static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
-                                                                 uintptr_t node, uintptr_t value)
+                                                                 uintptr_t node, uintptr_t old_value, uintptr_t value)
 {
     uint8_t *const *level = &region->largest_free[order];
-    uint8_t *const *root = &region->largest_free[region->top_order];
-    uint8_t *nodes = *level; /* the level of the node that changed, loaded once per level */
-    while (level != root) {
+    uint8_t *const *roots = &region->largest_free[BUDDY_MAX_ORDER];
+    uint8_t *nodes = *level; /* the level of the node that changes, loaded once per level */
+    nodes[node] = (uint8_t)value;
+    while (level != roots) {
         uintptr_t sibling = nodes[node ^ 1];
         if (sibling > value)
             value = sibling;
         node >>= 1;
         nodes = *++level;
-        if (nodes[node] == value)
+        old_value = nodes[node];
+        if (old_value == value)
             return;
         nodes[node] = (uint8_t)value;
     }
+    index_change(region, node, old_value, value);
 }
 
 /* Pages just left the pool: counts them out and keeps the peak of pages out. */

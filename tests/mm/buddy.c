@@ -806,11 +806,24 @@ KTEST(buddy, validator_catches_corruption)
     *node = 5;
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
     *node = 0;
-    uint8_t *root = &region->largest_free[region->top_order][0];
+    uint8_t *root = &region->largest_free[BUDDY_MAX_ORDER][0];
     uint8_t saved_root = *root;
     *root = 0;
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
     *root = saved_root;
+
+    /* The root index loses the root from the set of order 0, then gains it in a set too high. */
+    unsigned long *index_word = &region->index_top[0];
+    unsigned long saved_word = *index_word;
+    *index_word = 0;
+    KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
+    *index_word = saved_word;
+    KASSERT_LT(*root, BUDDY_MAX_ORDER + 1u); /* the root is split: the set of its own order lacks it */
+    index_word = &region->index_top[*root];
+    KASSERT_EQ(*index_word, 0ul);
+    *index_word = saved_word;
+    KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
+    *index_word = 0;
 
     /* A counter off by one. */
     buddy_test_allocator.free_blocks[0]++;
