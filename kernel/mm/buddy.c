@@ -92,8 +92,11 @@ static inline __attribute__((always_inline)) void pool_split_take(struct buddy *
         level[order][index >> order] = 0; /* else tree_update_up writes it */
     state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
     pool_pages_out(buddy, order_pages(order));
-    /* The block split: its largest is its upper half, one order down; or nothing is left. Last: few values live. */
-    tree_update_up(region, from, index >> from, from + 1, order < from ? from : 0);
+    /* The block split: its largest is its upper half, one order down, or nothing is left. Last: few values live. */
+    if (from == BUDDY_MAX_ORDER)
+        root_change(region, index >> from, from + 1, order < from ? from : 0);
+    else
+        tree_update_up(region, from, index >> from, order < from ? from : 0);
 }
 
 /*
@@ -120,15 +123,19 @@ ARCH_NO_FRAME_POINTER void buddy_pool_put(struct buddy *buddy, struct buddy_regi
     uint8_t *const *level = region->largest_free;
     uintptr_t node = index >> order;
     uintptr_t merged = order;
+    unsigned long *free_blocks = &buddy->free_blocks[order]; /* of the order merged */
+    buddy->pool_free_pages += order_pages(order);
     for (; merged < BUDDY_MAX_ORDER && level[merged][node ^ 1] == merged + 1; merged++, node >>= 1) {
-        buddy->free_blocks[merged]--;
+        (*free_blocks++)--;
         state_store(&state[(node | 1) << merged], PAGE_TAIL); /* the upper one stops being a block */
     }
     state_store(&state[node << merged], (uint8_t)(PAGE_FREE | merged));
-    buddy->free_blocks[merged]++;
-    buddy->pool_free_pages += order_pages(order);
-    /* Its node held the largest buddy merged, one order down (or nothing: the block itself). Last: few values live. */
-    tree_update_up(region, (unsigned)merged, node, merged > order ? merged : 0, merged + 1);
+    (*free_blocks)++;
+    /* Entirely free now. Last: few values live. */
+    if (merged == BUDDY_MAX_ORDER) /* the root held the largest buddy merged, or nothing (the block itself) */
+        root_change(region, node, merged > order ? merged : 0, merged + 1);
+    else
+        tree_update_up(region, (unsigned)merged, node, merged + 1);
 }
 
 /*

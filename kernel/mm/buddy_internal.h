@@ -174,31 +174,40 @@ static inline uintptr_t tree_level_nodes(uintptr_t page_count, unsigned order)
 
 /* ---- Shared by buddy.c, buddy_init.c and buddy_range.c (the pool ones under buddy->lock) ---- */
 
+/* Root `root` changes from old_value (exact: a root is never covered) to value, and so moves in the root index. */
+static inline __attribute__((always_inline)) void root_change(struct buddy_region *region, uintptr_t root,
+                                                              uintptr_t old_value, uintptr_t value)
+{
+    region->largest_free[BUDDY_MAX_ORDER][root] = (uint8_t)value;
+    index_change(region, root, old_value, value);
+}
+
 /*
- * The node of order `order` numbered `node` changes from old_value (exact) to value: writes it and
- * recomputes the nodes above it while they change; a root whose value changes moves in the root
- * index. Above a change no two sibling nodes are both entirely free (they would have merged), so
- * a node is the larger of its children.
+ * The node of order `order` (below the roots) numbered `node` changes to value: writes it and
+ * recomputes the nodes above it while they change, up to its root, which then moves in the root
+ * index. Above a change no two sibling nodes are both entirely free (they would have merged),
+ * so a node is the larger of its children.
  */
 static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
-                                                                 uintptr_t node, uintptr_t old_value, uintptr_t value)
+                                                                 uintptr_t node, uintptr_t value)
 {
     uint8_t *const *level = &region->largest_free[order];
     uint8_t *const *roots = &region->largest_free[BUDDY_MAX_ORDER];
     uint8_t *nodes = *level; /* the level of the node that changes, loaded once per level */
     nodes[node] = (uint8_t)value;
-    while (level != roots) {
+    do {
         uintptr_t sibling = nodes[node ^ 1];
         if (sibling > value)
             value = sibling;
         node >>= 1;
         nodes = *++level;
-        old_value = nodes[node];
-        if (old_value == value)
+        uintptr_t parent_value = nodes[node];
+        if (parent_value == value)
             return;
         nodes[node] = (uint8_t)value;
-    }
-    index_change(region, node, old_value, value);
+        if (level == roots)
+            index_change(region, node, parent_value, value);
+    } while (level != roots);
 }
 
 /* Pages just left the pool: counts them out and keeps the peak of pages out. */

@@ -88,63 +88,81 @@ static bool node_inside(uintptr_t node, unsigned order, uintptr_t first, uintptr
 }
 
 /* The larger value of the two children of a node of order >= 1. */
-static uintptr_t node_from_children(const struct buddy_region *region, unsigned order, uintptr_t node)
+static inline uintptr_t children_value(const struct buddy_region *region, unsigned order, uintptr_t node)
 {
     const uint8_t *children = &region->largest_free[order - 1][node * 2];
     return children[0] > children[1] ? children[0] : children[1];
 }
 
-/* Writes a node the claim recomputes; a root (exact, never covered) also moves in the root index. */
-static void node_store(struct buddy_region *region, unsigned order, uintptr_t node, uintptr_t value)
+/* A node of order 1 .. BUDDY_MAX_ORDER - 1 takes the larger value of its two children. */
+static void node_from_children(struct buddy_region *region, unsigned order, uintptr_t node)
 {
-    uint8_t *stored = &region->largest_free[order][node];
-    if (order == BUDDY_MAX_ORDER && *stored != value)
-        index_change(region, node, *stored, value);
-    *stored = (uint8_t)value;
+    region->largest_free[order][node] = (uint8_t)children_value(region, order, node);
 }
 
-/* The nodes [first, end) of a level, inside the claim, hold nothing free (a word at a time below the roots). */
-static void nodes_clear(struct buddy_region *region, unsigned order, uintptr_t first, uintptr_t end)
+/*
+ * A root takes value (its old value is exact: a root is never covered) and moves in the root
+ * index. Out of line: the claim's own frame stays small.
+ */
+static __attribute__((noinline)) ARCH_NO_FRAME_POINTER void root_store(struct buddy_region *region, uintptr_t root,
+                                                                       uintptr_t value)
 {
-    if (order < BUDDY_MAX_ORDER) {
-        metadata_fill(&region->largest_free[order][first], end - first, 0);
-        return;
+    root_change(region, root, region->largest_free[BUDDY_MAX_ORDER][root], value);
+}
+
+/*
+ * The roots [low, high] of a claim over several of them: those inside hold nothing free, the two
+ * that straddle its ends take the larger of their children (see tree_claimed).
+ */
+static __attribute__((noinline)) void roots_claimed(struct buddy_region *region, uintptr_t first, uintptr_t last,
+                                                    uintptr_t low, uintptr_t high)
+{
+    for (uintptr_t root = low; root <= high; root++) {
+        bool inside = node_inside(root, BUDDY_MAX_ORDER, first, last);
+        root_store(region, root, inside ? 0 : children_value(region, BUDDY_MAX_ORDER, root));
     }
-    for (uintptr_t root = first; root < end; root++)
-        node_store(region, order, root, 0);
 }
 
 /*
  * Makes the trees exact after the claim of [first, last) (its remnants put), one level at a time
  * from the pages up, to top_met, the highest order of the blocks the claim met (their nodes up to
  * there were covered by them, so none can be trusted). The nodes inside the claim hold nothing
- * free. The at most two nodes of a level that straddle first or last take the larger of their
- * children, which are exact by then: a cleared node, a straddling node of the level below, or a
- * node outside the claim, which no block of a higher order covers (such a block, a remnant or a
- * block the claim did not meet, would cover the straddling parent and so pages of the claim). At
- * order 0 every node is inside. From the first level at or above top_met where one node holds the
- * whole claim, tree_update_up climbs the rest; a claim over several roots ends at the roots.
+ * free (zeroed a word at a time). The at most two nodes of a level that straddle first or last
+ * take the larger of their children, which are exact by then: a zeroed node, a straddling node of
+ * the level below, or a node outside the claim, which no block of a higher order covers (such a
+ * block, a remnant or a block the claim did not meet, would cover the straddling parent and so
+ * pages of the claim). At order 0 every node is inside. From the first level at or above top_met
+ * where one node holds the whole claim, tree_update_up climbs the rest, to its root at the latest;
+ * a claim over several roots ends with them (roots_claimed).
  */
 static void tree_claimed(struct buddy_region *region, uintptr_t first, uintptr_t last, unsigned top_met)
 {
+    uint8_t *const *level = region->largest_free;
     unsigned order = 0;
     uintptr_t low = first, high = last - 1;
     for (;; order++, low >>= 1, high >>= 1) {
+        if (order == BUDDY_MAX_ORDER) {
+            roots_claimed(region, first, last, low, high);
+            return;
+        }
         uintptr_t inside_first = (first + order_pages(order) - 1) >> order, inside_end = last >> order;
         if (inside_end > inside_first)
-            nodes_clear(region, order, inside_first, inside_end);
+            metadata_fill(&level[order][inside_first], inside_end - inside_first, 0);
         if (!node_inside(low, order, first, last))
-            node_store(region, order, low, node_from_children(region, order, low));
-        if (high != low && !node_inside(high, order, first, last))
-            node_store(region, order, high, node_from_children(region, order, high));
-        if (order == BUDDY_MAX_ORDER)
-            return;
-        if (low == high && order >= top_met)
+            node_from_children(region, order, low);
+        if (low == high)
             break;
+        if (!node_inside(high, order, first, last))
+            node_from_children(region, order, high);
     }
-    uintptr_t parent = low >> 1; /* above every block the claim met: exact */
-    tree_update_up(region, order + 1, parent, region->largest_free[order + 1][parent],
-                   node_from_children(region, order + 1, parent));
+    /* One node holds the whole claim from here up: none is inside it, each takes its children's. */
+    for (; order < top_met && order + 1 < BUDDY_MAX_ORDER; order++, low >>= 1)
+        node_from_children(region, order + 1, low >> 1);
+    uintptr_t parent = low >> 1; /* above every block the claim met */
+    if (order + 1 == BUDDY_MAX_ORDER)
+        root_store(region, parent, children_value(region, order + 1, parent));
+    else
+        tree_update_up(region, order + 1, parent, children_value(region, order + 1, parent));
 }
 
 /*
