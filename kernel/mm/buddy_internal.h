@@ -130,11 +130,11 @@ static inline uintptr_t region_page_address(const struct buddy_region *region, u
 static inline struct buddy_region *region_of(struct buddy *buddy, uintptr_t address, uintptr_t *index)
 {
     uintptr_t pfn = address >> PAGE_SHIFT;
-    for (unsigned r = 0; r < buddy->region_count; r++) {
-        uintptr_t offset = pfn - buddy->regions[r].first_pfn;
-        if (offset < buddy->regions[r].page_count) {
+    for (struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
+        uintptr_t offset = pfn - region->first_pfn;
+        if (offset < region->page_count) {
             *index = offset;
-            return &buddy->regions[r];
+            return region;
         }
     }
     return 0;
