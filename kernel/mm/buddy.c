@@ -112,6 +112,17 @@ static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsi
     }
 }
 
+/* See buddy_internal.h: an allocation of that very slot, whose pages then become blocks of their own. */
+void buddy_pool_take_pages(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order,
+                           unsigned from)
+{
+    pool_split_take(buddy, region, index, order, from);
+    if (order > 0) {
+        tree_clear_inside(region, index, order);
+        metadata_fill(&region->page_state[index], order_pages(order), PAGE_ALLOCATED);
+    }
+}
+
 /*
  * See buddy_internal.h. One pass up the orders: while the buddy is entirely free (its tree node
  * says so, in O(1)), the two merge; then the merged block's node and the nodes above it.

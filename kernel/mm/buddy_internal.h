@@ -235,6 +235,13 @@ static inline unsigned buddy_largest_order(uintptr_t index, uintptr_t pages)
  */
 void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order);
 
+/*
+ * Takes the block [index, index + 2^order) out of the free block of order `from` holding it (its
+ * other parts stay free), as 2^order allocated order-0 pages: a claim of one aligned block.
+ */
+void buddy_pool_take_pages(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order,
+                           unsigned from);
+
 /* What freeing the block at index with this order would be: BUDDY_FREE_OK or the kind of misuse. */
 #define BUDDY_FREE_OK MISUSE_KIND_COUNT
 enum misuse_kind buddy_classify_free(const struct buddy_region *region, uintptr_t index, unsigned order, bool aligned);

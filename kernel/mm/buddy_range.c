@@ -166,27 +166,49 @@ static void tree_claimed(struct buddy_region *region, uintptr_t first, uintptr_t
 }
 
 /*
- * Takes [first, last), all free, out of the pool as order-0 allocated pages: every free block it
- * meets leaves the pool (the first and the last may leave remnants), then the state bytes (a word
- * at a time) and the tree. O(blocks met + tree levels + (last - first) / word bytes), where taking
+ * The free blocks [first, last) meets, from the one at head (of order `order`) on, leave the pool;
+ * the first and the last may leave remnants. Past the first, each block starts where the one
+ * before ends (claim_check found every page free). Returns the highest order met.
+ */
+static unsigned claim_blocks(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last,
+                             uintptr_t head, unsigned order)
+{
+    unsigned top_met = 0;
+    for (;;) {
+        take_block(buddy, region, head, order, first, last);
+        if (order > top_met)
+            top_met = order;
+        head += order_pages(order);
+        if (head >= last)
+            return top_met;
+        order = state_load(&region->page_state[head]) & PAGE_ORDER_MASK;
+    }
+}
+
+/*
+ * Takes [first, last), all free, out of the pool as order-0 allocated pages. A claim that is one
+ * aligned block inside one free block (a single page always is) is taken as an allocation takes
+ * its slot: a split down the free block and a climb (buddy_pool_take_pages). Any other: every
+ * free block it meets leaves the pool (claim_blocks), then the state bytes (a word at a time) and
+ * the trees (tree_claimed). O(blocks met + tree levels + (last - first) / word bytes), where taking
  * the range piece by piece cost a split from the block's order, a climb of the tree and a byte
  * store per page and per tree node inside, for every aligned piece. Returns the first damaged
  * poison byte found in checked builds, else 0.
  */
 static uintptr_t claim_take(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last)
 {
-    unsigned top_met = 0;
-    for (uintptr_t index = first; index < last;) {
-        uintptr_t head = index; /* block_of sets it: claim_check found every page free */
-        unsigned order = block_of(region, index, &head) & PAGE_ORDER_MASK;
-        take_block(buddy, region, head, order, first, last);
-        if (order > top_met)
-            top_met = order;
-        index = head + order_pages(order);
+    uintptr_t head = first; /* block_of sets it: claim_check found every page free */
+    unsigned from = block_of(region, first, &head) & PAGE_ORDER_MASK;
+    bool one_block = head + order_pages(from) >= last;
+    unsigned order = one_block ? buddy_largest_order(first, last - first) : 0;
+    if (one_block && order_pages(order) == last - first) {
+        buddy_pool_take_pages(buddy, region, first, order, from);
+    } else {
+        unsigned top_met = claim_blocks(buddy, region, first, last, head, from);
+        metadata_fill(&region->page_state[first], last - first, PAGE_ALLOCATED);
+        tree_claimed(region, first, last, top_met);
+        pool_pages_out(buddy, last - first);
     }
-    metadata_fill(&region->page_state[first], last - first, PAGE_ALLOCATED);
-    tree_claimed(region, first, last, top_met);
-    pool_pages_out(buddy, last - first);
 #if RVMEM_CHECKED
     return buddy_poison_damage((void *)region_page_address(region, first), (last - first) << PAGE_SHIFT);
 #else
