@@ -44,30 +44,29 @@ __attribute__((noinline)) void index_change_levels(struct buddy_region *region, 
 }
 
 /*
- * Walks down from the node of order `order_here` numbered `node`, which holds a free block of
- * order >= order, into the higher child whenever it holds one, to the highest such free block;
- * returns its first page and sets *from to its order. O(order_here - *from).
+ * Walks down the tree of root `root`, whose value says it holds a free block of order >= order,
+ * into the higher child whenever it holds one, to the highest such free block; returns its first
+ * page and sets *from to its order. O(BUDDY_MAX_ORDER - *from).
  */
-static inline __attribute__((always_inline)) uintptr_t
-tree_descend(const struct buddy_region *region, uintptr_t order_here, uintptr_t node, uintptr_t order, unsigned *from)
+static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct buddy_region *region, uintptr_t root,
+                                                                    uintptr_t order, unsigned *from)
 {
-    uint8_t *const *level = &region->largest_free[order_here];
-    uintptr_t value = level[0][node];
-    uintptr_t entirely_free = order_here + 1;
+    const uint8_t *tree = tree_of(region, root);
+    uintptr_t node = 1, value = tree[1];
+    uintptr_t entirely_free = BUDDY_MAX_ORDER + 1;
     /* A node of order `order` with a value above it is a free block: the walk ends by then. */
     while (value != entirely_free) {
-        level--;
         entirely_free--;
-        const uint8_t *children = &level[0][node * 2];
         node = node * 2 + 1;
-        value = children[1];
+        value = tree[node];
         if (value <= order) {
-            value = children[0];
             node--;
+            value = tree[node];
         }
     }
     *from = (unsigned)(entirely_free - 1);
-    return node << (entirely_free - 1);
+    /* node << *from is 2^BUDDY_MAX_ORDER + the block's first page within its root. */
+    return (root << BUDDY_MAX_ORDER) + (node << (entirely_free - 1)) - order_pages(BUDDY_MAX_ORDER);
 }
 
 /*
@@ -77,31 +76,34 @@ tree_descend(const struct buddy_region *region, uintptr_t order_here, uintptr_t 
 static inline __attribute__((always_inline)) void pool_split_take(struct buddy *buddy, struct buddy_region *region,
                                                                   uintptr_t index, unsigned order, unsigned from)
 {
+    uintptr_t root = index >> BUDDY_MAX_ORDER;
+    uint8_t *tree = tree_of(region, root);
     uint8_t *state = region->page_state;
-    uint8_t *const *level = region->largest_free;
+    uintptr_t leaf = tree_heap_node(index, 0);
+    uintptr_t state_offset = index - leaf; /* a node's first page is (its number << its order) + this */
     buddy->free_blocks[from]--;
     for (uintptr_t half_order = from; half_order-- > order;) {
-        uintptr_t half = index >> half_order; /* the half holding the block */
-        uint8_t *nodes = level[half_order];
-        nodes[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
-        nodes[half] = (uint8_t)half_order;           /* its largest: the other half one order down */
-        state_store(&state[(half ^ 1) << half_order], (uint8_t)(PAGE_FREE | half_order));
+        uintptr_t half = leaf >> half_order;        /* the half holding the block */
+        tree[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
+        tree[half] = (uint8_t)half_order;           /* its largest: the other half one order down */
+        state_store(&state[((half ^ 1) << half_order) + state_offset], (uint8_t)(PAGE_FREE | half_order));
         buddy->free_blocks[half_order]++;
     }
     if (order < from)
-        level[order][index >> order] = 0; /* else tree_update_up writes it */
+        tree[leaf >> order] = 0; /* else tree_update_up or root_change writes it */
     state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
     pool_pages_out(buddy, order_pages(order));
     /* The block split: its largest is its upper half, one order down, or nothing is left. Last: few values live. */
     if (from == BUDDY_MAX_ORDER)
-        root_change(region, index >> from, from + 1, order < from ? from : 0);
+        root_change(region, root, from + 1, order < from ? from : 0);
     else
-        tree_update_up(region, from, index >> from, order < from ? from : 0);
+        tree_update_up(region, root, tree, leaf >> from, order < from ? from : 0);
 }
 
 /*
  * Makes the tree nodes inside the allocated block [index, index + 2^order) exact for pages that
- * become order-0 blocks of their own (handed to a cache): nothing free in them.
+ * become order-0 blocks of their own (handed to a cache, or claimed): nothing free in them. Each
+ * order's nodes inside the block are consecutive in its root's tree.
  */
 static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsigned order)
 {
@@ -130,23 +132,26 @@ void buddy_pool_take_pages(struct buddy *buddy, struct buddy_region *region, uin
 ARCH_NO_FRAME_POINTER void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index,
                                           unsigned order)
 {
+    uintptr_t root = index >> BUDDY_MAX_ORDER;
+    uint8_t *tree = tree_of(region, root);
     uint8_t *state = region->page_state;
-    uint8_t *const *level = region->largest_free;
-    uintptr_t node = index >> order;
+    uintptr_t node = tree_heap_node(index, order);
+    uintptr_t state_offset = index - (node << order); /* a node's first page is (its number << its order) + this */
     uintptr_t merged = order;
     unsigned long *free_blocks = &buddy->free_blocks[order]; /* of the order merged */
     buddy->pool_free_pages += order_pages(order);
-    for (; merged < BUDDY_MAX_ORDER && level[merged][node ^ 1] == merged + 1; merged++, node >>= 1) {
+    for (; merged < BUDDY_MAX_ORDER && tree[node ^ 1] == merged + 1; merged++, node >>= 1) {
         (*free_blocks++)--;
-        state_store(&state[(node | 1) << merged], PAGE_TAIL); /* the upper one stops being a block */
+        /* The upper one stops being a block. */
+        state_store(&state[((node | 1) << merged) + state_offset], PAGE_TAIL);
     }
-    state_store(&state[node << merged], (uint8_t)(PAGE_FREE | merged));
+    state_store(&state[(node << merged) + state_offset], (uint8_t)(PAGE_FREE | merged));
     (*free_blocks)++;
     /* Entirely free now. Last: few values live. */
     if (merged == BUDDY_MAX_ORDER) /* the root held the largest buddy merged, or nothing (the block itself) */
-        root_change(region, node, merged > order ? merged : 0, merged + 1);
+        root_change(region, root, merged > order ? merged : 0, merged + 1);
     else
-        tree_update_up(region, (unsigned)merged, node, merged + 1);
+        tree_update_up(region, root, tree, node, merged + 1);
 }
 
 /*
@@ -160,7 +165,7 @@ static inline __attribute__((always_inline)) struct buddy_region *pool_highest(s
 {
     for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
         if (index_any(region, order)) {
-            *head = tree_descend(region, BUDDY_MAX_ORDER, index_highest(region, order), order, from);
+            *head = tree_descend(region, index_highest(region, order), order, from);
             return region;
         }
     }

@@ -114,7 +114,7 @@ struct buddy_region {
     uintptr_t first_pfn;         /* page frame number (address >> PAGE_SHIFT) of the first page */
     uintptr_t page_count;        /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
     uint8_t *page_state;         /* one state byte per page, see buddy_internal.h */
-    uint8_t **largest_free;      /* [BUDDY_MAX_ORDER + 1] levels of the largest-free trees, in struct buddy */
+    uint8_t *trees;              /* the largest-free trees, a heap of 2^(BUDDY_MAX_ORDER + 1) bytes per root */
     unsigned long *index_top;    /* the top word of each set of the root index (buddy_index.h) */
     unsigned long **index_level; /* [index_levels] levels of the root index, level 0 first, in struct buddy */
     unsigned index_levels;       /* not an unsigned long: the index's word stores cannot alias it */
@@ -170,7 +170,6 @@ struct buddy {
     unsigned long free_blocks[BUDDY_MAX_ORDER + 1];
 
     struct buddy_cache caches[RVMEM_MAX_HARTS];                       /* entry i belongs to hart_self() == i */
-    uint8_t *largest_free[BUDDY_MAX_REGIONS][BUDDY_MAX_ORDER + 1];    /* region r's tree levels */
     unsigned long *root_index[BUDDY_MAX_REGIONS][BUDDY_INDEX_LEVELS]; /* region r's root index levels */
 };
 

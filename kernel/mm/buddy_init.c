@@ -59,12 +59,6 @@ static void plan_add(struct region_plan *plan, unsigned *count, uintptr_t first_
     }
 }
 
-/* Bytes rounded up to a whole number of words. */
-static uintptr_t word_round_up(uintptr_t bytes)
-{
-    return (bytes + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1);
-}
-
 /*
  * Bytes of metadata a region of page_count pages needs (state bytes, the trees, then the root
  * index); 0 if it is too large.
@@ -73,32 +67,28 @@ static uintptr_t region_metadata_bytes(uintptr_t page_count)
 {
     if (page_count > order_pages(BUDDY_REGION_MAX_ORDER))
         return 0;
-    uintptr_t bytes = page_count;
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
-        bytes += tree_level_nodes(page_count, order);
-    return word_round_up(bytes) + index_words(page_count >> BUDDY_MAX_ORDER) * sizeof(unsigned long);
+    uintptr_t roots = page_count >> BUDDY_MAX_ORDER;
+    return page_count + roots * TREE_BYTES + index_words(roots) * sizeof(unsigned long);
 }
 
 /*
- * Points a region's state bytes, tree levels and root index into the metadata at bytes and
- * initializes them (each byte written once: the memset is most of buddy_init's cost); returns
- * past them.
+ * Points a region's state bytes, trees and root index into the metadata at bytes (word aligned)
+ * and initializes them (each byte written once: the memset is most of buddy_init's cost);
+ * returns past them, word aligned. The state bytes are a multiple of the largest block: the
+ * trees and the index are word aligned too.
  */
 static uint8_t *region_layout(struct buddy_region *region, unsigned long **index_levels, uint8_t *bytes)
 {
     region->page_state = bytes;
     memset(bytes, PAGE_TAIL, region->page_count); /* no page starts a block yet */
     bytes += region->page_count;
-    uint8_t *tree = bytes;
-    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
-        region->largest_free[order] = bytes;
-        bytes += tree_level_nodes(region->page_count, order);
-    }
-    bytes = (uint8_t *)word_round_up((uintptr_t)bytes);
     uintptr_t roots = region->page_count >> BUDDY_MAX_ORDER;
+    uint8_t *trees = bytes;
+    region->trees = trees;
+    bytes += roots * TREE_BYTES;
     index_layout(region, index_levels, (unsigned long *)bytes, roots);
     bytes += index_words(roots) * sizeof(unsigned long);
-    memset(tree, 0, (uintptr_t)(bytes - tree)); /* nothing free yet: every node 0, every set empty */
+    memset(trees, 0, (uintptr_t)(bytes - trees)); /* nothing free yet: every node 0, every set empty */
     return bytes;
 }
 
@@ -120,7 +110,7 @@ static void put_roots(struct buddy *buddy, struct buddy_region *region, uintptr_
 {
     for (uintptr_t root = first_root; root < end_root; root++) {
         state_store(&region->page_state[root << BUDDY_MAX_ORDER], PAGE_FREE | BUDDY_MAX_ORDER);
-        region->largest_free[BUDDY_MAX_ORDER][root] = BUDDY_MAX_ORDER + 1;
+        *root_node(region, root) = BUDDY_MAX_ORDER + 1;
     }
     index_fill(region, first_root, end_root);
     buddy->free_blocks[BUDDY_MAX_ORDER] += end_root - first_root;
@@ -213,7 +203,6 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
 
     uint8_t *bytes = metadata;
     for (unsigned r = 0; r < plan_count; r++) {
-        buddy->regions[r].largest_free = buddy->largest_free[r];
         buddy->regions[r].first_pfn = plan[r].first_pfn;
         buddy->regions[r].page_count = plan[r].end_pfn - plan[r].first_pfn;
         bytes = region_layout(&buddy->regions[r], buddy->root_index[r], bytes);

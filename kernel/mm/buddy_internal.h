@@ -14,16 +14,20 @@
  * Invariant: exactly the first page of every block has a non-TAIL state, so the block holding
  * a page is found by looking at the page aligned down to 2^k for k = 0..BUDDY_MAX_ORDER.
  *
- * Largest-free trees: region->largest_free[m][i] is 1 + the order of the largest free block of
- * the pool inside the node [i * 2^m, (i + 1) * 2^m) (pages of the region), or 0 when there is
- * none; m runs from 0 (pages) to BUDDY_MAX_ORDER (the roots: no block is larger, so each root
- * has a tree of its own). A node of order m is entirely free when its value is m + 1. The value
- * of a node is exact unless a block (free, allocated or cached) of a higher order covers it:
- * inside a block nothing reads it, and whoever splits a block writes the nodes on the way down.
- * A root is never covered. The root index (buddy_index.h) holds each root in the sets of the
- * orders below its value. Finding the highest free block of order >= k takes the highest root
- * of set k from the index and walks down the highest child whose value is > k; a change walks
- * up, stops where a value holds, and moves a root whose value changed in the index.
+ * Largest-free trees: no block is larger than 2^BUDDY_MAX_ORDER pages, so each aligned slot of
+ * that size (a root) has a tree of its own. A node of order m covers 2^m pages and holds 1 + the
+ * order of the largest free block of the pool inside it, or 0 when there is none; it is entirely
+ * free when its value is m + 1. The value of a node is exact unless a block (free, allocated or
+ * cached) of a higher order covers it: inside a block nothing reads it, and whoever splits a
+ * block writes the nodes on the way down. A root is never covered. A root's tree is a heap of
+ * 2^(BUDDY_MAX_ORDER + 1) bytes at region->trees + (root << (BUDDY_MAX_ORDER + 1)): node 1 is
+ * the root, nodes 2n and 2n + 1 are the lower and upper halves of node n (byte 0 is unused, 0),
+ * so that the node of order m holding page p of the root is (2^BUDDY_MAX_ORDER + p) >> m, and a
+ * walk goes up or down with a shift of that number, no table of levels to load. The root index
+ * (buddy_index.h) holds each root in the sets of the orders below its value. Finding the highest
+ * free block of order >= k takes the highest root of set k from the index and walks down the
+ * higher child whose value is > k; a change walks up, stops where a value holds, and moves a
+ * root whose value changed in the index.
  */
 #ifndef RVMEM_KERNEL_MM_BUDDY_INTERNAL_H
 #define RVMEM_KERNEL_MM_BUDDY_INTERNAL_H
@@ -160,13 +164,33 @@ static inline uint8_t block_of(const struct buddy_region *region, uintptr_t inde
     return PAGE_TAIL;
 }
 
+#define TREE_BYTES (2u << BUDDY_MAX_ORDER) /* a root's tree */
+
+/* The tree (heap) of a root. */
+static inline uint8_t *tree_of(const struct buddy_region *region, uintptr_t root)
+{
+    return region->trees + (root << (BUDDY_MAX_ORDER + 1));
+}
+
+/* The heap number of the node of order `order` holding page index (of the region) in its root's tree. */
+static inline uintptr_t tree_heap_node(uintptr_t index, unsigned order)
+{
+    return (order_pages(BUDDY_MAX_ORDER) | (index & (order_pages(BUDDY_MAX_ORDER) - 1))) >> order;
+}
+
 /* The tree node of order `order` holding page index (see above). */
 static inline uint8_t *tree_node(const struct buddy_region *region, unsigned order, uintptr_t index)
 {
-    return &region->largest_free[order][index >> order];
+    return &tree_of(region, index >> BUDDY_MAX_ORDER)[tree_heap_node(index, order)];
 }
 
-/* Nodes a tree level of order `order` has over page_count pages (a multiple of the largest block). */
+/* The node of a root itself. */
+static inline uint8_t *root_node(const struct buddy_region *region, uintptr_t root)
+{
+    return &tree_of(region, root)[1];
+}
+
+/* Nodes of order `order` over page_count pages (a multiple of the largest block). */
 static inline uintptr_t tree_level_nodes(uintptr_t page_count, unsigned order)
 {
     return page_count >> order;
@@ -178,36 +202,32 @@ static inline uintptr_t tree_level_nodes(uintptr_t page_count, unsigned order)
 static inline __attribute__((always_inline)) void root_change(struct buddy_region *region, uintptr_t root,
                                                               uintptr_t old_value, uintptr_t value)
 {
-    region->largest_free[BUDDY_MAX_ORDER][root] = (uint8_t)value;
+    *root_node(region, root) = (uint8_t)value;
     index_change(region, root, old_value, value);
 }
 
 /*
- * The node of order `order` (below the roots) numbered `node` changes to value: writes it and
- * recomputes the nodes above it while they change, up to its root, which then moves in the root
- * index. Above a change no two sibling nodes are both entirely free (they would have merged),
- * so a node is the larger of its children.
+ * The node numbered `node` (below the root: node > 1) of the tree of root `root` changes to value:
+ * writes it and recomputes the nodes above it while they change, up to the root, which then moves
+ * in the root index. Above a change no two sibling nodes are both entirely free (they would have
+ * merged), so a node is the larger of its children.
  */
-static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
-                                                                 uintptr_t node, uintptr_t value)
+static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, uintptr_t root,
+                                                                 uint8_t *tree, uintptr_t node, uintptr_t value)
 {
-    uint8_t *const *level = &region->largest_free[order];
-    uint8_t *const *roots = &region->largest_free[BUDDY_MAX_ORDER];
-    uint8_t *nodes = *level; /* the level of the node that changes, loaded once per level */
-    nodes[node] = (uint8_t)value;
+    uintptr_t parent_value;
+    tree[node] = (uint8_t)value;
     do {
-        uintptr_t sibling = nodes[node ^ 1];
+        uintptr_t sibling = tree[node ^ 1];
         if (sibling > value)
             value = sibling;
         node >>= 1;
-        nodes = *++level;
-        uintptr_t parent_value = nodes[node];
+        parent_value = tree[node];
         if (parent_value == value)
             return;
-        nodes[node] = (uint8_t)value;
-        if (level == roots)
-            index_change(region, node, parent_value, value);
-    } while (level != roots);
+        tree[node] = (uint8_t)value;
+    } while (node != 1);
+    index_change(region, root, parent_value, value);
 }
 
 /* Pages just left the pool: counts them out and keeps the peak of pages out. */

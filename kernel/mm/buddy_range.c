@@ -46,7 +46,7 @@ static int claim_check(const struct buddy_region *region, uintptr_t first, uintp
 static void put_remnant(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order)
 {
     state_store(&region->page_state[index], (uint8_t)(PAGE_FREE | order));
-    region->largest_free[order][index >> order] = (uint8_t)(order + 1);
+    *tree_node(region, order, index) = (uint8_t)(order + 1);
     buddy->free_blocks[order]++;
 }
 
@@ -81,23 +81,20 @@ static void take_block(struct buddy *buddy, struct buddy_region *region, uintptr
     }
 }
 
-/* Whether the tree node of order `order` numbered node covers pages of [first, last) only. */
+/*
+ * Whether the node numbered `node` of order `order` in a root's tree covers only leaves (pages,
+ * numbered in the heap) of [first, last).
+ */
 static bool node_inside(uintptr_t node, unsigned order, uintptr_t first, uintptr_t last)
 {
     return (node << order) >= first && ((node + 1) << order) <= last;
 }
 
-/* The larger value of the two children of a node of order >= 1. */
-static inline uintptr_t children_value(const struct buddy_region *region, unsigned order, uintptr_t node)
+/* The larger value of the two children of a node (not a leaf) of a root's tree. */
+static inline uintptr_t children_value(const uint8_t *tree, uintptr_t node)
 {
-    const uint8_t *children = &region->largest_free[order - 1][node * 2];
+    const uint8_t *children = &tree[node * 2];
     return children[0] > children[1] ? children[0] : children[1];
-}
-
-/* A node of order 1 .. BUDDY_MAX_ORDER - 1 takes the larger value of its two children. */
-static void node_from_children(struct buddy_region *region, unsigned order, uintptr_t node)
-{
-    region->largest_free[order][node] = (uint8_t)children_value(region, order, node);
 }
 
 /*
@@ -107,62 +104,72 @@ static void node_from_children(struct buddy_region *region, unsigned order, uint
 static __attribute__((noinline)) ARCH_NO_FRAME_POINTER void root_store(struct buddy_region *region, uintptr_t root,
                                                                        uintptr_t value)
 {
-    root_change(region, root, region->largest_free[BUDDY_MAX_ORDER][root], value);
+    root_change(region, root, *root_node(region, root), value);
 }
 
 /*
- * The roots [low, high] of a claim over several of them: those inside hold nothing free, the two
- * that straddle its ends take the larger of their children (see tree_claimed).
+ * Makes the tree of root `root` exact after the claim of its leaves [first, last) (numbered in
+ * the heap; not all of them), one level at a time from the pages up, to top_met, the highest
+ * order of the blocks the claim met (their nodes up to there were covered by them, so none can be
+ * trusted). The nodes inside the claim hold nothing free (zeroed a word at a time). The at most
+ * two nodes of a level that straddle first or last take the larger of their children, which are
+ * exact by then: a zeroed node, a straddling node of the level below, or a node outside the
+ * claim, which no block of a higher order covers (such a block, a remnant or a block the claim did
+ * not meet, would cover the straddling parent and so pages of the claim). At order 0 every node is
+ * inside. From the first level at or above top_met where one node holds the whole claim,
+ * tree_update_up climbs the rest; the root itself moves in the root index (root_store).
  */
-static __attribute__((noinline)) void roots_claimed(struct buddy_region *region, uintptr_t first, uintptr_t last,
-                                                    uintptr_t low, uintptr_t high)
+static void root_part_claimed(struct buddy_region *region, uintptr_t root, uintptr_t first, uintptr_t last,
+                              unsigned top_met)
 {
-    for (uintptr_t root = low; root <= high; root++) {
-        bool inside = node_inside(root, BUDDY_MAX_ORDER, first, last);
-        root_store(region, root, inside ? 0 : children_value(region, BUDDY_MAX_ORDER, root));
-    }
-}
-
-/*
- * Makes the trees exact after the claim of [first, last) (its remnants put), one level at a time
- * from the pages up, to top_met, the highest order of the blocks the claim met (their nodes up to
- * there were covered by them, so none can be trusted). The nodes inside the claim hold nothing
- * free (zeroed a word at a time). The at most two nodes of a level that straddle first or last
- * take the larger of their children, which are exact by then: a zeroed node, a straddling node of
- * the level below, or a node outside the claim, which no block of a higher order covers (such a
- * block, a remnant or a block the claim did not meet, would cover the straddling parent and so
- * pages of the claim). At order 0 every node is inside. From the first level at or above top_met
- * where one node holds the whole claim, tree_update_up climbs the rest, to its root at the latest;
- * a claim over several roots ends with them (roots_claimed).
- */
-static void tree_claimed(struct buddy_region *region, uintptr_t first, uintptr_t last, unsigned top_met)
-{
-    uint8_t *const *level = region->largest_free;
+    uint8_t *tree = tree_of(region, root);
     unsigned order = 0;
     uintptr_t low = first, high = last - 1;
     for (;; order++, low >>= 1, high >>= 1) {
-        if (order == BUDDY_MAX_ORDER) {
-            roots_claimed(region, first, last, low, high);
+        if (low == 1) { /* the root (the claim holds only part of it: not inside) */
+            root_store(region, root, children_value(tree, 1));
             return;
         }
         uintptr_t inside_first = (first + order_pages(order) - 1) >> order, inside_end = last >> order;
         if (inside_end > inside_first)
-            metadata_fill(&level[order][inside_first], inside_end - inside_first, 0);
+            metadata_fill(&tree[inside_first], inside_end - inside_first, 0);
         if (!node_inside(low, order, first, last))
-            node_from_children(region, order, low);
+            tree[low] = (uint8_t)children_value(tree, low);
         if (low == high)
             break;
         if (!node_inside(high, order, first, last))
-            node_from_children(region, order, high);
+            tree[high] = (uint8_t)children_value(tree, high);
     }
     /* One node holds the whole claim from here up: none is inside it, each takes its children's. */
-    for (; order < top_met && order + 1 < BUDDY_MAX_ORDER; order++, low >>= 1)
-        node_from_children(region, order + 1, low >> 1);
-    uintptr_t parent = low >> 1; /* above every block the claim met */
-    if (order + 1 == BUDDY_MAX_ORDER)
-        root_store(region, parent, children_value(region, order + 1, parent));
+    for (; order < top_met && low > 3; order++) {
+        low >>= 1;
+        tree[low] = (uint8_t)children_value(tree, low);
+    }
+    if (low <= 3) /* a child of the root */
+        root_store(region, root, children_value(tree, 1));
     else
-        tree_update_up(region, order + 1, parent, children_value(region, order + 1, parent));
+        tree_update_up(region, root, tree, low >> 1, children_value(tree, low >> 1));
+}
+
+/*
+ * Makes the trees exact after the claim of [first, last), a root at a time (no block spans two):
+ * a root the claim covers holds nothing free (its whole tree zeroed), the others as
+ * root_part_claimed says.
+ */
+static void tree_claimed(struct buddy_region *region, uintptr_t first, uintptr_t last, unsigned top_met)
+{
+    const uintptr_t root_pages = order_pages(BUDDY_MAX_ORDER);
+    for (uintptr_t root = first >> BUDDY_MAX_ORDER; root <= (last - 1) >> BUDDY_MAX_ORDER; root++) {
+        uintptr_t root_first = root << BUDDY_MAX_ORDER;
+        uintptr_t part_first = first > root_first ? first - root_first : 0;
+        uintptr_t part_end = last - root_first < root_pages ? last - root_first : root_pages;
+        if (part_first == 0 && part_end == root_pages) {
+            root_store(region, root, 0);
+            metadata_fill(tree_of(region, root), TREE_BYTES, 0);
+        } else {
+            root_part_claimed(region, root, root_pages + part_first, root_pages + part_end, top_met);
+        }
+    }
 }
 
 /*

@@ -82,7 +82,10 @@ static uint8_t node_expected(const struct buddy_region *region, unsigned order, 
     return largest;
 }
 
-/* Every node of the largest-free trees that is not inside a block holds its exact value. */
+/*
+ * Every node of the largest-free trees that is not inside a block holds its exact value; the
+ * unused byte 0 of each root's tree is 0.
+ */
 static int check_tree(const struct buddy_region *region)
 {
     for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
@@ -90,11 +93,16 @@ static int check_tree(const struct buddy_region *region)
         for (uintptr_t node = 0; node < nodes; node++) {
             bool covered;
             uint8_t expected = node_expected(region, order, node, &covered);
-            uint8_t stored = region->largest_free[order][node];
+            uint8_t stored = *tree_node(region, order, node << order);
             if (!covered && stored != expected)
                 FAIL("region %p: tree node %lu of order %u holds %u, the blocks say %u\n",
                      (void *)region_page_address(region, 0), (unsigned long)node, order, stored, expected);
         }
+    }
+    for (uintptr_t root = 0; root < region->page_count >> BUDDY_MAX_ORDER; root++) {
+        if (tree_of(region, root)[0] != 0)
+            FAIL("region %p: the unused byte of root %lu's tree holds %u\n", (void *)region_page_address(region, 0),
+                 (unsigned long)root, tree_of(region, root)[0]);
     }
     return 0;
 }
@@ -116,7 +124,7 @@ static int check_index(const struct buddy_region *region)
             for (unsigned set = 0; set < BUDDY_INDEX_SETS; set++) {
                 bool expected = false;
                 if (member < members && level == 0)
-                    expected = region->largest_free[BUDDY_MAX_ORDER][member] > set;
+                    expected = *root_node(region, member) > set;
                 else if (member < members)
                     expected = region->index_level[level - 1][member * BUDDY_INDEX_SETS + set] != 0;
                 if (index_holds(region, level, member, set) != expected)
@@ -211,13 +219,9 @@ static int check_all(struct buddy *buddy)
         return -E_BADDATA;
     struct tally tally = {0};
     for (unsigned r = 0; r < buddy->region_count; r++) {
-        /* A refill clears the tree levels inside a batch block with aligned stores (buddy.c). */
-        for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++) {
-            uintptr_t alignment = (1u << BUDDY_CACHE_BATCH_ORDER >> k) < 8 ? 1u << BUDDY_CACHE_BATCH_ORDER >> k : 8;
-            if ((uintptr_t)buddy->regions[r].largest_free[k] % alignment)
-                FAIL("region %u: tree level %u at %p is not aligned to %lu bytes\n", r, k,
-                     (void *)buddy->regions[r].largest_free[k], (unsigned long)alignment);
-        }
+        /* A refill clears the tree nodes inside a batch block with aligned stores (buddy.c). */
+        if ((uintptr_t)buddy->regions[r].trees % 8)
+            FAIL("region %u: the trees at %p are not aligned to 8 bytes\n", r, (void *)buddy->regions[r].trees);
         if (check_region(buddy, r, &tally))
             return -E_BADDATA;
     }

@@ -801,12 +801,13 @@ KTEST(buddy, validator_catches_corruption)
 
     /* The tree says the allocated block is free, then that the arena's root holds nothing free. */
     struct buddy_region *region = &buddy_test_allocator.regions[0];
-    uint8_t *node = &region->largest_free[4][page_number(block) >> 4];
+    /* The layout of kernel/mm/buddy_internal.h: the arena is root 0, a heap of nodes. */
+    uint8_t *node = &region->trees[((1ul << BUDDY_MAX_ORDER) + page_number(block)) >> 4];
     KASSERT_EQ(*node, 0);
     *node = 5;
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
     *node = 0;
-    uint8_t *root = &region->largest_free[BUDDY_MAX_ORDER][0];
+    uint8_t *root = &region->trees[1];
     uint8_t saved_root = *root;
     *root = 0;
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
