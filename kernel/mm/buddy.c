@@ -493,25 +493,15 @@ static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t a
     return (void *)address;
 }
 
-/*
- * cache_refill when no free block of the batch order is left (both locks held, released here):
- * the highest free block of the largest order there is is taken whole (orders tried from the
- * batch order down: each try is one index word per region); an empty pool goes to the slow path,
- * which drains every cache and retries.
- */
-static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
-                                                         const void *caller, int *error)
+/* The largest order below `limit` of a free block in the pool, or -1 when the pool is empty. */
+static int pool_largest_order_below(const struct buddy *buddy, unsigned limit)
 {
-    for (unsigned order = BUDDY_CACHE_BATCH_ORDER; order-- > 0;) {
-        uintptr_t head;
-        unsigned from;
-        struct buddy_region *region = pool_highest(buddy, order, &head, &from);
-        if (region) /* no block of order + 1 or more is free: this one is of the order */
-            return refill_handed_out(refill_take(buddy, cache, region, head, from, order), caller, error);
+    for (unsigned order = limit; order-- > 0;) {
+        for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++)
+            if (index_any(region, order))
+                return (int)order;
     }
-    spin_unlock(&buddy->lock);
-    spin_unlock(&cache->lock);
-    return alloc_slow(buddy, 0, caller, error);
+    return -1;
 }
 
 /*
@@ -520,9 +510,9 @@ static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, st
  * from the highest free block that holds one), its highest page handed out, the others cached
  * with the highest on top. When no block that large is free, the highest free block of the
  * largest order there is is taken instead (down to a single page in a pool so fragmented that
- * no two buddies are free together: then every refill brings one page). Like the fast paths it
- * has no stack_check: its depth is fixed (no recursion, one small frame); the out-of-memory
- * path (alloc_slow) checks.
+ * no two buddies are free together: then every refill brings one page); an empty pool goes to the
+ * slow path, which drains every cache and retries. Like the fast paths it has no stack_check:
+ * its depth is fixed (no recursion, one small frame); the out-of-memory path (alloc_slow) checks.
  */
 static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
                                                     int *error)
@@ -531,9 +521,17 @@ static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct 
     unsigned from;
     spin_lock(&buddy->lock);
     struct buddy_region *region = pool_highest(buddy, BUDDY_CACHE_BATCH_ORDER, &head, &from);
-    if (!region)
-        return refill_fragmented(buddy, cache, caller, error);
-    return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller, error);
+    if (region)
+        return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller,
+                                 error);
+    int largest = pool_largest_order_below(buddy, BUDDY_CACHE_BATCH_ORDER);
+    if (largest < 0) {
+        spin_unlock(&buddy->lock);
+        spin_unlock(&cache->lock);
+        return alloc_slow(buddy, 0, caller, error);
+    }
+    region = pool_highest(buddy, (unsigned)largest, &head, &from); /* of that very order: none is larger */
+    return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
 }
 
 /* Hands out the top page of a cache whose lock is held (refilling it when empty), then unlocks. */
