@@ -57,12 +57,13 @@ static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct
     /* A node of order `order` with a value above it is a free block: the walk ends by then. */
     while (value != entirely_free) {
         entirely_free--;
-        node = node * 2 + 1;
-        value = tree[node];
-        if (value <= order) {
-            node--;
-            value = tree[node];
-        }
+        node *= 2;
+        uintptr_t children = tree_pair(tree, node); /* the lower child's value, the upper's above it */
+        value = children >> 8;
+        if (value > order)
+            node++;
+        else
+            value = children & 0xff;
     }
     *from = (unsigned)(entirely_free - 1);
     /* node << *from is 2^BUDDY_MAX_ORDER + the block's first page within its root. */

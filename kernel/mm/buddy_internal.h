@@ -184,6 +184,17 @@ static inline uint8_t *tree_node(const struct buddy_region *region, unsigned ord
     return &tree_of(region, index >> BUDDY_MAX_ORDER)[tree_heap_node(index, order)];
 }
 
+/*
+ * The values of the nodes `node` (even) and node + 1, two halves, in one load: the lower half's
+ * in bits 0-7, the upper's in bits 8-15 (little-endian, as RISC-V and the host are).
+ */
+static inline uintptr_t tree_pair(const uint8_t *tree, uintptr_t node)
+{
+    uint16_t pair;
+    __builtin_memcpy(&pair, __builtin_assume_aligned(&tree[node], 2), sizeof pair);
+    return pair;
+}
+
 /* The node of a root itself. */
 static inline uint8_t *root_node(const struct buddy_region *region, uintptr_t root)
 {
