@@ -494,15 +494,23 @@ static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t a
     return (void *)address;
 }
 
-/* The largest order below `limit` of a free block in the pool, or -1 when the pool is empty. */
-static int pool_largest_order_below(const struct buddy *buddy, unsigned limit)
+/*
+ * The largest order below `limit` of a free block in the pool, or -1 when the pool is empty: in
+ * each region, the largest order above those already found whose set in the root index is not
+ * empty.
+ */
+static int pool_largest_order_below(const struct buddy *buddy, int limit)
 {
-    for (unsigned order = limit; order-- > 0;) {
-        for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++)
-            if (index_any(region, order))
-                return (int)order;
+    int largest = -1;
+    for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
+        for (int order = limit - 1; order > largest; order--) {
+            if (index_any(region, (unsigned)order)) {
+                largest = order;
+                break;
+            }
+        }
     }
-    return -1;
+    return largest;
 }
 
 /*

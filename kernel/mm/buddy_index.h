@@ -95,7 +95,7 @@ static inline bool index_any(const struct buddy_region *region, unsigned set)
 static inline __attribute__((always_inline)) uintptr_t index_highest(const struct buddy_region *region, unsigned set)
 {
     uintptr_t member = index_highest_member(region->index_top[set]);
-    for (unsigned long level = region->index_levels - 1; level-- > 0;) {
+    for (unsigned level = region->index_levels - 1; level-- > 0;) {
         unsigned long word = region->index_level[level][member * BUDDY_INDEX_SETS + set];
         member = member * WORD_BITS + index_highest_member(word);
     }
