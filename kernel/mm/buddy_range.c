@@ -23,13 +23,16 @@ static struct buddy_region *range_region(struct buddy *buddy, uintptr_t start, u
     return region;
 }
 
-/* 0 if every page of [first, last) is free in the pool, else -E_INVAL (a page is not managed) or -E_BUSY. */
-static int claim_check(const struct buddy_region *region, uintptr_t first, uintptr_t last, bool *cached)
+/*
+ * 0 if every page of the claim's range up to last is free in the pool, else -E_INVAL (a page is
+ * not managed) or -E_BUSY; from the block holding its first page on (its state byte `state`,
+ * ending before page index).
+ */
+static int claim_check(const struct buddy_region *region, uint8_t state, uintptr_t index, uintptr_t last,
+                       bool *cached)
 {
     int result = 0;
-    for (uintptr_t index = first; index < last;) {
-        uintptr_t head;
-        uint8_t state = block_of(region, index, &head);
+    for (;;) {
         if (state == PAGE_TAIL)
             return -E_INVAL;
         if ((state & PAGE_STATE_MASK) != PAGE_FREE) {
@@ -37,9 +40,12 @@ static int claim_check(const struct buddy_region *region, uintptr_t first, uintp
             if ((state & PAGE_STATE_MASK) == PAGE_CACHED)
                 *cached = true;
         }
+        if (index >= last)
+            return result;
+        uintptr_t head;
+        state = block_of(region, index, &head);
         index = head + order_pages(state & PAGE_ORDER_MASK);
     }
-    return result;
 }
 
 /* A part of a free block the claim splits: [index, index + 2^order) stays in the pool as a free block. */
@@ -193,34 +199,56 @@ static unsigned claim_blocks(struct buddy *buddy, struct buddy_region *region, u
 }
 
 /*
- * Takes [first, last), all free, out of the pool as order-0 allocated pages. A claim that is one
- * aligned block inside one free block (a single page always is) is taken as an allocation takes
- * its slot: a split down the free block and a climb (buddy_pool_take_pages). Any other: every
- * free block it meets leaves the pool (claim_blocks), then the state bytes (a word at a time) and
- * the trees (tree_claimed). O(blocks met + tree levels + (last - first) / word bytes), where taking
- * the range piece by piece cost a split from the block's order, a climb of the tree and a byte
- * store per page and per tree node inside, for every aligned piece. Returns the first damaged
- * poison byte found in checked builds, else 0.
+ * Takes [first, last), all free, out of the pool as order-0 allocated pages, the general way; the
+ * free block of order `from` at head holds first. Every free block it meets leaves the pool
+ * (claim_blocks), then the state bytes (a word at a time) and the trees (tree_claimed).
+ * O(blocks met + tree levels + (last - first) / word bytes), where taking the range piece by
+ * piece cost a split from the block's order, a climb of the tree and a byte store per page and
+ * per tree node inside, for every aligned piece.
  */
-static uintptr_t claim_take(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last)
+static void claim_take(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last,
+                       uintptr_t head, unsigned from)
 {
-    uintptr_t head = first; /* block_of sets it: claim_check found every page free */
-    unsigned from = block_of(region, first, &head) & PAGE_ORDER_MASK;
-    bool one_block = head + order_pages(from) >= last;
-    unsigned order = one_block ? buddy_largest_order(first, last - first) : 0;
-    if (one_block && order_pages(order) == last - first) {
-        buddy_pool_take_pages(buddy, region, first, order, from);
-    } else {
-        unsigned top_met = claim_blocks(buddy, region, first, last, head, from);
-        metadata_fill(&region->page_state[first], last - first, PAGE_ALLOCATED);
-        tree_claimed(region, first, last, top_met);
-        pool_pages_out(buddy, last - first);
+    unsigned top_met = claim_blocks(buddy, region, first, last, head, from);
+    metadata_fill(&region->page_state[first], last - first, PAGE_ALLOCATED);
+    tree_claimed(region, first, last, top_met);
+    pool_pages_out(buddy, last - first);
+}
+
+/*
+ * claim_check, then claim_take (shared lock held), from the block at head with state byte state
+ * that holds first. Out of line, so that the claims of one block keep a small frame.
+ */
+static int claim_general(struct buddy *buddy, struct buddy_region *region, uintptr_t first,
+                                                   uintptr_t last, uintptr_t head, uint8_t state, bool *cached)
+{
+    unsigned from = state & PAGE_ORDER_MASK;
+    int result = claim_check(region, state, head + order_pages(from), last, cached);
+    if (result == 0)
+        claim_take(buddy, region, first, last, head, from);
+    return result;
+}
+
+/*
+ * The claim of [first, last) under the shared lock. A claim that is one aligned block inside one
+ * free block (a single page always is) is taken as an allocation takes its slot: a split down the
+ * free block and a climb (buddy_pool_take_pages), after one look at the block holding first. Any
+ * other goes the general way (claim_general).
+ */
+static int claim_locked(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last,
+                        bool *cached)
+{
+    uintptr_t head = first;
+    uint8_t state = block_of(region, first, &head);
+    unsigned from = state & PAGE_ORDER_MASK;
+    if ((state & PAGE_STATE_MASK) == PAGE_FREE && head + order_pages(from) >= last) {
+        unsigned order = buddy_largest_order(first, last - first);
+        if (order_pages(order) == last - first) {
+            buddy_pool_take_pages(buddy, region, first, order, from);
+            return 0;
+        }
     }
-#if RVMEM_CHECKED
-    return buddy_poison_damage((void *)region_page_address(region, first), (last - first) << PAGE_SHIFT);
-#else
-    return 0;
-#endif
+    return claim_general(buddy, region, first, last, head, state, cached);
 }
 
 int buddy_claim(struct buddy *buddy, uintptr_t start, uintptr_t end)
@@ -236,9 +264,11 @@ int buddy_claim(struct buddy *buddy, uintptr_t start, uintptr_t end)
         bool cached = false;
         uintptr_t damage = 0;
         spin_lock(&buddy->lock);
-        int result = claim_check(region, first, last, &cached);
+        int result = claim_locked(buddy, region, first, last, &cached);
+#if RVMEM_CHECKED
         if (result == 0)
-            damage = claim_take(buddy, region, first, last);
+            damage = buddy_poison_damage((void *)region_page_address(region, first), (last - first) << PAGE_SHIFT);
+#endif
         spin_unlock(&buddy->lock);
         if (result == -E_BUSY && cached && attempt == 0) {
             buddy_drain_caches(buddy); /* pages in caches are free: give them back and look again */
