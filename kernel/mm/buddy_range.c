@@ -219,7 +219,7 @@ static void claim_take(struct buddy *buddy, struct buddy_region *region, uintptr
  * claim_check, then claim_take (shared lock held), from the block at head with state byte state
  * that holds first. Out of line, so that the claims of one block keep a small frame.
  */
-static int claim_general(struct buddy *buddy, struct buddy_region *region, uintptr_t first,
+static __attribute__((noinline)) int claim_general(struct buddy *buddy, struct buddy_region *region, uintptr_t first,
                                                    uintptr_t last, uintptr_t head, uint8_t state, bool *cached)
 {
     unsigned from = state & PAGE_ORDER_MASK;
@@ -230,17 +230,45 @@ static int claim_general(struct buddy *buddy, struct buddy_region *region, uintp
 }
 
 /*
+ * The free block holding page index, found from the top of its root's tree down (the first
+ * entirely free node on the way), or false when no free block holds it. O(BUDDY_MAX_ORDER - its
+ * order): one step for any page of a whole free largest block.
+ */
+static bool free_block_holding(const struct buddy_region *region, uintptr_t index, uintptr_t *head, unsigned *order)
+{
+    const uint8_t *tree = tree_of(region, index >> BUDDY_MAX_ORDER);
+    uintptr_t leaf = tree_heap_node(index, 0);
+    for (unsigned level = BUDDY_MAX_ORDER + 1; level-- > 0;) {
+        uintptr_t value = tree[leaf >> level];
+        if (value == level + 1) {
+            *head = index & ~(order_pages(level) - 1);
+            *order = level;
+            return true;
+        }
+        if (value == 0)
+            return false;
+    }
+    return false;
+}
+
+/*
  * The claim of [first, last) under the shared lock. A claim that is one aligned block inside one
  * free block (a single page always is) is taken as an allocation takes its slot: a split down the
- * free block and a climb (buddy_pool_take_pages), after one look at the block holding first. Any
- * other goes the general way (claim_general).
+ * free block and a climb (buddy_pool_take_pages), after a look at the block holding first (its
+ * own state byte, or the tree from the top). Any other goes the general way (claim_general).
  */
 static int claim_locked(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last,
                         bool *cached)
 {
     uintptr_t head = first;
-    uint8_t state = block_of(region, first, &head);
+    uint8_t state = state_load(&region->page_state[first]);
     unsigned from = state & PAGE_ORDER_MASK;
+    if (state == PAGE_TAIL) { /* inside a block, or not managed */
+        if (free_block_holding(region, first, &head, &from))
+            state = (uint8_t)(PAGE_FREE | from);
+        else
+            state = block_of(region, first, &head);
+    }
     if ((state & PAGE_STATE_MASK) == PAGE_FREE && head + order_pages(from) >= last) {
         unsigned order = buddy_largest_order(first, last - first);
         if (order_pages(order) == last - first) {

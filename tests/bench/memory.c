@@ -420,16 +420,16 @@ static void lowest_page_of_root(enum root_page_case measured)
         if (buddy_cache_pages(own_cache()) != BUDDY_CACHE_PAGES)
             kbench_fail("the cache is not full");
         uint64_t start = kbench_start();
-        bool claimed = claim_pages(root, 0, 1);
+        bool claimed = claim_pages(root, ROOT_PAGES - 1, ROOT_PAGES);
         if (measured == ROOT_PAGE_CLAIM)
             kbench_stop(start);
         if (!claimed)
             break;
         start = kbench_start();
         if (measured == ROOT_PAGE_RELEASE)
-            release_pages(root, 0, 1);
+            release_pages(root, ROOT_PAGES - 1, ROOT_PAGES);
         else
-            page_free(root, 0);
+            page_free(root + (ROOT_PAGES - 1) * PAGE_SIZE, 0);
         if (measured != ROOT_PAGE_CLAIM)
             kbench_stop(start);
         if (!root_whole(root))
