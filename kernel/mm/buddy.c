@@ -526,13 +526,12 @@ static int pool_largest_order_below(const struct buddy *buddy, int limit)
 static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
                                                     int *error)
 {
-    uintptr_t head;
-    unsigned from;
+    uintptr_t head = 0; /* set by pool_highest whenever it finds a block (always, the second time) */
+    unsigned from = 0;
     spin_lock(&buddy->lock);
     struct buddy_region *region = pool_highest(buddy, BUDDY_CACHE_BATCH_ORDER, &head, &from);
     if (region)
-        return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller,
-                                 error);
+        return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller, error);
     int largest = pool_largest_order_below(buddy, BUDDY_CACHE_BATCH_ORDER);
     if (largest < 0) {
         spin_unlock(&buddy->lock);

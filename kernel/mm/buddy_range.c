@@ -28,8 +28,7 @@ static struct buddy_region *range_region(struct buddy *buddy, uintptr_t start, u
  * not managed) or -E_BUSY; from the block holding its first page on (its state byte `state`,
  * ending before page index).
  */
-static int claim_check(const struct buddy_region *region, uint8_t state, uintptr_t index, uintptr_t last,
-                       bool *cached)
+static int claim_check(const struct buddy_region *region, uint8_t state, uintptr_t index, uintptr_t last, bool *cached)
 {
     int result = 0;
     for (;;) {
@@ -257,8 +256,7 @@ static bool free_block_holding(const struct buddy_region *region, uintptr_t inde
  * free block and a climb (buddy_pool_take_pages), after a look at the block holding first (its
  * own state byte, or the tree from the top). Any other goes the general way (claim_general).
  */
-static int claim_locked(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last,
-                        bool *cached)
+static int claim_locked(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last, bool *cached)
 {
     uintptr_t head = first;
     uint8_t state = state_load(&region->page_state[first]);

@@ -291,7 +291,8 @@ static bool claim_pages(char *root, unsigned long first_page, unsigned long end_
 {
     if (first_page == end_page)
         return true;
-    if (buddy_claim(kernel_pages(), (uintptr_t)root + first_page * PAGE_SIZE, (uintptr_t)root + end_page * PAGE_SIZE) == 0)
+    if (buddy_claim(kernel_pages(), (uintptr_t)root + first_page * PAGE_SIZE, (uintptr_t)root + end_page * PAGE_SIZE) ==
+        0)
         return true;
     kbench_fail("could not claim pages of the root the pool was left with");
     return false;
