@@ -20,13 +20,14 @@
 
 /*
  * A function attribute: no frame pointer for this function, against the build's
- * -fno-omit-frame-pointer. A backtrace taken inside one misses it (they call nothing on the way).
- * Why: fast paths that are leaves in their common case (the rest is a tail call) would spend a
- * large part of their work setting up and tearing down the frame. Rows: heap_* and malloc_*
- * (malloc, free, small_refill, refill_from_central); page_alloc_order0_cached,
+ * -fno-omit-frame-pointer. A backtrace taken inside one misses it (they call nothing on the way,
+ * but for the buddy allocator's root index of a region of more than a word of roots:
+ * index_change_levels). Why: fast paths that are leaves in their common case (the rest is a tail
+ * call) would spend a large part of their work setting up and tearing down the frame. Rows:
+ * heap_* and malloc_* (malloc, free, small_refill, refill_from_central); page_alloc_order0_cached,
  * page_free_order0_cached, page_order0_churn_* (buddy_alloc, buddy_free); page_free_order0_drain,
  * buddy_drain_caches_full_cache (buddy_pool_put); page_alloc_order1_deepest (pool_take_highest);
- * sbrk_16B (sbrk); sbrk_uninit_claims_* (sbrk_uninit).
+ * sbrk_16B (sbrk); sbrk_uninit_claims_* (sbrk_uninit, and buddy_range.c's root_store).
  */
 #if defined(RVMEM_HOST)
 #define ARCH_NO_FRAME_POINTER

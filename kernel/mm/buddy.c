@@ -365,7 +365,7 @@ static void set_error(int *error, int code)
 
 /*
  * Takes the highest free slot of an order out of the pool (shared lock held): its address, or 0
- * when there is none. A leaf, so that the walks keep everything in registers.
+ * when there is none. Out of line, so that the walks keep everything in registers.
  */
 static __attribute__((noinline)) ARCH_NO_FRAME_POINTER uintptr_t pool_take_highest(struct buddy *buddy, unsigned order)
 {
