@@ -1,9 +1,9 @@
 /*
- * kernel/mm/buddy.c - the buddy page allocator's core: the largest-free tree, the shared pool,
- * the per-hart caches, buddy_alloc and buddy_free.
+ * kernel/mm/buddy.c - the buddy page allocator's core: the largest-free trees and the root
+ * index, the shared pool, the per-hart caches, buddy_alloc and buddy_free.
  *
  * Its neighbours: buddy.h (the contract), buddy_internal.h (the metadata encoding),
- * buddy_init.c (ranges to regions and blocks), buddy_range.c (claim and release of page
+ * buddy_index.h (the root index), buddy_init.c (ranges to regions and blocks), buddy_range.c (claim and release of page
  * ranges), buddy_stats.c (statistics) and buddy_validate.c (the validator).
  */
 #include "kernel/mm/buddy.h"

@@ -1,7 +1,7 @@
 /*
  * kernel/mm/buddy_internal.h - the buddy allocator's metadata encoding and the helpers its files
  * share (buddy.c, buddy_init.c, buddy_range.c, buddy_stats.c, buddy_validate.c). Nothing
- * outside kernel/buddy*.c includes it.
+ * outside kernel/mm/buddy*.c includes it.
  *
  * State byte of a page (region->page_state[index]; buddy_init sets them all to PAGE_TAIL):
  *   PAGE_TAIL            not the first page of a block: inside a block, or not managed at all

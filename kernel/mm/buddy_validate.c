@@ -1,6 +1,7 @@
 /*
  * kernel/mm/buddy_validate.c - the buddy allocator's validator: walks every block of every region
- * and cross-checks state bytes, the largest-free tree (every level), counters and cache entries.
+ * and cross-checks state bytes, the largest-free trees (every node), the root index (every bit),
+ * counters and cache entries.
  */
 #include "kernel/mm/buddy.h"
 
