@@ -34,6 +34,7 @@ static void index_mark(struct buddy_region *region, unsigned level, uintptr_t me
     }
 }
 
+/* See buddy_index.h. Out of line, so that the paths it ends (splits, merges) keep their registers. */
 __attribute__((noinline)) void index_change_levels(struct buddy_region *region, uintptr_t root, uintptr_t old_value,
                                                    uintptr_t new_value)
 {
