@@ -20,13 +20,14 @@
 
 /*
  * A function attribute: no frame pointer for this function, against the build's
- * -fno-omit-frame-pointer. A backtrace taken inside one misses it (they call nothing on the way).
- * Why: fast paths that are leaves in their common case (the rest is a tail call) would spend a
- * large part of their work setting up and tearing down the frame. Rows: heap_* and malloc_*
- * (malloc, free, small_refill, refill_from_central); page_alloc_order0_cached,
+ * -fno-omit-frame-pointer. A backtrace taken inside one misses it (they call nothing on the way,
+ * but for the buddy allocator's root index of a region of more than a word of roots:
+ * index_change_levels). Why: fast paths that are leaves in their common case (the rest is a tail
+ * call) would spend a large part of their work setting up and tearing down the frame. Rows:
+ * heap_* and malloc_* (malloc, free, small_refill, refill_from_central); page_alloc_order0_cached,
  * page_free_order0_cached, page_order0_churn_* (buddy_alloc, buddy_free); page_free_order0_drain,
  * buddy_drain_caches_full_cache (buddy_pool_put); page_alloc_order1_deepest (pool_take_highest);
- * sbrk_16B (sbrk); sbrk_uninit_claims_* (sbrk_uninit).
+ * sbrk_16B (sbrk); sbrk_uninit_claims_* (sbrk_uninit, and buddy_range.c's root_store).
  */
 #if defined(RVMEM_HOST)
 #define ARCH_NO_FRAME_POINTER
@@ -147,6 +148,39 @@ static inline void arch_atomic_max_relaxed(size_t *word, size_t value)
     __asm__ volatile("amomaxu.d zero, %1, %0" : "+A"(*word) : "r"(value) : "memory");
 #else
     __asm__ volatile("amomaxu.w zero, %1, %0" : "+A"(*word) : "r"(value) : "memory");
+#endif
+}
+
+/*
+ * The index of the lowest set bit of word, which must not be 0 (its count of trailing zeros).
+ * Why: RV64IMAC and RV32IMAC have no such instruction (Zbb's ctz), and for __builtin_ctzl GCC
+ * calls libgcc's __ctzdi2. Here the lowest bit alone (word & -word) multiplied by a de Bruijn
+ * sequence leaves a pattern of its own in the top bits, which a table maps to the index
+ * (Leiserson, Prokop and Randall, "Using de Bruijn sequences to index a 1 in a computer word",
+ * 1998). On rv64 the multiplier is read from memory beside the table: built in registers, a 64-bit
+ * constant takes several instructions. Rows: page_alloc_order0_refill_deepest,
+ * page_alloc_order1_deepest, page_alloc_order0_refill_fragmented_deepest and every other row that
+ * allocates from the buddy pool (kernel/mm/buddy_index.h finds the highest largest block with it).
+ */
+static inline unsigned arch_lowest_set_bit(unsigned long word)
+{
+#if defined(RVMEM_HOST) || defined(__riscv_zbb)
+    return (unsigned)__builtin_ctzl(word);
+#elif __riscv_xlen == 64
+    static const struct {
+        unsigned long multiplier;
+        unsigned char index[64];
+    } de_bruijn = {0x022fdd63cc95386dUL,
+                   {0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28, 62, 5,  39, 46, 44, 42,
+                    22, 9,  24, 35, 59, 56, 49, 18, 29, 11, 63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21,
+                    23, 58, 17, 10, 51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12}};
+    const __typeof__(de_bruijn) *table = &de_bruijn;
+    __asm__("" : "+r"(table)); /* so that the multiplier is loaded, not built */
+    return table->index[((word & -word) * table->multiplier) >> 58];
+#else
+    static const unsigned char index[32] = {0,  1,  28, 2,  29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4,  8,
+                                            31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6,  11, 5,  10, 9};
+    return index[((word & -word) * 0x077cb531UL) >> 27];
 #endif
 }
 

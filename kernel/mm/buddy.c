@@ -1,9 +1,9 @@
 /*
- * kernel/mm/buddy.c - the buddy page allocator's core: the largest-free tree, the shared pool,
- * the per-hart caches, buddy_alloc and buddy_free.
+ * kernel/mm/buddy.c - the buddy page allocator's core: the largest-free trees and the root
+ * index, the shared pool, the per-hart caches, buddy_alloc and buddy_free.
  *
  * Its neighbours: buddy.h (the contract), buddy_internal.h (the metadata encoding),
- * buddy_init.c (ranges to regions and blocks), buddy_range.c (claim and release of page
+ * buddy_index.h (the root index), buddy_init.c (ranges to regions and blocks), buddy_range.c (claim and release of page
  * ranges), buddy_stats.c (statistics) and buddy_validate.c (the validator).
  */
 #include "kernel/mm/buddy.h"
@@ -17,35 +17,58 @@
 
 #define BATCH_PAGES (1u << BUDDY_CACHE_BATCH_ORDER)
 
-/* ---- The largest-free tree (see buddy_internal.h; all of it under buddy->lock) ---- */
+/* ---- The largest-free trees and the root index (see buddy_internal.h; all of it under buddy->lock) ---- */
 
-/* tree_update_up (shared with buddy_range.c) is in buddy_internal.h. */
+/* tree_update_up (shared with buddy_range.c) is in buddy_internal.h, the root index in buddy_index.h. */
+
+/* Puts member `member` of level `level` into set `set` (or out of it), then its word above while that changes. */
+static void index_mark(struct buddy_region *region, unsigned level, uintptr_t member, uintptr_t set, bool present)
+{
+    for (; level < region->index_levels; level++, member /= WORD_BITS) {
+        unsigned long *word = &region->index_level[level][member / WORD_BITS * BUDDY_INDEX_SETS + set];
+        unsigned long before = *word;
+        unsigned long after = present ? before | index_bit(member) : before & ~index_bit(member);
+        *word = after;
+        if ((before != 0) == (after != 0))
+            return; /* the word is as empty or not as it was: the level above sees no change */
+    }
+}
+
+/* See buddy_index.h. Out of line, so that the paths it ends (splits, merges) keep their registers. */
+__attribute__((noinline)) void index_change_levels(struct buddy_region *region, uintptr_t root, uintptr_t old_value,
+                                                   uintptr_t new_value)
+{
+    for (uintptr_t set = old_value; set < new_value; set++)
+        index_mark(region, 0, root, set, true);
+    for (uintptr_t set = new_value; set < old_value; set++)
+        index_mark(region, 0, root, set, false);
+}
 
 /*
- * Walks down from the node of order `order_here` numbered `node`, which holds a free block of
- * order >= order, into the higher child whenever it holds one, to the highest such free block;
- * returns its first page and sets *from to its order. O(order_here - *from).
+ * Walks down the tree of root `root`, whose value says it holds a free block of order >= order,
+ * into the higher child whenever it holds one, to the highest such free block; returns its first
+ * page and sets *from to its order. O(BUDDY_MAX_ORDER - *from).
  */
-static inline __attribute__((always_inline)) uintptr_t
-tree_descend(const struct buddy_region *region, uintptr_t order_here, uintptr_t node, uintptr_t order, unsigned *from)
+static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct buddy_region *region, uintptr_t root,
+                                                                    uintptr_t order, unsigned *from)
 {
-    uint8_t *const *level = &region->largest_free[order_here];
-    uintptr_t value = level[0][node];
-    uintptr_t entirely_free = order_here + 1;
+    const uint8_t *tree = tree_of(region, root);
+    uintptr_t node = 1, value = tree[1];
+    uintptr_t entirely_free = BUDDY_MAX_ORDER + 1;
     /* A node of order `order` with a value above it is a free block: the walk ends by then. */
     while (value != entirely_free) {
-        level--;
         entirely_free--;
-        const uint8_t *children = &level[0][node * 2];
-        node = node * 2 + 1;
-        value = children[1];
-        if (value <= order) {
-            value = children[0];
-            node--;
-        }
+        node *= 2;
+        uintptr_t children = tree_pair(tree, node); /* the lower child's value, the upper's above it */
+        value = children >> 8;
+        if (value > order)
+            node++;
+        else
+            value = children & 0xff;
     }
     *from = (unsigned)(entirely_free - 1);
-    return node << (entirely_free - 1);
+    /* node << *from is 2^BUDDY_MAX_ORDER + the block's first page within its root. */
+    return (root << BUDDY_MAX_ORDER) + (node << (entirely_free - 1)) - order_pages(BUDDY_MAX_ORDER);
 }
 
 /*
@@ -55,27 +78,34 @@ tree_descend(const struct buddy_region *region, uintptr_t order_here, uintptr_t 
 static inline __attribute__((always_inline)) void pool_split_take(struct buddy *buddy, struct buddy_region *region,
                                                                   uintptr_t index, unsigned order, unsigned from)
 {
+    uintptr_t root = index >> BUDDY_MAX_ORDER;
+    uint8_t *tree = tree_of(region, root);
     uint8_t *state = region->page_state;
-    uint8_t *const *level = region->largest_free;
+    uintptr_t leaf = tree_heap_node(index, 0);
+    uintptr_t state_offset = index - leaf; /* a node's first page is (its number << its order) + this */
     buddy->free_blocks[from]--;
-    level[from][index >> from] = (uint8_t)from; /* its largest: the other half, one order down */
     for (uintptr_t half_order = from; half_order-- > order;) {
-        uintptr_t half = index >> half_order; /* the half holding the block */
-        uint8_t *nodes = level[half_order];
-        nodes[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
-        nodes[half] = (uint8_t)half_order;
-        state_store(&state[(half ^ 1) << half_order], (uint8_t)(PAGE_FREE | half_order));
+        uintptr_t half = leaf >> half_order;        /* the half holding the block */
+        tree[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
+        tree[half] = (uint8_t)half_order;           /* its largest: the other half one order down */
+        state_store(&state[((half ^ 1) << half_order) + state_offset], (uint8_t)(PAGE_FREE | half_order));
         buddy->free_blocks[half_order]++;
     }
-    level[order][index >> order] = 0;
-    tree_update_up(region, from, index >> from, order < from ? from : 0);
+    if (order < from)
+        tree[leaf >> order] = 0; /* else tree_update_up or root_change writes it */
     state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
     pool_pages_out(buddy, order_pages(order));
+    /* The block split: its largest is its upper half, one order down, or nothing is left. Last: few values live. */
+    if (from == BUDDY_MAX_ORDER)
+        root_change(region, root, from + 1, order < from ? from : 0);
+    else
+        tree_update_up(region, root, tree, leaf >> from, order < from ? from : 0);
 }
 
 /*
  * Makes the tree nodes inside the allocated block [index, index + 2^order) exact for pages that
- * become order-0 blocks of their own (handed to a cache): nothing free in them.
+ * become order-0 blocks of their own (handed to a cache, or claimed): nothing free in them. Each
+ * order's nodes inside the block are consecutive in its root's tree.
  */
 static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsigned order)
 {
@@ -86,6 +116,17 @@ static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsi
     }
 }
 
+/* See buddy_internal.h: an allocation of that very slot, whose pages then become blocks of their own. */
+void buddy_pool_take_pages(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order,
+                           unsigned from)
+{
+    pool_split_take(buddy, region, index, order, from);
+    if (order > 0) {
+        tree_clear_inside(region, index, order);
+        metadata_fill(&region->page_state[index], order_pages(order), PAGE_ALLOCATED);
+    }
+}
+
 /*
  * See buddy_internal.h. One pass up the orders: while the buddy is entirely free (its tree node
  * says so, in O(1)), the two merge; then the merged block's node and the nodes above it.
@@ -93,32 +134,40 @@ static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsi
 ARCH_NO_FRAME_POINTER void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index,
                                           unsigned order)
 {
+    uintptr_t root = index >> BUDDY_MAX_ORDER;
+    uint8_t *tree = tree_of(region, root);
     uint8_t *state = region->page_state;
-    uint8_t *const *level = region->largest_free;
-    uintptr_t node = index >> order;
+    uintptr_t node = tree_heap_node(index, order);
+    uintptr_t state_offset = index - (node << order); /* a node's first page is (its number << its order) + this */
     uintptr_t merged = order;
-    for (; merged < BUDDY_MAX_ORDER && level[merged][node ^ 1] == merged + 1; merged++, node >>= 1) {
-        buddy->free_blocks[merged]--;
-        state_store(&state[(node | 1) << merged], PAGE_TAIL); /* the upper one stops being a block */
-    }
-    state_store(&state[node << merged], (uint8_t)(PAGE_FREE | merged));
-    level[merged][node] = (uint8_t)(merged + 1);
-    tree_update_up(region, (unsigned)merged, node, merged + 1);
-    buddy->free_blocks[merged]++;
+    unsigned long *free_blocks = &buddy->free_blocks[order]; /* of the order merged */
     buddy->pool_free_pages += order_pages(order);
+    for (; merged < BUDDY_MAX_ORDER && tree[node ^ 1] == merged + 1; merged++, node >>= 1) {
+        (*free_blocks++)--;
+        /* The upper one stops being a block. */
+        state_store(&state[((node | 1) << merged) + state_offset], PAGE_TAIL);
+    }
+    state_store(&state[(node << merged) + state_offset], (uint8_t)(PAGE_FREE | merged));
+    (*free_blocks)++;
+    /* Entirely free now. Last: few values live. */
+    if (merged == BUDDY_MAX_ORDER) /* the root held the largest buddy merged, or nothing (the block itself) */
+        root_change(region, root, merged > order ? merged : 0, merged + 1);
+    else
+        tree_update_up(region, root, tree, node, merged + 1);
 }
 
 /*
  * The highest free block of an order >= `order`: its region, first page (*head) and order
- * (*from), or NULL when there is none. O(top_order) from the root of the highest region that
- * has one.
+ * (*from), or NULL when there is none. From the top region down, the first whose index has a
+ * root in set `order`: the highest such root, then down its tree. O(index levels +
+ * BUDDY_MAX_ORDER - *from) in that region.
  */
 static inline __attribute__((always_inline)) struct buddy_region *pool_highest(struct buddy *buddy, unsigned order,
                                                                                uintptr_t *head, unsigned *from)
 {
     for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
-        if (region->largest_free[region->top_order][0] > order) {
-            *head = tree_descend(region, region->top_order, 0, order, from);
+        if (index_any(region, order)) {
+            *head = tree_descend(region, index_highest(region, order), order, from);
             return region;
         }
     }
@@ -317,7 +366,7 @@ static void set_error(int *error, int code)
 
 /*
  * Takes the highest free slot of an order out of the pool (shared lock held): its address, or 0
- * when there is none. A leaf, so that the walks keep everything in registers.
+ * when there is none. Out of line, so that the walks keep everything in registers.
  */
 static __attribute__((noinline)) ARCH_NO_FRAME_POINTER uintptr_t pool_take_highest(struct buddy *buddy, unsigned order)
 {
@@ -357,22 +406,6 @@ static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned 
     }
     set_error(error, -E_NOMEM);
     return NULL;
-}
-
-/*
- * The order a refill takes (shared lock held): BUDDY_CACHE_BATCH_ORDER when some region has a
- * free block that large, else the largest order free anywhere (a fragmented pool), or -1 when
- * the pool is empty. Reads one root per region, walks nothing.
- */
-static int refill_order(const struct buddy *buddy)
-{
-    uintptr_t largest = 0; /* 1 + the largest free order, as the roots hold it */
-    for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
-        uintptr_t root = region->largest_free[region->top_order][0];
-        if (root > largest)
-            largest = root;
-    }
-    return largest > BUDDY_CACHE_BATCH_ORDER ? BUDDY_CACHE_BATCH_ORDER : (int)largest - 1;
 }
 
 /* Zeroes bytes (a power of two) at nodes, which is aligned to bytes or to 8: whole aligned stores. */
@@ -463,23 +496,22 @@ static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t a
 }
 
 /*
- * cache_refill when no free block of the batch order is left (both locks held, released here):
- * the highest free block of the largest order there is is taken whole; an empty pool goes to
- * the slow path, which drains every cache and retries.
+ * The largest order below `limit` of a free block in the pool, or -1 when the pool is empty: in
+ * each region, the largest order above those already found whose set in the root index is not
+ * empty.
  */
-static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
-                                                         const void *caller, int *error)
+static int pool_largest_order_below(const struct buddy *buddy, int limit)
 {
-    int largest = refill_order(buddy);
-    if (largest < 0) {
-        spin_unlock(&buddy->lock);
-        spin_unlock(&cache->lock);
-        return alloc_slow(buddy, 0, caller, error);
+    int largest = -1;
+    for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
+        for (int order = limit - 1; order > largest; order--) {
+            if (index_any(region, (unsigned)order)) {
+                largest = order;
+                break;
+            }
+        }
     }
-    uintptr_t head = 0; /* set by pool_highest: refill_order said a block of this order is free */
-    unsigned from = 0;
-    struct buddy_region *region = pool_highest(buddy, (unsigned)largest, &head, &from);
-    return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
+    return largest;
 }
 
 /*
@@ -488,20 +520,27 @@ static __attribute__((noinline)) void *refill_fragmented(struct buddy *buddy, st
  * from the highest free block that holds one), its highest page handed out, the others cached
  * with the highest on top. When no block that large is free, the highest free block of the
  * largest order there is is taken instead (down to a single page in a pool so fragmented that
- * no two buddies are free together: then every refill brings one page). Like the fast paths it
- * has no stack_check: its depth is fixed (no recursion, one small frame); the out-of-memory
- * path (alloc_slow) checks.
+ * no two buddies are free together: then every refill brings one page); an empty pool goes to the
+ * slow path, which drains every cache and retries. Like the fast paths it has no stack_check:
+ * its depth is fixed (no recursion, one small frame); the out-of-memory path (alloc_slow) checks.
  */
 static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
                                                     int *error)
 {
-    uintptr_t head;
-    unsigned from;
+    uintptr_t head = 0; /* set by pool_highest whenever it finds a block (always, the second time) */
+    unsigned from = 0;
     spin_lock(&buddy->lock);
     struct buddy_region *region = pool_highest(buddy, BUDDY_CACHE_BATCH_ORDER, &head, &from);
-    if (!region)
-        return refill_fragmented(buddy, cache, caller, error);
-    return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller, error);
+    if (region)
+        return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller, error);
+    int largest = pool_largest_order_below(buddy, BUDDY_CACHE_BATCH_ORDER);
+    if (largest < 0) {
+        spin_unlock(&buddy->lock);
+        spin_unlock(&cache->lock);
+        return alloc_slow(buddy, 0, caller, error);
+    }
+    region = pool_highest(buddy, (unsigned)largest, &head, &from); /* of that very order: none is larger */
+    return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
 }
 
 /* Hands out the top page of a cache whose lock is held (refilling it when empty), then unlocks. */

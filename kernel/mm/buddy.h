@@ -10,15 +10,18 @@
  * metadata, and free pages when poisoning them (checked builds).
  *
  * Metadata (see buddy_internal.h): one state byte per page spanned by a region, plus a
- * largest-free tree over the region: a byte per node, 2^m-page nodes for m = 0 up to the root,
- * each holding 1 + the order of the largest free block inside it (2 bytes per page in all).
- * That is 3 bytes per 4 KiB page, 0.073% of the RAM. The free blocks themselves hold nothing:
- * there are no free lists; the tree finds the highest free block of an order or more (which a
- * list cannot), and the buddy of a block is one tree byte away, in O(1). Ranges close to each
- * other share a region (the pages between them cost their metadata); far-apart ranges get a
- * region each. Each region costs at most two largest blocks of extra span (6 KiB with the
- * default order 10), so the 0.1% bound holds for any RAM whose regions are aligned to the
- * largest block, and for RAM of 22 MiB and more otherwise.
+ * largest-free tree per root (each aligned slot of 2^BUDDY_MAX_ORDER pages: no block is larger):
+ * a byte per node, 2^m-page nodes for m = 0 up to the root, each holding 1 + the order of the
+ * largest free block inside it, laid out as a heap (2 bytes per page in all); and the root index
+ * (buddy_index.h): for each order k, the set of roots holding a free block of order k or more,
+ * as bit words, 64 roots to a word (32 on rv32), with levels of words above (BUDDY_MAX_ORDER + 1
+ * bits per root). That is 3 bytes per 4 KiB page, 0.073% of the RAM. The free blocks themselves
+ * hold nothing: there are no free lists; the index and the trees find the highest free block of
+ * an order or more (which a list cannot), and the buddy of a block is one tree byte away, in
+ * O(1). Ranges close to each other share a region (the pages between them cost their metadata);
+ * far-apart ranges get a region each. Each region costs at most two largest blocks of extra span
+ * (6 KiB with the default order 10), so the 0.1% bound holds for any RAM whose regions are
+ * aligned to the largest block, and for RAM of 22 MiB and more otherwise.
  *
  * Policy: the highest free addresses are handed out first; a request of order k gets the
  * highest naturally aligned 2^k-page slot that is entirely free (the program break grows up
@@ -26,17 +29,23 @@
  * cache, which is refilled with the highest entirely free 2^BUDDY_CACHE_BATCH_ORDER-page slot
  * (free pages scattered above it stay in the pool until no such slot is left).
  *
- * Cost (n = BUDDY_MAX_ORDER, T = the tree's root order, log2 of the pages a region spans
- * rounded up: 16 at 256 MiB, 20 at 4 GiB; R = regions):
- *   buddy_alloc, buddy_free: O(T + R). An allocation walks down the tree to the highest free
- *   block of its order or more, splits it (O(n): one tree byte pair, one state byte, one counter
- *   per order) and walks up while node values change; a free merges with its buddies (O(n), each
- *   found from one tree byte) and walks up the same way. buddy_claim, buddy_release:
- *   O(pages + T * pieces). buddy_init: one memset of the metadata plus O(T) per largest block.
- *   Order-0 pages go through a per-hart cache; a hit takes only the calling hart's own cache
- *   lock (contended only by a drain). A refill is one pool allocation (one walk down, one split,
- *   one climb: O(T)) plus 2^BUDDY_CACHE_BATCH_ORDER cache entries; a free into a full cache is
- *   one pool free (O(T)). Only the out-of-memory path moves a whole cache (see below).
+ * Cost (n = BUDDY_MAX_ORDER, I = the index's levels of words, 1 up to 64 roots (256 MiB with
+ * the default order on rv64, 128 MiB on rv32), 2 up to 4096 roots (16 GiB on rv64); R = regions):
+ *   buddy_alloc, buddy_free: O(n + I + R), whatever the size of the RAM. An allocation takes the
+ *   highest root of its order's set from the index (a bit scan per level), walks down that root's
+ *   tree to the highest free block of its order or more (at most n levels), splits it (one tree
+ *   byte pair, one state byte and one counter per order) and walks up while node values change
+ *   (at most n levels); a root whose value changes moves in the index (a word per order it
+ *   enters or leaves, per level only where a word empties or stops being empty). A free merges
+ *   with its buddies (each found from one tree byte) and walks up the same way. buddy_claim,
+ *   buddy_release: O(pages / word bytes + blocks met + n * roots met); a claim of one aligned
+ *   block inside one free block (a single page always is) is a split of that block, O(n).
+ *   buddy_init: one memset of the metadata, O(n) per block smaller than a root, the whole roots
+ *   a word of the index at a time. Order-0 pages go through a per-hart cache; a hit takes only
+ *   the calling hart's own cache lock (contended only by a drain). A refill is one pool
+ *   allocation (one index look-up, one walk down, one split, one climb) plus
+ *   2^BUDDY_CACHE_BATCH_ORDER cache entries; a free into a full cache is one pool free. Only the
+ *   out-of-memory path moves a whole cache (see below).
  *
  * Per-hart caches: each hart (hart_self() < RVMEM_MAX_HARTS) keeps up to BUDDY_CACHE_PAGES
  * order-0 pages. An empty cache is refilled with one block: the highest entirely free aligned
@@ -88,7 +97,9 @@
 #define BUDDY_CACHE_BATCH_ORDER 3 /* a refill takes one block of (at most) 2^3 = 8 pages */
 #endif
 
-#define BUDDY_TREE_ORDERS 31   /* a region spans at most 2^30 pages (4 TiB) */
+#define BUDDY_REGION_MAX_ORDER 30 /* a region spans at most 2^30 pages (4 TiB) */
+/* Levels of a region's root index (buddy_index.h) at most: 32 roots to a word or more. */
+#define BUDDY_INDEX_LEVELS ((BUDDY_REGION_MAX_ORDER - BUDDY_MAX_ORDER + 4) / 5)
 #define BUDDY_POISON_BYTE 0x6b /* Linux's POISON_FREE */
 
 #if BUDDY_MAX_ORDER > 15 || BUDDY_MAX_ORDER < BUDDY_CACHE_BATCH_ORDER
@@ -104,13 +115,18 @@ struct buddy_range {
     uintptr_t end;
 };
 
-/* A span of page frames with its metadata; aligned to the largest block at both ends. */
+/*
+ * A span of page frames with its metadata; aligned to the largest block at both ends, so that it
+ * is a row of roots: slots of 2^BUDDY_MAX_ORDER pages, each with a largest-free tree.
+ */
 struct buddy_region {
-    uintptr_t first_pfn;     /* page frame number (address >> PAGE_SHIFT) of the first page */
-    uintptr_t page_count;    /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
-    uint8_t *page_state;     /* one state byte per page, see buddy_internal.h */
-    uint8_t **largest_free;  /* [top_order + 1] levels of the largest-free tree, in struct buddy */
-    unsigned long top_order; /* the tree's root covers 2^top_order pages (>= page_count) */
+    uintptr_t first_pfn;         /* page frame number (address >> PAGE_SHIFT) of the first page */
+    uintptr_t page_count;        /* pages spanned, a multiple of 2^BUDDY_MAX_ORDER */
+    uint8_t *page_state;         /* one state byte per page, see buddy_internal.h */
+    uint8_t *trees;              /* the largest-free trees, a heap of 2^(BUDDY_MAX_ORDER + 1) bytes per root */
+    unsigned long *index_top;    /* the top word of each set of the root index (buddy_index.h) */
+    unsigned long **index_level; /* [index_levels] levels of the root index, level 0 first, in struct buddy */
+    unsigned index_levels;       /* not an unsigned long: the index's word stores cannot alias it */
 };
 
 struct buddy_cache_entry {
@@ -162,15 +178,15 @@ struct buddy {
     unsigned long peak_out_pages; /* highest total_pages - pool_free_pages seen */
     unsigned long free_blocks[BUDDY_MAX_ORDER + 1];
 
-    struct buddy_cache caches[RVMEM_MAX_HARTS];                  /* entry i belongs to hart_self() == i */
-    uint8_t *largest_free[BUDDY_MAX_REGIONS][BUDDY_TREE_ORDERS]; /* region r's tree levels */
+    struct buddy_cache caches[RVMEM_MAX_HARTS];                       /* entry i belongs to hart_self() == i */
+    unsigned long *root_index[BUDDY_MAX_REGIONS][BUDDY_INDEX_LEVELS]; /* region r's root index levels */
 };
 
 /*
  * Takes the ranges over (see the top of this file). Not thread-safe: call it before the
  * allocator is shared. Returns 0, -E_INVAL for bad arguments or overlapping ranges,
  * -E_NOMEM when no range can hold the metadata or no page is left, -E_RANGE for a region
- * spanning more than 2^(BUDDY_TREE_ORDERS - 1) pages.
+ * spanning more than 2^BUDDY_REGION_MAX_ORDER pages.
  */
 int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned range_count);
 

@@ -59,44 +59,37 @@ static void plan_add(struct region_plan *plan, unsigned *count, uintptr_t first_
     }
 }
 
-/* The order of a tree root covering page_count pages: the smallest t with 2^t >= page_count. */
-static unsigned region_top_order(uintptr_t page_count)
-{
-    unsigned order = 0;
-    while (order < 8 * sizeof(uintptr_t) - 1 && order_pages(order) < page_count)
-        order++;
-    return order;
-}
-
-/* Bytes of metadata a region of page_count pages needs (state bytes, then the tree); 0 if too large. */
+/*
+ * Bytes of metadata a region of page_count pages needs (state bytes, the trees, then the root
+ * index); 0 if it is too large.
+ */
 static uintptr_t region_metadata_bytes(uintptr_t page_count)
 {
-    unsigned top = region_top_order(page_count);
-    if (top >= BUDDY_TREE_ORDERS)
+    if (page_count > order_pages(BUDDY_REGION_MAX_ORDER))
         return 0;
-    uintptr_t bytes = page_count;
-    for (unsigned order = 0; order <= top; order++)
-        bytes += tree_level_nodes(page_count, order);
-    return (bytes + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1);
+    uintptr_t roots = page_count >> BUDDY_MAX_ORDER;
+    return page_count + roots * TREE_BYTES + index_words(roots) * sizeof(unsigned long);
 }
 
 /*
- * Points a region's state bytes and tree levels into the metadata at bytes and initializes them
- * (each byte written once: the memset is most of buddy_init's cost); returns past them.
+ * Points a region's state bytes, trees and root index into the metadata at bytes (word aligned)
+ * and initializes them (each byte written once: the memset is most of buddy_init's cost);
+ * returns past them, word aligned. The state bytes are a multiple of the largest block: the
+ * trees and the index are word aligned too.
  */
-static uint8_t *region_layout(struct buddy_region *region, uint8_t *bytes)
+static uint8_t *region_layout(struct buddy_region *region, unsigned long **index_levels, uint8_t *bytes)
 {
     region->page_state = bytes;
     memset(bytes, PAGE_TAIL, region->page_count); /* no page starts a block yet */
     bytes += region->page_count;
-    region->top_order = region_top_order(region->page_count);
-    uint8_t *tree = bytes;
-    for (unsigned order = 0; order <= region->top_order; order++) {
-        region->largest_free[order] = bytes;
-        bytes += tree_level_nodes(region->page_count, order);
-    }
-    memset(tree, 0, (uintptr_t)(bytes - tree)); /* nothing free yet */
-    return (uint8_t *)(((uintptr_t)bytes + sizeof(unsigned long) - 1) & ~(uintptr_t)(sizeof(unsigned long) - 1));
+    uintptr_t roots = region->page_count >> BUDDY_MAX_ORDER;
+    uint8_t *trees = bytes;
+    region->trees = trees;
+    bytes += roots * TREE_BYTES;
+    index_layout(region, index_levels, (unsigned long *)bytes, roots);
+    bytes += index_words(roots) * sizeof(unsigned long);
+    memset(trees, 0, (uintptr_t)(bytes - trees)); /* nothing free yet: every node 0, every set empty */
+    return bytes;
 }
 
 /* The pages range i brings: its whole pages, less the metadata for the carved range. */
@@ -109,13 +102,36 @@ static void managed_pages(const struct buddy_range *ranges, unsigned i, unsigned
 }
 
 /*
+ * Puts the whole roots [first_root, end_root), which held nothing free, into the pool as free
+ * blocks of the largest order, as buddy_pool_put would one by one (no such block merges), with
+ * their root index bits set a word at a time.
+ */
+static void put_roots(struct buddy *buddy, struct buddy_region *region, uintptr_t first_root, uintptr_t end_root)
+{
+    for (uintptr_t root = first_root; root < end_root; root++) {
+        state_store(&region->page_state[root << BUDDY_MAX_ORDER], PAGE_FREE | BUDDY_MAX_ORDER);
+        *root_node(region, root) = BUDDY_MAX_ORDER + 1;
+    }
+    index_fill(region, first_root, end_root);
+    buddy->free_blocks[BUDDY_MAX_ORDER] += end_root - first_root;
+    buddy->pool_free_pages += (end_root - first_root) << BUDDY_MAX_ORDER;
+}
+
+/*
  * Puts the pages [index, last) into the pool as the largest aligned blocks that fit; each merges
- * with free blocks next to it (of a range that touches this one) and sets its tree nodes.
+ * with free blocks next to it (of a range that touches this one) and sets its tree nodes. The
+ * whole roots among them go in together.
  */
 static void put_range(struct buddy *buddy, struct buddy_region *region, uintptr_t index, uintptr_t last)
 {
     while (index < last) {
         unsigned order = buddy_largest_order(index, last - index);
+        if (order == BUDDY_MAX_ORDER) {
+            uintptr_t end_root = last >> BUDDY_MAX_ORDER;
+            put_roots(buddy, region, index >> BUDDY_MAX_ORDER, end_root);
+            index = end_root << BUDDY_MAX_ORDER;
+            continue;
+        }
         buddy_pool_put(buddy, region, index, order);
         index += order_pages(order);
     }
@@ -187,10 +203,9 @@ int buddy_init(struct buddy *buddy, const struct buddy_range *ranges, unsigned r
 
     uint8_t *bytes = metadata;
     for (unsigned r = 0; r < plan_count; r++) {
-        buddy->regions[r].largest_free = buddy->largest_free[r];
         buddy->regions[r].first_pfn = plan[r].first_pfn;
         buddy->regions[r].page_count = plan[r].end_pfn - plan[r].first_pfn;
-        bytes = region_layout(&buddy->regions[r], bytes);
+        bytes = region_layout(&buddy->regions[r], buddy->root_index[r], bytes);
     }
     buddy->region_count = plan_count;
     buddy->regions_end = &buddy->regions[plan_count];

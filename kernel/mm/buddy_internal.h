@@ -1,7 +1,7 @@
 /*
  * kernel/mm/buddy_internal.h - the buddy allocator's metadata encoding and the helpers its files
  * share (buddy.c, buddy_init.c, buddy_range.c, buddy_stats.c, buddy_validate.c). Nothing
- * outside kernel/buddy*.c includes it.
+ * outside kernel/mm/buddy*.c includes it.
  *
  * State byte of a page (region->page_state[index]; buddy_init sets them all to PAGE_TAIL):
  *   PAGE_TAIL            not the first page of a block: inside a block, or not managed at all
@@ -14,14 +14,20 @@
  * Invariant: exactly the first page of every block has a non-TAIL state, so the block holding
  * a page is found by looking at the page aligned down to 2^k for k = 0..BUDDY_MAX_ORDER.
  *
- * Largest-free tree: region->largest_free[m][i] is 1 + the order of the largest free block of
- * the pool inside the node [i * 2^m, (i + 1) * 2^m) (pages of the region), or 0 when there is
- * none; m runs from 0 (pages) to region->top_order (the root). A node of order m is entirely
- * free when its value is m + 1. Each level has an even number of nodes (a sibling always
- * exists; the padding is 0). The value of a node is exact unless a block (free, allocated or
+ * Largest-free trees: no block is larger than 2^BUDDY_MAX_ORDER pages, so each aligned slot of
+ * that size (a root) has a tree of its own. A node of order m covers 2^m pages and holds 1 + the
+ * order of the largest free block of the pool inside it, or 0 when there is none; it is entirely
+ * free when its value is m + 1. The value of a node is exact unless a block (free, allocated or
  * cached) of a higher order covers it: inside a block nothing reads it, and whoever splits a
- * block writes the nodes on the way down. Finding the highest free block of order >= k walks
- * down the highest child whose value is > k; a change walks up, and stops where a value holds.
+ * block writes the nodes on the way down. A root is never covered. A root's tree is a heap of
+ * 2^(BUDDY_MAX_ORDER + 1) bytes at region->trees + (root << (BUDDY_MAX_ORDER + 1)): node 1 is
+ * the root, nodes 2n and 2n + 1 are the lower and upper halves of node n (byte 0 is unused, 0),
+ * so that the node of order m holding page p of the root is (2^BUDDY_MAX_ORDER + p) >> m, and a
+ * walk goes up or down with a shift of that number, no table of levels to load. The root index
+ * (buddy_index.h) holds each root in the sets of the orders below its value. Finding the highest
+ * free block of order >= k takes the highest root of set k from the index and walks down the
+ * higher child whose value is > k; a change walks up, stops where a value holds, and moves a
+ * root whose value changed in the index.
  */
 #ifndef RVMEM_KERNEL_MM_BUDDY_INTERNAL_H
 #define RVMEM_KERNEL_MM_BUDDY_INTERNAL_H
@@ -30,6 +36,7 @@
 #include <stdint.h>
 
 #include "kernel/mm/buddy.h"
+#include "kernel/mm/buddy_index.h"
 #include "kernel/base/misuse.h"
 
 enum page_state {
@@ -46,8 +53,6 @@ enum page_state {
 #endif
 
 #define PAGE_OFFSET_MASK (PAGE_SIZE - 1)
-#define WORD_BITS (8u * (unsigned)sizeof(unsigned long))
-#define WORD_SHIFT (WORD_BITS == 64 ? 6u : 5u)
 
 /* State bytes are read and written by the owner of a page without the shared lock. */
 static inline uint8_t state_load(const uint8_t *state)
@@ -129,11 +134,11 @@ static inline uintptr_t region_page_address(const struct buddy_region *region, u
 static inline struct buddy_region *region_of(struct buddy *buddy, uintptr_t address, uintptr_t *index)
 {
     uintptr_t pfn = address >> PAGE_SHIFT;
-    for (unsigned r = 0; r < buddy->region_count; r++) {
-        uintptr_t offset = pfn - buddy->regions[r].first_pfn;
-        if (offset < buddy->regions[r].page_count) {
+    for (struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
+        uintptr_t offset = pfn - region->first_pfn;
+        if (offset < region->page_count) {
             *index = offset;
-            return &buddy->regions[r];
+            return region;
         }
     }
     return 0;
@@ -159,42 +164,81 @@ static inline uint8_t block_of(const struct buddy_region *region, uintptr_t inde
     return PAGE_TAIL;
 }
 
+#define TREE_BYTES (2u << BUDDY_MAX_ORDER) /* a root's tree */
+
+/* The tree (heap) of a root. */
+static inline uint8_t *tree_of(const struct buddy_region *region, uintptr_t root)
+{
+    return region->trees + (root << (BUDDY_MAX_ORDER + 1));
+}
+
+/* The heap number of the node of order `order` holding page index (of the region) in its root's tree. */
+static inline uintptr_t tree_heap_node(uintptr_t index, unsigned order)
+{
+    return (order_pages(BUDDY_MAX_ORDER) | (index & (order_pages(BUDDY_MAX_ORDER) - 1))) >> order;
+}
+
 /* The tree node of order `order` holding page index (see above). */
 static inline uint8_t *tree_node(const struct buddy_region *region, unsigned order, uintptr_t index)
 {
-    return &region->largest_free[order][index >> order];
+    return &tree_of(region, index >> BUDDY_MAX_ORDER)[tree_heap_node(index, order)];
 }
 
-/* Nodes a tree level of order `order` has over page_count pages (rounded up to even). */
+/*
+ * The values of the nodes `node` (even) and node + 1, two halves, in one load: the lower half's
+ * in bits 0-7, the upper's in bits 8-15 (little-endian, as RISC-V and the host are).
+ */
+static inline uintptr_t tree_pair(const uint8_t *tree, uintptr_t node)
+{
+    uint16_t pair;
+    __builtin_memcpy(&pair, __builtin_assume_aligned(&tree[node], 2), sizeof pair);
+    return pair;
+}
+
+/* The node of a root itself. */
+static inline uint8_t *root_node(const struct buddy_region *region, uintptr_t root)
+{
+    return &tree_of(region, root)[1];
+}
+
+/* Nodes of order `order` over page_count pages (a multiple of the largest block). */
 static inline uintptr_t tree_level_nodes(uintptr_t page_count, unsigned order)
 {
-    uintptr_t nodes = (page_count + order_pages(order) - 1) >> order;
-    return nodes + (nodes & 1);
+    return page_count >> order;
 }
 
 /* ---- Shared by buddy.c, buddy_init.c and buddy_range.c (the pool ones under buddy->lock) ---- */
 
-/*
- * The node of order `order` numbered `node` now holds value: recomputes the nodes above it, up to
- * the root, and stops at the first one whose value holds. Above a change no two sibling nodes
- * are both entirely free (they would have merged), so a node is the larger of its children.
- */
-static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, unsigned order,
-                                                                 uintptr_t node, uintptr_t value)
+/* Root `root` changes from old_value (exact: a root is never covered) to value, and so moves in the root index. */
+static inline __attribute__((always_inline)) void root_change(struct buddy_region *region, uintptr_t root,
+                                                              uintptr_t old_value, uintptr_t value)
 {
-    uint8_t *const *level = &region->largest_free[order];
-    uint8_t *const *root = &region->largest_free[region->top_order];
-    uint8_t *nodes = *level; /* the level of the node that changed, loaded once per level */
-    while (level != root) {
-        uintptr_t sibling = nodes[node ^ 1];
+    *root_node(region, root) = (uint8_t)value;
+    index_change(region, root, old_value, value);
+}
+
+/*
+ * The node numbered `node` (below the root: node > 1) of the tree of root `root` changes to value:
+ * writes it and recomputes the nodes above it while they change, up to the root, which then moves
+ * in the root index. Above a change no two sibling nodes are both entirely free (they would have
+ * merged), so a node is the larger of its children.
+ */
+static inline __attribute__((always_inline)) void tree_update_up(struct buddy_region *region, uintptr_t root,
+                                                                 uint8_t *tree, uintptr_t node, uintptr_t value)
+{
+    uintptr_t parent_value;
+    tree[node] = (uint8_t)value;
+    do {
+        uintptr_t sibling = tree[node ^ 1];
         if (sibling > value)
             value = sibling;
         node >>= 1;
-        nodes = *++level;
-        if (nodes[node] == value)
+        parent_value = tree[node];
+        if (parent_value == value)
             return;
-        nodes[node] = (uint8_t)value;
-    }
+        tree[node] = (uint8_t)value;
+    } while (node != 1);
+    index_change(region, root, parent_value, value);
 }
 
 /* Pages just left the pool: counts them out and keeps the peak of pages out. */
@@ -221,6 +265,13 @@ static inline unsigned buddy_largest_order(uintptr_t index, uintptr_t pages)
  * caller has poisoned it.
  */
 void buddy_pool_put(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order);
+
+/*
+ * Takes the block [index, index + 2^order) out of the free block of order `from` holding it (its
+ * other parts stay free), as 2^order allocated order-0 pages: a claim of one aligned block.
+ */
+void buddy_pool_take_pages(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order,
+                           unsigned from);
 
 /* What freeing the block at index with this order would be: BUDDY_FREE_OK or the kind of misuse. */
 #define BUDDY_FREE_OK MISUSE_KIND_COUNT

@@ -1,6 +1,7 @@
 /*
  * kernel/mm/buddy_validate.c - the buddy allocator's validator: walks every block of every region
- * and cross-checks state bytes, the largest-free tree (every level), counters and cache entries.
+ * and cross-checks state bytes, the largest-free trees (every node), the root index (every bit),
+ * counters and cache entries.
  */
 #include "kernel/mm/buddy.h"
 
@@ -82,22 +83,56 @@ static uint8_t node_expected(const struct buddy_region *region, unsigned order, 
     return largest;
 }
 
-/* Every node of the largest-free tree that is not inside a block holds its exact value. */
+/*
+ * Every node of the largest-free trees that is not inside a block holds its exact value; the
+ * unused byte 0 of each root's tree is 0.
+ */
 static int check_tree(const struct buddy_region *region)
 {
-    if (region->top_order >= BUDDY_TREE_ORDERS || order_pages(region->top_order) < region->page_count ||
-        (region->top_order > 0 && order_pages(region->top_order - 1) >= region->page_count))
-        FAIL("region %p: tree of order %lu over %lu pages\n", (void *)region_page_address(region, 0), region->top_order,
-             (unsigned long)region->page_count);
-    for (unsigned order = 0; order <= region->top_order; order++) {
+    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++) {
         uintptr_t nodes = tree_level_nodes(region->page_count, order);
         for (uintptr_t node = 0; node < nodes; node++) {
             bool covered;
             uint8_t expected = node_expected(region, order, node, &covered);
-            uint8_t stored = region->largest_free[order][node];
+            uint8_t stored = *tree_node(region, order, node << order);
             if (!covered && stored != expected)
                 FAIL("region %p: tree node %lu of order %u holds %u, the blocks say %u\n",
                      (void *)region_page_address(region, 0), (unsigned long)node, order, stored, expected);
+        }
+    }
+    for (uintptr_t root = 0; root < region->page_count >> BUDDY_MAX_ORDER; root++) {
+        if (tree_of(region, root)[0] != 0)
+            FAIL("region %p: the unused byte of root %lu's tree holds %u\n", (void *)region_page_address(region, 0),
+                 (unsigned long)root, tree_of(region, root)[0]);
+    }
+    return 0;
+}
+
+/*
+ * The root index holds exactly each root in the sets of the orders below its value, and each word
+ * above level 0 exactly the words below it that are not empty; bits past the last member are 0.
+ */
+static int check_index(const struct buddy_region *region)
+{
+    uintptr_t roots = region->page_count >> BUDDY_MAX_ORDER;
+    if (region->index_levels != index_levels(roots) ||
+        region->index_top != region->index_level[region->index_levels - 1])
+        FAIL("region %p: %u index levels over %lu roots\n", (void *)region_page_address(region, 0),
+             region->index_levels, (unsigned long)roots);
+    for (unsigned level = 0; level < region->index_levels; level++) {
+        uintptr_t members = level == 0 ? roots : index_level_words(roots, level - 1);
+        for (uintptr_t member = 0; member < index_level_words(roots, level) * WORD_BITS; member++) {
+            for (unsigned set = 0; set < BUDDY_INDEX_SETS; set++) {
+                bool expected = false;
+                if (member < members && level == 0)
+                    expected = *root_node(region, member) > set;
+                else if (member < members)
+                    expected = region->index_level[level - 1][member * BUDDY_INDEX_SETS + set] != 0;
+                if (index_holds(region, level, member, set) != expected)
+                    FAIL("region %p: root index level %u, member %lu, set %u: %s, should be %s\n",
+                         (void *)region_page_address(region, 0), level, (unsigned long)member, set,
+                         expected ? "absent" : "present", expected ? "present" : "absent");
+            }
         }
     }
     return 0;
@@ -120,7 +155,7 @@ static int check_region(const struct buddy *buddy, unsigned r, struct tally *tal
             return -E_BADDATA;
         index += order_pages(state & PAGE_ORDER_MASK);
     }
-    return check_tree(region);
+    return check_tree(region) || check_index(region) ? -E_BADDATA : 0;
 }
 
 /* Each cache entry names a cached page, with the right state byte, at most once. */
@@ -185,13 +220,9 @@ static int check_all(struct buddy *buddy)
         return -E_BADDATA;
     struct tally tally = {0};
     for (unsigned r = 0; r < buddy->region_count; r++) {
-        /* A refill clears the tree levels inside a batch block with aligned stores (buddy.c). */
-        for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++) {
-            uintptr_t alignment = (1u << BUDDY_CACHE_BATCH_ORDER >> k) < 8 ? 1u << BUDDY_CACHE_BATCH_ORDER >> k : 8;
-            if ((uintptr_t)buddy->regions[r].largest_free[k] % alignment)
-                FAIL("region %u: tree level %u at %p is not aligned to %lu bytes\n", r, k,
-                     (void *)buddy->regions[r].largest_free[k], (unsigned long)alignment);
-        }
+        /* A refill clears the tree nodes inside a batch block with aligned stores (buddy.c). */
+        if ((uintptr_t)buddy->regions[r].trees % 8)
+            FAIL("region %u: the trees at %p are not aligned to 8 bytes\n", r, (void *)buddy->regions[r].trees);
         if (check_region(buddy, r, &tally))
             return -E_BADDATA;
     }

@@ -506,6 +506,63 @@ KTEST(buddy, claim_and_release)
     misuse_set_hook(previous);
 }
 
+/* Whether the free blocks of the pool are those of the arena's pages but [first, end), the simple way. */
+static bool free_blocks_but(unsigned long first, unsigned long end)
+{
+    unsigned long blocks[BUDDY_MAX_ORDER + 1] = {0};
+    expected_blocks(0, first, blocks);
+    expected_blocks(end, ARENA_PAGES, blocks);
+    struct buddy_stats stats;
+    buddy_get_stats(TEST_BUDDY, &stats);
+    for (unsigned order = 0; order <= BUDDY_MAX_ORDER; order++)
+        if (stats.free_blocks[order] != blocks[order])
+            return false;
+    return stats.free_pages == ARENA_PAGES - (end - first);
+}
+
+/*
+ * Claims of one aligned block inside one free block (the top page of the arena's free largest
+ * block, aligned blocks inside it and a page that starts a free block) split it as an allocation
+ * would; other claims inside it take the general way. Either way: the same blocks, every claimed
+ * page an allocated order-0 page, the metadata valid.
+ */
+KTEST(buddy, claims_inside_one_free_block)
+{
+    static const unsigned long claims[][2] = {
+        {ARENA_PAGES - 1, ARENA_PAGES}, /* a page inside the free largest block, at its top */
+        {520, 524},                     /* an aligned block in its middle */
+        {512, 768},                     /* an aligned block that is half of a half */
+        {3, 4},                         /* a page whose own state byte shows it inside a free block */
+        {5, 8},                         /* not an aligned block: the general way */
+        {0, ARENA_PAGES},               /* the whole largest block */
+    };
+    KASSERT_EQ(init_whole_arena(), 0);
+    for (unsigned i = 0; i < sizeof claims / sizeof claims[0]; i++) {
+        unsigned long first = claims[i][0], end = claims[i][1];
+        KASSERT_EQ(buddy_claim(TEST_BUDDY, page_address(first), page_address(end)), 0);
+        KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+        KASSERT(free_blocks_but(first, end));
+        for (unsigned long page = first; page < end; page++) {
+            uintptr_t pages = 0;
+            KASSERT_EQ(buddy_block_at(TEST_BUDDY, page_address(page), &pages), BUDDY_PAGE_ALLOCATED);
+            KASSERT_EQ(pages, 1ul);
+        }
+        /* A second claim of the same pages finds them busy, and changes nothing. */
+        KASSERT_EQ(buddy_claim(TEST_BUDDY, page_address(first), page_address(first + 1)), -E_BUSY);
+        KASSERT(free_blocks_but(first, end));
+        KASSERT_EQ(buddy_release(TEST_BUDDY, page_address(first), page_address(end)), 0);
+        KASSERT(all_free());
+    }
+    /* A page that starts a free block after an earlier claim: its own state byte says so. */
+    KASSERT_EQ(buddy_claim(TEST_BUDDY, page_address(0), page_address(1)), 0);
+    KASSERT_EQ(buddy_claim(TEST_BUDDY, page_address(2), page_address(3)), 0);
+    KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+    KASSERT_EQ(buddy_free_pages(TEST_BUDDY), ARENA_PAGES - 2ul);
+    KASSERT_EQ(buddy_release(TEST_BUDDY, page_address(0), page_address(1)), 0);
+    KASSERT_EQ(buddy_release(TEST_BUDDY, page_address(2), page_address(3)), 0);
+    KASSERT(all_free());
+}
+
 KTEST(buddy, caches_drain_when_memory_runs_short)
 {
     struct buddy_range range = pages_range(0, 16);
@@ -801,16 +858,30 @@ KTEST(buddy, validator_catches_corruption)
 
     /* The tree says the allocated block is free, then that the arena's root holds nothing free. */
     struct buddy_region *region = &buddy_test_allocator.regions[0];
-    uint8_t *node = &region->largest_free[4][page_number(block) >> 4];
+    /* The layout of kernel/mm/buddy_internal.h: the arena is root 0, a heap of nodes. */
+    uint8_t *node = &region->trees[((1ul << BUDDY_MAX_ORDER) + page_number(block)) >> 4];
     KASSERT_EQ(*node, 0);
     *node = 5;
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
     *node = 0;
-    uint8_t *root = &region->largest_free[region->top_order][0];
+    uint8_t *root = &region->trees[1];
     uint8_t saved_root = *root;
     *root = 0;
     KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
     *root = saved_root;
+
+    /* The root index loses the root from the set of order 0, then gains it in a set too high. */
+    unsigned long *index_word = &region->index_top[0];
+    unsigned long saved_word = *index_word;
+    *index_word = 0;
+    KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
+    *index_word = saved_word;
+    KASSERT_LT(*root, BUDDY_MAX_ORDER + 1u); /* the root is split: the set of its own order lacks it */
+    index_word = &region->index_top[*root];
+    KASSERT_EQ(*index_word, 0ul);
+    *index_word = saved_word;
+    KASSERT_LT(buddy_validate(TEST_BUDDY), 0);
+    *index_word = 0;
 
     /* A counter off by one. */
     buddy_test_allocator.free_blocks[0]++;
