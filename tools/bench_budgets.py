@@ -54,7 +54,6 @@ GOALS = [
     Goal("page_alloc_order0_refill_lowest_page", "max", 400, "issue 14", (), ""),
     Goal("buddy_claim_one_page_splits_root", "max", 400, "issue 14", (), ""),
     Goal("buddy_drain_caches_full_cache", "max", 400, "issue 14", (), ""),
-    Goal("malloc_pair_64B_free", "mean", 25, "issue 5", (), ""),
 ]
 
 

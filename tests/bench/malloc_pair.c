@@ -29,7 +29,7 @@ KBENCH(malloc_pair_64B_malloc, 19, 19)
     rvmem_malloc_trim();
 }
 
-KBENCH(malloc_pair_64B_free, 29, 29)
+KBENCH(malloc_pair_64B_free, 25, 25)
 {
     rvmem_free(rvmem_malloc(64));
     for (unsigned i = 0; i < CALLS; i++) {
