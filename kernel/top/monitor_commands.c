@@ -173,7 +173,8 @@ static enum monitor_status command_bench(int count, char **words)
     if (count > 2)
         return MONITOR_BAD_USAGE;
     char icount[2];
-    if (!bootargs_get(boot_arguments(), "icount", icount, sizeof icount)) /* ./qemu.sh -i puts it there */
+    /* ./qemu.sh -i puts the bare word there: its value's length, 0, when present; -E_NOENT when not. */
+    if (bootargs_get(boot_arguments(), "icount", icount, sizeof icount) < 0)
         kprintf("note: QEMU runs without -icount here: the figures below are host clock ticks, not instructions,\n"
                 "and budgets fail. Exact counts: `make run ICOUNT=1` for this monitor, or `make bench`\n");
     const char *filter = count == 2 ? words[1] : "";
