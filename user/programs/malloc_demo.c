@@ -89,8 +89,8 @@ int main(int argc, char **argv)
     uintptr_t after_small = current_break();
     check(small != NULL, "malloc(100)");
     check(after_small > start, "the first small block's run grows the heap");
-    printf("malloc_demo: malloc(100) = %p, break %p (+%lu: a run for its class)\n", (void *)small, (void *)after_small,
-           (unsigned long)(after_small - start));
+    printf("malloc_demo: malloc(100) = %p, break %p (+%lu: malloc grew its heap for a run of the class)\n",
+           (void *)small, (void *)after_small, (unsigned long)(after_small - start));
     free(small);
     char *again = malloc(100);
     check(again == small, "the same size again comes from the thread's cache");
