@@ -7,13 +7,16 @@ Usage:
 The layers, from the bottom (README "Layout"):
   kernel/base/      the portable base: errors, strings, printf, the lock, misuse, layout, the platform seam
   kernel/platform/  the machine: SBI, device tree, console, harts, traps, stacks, power  (boot/ beside it)
-  kernel/mm/        memory management: memory map, buddy pages, program break
+  kernel/mm/        memory management: memory map, buddy pages, program break, page tables
+  kernel/proc/      user programs: the ELF loader's core, the entry block, the embedded programs
   lib/              malloc on sbrk (lib/malloc/) and the ownership toolkit; lib/host/ binds them to a POSIX host
   kernel/top/       main, the boot sequence, the monitor and the tour
   tests/            one folder per layer, tests/harness/ (the runner) beside them
+  user/             beside the kernel: the user runtime (user/lib/) and the programs (user/programs/),
+                    built for U-mode on the portable base and lib/
 
 Checks, each printed as "layers: FILE: what is wrong" (exit status 1 when any fails):
-1. Every .c and .S under boot/, kernel/, lib/ and tests/ is in exactly one of the Makefile's
+1. Every .c and .S under boot/, kernel/, lib/, tests/ and user/ is in exactly one of the Makefile's
    per-layer source lists (--listed), and every listed file exists.
 2. Includes: a file includes only its own layer and the layers below it, and the allocator cores
    (kernel/mm/ and lib/) include only the portable base (which holds the platform seam) and their
@@ -30,7 +33,7 @@ import re
 import sys
 from collections import defaultdict
 
-SOURCE_ROOTS = ("boot", "kernel", "lib", "tests")
+SOURCE_ROOTS = ("boot", "kernel", "lib", "tests", "user")
 # Not built into anything by the lists: fixtures and tool tests.
 UNLISTED_DIRS = ("tests/data/", "tests/tools/")
 SEAM = "kernel/base/platform.h"
@@ -41,6 +44,7 @@ RULES = [
     ("kernel/platform/", ("kernel/base/", "kernel/platform/", "boot/")),
     ("boot/", ("kernel/base/", "kernel/platform/", "boot/")),
     ("kernel/mm/", ("kernel/base/", "kernel/mm/")),
+    ("kernel/proc/", ("kernel/base/", "kernel/platform/", "kernel/mm/", "kernel/proc/")),
     ("lib/host/", ("kernel/base/", "lib/")),
     ("lib/", ("kernel/base/", "lib/malloc/", "lib/")),
     ("kernel/top/", ("kernel/", "lib/", "tests/harness/")),
@@ -49,7 +53,10 @@ RULES = [
     ("tests/platform/", ("kernel/base/", "kernel/platform/", "tests/")),
     ("tests/mm/", ("kernel/base/", "kernel/platform/", "kernel/mm/", "tests/")),
     ("tests/lib/", ("kernel/base/", "kernel/platform/", "kernel/mm/", "lib/", "tests/")),
+    ("tests/proc/", ("kernel/base/", "kernel/platform/", "kernel/mm/", "kernel/proc/", "tests/")),
     ("tests/", ("kernel/", "lib/", "tests/")),
+    ("user/lib/", ("kernel/base/", "lib/", "user/lib/")),
+    ("user/programs/", ("kernel/base/", "lib/", "user/lib/", "user/programs/")),
 ]
 BOOT_INFO = "kernel/top/boot.h"
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)

@@ -27,6 +27,23 @@
 #endif
 
 /*
+ * Where user programs will live: a window that no board's RAM or devices occupy (docs/PORTING.md:
+ * RAM at 0x80000000 or 0x40000000, at most a few GiB; devices below RAM), the same on every board.
+ * The kernel, identity-mapped, never maps anything inside it.
+ * Sv39: the upper half of the lower canonical half, [128 GiB, 256 GiB); Sv32: [1 GiB, 2 GiB).
+ * Every address in it is positive as a signed long, so a system call's result can be an address
+ * or a negative error code without ambiguity (docs/USER.md). The host build takes the window of
+ * the ARCH it is built for: 32-bit (-m32, ARCH=rv32) or 64-bit.
+ */
+#if (defined(__riscv_xlen) && __riscv_xlen == 32) || (!defined(__riscv_xlen) && __SIZEOF_POINTER__ == 4)
+#define USER_WINDOW_START 0x40000000UL
+#define USER_WINDOW_END 0x80000000UL
+#else
+#define USER_WINDOW_START 0x2000000000UL
+#define USER_WINDOW_END 0x4000000000UL
+#endif
+
+/*
  * struct hart (kernel/platform/hart.h) fills one page, so assembly can index the per-hart table:
  * the platform's own fields, then from HART_AREA_OFFSET to the end the hart's private area, which
  * the platform seam (kernel/base/platform.h) lends to one client (in this runtime, malloc's

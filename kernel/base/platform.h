@@ -4,7 +4,9 @@
  * The seam between the portable code and whatever runs it: portable code (printf, the
  * device-tree reader, the allocator cores, the test runner) calls only these. In the kernel they
  * are implemented by the platform layer (kernel/platform/: console.c, hart.c, stack.c, panic.c);
- * on the host by tests/host/platform.c and lib/host/platform_posix.c. Keep this list short.
+ * in user programs by the user runtime (user/lib/platform_user.c and malloc_user.c, with a
+ * thread's block, laid out like struct hart, as the "hart" tp points at); on the host by
+ * tests/host/platform.c and lib/host/platform_posix.c. Keep this list short.
  */
 #ifndef RVMEM_KERNEL_BASE_PLATFORM_H
 #define RVMEM_KERNEL_BASE_PLATFORM_H
