@@ -4,6 +4,7 @@
 #include "tests/mm/vm_arena.h"
 
 #include "kernel/base/string.h"
+#include "tests/harness/ktest_arena.h"
 
 /*
  * The fake physical address of the arena's first page. Above 4 GiB on a 64-bit host, so that
@@ -16,7 +17,9 @@
 #define FAKE_PHYSICAL_BASE ((uintptr_t)0x10000000)
 #endif
 
-static unsigned char arena[VM_ARENA_PAGES][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+/* The pages themselves: test memory, taken when a suite first resets the arena (not in .bss). */
+static struct ktest_arena memory = KTEST_ARENA(VM_ARENA_PAGES * PAGE_SIZE, PAGE_SIZE);
+static unsigned char (*arena)[PAGE_SIZE];
 static uint16_t free_pages[VM_ARENA_PAGES]; /* a stack of free page numbers */
 static unsigned free_count;
 static bool taken[VM_ARENA_PAGES];
@@ -52,8 +55,11 @@ static void arena_free(void *context, void *table)
     free_pages[free_count++] = (uint16_t)page;
 }
 
-void vm_arena_reset(struct vm_tables *tables)
+bool vm_arena_reset(struct vm_tables *tables)
 {
+    arena = ktest_arena_memory(&memory);
+    if (arena == NULL)
+        return false;
     free_count = 0;
     for (unsigned page = VM_ARENA_PAGES; page-- > 0;) {
         taken[page] = false;
@@ -63,6 +69,7 @@ void vm_arena_reset(struct vm_tables *tables)
     failures = 0;
     ready = true;
     *tables = (struct vm_tables){arena_alloc, arena_free, NULL, (uintptr_t)arena[0] - FAKE_PHYSICAL_BASE};
+    return true;
 }
 
 unsigned long vm_arena_taken(void)

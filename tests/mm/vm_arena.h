@@ -14,8 +14,12 @@
 
 #define VM_ARENA_PAGES 384u
 
-/* Fills *tables with the arena's callbacks; all pages free, no failure planned. */
-void vm_arena_reset(struct vm_tables *tables);
+/*
+ * Fills *tables with the arena's callbacks; all pages free, no failure planned. The pages are test
+ * memory (tests/harness/ktest_arena.h), taken on the first reset of a suite: false when they
+ * cannot be taken (the caller fails its test).
+ */
+bool vm_arena_reset(struct vm_tables *tables);
 
 /* Table pages handed out and not given back. */
 unsigned long vm_arena_taken(void);
