@@ -77,16 +77,16 @@ BOOT_SOURCES      := boot/entry.S boot/trap.S
 BASE_PORTABLE     := $(addprefix kernel/base/,errors.c misuse.c printf.c spinlock.c)
 BASE_KERNEL       := kernel/base/string.c # the host has its C library's
 PLATFORM_PORTABLE := $(addprefix kernel/platform/,bootargs.c fdt.c fdt_query.c)
-PLATFORM_KERNEL   := $(addprefix kernel/platform/,console.c hart.c panic.c power.c sbi.c stack.c trap.c)
+PLATFORM_KERNEL   := $(addprefix kernel/platform/,console.c hart.c mmu.c panic.c power.c sbi.c stack.c trap.c)
 MM_PORTABLE       := $(addprefix kernel/mm/,brk.c buddy.c buddy_init.c buddy_range.c buddy_stats.c buddy_validate.c \
-                       fragmentation.c memmap.c vm.c vm_tables.c vm_validate.c)
+                       fragmentation.c kernel_space.c memmap.c vm.c vm_tables.c vm_validate.c)
 MM_KERNEL         := $(addprefix kernel/mm/,pages.c sbrk.c)
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 TOP_PORTABLE      := $(addprefix kernel/top/,census.c monitor_text.c)
 TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c \
-                       terminal.c tour.c tour_check.c \
+                       paging.c terminal.c tour.c tour_check.c \
                        tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c tour_program_break.c tour_stack_frames.c \
                        tour_static_layout.c)
 # The tests mirror the layers; tests/harness/ is the test and benchmark runner.

@@ -18,6 +18,7 @@
 #include "kernel/platform/stack.h"
 #include "kernel/top/boot.h"
 #include "kernel/top/monitor.h"
+#include "kernel/top/paging.h"
 #include "kernel/top/tour.h"
 #include "tests/harness/kbench.h"
 #include "tests/harness/ktest.h"
@@ -110,7 +111,8 @@ void boot_main(unsigned long hartid, const void *device_tree)
     hart_boot_report_in(hartid);
     boot_open_platform(device_tree);
     print_banner(hartid, device_tree);
-    boot_find_memory();
+    boot_find_memory(paging_choose());
+    paging_start();
 
     unsigned online = smp_start_harts(boot_device_tree(), hartid);
     kprintf("  harts: %u online\n", online);

@@ -63,9 +63,14 @@ KTEST(boot, sections_are_ordered_and_inside_the_image)
     KASSERT_LE(ADDRESS(__data_end), ADDRESS(__bss_start));
     KASSERT_LE(ADDRESS(__bss_start), ADDRESS(__bss_end));
     KASSERT_LE(ADDRESS(__bss_end), ADDRESS(__stacks_start));
-    KASSERT_EQ(ADDRESS(__stacks_end) - ADDRESS(__stacks_start), (uintptr_t)RVMEM_STACK_SIZE * RVMEM_MAX_HARTS);
+    KASSERT_EQ(ADDRESS(__stacks_end) - ADDRESS(__stacks_start), (uintptr_t)STACK_SLOT_BYTES * RVMEM_MAX_HARTS);
     KASSERT_LE(ADDRESS(__stacks_end), ADDRESS(__image_end));
     KASSERT_EQ(ADDRESS(__image_end) % 4096, 0);
+    /* W^X needs page boundaries between sections of different permissions (linker.ld). */
+    KASSERT_EQ(ADDRESS(__rodata_start) % 4096, 0);
+    KASSERT_EQ(ADDRESS(__data_start) % 4096, 0);
+    KASSERT_EQ(ADDRESS(__bss_start) % 4096, 0);
+    KASSERT_EQ(ADDRESS(__stacks_start) % 4096, 0);
 }
 
 /* Usable harts in the device tree, the boot hart included, capped by the build. */
