@@ -92,7 +92,7 @@ TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c moni
 # The tests mirror the layers; tests/harness/ is the test and benchmark runner.
 TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c) $(addprefix tests/base/,printf.c string.c) \
                      $(addprefix tests/platform/,bootargs.c fdt.c) \
-                     $(addprefix tests/mm/,brk.c buddy.c buddy_stress.c memmap.c vm.c vm_arena.c vm_shadow.c) \
+                     $(addprefix tests/mm/,brk.c buddy.c buddy_stress.c kernel_space.c memmap.c vm.c vm_arena.c vm_shadow.c) \
                      $(addprefix tests/lib/,arc.c box.c malloc.c malloc_bits.c malloc_misuse.c malloc_smp.c \
                        malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
                      $(addprefix tests/top/,monitor_text.c)

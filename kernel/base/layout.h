@@ -47,7 +47,7 @@
  * The kernel, identity-mapped, never maps anything inside it (docs/MEMORY.md, "Address spaces").
  * Sv39: the upper half of the lower canonical half, [128 GiB, 256 GiB); Sv32: [1 GiB, 2 GiB).
  */
-#if __riscv_xlen == 32
+#if __SIZEOF_POINTER__ == 4 /* rv32, or a 32-bit host build */
 #define USER_WINDOW_START 0x40000000UL
 #define USER_WINDOW_END 0x80000000UL
 #else
