@@ -187,6 +187,7 @@ KERNEL_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter %.c.o,$(KERNEL_OBJECTS)))
 STACK_REPORT = python3 tools/stack_report.py --stack-size $(STACK_SIZE) \
     --trap-frame $(call header_constant,kernel/platform/trap.h,TRAP_FRAME_SIZE) \
     --reserved $(call header_constant,kernel/platform/stack.h,STACK_RED_ZONE_BYTES) \
+    --emergency-stack $(call header_constant,kernel/base/layout.h,EMERGENCY_STACK_SIZE) \
     --indirect-targets tools/stack_indirect_targets.txt --recursion tools/stack_recursion.txt --strict \
     $(KERNEL_CALL_GRAPHS)
 
