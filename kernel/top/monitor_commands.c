@@ -173,7 +173,7 @@ static enum monitor_status command_bench(int count, char **words)
     if (count > 2)
         return MONITOR_BAD_USAGE;
     char icount[2];
-    if (!bootargs_get(boot_arguments(), "icount", icount, sizeof icount)) /* ./qemu.sh -i puts it there */
+    if (bootargs_get(boot_arguments(), "icount", icount, sizeof icount) < 0) /* ./qemu.sh -i puts it there */
         kprintf("note: QEMU runs without -icount here: the figures below are host clock ticks, not instructions,\n"
                 "and budgets fail. Exact counts: `make run ICOUNT=1` for this monitor, or `make bench`\n");
     const char *filter = count == 2 ? words[1] : "";
@@ -276,6 +276,7 @@ static const struct monitor_command commands[] = {
     {"map", "map [COLUMNS]", "a picture of RAM: used and free pages by region", command_map},
     {"heap", "heap", "the program break and malloc statistics", command_heap},
     {"stacks", "stacks", "per-hart stack size, high-water mark, static worst case", command_stacks},
+    {"vm", "vm [ADDRESS]", "the kernel's mappings; with an address, its page-table walk", monitor_vm},
     {"alloc", "alloc page [N] | heap BYTES", "2^N pages, or a malloc block: an id to free it; alone: list",
      monitor_alloc},
     {"free", "free ID", "free the pages or block alloc gave the id ID", monitor_free},
