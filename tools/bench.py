@@ -14,6 +14,11 @@ import subprocess
 import sys
 
 
+def this_machine(name, memory):
+    """Rows measured on the machine itself are named after its RAM: buddy_init_4G, vm_kernel_map_4G_table_bytes."""
+    return name.replace("_this_machine", f"_{memory}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernel", required=True)
@@ -45,17 +50,17 @@ def main():
         elif not line.startswith("BENCH_DONE"):
             print(line)
     for figure in figures:
-        if figure["name"] == "buddy_init_this_machine":
-            figure["name"] = f"buddy_init_{args.mem}"
+        figure["name"] = this_machine(figure["name"], args.mem)
     if args.init_mem and not args.benches:
         extra = ["./qemu.sh", "-i", "-M", args.machine, "-s", "1", "-m", args.init_mem, "-t", str(args.timeout),
-                 "-b", args.bios, "-a", "mode=bench benches=buddy_init_this_machine", args.kernel]
+                 "-b", args.bios, "-a", "mode=bench benches=buddy_init_this_machine,vm_kernel_map_this_machine",
+                 args.kernel]
         print("$ " + " ".join(extra))
         more = subprocess.run(extra, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for line in more.stdout.decode("utf-8", "replace").replace("\r", "").splitlines():
             if line.startswith("BENCH_JSON "):
                 figure = json.loads(line[len("BENCH_JSON "):])
-                figure["name"] = f"buddy_init_{args.init_mem}"
+                figure["name"] = this_machine(figure["name"], args.init_mem)
                 figures.append(figure)
                 print(f"{figure['name']:<36} {figure['n']:7d} {figure['mean']:12.2f} (at -m {args.init_mem})")
             if line.startswith("# BUDGET EXCEEDED"):

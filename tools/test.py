@@ -466,6 +466,9 @@ def tour_check(args, total):
         "frames measured equal the compiler's": re.search(
             r"tour_frame_inner\s+0x[0-9a-f]+\s+(\d+)\s+\1\s+addi sp,sp,-\1", text),
         "no failed check": "check:" in text and ": NO" not in text,
+        "sections mapped with their permissions, the guard page unmapped":
+            re.search(r"\.text r-x, \.rodata r--, \.data rw-, \.bss rw-", text) and
+            re.search(r"guard page 0x[0-9a-f]+-0x[0-9a-f]+, right under its stack, is unmapped", text),
         "box, vec, rc and arc shown": all(f"\n   {name}" in text for name in ("box: ", "vec of", "rc: ", "arc: ")),
         "a growing vec moves": "(moved: elements copied)" in text,
         "malloc moves the break": "<- sbrk" in text,
@@ -522,6 +525,8 @@ def main():
                       tests="buddy*,brk,sbrk,pages,malloc*,box,vec,rc,arc,vm,vm_shadow", name="checked (CHECKED=1)")
     if not args.tests:
         kernel_suites(args, 2, total, tests="sbrk,pages,malloc_exhaustion", name="heap_max=64K", extra_bootargs=" heap_max=64K")
+        kernel_suites(args, 2, total, tests="boot,stack,paging,vm_pages,buddy", name="paging=off (physical)",
+                      extra_bootargs=" paging=off")
         long_bootargs_check(args, total)
         overlong_value_check(args, total)
         unknown_mode_check(args, total)

@@ -133,9 +133,14 @@ const char *mmu_shootdown_method(void)
     return use_rfence() ? "SBI RFENCE" : "IPI";
 }
 
-void mmu_force_ipi_shootdown(bool force)
+void mmu_set_shootdown_by_ipi(bool by_ipi)
 {
-    __atomic_store_n(&force_ipi, force, __ATOMIC_RELAXED);
+    __atomic_store_n(&force_ipi, by_ipi, __ATOMIC_RELAXED);
+}
+
+bool mmu_shootdown_by_ipi(void)
+{
+    return __atomic_load_n(&force_ipi, __ATOMIC_RELAXED);
 }
 
 void mmu_answer_shootdowns(void)

@@ -63,8 +63,16 @@ void tlb_flush_local(uintptr_t virtual, uintptr_t bytes);
 /* "SBI RFENCE" or "IPI" (how tlb_shootdown reaches the other harts), or "none" (paging off). */
 const char *mmu_shootdown_method(void);
 
-/* Tests: makes tlb_shootdown use the IPI path even where RFENCE exists (false: back to probing). */
-void mmu_force_ipi_shootdown(bool force);
+/*
+ * Makes tlb_shootdown use the IPI path even where RFENCE exists (false: RFENCE where the firmware
+ * has it). The boot does so under QEMU -icount: OpenSBI's RFENCE waits for the other harts by
+ * spinning in M-mode, and -icount's single-threaded scheduler never leaves a spinning hart for
+ * the ones it waits for, whereas the IPI path waits asleep (wfi). Tests use it to try that path.
+ */
+void mmu_set_shootdown_by_ipi(bool by_ipi);
+
+/* Whether tlb_shootdown uses the IPI path by choice (mmu_set_shootdown_by_ipi). */
+bool mmu_shootdown_by_ipi(void);
 
 /*
  * Answers the shootdown requests made of the calling hart (the IPI path): fences it if one is

@@ -45,7 +45,7 @@ static uintptr_t page_up(uint64_t address)
 bool paging_choose(void)
 {
     char value[8];
-    if (bootargs_get(boot_arguments(), "paging", value, sizeof value) == 0 && strcmp(value, "off") == 0) {
+    if (bootargs_get(boot_arguments(), "paging", value, sizeof value) >= 0 && strcmp(value, "off") == 0) {
         ksnprintf(off_reason, sizeof off_reason, "paging=off in the bootargs");
         return chosen = false;
     }
@@ -178,6 +178,9 @@ void paging_start(void)
     }
     on = true;
     off_reason[0] = '\0';
+    char unused[2];
+    if (bootargs_get(boot_arguments(), "icount", unused, sizeof unused) >= 0) /* ./qemu.sh -i: see mmu.h */
+        mmu_set_shootdown_by_ipi(true);
     trap_set_fault_describer(describe_fault);
     struct vm_stats stats;
     vm_get_stats(&kernel.vm, &stats);

@@ -376,7 +376,8 @@ KTEST(paging, the_ipi_shootdown_reaches_idle_harts)
     struct kernel_space *kernel = paging_kernel_space();
     uintptr_t *first = page_holding(FIRST_VALUE), *second = page_holding(SECOND_VALUE);
     KASSERT(first != NULL && second != NULL && scratch_is_free());
-    mmu_force_ipi_shootdown(true);
+    bool by_ipi_before = mmu_shootdown_by_ipi();
+    mmu_set_shootdown_by_ipi(true);
     KASSERT_EQ(kernel_space_map(kernel, SCRATCH, (uintptr_t)first, PAGE_SIZE, VM_READ), 0);
     run_on_all_harts(read_scratch_once); /* each hart's TLB holds SCRATCH -> first */
     for (unsigned hart = 0; hart < hart_count(); hart++)
@@ -384,7 +385,7 @@ KTEST(paging, the_ipi_shootdown_reaches_idle_harts)
     KASSERT_EQ(kernel_space_unmap(kernel, SCRATCH, PAGE_SIZE), 0);
     KASSERT_EQ(kernel_space_map(kernel, SCRATCH, (uintptr_t)second, PAGE_SIZE, VM_READ), 0);
     run_on_all_harts(read_scratch_once);
-    mmu_force_ipi_shootdown(false);
+    mmu_set_shootdown_by_ipi(by_ipi_before);
     for (unsigned hart = 0; hart < hart_count(); hart++)
         if (seen_by[hart] != SECOND_VALUE)
             ktest_fail(__FILE__, __LINE__, "hart %u read 0x%lx after the remap returned (the old page: 0x%lx)", hart,
