@@ -82,8 +82,8 @@ int kernel_space_map_regions(const struct kernel_space *kernel, struct vm_space 
         const struct kernel_region *region = &kernel->regions[index];
         if (region->permissions == 0)
             continue;
-        int error = vm_map(space, region->start, region->start, region->end - region->start,
-                           region->permissions | VM_GLOBAL);
+        int error =
+            vm_map(space, region->start, region->start, region->end - region->start, region->permissions | VM_GLOBAL);
         if (error) {
             *failed_region = index;
             return error;

@@ -170,7 +170,8 @@ static void shootdown_by_rfence(unsigned self, unsigned online, uintptr_t virtua
         unsigned long base = harts[first].hartid, mask = 0;
         for (unsigned other = first; other < online; other++) {
             unsigned long hartid = harts[other].hartid;
-            if (another_running_hart(other, self) && !covered[other] && hartid >= base && hartid - base < __riscv_xlen) {
+            if (another_running_hart(other, self) && !covered[other] && hartid >= base &&
+                hartid - base < __riscv_xlen) {
                 mask |= 1UL << (hartid - base);
                 covered[other] = true;
             }

@@ -167,8 +167,8 @@ void trap_handler(struct trap_frame *frame)
         expected[self].caught = true;
         expected[self].scause = frame->scause;
         expected[self].stval = frame->stval;
-        bool fetch = frame->scause == TRAP_CAUSE_INSTRUCTION_PAGE_FAULT ||
-                     frame->scause == TRAP_CAUSE_INSTRUCTION_ACCESS_FAULT;
+        bool fetch =
+            frame->scause == TRAP_CAUSE_INSTRUCTION_PAGE_FAULT || frame->scause == TRAP_CAUSE_INSTRUCTION_ACCESS_FAULT;
         /* A fetch fault: resume at the return address of the call that jumped there (see trap.h). */
         frame->sepc = fetch ? frame->registers[1] : frame->sepc + instruction_length(frame->sepc);
         if (!emergency)

@@ -171,8 +171,8 @@ static int memmap_from_fdt(struct memmap *map, const struct fdt *fdt, uint64_t i
 void boot_find_memory(bool paging)
 {
     const char *failed_step = "";
-    int usable = memmap_from_fdt(&memory_map, &boot_fdt, (uintptr_t)__image_start, (uintptr_t)__image_end, paging,
-                                 &failed_step);
+    int usable =
+        memmap_from_fdt(&memory_map, &boot_fdt, (uintptr_t)__image_start, (uintptr_t)__image_end, paging, &failed_step);
     if (usable == -E_NOENT && memory_map.ram_count == 0) /* add_device_tree_ram found no range */
         panic("device tree: no /memory node (device_type \"memory\" with a reg): no RAM to run in");
     if (usable < 0)

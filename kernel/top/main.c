@@ -36,10 +36,11 @@ static void print_banner(unsigned long hartid, const void *device_tree)
 {
     const struct sbi_info *sbi = sbi_info();
     kprintf("\nrvmem %s - a memory runtime for RISC-V\n", RVMEM_VERSION);
-    kprintf("  firmware: %s %lu.%lu, SBI spec %lu.%lu (HSM %s, SRST %s, TIME %s)\n",
+    kprintf("  firmware: %s %lu.%lu, SBI spec %lu.%lu (HSM %s, SRST %s, TIME %s, RFENCE %s)\n",
             sbi_implementation_name(sbi->implementation_id), sbi->implementation_version >> 16,
             sbi->implementation_version & 0xffff, sbi->spec_version >> 24, sbi->spec_version & 0xffffff,
-            sbi->has_hsm ? "yes" : "no", sbi->has_srst ? "yes" : "no", sbi->has_time ? "yes" : "no");
+            sbi->has_hsm ? "yes" : "no", sbi->has_srst ? "yes" : "no", sbi->has_time ? "yes" : "no",
+            sbi->has_rfence ? "yes" : "no");
     const char *model = "unknown";
     fdt_property_string(boot_device_tree(), fdt_node_by_path(boot_device_tree(), "/"), "model", &model);
     kprintf("  model: %s\n", model);

@@ -39,9 +39,8 @@ static const char *leaf_size_text(uintptr_t bytes)
 static void print_run(const struct run_of_leaves *run)
 {
     char permissions[4];
-    kprintf("  0x%010llx-0x%010llx %6s %6lu  %s  %s\n", (unsigned long long)run->start,
-            (unsigned long long)run->end, leaf_size_text(run->leaf_bytes), run->count,
-            kernel_permissions_text(run->permissions, permissions),
+    kprintf("  0x%010llx-0x%010llx %6s %6lu  %s  %s\n", (unsigned long long)run->start, (unsigned long long)run->end,
+            leaf_size_text(run->leaf_bytes), run->count, kernel_permissions_text(run->permissions, permissions),
             run->region ? run->region->name : "(mapped after boot)");
 }
 

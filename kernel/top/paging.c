@@ -17,6 +17,7 @@
 #include "kernel/platform/hart.h"
 #include "kernel/platform/mmu.h"
 #include "kernel/platform/power.h"
+#include "kernel/platform/sbi.h"
 #include "kernel/platform/stack.h"
 #include "kernel/platform/trap.h"
 #include "kernel/top/boot.h"
@@ -103,7 +104,8 @@ static void describe_machine(void)
 {
     const struct memmap *map = boot_memory_map();
     for (unsigned i = 0; i < map->usable_count; i++)
-        add((uintptr_t)map->usable[i].start, (uintptr_t)map->usable[i].end, VM_READ | VM_WRITE, "the direct map of RAM");
+        add((uintptr_t)map->usable[i].start, (uintptr_t)map->usable[i].end, VM_READ | VM_WRITE,
+            "the direct map of RAM");
     const struct fdt *fdt = boot_device_tree();
     uintptr_t blob = (uintptr_t)fdt->blob;
     add(page_down(blob), page_up(blob + fdt_total_bytes(fdt)), VM_READ, "the device tree blob");
@@ -190,7 +192,8 @@ void paging_start(void)
             stats.leaves[0], stats.leaves[1], mode == VM_MODE_SV32 ? "4 MiB" : "2 MiB");
     if (mode == VM_MODE_SV39)
         kprintf(", %lu of 1 GiB", stats.leaves[2]);
-    kprintf("; TLB shootdowns by %s\n", mmu_shootdown_method());
+    kprintf("; TLB shootdowns by %s%s\n", mmu_shootdown_method(),
+            mmu_shootdown_by_ipi() && sbi_info()->has_rfence ? " (RFENCE would spin under -icount)" : "");
 }
 
 bool paging_on(void)
@@ -230,7 +233,8 @@ void paging_describe(uintptr_t address, char *text, size_t bytes)
     uint64_t physical;
     int permissions = on ? vm_translate(&kernel.vm, address, &physical) : -E_NOENT;
     if (permissions > 0)
-        ksnprintf(text, bytes, "in a mapping made after boot, which is %s", kernel_permissions_words((unsigned)permissions));
+        ksnprintf(text, bytes, "in a mapping made after boot, which is %s",
+                  kernel_permissions_words((unsigned)permissions));
     else
         ksnprintf(text, bytes, "which is unmapped (no region of the kernel's map)");
 }

@@ -6,8 +6,8 @@
  * caller: kernel/mm/vm.h); vm_translate <= 40 mean (a 4 KiB leaf: the deepest walk);
  * vm_kernel_map_4G <= 200,000 for building the kernel's map with 4 GiB of RAM, with its table
  * pages <= 16 KiB (below: vm_kernel_map_this_machine). vm_direct_map_4G builds the direct map of
- * 4 GiB of RAM alone, on any machine (a synthetic range), under the same budgets. Tables come from page_alloc, zeroed; with paging off the
- * sfence.vma still executes (it has nothing to flush).
+ * 4 GiB of RAM alone, on any machine (a synthetic range), under the same budgets. Tables come from page_alloc, zeroed;
+ * with paging off the sfence.vma still executes (it has nothing to flush).
  *
  * The kernel's own map: vm_kernel_map_this_machine builds the whole map of the machine it runs on
  * (kernel/top/paging.h: the image section by section, the stacks and guard pages, the direct map of

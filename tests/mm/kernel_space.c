@@ -69,8 +69,8 @@ KTEST(kernel_space, regions_keep_the_rules)
     KASSERT_EQ(kernel_space_add(&kernel, IMAGE + 7 * PAGE, IMAGE + 9 * PAGE, RW, "x"), -E_BUSY);
     KASSERT_EQ(kernel_space_add(&kernel, IMAGE, IMAGE + 10 * PAGE, RW, "x"), -E_BUSY);
     KASSERT_EQ(kernel_space_add(&kernel, IMAGE + 8 * PAGE, IMAGE + 9 * PAGE, 0, "c"), 0);
-    KASSERT_EQ(kernel_space_add(&kernel, IMAGE, IMAGE + 4 * PAGE, RX, "a name longer than the forty bytes a region holds"),
-               0);
+    KASSERT_EQ(
+        kernel_space_add(&kernel, IMAGE, IMAGE + 4 * PAGE, RX, "a name longer than the forty bytes a region holds"), 0);
     KASSERT_EQ(kernel.region_count, 3u);
     /* Kept in address order, whatever the order they came in. */
     KASSERT_EQ(kernel.regions[0].start, IMAGE);

@@ -159,8 +159,8 @@ KTEST(paging, sections_stacks_ram_and_devices_have_their_permissions)
     for (unsigned i = 0; i < sizeof expected / sizeof expected[0]; i++) {
         uint64_t physical;
         int permissions = vm_translate(&kernel->vm, expected[i].address, &physical);
-        KASSERT_EQ(permissions, expected[i].permissions < 0 ? expected[i].permissions
-                                                           : (int)(expected[i].permissions | VM_GLOBAL));
+        KASSERT_EQ(permissions,
+                   expected[i].permissions < 0 ? expected[i].permissions : (int)(expected[i].permissions | VM_GLOBAL));
     }
     void *page = page_alloc(0); /* the direct map */
     KASSERT(page != NULL);
@@ -273,10 +273,10 @@ static bool scratch_is_free(void)
 enum shootdown_phase { PHASE_SETUP, PHASE_READING, PHASE_REMAPPED, PHASE_DONE };
 static struct {
     int phase;
-    uintptr_t *first, *second;        /* the pages SCRATCH maps to, first then second */
+    uintptr_t *first, *second;            /* the pages SCRATCH maps to, first then second */
     unsigned long reads[RVMEM_MAX_HARTS]; /* reads of the first page, per hart */
-    bool checked[RVMEM_MAX_HARTS];    /* the hart read after the remap */
-    uintptr_t after[RVMEM_MAX_HARTS]; /* what that read gave */
+    bool checked[RVMEM_MAX_HARTS];        /* the hart read after the remap */
+    uintptr_t after[RVMEM_MAX_HARTS];     /* what that read gave */
 } shootdown;
 
 #define FIRST_VALUE ((uintptr_t)0x1111)
@@ -403,8 +403,7 @@ KTEST(paging, changes_keep_to_the_kernels_rules)
     KASSERT(scratch_is_free());
     KASSERT_EQ(kernel_space_map(kernel, SCRATCH, 0x80000000, PAGE_SIZE, VM_READ | VM_WRITE | VM_EXECUTE), -E_INVAL);
     KASSERT_EQ(kernel_space_map(kernel, SCRATCH, 0x80000000, PAGE_SIZE, VM_READ | VM_USER), -E_INVAL);
-    KASSERT_EQ(kernel_space_map(kernel, (uintptr_t)__text_start, (uintptr_t)__text_start, PAGE_SIZE, VM_READ),
-               -E_BUSY);
+    KASSERT_EQ(kernel_space_map(kernel, (uintptr_t)__text_start, (uintptr_t)__text_start, PAGE_SIZE, VM_READ), -E_BUSY);
     KASSERT_EQ(kernel_space_unmap(kernel, stack_guard_page(0), PAGE_SIZE), -E_BUSY);
     KASSERT_EQ(kernel_space_map(kernel, USER_WINDOW_START, 0x80000000, PAGE_SIZE, VM_READ), -E_RANGE);
     KASSERT_EQ(vm_validate(&kernel->vm), 0);
