@@ -522,7 +522,8 @@ def main():
         kernel_suites(args, harts, total)
     if args.checked_kernel:
         kernel_suites(args, 4, total, kernel=args.checked_kernel,
-                      tests="buddy*,brk,sbrk,pages,malloc*,box,vec,rc,arc,vm,vm_shadow", name="checked (CHECKED=1)")
+                      tests="buddy*,brk,sbrk,pages,malloc*,box,vec,rc,arc,vm,vm_shadow,kernel_space,paging",
+                      name="checked (CHECKED=1)")
     if not args.tests:
         kernel_suites(args, 2, total, tests="sbrk,pages,malloc_exhaustion", name="heap_max=64K", extra_bootargs=" heap_max=64K")
         kernel_suites(args, 2, total, tests="boot,stack,paging,vm_pages,buddy", name="paging=off (physical)",
