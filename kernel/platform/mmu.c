@@ -215,6 +215,8 @@ void tlb_shootdown(uintptr_t virtual, uintptr_t bytes)
     unsigned self = hart_self(), online = hart_count();
     if (online <= 1)
         return;
+    /* The changed entries are visible to every hart before any of them fences (and walks again). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (use_rfence())
         shootdown_by_rfence(self, online, virtual, bytes);
     else
