@@ -91,9 +91,9 @@ BOOT_SOURCES      := boot/entry.S boot/trap.S
 BASE_PORTABLE     := $(addprefix kernel/base/,errors.c misuse.c printf.c spinlock.c)
 BASE_KERNEL       := kernel/base/string.c # the host has its C library's
 PLATFORM_PORTABLE := $(addprefix kernel/platform/,bootargs.c fdt.c fdt_query.c)
-PLATFORM_KERNEL   := $(addprefix kernel/platform/,console.c hart.c panic.c power.c sbi.c stack.c trap.c)
+PLATFORM_KERNEL   := $(addprefix kernel/platform/,console.c hart.c mmu.c panic.c power.c sbi.c stack.c trap.c)
 MM_PORTABLE       := $(addprefix kernel/mm/,brk.c buddy.c buddy_init.c buddy_range.c buddy_stats.c buddy_validate.c \
-                       fragmentation.c memmap.c vm.c vm_tables.c vm_validate.c)
+                       fragmentation.c kernel_space.c memmap.c vm.c vm_tables.c vm_validate.c)
 MM_KERNEL         := $(addprefix kernel/mm/,pages.c sbrk.c)
 PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
 # Built where the table of embedded user programs is linked (build/user_programs.S): the kernel and the host tests.
@@ -103,20 +103,21 @@ LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c mallo
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 TOP_PORTABLE      := $(addprefix kernel/top/,census.c monitor_text.c)
 TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c \
-                       terminal.c tour.c tour_check.c \
+                       monitor_vm.c paging.c terminal.c tour.c tour_check.c \
                        tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c tour_program_break.c tour_stack_frames.c \
                        tour_static_layout.c)
 # The tests mirror the layers; tests/harness/ is the test and benchmark runner.
 TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c) $(addprefix tests/base/,printf.c string.c) \
                      $(addprefix tests/platform/,bootargs.c fdt.c) \
-                     $(addprefix tests/mm/,brk.c buddy.c buddy_index.c buddy_stress.c memmap.c vm.c vm_arena.c vm_shadow.c) \
+                     $(addprefix tests/mm/,brk.c buddy.c buddy_index.c buddy_stress.c kernel_space.c memmap.c vm.c vm_arena.c \
+                       vm_shadow.c) \
                      $(addprefix tests/proc/,elf.c programs.c user_stack.c) \
                      $(addprefix tests/lib/,arc.c box.c malloc.c malloc_bits.c malloc_misuse.c malloc_smp.c \
                        malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
-                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c) \
+                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c paging.c) \
                      $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
@@ -271,6 +272,7 @@ KERNEL_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter %.c.o,$(KERNEL_OBJECTS)))
 STACK_REPORT = python3 tools/stack_report.py --stack-size $(STACK_SIZE) \
     --trap-frame $(call header_constant,kernel/platform/trap.h,TRAP_FRAME_SIZE) \
     --reserved $(call header_constant,kernel/platform/stack.h,STACK_RED_ZONE_BYTES) \
+    --emergency-stack $(call header_constant,kernel/base/layout.h,EMERGENCY_STACK_SIZE) \
     --indirect-targets tools/stack_indirect_targets.txt --recursion tools/stack_recursion.txt --strict \
     $(KERNEL_CALL_GRAPHS)
 

@@ -40,6 +40,11 @@ def churn_ratio(figures):
             "budget_mean": 0, "budget_max": 0}
 
 
+def this_machine(name, memory):
+    """Rows measured on the machine itself are named after its RAM: buddy_init_4G, vm_kernel_map_4G_table_bytes."""
+    return name.replace("_this_machine", f"_{memory}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     qemu_options.add_arguments(parser, timeout=300, smp="4")
@@ -68,8 +73,7 @@ def main():
             print(line)
     figures = bench_lines(text)
     for figure in figures:
-        if figure["name"] == "buddy_init_this_machine":
-            figure["name"] = f"buddy_init_{args.mem}"
+        figure["name"] = this_machine(figure["name"], args.mem)
 
     failures = []
     done = re.search(r"^BENCH_DONE (\d+) budget", text, re.M)
@@ -82,12 +86,13 @@ def main():
     if args.init_mem and not args.benches:
         extra = qemu_options.command(args.kernel, machine=args.machine, harts=1, mem=args.init_mem,
                                      timeout=args.timeout, bios=args.bios,
-                                     bootargs="mode=bench benches=buddy_init_this_machine", icount=True)
+                                     bootargs="mode=bench benches=buddy_init_this_machine,vm_kernel_map_this_machine",
+                                     icount=True)
         print("$ " + " ".join(extra))
         more = subprocess.run(extra, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         more_text = more.stdout.decode("utf-8", "replace").replace("\r", "")
         for figure in bench_lines(more_text):
-            figure["name"] = f"buddy_init_{args.init_mem}"
+            figure["name"] = this_machine(figure["name"], args.init_mem)
             figures.append(figure)
             print(f"{figure['name']:<36} {figure['n']:7d} {figure['mean']:12.2f} (at -m {args.init_mem})")
         for line in more_text.splitlines():

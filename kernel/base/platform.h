@@ -93,6 +93,14 @@ void hart_relax(void);
 void run_on_all_harts(void (*fn)(void));
 
 /*
+ * Makes every running hart forget the translations of [virtual, virtual + bytes) its TLB may hold
+ * (bytes 0: all of them), after a change to the kernel's address space: the calling hart with
+ * sfence.vma, the others through the firmware (SBI RFENCE) or an IPI they answer. Returns once
+ * every hart has. In the kernel with paging off, and on the host, it does nothing.
+ */
+void tlb_shootdown(uintptr_t virtual, uintptr_t bytes);
+
+/*
  * Checks the calling hart's stack (guard word intact, sp above the red zone) and panics
  * with a stack-overflow report naming site when it is not. No-op on the host.
  */
