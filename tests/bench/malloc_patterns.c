@@ -28,7 +28,7 @@
  * The frees of malloc_remote and every call counted run on hart 0: under -icount rdinstret counts
  * every hart's instructions, and a hart waiting for a job elsewhere (run_on_all_harts) wakes on its
  * timer, while the other harts sleep until an IPI. Without a second hart the two-hart benchmarks
- * report nothing (and say so). What these will need from the allocator to reach their goals:
+ * are skipped (kbench_skip). What these will need from the allocator to reach their goals:
  * runs that empty go back to the shared pool (phases, remote), frees from another hart reach
  * their runs (remote), and a trim that drains the caches of idle harts (idle_hart; today
  * rvmem_malloc_trim() empties the calling hart's cache only).
@@ -209,11 +209,12 @@ static void allocate_and_free_every_size_on_hart1(void)
         hart1_error = malloc_workload_every_size(hart1_run, 1);
 }
 
-static bool two_harts(const char *name)
+/* True with a second hart; else the benchmark is skipped (it measures nothing on one hart). */
+static bool two_harts(void)
 {
     if (hart_count() >= 2)
         return true;
-    kprintf("# %s: needs two harts (-smp 2 or more): not measured\n", name);
+    kbench_skip("needs two harts (-smp 2 or more)");
     return false;
 }
 
@@ -221,7 +222,7 @@ KBENCH(malloc_remote, 0, 0)
 {
     struct malloc_workload_run run;
     struct malloc_batch batch;
-    if (!two_harts("malloc_remote") || !start_pattern(&run))
+    if (!two_harts() || !start_pattern(&run))
         return;
     int error = 0;
     for (unsigned phase = 0; phase < 2 && !error; phase++) {
@@ -253,7 +254,7 @@ KBENCH(malloc_remote, 0, 0)
 KBENCH(malloc_idle_hart, 0, 0)
 {
     struct malloc_workload_run run;
-    if (!two_harts("malloc_idle_hart") || !start_pattern(&run))
+    if (!two_harts() || !start_pattern(&run))
         return;
     hart1_run = &run;
     run_on_all_harts(allocate_and_free_every_size_on_hart1);
