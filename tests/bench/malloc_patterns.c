@@ -86,13 +86,17 @@ static unsigned long free_pages_now(void)
     return free;
 }
 
-/* What the heap holds: its span at the start plus the pages taken since (see the top of the file). */
+/*
+ * What the heap holds: its span at the start plus the pages taken since (see the top of the file);
+ * 0 when it gave back more than it held at the start (memory an earlier benchmark left in a cache).
+ */
 static size_t heap_held_bytes(void)
 {
     unsigned long now = free_pages_now();
-    if (now >= free_pages_at_start)
-        return span_at_start - (now - free_pages_at_start) * PAGE_SIZE;
-    return span_at_start + (free_pages_at_start - now) * PAGE_SIZE;
+    if (now < free_pages_at_start)
+        return span_at_start + (free_pages_at_start - now) * PAGE_SIZE;
+    size_t given_back = (now - free_pages_at_start) * PAGE_SIZE;
+    return given_back < span_at_start ? span_at_start - given_back : 0;
 }
 
 static const struct malloc_table rvmem_table = {"rvmem", rvmem_malloc, rvmem_free, heap_held_bytes, rvmem_realloc};
