@@ -3,8 +3,9 @@
 
 The guest prints its table and one "BENCH_JSON {...}" line per benchmark; this script checks the
 run completed (BENCH_DONE), boots once more at --init-mem to time the page allocator's start-up
-there, adds the all-harts over one-hart churn ratio, and with --host-bench the host's figures
-(tools/bench_host.py). It writes every figure to build/bench.json as a list of objects with keys
+there, adds the all-harts over one-hart churn ratio, with --host-bench the host's figures
+(tools/bench_host.py) and with --host-patterns those of issue 14's patterns on the host
+(tools/bench_patterns.py). It writes every figure to build/bench.json as a list of objects with keys
 name, n, mean, p50, p99, max, unit, budget_mean and budget_max (0 meaning no budget), then prints
 the budgets table and the goals table (tools/bench_budgets.py) and exits 1 when a budget is
 exceeded, a benchmark failed or a run did not complete; 0 otherwise. Goals not reached never
@@ -53,6 +54,8 @@ def main():
     parser.add_argument("--init-mem", default="4G",
                         help="also boot once with this much RAM to time the page allocator's start-up")
     parser.add_argument("--host-bench", help="build/malloc-bench: also measure the host (tools/bench_host.py)")
+    parser.add_argument("--host-patterns", help="build/malloc-patterns: also issue 14's patterns on the host "
+                        "(tools/bench_patterns.py), with --host-bench")
     parser.add_argument("--preload", help="rvmem's LD_PRELOAD library, for --host-bench")
     args = parser.parse_args()
     if args.host_bench and not args.preload:
@@ -115,6 +118,11 @@ def main():
                                                     bench_host.RUNS, bench_host.REPEAT)
         failures += [f"host: {problem}" for problem in problems]
         figures += host_figures
+        if args.host_patterns:
+            import bench_patterns  # noqa: E402 (tools/bench_patterns.py)
+            pattern_figures, problems = bench_patterns.measure(args.host_patterns, args.preload)
+            failures += [f"host patterns: {problem}" for problem in problems]
+            figures += pattern_figures
 
     bench_budgets.apply_budgets(figures)
     with open(args.json, "w") as out:

@@ -411,10 +411,15 @@ print("workload ok", sum(results))
 
 
 def preload_checks(args, total):
-    """Real programs with malloc replaced by the LD_PRELOAD library (make host): python3 and the host tests."""
+    """Real programs with malloc replaced by the LD_PRELOAD library (make host): python3, the host tests
+    and, with --patterns, issue 14's patterns run small (every block checked across threads, thread
+    exits with a destructor's late free, realloc's copies; the last pattern's line means all ran)."""
     environment = ["env", "LD_PRELOAD=" + os.path.abspath(args.preload), "RVMEM_MALLOC_STATS=1"]
     programs = [("python3 under LD_PRELOAD malloc", [sys.executable, "-c", PRELOAD_WORKLOAD], "workload ok"),
                 ("host tests under LD_PRELOAD malloc", [args.plain_host], "# ktest:")]
+    if args.patterns:
+        programs.append(("patterns under LD_PRELOAD malloc", [args.patterns, "--quick", "all"],
+                         "pattern aslimit allocator " + os.path.basename(args.preload)))
     for label, command, expected in programs:
         log_path = os.path.join(args.log_dir, "preload-" + label.split()[0] + ".log")
         status, text, seconds = run(environment + command, log_path, 600)
@@ -503,6 +508,7 @@ def main():
     parser.add_argument("--fuzz", action="append", default=[])
     parser.add_argument("--preload", help="the LD_PRELOAD malloc (make host): real programs run under it")
     parser.add_argument("--plain-host", help="the host tests built without sanitizers, run under --preload")
+    parser.add_argument("--patterns", help="build/malloc-patterns (issue 14's patterns): run small under --preload")
     parser.add_argument("--fuzz-seconds", type=int, default=10)
     parser.add_argument("--relocated", help="kernel.bin: also boot it at --relocated-address behind --bounce")
     parser.add_argument("--bounce", help="tools/bounce.S built for --relocated-address (placed at 0x80200000)")
