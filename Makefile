@@ -8,6 +8,7 @@
 #   test-matrix   the suites on virt (1-8 harts, 64M-4G), sifive_u and spike, with a table
 #   bench         benchmarks in exact guest instructions, then the host's (bench-host); budgets and goals
 #   bench-host    the host part of bench alone: rvmem's malloc against glibc's, callgrind and the clock
+#   bench-doc     write the last bench run's figures (build/bench.json) into docs/BENCHMARKS.md
 #   debug         QEMU waits for gdb on :1234
 #   host-test     the portable code's tests on the host, with ASan and UBSan (TESTS= filters)
 #   host          the allocator for the host: build/host/librvmem.a and the LD_PRELOAD library
@@ -147,7 +148,7 @@ HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -I$(GENERATED) -DRVMEM_HOST $(
 
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
-.PHONY: all user stack-report checked-kernel run test test-matrix firmware bench bench-host debug host host-test fuzz \
+.PHONY: all user stack-report checked-kernel run test test-matrix firmware bench bench-host bench-doc debug host host-test fuzz \
         fuzz-targets format lint deps clean help check-tools check-host-tools check-bench-tools
 
 all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
@@ -379,6 +380,15 @@ bench: all $(if $(BENCHES),,$(HOST_BENCH) $(HOST_PATTERNS) $(BUILD)/host/librvme
 bench-host: $(HOST_BENCH) $(HOST_PATTERNS) $(BUILD)/host/librvmem_malloc.so
 	python3 tools/bench_host.py --bench $(HOST_BENCH) --patterns $(HOST_PATTERNS) --preload $(RVMEM_PRELOAD) \
 	    --json $(BUILD)/bench.json
+
+# The last `make bench` run's figures into docs/BENCHMARKS.md's generated section (tools/bench_markdown.py).
+bench-doc:
+	@test -s $(BUILD)/bench.json || { echo "bench-doc: no $(BUILD)/bench.json: run make bench first"; exit 1; }
+	@tree=$$(git describe --always --dirty 2>/dev/null || echo 'this tree'); \
+	day=$$(date -u -r $(BUILD)/bench.json +%Y-%m-%d); \
+	qemu=$$(qemu-system-riscv64 --version | sed -n '1s/.*version \([0-9.]*\).*/\1/p'); \
+	python3 tools/bench_markdown.py --json $(BUILD)/bench.json --doc docs/BENCHMARKS.md \
+	    --source "\`make bench\` on $$tree, $$day, QEMU $$qemu $(MACHINE), $(SMP) harts, $(MEM)"
 
 debug: all
 	@echo "QEMU waits for gdb on :1234. In another terminal:"
