@@ -45,14 +45,13 @@ __attribute__((noinline)) void index_change_levels(struct buddy_region *region, 
 }
 
 /*
- * Walks down the tree of root `root`, whose value says it holds a free block of order >= order,
- * into the higher child whenever it holds one, to the highest such free block; returns its first
- * page and sets *from to its order. O(BUDDY_MAX_ORDER - *from).
+ * Walks down a root's tree, whose root value says it holds a free block of order >= order, into
+ * the higher child whenever it holds one, to the highest such free block; returns its node (heap
+ * number) and sets *from to its order. O(BUDDY_MAX_ORDER - *from).
  */
-static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct buddy_region *region, uintptr_t root,
-                                                                    uintptr_t order, unsigned *from)
+static inline __attribute__((always_inline)) uintptr_t tree_descend(const uint8_t *tree, uintptr_t order,
+                                                                    unsigned *from)
 {
-    const uint8_t *tree = tree_of(region, root);
     uintptr_t node = 1, value = tree[1];
     uintptr_t entirely_free = BUDDY_MAX_ORDER + 1;
     /* A node of order `order` with a value above it is a free block: the walk ends by then. */
@@ -67,39 +66,56 @@ static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct
             value = children & 0xff;
     }
     *from = (unsigned)(entirely_free - 1);
-    /* node << *from is 2^BUDDY_MAX_ORDER + the block's first page within its root. */
-    return (root << BUDDY_MAX_ORDER) + (node << (entirely_free - 1)) - order_pages(BUDDY_MAX_ORDER);
+    return node;
 }
 
 /*
- * Takes the block [index, index + 2^order) out of the free block of order `from` holding it:
- * each level down, the half that does not hold the block becomes a free block of its own.
+ * Takes a block of order `order` out of the free block of order `from` holding it, in the tree of
+ * root `root`; leaf is the heap number of the block's first page (2^BUDDY_MAX_ORDER + its page
+ * within the root). Each level down, the half that does not hold the block becomes a free block
+ * of its own; then the climb.
  */
 static inline __attribute__((always_inline)) void pool_split_take(struct buddy *buddy, struct buddy_region *region,
-                                                                  uintptr_t index, unsigned order, unsigned from)
+                                                                  uintptr_t root, uintptr_t leaf, unsigned order,
+                                                                  unsigned from)
 {
-    uintptr_t root = index >> BUDDY_MAX_ORDER;
     uint8_t *tree = tree_of(region, root);
-    uint8_t *state = region->page_state;
-    uintptr_t leaf = tree_heap_node(index, 0);
-    uintptr_t state_offset = index - leaf; /* a node's first page is (its number << its order) + this */
-    buddy->free_blocks[from]--;
-    for (uintptr_t half_order = from; half_order-- > order;) {
-        uintptr_t half = leaf >> half_order;        /* the half holding the block */
-        tree[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
-        tree[half] = (uint8_t)half_order;           /* its largest: the other half one order down */
-        state_store(&state[((half ^ 1) << half_order) + state_offset], (uint8_t)(PAGE_FREE | half_order));
-        buddy->free_blocks[half_order]++;
+    /* The state byte of the first page of node n of order k: node_state[n << k] (unsigned wrap-around for root 0). */
+    uint8_t *node_state = &region->page_state[(root << BUDDY_MAX_ORDER) - order_pages(BUDDY_MAX_ORDER)];
+    unsigned long *free_blocks = &buddy->free_blocks[from];
+    (*free_blocks)--;
+    for (uintptr_t half_order = from; half_order != order;) {
+        half_order--;
+        free_blocks--;
+        uintptr_t half = leaf >> half_order; /* the half holding the block */
+        uintptr_t other = half ^ 1;
+        /* The other half: entirely free (opaque: GCC would narrow the order to a byte before adding 1). */
+        tree[other] = (uint8_t)arch_opaque(half_order + 1);
+        tree[half] = (uint8_t)half_order; /* its largest: the other half one order down */
+        state_store(&node_state[other << half_order], (uint8_t)arch_opaque(PAGE_FREE | half_order));
+        (*free_blocks)++;
     }
     if (order < from)
         tree[leaf >> order] = 0; /* else tree_update_up or root_change writes it */
-    state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
+    state_store(&node_state[leaf], (uint8_t)(PAGE_ALLOCATED | order));
     pool_pages_out(buddy, order_pages(order));
     /* The block split: its largest is its upper half, one order down, or nothing is left. Last: few values live. */
     if (from == BUDDY_MAX_ORDER)
         root_change(region, root, from + 1, order < from ? from : 0);
     else
         tree_update_up(region, root, tree, leaf >> from, order < from ? from : 0);
+}
+
+/* The heap number of the first page of the highest slot of order `order` in node `node` of order `from`. */
+static inline uintptr_t highest_slot_leaf(uintptr_t node, unsigned from, unsigned order)
+{
+    return ((node + 1) << from) - order_pages(order);
+}
+
+/* The page (of the region) whose heap number in root `root`'s tree is leaf. */
+static inline uintptr_t leaf_page(uintptr_t root, uintptr_t leaf)
+{
+    return (root << BUDDY_MAX_ORDER) + leaf - order_pages(BUDDY_MAX_ORDER);
 }
 
 /*
@@ -116,15 +132,27 @@ static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsi
     }
 }
 
-/* See buddy_internal.h: an allocation of that very slot, whose pages then become blocks of their own. */
-void buddy_pool_take_pages(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order,
-                           unsigned from)
+/* buddy_pool_take_pages of more than one page: the split, then its pages become blocks of their own. */
+static __attribute__((noinline)) void pool_take_block_pages(struct buddy *buddy, struct buddy_region *region,
+                                                            uintptr_t index, unsigned order, unsigned from)
 {
-    pool_split_take(buddy, region, index, order, from);
+    pool_split_take(buddy, region, index >> BUDDY_MAX_ORDER, tree_heap_node(index, 0), order, from);
+    tree_clear_inside(region, index, order);
+    metadata_fill(&region->page_state[index], order_pages(order), PAGE_ALLOCATED);
+}
+
+/*
+ * See buddy_internal.h: an allocation of that very slot, whose pages then become blocks of their
+ * own. A single page (the break's claims) is a frameless leaf: its split and climb alone.
+ */
+ARCH_NO_FRAME_POINTER void buddy_pool_take_pages(struct buddy *buddy, struct buddy_region *region, uintptr_t index,
+                                                 unsigned order, unsigned from)
+{
     if (order > 0) {
-        tree_clear_inside(region, index, order);
-        metadata_fill(&region->page_state[index], order_pages(order), PAGE_ALLOCATED);
+        pool_take_block_pages(buddy, region, index, order, from);
+        return;
     }
+    pool_split_take(buddy, region, index >> BUDDY_MAX_ORDER, tree_heap_node(index, 0), 0, from);
 }
 
 /*
@@ -156,22 +184,30 @@ ARCH_NO_FRAME_POINTER void buddy_pool_put(struct buddy *buddy, struct buddy_regi
         tree_update_up(region, root, tree, node, merged + 1);
 }
 
-/*
- * The highest free block of an order >= `order`: its region, first page (*head) and order
- * (*from), or NULL when there is none. From the top region down, the first whose index has a
- * root in set `order`: the highest such root, then down its tree. O(index levels +
- * BUDDY_MAX_ORDER - *from) in that region.
- */
-static inline __attribute__((always_inline)) struct buddy_region *pool_highest(struct buddy *buddy, unsigned order,
-                                                                               uintptr_t *head, unsigned *from)
+/* The highest region whose root index has a root in set `order` (a free block of that order or more), or NULL. */
+static inline __attribute__((always_inline)) struct buddy_region *pool_region_with(struct buddy *buddy, unsigned order)
 {
-    for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
-        if (index_any(region, order)) {
-            *head = tree_descend(region, index_highest(region, order), order, from);
+    for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;)
+        if (index_any(region, order))
             return region;
-        }
-    }
     return NULL;
+}
+
+/*
+ * Takes the highest free slot of order `order` out of a region whose root index has a root in set
+ * `order` (pool_region_with): from the highest root of the set down its tree to the highest free
+ * block of that order or more, whose highest slot of the order is split off. Returns the slot's
+ * first page. O(index levels + BUDDY_MAX_ORDER).
+ */
+static inline __attribute__((always_inline)) uintptr_t region_take_highest(struct buddy *buddy,
+                                                                           struct buddy_region *region, unsigned order)
+{
+    uintptr_t root = index_highest(region, order);
+    unsigned from;
+    uintptr_t node = tree_descend(tree_of(region, root), order, &from);
+    uintptr_t leaf = highest_slot_leaf(node, from, order);
+    pool_split_take(buddy, region, root, leaf, order, from);
+    return leaf_page(root, leaf);
 }
 
 /* ---- Misuse and poison ---- */
@@ -370,14 +406,10 @@ static void set_error(int *error, int code)
  */
 static __attribute__((noinline)) ARCH_NO_FRAME_POINTER uintptr_t pool_take_highest(struct buddy *buddy, unsigned order)
 {
-    uintptr_t head;
-    unsigned from;
-    struct buddy_region *region = pool_highest(buddy, order, &head, &from);
+    struct buddy_region *region = pool_region_with(buddy, order);
     if (!region)
         return 0;
-    uintptr_t index = head + order_pages(from) - order_pages(order); /* its highest slot of the order */
-    pool_split_take(buddy, region, index, order, from);
-    return region_page_address(region, index);
+    return region_page_address(region, region_take_highest(buddy, region, order));
 }
 
 /* Takes an order-`order` block from the pool, draining the caches once if it is empty. */
@@ -424,18 +456,13 @@ static inline __attribute__((always_inline)) void clear_aligned_nodes(uint8_t *n
 }
 
 /*
- * The tree nodes inside a block the cache takes become exact (nothing free in them: its pages
- * are order-0 blocks of their own). For a whole batch the sizes are constants and each level is
- * one aligned store: the level arrays start 8-byte aligned (buddy_init lays them out so, each a
- * multiple of 2^(BUDDY_MAX_ORDER - level) nodes long) and the block is aligned to its size.
+ * The tree nodes inside a batch the cache takes become exact (nothing free in them: its pages are
+ * order-0 blocks of their own). The sizes are constants and each level is one aligned store: the
+ * trees start word aligned (buddy_init), each root's heap is 2^(BUDDY_MAX_ORDER + 1) bytes, and
+ * the nodes of order k inside the batch, aligned to its size, start at a multiple of their count.
  */
-static inline __attribute__((always_inline)) void refill_clear_inside(struct buddy_region *region, uintptr_t index,
-                                                                      unsigned order)
+static inline __attribute__((always_inline)) void refill_clear_inside(struct buddy_region *region, uintptr_t index)
 {
-    if (order != BUDDY_CACHE_BATCH_ORDER) {
-        tree_clear_inside(region, index, order);
-        return;
-    }
     ARCH_UNROLL(8)
     for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++)
         clear_aligned_nodes(tree_node(region, k, index), BATCH_PAGES >> k);
@@ -464,23 +491,20 @@ refill_fill(struct buddy_cache *cache, const struct buddy_region *region, uintpt
 }
 
 /*
- * Takes the highest slot of 2^order pages out of the free block (region, head, from) for an empty
- * cache (both locks held; both released here), caches its pages but the highest, and returns
- * that one's address. Inlined twice: with the batch order as a constant (the common case) and
- * with another.
+ * Takes the highest free slot of 2^BUDDY_CACHE_BATCH_ORDER pages out of a region that has one for
+ * an empty cache (both locks held; both released here), caches its pages but the highest, and
+ * returns that one's address.
  */
 static inline __attribute__((always_inline)) uintptr_t refill_take(struct buddy *buddy, struct buddy_cache *cache,
-                                                                   struct buddy_region *region, uintptr_t head,
-                                                                   unsigned from, unsigned order)
+                                                                   struct buddy_region *region)
 {
-    uintptr_t index = head + order_pages(from) - order_pages(order); /* the highest slot of the order */
-    pool_split_take(buddy, region, index, order, from);
-    refill_clear_inside(region, index, order);
+    uintptr_t index = region_take_highest(buddy, region, BUDDY_CACHE_BATCH_ORDER);
+    refill_clear_inside(region, index);
     spin_unlock(&buddy->lock);
     /* The block is this cache's now (its state bytes are only read by misuse checks meanwhile). */
-    refill_fill(cache, region, index, (unsigned)order_pages(order));
+    refill_fill(cache, region, index, BATCH_PAGES);
     spin_unlock(&cache->lock);
-    return region_page_address(region, index + order_pages(order) - 1);
+    return region_page_address(region, index + BATCH_PAGES - 1);
 }
 
 /* A page a refill hands out: checked for poison in checked builds. */
@@ -515,32 +539,87 @@ static int pool_largest_order_below(const struct buddy *buddy, int limit)
 }
 
 /*
- * Refills an empty cache (its lock held, released here) and hands out a page. One walk down the
- * tree: the highest free aligned slot of 2^BUDDY_CACHE_BATCH_ORDER pages is taken whole (split
- * from the highest free block that holds one), its highest page handed out, the others cached
- * with the highest on top. When no block that large is free, the highest free block of the
- * largest order there is is taken instead (down to a single page in a pool so fragmented that
- * no two buddies are free together: then every refill brings one page); an empty pool goes to the
- * slow path, which drains every cache and retries. Like the fast paths it has no stack_check:
- * its depth is fixed (no recursion, one small frame); the out-of-memory path (alloc_slow) checks.
+ * The cache takes the block of 2^order pages at address (order > 0), just taken out of the pool
+ * (both locks held; both released here): its pages become blocks of their own, all but the
+ * highest cached, and that one's address is returned.
  */
-static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
-                                                    int *error)
+static __attribute__((noinline)) uintptr_t refill_with_block(struct buddy *buddy, struct buddy_cache *cache,
+                                                             uintptr_t address, unsigned order)
 {
-    uintptr_t head = 0; /* set by pool_highest whenever it finds a block (always, the second time) */
-    unsigned from = 0;
-    spin_lock(&buddy->lock);
-    struct buddy_region *region = pool_highest(buddy, BUDDY_CACHE_BATCH_ORDER, &head, &from);
-    if (region)
-        return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller, error);
+    uintptr_t index = 0;
+    struct buddy_region *region = region_of(buddy, address, &index);
+    tree_clear_inside(region, index, order);
+    spin_unlock(&buddy->lock);
+    refill_fill(cache, region, index, (unsigned)order_pages(order));
+    spin_unlock(&cache->lock);
+    return address + ((order_pages(order) - 1) << PAGE_SHIFT);
+}
+
+/*
+ * cache_refill when no free block holds a whole batch (both locks held; both released here): the
+ * highest free block of the largest order there is, taken whole (no block is larger: nothing to
+ * split), down to a single page in a pool so fragmented that no two buddies are free together
+ * (then every refill brings one page, handed out at once); an empty pool goes to the slow path.
+ */
+static __attribute__((noinline)) void *cache_refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
+                                                               const void *caller, int *error)
+{
     int largest = pool_largest_order_below(buddy, BUDDY_CACHE_BATCH_ORDER);
     if (largest < 0) {
         spin_unlock(&buddy->lock);
         spin_unlock(&cache->lock);
         return alloc_slow(buddy, 0, caller, error);
     }
-    region = pool_highest(buddy, (unsigned)largest, &head, &from); /* of that very order: none is larger */
-    return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
+    uintptr_t address = pool_take_highest(buddy, (unsigned)largest);
+    if (largest > 0) {
+        address = refill_with_block(buddy, cache, address, (unsigned)largest);
+    } else {
+        spin_unlock(&buddy->lock);
+        spin_unlock(&cache->lock);
+    }
+    return refill_handed_out(address, caller, error);
+}
+
+/* cache_refill from a region that has a free block of a batch or more (both locks held; both released here). */
+static __attribute__((noinline)) void *cache_refill_batch(struct buddy *buddy, struct buddy_cache *cache,
+                                                          struct buddy_region *region, const void *caller, int *error)
+{
+    return refill_handed_out(refill_take(buddy, cache, region), caller, error);
+}
+
+/* cache_refill once the shared lock is held: to the function that takes the block. */
+static inline __attribute__((always_inline)) void *cache_refill_locked(struct buddy *buddy, struct buddy_cache *cache,
+                                                                       const void *caller, int *error)
+{
+    struct buddy_region *region = pool_region_with(buddy, BUDDY_CACHE_BATCH_ORDER);
+    if (!region)
+        return cache_refill_fragmented(buddy, cache, caller, error);
+    return cache_refill_batch(buddy, cache, region, caller, error);
+}
+
+/* cache_refill when another hart holds the shared lock: waits for it. */
+static __attribute__((noinline)) void *cache_refill_waiting(struct buddy *buddy, struct buddy_cache *cache,
+                                                            const void *caller, int *error)
+{
+    spin_lock(&buddy->lock);
+    return cache_refill_locked(buddy, cache, caller, error);
+}
+
+/*
+ * Refills an empty cache (its lock held, released here) and hands out a page. One walk down the
+ * tree: the highest free aligned slot of 2^BUDDY_CACHE_BATCH_ORDER pages is taken whole (split
+ * from the highest free block that holds one), its highest page handed out, the others cached
+ * with the highest on top (cache_refill_batch). When no block that large is free,
+ * cache_refill_fragmented takes a smaller one. This part only chooses (a frameless leaf: each
+ * way pays for its own frame). Like the fast paths these have no stack_check: their depth is
+ * fixed (no recursion, small frames); the out-of-memory path (alloc_slow) checks.
+ */
+static __attribute__((noinline)) ARCH_NO_FRAME_POINTER void *
+cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller, int *error)
+{
+    if (!spin_trylock(&buddy->lock))
+        return cache_refill_waiting(buddy, cache, caller, error);
+    return cache_refill_locked(buddy, cache, caller, error);
 }
 
 /* Hands out the top page of a cache whose lock is held (refilling it when empty), then unlocks. */
