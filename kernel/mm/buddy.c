@@ -520,39 +520,42 @@ static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t a
 }
 
 /*
- * The largest order below `limit` of a free block in the pool, or -1 when the pool is empty: in
- * each region, the largest order above those already found whose set in the root index is not
- * empty.
+ * The largest order below `limit` of a free block in the pool (*order) and the highest region
+ * that has one, or NULL when the pool is empty. One pass over the regions from the top, reading
+ * the top words of their root index: a lower region is taken only for a larger order.
  */
-static int pool_largest_order_below(const struct buddy *buddy, int limit)
+static inline __attribute__((always_inline)) struct buddy_region *pool_largest_below(struct buddy *buddy,
+                                                                                     unsigned limit, unsigned *order)
 {
-    int largest = -1;
-    for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
-        for (int order = limit - 1; order > largest; order--) {
-            if (index_any(region, (unsigned)order)) {
-                largest = order;
+    struct buddy_region *found = NULL;
+    unsigned above = 0; /* 1 + the largest order found */
+    for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
+        for (unsigned k = limit; k > above; k--) {
+            if (index_any(region, k - 1)) {
+                found = region;
+                above = k;
                 break;
             }
         }
     }
-    return largest;
+    *order = above - 1;
+    return found;
 }
 
 /*
- * The cache takes the block of 2^order pages at address (order > 0), just taken out of the pool
+ * The cache takes the block of 2^order pages at index (order > 0), just taken out of the pool
  * (both locks held; both released here): its pages become blocks of their own, all but the
- * highest cached, and that one's address is returned.
+ * highest cached, and that one is handed out.
  */
-static __attribute__((noinline)) uintptr_t refill_with_block(struct buddy *buddy, struct buddy_cache *cache,
-                                                             uintptr_t address, unsigned order)
+static __attribute__((noinline)) void *refill_with_block(struct buddy *buddy, struct buddy_cache *cache,
+                                                         struct buddy_region *region, uintptr_t index, unsigned order,
+                                                         const void *caller, int *error)
 {
-    uintptr_t index = 0;
-    struct buddy_region *region = region_of(buddy, address, &index);
     tree_clear_inside(region, index, order);
     spin_unlock(&buddy->lock);
     refill_fill(cache, region, index, (unsigned)order_pages(order));
     spin_unlock(&cache->lock);
-    return address + ((order_pages(order) - 1) << PAGE_SHIFT);
+    return refill_handed_out(region_page_address(region, index + order_pages(order) - 1), caller, error);
 }
 
 /*
@@ -564,20 +567,19 @@ static __attribute__((noinline)) uintptr_t refill_with_block(struct buddy *buddy
 static __attribute__((noinline)) void *cache_refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
                                                                const void *caller, int *error)
 {
-    int largest = pool_largest_order_below(buddy, BUDDY_CACHE_BATCH_ORDER);
-    if (largest < 0) {
+    unsigned order;
+    struct buddy_region *region = pool_largest_below(buddy, BUDDY_CACHE_BATCH_ORDER, &order);
+    if (!region) {
         spin_unlock(&buddy->lock);
         spin_unlock(&cache->lock);
         return alloc_slow(buddy, 0, caller, error);
     }
-    uintptr_t address = pool_take_highest(buddy, (unsigned)largest);
-    if (largest > 0) {
-        address = refill_with_block(buddy, cache, address, (unsigned)largest);
-    } else {
-        spin_unlock(&buddy->lock);
-        spin_unlock(&cache->lock);
-    }
-    return refill_handed_out(address, caller, error);
+    uintptr_t index = region_take_highest(buddy, region, order);
+    if (order > 0)
+        return refill_with_block(buddy, cache, region, index, order, caller, error);
+    spin_unlock(&buddy->lock);
+    spin_unlock(&cache->lock);
+    return refill_handed_out(region_page_address(region, index), caller, error);
 }
 
 /* cache_refill from a region that has a free block of a batch or more (both locks held; both released here). */
