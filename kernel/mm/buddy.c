@@ -80,8 +80,9 @@ static inline __attribute__((always_inline)) void pool_split_take(struct buddy *
                                                                   unsigned from)
 {
     uint8_t *tree = tree_of(region, root);
-    /* The state byte of the first page of node n of order k: node_state[n << k] (unsigned wrap-around for root 0). */
-    uint8_t *node_state = &region->page_state[(root << BUDDY_MAX_ORDER) - order_pages(BUDDY_MAX_ORDER)];
+    uint8_t *state = region->page_state;
+    /* The state byte of the first page of node n of order k: state[node_page + (n << k)] (wraps around for root 0). */
+    uintptr_t node_page = (root << BUDDY_MAX_ORDER) - order_pages(BUDDY_MAX_ORDER);
     unsigned long *free_blocks = &buddy->free_blocks[from];
     (*free_blocks)--;
     for (uintptr_t half_order = from; half_order != order;) {
@@ -92,12 +93,12 @@ static inline __attribute__((always_inline)) void pool_split_take(struct buddy *
         /* The other half: entirely free (opaque: GCC would narrow the order to a byte before adding 1). */
         tree[other] = (uint8_t)arch_opaque(half_order + 1);
         tree[half] = (uint8_t)half_order; /* its largest: the other half one order down */
-        state_store(&node_state[other << half_order], (uint8_t)arch_opaque(PAGE_FREE | half_order));
+        state_store(&state[node_page + (other << half_order)], (uint8_t)arch_opaque(PAGE_FREE | half_order));
         (*free_blocks)++;
     }
     if (order < from)
         tree[leaf >> order] = 0; /* else tree_update_up or root_change writes it */
-    state_store(&node_state[leaf], (uint8_t)(PAGE_ALLOCATED | order));
+    state_store(&state[node_page + leaf], (uint8_t)(PAGE_ALLOCATED | order));
     pool_pages_out(buddy, order_pages(order));
     /* The block split: its largest is its upper half, one order down, or nothing is left. Last: few values live. */
     if (from == BUDDY_MAX_ORDER)
@@ -339,6 +340,19 @@ static inline __attribute__((always_inline)) struct buddy_cache_entry *cache_ent
     return (struct buddy_cache_entry *)(displaced + offsetof(struct buddy_cache, entries));
 }
 
+/*
+ * Pops the top page of a cache that holds one (lock held; room_bytes read, not
+ * BUDDY_CACHE_EMPTY_ROOM): it becomes an allocated order-0 page.
+ */
+static inline __attribute__((always_inline)) void *cache_pop(struct buddy_cache *cache, unsigned long room_bytes)
+{
+    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
+    void *page = entry->page;
+    state_store(entry->state, PAGE_ALLOCATED);
+    cache->room_bytes = room_bytes + sizeof(struct buddy_cache_entry);
+    return page;
+}
+
 /* Pushes a page onto a cache with room (lock held; room_bytes read, not 0), then releases the lock. */
 static inline __attribute__((always_inline)) int cache_push(struct buddy_cache *cache, unsigned long room_bytes,
                                                             void *page, uint8_t *state)
@@ -412,32 +426,124 @@ static __attribute__((noinline)) ARCH_NO_FRAME_POINTER uintptr_t pool_take_highe
     return region_page_address(region, region_take_highest(buddy, region, order));
 }
 
-/* Takes an order-`order` block from the pool, draining the caches once if it is empty. */
+/* ---- Out of memory: what the caches hold is free memory too ---- */
+
+/* The hart whose cache a search of every cache looks at after hart's: all of them in turn. */
+static inline unsigned next_hart(unsigned hart)
+{
+    return hart + 1 < RVMEM_MAX_HARTS ? hart + 1 : 0;
+}
+
+/*
+ * An order-0 request the pool cannot serve: takes the top page of the first cache that holds one,
+ * the calling hart's own first, then the next harts' in turn. One cache lock at a time, never
+ * with the shared lock. NULL when every cache is empty. O(RVMEM_MAX_HARTS).
+ */
+static void *cache_steal_page(struct buddy *buddy)
+{
+    unsigned hart = hart_self();
+    if (hart >= RVMEM_MAX_HARTS)
+        hart = 0;
+    for (unsigned looked = 0; looked < RVMEM_MAX_HARTS; looked++, hart = next_hart(hart)) {
+        struct buddy_cache *cache = &buddy->caches[hart];
+        spin_lock(&cache->lock);
+        unsigned long room_bytes = cache->room_bytes;
+        void *page = room_bytes != BUDDY_CACHE_EMPTY_ROOM ? cache_pop(cache, room_bytes) : NULL;
+        spin_unlock(&cache->lock);
+        if (page)
+            return page;
+    }
+    return NULL;
+}
+
+/*
+ * A request of order `order` > 0 the pool cannot serve: cached pages may complete the block, so
+ * they go back to the pool a page at a time (each merging with its buddies), a cache at a time
+ * from the calling hart's own, until the pool has a free block of that order. Returns whether it
+ * has one; false once every cache is empty. Each cache's lock, then the shared lock, as a drain.
+ * O(pages moved * (BUDDY_MAX_ORDER + index levels)): the only call of the allocator whose cost
+ * grows with what the caches hold, and only as far as the request needs.
+ */
+static bool caches_give_back_until(struct buddy *buddy, unsigned order)
+{
+    unsigned hart = hart_self();
+    if (hart >= RVMEM_MAX_HARTS)
+        hart = 0;
+    bool found = false;
+    for (unsigned looked = 0; looked < RVMEM_MAX_HARTS && !found; looked++, hart = next_hart(hart)) {
+        struct buddy_cache *cache = &buddy->caches[hart];
+        spin_lock(&cache->lock);
+        if (cache->room_bytes != BUDDY_CACHE_EMPTY_ROOM) {
+            spin_lock(&buddy->lock);
+            while (!found && cache->room_bytes != BUDDY_CACHE_EMPTY_ROOM) {
+                struct buddy_cache_entry *entry = cache_entry_at(cache, cache->room_bytes);
+                uintptr_t index = 0;
+                struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
+                buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
+                cache->room_bytes += sizeof(struct buddy_cache_entry);
+                found = pool_region_with(buddy, order) != NULL;
+            }
+            spin_unlock(&buddy->lock);
+        }
+        spin_unlock(&cache->lock);
+    }
+    return found;
+}
+
+/* A block alloc_slow hands out (NULL: out of memory): poison checked in checked builds, the error set. */
+static inline __attribute__((always_inline)) void *alloc_handed_out(void *block, unsigned order, const void *caller,
+                                                                    int *error)
+{
+    if (!block) {
+        set_error(error, -E_NOMEM);
+        return NULL;
+    }
+#if RVMEM_CHECKED
+    check_poison(block, order_pages(order) << PAGE_SHIFT, caller);
+#else
+    (void)order;
+    (void)caller;
+#endif
+    set_error(error, 0);
+    return block;
+}
+
+/*
+ * alloc_slow when the pool cannot serve the request: from what the caches hold. An order-0
+ * request takes one cached page (cache_steal_page); a larger one has cached pages given back
+ * until the block exists (caches_give_back_until), then the pool is asked again. NULL only when
+ * the memory asked for is free nowhere, caches included (but for pages freed meanwhile on other
+ * harts).
+ */
+static __attribute__((noinline)) void *alloc_short(struct buddy *buddy, unsigned order, const void *caller, int *error)
+{
+    void *block = NULL;
+    if (order == 0) {
+        block = cache_steal_page(buddy);
+    } else {
+        while (!block && caches_give_back_until(buddy, order)) {
+            spin_lock(&buddy->lock);
+            block = (void *)pool_take_highest(buddy, order);
+            spin_unlock(&buddy->lock);
+        }
+    }
+    return alloc_handed_out(block, order, caller, error);
+}
+
+/* Takes an order-`order` block from the pool, or from what the caches hold when the pool runs short. */
 static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned order, const void *caller, int *error)
 {
     stack_check("buddy allocator slow path");
-    (void)caller;
     if (order > BUDDY_MAX_ORDER) {
         set_error(error, -E_INVAL);
         return NULL;
     }
-    for (int attempt = 0;; attempt++) {
-        spin_lock(&buddy->lock);
-        uintptr_t address = pool_take_highest(buddy, order);
-        spin_unlock(&buddy->lock);
-        if (address) {
-            void *block = (void *)address;
-#if RVMEM_CHECKED
-            check_poison(block, order_pages(order) << PAGE_SHIFT, caller);
-#endif
-            set_error(error, 0);
-            return block;
-        }
-        if (attempt > 0 || buddy_drain_caches(buddy) == 0)
-            break;
-    }
-    set_error(error, -E_NOMEM);
-    return NULL;
+    spin_lock(&buddy->lock);
+    void *block = (void *)pool_take_highest(buddy, order);
+    spin_unlock(&buddy->lock);
+    if (!block)
+        return alloc_short(buddy, order, caller, error);
+    return alloc_handed_out(block, order, caller, error);
 }
 
 /* Zeroes bytes (a power of two) at nodes, which is aligned to bytes or to 8: whole aligned stores. */
@@ -631,10 +737,7 @@ static inline __attribute__((always_inline)) void *cache_take(struct buddy *budd
     unsigned long room_bytes = cache->room_bytes;
     if (room_bytes == BUDDY_CACHE_EMPTY_ROOM)
         return cache_refill(buddy, cache, caller, error);
-    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
-    void *page = entry->page;
-    state_store(entry->state, PAGE_ALLOCATED);
-    cache->room_bytes = room_bytes + sizeof(struct buddy_cache_entry);
+    void *page = cache_pop(cache, room_bytes);
     spin_unlock(&cache->lock);
 #if RVMEM_CHECKED
     check_poison(page, PAGE_SIZE, caller);

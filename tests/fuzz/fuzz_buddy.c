@@ -7,7 +7,8 @@
  * merged, ranges unaligned, touching or overlapping), then a stream of operations: allocate,
  * free, claim, release, drain, and misuse of every kind. A shadow model predicts every result
  * exactly: which block an allocation returns (the highest free aligned slot, or the cache's
- * top page), when it fails, what a claim returns, which misuse is reported, and the counters.
+ * top page, or what the caches give when the pool runs short), when it fails, what a claim
+ * returns, which misuse is reported, and the counters.
  * The validator runs after every operation. Any disagreement aborts.
  */
 #include <stdint.h>
@@ -163,11 +164,25 @@ static void do_alloc(unsigned order)
     } else if (order == 0 && refill_slot(&expected) >= 0) {
         /* A refill: the highest page of the block it takes. */
     } else {
-        /* The pool's highest free slot; if it has none, the caches are drained and it is tried again. */
+        /*
+         * The pool's highest free slot. If it has none: an order-0 request takes the top page of
+         * the first cache that holds one (this thread is hart 0: its own first); a larger one has
+         * cached pages given back, top first, a cache at a time, until the pool has a free slot.
+         */
         mark_cached();
         expected = highest_free_slot(order, 1);
-        if (expected < 0)
-            expected = highest_free_slot(order, 0);
+        for (unsigned hart = 0; hart < RVMEM_MAX_HARTS && expected < 0; hart++) {
+            struct buddy_cache *other = &allocator.caches[hart];
+            for (unsigned long i = 0; i < buddy_cache_pages(other) && expected < 0; i++) {
+                long page = (long)(((uintptr_t)buddy_cache_held(other)[i].page - address_of(0)) / PAGE);
+                if (order == 0) {
+                    expected = page;
+                } else {
+                    cached[page] = 0;
+                    expected = highest_free_slot(order, 1);
+                }
+            }
+        }
     }
     int result = buddy_alloc_checked(&allocator, order, &block);
     if (expected < 0) {

@@ -668,6 +668,92 @@ KTEST(buddy, refill_takes_one_block_highest_first)
 }
 
 /*
+ * A request of a larger order that the pool cannot serve has cached pages given back only until
+ * the block exists: the rest stay cached. Here the cache holds a batch of 8 pages [8, 16) (the
+ * highest on top), the pool nothing: an order-1 request gives back 15 (its buddy 14 is still
+ * cached: no block yet), then 14, which merges with it, and takes them; 6 pages stay cached.
+ */
+KTEST(buddy, larger_request_gives_back_only_what_it_needs)
+{
+    struct buddy_range range = pages_range(0, 16);
+    KASSERT_EQ(buddy_test_init(&range, 1), 0);
+    KASSERT_EQ(BATCH, 8ul); /* the expectations are for batches of 8 */
+    void *page = buddy_alloc(TEST_BUDDY, 0);
+    KASSERT_EQ(page_number(page), 15ul);
+    KASSERT_EQ(buddy_free(TEST_BUDDY, page, 0), 0);
+    void *low = buddy_alloc(TEST_BUDDY, 3); /* the pool's last block */
+    KASSERT_PTR_EQ(low, (void *)page_address(0));
+    KASSERT_EQ(pool_pages(), 0ul);
+    KASSERT_EQ(cached_pages(), 8ul);
+
+    void *pair = buddy_alloc(TEST_BUDDY, 1);
+    KASSERT_PTR_EQ(pair, (void *)page_address(14));
+    KASSERT_EQ(cached_pages(), 6ul);
+    KASSERT_EQ(pool_pages(), 0ul);
+    KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+    /* An order-2 request: 13 and 12 merge, then 11 and 10, then {8..11} once 9 and 8 are back. */
+    void *quad = buddy_alloc(TEST_BUDDY, 2);
+    KASSERT_PTR_EQ(quad, (void *)page_address(8));
+    KASSERT_EQ(cached_pages(), 0ul);
+    KASSERT_EQ(pool_pages(), 2ul);            /* 12 and 13, merged, stay in the pool */
+    KASSERT_NULL(buddy_alloc(TEST_BUDDY, 2)); /* every cache empty: nothing more of that order */
+    KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+
+    KASSERT_EQ(buddy_free(TEST_BUDDY, quad, 2), 0);
+    KASSERT_EQ(buddy_free(TEST_BUDDY, pair, 1), 0);
+    KASSERT_EQ(buddy_free(TEST_BUDDY, low, 3), 0);
+    KASSERT(all_free());
+}
+
+static int steal_init_result;
+static void *steal_low, *steal_taken[BATCH];
+
+/*
+ * An order-0 request the pool cannot serve takes one page from another hart's cache, and no more:
+ * hart 1 leaves a batch of 8 pages [8, 16) in its cache, hart 0 takes the pool's last block
+ * [0, 8), then takes the 8 cached pages one by one (the top of hart 1's cache first), each call
+ * moving exactly one page; a ninth finds nothing.
+ */
+KTEST_SMP(buddy, order0_request_takes_a_page_from_another_cache)
+{
+    unsigned hart = ktest_hart_index();
+    if (ktest_hart_count() < 2) {
+        if (hart == 0)
+            ktest_skip("one hart: no other hart's cache");
+        return;
+    }
+    struct buddy_range range = pages_range(0, 16);
+    if (hart == 0)
+        steal_init_result = buddy_test_init(&range, 1);
+    ktest_barrier();
+    KASSERT_EQ(steal_init_result, 0);
+    if (hart == 1) {
+        void *page = buddy_alloc(TEST_BUDDY, 0);
+        KASSERT_EQ(page_number(page), 15ul);
+        KASSERT_EQ(buddy_free(TEST_BUDDY, page, 0), 0);
+    }
+    ktest_barrier();
+    if (hart == 0) {
+        struct buddy_cache *other = &buddy_test_allocator.caches[1];
+        KASSERT_EQ(buddy_cache_pages(other), BATCH);
+        KASSERT_PTR_EQ(steal_low = buddy_alloc(TEST_BUDDY, 3), (void *)page_address(0));
+        for (unsigned long i = 0; i < BATCH; i++) {
+            steal_taken[i] = buddy_alloc(TEST_BUDDY, 0);
+            KASSERT_EQ(page_number(steal_taken[i]), 15 - i);
+            KASSERT_EQ(buddy_cache_pages(other), BATCH - 1 - i);
+            KASSERT_EQ(pool_pages(), 0ul);
+            KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+        }
+        KASSERT_NULL(buddy_alloc(TEST_BUDDY, 0));
+        for (unsigned long i = 0; i < BATCH; i++)
+            KASSERT_EQ(buddy_free(TEST_BUDDY, steal_taken[i], 0), 0);
+        KASSERT_EQ(buddy_free(TEST_BUDDY, steal_low, 3), 0);
+        KASSERT(all_free());
+    }
+    ktest_barrier();
+}
+
+/*
  * A free that finds the cache full gives back that one page, straight to the pool (it merges
  * there), and leaves the cache as it was: no batch moves inside one call.
  */
