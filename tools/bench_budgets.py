@@ -50,10 +50,6 @@ GOALS = [
     Goal(f"malloc_{workload}_max_reserved", "max", 400, "issue 14",
          (f"malloc_{workload}_malloc", f"malloc_{workload}_free"), "heap not reserved yet: every call's")
     for workload in ("pair", "simple16", "larson", "zstress")
-] + [
-    Goal("page_alloc_order0_refill_lowest_page", "max", 400, "issue 14", (), ""),
-    Goal("buddy_claim_one_page_splits_root", "max", 400, "issue 14", (), ""),
-    Goal("buddy_drain_caches_full_cache", "max", 400, "issue 14", (), ""),
 ]
 
 

@@ -296,36 +296,47 @@ static inline __attribute__((always_inline)) bool hart_has_cache(unsigned hart)
 }
 
 /*
- * Gives every page of a cache back to the pool, under one acquisition of the shared lock (the
- * slow path of a hart short of memory, and claims). Cache lock held: the room and the entries of
- * a cache are only ever touched under its lock. Returns the pages moved.
+ * Gives the top page of a cache back to the pool (cache lock held; the cache holds one): one
+ * pool free under the shared lock, as a free into a full cache is.
  */
-static unsigned long cache_drain(struct buddy *buddy, struct buddy_cache *cache)
+static void cache_give_back_top(struct buddy *buddy, struct buddy_cache *cache)
 {
-    unsigned long count = buddy_cache_pages(cache);
-    if (count == 0)
-        return 0;
+    struct buddy_cache_entry *entry = buddy_cache_held(cache);
+    uintptr_t index = 0;
+    struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
     spin_lock(&buddy->lock);
-    for (unsigned long i = 0; i < count; i++) {
-        void *page = buddy_cache_held(cache)[i].page;
-        uintptr_t index = 0;
-        struct buddy_region *region = region_of(buddy, (uintptr_t)page, &index);
-        buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
-    }
+    buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
     spin_unlock(&buddy->lock);
-    cache->room_bytes = BUDDY_CACHE_EMPTY_ROOM;
-    return count;
+    cache->room_bytes += sizeof(struct buddy_cache_entry);
 }
 
+/*
+ * One page a call, so that no call costs more than one pool free (each page may merge through
+ * every order): the caches are looked at in hart order, each first at a glance without its lock
+ * (an empty one is passed by; one that fills meanwhile waits for the next call), then under it.
+ */
 unsigned long buddy_drain_caches(struct buddy *buddy)
 {
-    unsigned long moved = 0;
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
+        if (__atomic_load_n(&cache->room_bytes, __ATOMIC_RELAXED) == BUDDY_CACHE_EMPTY_ROOM)
+            continue;
         spin_lock(&cache->lock);
-        moved += cache_drain(buddy, cache);
+        bool holds_one = cache->room_bytes != BUDDY_CACHE_EMPTY_ROOM;
+        if (holds_one)
+            cache_give_back_top(buddy, cache);
         spin_unlock(&cache->lock);
+        if (holds_one)
+            return 1;
     }
+    return 0;
+}
+
+unsigned long buddy_drain_all_caches(struct buddy *buddy)
+{
+    unsigned long moved = 0;
+    while (buddy_drain_caches(buddy) != 0)
+        moved++;
     return moved;
 }
 
@@ -626,66 +637,21 @@ static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t a
 }
 
 /*
- * The largest order below `limit` of a free block in the pool (*order) and the highest region
- * that has one, or NULL when the pool is empty. One pass over the regions from the top, reading
- * the top words of their root index: a lower region is taken only for a larger order.
- */
-static inline __attribute__((always_inline)) struct buddy_region *pool_largest_below(struct buddy *buddy,
-                                                                                     unsigned limit, unsigned *order)
-{
-    struct buddy_region *found = NULL;
-    unsigned above = 0; /* 1 + the largest order found */
-    for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
-        for (unsigned k = limit; k > above; k--) {
-            if (index_any(region, k - 1)) {
-                found = region;
-                above = k;
-                break;
-            }
-        }
-    }
-    *order = above - 1;
-    return found;
-}
-
-/*
- * The cache takes the block of 2^order pages at index (order > 0), just taken out of the pool
- * (both locks held; both released here): its pages become blocks of their own, all but the
- * highest cached, and that one is handed out.
- */
-static __attribute__((noinline)) void *refill_with_block(struct buddy *buddy, struct buddy_cache *cache,
-                                                         struct buddy_region *region, uintptr_t index, unsigned order,
-                                                         const void *caller, int *error)
-{
-    tree_clear_inside(region, index, order);
-    spin_unlock(&buddy->lock);
-    refill_fill(cache, region, index, (unsigned)order_pages(order));
-    spin_unlock(&cache->lock);
-    return refill_handed_out(region_page_address(region, index + order_pages(order) - 1), caller, error);
-}
-
-/*
  * cache_refill when no free block holds a whole batch (both locks held; both released here): the
- * highest free block of the largest order there is, taken whole (no block is larger: nothing to
- * split), down to a single page in a pool so fragmented that no two buddies are free together
- * (then every refill brings one page, handed out at once); an empty pool goes to the slow path.
+ * highest free page alone, handed out at once (split off the highest free block, as an order-0
+ * allocation from the pool would be). In a pool that fragmented every refill brings one page;
+ * an empty pool takes a page from another hart's cache.
  */
 static __attribute__((noinline)) void *cache_refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
                                                                const void *caller, int *error)
 {
-    unsigned order;
-    struct buddy_region *region = pool_largest_below(buddy, BUDDY_CACHE_BATCH_ORDER, &order);
-    if (!region) {
-        spin_unlock(&buddy->lock);
-        spin_unlock(&cache->lock);
-        return alloc_slow(buddy, 0, caller, error);
-    }
-    uintptr_t index = region_take_highest(buddy, region, order);
-    if (order > 0)
-        return refill_with_block(buddy, cache, region, index, order, caller, error);
+    struct buddy_region *region = pool_region_with(buddy, 0);
+    uintptr_t address = region ? region_page_address(region, region_take_highest(buddy, region, 0)) : 0;
     spin_unlock(&buddy->lock);
     spin_unlock(&cache->lock);
-    return refill_handed_out(region_page_address(region, index), caller, error);
+    if (!address)
+        return alloc_short(buddy, 0, caller, error);
+    return refill_handed_out(address, caller, error);
 }
 
 /* cache_refill from a region that has a free block of a batch or more (both locks held; both released here). */
@@ -718,7 +684,7 @@ static __attribute__((noinline)) void *cache_refill_waiting(struct buddy *buddy,
  * tree: the highest free aligned slot of 2^BUDDY_CACHE_BATCH_ORDER pages is taken whole (split
  * from the highest free block that holds one), its highest page handed out, the others cached
  * with the highest on top (cache_refill_batch). When no block that large is free,
- * cache_refill_fragmented takes a smaller one. This part only chooses (a frameless leaf: each
+ * cache_refill_fragmented takes the highest free page alone. This part only chooses (a frameless leaf: each
  * way pays for its own frame). Like the fast paths these have no stack_check: their depth is
  * fixed (no recursion, small frames); the out-of-memory path (alloc_slow) checks.
  */

@@ -314,7 +314,7 @@ static __attribute__((noinline)) int claim_after_drain(struct buddy *buddy, stru
                                                        uintptr_t first, uintptr_t last, const void *caller)
 {
     stack_check("buddy claim after a drain");
-    buddy_drain_caches(buddy);
+    buddy_drain_all_caches(buddy);
     int result = claim_range(buddy, region, first, last, caller);
     return result == CLAIM_BUSY_CACHED ? -E_BUSY : result;
 }
