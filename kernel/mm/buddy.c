@@ -334,9 +334,9 @@ unsigned long buddy_drain_caches(struct buddy *buddy)
 
 unsigned long buddy_drain_all_caches(struct buddy *buddy)
 {
-    unsigned long moved = 0;
-    while (buddy_drain_caches(buddy) != 0)
-        moved++;
+    unsigned long moved = 0, step;
+    while ((step = buddy_drain_caches(buddy)) != 0)
+        moved += step;
     return moved;
 }
 
