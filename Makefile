@@ -11,6 +11,7 @@
 #   debug         QEMU waits for gdb on :1234
 #   host-test     the portable code's tests on the host, with ASan and UBSan (TESTS= filters)
 #   host          the allocator for the host: build/host/librvmem.a and the LD_PRELOAD library
+#   user          the user programs alone (user/programs/), as the kernel embeds them
 #   fuzz          the libFuzzer targets, FUZZ_SECONDS each
 #   stack-report  the worst-case stack depth of every entry point
 #   format, lint  clang-format in place; the layering, format and cppcheck checks
@@ -90,58 +91,130 @@ BOOT_SOURCES      := boot/entry.S boot/trap.S
 BASE_PORTABLE     := $(addprefix kernel/base/,errors.c misuse.c printf.c spinlock.c)
 BASE_KERNEL       := kernel/base/string.c # the host has its C library's
 PLATFORM_PORTABLE := $(addprefix kernel/platform/,bootargs.c fdt.c fdt_query.c)
-PLATFORM_KERNEL   := $(addprefix kernel/platform/,console.c hart.c panic.c power.c sbi.c stack.c trap.c)
+PLATFORM_KERNEL   := $(addprefix kernel/platform/,console.c hart.c mmu.c panic.c power.c sbi.c stack.c trap.c)
 MM_PORTABLE       := $(addprefix kernel/mm/,brk.c buddy.c buddy_init.c buddy_range.c buddy_stats.c buddy_validate.c \
-                       fragmentation.c memmap.c vm.c vm_tables.c vm_validate.c)
+                       fragmentation.c kernel_space.c memmap.c vm.c vm_tables.c vm_validate.c)
 MM_KERNEL         := $(addprefix kernel/mm/,pages.c sbrk.c)
+PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
+# Built where the table of embedded user programs is linked (build/user_programs.S): the kernel and the host tests.
+PROC_PROGRAMS     := kernel/proc/programs.c
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 TOP_PORTABLE      := $(addprefix kernel/top/,census.c monitor_text.c)
 TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c \
-                       terminal.c tour.c tour_check.c \
+                       monitor_vm.c paging.c terminal.c tour.c tour_check.c \
                        tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c tour_program_break.c tour_stack_frames.c \
                        tour_static_layout.c)
 # The tests mirror the layers; tests/harness/ is the test and benchmark runner.
 TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c) $(addprefix tests/base/,printf.c string.c) \
                      $(addprefix tests/platform/,bootargs.c fdt.c) \
-                     $(addprefix tests/mm/,brk.c buddy.c buddy_index.c buddy_stress.c memmap.c vm.c vm_arena.c vm_shadow.c) \
+                     $(addprefix tests/mm/,brk.c buddy.c buddy_index.c buddy_stress.c kernel_space.c memmap.c vm.c vm_arena.c \
+                       vm_shadow.c) \
+                     $(addprefix tests/proc/,elf.c programs.c user_stack.c) \
                      $(addprefix tests/lib/,arc.c box.c malloc.c malloc_bits.c malloc_misuse.c malloc_smp.c \
                        malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
-                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c) \
-                     $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c)
+                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c paging.c) \
+                     $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c malloc_patterns.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
-FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_fdt.c fuzz_malloc.c fuzz_vm.c)
+FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_elf.c fuzz_fdt.c fuzz_malloc.c fuzz_vm.c)
 HOSTBENCH_SOURCES := tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c
-PORTABLE_SOURCES  := $(BASE_PORTABLE) $(PLATFORM_PORTABLE) $(MM_PORTABLE) $(LIB_PORTABLE) $(TOP_PORTABLE)
+HOSTPATTERNS_SOURCES := tests/hostbench/malloc_patterns.c tests/lib/malloc_workloads.c
+PORTABLE_SOURCES  := $(BASE_PORTABLE) $(PLATFORM_PORTABLE) $(MM_PORTABLE) $(PROC_PORTABLE) $(LIB_PORTABLE) $(TOP_PORTABLE)
 HEADERS           := $(wildcard boot/*.h kernel/*/*.h lib/*.h lib/*/*.h tests/*/*.h)
 
 # Device-tree test blobs (tests/platform/fdt_blobs.h): QEMU's own trees and tests/data/fdt_board.dts as C arrays.
 FDT_BLOBS := $(BUILD)/fdt_blobs.c
-KERNEL_SOURCES := $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(TOP_KERNEL) \
-                  $(TESTS_PORTABLE) $(TESTS_KERNEL) $(FDT_BLOBS)
+# The user programs, embedded (kernel/proc/programs.h): generated below, from user/programs/.
+USER_PROGRAM_TABLE := $(BUILD)/user_programs.S
+KERNEL_SOURCES := $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) \
+                  $(TOP_KERNEL) $(TESTS_PORTABLE) $(TESTS_KERNEL) $(FDT_BLOBS) $(USER_PROGRAM_TABLE)
 KERNEL_OBJECTS := $(patsubst %,$(BUILD)/kernel-objects/%.o,$(KERNEL_SOURCES))
 # Generated after the stack report, linked last (see build_figures.c below).
 BUILD_FIGURES := $(BUILD)/build_figures.c
 BUILD_FIGURES_OBJECT := $(BUILD)/kernel-objects/$(BUILD_FIGURES).o
 
 # Host build: the portable sources and their tests, plus the host platform (tests/host/).
-HOST_SOURCES := $(PORTABLE_SOURCES) $(TESTS_PORTABLE) $(TESTS_HOST) $(FDT_BLOBS)
+HOST_SOURCES := $(PORTABLE_SOURCES) $(PROC_PROGRAMS) $(TESTS_PORTABLE) $(TESTS_HOST) $(FDT_BLOBS) $(USER_PROGRAM_TABLE)
 HOST_CFLAGS  := -std=gnu11 -O1 -g $(WARNINGS) -I. -I$(GENERATED) -DRVMEM_HOST $(SETTINGS) -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined -pthread \
                 $(if $(filter rv32,$(ARCH)),-m32)
 
 QEMU_SH := ./qemu.sh -M $(MACHINE) -s $(SMP) -m $(MEM) -t $(TIMEOUT) -b $(BIOS)
 
-.PHONY: all stack-report checked-kernel run test test-matrix firmware bench bench-host debug host host-test fuzz \
+.PHONY: all user stack-report checked-kernel run test test-matrix firmware bench bench-host debug host host-test fuzz \
         fuzz-targets format lint deps clean help check-tools check-host-tools check-bench-tools
 
 all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
+
+# User programs (docs/USER.md): user/programs/NAME.c, or a folder user/programs/NAME/, each linked
+# with the runtime at the user window's base (user/lib/linker.ld) and embedded whole in the kernel
+# image. The runtime is user/lib/ plus the portable base and lib/ (malloc, box, vec, rc, arc)
+# compiled for U-mode: one archive, from which each program takes what it uses. The objects get
+# GCC's .su and .ci files like the kernel's, for a stack report of each program.
+USER_LIB_SOURCES     := $(addprefix user/lib/,crt0.S expect.c malloc_user.c parse.c platform_user.c start.c stdio.c)
+USER_RUNTIME_SOURCES := $(filter-out %.S,$(USER_LIB_SOURCES)) $(BASE_PORTABLE) $(BASE_KERNEL) $(LIB_PORTABLE)
+USER_PROGRAM_NAMES   := $(sort $(basename $(notdir $(wildcard user/programs/*.c))) \
+                          $(notdir $(patsubst %/,%,$(dir $(wildcard user/programs/*/*.c)))))
+user_program_sources  = $(or $(wildcard user/programs/$(1).c),$(wildcard user/programs/$(1)/*.c))
+USER_PROGRAM_SOURCES := $(foreach name,$(USER_PROGRAM_NAMES),$(call user_program_sources,$(name)))
+user_object           = $(patsubst %,$(BUILD)/user/objects/%.o,$(1))
+USER_CRT0            := $(call user_object,user/lib/crt0.S)
+USER_RUNTIME_OBJECTS := $(call user_object,$(USER_RUNTIME_SOURCES))
+USER_PROGRAM_OBJECTS := $(call user_object,$(USER_PROGRAM_SOURCES))
+USER_LIBRARY         := $(BUILD)/user/libuser.a
+USER_EMBEDDED        := $(patsubst %,$(BUILD)/user/embedded/%,$(USER_PROGRAM_NAMES))
+USER_CFLAGS           = $(CFLAGS) -ffunction-sections -fdata-sections -DUSER_KERNEL_ADDRESS=$(LOAD_ADDR)UL
+# A constant of kernel/base/user_abi.h (or layout.h) as a number the shell computes (C's UL suffixes dropped).
+user_abi_constant     = $$(( $(shell echo '$(1)' | $(CC) $(ARCH_FLAGS) -I. -E -P -include kernel/base/user_abi.h - | tail -1 | \
+                          sed -E 's/([0-9a-fA-F])[uUlL]+/\1/g') ))
+USER_LDFLAGS          = -nostdlib -no-pie -T user/lib/linker.ld -Wl,-z,max-page-size=16 -Wl,--gc-sections -Wl,--build-id=none -Wl,--fatal-warnings \
+                        -Wl,--defsym=USER_BASE=$(call user_abi_constant,USER_WINDOW_START) \
+                        -Wl,--defsym=USER_END=$(call user_abi_constant,USER_WINDOW_END) \
+                        -Wl,--defsym=USER_STACK_RESERVED=$(call user_abi_constant,USER_MAIN_STACK_BYTES + USER_STACK_GUARD_BYTES)
+
+user: $(USER_EMBEDDED)
+
+$(BUILD)/user/objects/%.c.o: %.c | check-tools $(STEP_TABLE)
+	@mkdir -p $(@D)
+	@echo "  CC      $< (user)"
+	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+$(BUILD)/user/objects/%.S.o: %.S | check-tools
+	@mkdir -p $(@D)
+	@echo "  AS      $< (user)"
+	$(Q)$(CC) $(ASFLAGS) -c -o $@ $<
+
+$(USER_LIBRARY): $(USER_RUNTIME_OBJECTS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(CROSS_COMPILE)ar rcs $@ $^
+
+# Each program: crt0 first, its own objects, then the runtime archive (only the members it needs).
+define user_program_rule
+$(BUILD)/user/$(1).elf: $(USER_CRT0) $(call user_object,$(call user_program_sources,$(1))) $(USER_LIBRARY) user/lib/linker.ld
+	@echo "  LD      $$@"
+	$(Q)$$(CC) $$(USER_CFLAGS) $$(USER_LDFLAGS) -Wl,-Map=$(BUILD)/user/$(1).map -o $$@ $(USER_CRT0) \
+	    $(call user_object,$(call user_program_sources,$(1))) $(USER_LIBRARY) $$(LDLIBS)
+endef
+$(foreach name,$(USER_PROGRAM_NAMES),$(eval $(call user_program_rule,$(name))))
+
+# What the kernel embeds: the ELF file without its symbols and debug information.
+$(BUILD)/user/embedded/%: $(BUILD)/user/%.elf
+	@mkdir -p $(@D)
+	$(Q)$(OBJCOPY) --strip-all $< $@
+
+# The table (kernel/proc/programs.h), rewritten when a program or the set of names changes.
+USER_NAMES_STAMP := $(BUILD)/user/programs.$(shell echo '$(USER_PROGRAM_NAMES)' | cksum | cut -d' ' -f1)
+$(USER_NAMES_STAMP):
+	@mkdir -p $(@D) && rm -f $(BUILD)/user/programs.* && touch $@
+$(USER_PROGRAM_TABLE): $(USER_EMBEDDED) $(USER_NAMES_STAMP) tools/user_programs.py
+	@echo "  GEN     $@"
+	$(Q)python3 tools/user_programs.py $@ $(foreach name,$(USER_PROGRAM_NAMES),$(name)=$(BUILD)/user/embedded/$(name))
 
 $(STEP_TABLE): tools/malloc_step_table.py
 	@echo "  GEN     $@"
@@ -188,7 +261,7 @@ $(BUILD)/kernel-objects/%.S.o: %.S | check-tools
 SETTINGS_STAMP := $(BUILD)/settings.$(shell echo '$(CROSS_PREFIXES) $(SETTINGS) $(LOAD_ADDR) $(CFLAGS)' | cksum | cut -d' ' -f1)
 $(SETTINGS_STAMP):
 	@rm -f $(BUILD)/settings.* ; rm -rf $(BUILD)/kernel-objects ; mkdir -p $(BUILD) ; touch $@
-$(KERNEL_OBJECTS): $(SETTINGS_STAMP)
+$(KERNEL_OBJECTS) $(USER_CRT0) $(USER_RUNTIME_OBJECTS) $(USER_PROGRAM_OBJECTS): $(SETTINGS_STAMP)
 
 # Worst-case stack depth of every entry point, from the call graphs (.ci) GCC writes next to each
 # object (docs/STACK.md). Part of every build: a worst case that does not fit the stack, counting a
@@ -200,6 +273,7 @@ KERNEL_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter %.c.o,$(KERNEL_OBJECTS)))
 STACK_REPORT = python3 tools/stack_report.py --stack-size $(STACK_SIZE) \
     --trap-frame $(call header_constant,kernel/platform/trap.h,TRAP_FRAME_SIZE) \
     --reserved $(call header_constant,kernel/platform/stack.h,STACK_RED_ZONE_BYTES) \
+    --emergency-stack $(call header_constant,kernel/base/layout.h,EMERGENCY_STACK_SIZE) \
     --indirect-targets tools/stack_indirect_targets.txt --recursion tools/stack_recursion.txt --strict \
     $(KERNEL_CALL_GRAPHS)
 
@@ -228,9 +302,11 @@ CHECKED_BUILD := $(BUILD)/checked
 checked-kernel:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(CHECKED_BUILD) CHECKED=1 $(CHECKED_BUILD)/kernel.elf
 
-test: all $(BUILD)/host-tests fuzz-targets host $(if $(TESTS),,checked-kernel) $(BUILD)/bounce-$(RELOCATED_ADDR).bin
+test: all $(BUILD)/host-tests fuzz-targets host $(BUILD)/malloc-patterns $(if $(TESTS),,checked-kernel) \
+      $(BUILD)/bounce-$(RELOCATED_ADDR).bin
 	python3 tools/test.py --kernel $(BUILD)/kernel.elf --host $(BUILD)/host-tests --machine $(MACHINE) \
 	    --preload $(BUILD)/host/librvmem_malloc.so --plain-host $(BUILD)/host/host-tests-plain \
+	    --patterns $(BUILD)/malloc-patterns \
 	    $(if $(TESTS),,--checked-kernel $(CHECKED_BUILD)/kernel.elf) \
 	    $(if $(TESTS),,--relocated $(BUILD)/kernel.bin --bounce $(BUILD)/bounce-$(RELOCATED_ADDR).bin --relocated-address $(RELOCATED_ADDR)) \
 	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs \
@@ -284,15 +360,25 @@ $(HOST_BENCH): $(HOSTBENCH_SOURCES) $(HEADERS) | check-bench-tools
 	$(Q)$(HOST_CC) -std=gnu11 -O2 -g -fno-plt -Wl,-z,now $(WARNINGS) -I. -DRVMEM_HOST -o $@ \
 	    $(HOSTBENCH_SOURCES) -ldl
 
+# Issue 14's patterns on the host (tests/hostbench/malloc_patterns.c): threads, resident memory, the
+# clock; the same binary under each allocator. make test runs it small under the LD_PRELOAD malloc.
+HOST_PATTERNS  := $(BUILD)/malloc-patterns
+$(HOST_PATTERNS): $(HOSTPATTERNS_SOURCES) $(HEADERS) | check-host-tools
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOST_CC) -std=gnu11 -O2 -g -fno-plt -Wl,-z,now $(WARNINGS) -I. -DRVMEM_HOST -pthread -o $@ \
+	    $(HOSTPATTERNS_SOURCES) -ldl
+
 # The kernel's figures, then (without a BENCHES filter) the host's; budgets fail the run, goals not
 # reached yet are printed at the end (docs/BENCHMARKS.md, "Budgets and goals").
-bench: all $(if $(BENCHES),,$(HOST_BENCH) $(BUILD)/host/librvmem_malloc.so)
+bench: all $(if $(BENCHES),,$(HOST_BENCH) $(HOST_PATTERNS) $(BUILD)/host/librvmem_malloc.so)
 	python3 tools/bench.py --kernel $(BUILD)/kernel.elf --machine $(MACHINE) --mem $(MEM) --smp $(SMP) \
 	    --timeout $(TIMEOUT) --bios $(BIOS) --benches '$(BENCHES)' --json $(BUILD)/bench.json \
-	    $(if $(BENCHES),,--host-bench $(HOST_BENCH) --preload $(RVMEM_PRELOAD))
+	    $(if $(BENCHES),,--host-bench $(HOST_BENCH) --host-patterns $(HOST_PATTERNS) --preload $(RVMEM_PRELOAD))
 
-bench-host: $(HOST_BENCH) $(BUILD)/host/librvmem_malloc.so
-	python3 tools/bench_host.py --bench $(HOST_BENCH) --preload $(RVMEM_PRELOAD) --json $(BUILD)/bench.json
+bench-host: $(HOST_BENCH) $(HOST_PATTERNS) $(BUILD)/host/librvmem_malloc.so
+	python3 tools/bench_host.py --bench $(HOST_BENCH) --patterns $(HOST_PATTERNS) --preload $(RVMEM_PRELOAD) \
+	    --json $(BUILD)/bench.json
 
 debug: all
 	@echo "QEMU waits for gdb on :1234. In another terminal:"
@@ -342,8 +428,9 @@ $(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check
 host: $(BUILD)/host/librvmem.a $(BUILD)/host/librvmem_malloc.so $(BUILD)/host/host-tests-plain
 
 fuzz-targets: $(FUZZ_TARGETS)
-fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS)
+fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS) $(USER_EMBEDDED)
 	@mkdir -p $(BUILD)/fuzz/corpus-fuzz_fdt && cp $(BUILD)/fdt_*.dtb $(BUILD)/fuzz/corpus-fuzz_fdt/
+	@mkdir -p $(BUILD)/fuzz/corpus-fuzz_elf && cp $(USER_EMBEDDED) $(BUILD)/fuzz/corpus-fuzz_elf/
 	@for target in $(FUZZ_TARGETS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$(basename $$target); \
 	    echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
@@ -351,15 +438,19 @@ fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS)
 	        || exit 1; \
 	done
 
-FORMAT_FILES = $(wildcard boot/*.h kernel/*/*.[ch] lib/*.[ch] lib/*/*.[ch] tests/*/*.[ch] firmware/*.[ch])
+FORMAT_FILES = $(wildcard boot/*.h kernel/*/*.[ch] lib/*.[ch] lib/*/*.[ch] tests/*/*.[ch] firmware/*.[ch] user/*/*.[ch] \
+                 user/programs/*/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 
 # Every source in one layer's list above (tests/lib/malloc_workloads.c is shared with the host bench).
-LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(TOP_KERNEL) $(TESTS_PORTABLE) \
-                 $(TESTS_KERNEL) $(TESTS_HOST) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c
-lint: $(KERNEL_OBJECTS)
-	$(Q)python3 tools/layers.py --listed $(LISTED_SOURCES) --call-graphs $(KERNEL_CALL_GRAPHS)
+LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(TOP_KERNEL) \
+                 $(TESTS_PORTABLE) $(TESTS_KERNEL) $(TESTS_HOST) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c \
+                 tests/hostbench/malloc_patterns.c $(USER_LIB_SOURCES) $(USER_PROGRAM_SOURCES)
+# The call graphs of the kernel and of the user runtime's own files.
+USER_LIB_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter $(BUILD)/user/objects/user/%.c.o,$(USER_RUNTIME_OBJECTS)))
+lint: $(KERNEL_OBJECTS) $(USER_RUNTIME_OBJECTS)
+	$(Q)python3 tools/layers.py --listed $(LISTED_SOURCES) --call-graphs $(KERNEL_CALL_GRAPHS) $(USER_LIB_CALL_GRAPHS)
 	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr --std=c11 \
 	    -DRVMEM_HOST -I. -I$(GENERATED) --suppress=missingIncludeSystem $(FORMAT_FILES)
@@ -383,4 +474,4 @@ clean:
 help:
 	@sed -n '1,/^$$/p' Makefile | sed -e '/^$$/d' -e 's/^# \{0,1\}//'
 
--include $(KERNEL_OBJECTS:.o=.d)
+-include $(KERNEL_OBJECTS:.o=.d) $(USER_CRT0:.o=.d) $(USER_RUNTIME_OBJECTS:.o=.d) $(USER_PROGRAM_OBJECTS:.o=.d)

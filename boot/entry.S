@@ -8,11 +8,12 @@
  * secondary_start: harts started later through SBI HSM hart_start, with
  *   a0 = hartid, a1 = the logical index the boot hart gave it (the opaque argument).
  *
- * Each hart runs on its own stack, stacks[index], and tp points at harts[index]
- * (struct hart, kernel/platform/hart.h). The stack gets a guard word at its bottom and is painted
- * with STACK_PAINT_WORD above it, so overflows can be caught and the high-water mark
- * measured later; tp->stack_protector_guard gets the hart's own canary for
- * -fstack-protector-strong before any C code runs.
+ * Each hart runs on its own stack in .stacks, above a guard page (unmapped once paging is on:
+ * kernel/top/paging.c), and tp points at harts[index] (struct hart, kernel/platform/hart.h). The
+ * stack gets a guard word at its bottom and is painted with STACK_PAINT_WORD above it, so the
+ * high-water mark can be measured and, where there is no MMU, overflows caught later;
+ * tp->stack_protector_guard gets the hart's own canary for -fstack-protector-strong before any
+ * C code runs. Every hart enters with paging off (satp = 0) and turns it on in C.
  */
 #include "boot/asm.h"
 #include "kernel/base/layout.h"
@@ -131,14 +132,30 @@ secondary_start_from_race:          /* s2 = 1: sent by adopt_hart_start_request 
     j       park_forever
 
 /*
- * enter_hart_stack: a2 = logical index. Paints the hart's stack, switches sp to its top,
- * sets tp = &harts[index] and stvec. Clobbers t0-t3; returns through ra (no stack used).
+ * enter_hart_stack: a2 = logical index. Sets tp = &harts[index] and the hart's stack bounds in it,
+ * paints the stack, switches sp to its top, sets sscratch (0 in the kernel: boot/trap.S) and stvec.
+ * Hart i's slot in .stacks is a guard page, then its stack (kernel/base/layout.h). Clobbers t0-t3;
+ * returns through ra (no stack used).
  */
 enter_hart_stack:
-    li      t0, RVMEM_STACK_SIZE
+    li      t0, HART_STRUCT_SIZE
+    mul     t0, a2, t0
+    la      tp, harts
+    add     tp, tp, t0
+    sw      a2, HART_INDEX_OFFSET(tp)   /* hart_self() reads it from the first C instruction on */
+    li      t0, EMERGENCY_STACK_SIZE
+    mul     t0, a2, t0
+    la      t1, emergency_stacks
+    add     t1, t1, t0
+    REG_S   t1, HART_EMERGENCY_BOTTOM_OFFSET(tp)
+    li      t0, STACK_SLOT_BYTES
     mul     t1, a2, t0
     la      t2, __stacks_start
-    add     t1, t2, t1              /* bottom of this hart's stack */
+    add     t1, t2, t1
+    li      t0, STACK_GUARD_BYTES
+    add     t1, t1, t0              /* bottom of this hart's stack, above its guard page */
+    REG_S   t1, HART_STACK_BOTTOM_OFFSET(tp)
+    li      t0, RVMEM_STACK_SIZE
     add     t2, t1, t0              /* top */
     li      t3, STACK_GUARD_WORD
     REG_S   t3, 0(t1)               /* guard word at the very bottom */
@@ -149,11 +166,6 @@ enter_hart_stack:
     addi    t1, t1, REG_SIZE
     j       3b
 4:  mv      sp, t2
-    li      t0, HART_STRUCT_SIZE
-    mul     t0, a2, t0
-    la      tp, harts
-    add     tp, tp, t0
-    sw      a2, HART_INDEX_OFFSET(tp)   /* hart_self() reads it from the first C instruction on */
     /* This hart's -fstack-protector canary: a seed mixed with the time and the index. */
     rdtime  t0
     li      t1, STACK_PROTECTOR_SEED
@@ -161,6 +173,7 @@ enter_hart_stack:
     slli    t1, a2, 16
     xor     t0, t0, t1
     REG_S   t0, HART_STACK_GUARD_OFFSET(tp)
+    csrw    sscratch, zero
     la      t0, trap_vector
     csrw    stvec, t0
     ret

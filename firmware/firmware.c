@@ -2,8 +2,11 @@
  * firmware/firmware.c - a minimal M-mode SBI firmware, enough to boot rvmem where no OpenSBI
  * exists (rv32 on QEMU virt: Debian ships no rv32 OpenSBI).
  *
- * Implements SBI 1.0 BASE, TIME (CLINT mtimecmp), IPI (CLINT msip), HSM hart_start,
- * hart_stop and hart_get_status, and the legacy console putchar/getchar (16550 at 0x10000000). Everything
+ * Implements SBI 1.0 BASE, TIME (CLINT mtimecmp), IPI (CLINT msip), RFENCE remote_fence_i,
+ * remote_sfence_vma and remote_sfence_vma_asid (each a whole-TLB fence: an M-mode software
+ * interrupt makes every selected hart fence, and the call returns once all have), HSM
+ * hart_start, hart_stop and hart_get_status, and the legacy console putchar/getchar (16550 at
+ * 0x10000000). Everything
  * else answers SBI_ERR_NOT_SUPPORTED, as the spec asks. S-mode gets all memory (one PMP
  * entry), rdtime/rdcycle/rdinstret (mcounteren) and every exception and S-level interrupt
  * delegated except its own ecalls. The firmware reserves its region with a /memreserve/
@@ -32,6 +35,7 @@
 #define EXT_TIME 0x54494D45
 #define EXT_IPI 0x735049
 #define EXT_HSM 0x48534D
+#define EXT_RFENCE 0x52464E43
 #define IMPLEMENTATION_ID 0x7276 /* unregistered: "rv" */
 
 #define MIP_SSIP (1UL << 1)
@@ -49,6 +53,10 @@ struct hart_slot {
     volatile unsigned long opaque;
 };
 static struct hart_slot slots[FIRMWARE_MAX_HARTS];
+
+/* Why a hart's M-mode software interrupt was raised: an IPI for S-mode, a fence asked by RFENCE (or both). */
+static int ssip_pending[FIRMWARE_MAX_HARTS];
+static int fence_pending[FIRMWARE_MAX_HARTS];
 
 /* QEMU's fw_dynamic_info (a2 at reset): where the payload starts and in which mode. */
 struct fw_dynamic_info {
@@ -183,7 +191,7 @@ static long sbi_base(unsigned long function, unsigned long argument, long *value
     case 2: *value = 1; return SBI_SUCCESS;
     case 3:
         *value = argument == EXT_BASE || argument == EXT_TIME || argument == EXT_IPI || argument == EXT_HSM ||
-                 argument == EXT_LEGACY_PUTCHAR || argument == EXT_LEGACY_GETCHAR;
+                 argument == EXT_RFENCE || argument == EXT_LEGACY_PUTCHAR || argument == EXT_LEGACY_GETCHAR;
         return SBI_SUCCESS;
     case 4: *value = (long)read_csr(mvendorid); return SBI_SUCCESS;
     case 5: *value = (long)read_csr(marchid); return SBI_SUCCESS;
@@ -202,12 +210,54 @@ static void set_timer(unsigned long hartid, uint64_t when)
     set_csr(mie, MIP_MTIP);
 }
 
+/* Whether hart is in (mask, base), the SBI's hart mask (base ~0: every hart), and running. */
+static bool selected_and_started(unsigned hart, unsigned long mask, unsigned long base)
+{
+    bool selected = base == ~0UL || (hart >= base && hart - base < __riscv_xlen && (mask >> (hart - base)) & 1);
+    return selected && slots[hart].state == HART_STARTED;
+}
+
 static long send_ipi(unsigned long mask, unsigned long base)
 {
     for (unsigned hart = 0; hart < FIRMWARE_MAX_HARTS; hart++) {
-        bool selected = base == ~0UL || (hart >= base && hart - base < __riscv_xlen && (mask >> (hart - base)) & 1);
-        if (selected && slots[hart].state == HART_STARTED)
+        if (selected_and_started(hart, mask, base)) {
+            __atomic_store_n(&ssip_pending[hart], 1, __ATOMIC_RELEASE);
             *CLINT_MSIP(hart) = 1;
+        }
+    }
+    return SBI_SUCCESS;
+}
+
+/* The fences RFENCE asks for, on the calling hart: the whole TLB and the instruction cache. */
+static void fence_here(void)
+{
+    __asm__ volatile("sfence.vma zero, zero\n\tfence.i" ::: "memory");
+}
+
+/* A fence this hart was asked for, if any (also polled while it waits for others: no deadlock). */
+static void answer_fence(unsigned long hartid)
+{
+    if (__atomic_load_n(&fence_pending[hartid], __ATOMIC_ACQUIRE)) {
+        fence_here();
+        __atomic_store_n(&fence_pending[hartid], 0, __ATOMIC_RELEASE);
+    }
+}
+
+/* RFENCE: every selected running hart fences; returns once all have. */
+static long remote_fence(unsigned long hartid, unsigned long mask, unsigned long base)
+{
+    for (unsigned hart = 0; hart < FIRMWARE_MAX_HARTS; hart++) {
+        if (hart != hartid && selected_and_started(hart, mask, base)) {
+            __atomic_store_n(&fence_pending[hart], 1, __ATOMIC_RELEASE);
+            *CLINT_MSIP(hart) = 1;
+        }
+    }
+    if (selected_and_started(hartid, mask, base))
+        fence_here();
+    for (unsigned hart = 0; hart < FIRMWARE_MAX_HARTS; hart++) {
+        while (hart != hartid && __atomic_load_n(&fence_pending[hart], __ATOMIC_ACQUIRE) &&
+               slots[hart].state == HART_STARTED)
+            answer_fence(hartid);
     }
     return SBI_SUCCESS;
 }
@@ -252,6 +302,7 @@ static long handle_ecall(unsigned long hartid, struct trap_frame *frame, long *v
 #endif
         return SBI_SUCCESS;
     case EXT_IPI: return function == 0 ? send_ipi(a[0], a[1]) : SBI_ERR_NOT_SUPPORTED;
+    case EXT_RFENCE: return function <= 2 ? remote_fence(hartid, a[0], a[1]) : SBI_ERR_NOT_SUPPORTED;
     case EXT_HSM:
         if (function == 0)
             return hart_start(a[0], a[1], a[2]);
@@ -281,9 +332,12 @@ void firmware_trap(struct trap_frame *frame)
         set_csr(mip, MIP_STIP);
         return;
     }
-    if (cause == (CAUSE_INTERRUPT | 3)) { /* machine software: an IPI for S-mode */
+    if (cause == (CAUSE_INTERRUPT | 3)) { /* machine software: an IPI for S-mode, a fence, or both */
         *CLINT_MSIP(hartid) = 0;
-        set_csr(mip, MIP_SSIP);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* a request made after this reads raises MSIP again */
+        answer_fence(hartid);
+        if (__atomic_exchange_n(&ssip_pending[hartid], 0, __ATOMIC_ACQ_REL))
+            set_csr(mip, MIP_SSIP);
         return;
     }
     if (cause == CAUSE_SUPERVISOR_ECALL) {

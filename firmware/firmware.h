@@ -4,7 +4,7 @@
  * The firmware exists to boot rv32 images on QEMU virt, for which Debian ships no OpenSBI
  * (docs/PORTING.md). It is not a product: QEMU virt only (CLINT at 0x2000000, 16550 at
  * 0x10000000), no PMP protection of itself, no SRST (the kernel ends QEMU through the
- * sifive,test finisher). HSM has hart_start, hart_stop and hart_get_status.
+ * sifive,test finisher). HSM has hart_start, hart_stop and hart_get_status; RFENCE fences whole TLBs.
  */
 #ifndef RVMEM_FIRMWARE_H
 #define RVMEM_FIRMWARE_H

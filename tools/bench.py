@@ -3,8 +3,9 @@
 
 The guest prints its table and one "BENCH_JSON {...}" line per benchmark; this script checks the
 run completed (BENCH_DONE), boots once more at --init-mem to time the page allocator's start-up
-there, adds the all-harts over one-hart churn ratio, and with --host-bench the host's figures
-(tools/bench_host.py). It writes every figure to build/bench.json as a list of objects with keys
+there, adds the all-harts over one-hart churn ratio, with --host-bench the host's figures
+(tools/bench_host.py) and with --host-patterns those of issue 14's patterns on the host
+(tools/bench_patterns.py). It writes every figure to build/bench.json as a list of objects with keys
 name, n, mean, p50, p99, max, unit, budget_mean and budget_max (0 meaning no budget), then prints
 the budgets table and the goals table (tools/bench_budgets.py) and exits 1 when a budget is
 exceeded, a benchmark failed or a run did not complete; 0 otherwise. Goals not reached never
@@ -40,6 +41,11 @@ def churn_ratio(figures):
             "budget_mean": 0, "budget_max": 0}
 
 
+def this_machine(name, memory):
+    """Rows measured on the machine itself are named after its RAM: buddy_init_4G, vm_kernel_map_4G_table_bytes."""
+    return name.replace("_this_machine", f"_{memory}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     qemu_options.add_arguments(parser, timeout=300, smp="4")
@@ -48,6 +54,8 @@ def main():
     parser.add_argument("--init-mem", default="4G",
                         help="also boot once with this much RAM to time the page allocator's start-up")
     parser.add_argument("--host-bench", help="build/malloc-bench: also measure the host (tools/bench_host.py)")
+    parser.add_argument("--host-patterns", help="build/malloc-patterns: also issue 14's patterns on the host "
+                        "(tools/bench_patterns.py), with --host-bench")
     parser.add_argument("--preload", help="rvmem's LD_PRELOAD library, for --host-bench")
     args = parser.parse_args()
     if args.host_bench and not args.preload:
@@ -68,8 +76,7 @@ def main():
             print(line)
     figures = bench_lines(text)
     for figure in figures:
-        if figure["name"] == "buddy_init_this_machine":
-            figure["name"] = f"buddy_init_{args.mem}"
+        figure["name"] = this_machine(figure["name"], args.mem)
 
     failures = []
     done = re.search(r"^BENCH_DONE (\d+) budget", text, re.M)
@@ -82,12 +89,13 @@ def main():
     if args.init_mem and not args.benches:
         extra = qemu_options.command(args.kernel, machine=args.machine, harts=1, mem=args.init_mem,
                                      timeout=args.timeout, bios=args.bios,
-                                     bootargs="mode=bench benches=buddy_init_this_machine", icount=True)
+                                     bootargs="mode=bench benches=buddy_init_this_machine,vm_kernel_map_this_machine",
+                                     icount=True)
         print("$ " + " ".join(extra))
         more = subprocess.run(extra, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         more_text = more.stdout.decode("utf-8", "replace").replace("\r", "")
         for figure in bench_lines(more_text):
-            figure["name"] = f"buddy_init_{args.init_mem}"
+            figure["name"] = this_machine(figure["name"], args.init_mem)
             figures.append(figure)
             print(f"{figure['name']:<36} {figure['n']:7d} {figure['mean']:12.2f} (at -m {args.init_mem})")
         for line in more_text.splitlines():
@@ -110,6 +118,11 @@ def main():
                                                     bench_host.RUNS, bench_host.REPEAT)
         failures += [f"host: {problem}" for problem in problems]
         figures += host_figures
+        if args.host_patterns:
+            import bench_patterns  # noqa: E402 (tools/bench_patterns.py)
+            pattern_figures, problems = bench_patterns.measure(args.host_patterns, args.preload)
+            failures += [f"host patterns: {problem}" for problem in problems]
+            figures += pattern_figures
 
     bench_budgets.apply_budgets(figures)
     with open(args.json, "w") as out:

@@ -50,6 +50,21 @@ GOALS = [
     Goal(f"malloc_{workload}_max_reserved", "max", 400, "issue 14",
          (f"malloc_{workload}_malloc", f"malloc_{workload}_free"), "heap not reserved yet: every call's")
     for workload in ("pair", "simple16", "larson", "zstress")
+] + [
+    # Issue 14's patterns (tests/bench/malloc_patterns.c in the kernel; tools/bench_patterns.py on the host).
+    Goal("malloc_phases_footprint", "mean", 1250, "issue 14", (), ""),
+    Goal("malloc_remote_footprint", "mean", 1250, "issue 14: the phases' bound, across harts", (), ""),
+    Goal("malloc_idle_hart_held_after_trim", "mean", 1 << 20, "issue 14: an idle hart drained on request", (), ""),
+    Goal("host_phases_rvmem_footprint", "mean", 1.25, "issue 14", (), ""),
+    Goal("host_phases_seconds_rvmem_over_glibc", "mean", 1.0, "issue 14", (), ""),
+    Goal("host_remote_rvmem_footprint", "mean", 1.25, "issue 14: the phases' bound, across threads", (), ""),
+    Goal("host_threads_rvmem_resident_after_exit", "mean", 1 << 20, "issue 14", (), ""),
+    Goal("host_thread_exit_rvmem_resident_growth", "mean", 1 << 20, "issue 14: the destructors' late frees", (), ""),
+    Goal("host_idle_rvmem_resident_after_trim", "mean", 1 << 20, "issue 14: idle threads drained on request",
+         (), ""),
+    Goal("host_regrow_seconds_rvmem_over_glibc", "mean", 1.0, "issue 14", (), ""),
+    Goal("host_regrow_peak_resident_rvmem_over_glibc", "mean", 1.0, "issue 14", (), ""),
+    Goal("host_aslimit_rvmem_refused", "mean", 0, "issue 14: no artificial cap", (), ""),
 ]
 
 

@@ -17,6 +17,7 @@ Runs one binary (build/malloc-bench, tests/hostbench/malloc_bench.c) for every w
     time (its neighbours' load), for its whole life: the fastest of all could set rvmem's slow
     CPU against glibc's fast one, where a run sets both against the same CPU at nearly the same
     time, and the median leaves out the runs whose conditions changed between its two processes.
+With --patterns, issue 14's patterns too (tools/bench_patterns.py, build/malloc-patterns).
 Prints a table and appends the figures to the bench.json list (keys as tools/bench.py writes,
 unit "host instructions" or "seconds" or "ratio"), among them two ratios per workload: rvmem's
 instructions per call (malloc and free together) over glibc's, and the wall-clock ratio. Their
@@ -240,9 +241,15 @@ def main():
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--runs", type=int, default=RUNS, help="processes per allocator on the clock")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="repetitions of each workload per process")
+    parser.add_argument("--patterns", help="build/malloc-patterns: also issue 14's patterns (tools/bench_patterns.py)")
     args = parser.parse_args()
     figures, problems = measure(args.bench, args.preload, [w for w in args.workloads.split(",") if w], args.runs,
                                 args.repeat)
+    if args.patterns:
+        import bench_patterns  # noqa: E402 (tools/bench_patterns.py)
+        pattern_figures, pattern_problems = bench_patterns.measure(args.patterns, args.preload)
+        figures += pattern_figures
+        problems += pattern_problems
     merge_into(args.json, figures)
     print(f"bench-host: {len(figures)} figures added to {args.json}")
     missed = bench_budgets.print_tables(figures)

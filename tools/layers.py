@@ -7,18 +7,22 @@ Usage:
 The layers, from the bottom (README "Layout"):
   kernel/base/      the portable base: errors, strings, printf, the lock, misuse, layout, the platform seam
   kernel/platform/  the machine: SBI, device tree, console, harts, traps, stacks, power  (boot/ beside it)
-  kernel/mm/        memory management: memory map, buddy pages, program break
+  kernel/mm/        memory management: memory map, buddy pages, program break, page tables
+  kernel/proc/      user programs: the ELF loader's core, the entry block, the embedded programs
   lib/              malloc on sbrk (lib/malloc/) and the ownership toolkit; lib/host/ binds them to a POSIX host
   kernel/top/       main, the boot sequence, the monitor and the tour
   tests/            one folder per layer, tests/harness/ (the runner) beside them
+  user/             beside the kernel: the user runtime (user/lib/) and the programs (user/programs/),
+                    built for U-mode on the portable base and lib/
 
 Checks, each printed as "layers: FILE: what is wrong" (exit status 1 when any fails):
-1. Every .c and .S under boot/, kernel/, lib/ and tests/ is in exactly one of the Makefile's
+1. Every .c and .S under boot/, kernel/, lib/, tests/ and user/ is in exactly one of the Makefile's
    per-layer source lists (--listed), and every listed file exists.
 2. Includes: a file includes only its own layer and the layers below it, and the allocator cores
    (kernel/mm/ and lib/) include only the portable base (which holds the platform seam) and their
    own layer. Nothing outside kernel/top/ includes the top layer, except that the tests may read
-   what the boot hart found (kernel/top/boot.h): the machine they run on.
+   what the boot hart found (kernel/top/boot.h) and the address space it built (kernel/top/paging.h):
+   the machine they run on.
 3. Calls (--call-graphs: GCC's -fcallgraph-info files of the kernel build): no two files call
    each other. Calls into the platform seam (functions declared in kernel/base/platform.h) are
    the seam working as meant and do not count, nor do the calls the compiler makes itself
@@ -30,7 +34,7 @@ import re
 import sys
 from collections import defaultdict
 
-SOURCE_ROOTS = ("boot", "kernel", "lib", "tests")
+SOURCE_ROOTS = ("boot", "kernel", "lib", "tests", "user")
 # Not built into anything by the lists: fixtures and tool tests.
 UNLISTED_DIRS = ("tests/data/", "tests/tools/")
 SEAM = "kernel/base/platform.h"
@@ -41,6 +45,7 @@ RULES = [
     ("kernel/platform/", ("kernel/base/", "kernel/platform/", "boot/")),
     ("boot/", ("kernel/base/", "kernel/platform/", "boot/")),
     ("kernel/mm/", ("kernel/base/", "kernel/mm/")),
+    ("kernel/proc/", ("kernel/base/", "kernel/platform/", "kernel/mm/", "kernel/proc/")),
     ("lib/host/", ("kernel/base/", "lib/")),
     ("lib/", ("kernel/base/", "lib/malloc/", "lib/")),
     ("kernel/top/", ("kernel/", "lib/", "tests/harness/")),
@@ -49,9 +54,13 @@ RULES = [
     ("tests/platform/", ("kernel/base/", "kernel/platform/", "tests/")),
     ("tests/mm/", ("kernel/base/", "kernel/platform/", "kernel/mm/", "tests/")),
     ("tests/lib/", ("kernel/base/", "kernel/platform/", "kernel/mm/", "lib/", "tests/")),
+    ("tests/proc/", ("kernel/base/", "kernel/platform/", "kernel/mm/", "kernel/proc/", "tests/")),
     ("tests/", ("kernel/", "lib/", "tests/")),
+    ("user/lib/", ("kernel/base/", "lib/", "user/lib/")),
+    ("user/programs/", ("kernel/base/", "lib/", "user/lib/", "user/programs/")),
 ]
-BOOT_INFO = "kernel/top/boot.h"
+# What the boot hart found and built, which the tests may read: the machine and its address space.
+BOOT_INFO = ("kernel/top/boot.h", "kernel/top/paging.h")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
 
 
@@ -104,10 +113,10 @@ def check_includes(files):
                 continue  # generated files and system-style headers
             if included.startswith(allowed):
                 if included.startswith("kernel/top/") and not path.startswith(("kernel/top/", "tests/top/")):
-                    if not (path.startswith("tests/") and included == BOOT_INFO):
+                    if not (path.startswith("tests/") and included in BOOT_INFO):
                         problems.append((path, "includes %s: nothing below the top layer reaches up into it" % included))
                 continue
-            if path.startswith("tests/") and included == BOOT_INFO:
+            if path.startswith("tests/") and included in BOOT_INFO:
                 continue
             problems.append((path, "includes %s: %s may include only %s" % (included, layer, ", ".join(allowed))))
     return problems

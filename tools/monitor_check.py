@@ -31,6 +31,14 @@ SCRIPT = [
     ("heap", r"break: 0x[0-9a-f]+ \(heap.*validator ok", "heap: the break and malloc"),
     ("stacks", r"\n\s+0\s+0x[0-9a-f]+-0x[0-9a-f]+\s+\d+\s+\d+\s+intact.*monitor_main\s+(>=)?\s*\d+ bytes",
      "stacks: per hart and the static worst case"),
+    ("vm", r"kernel map: Sv(39|32), identity.*\n.*r-x  \.text\n.*r--  \.rodata\n.*---  the guard page under hart 0's "
+           r"stack\n.*rw-  hart 0's stack\n.*rw-  the direct map of RAM.*r--  the device tree blob",
+     "vm lists the kernel's mappings, guard pages and all"),
+    ("vm 0x80200000", r"level \d: table 0x[0-9a-f]+ \[ *\d+\] entry 0x[0-9a-f]+ -> table.*level 0: .*leaf of 4 KiB at "
+                      r"0x80200000, r-x global\n  = physical 0x80200000, in \.text, which is read\+execute",
+     "vm ADDRESS walks the tables level by level"),
+    ("vm 0x1000", r"invalid: nothing mapped\n  = no translation: which is unmapped", "vm of an unmapped address"),
+    ("vm nowhere", r"error: usage: vm \[ADDRESS\]", "vm with a bad address: usage"),
     ("alloc page 2", r"#1: 0x[0-9a-f]+-0x[0-9a-f]+, order 2 page block \(16.0 KiB\)", "alloc page 2 gives #1"),
     ("alloc", r"#1: .*\n1 block\(s\) held", "alloc alone lists the block"),
     ("test printf", r"error: test: the monitor holds 1 block\(s\): free them first", "no tests while blocks are held"),

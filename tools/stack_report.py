@@ -3,14 +3,17 @@
 
 Usage:
   stack_report.py --stack-size BYTES --trap-frame BYTES [--reserved BYTES] [--entry NAME ...]
-                  [--trap-handler NAME] [--indirect-targets FILE] [--recursion FILE] [--strict]
-                  [--verbose] FILE.ci ...
+                  [--trap-handler NAME] [--emergency-stack BYTES] [--indirect-targets FILE]
+                  [--recursion FILE] [--strict] [--verbose] FILE.ci ...
 
 Reads the VCG files written by `gcc -fstack-usage -fcallgraph-info=su` (one .ci per object).
 A function's depth is its own frame plus the deepest depth among the functions it calls. Rules:
 - A trap can arrive at the deepest point of any chain, so each entry must fit
       depth(entry) + TRAP_FRAME + depth(trap handler) <= STACK_SIZE - RESERVED
   (RESERVED: bytes at the bottom of the stack no frame may enter, e.g. a red zone).
+- --emergency-stack: the trap vector may run the handler on a stack of its own, of that many
+  bytes (when sp is unusable: an overflow into a guard page), so
+      TRAP_FRAME + depth(trap handler) <= EMERGENCY_STACK
 - Recursion (a cycle in the graph) makes a depth unbounded unless --recursion declares its
   bound: a function on every cycle of it (the head) and the most frames of the head on the stack
   at once (see read_recursion_bounds()). A declared recursion counts its deepest round (head to
@@ -637,6 +640,8 @@ def main(argv=None):
     parser.add_argument("--reserved", type=int, default=0, help="bytes at the stack bottom no frame may use")
     parser.add_argument("--entry", action="append", help=f"entry point, repeatable (default: {DEFAULT_ENTRIES})")
     parser.add_argument("--trap-handler", default="trap_handler", help="function the trap vector calls")
+    parser.add_argument("--emergency-stack", type=int, default=0,
+                        help="bytes of the stack the trap vector moves to when sp is unusable (0: none)")
     parser.add_argument("--indirect-targets", help="file saying where indirect calls go")
     parser.add_argument("--recursion", help="file declaring the bound of each deliberate recursion")
     parser.add_argument("--strict", action="store_true", help="fail when any depth is unbounded")
@@ -678,6 +683,12 @@ def main(argv=None):
         print(f"trap handler ({args.trap_handler}), added on top of every entry as {args.trap_frame} frame"
               f" + {handler_bytes} = {trap_bytes} bytes:")
         unbounded |= report_entry(analysis, handlers[0], f"  {args.trap_handler}", None, True, budget)[1]
+        if args.emergency_stack:
+            fits = trap_bytes <= args.emergency_stack
+            print(f"  on the emergency stack: {trap_bytes} of {args.emergency_stack} bytes: "
+                  f"{'ok' if fits else 'OVERRUN'}")
+            if not fits:
+                overruns.append(f"the trap handler on its emergency stack needs {trap_bytes}")
     else:
         print(f"trap handler {args.trap_handler}: not in the call graph; counting only the trap frame")
     for name in entry_names:

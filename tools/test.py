@@ -269,12 +269,45 @@ def stack_overflow_checks(args, total):
         "misuse line with kind and hart": re.search(r"misuse: stack overflow of 0x[0-9a-f]+ in stack, hart 3", text),
     }, status, seconds, log_path, total)
 
+    label = "stack overflow into the guard page (hart 3)"
+    status, text, seconds, log_path = crash_run(args, "crash.stack_overflow_into_guard_page", 4, label)
+    found = re.search(overflow + r"detected by the guard page at (0x[0-9a-f]+) \(fault at (0x[0-9a-f]+), pc 0x[0-9a-f]+\)",
+                      text)
+    guard, fault = (int(found.group(i), 16) for i in (2, 3)) if found else (0, 1 << 64)
+    check_expectations(label, {
+        "exit status 2 (panic)": status == EXIT_PANIC,
+        "overflow report with bounds, sp and the faulting address": found,
+        "report names hart 3": bool(found) and found.group(1) == "3",
+        "the fault is in that guard page": guard <= fault < guard + 4096,
+        "misuse line with kind and hart": re.search(r"misuse: stack overflow of 0x[0-9a-f]+ in stack, hart 3", text),
+    }, status, seconds, log_path, total)
+
     label = "stack protector (smashed frame)"
     status, text, seconds, log_path = crash_run(args, "crash.stack_protector", 1, label)
     check_expectations(label, {
         "exit status 2 (panic)": status == EXIT_PANIC,
         "overflow report from the stack protector": re.search(overflow + r"detected by stack protector", text),
     }, status, seconds, log_path, total)
+
+
+def paging_fault_checks(args, total):
+    """W^X and unmapped addresses: each fault ends in a crash report (exit 3) naming the region and what it allows."""
+    cases = [
+        ("crash.store_to_text", "W^X: store to .text", "store/AMO page fault",
+         r"fault: store to 0x[0-9a-f]+ in \.text, which is read\+execute"),
+        ("crash.execute_data", "W^X: execute .data", "instruction page fault",
+         r"fault: execute at 0x[0-9a-f]+ in \.data, which is read\+write"),
+        ("crash.read_unmapped", "load from an unmapped address", "load page fault",
+         r"fault: load from 0x[0-9a-f]+ which is unmapped \(no region of the kernel's map\)"),
+    ]
+    for name, label, cause, fault in cases:
+        status, text, seconds, log_path = crash_run(args, name, 2, label)
+        check_expectations(label, {
+            "exit status 3": status == EXIT_CRASH,
+            "crash line": re.search(r"crash: unexpected trap on hart \d+ \(hartid \d+\)", text),
+            f"scause named ({cause})": f"({cause})" in text,
+            "the region and its permission named": re.search(fault, text),
+        }, status, seconds, log_path, total)
 
 
 def expect_one_failure(label, command, log_path, timeout, total):
@@ -378,10 +411,15 @@ print("workload ok", sum(results))
 
 
 def preload_checks(args, total):
-    """Real programs with malloc replaced by the LD_PRELOAD library (make host): python3 and the host tests."""
+    """Real programs with malloc replaced by the LD_PRELOAD library (make host): python3, the host tests
+    and, with --patterns, issue 14's patterns run small (every block checked across threads, thread
+    exits with a destructor's late free, realloc's copies; the last pattern's line means all ran)."""
     environment = ["env", "LD_PRELOAD=" + os.path.abspath(args.preload), "RVMEM_MALLOC_STATS=1"]
     programs = [("python3 under LD_PRELOAD malloc", [sys.executable, "-c", PRELOAD_WORKLOAD], "workload ok"),
                 ("host tests under LD_PRELOAD malloc", [args.plain_host], "# ktest:")]
+    if args.patterns:
+        programs.append(("patterns under LD_PRELOAD malloc", [args.patterns, "--quick", "all"],
+                         "pattern aslimit allocator " + os.path.basename(args.preload)))
     for label, command, expected in programs:
         log_path = os.path.join(args.log_dir, "preload-" + label.split()[0] + ".log")
         status, text, seconds = run(environment + command, log_path, 600)
@@ -434,6 +472,9 @@ def tour_check(args, total):
         "frames measured equal the compiler's": re.search(
             r"tour_frame_inner\s+0x[0-9a-f]+\s+(\d+)\s+\1\s+addi sp,sp,-\1", text),
         "no failed check": "check:" in text and ": NO" not in text,
+        "sections mapped with their permissions, the guard page unmapped":
+            re.search(r"\.text r-x, \.rodata r--, \.data rw-, \.bss rw-", text) and
+            re.search(r"guard page 0x[0-9a-f]+-0x[0-9a-f]+, right under its stack, is unmapped", text),
         "box, vec, rc and arc shown": all(f"\n   {name}" in text for name in ("box: ", "vec of", "rc: ", "arc: ")),
         "a growing vec moves": "(moved: elements copied)" in text,
         "malloc moves the break": "<- sbrk" in text,
@@ -467,6 +508,7 @@ def main():
     parser.add_argument("--fuzz", action="append", default=[])
     parser.add_argument("--preload", help="the LD_PRELOAD malloc (make host): real programs run under it")
     parser.add_argument("--plain-host", help="the host tests built without sanitizers, run under --preload")
+    parser.add_argument("--patterns", help="build/malloc-patterns (issue 14's patterns): run small under --preload")
     parser.add_argument("--fuzz-seconds", type=int, default=10)
     parser.add_argument("--relocated", help="kernel.bin: also boot it at --relocated-address behind --bounce")
     parser.add_argument("--bounce", help="tools/bounce.S built for --relocated-address (placed at 0x80200000)")
@@ -482,9 +524,12 @@ def main():
         kernel_suites(args, harts, total)
     if args.checked_kernel:
         kernel_suites(args, 4, total, kernel=args.checked_kernel,
-                      tests="buddy*,brk,sbrk,pages,malloc*,box,vec,rc,arc,vm,vm_shadow", name="checked (CHECKED=1)")
+                      tests="buddy*,brk,sbrk,pages,malloc*,box,vec,rc,arc,vm,vm_shadow,kernel_space,paging",
+                      name="checked (CHECKED=1)")
     if not args.tests:
         kernel_suites(args, 2, total, tests="sbrk,pages,malloc_exhaustion", name="heap_max=64K", extra_bootargs=" heap_max=64K")
+        kernel_suites(args, 2, total, tests="boot,stack,paging,vm_pages,buddy", name="paging=off (physical)",
+                      extra_bootargs=" paging=off")
         long_bootargs_check(args, total)
         overlong_value_check(args, total)
         unknown_mode_check(args, total)
@@ -493,6 +538,7 @@ def main():
             relocated_suites(args, total)
         crash_check(args, total)
         stack_overflow_checks(args, total)
+        paging_fault_checks(args, total)
         propagation_check(args, total)
         leak_check_selftest(args, total)
         smp_propagation_check(args, total)

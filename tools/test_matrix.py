@@ -17,7 +17,13 @@ Boots the in-kernel suites (mode=test) on:
     the rv64 image, and the ARCH=rv32 image on qemu-system-riscv32 virt (1, 4, 8 harts);
   - with --host32: the portable code's host tests built with -m32;
   - with --dw-apb-dtb: microchip-icicle-kit, whose UARTs are 16550s with reg-shift 2 and
-    reg-io-width 4, described as snps,dw-apb-uart (as on JH7110 and D1).
+    reg-io-width 4, described as snps,dw-apb-uart (as on JH7110 and D1);
+  - paging: every row above must run with paging on (Sv39, or Sv32 on rv32); three rows edit the
+    device tree so that harts have no MMU (mmu-type "riscv,none" on every cpu, or on one, or
+    mmu-type deleted) and must run physical and pass;
+  - the guard page: for each hart count, the last hart overflows its stack on purpose
+    (crash.stack_overflow_into_guard_page) and the run must end in the overflow report naming it
+    (exit 2), on rv64 and on rv32.
 
 The verdict of each run comes from the console: the KTAP output must be complete and clean and
 the kernel must print "power: exit 0". Where the machine reports an exit status (virt's
@@ -70,7 +76,8 @@ class Run:
     """One boot of the matrix: how to start it and what it must show."""
 
     def __init__(self, machine, harts, memory, exit_status=True, expect_harts=None, expect_console=None,
-                 dtb=None, extra=(), kernel=None, note="", bios=None, script=(), qemu=None):
+                 dtb=None, extra=(), kernel=None, note="", bios=None, script=(), qemu=None, expect_paging="on",
+                 tests=None, expect_exit=0, expect_text=()):
         self.machine, self.harts, self.memory = machine, harts, memory
         self.exit_status = exit_status  # the machine reports the guest's exit code
         self.expect_harts = harts if expect_harts is None else expect_harts
@@ -82,6 +89,10 @@ class Run:
         self.bios = bios  # firmware for this machine (default: --bios)
         self.script = list(script)  # (text to wait for, line to type on the console), in order
         self.qemu = qemu  # the emulator when not qemu-system-riscv64
+        self.expect_paging = expect_paging  # "on" or "off": what the boot line "paging: ..." must say
+        self.tests = tests  # a tests= filter of the row's own (a crash run), instead of --tests
+        self.expect_exit = expect_exit  # the verdict the run must end with (a crash run: not 0)
+        self.expect_text = list(expect_text)  # (regular expression, what it checks) the output must match
 
     def name(self):
         text = f"{self.machine}-smp{self.harts}-{self.memory}"
@@ -106,6 +117,34 @@ def alias_dtb(uart_path):
         return path
 
     return make
+
+
+def mmu_dtb(how):
+    """QEMU's virt tree with the harts' MMUs edited (fdtput): "none" sets mmu-type riscv,none on every
+    cpu, "none-on-one" on cpu@1 only, "deleted" removes mmu-type from every cpu."""
+
+    def make(run, args):
+        path = os.path.join(args.log_dir, f"{run.name()}.dtb")
+        dump_dtb(run, args, path)
+        for cpu in range(run.harts if how != "none-on-one" else 1):
+            node = f"/cpus/cpu@{cpu if how != 'none-on-one' else 1}"
+            if how == "deleted":
+                subprocess.run(["fdtput", "-d", path, node, "mmu-type"], check=True)
+            else:
+                subprocess.run(["fdtput", "-t", "s", path, node, "mmu-type", "riscv,none"], check=True)
+        return path
+
+    return make
+
+
+def guard_page_run(harts, **options):
+    """The last hart recurses into its guard page: the report must name it, with exit status 2."""
+    last = harts - 1
+    report = (rf"stack overflow on hart {last}: stack 0x[0-9a-f]+-0x[0-9a-f]+, sp 0x[0-9a-f]+, guard word \w+, "
+              rf"detected by the guard page at 0x[0-9a-f]+ \(fault at 0x[0-9a-f]+, pc 0x[0-9a-f]+\)")
+    return Run("virt", harts, "256M", expect_console="ns16550a", tests="crash.stack_overflow_into_guard_page",
+               expect_exit=2, expect_text=[(report, f"the guard page's overflow report naming hart {last}")],
+               note=f"guard page, hart {last} overflows" + options.pop("note_suffix", ""), **options)
 
 
 def matrix(args):
@@ -159,6 +198,19 @@ def matrix(args):
         runs.append(Run("virt", 2, "256M", expect_console="ns16550a", bios=args.rv32_firmware,
                         kernel=os.path.splitext(args.rv32_kernel)[0] + ".bin", qemu="qemu-system-riscv32",
                         note="rv32 kernel.bin relocated"))
+    # Harts without an MMU run physical (and pass): one such hart keeps the whole machine physical.
+    runs.append(Run("virt", 4, "256M", expect_console="ns16550a", dtb=mmu_dtb("none"), expect_paging="off",
+                    note="no MMU: mmu-type riscv,none"))
+    runs.append(Run("virt", 4, "256M", expect_console="ns16550a", dtb=mmu_dtb("none-on-one"), expect_paging="off",
+                    note="no MMU on hart 1 only"))
+    runs.append(Run("virt", 2, "64M", expect_console="ns16550a", dtb=mmu_dtb("deleted"), expect_paging="off",
+                    expect_harts=1, note="mmu-type deleted (1 hart starts)"))
+    # Each hart count: its last hart's overflow is caught by its guard page.
+    for harts in (1, 2, 4, 8):
+        runs.append(guard_page_run(harts))
+    if args.rv32_kernel and args.rv32_firmware:
+        runs.append(guard_page_run(4, bios=args.rv32_firmware, kernel=args.rv32_kernel, qemu="qemu-system-riscv32",
+                                   note_suffix=", rv32"))
     if args.dw_apb_dtb:
         # QEMU's default firmware here is the HSS, not OpenSBI: boot Debian's OpenSBI 1.1 instead.
         runs.append(Run("microchip-icicle-kit", 5, "2G", exit_status=False, expect_harts=4,
@@ -171,9 +223,10 @@ def matrix(args):
 
 def boot(run, args):
     """Boots one run; returns (ok, problems, text, seconds, status, ended_by_runner)."""
+    tests = run.tests or args.tests
     command = qemu_options.command(run.kernel or args.kernel, machine=run.machine, harts=run.harts, mem=run.memory,
                                    timeout=0, bios=run.bios or args.bios,
-                                   bootargs="mode=test" + (f" tests={args.tests}" if args.tests else ""),
+                                   bootargs="mode=test" + (f" tests={tests}" if tests else ""),
                                    dtb=run.dtb(run, args) if run.dtb else None, extra=run.extra)
     started = time.monotonic()
     environment = dict(os.environ, QEMU=run.qemu) if run.qemu else None
@@ -231,9 +284,12 @@ def boot(run, args):
     return judge(run, text, process.returncode, ended_by_runner, timed_out, seconds)
 
 
+PAGING = re.compile(r"^  paging: (on|off)", re.M)
+
+
 def judge(run, text, status, ended_by_runner, timed_out, seconds):
     count = ktap.parse(text, run.name())
-    problems = list(count.problems)
+    problems = list(count.problems) if run.expect_exit == 0 else []  # a crash run ends inside its test
     if timed_out:
         problems.append(f"timed out after {seconds:.0f} s")
     verdict = VERDICT.search(text)
@@ -243,8 +299,9 @@ def judge(run, text, status, ended_by_runner, timed_out, seconds):
         status = 124 if ended_by_runner else status
     else:
         code = int(verdict.group(1))
-        if code != 0:
-            problems.append(f"the kernel's verdict is exit {code}")
+        if code != run.expect_exit:
+            problems.append(f"the kernel's verdict is exit {code}" +
+                            (f", expected {run.expect_exit}" if run.expect_exit else ""))
         if run.exit_status and ended_by_runner:
             problems.append("QEMU did not exit by itself although this machine has an exit device")
         elif run.exit_status and status != code:
@@ -256,7 +313,13 @@ def judge(run, text, status, ended_by_runner, timed_out, seconds):
     console = CONSOLE.search(text)
     if run.expect_console and (console is None or console.group(1) != run.expect_console):
         problems.append(f"expected console {run.expect_console}, saw {console.group(1) if console else 'none'}")
-    ok = not problems and count.failed == 0 and count.passed > 0
+    paging = PAGING.search(text)
+    if paging is None or paging.group(1) != run.expect_paging:
+        problems.append(f"expected paging {run.expect_paging}, saw {paging.group(1) if paging else 'no paging line'}")
+    for pattern, what in run.expect_text:
+        if not re.search(pattern, text):
+            problems.append(f"expected {what}")
+    ok = not problems and (count.failed == 0 and count.passed > 0 if run.expect_exit == 0 else True)
     boot_hart = BOOT_HART.search(text)
     return {
         "ok": ok, "problems": problems, "passed": count.passed, "failed": count.failed, "seconds": seconds,

@@ -4,7 +4,9 @@
  * The seam between the portable code and whatever runs it: portable code (printf, the
  * device-tree reader, the allocator cores, the test runner) calls only these. In the kernel they
  * are implemented by the platform layer (kernel/platform/: console.c, hart.c, stack.c, panic.c);
- * on the host by tests/host/platform.c and lib/host/platform_posix.c. Keep this list short.
+ * in user programs by the user runtime (user/lib/platform_user.c and malloc_user.c, with a
+ * thread's block, laid out like struct hart, as the "hart" tp points at); on the host by
+ * tests/host/platform.c and lib/host/platform_posix.c. Keep this list short.
  */
 #ifndef RVMEM_KERNEL_BASE_PLATFORM_H
 #define RVMEM_KERNEL_BASE_PLATFORM_H
@@ -89,6 +91,14 @@ void hart_relax(void);
  * Not reentrant: one caller at a time.
  */
 void run_on_all_harts(void (*fn)(void));
+
+/*
+ * Makes every running hart forget the translations of [virtual, virtual + bytes) its TLB may hold
+ * (bytes 0: all of them), after a change to the kernel's address space: the calling hart with
+ * sfence.vma, the others through the firmware (SBI RFENCE) or an IPI they answer. Returns once
+ * every hart has. In the kernel with paging off, and on the host, it does nothing.
+ */
+void tlb_shootdown(uintptr_t virtual, uintptr_t bytes);
 
 /*
  * Checks the calling hart's stack (guard word intact, sp above the red zone) and panics

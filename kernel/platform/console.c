@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "kernel/base/errors.h"
 #include "kernel/platform/fdt.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/printf.h"
@@ -17,6 +18,7 @@ enum console_kind { CONSOLE_SBI, CONSOLE_NS16550, CONSOLE_SIFIVE };
 static struct {
     enum console_kind kind;
     uintptr_t base;
+    uint64_t bytes; /* the UART's reg size */
     unsigned reg_shift;
     unsigned reg_io_width;
     char description[96];
@@ -100,6 +102,15 @@ int console_getchar(void)
     }
 }
 
+int console_device(uint64_t *base, uint64_t *bytes)
+{
+    if (console.kind == CONSOLE_SBI)
+        return -E_NOENT;
+    *base = console.base;
+    *bytes = console.bytes;
+    return 0;
+}
+
 const char *console_description(void)
 {
     return console.description[0] ? console.description : "SBI legacy console";
@@ -153,6 +164,7 @@ void console_init(const struct fdt *fdt)
     }
     if (!ready)
         return;
+    console.bytes = size;
     spin_lock(&console_lock);
     ksnprintf(console.description, sizeof console.description, "%s at %p (reg-shift %u, reg-io-width %u)", chosen,
               (void *)console.base, console.reg_shift, console.reg_io_width ? console.reg_io_width : 4);

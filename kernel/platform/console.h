@@ -9,10 +9,15 @@
 #ifndef RVMEM_KERNEL_PLATFORM_CONSOLE_H
 #define RVMEM_KERNEL_PLATFORM_CONSOLE_H
 
+#include <stdint.h>
+
 struct fdt;
 
 /* Chooses the console from the device tree. Before it runs, output goes to SBI. */
 void console_init(const struct fdt *fdt);
+
+/* The UART's register range from its reg (base, bytes): 0, or -E_NOENT for the SBI console. */
+int console_device(uint64_t *base, uint64_t *bytes);
 
 /* A short description of the console in use, e.g. "ns16550a at 0x10000000". */
 const char *console_description(void);

@@ -212,6 +212,21 @@ struct fdt_reserved_region {
  */
 int fdt_reserved_regions(const struct fdt *fdt, struct fdt_reserved_region *regions, size_t max_regions);
 
+/* A device's first register range. name points into the blob (the node's name). */
+struct fdt_device_range {
+    const char *name;
+    uint64_t address;
+    uint64_t size;
+};
+
+/*
+ * The interrupt controllers with registers: the first reg entry of every enabled node that has
+ * the "interrupt-controller" property and a reg (a PLIC, APLIC or IMSIC; each hart's local
+ * controller under /cpus has no reg and is skipped), in tree order. Returns how many exist (may
+ * exceed max_devices), or -E_BADDATA (a malformed reg, or a range wrapping past 2^64).
+ */
+int fdt_interrupt_controllers(const struct fdt *fdt, struct fdt_device_range *devices, size_t max_devices);
+
 /* A hart described under /cpus. Strings point into the blob. */
 struct fdt_cpu {
     int node;

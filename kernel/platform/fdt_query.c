@@ -261,6 +261,28 @@ int fdt_reserved_regions(const struct fdt *fdt, struct fdt_reserved_region *regi
     return end_of_children(child, count);
 }
 
+int fdt_interrupt_controllers(const struct fdt *fdt, struct fdt_device_range *devices, size_t max_devices)
+{
+    int count = 0, node;
+    for (node = fdt_next_node(fdt, -1); node >= 0; node = fdt_next_node(fdt, node)) {
+        const void *unused_value;
+        uint32_t unused_bytes;
+        if (fdt_property(fdt, node, "interrupt-controller", &unused_value, &unused_bytes) != 0 ||
+            !node_is_enabled(fdt, node))
+            continue;
+        uint64_t address, size;
+        int error = fdt_node_reg(fdt, node, 0, &address, &size);
+        if (error == -E_NOENT)
+            continue; /* a hart's local controller: no registers of its own */
+        if (error < 0 || check_range(address, size) < 0)
+            return -E_BADDATA;
+        if ((size_t)count < max_devices)
+            devices[count] = (struct fdt_device_range){fdt_node_name(fdt, node), address, size};
+        count++;
+    }
+    return node == -E_NOENT ? count : node;
+}
+
 /* Fills cpu from a cpu node; a cpu needs a reg entry (its hartid). */
 static int read_cpu(const struct fdt *fdt, const struct reg_layout *layout, int node, struct fdt_cpu *cpu)
 {

@@ -5,6 +5,7 @@
 
 #include "kernel/base/errors.h"
 #include "kernel/platform/fdt.h"
+#include "kernel/platform/mmu.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/printf.h"
 #include "kernel/platform/sbi.h"
@@ -95,6 +96,7 @@ static void sleep_ticks(uint64_t ticks)
 
 void hart_relax(void)
 {
+    mmu_answer_shootdowns(); /* a waiting hart answers TLB shootdowns (the IPI path: kernel/platform/mmu.h) */
     if (!sbi_info()->has_time) {
         spin_pause();
         return;
@@ -132,13 +134,15 @@ void hart_boot_report_in(unsigned long hartid)
     harts_online = 1;
 }
 
-/* Entered from boot/entry.S on every secondary hart, on its own stack, tp set. */
+/* Entered from boot/entry.S on every secondary hart, on its own stack, tp set, paging off. */
 void secondary_main(unsigned long hartid, unsigned index, bool start_raced)
 {
     struct hart *self = hart_current();
+    mmu_turn_on_this_hart(); /* before it reports in: no job runs without the kernel's map */
     self->start_raced = start_raced;
     report_in(self, hartid, index);
     for (;;) {
+        mmu_answer_shootdowns();
         unsigned long generation = __atomic_load_n(&self->job_generation, __ATOMIC_ACQUIRE);
         if (generation != self->done_generation) {
             self->job();

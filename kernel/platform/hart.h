@@ -18,6 +18,9 @@ struct fdt;
 struct hart {
     uintptr_t stack_protector_guard; /* offset 0: read by -fstack-protector through tp */
     unsigned index;                  /* offset HART_INDEX_OFFSET (8 on rv64, 4 on rv32): logical index */
+    uintptr_t trap_scratch[2];       /* offset HART_TRAP_SCRATCH_OFFSET: the trap vector's t0 and t1 */
+    uintptr_t stack_bottom;          /* offset HART_STACK_BOTTOM_OFFSET: its stack's lowest byte (boot/entry.S) */
+    uintptr_t emergency_bottom;      /* offset HART_EMERGENCY_BOTTOM_OFFSET: its emergency stack's lowest byte */
     unsigned long hartid;            /* the hardware hart id (mhartid) */
     bool online;                     /* reported in */
     bool start_raced; /* its last start arrived with the firmware's stale address or argument (hart_start_request) */
@@ -34,6 +37,10 @@ struct hart {
 _Static_assert(sizeof(struct hart) == HART_STRUCT_SIZE, "HART_STRUCT_SIZE in layout.h must match struct hart");
 _Static_assert(__builtin_offsetof(struct hart, stack_protector_guard) == HART_STACK_GUARD_OFFSET, "guard offset");
 _Static_assert(__builtin_offsetof(struct hart, index) == HART_INDEX_OFFSET, "index offset");
+_Static_assert(__builtin_offsetof(struct hart, trap_scratch) == HART_TRAP_SCRATCH_OFFSET, "trap scratch offset");
+_Static_assert(__builtin_offsetof(struct hart, stack_bottom) == HART_STACK_BOTTOM_OFFSET, "stack bottom offset");
+_Static_assert(__builtin_offsetof(struct hart, emergency_bottom) == HART_EMERGENCY_BOTTOM_OFFSET,
+               "emergency stack offset");
 _Static_assert(__builtin_offsetof(struct hart, area) == HART_AREA_OFFSET, "area offset");
 
 /*

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "kernel/base/errors.h"
 #include "kernel/platform/fdt.h"
 #include "kernel/base/printf.h"
 #include "kernel/platform/sbi.h"
@@ -13,6 +14,7 @@
 #define FINISHER_FAIL 0x3333
 
 static volatile uint32_t *finisher;
+static uint64_t finisher_bytes;
 
 void park_forever(void) __attribute__((noreturn));
 
@@ -24,9 +26,19 @@ void power_init(const struct fdt *fdt)
         uint64_t base, size;
         if (node >= 0 && fdt_node_reg(fdt, node, 0, &base, &size) == 0 && (uintptr_t)base == base && base != 0) {
             finisher = (volatile uint32_t *)(uintptr_t)base;
+            finisher_bytes = size;
             return;
         }
     }
+}
+
+int power_device(uint64_t *base, uint64_t *bytes)
+{
+    if (finisher == NULL)
+        return -E_NOENT;
+    *base = (uintptr_t)finisher;
+    *bytes = finisher_bytes;
+    return 0;
 }
 
 const char *power_description(void)

@@ -9,6 +9,8 @@
 #ifndef RVMEM_KERNEL_PLATFORM_POWER_H
 #define RVMEM_KERNEL_PLATFORM_POWER_H
 
+#include <stdint.h>
+
 struct fdt;
 
 enum exit_code {
@@ -21,6 +23,9 @@ enum exit_code {
 
 /* Finds the finisher device in the device tree. Before it runs, exits go to SBI. */
 void power_init(const struct fdt *fdt);
+
+/* The finisher's register range from its reg (base, bytes): 0, or -E_NOENT when there is none. */
+int power_device(uint64_t *base, uint64_t *bytes);
 
 /* A short description of how exit codes leave the machine. */
 const char *power_description(void);

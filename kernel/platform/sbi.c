@@ -7,16 +7,23 @@
 
 static struct sbi_info probed;
 
-static struct sbi_result sbi_call(unsigned long extension, unsigned long function, unsigned long arg0,
-                                  unsigned long arg1, unsigned long arg2)
+static struct sbi_result sbi_call4(unsigned long extension, unsigned long function, unsigned long arg0,
+                                   unsigned long arg1, unsigned long arg2, unsigned long arg3)
 {
     register unsigned long a0 __asm__("a0") = arg0;
     register unsigned long a1 __asm__("a1") = arg1;
     register unsigned long a2 __asm__("a2") = arg2;
+    register unsigned long a3 __asm__("a3") = arg3;
     register unsigned long a6 __asm__("a6") = function;
     register unsigned long a7 __asm__("a7") = extension;
-    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
+    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a3), "r"(a6), "r"(a7) : "memory");
     return (struct sbi_result){(long)a0, (long)a1};
+}
+
+static struct sbi_result sbi_call(unsigned long extension, unsigned long function, unsigned long arg0,
+                                  unsigned long arg1, unsigned long arg2)
+{
+    return sbi_call4(extension, function, arg0, arg1, arg2, 0);
 }
 
 /* Maps an SBI error (SBI_ERR_*) to our error codes. */
@@ -51,6 +58,7 @@ int sbi_init(void)
     probed.has_ipi = probe_extension(SBI_EXT_IPI);
     probed.has_hsm = probe_extension(SBI_EXT_HSM);
     probed.has_srst = probe_extension(SBI_EXT_SRST);
+    probed.has_rfence = probe_extension(SBI_EXT_RFENCE);
     probed.has_legacy_console = probe_extension(SBI_EXT_LEGACY_PUTCHAR);
     return 0;
 }
@@ -123,6 +131,14 @@ int sbi_send_ipi(unsigned long hartid)
         return -E_NOSYS;
     /* hart_mask = bit 0, hart_mask_base = hartid: exactly this hart. */
     return sbi_error_to_code(sbi_call(SBI_EXT_IPI, 0, 1, hartid, 0).error);
+}
+
+int sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long hart_mask_base, uintptr_t start, uintptr_t size)
+{
+    if (!probed.has_rfence)
+        return -E_NOSYS;
+    /* FID 1: remote_sfence_vma */
+    return sbi_error_to_code(sbi_call4(SBI_EXT_RFENCE, 1, hart_mask, hart_mask_base, start, size).error);
 }
 
 int sbi_shutdown(unsigned long reason)

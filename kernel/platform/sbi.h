@@ -19,6 +19,7 @@ enum sbi_extension {
     SBI_EXT_IPI = 0x735049,
     SBI_EXT_HSM = 0x48534D,
     SBI_EXT_SRST = 0x53525354,
+    SBI_EXT_RFENCE = 0x52464E43,
 };
 
 enum sbi_hart_state {
@@ -38,7 +39,7 @@ struct sbi_info {
     unsigned long spec_version; /* major << 24 | minor */
     unsigned long implementation_id;
     unsigned long implementation_version;
-    bool has_time, has_ipi, has_hsm, has_srst, has_legacy_console;
+    bool has_time, has_ipi, has_hsm, has_srst, has_rfence, has_legacy_console;
 };
 
 /* Probes the firmware (BASE must exist: SBI >= 0.2). Returns 0, or -E_NOSYS without BASE. */
@@ -66,6 +67,12 @@ int sbi_set_timer(uint64_t stime_value);
 
 /* IPI: raises a supervisor software interrupt (sip.SSIP) on hartid. Returns 0 or -E_xxx. */
 int sbi_send_ipi(unsigned long hartid);
+
+/*
+ * RFENCE: makes the harts of hart_mask (bit i: hartid hart_mask_base + i) execute sfence.vma for
+ * [start, start + size) (size 0 or ~0: everything), and returns once they have. Returns 0 or -E_xxx.
+ */
+int sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long hart_mask_base, uintptr_t start, uintptr_t size);
 
 /* SRST: shut down (reason 0: none, 1: system failure). Returns only on failure (-E_xxx). */
 int sbi_shutdown(unsigned long reason);

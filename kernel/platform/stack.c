@@ -10,9 +10,27 @@
 
 extern char __stacks_start[];
 
+/* Each hart's emergency stack (boot/trap.S): only a trap handler whose stack was unusable runs here. */
+uint8_t emergency_stacks[RVMEM_MAX_HARTS][EMERGENCY_STACK_SIZE] __attribute__((aligned(16)));
+
 uintptr_t stack_bottom(unsigned index)
 {
-    return (uintptr_t)__stacks_start + (uintptr_t)index * RVMEM_STACK_SIZE;
+    return (uintptr_t)__stacks_start + (uintptr_t)index * STACK_SLOT_BYTES + STACK_GUARD_BYTES;
+}
+
+uintptr_t stack_guard_page(unsigned index)
+{
+    return stack_bottom(index) - STACK_GUARD_BYTES;
+}
+
+uintptr_t stack_emergency_bottom(unsigned index)
+{
+    return (uintptr_t)emergency_stacks[index];
+}
+
+bool stack_on_emergency(unsigned index, uintptr_t sp)
+{
+    return sp >= stack_emergency_bottom(index) && sp <= stack_emergency_bottom(index) + EMERGENCY_STACK_SIZE;
 }
 
 uintptr_t stack_top(unsigned index)
@@ -54,6 +72,16 @@ void stack_overflow_report(const char *site, uintptr_t sp, const void *caller)
     misuse_report(&report);
     panic("stack overflow on hart %u: stack %p-%p, sp %p, guard word %s, detected by %s", self, (void *)bottom,
           (void *)top, (void *)sp, guard_intact ? "intact" : "overwritten", site);
+}
+
+void stack_overflow_fault_report(uintptr_t sp, uintptr_t address, uintptr_t pc)
+{
+    unsigned self = hart_self();
+    uintptr_t guard = stack_guard_page(self);
+    char site[80];
+    ksnprintf(site, sizeof site, "the guard page at %p (fault at %p, pc %p)", (void *)guard, (void *)address,
+              (void *)pc);
+    stack_overflow_report(site, sp, (const void *)pc);
 }
 
 /* Called by code built with -fstack-protector-strong when a frame's canary was overwritten. */

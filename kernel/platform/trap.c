@@ -3,6 +3,7 @@
  */
 #include "kernel/platform/trap.h"
 
+#include "kernel/base/layout.h"
 #include "kernel/platform/hart.h"
 #include "kernel/base/platform.h"
 #include "kernel/platform/power.h"
@@ -106,6 +107,26 @@ void backtrace_print(uintptr_t pc, uintptr_t fp, uintptr_t ra)
     }
 }
 
+static trap_fault_describer fault_describer;
+
+void trap_set_fault_describer(trap_fault_describer describe)
+{
+    fault_describer = describe;
+}
+
+const char *trap_fault_access(uintptr_t scause)
+{
+    switch (scause) {
+    case TRAP_CAUSE_INSTRUCTION_ACCESS_FAULT:
+    case TRAP_CAUSE_INSTRUCTION_PAGE_FAULT: return "execute at";
+    case TRAP_CAUSE_LOAD_ACCESS_FAULT:
+    case TRAP_CAUSE_LOAD_PAGE_FAULT: return "load from";
+    case TRAP_CAUSE_STORE_ACCESS_FAULT:
+    case TRAP_CAUSE_STORE_PAGE_FAULT: return "store to";
+    default: return NULL;
+    }
+}
+
 static void crash_report(const struct trap_frame *frame)
 {
     struct hart *self = hart_current();
@@ -113,24 +134,51 @@ static void crash_report(const struct trap_frame *frame)
     kprintf("\ncrash: unexpected trap on hart %u (hartid %lu)\n", self->index, self->hartid);
     kprintf("  scause 0x%lx (%s)\n  sepc   %p\n  stval  0x%lx\n", (unsigned long)frame->scause,
             trap_cause_name(frame->scause), (void *)frame->sepc, (unsigned long)frame->stval);
+    const char *access = trap_fault_access(frame->scause);
+    if (access != NULL) {
+        char what[TRAP_FAULT_TEXT_BYTES] = "";
+        if (fault_describer != NULL)
+            fault_describer(frame->stval, frame->scause, what, sizeof what);
+        else
+            ksnprintf(what, sizeof what, "(paging is off: the physical memory protection refused it)");
+        kprintf("  fault: %s 0x%lx %s\n", access, (unsigned long)frame->stval, what);
+    }
     kprintf("  sp     %p (stack %p-%p)\n  ra     %p\n", (void *)sp, (void *)stack_bottom(self->index),
             (void *)stack_top(self->index), (void *)frame->registers[1]);
     backtrace_print(frame->sepc, frame->registers[8], frame->registers[1]);
 }
 
+/* A page fault on an address of the calling hart's guard page: its stack overflowed. */
+static bool overflowed_into_guard_page(const struct trap_frame *frame, unsigned self)
+{
+    bool page_fault = frame->scause == TRAP_CAUSE_LOAD_PAGE_FAULT || frame->scause == TRAP_CAUSE_STORE_PAGE_FAULT;
+    uintptr_t guard = stack_guard_page(self);
+    return page_fault && frame->stval >= guard && frame->stval - guard < STACK_GUARD_BYTES;
+}
+
 void trap_handler(struct trap_frame *frame)
 {
     unsigned self = hart_current()->index;
+    uintptr_t here;
+    __asm__ volatile("mv %0, sp" : "=r"(here));
+    bool emergency = stack_on_emergency(self, here); /* boot/trap.S found sp unusable */
     if (self < RVMEM_MAX_HARTS && expected[self].armed && !(frame->scause & SCAUSE_INTERRUPT)) {
         expected[self].armed = false;
         expected[self].caught = true;
         expected[self].scause = frame->scause;
         expected[self].stval = frame->stval;
-        frame->sepc += instruction_length(frame->sepc);
-        stack_check("trap handler");
+        bool fetch =
+            frame->scause == TRAP_CAUSE_INSTRUCTION_PAGE_FAULT || frame->scause == TRAP_CAUSE_INSTRUCTION_ACCESS_FAULT;
+        /* A fetch fault: resume at the return address of the call that jumped there (see trap.h). */
+        frame->sepc = fetch ? frame->registers[1] : frame->sepc + instruction_length(frame->sepc);
+        if (!emergency)
+            stack_check("trap handler");
         return;
     }
+    if (overflowed_into_guard_page(frame, self))
+        stack_overflow_fault_report(frame->registers[2], frame->stval, frame->sepc);
     crash_report(frame);
-    stack_check("trap handler");
+    if (!emergency)
+        stack_check("trap handler");
     power_exit(EXIT_CRASH);
 }

@@ -12,8 +12,17 @@
 #define TRAP_FRAME_WORDS 36
 #define TRAP_FRAME_SIZE (TRAP_FRAME_WORDS * (__riscv_xlen / 8))
 
+/* scause exception codes of the faults a crash report explains. */
+#define TRAP_CAUSE_INSTRUCTION_ACCESS_FAULT 1
+#define TRAP_CAUSE_LOAD_ACCESS_FAULT 5
+#define TRAP_CAUSE_STORE_ACCESS_FAULT 7
+#define TRAP_CAUSE_INSTRUCTION_PAGE_FAULT 12
+#define TRAP_CAUSE_LOAD_PAGE_FAULT 13
+#define TRAP_CAUSE_STORE_PAGE_FAULT 15
+
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct trap_frame {
@@ -31,8 +40,10 @@ const char *trap_cause_name(uintptr_t scause);
 
 /*
  * Arms the calling hart to survive the next trap: instead of a crash report, the trap
- * handler records scause and stval and resumes after the faulting instruction.
- * trap_expect_end() disarms and returns true when a trap was caught (filling its cause).
+ * handler records scause and stval and resumes after the faulting instruction; after an
+ * instruction fetch fault (the pc itself was bad), at the return address in ra, so a test
+ * provokes one by calling the address. trap_expect_end() disarms and returns true when a
+ * trap was caught (filling its cause).
  */
 void trap_expect_begin(void);
 bool trap_expect_end(uintptr_t *scause, uintptr_t *stval);
@@ -44,7 +55,24 @@ bool trap_expect_end(uintptr_t *scause, uintptr_t *stval);
  */
 void backtrace_print(uintptr_t pc, uintptr_t fp, uintptr_t ra);
 
-/* Called from boot/trap.S. */
+/* "store to", "load from" or "execute at" for a fault's scause; NULL for anything else. */
+const char *trap_fault_access(uintptr_t scause);
+
+/*
+ * What a crash report says about a faulting address, after "fault: store to ADDRESS": which
+ * region of the kernel's map holds it and what that region allows ("in .text, which is
+ * read+execute"). kernel/top/paging.c installs the one that knows the map; before that the
+ * report blames the physical memory protection.
+ */
+#define TRAP_FAULT_TEXT_BYTES 120
+typedef void (*trap_fault_describer)(uintptr_t address, uintptr_t scause, char *text, size_t bytes);
+void trap_set_fault_describer(trap_fault_describer describe);
+
+/*
+ * Called from boot/trap.S, on the hart's stack or, when sp was unusable, on its emergency stack.
+ * A page fault in the hart's own guard page is a stack overflow: reported as such (exit status 2,
+ * as every stack overflow); any other unexpected trap is a crash report (exit status 3).
+ */
 void trap_handler(struct trap_frame *frame);
 #endif
 

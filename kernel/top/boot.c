@@ -6,6 +6,7 @@
 #include "kernel/top/boot.h"
 
 #include "kernel/base/errors.h"
+#include "kernel/base/layout.h"
 #include "kernel/base/printf.h"
 #include "kernel/base/string.h"
 #include "kernel/mm/brk.h"
@@ -116,7 +117,7 @@ static int exclude_device_tree_reservations(struct memmap *map, const struct fdt
  * excluded; -E_NOENT when the tree has no /memory node.
  */
 static int memmap_from_fdt(struct memmap *map, const struct fdt *fdt, uint64_t image_start, uint64_t image_end,
-                           const char **failed_step)
+                           bool paging, const char **failed_step)
 {
     memmap_reset(map);
     *failed_step = "the /memory nodes (device_type \"memory\")";
@@ -147,15 +148,31 @@ static int memmap_from_fdt(struct memmap *map, const struct fdt *fdt, uint64_t i
     }
     if (error)
         return error;
+    /*
+     * With paging, RAM is used only where the identity map can hold it: never inside the user
+     * window (kernel/base/layout.h), and on rv64 nothing from the window up (Sv39's lower half ends
+     * where the window does). No board in docs/PORTING.md has RAM there.
+     */
+    *failed_step = "RAM the identity map cannot hold";
+    uint64_t window_end = __riscv_xlen == 32 ? USER_WINDOW_END : UINT64_MAX;
+    for (unsigned i = 0; paging && i < map->ram_count; i++) {
+        if (map->ram[i].end > USER_WINDOW_START && map->ram[i].start < window_end) {
+            error = memmap_exclude(map, USER_WINDOW_START, window_end - USER_WINDOW_START,
+                                   "the user window (kept out of the kernel's map)");
+            break;
+        }
+    }
+    if (error)
+        return error;
     *failed_step = "the usable ranges";
     return memmap_compute_usable(map);
 }
 
-void boot_find_memory(void)
+void boot_find_memory(bool paging)
 {
     const char *failed_step = "";
     int usable =
-        memmap_from_fdt(&memory_map, &boot_fdt, (uintptr_t)__image_start, (uintptr_t)__image_end, &failed_step);
+        memmap_from_fdt(&memory_map, &boot_fdt, (uintptr_t)__image_start, (uintptr_t)__image_end, paging, &failed_step);
     if (usable == -E_NOENT && memory_map.ram_count == 0) /* add_device_tree_ram found no range */
         panic("device tree: no /memory node (device_type \"memory\" with a reg): no RAM to run in");
     if (usable < 0)

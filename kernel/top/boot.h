@@ -8,6 +8,8 @@
 #ifndef RVMEM_KERNEL_TOP_BOOT_H
 #define RVMEM_KERNEL_TOP_BOOT_H
 
+#include <stdbool.h>
+
 struct fdt;
 struct memmap;
 
@@ -21,11 +23,12 @@ void boot_open_platform(const void *device_tree);
 
 /*
  * Step 2, boot hart only, after step 1: builds the memory map (the tree's RAM minus every
- * reservation, the tree itself and the image), hands the usable pages to the page allocator,
- * opens the heap above the image and binds malloc to it; prints the map. Panics when no usable
- * RAM is left or the bootargs' heap_max is not a byte count.
+ * reservation, the tree itself and the image; with paging, minus RAM in or above the user window,
+ * which the kernel's identity map leaves out: kernel/top/paging.h), hands the usable pages to the
+ * page allocator, opens the heap above the image and binds malloc to it; prints the map. Panics
+ * when no usable RAM is left or the bootargs' heap_max is not a byte count.
  */
-void boot_find_memory(void);
+void boot_find_memory(bool paging);
 
 /* The device tree the firmware passed in a1, opened and validated. */
 const struct fdt *boot_device_tree(void);

@@ -18,6 +18,7 @@
 #include "kernel/platform/stack.h"
 #include "kernel/top/boot.h"
 #include "kernel/top/monitor.h"
+#include "kernel/top/paging.h"
 #include "kernel/top/tour.h"
 #include "tests/harness/kbench.h"
 #include "tests/harness/ktest.h"
@@ -35,10 +36,11 @@ static void print_banner(unsigned long hartid, const void *device_tree)
 {
     const struct sbi_info *sbi = sbi_info();
     kprintf("\nrvmem %s - a memory runtime for RISC-V\n", RVMEM_VERSION);
-    kprintf("  firmware: %s %lu.%lu, SBI spec %lu.%lu (HSM %s, SRST %s, TIME %s)\n",
+    kprintf("  firmware: %s %lu.%lu, SBI spec %lu.%lu (HSM %s, SRST %s, TIME %s, RFENCE %s)\n",
             sbi_implementation_name(sbi->implementation_id), sbi->implementation_version >> 16,
             sbi->implementation_version & 0xffff, sbi->spec_version >> 24, sbi->spec_version & 0xffffff,
-            sbi->has_hsm ? "yes" : "no", sbi->has_srst ? "yes" : "no", sbi->has_time ? "yes" : "no");
+            sbi->has_hsm ? "yes" : "no", sbi->has_srst ? "yes" : "no", sbi->has_time ? "yes" : "no",
+            sbi->has_rfence ? "yes" : "no");
     const char *model = "unknown";
     fdt_property_string(boot_device_tree(), fdt_node_by_path(boot_device_tree(), "/"), "model", &model);
     kprintf("  model: %s\n", model);
@@ -110,7 +112,8 @@ void boot_main(unsigned long hartid, const void *device_tree)
     hart_boot_report_in(hartid);
     boot_open_platform(device_tree);
     print_banner(hartid, device_tree);
-    boot_find_memory();
+    boot_find_memory(paging_choose());
+    paging_start();
 
     unsigned online = smp_start_harts(boot_device_tree(), hartid);
     kprintf("  harts: %u online\n", online);

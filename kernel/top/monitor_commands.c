@@ -275,6 +275,7 @@ static const struct monitor_command commands[] = {
     {"map", "map [COLUMNS]", "a picture of RAM: used and free pages by region", command_map},
     {"heap", "heap", "the program break and malloc statistics", command_heap},
     {"stacks", "stacks", "per-hart stack size, high-water mark, static worst case", command_stacks},
+    {"vm", "vm [ADDRESS]", "the kernel's mappings; with an address, its page-table walk", monitor_vm},
     {"alloc", "alloc page [N] | heap BYTES", "2^N pages, or a malloc block: an id to free it; alone: list",
      monitor_alloc},
     {"free", "free ID", "free the pages or block alloc gave the id ID", monitor_free},

@@ -1,7 +1,7 @@
 /*
  * kernel/top/monitor_commands.h - the monitor's commands: a table of name, usage, one-line help and
  * the function that runs it. kernel/top/monitor_commands.c holds the table and the read-only
- * commands; kernel/top/monitor_blocks.c holds `alloc` and `free`.
+ * commands; kernel/top/monitor_blocks.c holds `alloc` and `free`, kernel/top/monitor_vm.c `vm`.
  */
 #ifndef RVMEM_KERNEL_TOP_MONITOR_COMMANDS_H
 #define RVMEM_KERNEL_TOP_MONITOR_COMMANDS_H
@@ -30,5 +30,8 @@ unsigned monitor_blocks_held(void);
 uint64_t monitor_blocks_last_id(void);
 enum monitor_status monitor_alloc(int count, char **words);
 enum monitor_status monitor_free(int count, char **words);
+
+/* `vm` and `vm ADDRESS` (kernel/top/monitor_vm.c): the kernel's mappings, one address's walk. */
+enum monitor_status monitor_vm(int count, char **words);
 
 #endif

@@ -38,6 +38,12 @@ unsigned hart_count(void)
     return __atomic_load_n(&threads_numbered, __ATOMIC_RELAXED);
 }
 
+void tlb_shootdown(uintptr_t virtual, uintptr_t bytes)
+{
+    (void)virtual; /* no page tables of the runtime's own on the host */
+    (void)bytes;
+}
+
 void hart_relax(void)
 {
     sched_yield();

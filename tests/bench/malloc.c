@@ -91,7 +91,7 @@ static size_t heap_span_bytes(void)
     return kernel_heap()->current - malloc_heap_start;
 }
 
-static const struct malloc_table rvmem_table = {"rvmem", rvmem_malloc, rvmem_free, heap_span_bytes};
+static const struct malloc_table rvmem_table = {"rvmem", rvmem_malloc, rvmem_free, heap_span_bytes, rvmem_realloc};
 
 /*
  * Takes the benchmark's memory (the first time), then empties the allocator's caches and top so

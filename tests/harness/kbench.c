@@ -20,6 +20,7 @@ static unsigned sample_count;
 static unsigned long dropped_samples;
 static uint64_t measurement_overhead;
 static unsigned failures;
+static bool skipped;
 static const char *running_name;
 
 void kbench_record(uint64_t instructions)
@@ -41,6 +42,12 @@ void kbench_fail(const char *why)
 {
     kprintf("# BENCHMARK FAILED: %s: %s\n", running_name, why);
     failures++;
+}
+
+void kbench_skip(const char *why)
+{
+    kprintf("# %s: skipped: %s\n", running_name, why);
+    skipped = true;
 }
 
 uint64_t kbench_overhead(void)
@@ -154,11 +161,12 @@ static int run_one(const struct kbench *bench)
     reported_rows = 0;
     reported_exceeded = 0;
     failures = 0;
+    skipped = false;
     running_name = bench->name;
     bench->run();
     ktest_arenas_give_back();
     int exceeded = reported_exceeded + (int)failures;
-    if (sample_count > 0 || reported_rows == 0) {
+    if (sample_count > 0 || (reported_rows == 0 && !skipped)) {
         struct kbench_summary summary = summarize();
         exceeded += print_row(bench->name, &summary, "instructions", bench->budget_mean, bench->budget_max);
     }

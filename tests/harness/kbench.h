@@ -58,6 +58,12 @@ void kbench_record(uint64_t instructions);
 void kbench_fail(const char *why);
 
 /*
+ * Says the running benchmark cannot measure on this machine (why: e.g. it needs two harts) and
+ * reports nothing: no row of its own, no failure. Rows it reported anyway are still checked.
+ */
+void kbench_skip(const char *why);
+
+/*
  * A figure a benchmark summarized itself (for one that reports several rows, e.g. one per kind of
  * call): printed as a row and a BENCH_JSON line with the given unit ("instructions",
  * "permille", ...), checked against its budgets (0: none) like a benchmark's own figures; a

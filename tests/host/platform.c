@@ -59,6 +59,12 @@ void stack_check(const char *site)
     (void)site; /* host threads have guard pages of their own */
 }
 
+void tlb_shootdown(uintptr_t virtual, uintptr_t bytes)
+{
+    (void)virtual; /* no page tables of the runtime's own on the host */
+    (void)bytes;
+}
+
 void hart_relax(void)
 {
     sched_yield();

@@ -127,7 +127,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: malloc-bench [--repeat N] [--footprint] WORKLOAD... (or all)\n");
         return 2;
     }
-    struct malloc_table table = {allocator_name(), call_malloc, call_free, NULL};
+    struct malloc_table table = {allocator_name(), call_malloc, call_free, NULL, NULL};
     int failed = 0;
     for (int i = first; i < argc; i++) {
         if (strcmp(argv[i], "all") == 0) {

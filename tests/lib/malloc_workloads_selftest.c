@@ -61,7 +61,22 @@ static size_t arena_span(void)
     return arena_used;
 }
 
-static const struct malloc_table arena_table = {"test arena", arena_malloc, arena_free, arena_span};
+/*
+ * A new block of bytes holding the old one's first bytes bytes: the arena does not know the old
+ * size, so it copies bytes (the old block lies lower in the arena, so the copy stays inside it;
+ * what lies past the old size is whatever followed it, which the regrow workload overwrites).
+ */
+static void *arena_realloc(void *block, size_t bytes)
+{
+    unsigned char *moved = arena_malloc(bytes);
+    if (moved == NULL)
+        return NULL;
+    memcpy(moved, block, bytes);
+    arena_free(block);
+    return moved;
+}
+
+static const struct malloc_table arena_table = {"test arena", arena_malloc, arena_free, arena_span, arena_realloc};
 
 /* A fresh run over an empty arena; false when the test memory cannot be taken. */
 static bool new_run(struct malloc_workload_run *run, const struct malloc_probe *probe)
@@ -199,4 +214,115 @@ KTEST(malloc_workloads, fill_blocks_writes_every_byte)
     KASSERT_EQ(malloc_workload_sweep_one(&run, 64), 0);
     KASSERT_EQ(arena[30], arena[0]); /* the whole block holds its marker */
     KASSERT_NE(arena[30], 0);
+}
+
+KTEST(malloc_workloads, phases_counts)
+{
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, NULL));
+    KASSERT_EQ(malloc_phase_size_count, 16);
+    KASSERT_EQ(malloc_workload_phases(&run, 4096), 0);
+    uint64_t blocks = 0;
+    for (unsigned i = 0; i < malloc_phase_size_count; i++)
+        blocks += malloc_phase_sizes[i] <= 4096 ? 4096 / malloc_phase_sizes[i] : 1;
+    KASSERT_EQ(run.result.mallocs, blocks);
+    KASSERT_EQ(run.result.frees, blocks);
+    KASSERT_EQ(run.result.live_blocks, 0);
+    KASSERT_EQ(run.result.peak_live_bytes, 262144); /* the one block of the last phase */
+    KASSERT_EQ(arena_live, 0);
+}
+
+KTEST(malloc_workloads, batch_writes_every_byte_and_frees_in_order)
+{
+    struct malloc_workload_run run;
+    struct malloc_batch batch;
+    KASSERT(new_run(&run, NULL));
+    KASSERT_EQ(malloc_workload_batch_allocate(&run, &batch, 48, 48 * 10 + 47), 0);
+    KASSERT_EQ(batch.blocks, 10);
+    KASSERT(batch.first == arena);
+    KASSERT_EQ(arena[30], arena[47]); /* past the link, the whole first block holds its marker */
+    KASSERT_NE(arena[47], arena[48 + 47]);
+    KASSERT_EQ(run.result.live_bytes, 480);
+    KASSERT_EQ(malloc_workload_batch_free(&run, &batch), 0);
+    KASSERT_EQ(batch.blocks, 0);
+    KASSERT_EQ(run.result.frees, 10);
+    KASSERT_EQ(arena_live, 0);
+    /* A block too small for its link and marker (two pointers) is refused, on rv32 and rv64. */
+    KASSERT_EQ(malloc_workload_batch_allocate(&run, &batch, 2 * sizeof(void *) - 1, 64), -E_INVAL);
+    KASSERT_EQ(malloc_workload_batch_allocate(&run, &batch, 2 * sizeof(void *), 64), 0);
+    KASSERT_EQ(malloc_workload_batch_free(&run, &batch), 0);
+}
+
+KTEST(malloc_workloads, batch_detects_overlap_and_null)
+{
+    struct malloc_workload_run run;
+    struct malloc_batch batch;
+    KASSERT(new_run(&run, NULL));
+    hand_out_same_block = true;
+    KASSERT_EQ(malloc_workload_batch_allocate(&run, &batch, 64, 64 * 4), 0);
+    KASSERT_EQ(malloc_workload_batch_free(&run, &batch), -E_BADDATA);
+    KASSERT(new_run(&run, NULL));
+    fail_after = 6;
+    KASSERT_EQ(malloc_workload_batch_allocate(&run, &batch, 64, 64 * 100), -E_NOMEM);
+    KASSERT_EQ(run.result.mallocs, 5);
+    KASSERT_EQ(run.result.live_blocks, 0);
+    KASSERT_EQ(arena_live, 0);
+}
+
+KTEST(malloc_workloads, every_size_covers_up_to_64KiB)
+{
+    KASSERT_EQ(malloc_every_size_count, 112);
+    KASSERT_EQ(malloc_every_size_bytes(0), 16);
+    KASSERT_EQ(malloc_every_size_bytes(63), 1024);
+    KASSERT_EQ(malloc_every_size_bytes(64), 1152);
+    KASSERT_EQ(malloc_every_size_bytes(111), 65536);
+    KASSERT_EQ(malloc_every_size_blocks(16), 4096);
+    KASSERT_EQ(malloc_every_size_blocks(65536), 4);
+    for (unsigned i = 1; i < malloc_every_size_count; i++)
+        KASSERT(malloc_every_size_bytes(i) > malloc_every_size_bytes(i - 1));
+    /* The arena holds 256 KiB, so one size at a time fits and every block comes back. */
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, NULL));
+    KASSERT_EQ(malloc_workload_every_size(&run, 1), 0);
+    uint64_t blocks = 0;
+    for (unsigned i = 0; i < malloc_every_size_count; i++)
+        blocks += malloc_every_size_blocks(malloc_every_size_bytes(i));
+    KASSERT_EQ(run.result.mallocs, blocks);
+    KASSERT_EQ(run.result.frees, blocks);
+    KASSERT_EQ(arena_live, 0);
+}
+
+KTEST(malloc_workloads, regrow_grows_both_and_checks_the_copy)
+{
+    struct probe_tally tally = {0};
+    const struct malloc_probe probe = {&tally, tally_before, tally_after};
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, &probe));
+    KASSERT_EQ(malloc_workload_regrow(&run, 1024, 8192 + 512), 0);
+    KASSERT_EQ(run.result.mallocs, 2);
+    KASSERT_EQ(run.result.reallocs, 2 * 8); /* 1024 -> 2048 ... 8192 -> 8704 */
+    KASSERT_EQ(run.result.frees, 2);
+    KASSERT_EQ(run.result.peak_live_bytes, 2 * (8192 + 512));
+    KASSERT_EQ(tally.befores, 2 + 16 + 2);
+    KASSERT_EQ(arena_live, 0);
+    KASSERT_EQ(malloc_workload_regrow(&run, 0, 8192), -E_INVAL);
+    KASSERT_EQ(malloc_workload_regrow(&run, 8192, 4096), -E_INVAL);
+}
+
+/* A realloc that loses the old contents: the regrow workload must notice. */
+static void *forgetful_realloc(void *block, size_t bytes)
+{
+    unsigned char *moved = arena_realloc(block, bytes);
+    if (moved)
+        moved[0] ^= 0xFF;
+    return moved;
+}
+
+KTEST(malloc_workloads, regrow_detects_a_lost_copy)
+{
+    const struct malloc_table forgetful = {"forgetful", arena_malloc, arena_free, arena_span, forgetful_realloc};
+    struct malloc_workload_run run;
+    KASSERT(new_run(&run, NULL));
+    run.table = &forgetful;
+    KASSERT_EQ(malloc_workload_regrow(&run, 1024, 4096), -E_BADDATA);
 }

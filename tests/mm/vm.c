@@ -50,7 +50,8 @@ KTEST_LEAK_CHECK(vm_arena, no_snapshot_needed, arena_back);
 /* A new space in mode over a fresh arena. */
 static int fresh(enum vm_mode mode)
 {
-    vm_arena_reset(&tables);
+    if (!vm_arena_reset(&tables))
+        return -E_NOMEM;
     return vm_init(&space, mode, &tables);
 }
 
@@ -139,7 +140,7 @@ KTEST(vm, init_and_destroy)
 
 static void check_init_refuses(enum vm_mode mode)
 {
-    vm_arena_reset(&tables);
+    KASSERT(vm_arena_reset(&tables));
     KASSERT_EQ(vm_init(&space, (enum vm_mode)0, &tables), -E_INVAL);
     KASSERT_EQ(vm_init(&space, (enum vm_mode)9, &tables), -E_INVAL);
     KASSERT_EQ(vm_init(&space, mode, NULL), -E_INVAL);

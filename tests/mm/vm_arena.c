@@ -17,8 +17,8 @@
 #define FAKE_PHYSICAL_BASE ((uintptr_t)0x10000000)
 #endif
 
-/* The pages, taken from the machine when a suite first resets the arena (not in .bss). */
-static struct ktest_arena space = KTEST_ARENA(VM_ARENA_PAGES * PAGE_SIZE, PAGE_SIZE);
+/* The pages themselves: test memory, taken when a suite first resets the arena (not in .bss). */
+static struct ktest_arena memory = KTEST_ARENA(VM_ARENA_PAGES * PAGE_SIZE, PAGE_SIZE);
 static unsigned char (*arena)[PAGE_SIZE];
 static uint16_t free_pages[VM_ARENA_PAGES]; /* a stack of free page numbers */
 static unsigned free_count;
@@ -55,21 +55,21 @@ static void arena_free(void *context, void *table)
     free_pages[free_count++] = (uint16_t)page;
 }
 
-void vm_arena_reset(struct vm_tables *tables)
+bool vm_arena_reset(struct vm_tables *tables)
 {
+    arena = ktest_arena_memory(&memory);
+    if (arena == NULL)
+        return false;
     free_count = 0;
-    arena = ktest_arena_memory(&space);
-    for (unsigned page = 0; page < VM_ARENA_PAGES; page++)
+    for (unsigned page = VM_ARENA_PAGES; page-- > 0;) {
         taken[page] = false;
-    for (unsigned page = VM_ARENA_PAGES; arena != NULL && free_count < VM_ARENA_PAGES;)
-        free_pages[free_count++] = (uint16_t)--page; /* page 0 on top: handed out first */
+        free_pages[free_count++] = (uint16_t)page;
+    }
     failing_planned = misused = false;
     failures = 0;
     ready = true;
-    /* Without memory (the arena could not be taken, which ktest_arena_memory reported) every
-     * allocation fails, and so does the test that asked. */
-    uintptr_t start = arena ? (uintptr_t)arena[0] : FAKE_PHYSICAL_BASE;
-    *tables = (struct vm_tables){arena_alloc, arena_free, NULL, start - FAKE_PHYSICAL_BASE};
+    *tables = (struct vm_tables){arena_alloc, arena_free, NULL, (uintptr_t)arena[0] - FAKE_PHYSICAL_BASE};
+    return true;
 }
 
 unsigned long vm_arena_taken(void)

@@ -1,5 +1,5 @@
 /*
- * tests/mm/vm_arena.h - table pages for the page-table core's tests, from a test arena, with
+ * tests/mm/vm_arena.h - table pages for the page-table core's tests, from a static arena, with
  * small fake physical addresses (Sv32 entries hold 34 bits) and failures injected on request.
  *
  * Tests only, one user at a time (the suites run one test at a time on the boot hart).
@@ -14,9 +14,12 @@
 
 #define VM_ARENA_PAGES 384u
 
-/* Fills *tables with the arena's callbacks; all pages free, no failure planned (the pages are
- * taken from the machine on the suite's first reset: tests/harness/ktest_arena.h). */
-void vm_arena_reset(struct vm_tables *tables);
+/*
+ * Fills *tables with the arena's callbacks; all pages free, no failure planned. The pages are test
+ * memory (tests/harness/ktest_arena.h), taken on the first reset of a suite: false when they
+ * cannot be taken (the caller fails its test).
+ */
+bool vm_arena_reset(struct vm_tables *tables);
 
 /* Table pages handed out and not given back. */
 unsigned long vm_arena_taken(void);

@@ -267,7 +267,7 @@ static void do_change(unsigned permissions, bool whole_extent)
 static void run_shadow(enum vm_mode mode, uint32_t seed)
 {
     struct vm_tables tables;
-    vm_arena_reset(&tables);
+    KASSERT(vm_arena_reset(&tables));
     KASSERT_EQ(vm_init(&shadow.space, mode, &tables), 0);
     shadow.count = 0;
     shadow.random = seed;

@@ -41,11 +41,17 @@ KTEST_SMP(stack, every_hart_has_its_own_mark_and_guard)
     stack_check("stack test");
 }
 
-KTEST(stack, bounds_tile_the_stack_area)
+KTEST(stack, bounds_tile_the_stack_area_with_a_guard_page_below_each)
 {
-    for (unsigned index = 0; index + 1 < hart_count(); index++)
-        KASSERT_EQ(stack_top(index), stack_bottom(index + 1));
-    KASSERT_EQ(stack_top(0) - stack_bottom(0), (uintptr_t)RVMEM_STACK_SIZE);
+    for (unsigned index = 0; index + 1 < RVMEM_MAX_HARTS; index++) {
+        KASSERT_EQ(stack_guard_page(index + 1), stack_top(index));
+        KASSERT_EQ(stack_bottom(index + 1) - stack_guard_page(index + 1), (uintptr_t)STACK_GUARD_BYTES);
+    }
+    for (unsigned index = 0; index < RVMEM_MAX_HARTS; index++) {
+        KASSERT_EQ(stack_top(index) - stack_bottom(index), (uintptr_t)RVMEM_STACK_SIZE);
+        KASSERT_EQ(stack_bottom(index) % PAGE_SIZE, 0);
+        KASSERT_EQ(stack_emergency_bottom(index) % 16, 0);
+    }
 }
 
 /* Recurses with 512-byte frames, checking the stack at every level, until stack_check fires. */

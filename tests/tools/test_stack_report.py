@@ -73,6 +73,15 @@ class SimpleChain(unittest.TestCase):
         self.assertIn("added on top of every entry as 100 frame + 360 = 460 bytes", output)
         self.assertIn("  trap_handler: 360 bytes", output)
 
+    def test_emergency_stack_holds_the_trap_handler_or_fails(self):
+        status, output, _ = run("--stack-size", 4096, "--trap-frame", 100, "--emergency-stack", 460, *self.FILES)
+        self.assertEqual(status, 0)
+        self.assertIn("on the emergency stack: 460 of 460 bytes: ok", output)
+        status, output, err = run("--stack-size", 4096, "--trap-frame", 100, "--emergency-stack", 459, *self.FILES)
+        self.assertEqual(status, 1)
+        self.assertIn("on the emergency stack: 460 of 459 bytes: OVERRUN", output)
+        self.assertIn("emergency stack needs 460", err)
+
     def test_function_without_frame_information_counts_zero(self):
         _, output, _ = run("--stack-size", 4096, "--trap-frame", 0, "--entry", "boot_main", *self.FILES)
         self.assertIn("note: no stack info, counted as 0 bytes: park_forever", output)

@@ -63,19 +63,24 @@ KTEST(boot, sections_are_ordered_and_inside_the_image)
     KASSERT_LE(ADDRESS(__data_end), ADDRESS(__bss_start));
     KASSERT_LE(ADDRESS(__bss_start), ADDRESS(__bss_end));
     KASSERT_LE(ADDRESS(__bss_end), ADDRESS(__stacks_start));
-    KASSERT_EQ(ADDRESS(__stacks_end) - ADDRESS(__stacks_start), (uintptr_t)RVMEM_STACK_SIZE * RVMEM_MAX_HARTS);
+    KASSERT_EQ(ADDRESS(__stacks_end) - ADDRESS(__stacks_start), (uintptr_t)STACK_SLOT_BYTES * RVMEM_MAX_HARTS);
     KASSERT_LE(ADDRESS(__stacks_end), ADDRESS(__image_end));
     KASSERT_EQ(ADDRESS(__image_end) % 4096, 0);
+    /* W^X needs page boundaries between sections of different permissions (linker.ld). */
+    KASSERT_EQ(ADDRESS(__rodata_start) % 4096, 0);
+    KASSERT_EQ(ADDRESS(__data_start) % 4096, 0);
+    KASSERT_EQ(ADDRESS(__bss_start) % 4096, 0);
+    KASSERT_EQ(ADDRESS(__stacks_start) % 4096, 0);
 }
 
-/* Usable harts in the device tree, the boot hart included, capped by the build. */
+/* The boot hart (it runs whatever its node says) and the other usable harts of the tree, capped by the build. */
 static unsigned usable_harts_in_device_tree(void)
 {
     static struct fdt_cpu cpus[64];
     int count = fdt_cpus(boot_device_tree(), cpus, 64);
-    unsigned usable = 0;
+    unsigned usable = 1;
     for (int i = 0; i < count && i < 64; i++)
-        usable += fdt_cpu_usable_for_smode(&cpus[i]);
+        usable += cpus[i].hartid != harts[0].hartid && fdt_cpu_usable_for_smode(&cpus[i]);
     return usable < RVMEM_MAX_HARTS ? usable : RVMEM_MAX_HARTS;
 }
 

@@ -1,0 +1,89 @@
+"""tests/tools/test_bench_patterns.py - tools/bench_patterns.py: malloc-patterns' lines, the figures, the goals' names.
+
+Run from the top of the tree: python3 -m unittest discover -s tests/tools
+The last test runs build/malloc-patterns (make test builds it) small, with the C library's malloc.
+"""
+import os
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.join(HERE, "..", "..")
+sys.path.insert(0, os.path.join(TOP, "tools"))
+import bench_budgets  # noqa: E402
+import bench_patterns  # noqa: E402
+
+BINARY = os.path.join(TOP, "build", "malloc-patterns")
+
+
+class ParseLine(unittest.TestCase):
+    def test_line(self):
+        line = bench_patterns.parse_line("pattern remote allocator libc.so.6 phase_bytes 1048576 mallocs 20480 "
+                                         "resident_after_phase1 1335296 free_seconds 0.000814")
+        self.assertEqual(line["pattern"], "remote")
+        self.assertEqual(line["allocator"], "libc.so.6")
+        self.assertEqual(line["mallocs"], 20480)
+        self.assertEqual(line["free_seconds"], 0.000814)
+
+    def test_other_lines_ignored(self):
+        self.assertIsNone(bench_patterns.parse_line("malloc-patterns: phases: the workload failed with error -12"))
+        self.assertIsNone(bench_patterns.parse_line("pattern phases allocator libc.so.6 mallocs"))
+
+    def test_units(self):
+        self.assertEqual(bench_patterns.unit_of("free_seconds"), "seconds")
+        self.assertEqual(bench_patterns.unit_of("resident_after_trim"), "bytes")
+        self.assertEqual(bench_patterns.unit_of("peak_live_bytes"), "bytes")
+        self.assertEqual(bench_patterns.unit_of("frees_per_second"), "per second")
+        self.assertEqual(bench_patterns.unit_of("mallocs"), "count")
+
+
+def line(pattern, **figures):
+    return dict({"pattern": pattern, "allocator": "x"}, **figures)
+
+
+class Figures(unittest.TestCase):
+    allocators = [("glibc", None), ("rvmem", "librvmem_malloc.so")]
+
+    def by_name(self, pattern_name, results):
+        pattern = next(p for p in bench_patterns.PATTERNS if p.name == pattern_name)
+        return {f["name"]: f for f in bench_patterns.pattern_figures(pattern, self.allocators, results)}
+
+    def test_median_footprint_and_paired_time(self):
+        results = {
+            "glibc": [line("phases", peak_live_bytes=100, peak_resident_growth=200, seconds=s) for s in (1, 2, 1)],
+            "rvmem": [line("phases", peak_live_bytes=100, peak_resident_growth=r, seconds=s)
+                      for r, s in ((1600, 3), (1700, 2), (1500, 5))],
+        }
+        figures = self.by_name("phases", results)
+        self.assertEqual(figures["host_phases_rvmem_footprint"]["mean"], 16.0)
+        self.assertEqual(figures["host_phases_glibc_footprint"]["mean"], 2.0)
+        self.assertEqual(figures["host_phases_rvmem_seconds"]["mean"], 3)
+        self.assertEqual(figures["host_phases_seconds_rvmem_over_glibc"]["mean"], 3.0)  # ratios 3, 1, 5
+        self.assertNotIn("host_phases_rvmem_phase_bytes", figures)
+
+    def test_refused_and_regrow_ratio(self):
+        figures = self.by_name("aslimit", {"glibc": [line("aslimit", served=1)], "rvmem": [line("aslimit", served=0)]})
+        self.assertEqual(figures["host_aslimit_rvmem_refused"]["mean"], 1)
+        self.assertEqual(figures["host_aslimit_glibc_refused"]["mean"], 0)
+        figures = self.by_name("regrow", {
+            "glibc": [line("regrow", peak_live_bytes=10, peak_resident_growth=10, seconds=1)] * 3,
+            "rvmem": [line("regrow", peak_live_bytes=10, peak_resident_growth=18, seconds=1.5)] * 3})
+        self.assertEqual(figures["host_regrow_peak_resident_rvmem_over_glibc"]["mean"], 1.8)
+        self.assertEqual(figures["host_regrow_seconds_rvmem_over_glibc"]["mean"], 1.5)
+        self.assertNotIn("host_regrow_rvmem_footprint", figures)
+
+    @unittest.skipUnless(os.path.exists(BINARY), "build/malloc-patterns is not built (make build/malloc-patterns)")
+    def test_every_host_goal_names_a_figure_the_patterns_make(self):
+        figures = {}
+        for pattern in bench_patterns.PATTERNS:
+            arguments = ["--quick"] + (["--threads", "16"] if pattern.name == "thread_exit" else [])
+            result = bench_patterns.run_pattern(BINARY, pattern.name, arguments, None)
+            runs = {"glibc": [result], "rvmem": [result]}
+            figures.update({f["name"]: f for f in bench_patterns.pattern_figures(pattern, self.allocators, runs)})
+        for goal in bench_budgets.GOALS:
+            if goal.name.startswith("host_"):
+                self.assertIn(goal.name, figures)
+
+
+if __name__ == "__main__":
+    unittest.main()
