@@ -299,7 +299,7 @@ static inline __attribute__((always_inline)) bool hart_has_cache(unsigned hart)
  * Gives the top page of a cache back to the pool (cache lock held; the cache holds one): one
  * pool free under the shared lock, as a free into a full cache is.
  */
-static void cache_give_back_top(struct buddy *buddy, struct buddy_cache *cache)
+static inline __attribute__((always_inline)) void cache_give_back_top(struct buddy *buddy, struct buddy_cache *cache)
 {
     struct buddy_cache_entry *entry = buddy_cache_held(cache);
     uintptr_t index = 0;
@@ -332,11 +332,20 @@ unsigned long buddy_drain_caches(struct buddy *buddy)
     return 0;
 }
 
+/*
+ * One pass over the caches, each emptied under its lock (so that its owner cannot refill it
+ * meanwhile: the call ends even while other harts keep freeing), a page at a time.
+ */
 unsigned long buddy_drain_all_caches(struct buddy *buddy)
 {
-    unsigned long moved = 0, step;
-    while ((step = buddy_drain_caches(buddy)) != 0)
-        moved += step;
+    unsigned long moved = 0;
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
+        struct buddy_cache *cache = &buddy->caches[hart];
+        spin_lock(&cache->lock);
+        for (; cache->room_bytes != BUDDY_CACHE_EMPTY_ROOM; moved++)
+            cache_give_back_top(buddy, cache);
+        spin_unlock(&cache->lock);
+    }
     return moved;
 }
 

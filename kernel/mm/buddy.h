@@ -61,8 +61,8 @@
  * holds one (its own hart's first; O(RVMEM_MAX_HARTS)), a larger one has cached pages given back
  * to the pool a page at a time until its block exists (O(pages moved), out of memory only), and
  * it fails only when the caches cannot complete it. buddy_drain_caches gives back one cached
- * page a call; buddy_drain_all_caches repeats it until every cache is empty (claims of cached
- * pages, tests). Each cache has its own spinlock: its owner takes it on every cache operation
+ * page a call; buddy_drain_all_caches gives back every cached page, a page at a time (claims
+ * of cached pages, tests). Each cache has its own spinlock: its owner takes it on every cache operation
  * (uncontended: one atomic swap), and a hart short of memory or draining takes it to take pages
  * out of another hart's cache synchronously, so the pages are usable at once. A cache's room and
  * entries are only touched under its lock. Lock order: a cache lock, then the shared lock;
@@ -232,9 +232,10 @@ int buddy_release(struct buddy *buddy, uintptr_t start, uintptr_t end);
 unsigned long buddy_drain_caches(struct buddy *buddy);
 
 /*
- * Empties every hart's cache into the shared pool: buddy_drain_caches until it moves nothing,
- * each page under its own lock acquisitions (other harts run between them). O(cached pages):
- * for claims of cached pages, tests and the tour. Returns the pages moved.
+ * Empties every hart's cache into the shared pool: one pass over the caches, each under its own
+ * lock, a page at a time as buddy_drain_caches gives it back (each page one pool free under its
+ * own acquisition of the shared lock). O(cached pages): for claims of cached pages, tests and
+ * the tour. Returns the pages moved.
  */
 unsigned long buddy_drain_all_caches(struct buddy *buddy);
 
