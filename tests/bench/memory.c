@@ -490,9 +490,84 @@ KBENCH(buddy_drain_caches_merges_to_root, 0, 322)
 }
 
 /*
+ * Out of memory, the calls that take what the caches hold. The pool is empty, R claimed whole,
+ * and the calling hart's cache is full with 31 of R's pages: page 1 at the bottom, page 0 above
+ * it, then the even pages 2..58 (no two of them buddies). An order-1 request gives cached pages
+ * back from the top until a free block of order 1 exists: only the last, page 1, completes one
+ * (with page 0), so it moves all 31. A claim of page 1 meets a cached page and empties every
+ * cache before it looks again. Each round claims back what went to the pool.
+ */
+#define FROM_CACHE_EVEN_PAGES (BUDDY_CACHE_PAGES - 2)
+enum from_cache_case { FROM_CACHE_ORDER1_REQUEST, FROM_CACHE_CLAIM };
+
+/* Claims the pages the case cached, back from the pool (those the call did not take). */
+static bool claim_cached_pages_back(char *root, bool page0, bool page1)
+{
+    bool claimed = (!page0 || claim_pages(root, 0, 1)) && (!page1 || claim_pages(root, 1, 2));
+    for (unsigned long i = 1; claimed && i <= FROM_CACHE_EVEN_PAGES; i++)
+        claimed = claim_pages(root, 2 * i, 2 * i + 1);
+    return claimed;
+}
+
+static void from_full_cache(enum from_cache_case measured)
+{
+    char *root = empty_pool();
+    if (root == NULL) {
+        kbench_fail("could not take every free block of the pool");
+        refill_pool();
+        return;
+    }
+    page_free(root, BUDDY_MAX_ORDER);
+    if (!claim_pages(root, 0, ROOT_PAGES)) {
+        refill_pool();
+        return;
+    }
+    bool whole = true; /* every page of R claimed: what the end releases */
+    for (unsigned round = 0; round < 20 && whole; round++) {
+        page_free(root + PAGE_SIZE, 0);
+        page_free(root, 0);
+        for (unsigned long i = 1; i <= FROM_CACHE_EVEN_PAGES; i++)
+            page_free(root + 2 * i * PAGE_SIZE, 0);
+        if (buddy_cache_pages(own_cache()) != BUDDY_CACHE_PAGES)
+            kbench_fail("the cache is not full");
+        if (measured == FROM_CACHE_ORDER1_REQUEST) {
+            uint64_t start = kbench_start();
+            char *block = page_alloc(1);
+            kbench_stop(start);
+            if (block != root || buddy_cache_pages(own_cache()) != 0)
+                kbench_fail("the request did not take pages 0 and 1 after giving back the whole cache");
+            if (block != NULL)
+                page_free(block, 1);
+            whole = claim_cached_pages_back(root, true, true);
+        } else {
+            uint64_t start = kbench_start();
+            bool claimed = claim_pages(root, 1, 2);
+            kbench_stop(start);
+            if (buddy_cache_pages(own_cache()) != 0)
+                kbench_fail("the claim did not empty the cache");
+            whole = claim_cached_pages_back(root, true, !claimed);
+        }
+    }
+    if (whole)
+        release_pages(root, 0, ROOT_PAGES);
+    refill_pool();
+}
+
+/* Not within the issue's 400 (docs/BENCHMARKS.md, "Issue targets" says why): regression guards. */
+KBENCH(page_alloc_order1_from_full_cache, 0, 4278)
+{
+    from_full_cache(FROM_CACHE_ORDER1_REQUEST);
+}
+
+KBENCH(buddy_claim_one_cached_page, 0, 4340)
+{
+    from_full_cache(FROM_CACHE_CLAIM);
+}
+
+/*
  * A drain call with the calling hart's cache full (the pages of refills, as a hart's ordinary
- * work leaves them): one page, its top, goes back to the pool. Then the rest, a call a page,
- * so that each round starts from a full cache.
+ * work leaves them): one page, its top, goes back to the pool. The rest go back before the
+ * next round, which fills the cache again.
  */
 KBENCH(buddy_drain_caches_full_cache, 0, 158)
 {
