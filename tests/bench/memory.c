@@ -7,9 +7,9 @@
  * included, of those two slow paths on their own, of a drain call, and of the worst cases built
  * on purpose (issue 14: every call at most 400: the deepest walks, splits and merges; the two
  * calls that take what the caches hold, out of memory or for a claim, miss it and have a guard,
- * see below). Reported only: sbrk claiming a page, with and without clearing it. Every budget is a regression guard
- * (docs/BENCHMARKS.md, "Budgets and goals": the margin, and the issue targets not reached yet, which are goals there);
- * a figure above its budget fails `make bench`.
+ * see below). Reported only: sbrk claiming a page, with and without clearing it. Every budget
+ * is a regression guard (docs/BENCHMARKS.md, "Budgets and goals": the margin, and the issue
+ * targets not reached yet, which are goals there); a figure above its budget fails `make bench`.
  */
 #include "kernel/mm/brk.h"
 #include "kernel/mm/buddy.h"
