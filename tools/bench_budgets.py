@@ -51,9 +51,6 @@ GOALS = [
          (f"malloc_{workload}_malloc", f"malloc_{workload}_free"), "heap not reserved yet: every call's")
     for workload in ("pair", "simple16", "larson", "zstress")
 ] + [
-    Goal("page_alloc_order0_refill_lowest_page", "max", 400, "issue 14", (), ""),
-    Goal("buddy_claim_one_page_splits_root", "max", 400, "issue 14", (), ""),
-    Goal("buddy_drain_caches_full_cache", "max", 400, "issue 14", (), ""),
     # Issue 14's patterns (tests/bench/malloc_patterns.c in the kernel; tools/bench_patterns.py on the host).
     Goal("malloc_phases_footprint", "mean", 1250, "issue 14", (), ""),
     Goal("malloc_remote_footprint", "mean", 1250, "issue 14: the phases' bound, across harts", (), ""),

@@ -45,14 +45,13 @@ __attribute__((noinline)) void index_change_levels(struct buddy_region *region, 
 }
 
 /*
- * Walks down the tree of root `root`, whose value says it holds a free block of order >= order,
- * into the higher child whenever it holds one, to the highest such free block; returns its first
- * page and sets *from to its order. O(BUDDY_MAX_ORDER - *from).
+ * Walks down a root's tree, whose root value says it holds a free block of order >= order, into
+ * the higher child whenever it holds one, to the highest such free block; returns its node (heap
+ * number) and sets *from to its order. O(BUDDY_MAX_ORDER - *from).
  */
-static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct buddy_region *region, uintptr_t root,
-                                                                    uintptr_t order, unsigned *from)
+static inline __attribute__((always_inline)) uintptr_t tree_descend(const uint8_t *tree, uintptr_t order,
+                                                                    unsigned *from)
 {
-    const uint8_t *tree = tree_of(region, root);
     uintptr_t node = 1, value = tree[1];
     uintptr_t entirely_free = BUDDY_MAX_ORDER + 1;
     /* A node of order `order` with a value above it is a free block: the walk ends by then. */
@@ -67,39 +66,57 @@ static inline __attribute__((always_inline)) uintptr_t tree_descend(const struct
             value = children & 0xff;
     }
     *from = (unsigned)(entirely_free - 1);
-    /* node << *from is 2^BUDDY_MAX_ORDER + the block's first page within its root. */
-    return (root << BUDDY_MAX_ORDER) + (node << (entirely_free - 1)) - order_pages(BUDDY_MAX_ORDER);
+    return node;
 }
 
 /*
- * Takes the block [index, index + 2^order) out of the free block of order `from` holding it:
- * each level down, the half that does not hold the block becomes a free block of its own.
+ * Takes a block of order `order` out of the free block of order `from` holding it, in the tree of
+ * root `root`; leaf is the heap number of the block's first page (2^BUDDY_MAX_ORDER + its page
+ * within the root). Each level down, the half that does not hold the block becomes a free block
+ * of its own; then the climb.
  */
 static inline __attribute__((always_inline)) void pool_split_take(struct buddy *buddy, struct buddy_region *region,
-                                                                  uintptr_t index, unsigned order, unsigned from)
+                                                                  uintptr_t root, uintptr_t leaf, unsigned order,
+                                                                  unsigned from)
 {
-    uintptr_t root = index >> BUDDY_MAX_ORDER;
     uint8_t *tree = tree_of(region, root);
     uint8_t *state = region->page_state;
-    uintptr_t leaf = tree_heap_node(index, 0);
-    uintptr_t state_offset = index - leaf; /* a node's first page is (its number << its order) + this */
-    buddy->free_blocks[from]--;
-    for (uintptr_t half_order = from; half_order-- > order;) {
-        uintptr_t half = leaf >> half_order;        /* the half holding the block */
-        tree[half ^ 1] = (uint8_t)(half_order + 1); /* the other half: entirely free */
-        tree[half] = (uint8_t)half_order;           /* its largest: the other half one order down */
-        state_store(&state[((half ^ 1) << half_order) + state_offset], (uint8_t)(PAGE_FREE | half_order));
-        buddy->free_blocks[half_order]++;
+    /* The state byte of the first page of node n of order k: state[node_page + (n << k)] (wraps around for root 0). */
+    uintptr_t node_page = (root << BUDDY_MAX_ORDER) - order_pages(BUDDY_MAX_ORDER);
+    unsigned long *free_blocks = &buddy->free_blocks[from];
+    (*free_blocks)--;
+    for (uintptr_t half_order = from; half_order != order;) {
+        half_order--;
+        free_blocks--;
+        uintptr_t half = leaf >> half_order; /* the half holding the block */
+        uintptr_t other = half ^ 1;
+        /* The other half: entirely free (opaque: GCC would narrow the order to a byte before adding 1). */
+        tree[other] = (uint8_t)arch_opaque(half_order + 1);
+        tree[half] = (uint8_t)half_order; /* its largest: the other half one order down */
+        state_store(&state[node_page + (other << half_order)], (uint8_t)arch_opaque(PAGE_FREE | half_order));
+        (*free_blocks)++;
     }
     if (order < from)
         tree[leaf >> order] = 0; /* else tree_update_up or root_change writes it */
-    state_store(&state[index], (uint8_t)(PAGE_ALLOCATED | order));
+    state_store(&state[node_page + leaf], (uint8_t)(PAGE_ALLOCATED | order));
     pool_pages_out(buddy, order_pages(order));
     /* The block split: its largest is its upper half, one order down, or nothing is left. Last: few values live. */
     if (from == BUDDY_MAX_ORDER)
         root_change(region, root, from + 1, order < from ? from : 0);
     else
         tree_update_up(region, root, tree, leaf >> from, order < from ? from : 0);
+}
+
+/* The heap number of the first page of the highest slot of order `order` in node `node` of order `from`. */
+static inline uintptr_t highest_slot_leaf(uintptr_t node, unsigned from, unsigned order)
+{
+    return ((node + 1) << from) - order_pages(order);
+}
+
+/* The page (of the region) whose heap number in root `root`'s tree is leaf. */
+static inline uintptr_t leaf_page(uintptr_t root, uintptr_t leaf)
+{
+    return (root << BUDDY_MAX_ORDER) + leaf - order_pages(BUDDY_MAX_ORDER);
 }
 
 /*
@@ -116,15 +133,27 @@ static void tree_clear_inside(struct buddy_region *region, uintptr_t index, unsi
     }
 }
 
-/* See buddy_internal.h: an allocation of that very slot, whose pages then become blocks of their own. */
-void buddy_pool_take_pages(struct buddy *buddy, struct buddy_region *region, uintptr_t index, unsigned order,
-                           unsigned from)
+/* buddy_pool_take_pages of more than one page: the split, then its pages become blocks of their own. */
+static __attribute__((noinline)) void pool_take_block_pages(struct buddy *buddy, struct buddy_region *region,
+                                                            uintptr_t index, unsigned order, unsigned from)
 {
-    pool_split_take(buddy, region, index, order, from);
+    pool_split_take(buddy, region, index >> BUDDY_MAX_ORDER, tree_heap_node(index, 0), order, from);
+    tree_clear_inside(region, index, order);
+    metadata_fill(&region->page_state[index], order_pages(order), PAGE_ALLOCATED);
+}
+
+/*
+ * See buddy_internal.h: an allocation of that very slot, whose pages then become blocks of their
+ * own. A single page (the break's claims) is a frameless leaf: its split and climb alone.
+ */
+ARCH_NO_FRAME_POINTER void buddy_pool_take_pages(struct buddy *buddy, struct buddy_region *region, uintptr_t index,
+                                                 unsigned order, unsigned from)
+{
     if (order > 0) {
-        tree_clear_inside(region, index, order);
-        metadata_fill(&region->page_state[index], order_pages(order), PAGE_ALLOCATED);
+        pool_take_block_pages(buddy, region, index, order, from);
+        return;
     }
+    pool_split_take(buddy, region, index >> BUDDY_MAX_ORDER, tree_heap_node(index, 0), 0, from);
 }
 
 /*
@@ -156,22 +185,30 @@ ARCH_NO_FRAME_POINTER void buddy_pool_put(struct buddy *buddy, struct buddy_regi
         tree_update_up(region, root, tree, node, merged + 1);
 }
 
-/*
- * The highest free block of an order >= `order`: its region, first page (*head) and order
- * (*from), or NULL when there is none. From the top region down, the first whose index has a
- * root in set `order`: the highest such root, then down its tree. O(index levels +
- * BUDDY_MAX_ORDER - *from) in that region.
- */
-static inline __attribute__((always_inline)) struct buddy_region *pool_highest(struct buddy *buddy, unsigned order,
-                                                                               uintptr_t *head, unsigned *from)
+/* The highest region whose root index has a root in set `order` (a free block of that order or more), or NULL. */
+static inline __attribute__((always_inline)) struct buddy_region *pool_region_with(struct buddy *buddy, unsigned order)
 {
-    for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;) {
-        if (index_any(region, order)) {
-            *head = tree_descend(region, index_highest(region, order), order, from);
+    for (struct buddy_region *region = buddy->regions_end; region-- != buddy->regions;)
+        if (index_any(region, order))
             return region;
-        }
-    }
     return NULL;
+}
+
+/*
+ * Takes the highest free slot of order `order` out of a region whose root index has a root in set
+ * `order` (pool_region_with): from the highest root of the set down its tree to the highest free
+ * block of that order or more, whose highest slot of the order is split off. Returns the slot's
+ * first page. O(index levels + BUDDY_MAX_ORDER).
+ */
+static inline __attribute__((always_inline)) uintptr_t region_take_highest(struct buddy *buddy,
+                                                                           struct buddy_region *region, unsigned order)
+{
+    uintptr_t root = index_highest(region, order);
+    unsigned from;
+    uintptr_t node = tree_descend(tree_of(region, root), order, &from);
+    uintptr_t leaf = highest_slot_leaf(node, from, order);
+    pool_split_take(buddy, region, root, leaf, order, from);
+    return leaf_page(root, leaf);
 }
 
 /* ---- Misuse and poison ---- */
@@ -259,34 +296,54 @@ static inline __attribute__((always_inline)) bool hart_has_cache(unsigned hart)
 }
 
 /*
- * Gives every page of a cache back to the pool, under one acquisition of the shared lock (the
- * slow path of a hart short of memory, and claims). Cache lock held: the room and the entries of
- * a cache are only ever touched under its lock. Returns the pages moved.
+ * Gives the top page of a cache back to the pool (cache lock held; the cache holds one): one
+ * pool free under the shared lock, as a free into a full cache is.
  */
-static unsigned long cache_drain(struct buddy *buddy, struct buddy_cache *cache)
+static inline __attribute__((always_inline)) void cache_give_back_top(struct buddy *buddy, struct buddy_cache *cache)
 {
-    unsigned long count = buddy_cache_pages(cache);
-    if (count == 0)
-        return 0;
+    struct buddy_cache_entry *entry = buddy_cache_held(cache);
+    uintptr_t index = 0;
+    struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
     spin_lock(&buddy->lock);
-    for (unsigned long i = 0; i < count; i++) {
-        void *page = buddy_cache_held(cache)[i].page;
-        uintptr_t index = 0;
-        struct buddy_region *region = region_of(buddy, (uintptr_t)page, &index);
-        buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
-    }
+    buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
     spin_unlock(&buddy->lock);
-    cache->room_bytes = BUDDY_CACHE_EMPTY_ROOM;
-    return count;
+    cache->room_bytes += sizeof(struct buddy_cache_entry);
 }
 
+/*
+ * One page a call, so that no call costs more than one pool free (each page may merge through
+ * every order): the caches are looked at in hart order, each first at a glance without its lock
+ * (an empty one is passed by; one that fills meanwhile waits for the next call), then under it.
+ */
 unsigned long buddy_drain_caches(struct buddy *buddy)
+{
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
+        struct buddy_cache *cache = &buddy->caches[hart];
+        if (__atomic_load_n(&cache->room_bytes, __ATOMIC_RELAXED) == BUDDY_CACHE_EMPTY_ROOM)
+            continue;
+        spin_lock(&cache->lock);
+        bool holds_one = cache->room_bytes != BUDDY_CACHE_EMPTY_ROOM;
+        if (holds_one)
+            cache_give_back_top(buddy, cache);
+        spin_unlock(&cache->lock);
+        if (holds_one)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * One pass over the caches, each emptied under its lock (so that its owner cannot refill it
+ * meanwhile: the call ends even while other harts keep freeing), a page at a time.
+ */
+unsigned long buddy_drain_all_caches(struct buddy *buddy)
 {
     unsigned long moved = 0;
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++) {
         struct buddy_cache *cache = &buddy->caches[hart];
         spin_lock(&cache->lock);
-        moved += cache_drain(buddy, cache);
+        for (; cache->room_bytes != BUDDY_CACHE_EMPTY_ROOM; moved++)
+            cache_give_back_top(buddy, cache);
         spin_unlock(&cache->lock);
     }
     return moved;
@@ -301,6 +358,19 @@ static inline __attribute__((always_inline)) struct buddy_cache_entry *cache_ent
 {
     char *displaced = (char *)cache + room_bytes;
     return (struct buddy_cache_entry *)(displaced + offsetof(struct buddy_cache, entries));
+}
+
+/*
+ * Pops the top page of a cache that holds one (lock held; room_bytes read, not
+ * BUDDY_CACHE_EMPTY_ROOM): it becomes an allocated order-0 page.
+ */
+static inline __attribute__((always_inline)) void *cache_pop(struct buddy_cache *cache, unsigned long room_bytes)
+{
+    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
+    void *page = entry->page;
+    state_store(entry->state, PAGE_ALLOCATED);
+    cache->room_bytes = room_bytes + sizeof(struct buddy_cache_entry);
+    return page;
 }
 
 /* Pushes a page onto a cache with room (lock held; room_bytes read, not 0), then releases the lock. */
@@ -370,42 +440,130 @@ static void set_error(int *error, int code)
  */
 static __attribute__((noinline)) ARCH_NO_FRAME_POINTER uintptr_t pool_take_highest(struct buddy *buddy, unsigned order)
 {
-    uintptr_t head;
-    unsigned from;
-    struct buddy_region *region = pool_highest(buddy, order, &head, &from);
+    struct buddy_region *region = pool_region_with(buddy, order);
     if (!region)
         return 0;
-    uintptr_t index = head + order_pages(from) - order_pages(order); /* its highest slot of the order */
-    pool_split_take(buddy, region, index, order, from);
-    return region_page_address(region, index);
+    return region_page_address(region, region_take_highest(buddy, region, order));
 }
 
-/* Takes an order-`order` block from the pool, draining the caches once if it is empty. */
+/* ---- Out of memory: what the caches hold is free memory too ---- */
+
+/* The hart whose cache a search of every cache looks at after hart's: all of them in turn. */
+static inline unsigned next_hart(unsigned hart)
+{
+    return hart + 1 < RVMEM_MAX_HARTS ? hart + 1 : 0;
+}
+
+/*
+ * An order-0 request the pool cannot serve: takes the top page of the first cache that holds one,
+ * the calling hart's own first, then the next harts' in turn. One cache lock at a time, never
+ * with the shared lock. NULL when every cache is empty. O(RVMEM_MAX_HARTS).
+ */
+static void *cache_steal_page(struct buddy *buddy)
+{
+    unsigned hart = hart_self();
+    if (hart >= RVMEM_MAX_HARTS)
+        hart = 0;
+    for (unsigned looked = 0; looked < RVMEM_MAX_HARTS; looked++, hart = next_hart(hart)) {
+        struct buddy_cache *cache = &buddy->caches[hart];
+        spin_lock(&cache->lock);
+        unsigned long room_bytes = cache->room_bytes;
+        void *page = room_bytes != BUDDY_CACHE_EMPTY_ROOM ? cache_pop(cache, room_bytes) : NULL;
+        spin_unlock(&cache->lock);
+        if (page)
+            return page;
+    }
+    return NULL;
+}
+
+/*
+ * A request of order `order` > 0 the pool cannot serve: cached pages may complete the block, so
+ * they go back to the pool a page at a time (each merging with its buddies), a cache at a time
+ * from the calling hart's own, until the pool has a free block of that order. Returns whether it
+ * has one; false once every cache is empty. Each cache's lock, then the shared lock, as a drain.
+ * O(pages moved * (BUDDY_MAX_ORDER + index levels)): the only call of the allocator whose cost
+ * grows with what the caches hold, and only as far as the request needs.
+ */
+static bool caches_give_back_until(struct buddy *buddy, unsigned order)
+{
+    unsigned hart = hart_self();
+    if (hart >= RVMEM_MAX_HARTS)
+        hart = 0;
+    bool found = false;
+    for (unsigned looked = 0; looked < RVMEM_MAX_HARTS && !found; looked++, hart = next_hart(hart)) {
+        struct buddy_cache *cache = &buddy->caches[hart];
+        spin_lock(&cache->lock);
+        if (cache->room_bytes != BUDDY_CACHE_EMPTY_ROOM) {
+            spin_lock(&buddy->lock);
+            while (!found && cache->room_bytes != BUDDY_CACHE_EMPTY_ROOM) {
+                struct buddy_cache_entry *entry = cache_entry_at(cache, cache->room_bytes);
+                uintptr_t index = 0;
+                struct buddy_region *region = region_of(buddy, (uintptr_t)entry->page, &index);
+                buddy_pool_put(buddy, region, index, 0); /* already poisoned in checked builds */
+                cache->room_bytes += sizeof(struct buddy_cache_entry);
+                found = pool_region_with(buddy, order) != NULL;
+            }
+            spin_unlock(&buddy->lock);
+        }
+        spin_unlock(&cache->lock);
+    }
+    return found;
+}
+
+/* A block alloc_slow hands out (NULL: out of memory): poison checked in checked builds, the error set. */
+static inline __attribute__((always_inline)) void *alloc_handed_out(void *block, unsigned order, const void *caller,
+                                                                    int *error)
+{
+    if (!block) {
+        set_error(error, -E_NOMEM);
+        return NULL;
+    }
+#if RVMEM_CHECKED
+    check_poison(block, order_pages(order) << PAGE_SHIFT, caller);
+#else
+    (void)order;
+    (void)caller;
+#endif
+    set_error(error, 0);
+    return block;
+}
+
+/*
+ * alloc_slow when the pool cannot serve the request: from what the caches hold. An order-0
+ * request takes one cached page (cache_steal_page); a larger one has cached pages given back
+ * until the block exists (caches_give_back_until), then the pool is asked again. NULL only when
+ * the memory asked for is free nowhere, caches included (but for pages freed meanwhile on other
+ * harts).
+ */
+static __attribute__((noinline)) void *alloc_short(struct buddy *buddy, unsigned order, const void *caller, int *error)
+{
+    void *block = NULL;
+    if (order == 0) {
+        block = cache_steal_page(buddy);
+    } else {
+        while (!block && caches_give_back_until(buddy, order)) {
+            spin_lock(&buddy->lock);
+            block = (void *)pool_take_highest(buddy, order);
+            spin_unlock(&buddy->lock);
+        }
+    }
+    return alloc_handed_out(block, order, caller, error);
+}
+
+/* Takes an order-`order` block from the pool, or from what the caches hold when the pool runs short. */
 static __attribute__((noinline)) void *alloc_slow(struct buddy *buddy, unsigned order, const void *caller, int *error)
 {
     stack_check("buddy allocator slow path");
-    (void)caller;
     if (order > BUDDY_MAX_ORDER) {
         set_error(error, -E_INVAL);
         return NULL;
     }
-    for (int attempt = 0;; attempt++) {
-        spin_lock(&buddy->lock);
-        uintptr_t address = pool_take_highest(buddy, order);
-        spin_unlock(&buddy->lock);
-        if (address) {
-            void *block = (void *)address;
-#if RVMEM_CHECKED
-            check_poison(block, order_pages(order) << PAGE_SHIFT, caller);
-#endif
-            set_error(error, 0);
-            return block;
-        }
-        if (attempt > 0 || buddy_drain_caches(buddy) == 0)
-            break;
-    }
-    set_error(error, -E_NOMEM);
-    return NULL;
+    spin_lock(&buddy->lock);
+    void *block = (void *)pool_take_highest(buddy, order);
+    spin_unlock(&buddy->lock);
+    if (!block)
+        return alloc_short(buddy, order, caller, error);
+    return alloc_handed_out(block, order, caller, error);
 }
 
 /* Zeroes bytes (a power of two) at nodes, which is aligned to bytes or to 8: whole aligned stores. */
@@ -424,18 +582,13 @@ static inline __attribute__((always_inline)) void clear_aligned_nodes(uint8_t *n
 }
 
 /*
- * The tree nodes inside a block the cache takes become exact (nothing free in them: its pages
- * are order-0 blocks of their own). For a whole batch the sizes are constants and each level is
- * one aligned store: the level arrays start 8-byte aligned (buddy_init lays them out so, each a
- * multiple of 2^(BUDDY_MAX_ORDER - level) nodes long) and the block is aligned to its size.
+ * The tree nodes inside a batch the cache takes become exact (nothing free in them: its pages are
+ * order-0 blocks of their own). The sizes are constants and each level is one aligned store: the
+ * trees start word aligned (buddy_init), each root's heap is 2^(BUDDY_MAX_ORDER + 1) bytes, and
+ * the nodes of order k inside the batch, aligned to its size, start at a multiple of their count.
  */
-static inline __attribute__((always_inline)) void refill_clear_inside(struct buddy_region *region, uintptr_t index,
-                                                                      unsigned order)
+static inline __attribute__((always_inline)) void refill_clear_inside(struct buddy_region *region, uintptr_t index)
 {
-    if (order != BUDDY_CACHE_BATCH_ORDER) {
-        tree_clear_inside(region, index, order);
-        return;
-    }
     ARCH_UNROLL(8)
     for (unsigned k = 0; k < BUDDY_CACHE_BATCH_ORDER; k++)
         clear_aligned_nodes(tree_node(region, k, index), BATCH_PAGES >> k);
@@ -464,23 +617,20 @@ refill_fill(struct buddy_cache *cache, const struct buddy_region *region, uintpt
 }
 
 /*
- * Takes the highest slot of 2^order pages out of the free block (region, head, from) for an empty
- * cache (both locks held; both released here), caches its pages but the highest, and returns
- * that one's address. Inlined twice: with the batch order as a constant (the common case) and
- * with another.
+ * Takes the highest free slot of 2^BUDDY_CACHE_BATCH_ORDER pages out of a region that has one for
+ * an empty cache (both locks held; both released here), caches its pages but the highest, and
+ * returns that one's address.
  */
 static inline __attribute__((always_inline)) uintptr_t refill_take(struct buddy *buddy, struct buddy_cache *cache,
-                                                                   struct buddy_region *region, uintptr_t head,
-                                                                   unsigned from, unsigned order)
+                                                                   struct buddy_region *region)
 {
-    uintptr_t index = head + order_pages(from) - order_pages(order); /* the highest slot of the order */
-    pool_split_take(buddy, region, index, order, from);
-    refill_clear_inside(region, index, order);
+    uintptr_t index = region_take_highest(buddy, region, BUDDY_CACHE_BATCH_ORDER);
+    refill_clear_inside(region, index);
     spin_unlock(&buddy->lock);
     /* The block is this cache's now (its state bytes are only read by misuse checks meanwhile). */
-    refill_fill(cache, region, index, (unsigned)order_pages(order));
+    refill_fill(cache, region, index, BATCH_PAGES);
     spin_unlock(&cache->lock);
-    return region_page_address(region, index + order_pages(order) - 1);
+    return region_page_address(region, index + BATCH_PAGES - 1);
 }
 
 /* A page a refill hands out: checked for poison in checked builds. */
@@ -496,51 +646,63 @@ static inline __attribute__((always_inline)) void *refill_handed_out(uintptr_t a
 }
 
 /*
- * The largest order below `limit` of a free block in the pool, or -1 when the pool is empty: in
- * each region, the largest order above those already found whose set in the root index is not
- * empty.
+ * cache_refill when no free block holds a whole batch (both locks held; both released here): the
+ * highest free page alone, handed out at once (split off the highest free block, as an order-0
+ * allocation from the pool would be). In a pool that fragmented every refill brings one page;
+ * an empty pool takes a page from another hart's cache.
  */
-static int pool_largest_order_below(const struct buddy *buddy, int limit)
+static __attribute__((noinline)) void *cache_refill_fragmented(struct buddy *buddy, struct buddy_cache *cache,
+                                                               const void *caller, int *error)
 {
-    int largest = -1;
-    for (const struct buddy_region *region = buddy->regions; region != buddy->regions_end; region++) {
-        for (int order = limit - 1; order > largest; order--) {
-            if (index_any(region, (unsigned)order)) {
-                largest = order;
-                break;
-            }
-        }
-    }
-    return largest;
+    struct buddy_region *region = pool_region_with(buddy, 0);
+    uintptr_t address = region ? region_page_address(region, region_take_highest(buddy, region, 0)) : 0;
+    spin_unlock(&buddy->lock);
+    spin_unlock(&cache->lock);
+    if (!address)
+        return alloc_short(buddy, 0, caller, error);
+    return refill_handed_out(address, caller, error);
+}
+
+/* cache_refill from a region that has a free block of a batch or more (both locks held; both released here). */
+static __attribute__((noinline)) void *cache_refill_batch(struct buddy *buddy, struct buddy_cache *cache,
+                                                          struct buddy_region *region, const void *caller, int *error)
+{
+    return refill_handed_out(refill_take(buddy, cache, region), caller, error);
+}
+
+/* cache_refill once the shared lock is held: to the function that takes the block. */
+static inline __attribute__((always_inline)) void *cache_refill_locked(struct buddy *buddy, struct buddy_cache *cache,
+                                                                       const void *caller, int *error)
+{
+    struct buddy_region *region = pool_region_with(buddy, BUDDY_CACHE_BATCH_ORDER);
+    if (!region)
+        return cache_refill_fragmented(buddy, cache, caller, error);
+    return cache_refill_batch(buddy, cache, region, caller, error);
+}
+
+/* cache_refill when another hart holds the shared lock: waits for it. */
+static __attribute__((noinline)) void *cache_refill_waiting(struct buddy *buddy, struct buddy_cache *cache,
+                                                            const void *caller, int *error)
+{
+    spin_lock(&buddy->lock);
+    return cache_refill_locked(buddy, cache, caller, error);
 }
 
 /*
  * Refills an empty cache (its lock held, released here) and hands out a page. One walk down the
  * tree: the highest free aligned slot of 2^BUDDY_CACHE_BATCH_ORDER pages is taken whole (split
  * from the highest free block that holds one), its highest page handed out, the others cached
- * with the highest on top. When no block that large is free, the highest free block of the
- * largest order there is is taken instead (down to a single page in a pool so fragmented that
- * no two buddies are free together: then every refill brings one page); an empty pool goes to the
- * slow path, which drains every cache and retries. Like the fast paths it has no stack_check:
- * its depth is fixed (no recursion, one small frame); the out-of-memory path (alloc_slow) checks.
+ * with the highest on top (cache_refill_batch). When no block that large is free,
+ * cache_refill_fragmented takes the highest free page alone. This part only chooses (a frameless leaf: each
+ * way pays for its own frame). Like the fast paths these have no stack_check: their depth is
+ * fixed (no recursion, small frames); the out-of-memory path (alloc_slow) checks.
  */
-static __attribute__((noinline)) void *cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller,
-                                                    int *error)
+static __attribute__((noinline)) ARCH_NO_FRAME_POINTER void *
+cache_refill(struct buddy *buddy, struct buddy_cache *cache, const void *caller, int *error)
 {
-    uintptr_t head = 0; /* set by pool_highest whenever it finds a block (always, the second time) */
-    unsigned from = 0;
-    spin_lock(&buddy->lock);
-    struct buddy_region *region = pool_highest(buddy, BUDDY_CACHE_BATCH_ORDER, &head, &from);
-    if (region)
-        return refill_handed_out(refill_take(buddy, cache, region, head, from, BUDDY_CACHE_BATCH_ORDER), caller, error);
-    int largest = pool_largest_order_below(buddy, BUDDY_CACHE_BATCH_ORDER);
-    if (largest < 0) {
-        spin_unlock(&buddy->lock);
-        spin_unlock(&cache->lock);
-        return alloc_slow(buddy, 0, caller, error);
-    }
-    region = pool_highest(buddy, (unsigned)largest, &head, &from); /* of that very order: none is larger */
-    return refill_handed_out(refill_take(buddy, cache, region, head, from, (unsigned)largest), caller, error);
+    if (!spin_trylock(&buddy->lock))
+        return cache_refill_waiting(buddy, cache, caller, error);
+    return cache_refill_locked(buddy, cache, caller, error);
 }
 
 /* Hands out the top page of a cache whose lock is held (refilling it when empty), then unlocks. */
@@ -550,10 +712,7 @@ static inline __attribute__((always_inline)) void *cache_take(struct buddy *budd
     unsigned long room_bytes = cache->room_bytes;
     if (room_bytes == BUDDY_CACHE_EMPTY_ROOM)
         return cache_refill(buddy, cache, caller, error);
-    struct buddy_cache_entry *entry = cache_entry_at(cache, room_bytes);
-    void *page = entry->page;
-    state_store(entry->state, PAGE_ALLOCATED);
-    cache->room_bytes = room_bytes + sizeof(struct buddy_cache_entry);
+    void *page = cache_pop(cache, room_bytes);
     spin_unlock(&cache->lock);
 #if RVMEM_CHECKED
     check_poison(page, PAGE_SIZE, caller);

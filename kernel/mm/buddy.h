@@ -44,25 +44,30 @@
  *   a word of the index at a time. Order-0 pages go through a per-hart cache; a hit takes only
  *   the calling hart's own cache lock (contended only by a drain). A refill is one pool
  *   allocation (one index look-up, one walk down, one split, one climb) plus
- *   2^BUDDY_CACHE_BATCH_ORDER cache entries; a free into a full cache is one pool free. Only the
- *   out-of-memory path moves a whole cache (see below).
+ *   2^BUDDY_CACHE_BATCH_ORDER cache entries; a free into a full cache is one pool free, and so
+ *   is buddy_drain_caches (one page a call). Only the out-of-memory path and a claim of cached
+ *   pages move more than one cached page in a call (see below).
  *
  * Per-hart caches: each hart (hart_self() < RVMEM_MAX_HARTS) keeps up to BUDDY_CACHE_PAGES
  * order-0 pages. An empty cache is refilled with one block: the highest entirely free aligned
- * slot of 2^BUDDY_CACHE_BATCH_ORDER pages, or, when no free block is that large, the highest
- * free block of the largest order there is (a single page when no two free buddies are left:
- * then each refill brings one page). Its highest page is handed out, the others cached with the
- * highest on top. A free that finds its cache full gives that one page straight back to the
- * pool (it merges there); the cache never holds more than BUDDY_CACHE_PAGES. In the kernel every
- * hart has a cache (a hart whose index would be RVMEM_MAX_HARTS or more is never started).
- * When the shared pool cannot satisfy a request, every hart's cache is drained back (a batch:
- * up to BUDDY_CACHE_PAGES pool frees per cache, on the out-of-memory path only) and the request
- * retried before it fails. Each cache has its own spinlock: its owner takes it on every
- * cache operation (uncontended: one atomic swap), and a hart short of memory takes it to empty
- * another hart's cache synchronously, so the pages are usable at once. A cache's room and
+ * slot of 2^BUDDY_CACHE_BATCH_ORDER pages; its highest page is handed out, the others cached
+ * with the highest on top. When no free block is that large, the refill takes the highest free
+ * page alone (split off its block, as an order-0 allocation from the pool would be) and caches
+ * nothing: in a pool that fragmented every refill brings one page. A free that finds its cache
+ * full gives that one page straight back to the pool (it merges there); the cache never holds
+ * more than BUDDY_CACHE_PAGES. In the kernel every hart has a cache (a hart whose index would
+ * be RVMEM_MAX_HARTS or more is never started). When the shared pool cannot satisfy a request,
+ * what the caches hold serves it: an order-0 request takes the top page of the first cache that
+ * holds one (its own hart's first; O(RVMEM_MAX_HARTS)), a larger one has cached pages given back
+ * to the pool a page at a time until its block exists (O(pages moved), out of memory only), and
+ * it fails only when the caches cannot complete it. buddy_drain_caches gives back one cached
+ * page a call; buddy_drain_all_caches gives back every cached page, a page at a time (claims
+ * of cached pages, tests). Each cache has its own spinlock: its owner takes it on every cache operation
+ * (uncontended: one atomic swap), and a hart short of memory or draining takes it to take pages
+ * out of another hart's cache synchronously, so the pages are usable at once. A cache's room and
  * entries are only touched under its lock. Lock order: a cache lock, then the shared lock;
  * nobody takes a cache lock while holding the shared lock (a hart whose own refill fails
- * releases its cache lock before draining the others), and nobody holds two cache locks but
+ * releases its cache lock before looking at the others), and nobody holds two cache locks but
  * buddy_validate, which takes them in index order before the shared lock: no cycle, no deadlock.
  *
  * Thread-safety: everything except buddy_init is safe on all harts at once.
@@ -218,8 +223,21 @@ int buddy_claim(struct buddy *buddy, uintptr_t start, uintptr_t end);
  */
 int buddy_release(struct buddy *buddy, uintptr_t start, uintptr_t end);
 
-/* Empties every hart's page cache into the shared pool. Returns the pages moved. */
+/*
+ * Gives one cached page back to the shared pool: the top page of the first hart's cache, in hart
+ * order, that holds one. Returns the pages moved: 1, or 0 once every cache is empty. Bounded
+ * like a free into a full cache (one pool free) plus a glance at each cache: call it again for
+ * the rest (what a hart idle between requests, or a test, does).
+ */
 unsigned long buddy_drain_caches(struct buddy *buddy);
+
+/*
+ * Empties every hart's cache into the shared pool: one pass over the caches, each under its own
+ * lock, a page at a time as buddy_drain_caches gives it back (each page one pool free under its
+ * own acquisition of the shared lock). O(cached pages): for claims of cached pages, tests and
+ * the tour. Returns the pages moved.
+ */
+unsigned long buddy_drain_all_caches(struct buddy *buddy);
 
 struct buddy_stats {
     unsigned long total_pages;     /* managed, metadata excluded */

@@ -9,9 +9,12 @@
 #include "kernel/base/errors.h"
 #include "kernel/base/misuse.h"
 
-/* The region holding the page range [start, end) and its first and end page, or NULL. */
-static struct buddy_region *range_region(struct buddy *buddy, uintptr_t start, uintptr_t end, uintptr_t *first,
-                                         uintptr_t *last)
+/*
+ * The region holding the page range [start, end) and its first and end page, or NULL. Inline: the
+ * callers keep first and last in registers.
+ */
+static inline __attribute__((always_inline)) struct buddy_region *
+range_region(struct buddy *buddy, uintptr_t start, uintptr_t end, uintptr_t *first, uintptr_t *last)
 {
     if (((start | end) & PAGE_OFFSET_MASK) || end <= start)
         return NULL;
@@ -250,13 +253,17 @@ static bool free_block_holding(const struct buddy_region *region, uintptr_t inde
     return false;
 }
 
+/* claim_locked's result when a page of the range is in a per-hart cache: busy, but free once the caches are drained. */
+#define CLAIM_BUSY_CACHED 1
+
 /*
- * The claim of [first, last) under the shared lock. A claim that is one aligned block inside one
- * free block (a single page always is) is taken as an allocation takes its slot: a split down the
- * free block and a climb (buddy_pool_take_pages), after a look at the block holding first (its
- * own state byte, or the tree from the top). Any other goes the general way (claim_general).
+ * The claim of [first, last) under the shared lock: 0, -E_INVAL, -E_BUSY or CLAIM_BUSY_CACHED. A
+ * claim that is one aligned block inside one free block (a single page always is) is taken as an
+ * allocation takes its slot: a split down the free block and a climb (buddy_pool_take_pages),
+ * after a look at the block holding first (its own state byte, or the tree from the top, which
+ * finds only free blocks). Any other goes the general way (claim_general).
  */
-static int claim_locked(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last, bool *cached)
+static int claim_locked(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last)
 {
     uintptr_t head = first;
     uint8_t state = state_load(&region->page_state[first]);
@@ -274,36 +281,60 @@ static int claim_locked(struct buddy *buddy, struct buddy_region *region, uintpt
             return 0;
         }
     }
-    return claim_general(buddy, region, first, last, head, state, cached);
+    bool cached = false;
+    int result = claim_general(buddy, region, first, last, head, state, &cached);
+    return result == -E_BUSY && cached ? CLAIM_BUSY_CACHED : result;
 }
 
+/*
+ * claim_locked with the shared lock taken and released; in checked builds the claimed pages must
+ * still hold their poison (a difference is reported as a write after free).
+ */
+static int claim_range(struct buddy *buddy, struct buddy_region *region, uintptr_t first, uintptr_t last,
+                       const void *caller)
+{
+    spin_lock(&buddy->lock);
+    int result = claim_locked(buddy, region, first, last);
+#if RVMEM_CHECKED
+    uintptr_t damage = 0;
+    if (result == 0)
+        damage = buddy_poison_damage((void *)region_page_address(region, first), (last - first) << PAGE_SHIFT);
+    spin_unlock(&buddy->lock);
+    if (damage)
+        buddy_report(MISUSE_WRITE_AFTER_FREE, damage, caller);
+#else
+    (void)caller;
+    spin_unlock(&buddy->lock);
+#endif
+    return result;
+}
+
+/* A claim that met pages in per-hart caches: they are free, so the caches give them back and it looks again. */
+static __attribute__((noinline)) int claim_after_drain(struct buddy *buddy, struct buddy_region *region,
+                                                       uintptr_t first, uintptr_t last, const void *caller)
+{
+    stack_check("buddy claim after a drain");
+    buddy_drain_all_caches(buddy);
+    int result = claim_range(buddy, region, first, last, caller);
+    return result == CLAIM_BUSY_CACHED ? -E_BUSY : result;
+}
+
+/*
+ * No stack_check here (the drain's slow path has one): like the allocator's fast paths, a claim's
+ * depth is fixed (no recursion, small frames), and its caller, the program break, checks.
+ */
 int buddy_claim(struct buddy *buddy, uintptr_t start, uintptr_t end)
 {
-    stack_check("buddy claim/release");
     uintptr_t first, last;
     if (start == end && !(start & PAGE_OFFSET_MASK))
         return 0;
     struct buddy_region *region = range_region(buddy, start, end, &first, &last);
     if (!region)
         return -E_INVAL;
-    for (int attempt = 0;; attempt++) {
-        bool cached = false;
-        uintptr_t damage = 0;
-        spin_lock(&buddy->lock);
-        int result = claim_locked(buddy, region, first, last, &cached);
-#if RVMEM_CHECKED
-        if (result == 0)
-            damage = buddy_poison_damage((void *)region_page_address(region, first), (last - first) << PAGE_SHIFT);
-#endif
-        spin_unlock(&buddy->lock);
-        if (result == -E_BUSY && cached && attempt == 0) {
-            buddy_drain_caches(buddy); /* pages in caches are free: give them back and look again */
-            continue;
-        }
-        if (damage)
-            buddy_report(MISUSE_WRITE_AFTER_FREE, damage, __builtin_return_address(0));
-        return result;
-    }
+    int result = claim_range(buddy, region, first, last, __builtin_return_address(0));
+    if (result == CLAIM_BUSY_CACHED)
+        return claim_after_drain(buddy, region, first, last, __builtin_return_address(0));
+    return result;
 }
 
 /*
@@ -326,9 +357,9 @@ static enum misuse_kind release_check(const struct buddy_region *region, uintptr
     return BUDDY_FREE_OK;
 }
 
+/* No stack_check, as for buddy_claim: a fixed depth. */
 int buddy_release(struct buddy *buddy, uintptr_t start, uintptr_t end)
 {
-    stack_check("buddy claim/release");
     uintptr_t first, last;
     if (start == end && !(start & PAGE_OFFSET_MASK))
         return 0;

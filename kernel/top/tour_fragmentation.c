@@ -78,7 +78,7 @@ void tour_fragmentation(void)
         else
             held_pages[kept++] = held_pages[i];
     }
-    buddy_drain_caches(&arena);
+    buddy_drain_all_caches(&arena);
     kprintf("   churn: %u pages allocated one by one, then %u of them freed at random\n", held, held - kept);
     print_arena(start, "'#' allocated page, '.' free page:");
     print_indexes();
@@ -93,7 +93,7 @@ void tour_fragmentation(void)
         buddy_free(&arena, sixteen, 4);
     for (unsigned i = 0; i < kept; i++)
         buddy_free(&arena, held_pages[i], 0);
-    buddy_drain_caches(&arena);
+    buddy_drain_all_caches(&arena);
     kprintf("   after freeing the rest, buddies merge back:\n");
     print_indexes();
     buddy_get_stats(&arena, &stats);

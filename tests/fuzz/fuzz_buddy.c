@@ -7,7 +7,8 @@
  * merged, ranges unaligned, touching or overlapping), then a stream of operations: allocate,
  * free, claim, release, drain, and misuse of every kind. A shadow model predicts every result
  * exactly: which block an allocation returns (the highest free aligned slot, or the cache's
- * top page), when it fails, what a claim returns, which misuse is reported, and the counters.
+ * top page, or what the caches give when the pool runs short), when it fails, what a claim
+ * returns, which misuse is reported, and the counters.
  * The validator runs after every operation. Any disagreement aborts.
  */
 #include <stdint.h>
@@ -121,21 +122,23 @@ static long highest_free_slot(unsigned order, int skip_cached)
 }
 
 /*
- * The block an order-0 refill takes: the highest free slot (outside the caches) of the batch
- * order, else of the largest order that has one. Returns its order and sets *top to its highest
- * page, or -1 when the pool has no free page.
+ * The page an order-0 refill hands out: the highest page of the highest free slot (outside the
+ * caches) of the batch order, else the highest free page alone. Returns the order of the block
+ * the refill takes and sets *top to that page, or -1 when the pool has no free page.
  */
 static int refill_slot(long *top)
 {
     mark_cached();
-    for (int order = BUDDY_CACHE_BATCH_ORDER; order >= 0; order--) {
-        long first = highest_free_slot((unsigned)order, 1);
-        if (first >= 0) {
-            *top = first + (1l << order) - 1;
-            return order;
-        }
+    long first = highest_free_slot(BUDDY_CACHE_BATCH_ORDER, 1);
+    if (first >= 0) {
+        *top = first + (1l << BUDDY_CACHE_BATCH_ORDER) - 1;
+        return BUDDY_CACHE_BATCH_ORDER;
     }
-    return -1;
+    first = highest_free_slot(0, 1);
+    if (first < 0)
+        return -1;
+    *top = first;
+    return 0;
 }
 
 static void check_counters(void)
@@ -163,11 +166,25 @@ static void do_alloc(unsigned order)
     } else if (order == 0 && refill_slot(&expected) >= 0) {
         /* A refill: the highest page of the block it takes. */
     } else {
-        /* The pool's highest free slot; if it has none, the caches are drained and it is tried again. */
+        /*
+         * The pool's highest free slot. If it has none: an order-0 request takes the top page of
+         * the first cache that holds one (this thread is hart 0: its own first); a larger one has
+         * cached pages given back, top first, a cache at a time, until the pool has a free slot.
+         */
         mark_cached();
         expected = highest_free_slot(order, 1);
-        if (expected < 0)
-            expected = highest_free_slot(order, 0);
+        for (unsigned hart = 0; hart < RVMEM_MAX_HARTS && expected < 0; hart++) {
+            struct buddy_cache *other = &allocator.caches[hart];
+            for (unsigned long i = 0; i < buddy_cache_pages(other) && expected < 0; i++) {
+                long page = (long)(((uintptr_t)buddy_cache_held(other)[i].page - address_of(0)) / PAGE);
+                if (order == 0) {
+                    expected = page;
+                } else {
+                    cached[page] = 0;
+                    expected = highest_free_slot(order, 1);
+                }
+            }
+        }
     }
     int result = buddy_alloc_checked(&allocator, order, &block);
     if (expected < 0) {
@@ -180,6 +197,31 @@ static void do_alloc(unsigned order)
     own((unsigned long)expected, 1ul << order, 1);
     live[live_count++] = (struct live){(unsigned long)expected, 1ul << order, order, 0};
     memset(block, 0xa5, 1ul << order << 12 > 2 * PAGE ? 2 * PAGE : PAGE); /* the owner writes */
+}
+
+/* Pages every cache holds. */
+static unsigned long cached_count(void)
+{
+    unsigned long count = 0;
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
+        count += buddy_cache_pages(&allocator.caches[hart]);
+    return count;
+}
+
+/* One step of a drain: the top page of the first cache that holds one goes back to the pool. */
+static void do_drain_step(void)
+{
+    long expected = -1;
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS && expected < 0; hart++) {
+        struct buddy_cache *cache = &allocator.caches[hart];
+        if (buddy_cache_pages(cache) > 0)
+            expected = (long)(((uintptr_t)buddy_cache_held(cache)[0].page - address_of(0)) / PAGE);
+    }
+    unsigned long cached_before = cached_count();
+    CHECK(buddy_drain_caches(&allocator) == (expected >= 0 ? 1ul : 0ul));
+    CHECK(cached_count() == (expected >= 0 ? cached_before - 1 : 0));
+    mark_cached();
+    CHECK(expected < 0 || !cached[expected]); /* in the pool now */
 }
 
 static void do_claim(unsigned long page, unsigned long pages)
@@ -335,13 +377,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 5: do_claim(((unsigned long)a << 8 | b) % (ALL_PAGES - 16), next_byte(&input) % 17); break;
         case 6: do_misuse(a, b, next_byte(&input)); break;
-        default: buddy_drain_caches(&allocator); break;
+        default:
+            if (a % 2)
+                buddy_drain_all_caches(&allocator);
+            else
+                do_drain_step();
+            break;
         }
         check_counters();
     }
     while (live_count > 0)
         give_back(live_count - 1, live_count);
-    buddy_drain_caches(&allocator);
+    buddy_drain_all_caches(&allocator);
     check_counters();
     CHECK(buddy_free_pages(&allocator) == managed_count);
     misuse_set_hook(previous);

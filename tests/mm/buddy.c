@@ -95,7 +95,7 @@ static bool same_free_blocks(const struct buddy_stats *a, const struct buddy_sta
 /* Everything given back: caches drained, every managed page free, the metadata consistent. */
 static bool all_free(void)
 {
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
     struct buddy_stats stats;
     buddy_get_stats(TEST_BUDDY, &stats);
     return stats.free_pages == stats.total_pages && stats.used_pages == 0 && buddy_validate(TEST_BUDDY) == 0;
@@ -228,12 +228,12 @@ KTEST(buddy, split_and_merge)
     /* An order-0 page comes through the cache; once drained, the pool shows every order split. */
     void *page = buddy_alloc(TEST_BUDDY, 0);
     KASSERT_PTR_EQ(page, (void *)page_address(ARENA_PAGES - 1));
-    KASSERT_EQ(buddy_drain_caches(TEST_BUDDY), (1ul << BUDDY_CACHE_BATCH_ORDER) - 1);
+    KASSERT_EQ(buddy_drain_all_caches(TEST_BUDDY), (1ul << BUDDY_CACHE_BATCH_ORDER) - 1);
     buddy_get_stats(TEST_BUDDY, &stats);
     for (unsigned order = 0; order < TOP_ORDER; order++)
         KASSERT_EQ(stats.free_blocks[order], 1ul);
     KASSERT_EQ(buddy_free(TEST_BUDDY, page, 0), 0);
-    KASSERT_EQ(buddy_drain_caches(TEST_BUDDY), 1ul);
+    KASSERT_EQ(buddy_drain_all_caches(TEST_BUDDY), 1ul);
     buddy_get_stats(TEST_BUDDY, &stats);
     KASSERT(same_free_blocks(&stats, &start));
     KASSERT(all_free());
@@ -280,7 +280,7 @@ KTEST(buddy, highest_addresses_first)
     /* The cache took the top 8 pages: the highest free pair in the pool is just below them. */
     void *pair = buddy_alloc(TEST_BUDDY, 1);
     KASSERT_EQ(page_number(pair), ARENA_PAGES - (1ul << BUDDY_CACHE_BATCH_ORDER) - 2);
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
     /* Strictly the highest free aligned slot: [1016, 1024) and [1008, 1016) hold used pages. */
     void *eight = buddy_alloc(TEST_BUDDY, 3);
     KASSERT_EQ(page_number(eight), ARENA_PAGES - 24ul);
@@ -340,10 +340,25 @@ KTEST(buddy, disjoint_unaligned_ranges)
     KASSERT_NULL(buddy_alloc(TEST_BUDDY, 1));
     for (unsigned long i = 0; i < count; i++)
         KASSERT_EQ(buddy_free(TEST_BUDDY, every_page[i], 0), 0);
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
     buddy_get_stats(TEST_BUDDY, &stats);
     KASSERT(same_free_blocks(&stats, &start));
     KASSERT(all_free());
+}
+
+/* Pages the shared pool holds (free pages outside every cache). */
+static unsigned long pool_pages(void)
+{
+    struct buddy_stats stats;
+    buddy_get_stats(TEST_BUDDY, &stats);
+    return stats.free_pages - stats.cached_pages;
+}
+
+static unsigned long cached_pages(void)
+{
+    struct buddy_stats stats;
+    buddy_get_stats(TEST_BUDDY, &stats);
+    return stats.cached_pages;
 }
 
 #ifdef RVMEM_HOST
@@ -365,21 +380,23 @@ KTEST(buddy, far_apart_ranges_get_their_own_regions)
     KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
     /*
      * Pages of every region through the cache and back. No region has a free batch slot, so
-     * each refill takes the highest free block of the largest order there is, across regions:
-     * far_memory[4]'s [0, 4) (the metadata took its top pages), then far_memory[0]'s pair 6-7,
-     * then single pages, highest first: far_memory[4]'s 4, far_memory[2]'s, far_memory[0]'s 8 and 5.
+     * each refill takes the highest free page alone, across regions, and caches nothing:
+     * far_memory[4]'s 4 down to 0 (the metadata took its top pages), far_memory[2]'s, then
+     * far_memory[0]'s 8 down to 5.
      */
     void *pages[16];
     unsigned count = 0;
-    while (count < 16 && (pages[count] = buddy_alloc(TEST_BUDDY, 0)) != NULL)
+    while (count < 16 && (pages[count] = buddy_alloc(TEST_BUDDY, 0)) != NULL) {
+        KASSERT_EQ(cached_pages(), 0ul);
         count++;
+    }
     KASSERT_EQ(count, buddy_test_allocator.total_pages);
-    KASSERT_PTR_EQ(pages[0], far_memory[4] + 3 * PAGE);
-    KASSERT_PTR_EQ(pages[count - 6], far_memory[0] + 7 * PAGE);
-    KASSERT_PTR_EQ(pages[count - 5], far_memory[0] + 6 * PAGE);
-    KASSERT_PTR_EQ(pages[count - 3], far_memory[2]);
-    KASSERT_PTR_EQ(pages[count - 2], far_memory[0] + 8 * PAGE);
-    KASSERT_PTR_EQ(pages[count - 1], far_memory[0] + 5 * PAGE);
+    KASSERT_EQ(count, 10u);
+    for (unsigned i = 0; i < 5; i++)
+        KASSERT_PTR_EQ(pages[i], far_memory[4] + (4 - i) * PAGE);
+    KASSERT_PTR_EQ(pages[5], far_memory[2]);
+    for (unsigned i = 6; i < 10; i++)
+        KASSERT_PTR_EQ(pages[i], far_memory[0] + (14 - i) * PAGE);
     KASSERT_EQ(buddy_claim(TEST_BUDDY, (uintptr_t)far_memory[0] + 4 * PAGE, (uintptr_t)far_memory[0] + 6 * PAGE),
                -E_INVAL);
     for (unsigned i = 0; i < count; i++)
@@ -422,7 +439,7 @@ KTEST(buddy, exhaustion_then_recovery)
     block = buddy_alloc(TEST_BUDDY, 8);
     KASSERT_PTR_EQ(block, (void *)page_address(0));
     KASSERT_EQ(buddy_free(TEST_BUDDY, block, 8), 0);
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
     buddy_get_stats(TEST_BUDDY, &stats);
     KASSERT(same_free_blocks(&stats, &start));
 
@@ -448,7 +465,7 @@ static void claims(void)
     KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
     KASSERT_EQ(buddy_free(TEST_BUDDY, (void *)page_address(15), 0), 0);
     /* Busy: page 15 is free again but 10..14 are not; nothing changes. */
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
     buddy_get_stats(TEST_BUDDY, &stats);
     KASSERT_EQ(buddy_claim(TEST_BUDDY, page_address(10), page_address(20)), -E_BUSY);
     struct buddy_stats after;
@@ -457,7 +474,7 @@ static void claims(void)
     for (unsigned long page = 10; page < 20; page++)
         if (page != 15)
             KASSERT_EQ(buddy_free(TEST_BUDDY, (void *)page_address(page), 0), 0);
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
     buddy_get_stats(TEST_BUDDY, &stats);
     KASSERT(same_free_blocks(&stats, &start));
 
@@ -611,25 +628,11 @@ KTEST(buddy, caches_drain_when_memory_runs_short)
 
 #define BATCH (1ul << BUDDY_CACHE_BATCH_ORDER)
 
-/* Pages the shared pool holds (free pages outside every cache). */
-static unsigned long pool_pages(void)
-{
-    struct buddy_stats stats;
-    buddy_get_stats(TEST_BUDDY, &stats);
-    return stats.free_pages - stats.cached_pages;
-}
-
-static unsigned long cached_pages(void)
-{
-    struct buddy_stats stats;
-    buddy_get_stats(TEST_BUDDY, &stats);
-    return stats.cached_pages;
-}
-
 /*
  * A refill takes one block: the highest entirely free slot of 2^BUDDY_CACHE_BATCH_ORDER pages,
  * even when free pages lie scattered above it, and its pages come out highest first. With no
- * such slot left, the highest block of the largest order there is, down to single pages.
+ * such slot left, each refill takes the highest free page alone (split off its block) and
+ * caches nothing.
  */
 KTEST(buddy, refill_takes_one_block_highest_first)
 {
@@ -642,9 +645,9 @@ KTEST(buddy, refill_takes_one_block_highest_first)
         KASSERT_EQ(buddy_release(TEST_BUDDY, page_address(freed[i][0]), page_address(freed[i][1])), 0);
     KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
     static const unsigned long expected[] = {47, 46, 45, 44, 43, 42, 41, 40, 31, 30, 29,
-                                             28, 27, 26, 25, 24, 51, 50, 62, 60, 59, 20};
-    /* The pages cached after each allocation: a refill brings a whole block at once. */
-    static const unsigned long cached_after[] = {7, 6, 5, 4, 3, 2, 1, 0, 7, 6, 5, 4, 3, 2, 1, 0, 1, 0, 0, 0, 0, 0};
+                                             28, 27, 26, 25, 24, 62, 60, 59, 51, 50, 20};
+    /* The pages cached after each allocation: a batch comes whole, a fragmented refill one page. */
+    static const unsigned long cached_after[] = {7, 6, 5, 4, 3, 2, 1, 0, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 0, 0, 0};
     void *pages[sizeof expected / sizeof expected[0]];
     KASSERT_EQ(BATCH, 8ul); /* the expectations are for batches of 8 */
     for (unsigned i = 0; i < sizeof expected / sizeof expected[0]; i++) {
@@ -665,6 +668,130 @@ KTEST(buddy, refill_takes_one_block_highest_first)
     for (unsigned i = 0; i < sizeof claimed / sizeof claimed[0]; i++)
         KASSERT_EQ(buddy_release(TEST_BUDDY, page_address(claimed[i][0]), page_address(claimed[i][1])), 0);
     KASSERT(all_free());
+}
+
+/*
+ * A request of a larger order that the pool cannot serve has cached pages given back only until
+ * the block exists: the rest stay cached. Here the cache holds a batch of 8 pages [8, 16) (the
+ * highest on top), the pool nothing: an order-1 request gives back 15 (its buddy 14 is still
+ * cached: no block yet), then 14, which merges with it, and takes them; 6 pages stay cached.
+ */
+KTEST(buddy, larger_request_gives_back_only_what_it_needs)
+{
+    struct buddy_range range = pages_range(0, 16);
+    KASSERT_EQ(buddy_test_init(&range, 1), 0);
+    KASSERT_EQ(BATCH, 8ul); /* the expectations are for batches of 8 */
+    void *page = buddy_alloc(TEST_BUDDY, 0);
+    KASSERT_EQ(page_number(page), 15ul);
+    KASSERT_EQ(buddy_free(TEST_BUDDY, page, 0), 0);
+    void *low = buddy_alloc(TEST_BUDDY, 3); /* the pool's last block */
+    KASSERT_PTR_EQ(low, (void *)page_address(0));
+    KASSERT_EQ(pool_pages(), 0ul);
+    KASSERT_EQ(cached_pages(), 8ul);
+
+    void *pair = buddy_alloc(TEST_BUDDY, 1);
+    KASSERT_PTR_EQ(pair, (void *)page_address(14));
+    KASSERT_EQ(cached_pages(), 6ul);
+    KASSERT_EQ(pool_pages(), 0ul);
+    KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+    /* An order-2 request: 13 and 12 merge, then 11 and 10, then {8..11} once 9 and 8 are back. */
+    void *quad = buddy_alloc(TEST_BUDDY, 2);
+    KASSERT_PTR_EQ(quad, (void *)page_address(8));
+    KASSERT_EQ(cached_pages(), 0ul);
+    KASSERT_EQ(pool_pages(), 2ul);            /* 12 and 13, merged, stay in the pool */
+    KASSERT_NULL(buddy_alloc(TEST_BUDDY, 2)); /* every cache empty: nothing more of that order */
+    KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+
+    KASSERT_EQ(buddy_free(TEST_BUDDY, quad, 2), 0);
+    KASSERT_EQ(buddy_free(TEST_BUDDY, pair, 1), 0);
+    KASSERT_EQ(buddy_free(TEST_BUDDY, low, 3), 0);
+    KASSERT(all_free());
+}
+/*
+ * A drain call gives back one cached page, the top of the first cache that holds one, so that no
+ * call costs more than one pool free; later calls give back the rest, and once every cache is
+ * empty a call moves nothing. Here the cache holds a batch [8, 16): 15 was handed out and freed,
+ * so it is on top, then 14 down to 8. Each page merges with the ones given back before it.
+ */
+KTEST(buddy, drain_gives_back_one_page_a_call)
+{
+    struct buddy_range range = pages_range(0, 16);
+    KASSERT_EQ(buddy_test_init(&range, 1), 0);
+    KASSERT_EQ(BATCH, 8ul); /* the expectations are for batches of 8 */
+    void *page = buddy_alloc(TEST_BUDDY, 0);
+    KASSERT_EQ(page_number(page), 15ul);
+    KASSERT_EQ(buddy_free(TEST_BUDDY, page, 0), 0);
+    KASSERT_EQ(cached_pages(), 8ul);
+    for (unsigned long moved = 1; moved <= 8; moved++) {
+        KASSERT_EQ(buddy_drain_caches(TEST_BUDDY), 1ul);
+        KASSERT_EQ(cached_pages(), 8 - moved);
+        KASSERT_EQ(pool_pages(), 8 + moved);
+        /* The page given back is the cache's top (15, then 14, ...), merged with its free buddies. */
+        uintptr_t pages = 0;
+        unsigned long given = 16 - moved;
+        KASSERT_EQ(buddy_block_at(TEST_BUDDY, page_address(given), &pages), BUDDY_PAGE_FREE);
+        KASSERT_EQ(pages, given & -given); /* from it to the end of its block */
+        KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+    }
+    KASSERT_EQ(buddy_drain_caches(TEST_BUDDY), 0ul); /* every cache empty */
+    KASSERT(all_free());                             /* and the pages merged back to one block */
+    void *whole = buddy_alloc(TEST_BUDDY, 4);
+    KASSERT_PTR_EQ(whole, (void *)page_address(0));
+    KASSERT_EQ(buddy_free(TEST_BUDDY, whole, 4), 0);
+    /* buddy_drain_all_caches: the same, until nothing is left. */
+    page = buddy_alloc(TEST_BUDDY, 0);
+    KASSERT_EQ(buddy_free(TEST_BUDDY, page, 0), 0);
+    KASSERT_EQ(buddy_drain_all_caches(TEST_BUDDY), 8ul);
+    KASSERT_EQ(buddy_drain_all_caches(TEST_BUDDY), 0ul);
+    KASSERT(all_free());
+}
+
+static int steal_init_result;
+static void *steal_low, *steal_taken[BATCH];
+
+/*
+ * An order-0 request the pool cannot serve takes one page from another hart's cache, and no more:
+ * hart 1 leaves a batch of 8 pages [8, 16) in its cache, hart 0 takes the pool's last block
+ * [0, 8), then takes the 8 cached pages one by one (the top of hart 1's cache first), each call
+ * moving exactly one page; a ninth finds nothing.
+ */
+KTEST_SMP(buddy, order0_request_takes_a_page_from_another_cache)
+{
+    unsigned hart = ktest_hart_index();
+    if (ktest_hart_count() < 2) {
+        if (hart == 0)
+            ktest_skip("one hart: no other hart's cache");
+        return;
+    }
+    struct buddy_range range = pages_range(0, 16);
+    if (hart == 0)
+        steal_init_result = buddy_test_init(&range, 1);
+    ktest_barrier();
+    KASSERT_EQ(steal_init_result, 0);
+    if (hart == 1) {
+        void *page = buddy_alloc(TEST_BUDDY, 0);
+        KASSERT_EQ(page_number(page), 15ul);
+        KASSERT_EQ(buddy_free(TEST_BUDDY, page, 0), 0);
+    }
+    ktest_barrier();
+    if (hart == 0) {
+        struct buddy_cache *other = &buddy_test_allocator.caches[1];
+        KASSERT_EQ(buddy_cache_pages(other), BATCH);
+        KASSERT_PTR_EQ(steal_low = buddy_alloc(TEST_BUDDY, 3), (void *)page_address(0));
+        for (unsigned long i = 0; i < BATCH; i++) {
+            steal_taken[i] = buddy_alloc(TEST_BUDDY, 0);
+            KASSERT_EQ(page_number(steal_taken[i]), 15 - i);
+            KASSERT_EQ(buddy_cache_pages(other), BATCH - 1 - i);
+            KASSERT_EQ(pool_pages(), 0ul);
+            KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
+        }
+        KASSERT_NULL(buddy_alloc(TEST_BUDDY, 0));
+        for (unsigned long i = 0; i < BATCH; i++)
+            KASSERT_EQ(buddy_free(TEST_BUDDY, steal_taken[i], 0), 0);
+        KASSERT_EQ(buddy_free(TEST_BUDDY, steal_low, 3), 0);
+        KASSERT(all_free());
+    }
+    ktest_barrier();
 }
 
 /*
@@ -814,7 +941,7 @@ static void misuse_checks(void)
     KASSERT_EQ(buddy_validate(TEST_BUDDY), 0);
     KASSERT_EQ(buddy_free(TEST_BUDDY, single, 0), 0);
     KASSERT_EQ(buddy_free(TEST_BUDDY, block, 3), 0);
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
     buddy_get_stats(TEST_BUDDY, &stats);
     KASSERT(same_free_blocks(&stats, &start));
 
@@ -829,7 +956,7 @@ static void misuse_checks(void)
     KASSERT_EQ(last_report.kind, MISUSE_WRITE_AFTER_FREE);
     KASSERT_EQ(last_report.address, (uintptr_t)page + 100);
     KASSERT_EQ(buddy_free(TEST_BUDDY, page, 0), 0);
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
     block = buddy_alloc(TEST_BUDDY, 2);
     KASSERT_EQ(buddy_free(TEST_BUDDY, block, 2), 0);
     ((volatile char *)block)[3 * PAGE + 7] = 1;
@@ -928,5 +1055,5 @@ KTEST(buddy, misuse_report_names_the_exact_caller)
     uintptr_t site = (uintptr_t)free_from_known_site;
     KASSERT_GT((uintptr_t)last_report.caller, site);
     KASSERT_LT((uintptr_t)last_report.caller, site + CALL_SITE_WINDOW_BYTES);
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
 }

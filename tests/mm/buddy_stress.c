@@ -219,7 +219,7 @@ static void step(struct shadow *shadow, bool alone)
     } else if (roll < 98) {
         random_claim(shadow, alone);
     } else {
-        buddy_drain_caches(TEST_BUDDY);
+        buddy_drain_all_caches(TEST_BUDDY);
     }
     if (++shadow->operations % VALIDATE_EVERY == 0 && buddy_validate(TEST_BUDDY) != 0)
         ktest_fail(__FILE__, __LINE__, "validator failed after operation %lu", shadow->operations);
@@ -243,7 +243,7 @@ static int stress_init(struct buddy_stats *start)
 static void expect_start_state(const struct buddy_stats *start)
 {
     struct buddy_stats stats;
-    buddy_drain_caches(TEST_BUDDY);
+    buddy_drain_all_caches(TEST_BUDDY);
     buddy_get_stats(TEST_BUDDY, &stats);
     KASSERT_EQ(stats.free_pages, start->free_pages);
     KASSERT_EQ(stats.used_pages, 0ul);

@@ -25,7 +25,7 @@ static uintptr_t break_before;
 
 static void leak_snapshot_pages(void)
 {
-    buddy_drain_caches(kernel_pages());
+    buddy_drain_all_caches(kernel_pages());
     free_pages_before = buddy_free_pages(kernel_pages());
     break_before = (uintptr_t)sbrk(0);
 }

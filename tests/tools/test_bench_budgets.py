@@ -97,9 +97,10 @@ class Goals(unittest.TestCase):
             self.assertNotIn("REACHED", lines["sample_deepest"])
 
     def test_goals_never_fail(self):
-        figures = [figure("buddy_drain_caches_full_cache", 4298, 4298)]
+        figures = [figure("sample_deepest", 4298, 4298)]
         self.assertEqual(bench_budgets.exceeded(figures), [])
-        self.assertEqual(len(bench_budgets.goal_table(figures)), 2)
+        with mock.patch.object(bench_budgets, "GOALS", [self.SAMPLE_GOAL]):
+            self.assertEqual(len(bench_budgets.goal_table(figures)), 2)
 
     def test_docs_list_every_goal(self):
         with open(os.path.join(TOP, "docs", "BENCHMARKS.md")) as docs:
