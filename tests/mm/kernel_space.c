@@ -194,7 +194,7 @@ KTEST(kernel_space, a_user_space_borrows_the_regions_root_entries)
     KASSERT_EQ(kernel_space_share(&kernel, &user), 0);
     for (unsigned index = 0; index < kernel.region_count; index++) {
         const struct kernel_region *region = &kernel.regions[index];
-        uint64_t mine, theirs;
+        uint64_t mine = 0, theirs = 0;
         KASSERT_EQ(vm_translate(&user, region->start, &mine), vm_translate(&kernel.vm, region->start, &theirs));
         if (region->permissions)
             KASSERT_EQ(mine, theirs);
