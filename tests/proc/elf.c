@@ -277,7 +277,11 @@ KTEST(elf, each_segment_field_is_checked)
     uint64_t offset = get(text_header, native->offset, native->word);
     uint64_t file_bytes = get(text_header, native->file_bytes, native->word);
     uint64_t word_max = native->word == 8 ? UINT64_MAX : 0xffffffffu;
-    uint64_t top_page = word_max & ~(uint64_t)(PAGE_SIZE - 1);
+    uint64_t memory_bytes = get(text_header, native->memory_bytes, native->word);
+    uint64_t text_pages_bytes = (memory_bytes + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+    /* Where text's pages end exactly at the top of the class's address space (2^64 wraps to 0). */
+    uint64_t top_pages = (word_max - text_pages_bytes + 1) & word_max;
+    uint64_t rodata_address = get(program_header(clean, (unsigned)rodata), native->address, native->word);
     const struct {
         const char *what;
         int header;
@@ -298,8 +302,8 @@ KTEST(elf, each_segment_field_is_checked)
         {"address 0", text, native->address, native->word, 0, ELF_SEGMENT_OUTSIDE_WINDOW},
         {"the first page past the window", text, native->address, native->word, USER_WINDOW_END,
          ELF_SEGMENT_OUTSIDE_WINDOW},
-        /* ELF64: the page rounds up past 2^64; ELF32: it ends at 2^32 exactly, above the window. */
-        {"the top page of the address space", text, native->address, native->word, top_page,
+        /* ELF64: the last page rounds up past 2^64; ELF32: it ends at 2^32 exactly, above the window. */
+        {"the top pages of the address space", text, native->address, native->word, top_pages,
          native->word == 8 ? ELF_SEGMENT_WRAPS : ELF_SEGMENT_OUTSIDE_WINDOW},
         {"memory bytes that wrap", text, native->memory_bytes, native->word, (word_max - address + 2) & word_max,
          ELF_SEGMENT_WRAPS},
@@ -310,7 +314,8 @@ KTEST(elf, each_segment_field_is_checked)
         {"write only", rodata, native->segment_flags, 4, 2, ELF_SEGMENT_BAD_PERMISSIONS},
         {"no permission", rodata, native->segment_flags, 4, 0, ELF_SEGMENT_BAD_PERMISSIONS},
         {"rodata on text's page", rodata, native->address, native->word, address, ELF_SEGMENTS_OVERLAP},
-        {"text into rodata's page", text, native->memory_bytes, native->word, PAGE_SIZE + 1, ELF_SEGMENTS_OVERLAP},
+        {"text into rodata's page", text, native->memory_bytes, native->word, rodata_address - address + 1,
+         ELF_SEGMENTS_OVERLAP},
         {"PT_INTERP", rodata, native->type, 4, PT_INTERP, ELF_NEEDS_DYNAMIC_LINKING},
         {"PT_DYNAMIC", rodata, native->type, 4, PT_DYNAMIC, ELF_NEEDS_DYNAMIC_LINKING},
         {"PT_TLS", rodata, native->type, 4, PT_TLS, ELF_NEEDS_TLS},
