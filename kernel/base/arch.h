@@ -202,16 +202,15 @@ static inline void arch_page_zero(void *page)
 #endif
     char *at = page, *end = at + 4096;
     do {
-        __asm__ volatile(ARCH_ZERO_STORE(0) ARCH_ZERO_STORE(1) ARCH_ZERO_STORE(2) ARCH_ZERO_STORE(3)
-                             ARCH_ZERO_STORE(4) ARCH_ZERO_STORE(5) ARCH_ZERO_STORE(6) ARCH_ZERO_STORE(7)
-                                 ARCH_ZERO_STORE(8) ARCH_ZERO_STORE(9) ARCH_ZERO_STORE(10) ARCH_ZERO_STORE(11)
-                                     ARCH_ZERO_STORE(12) ARCH_ZERO_STORE(13) ARCH_ZERO_STORE(14) ARCH_ZERO_STORE(15)
-                                         ARCH_ZERO_STORE(16) ARCH_ZERO_STORE(17) ARCH_ZERO_STORE(18)
-                                             ARCH_ZERO_STORE(19) ARCH_ZERO_STORE(20) ARCH_ZERO_STORE(21)
-                                                 ARCH_ZERO_STORE(22) ARCH_ZERO_STORE(23) ARCH_ZERO_STORE(24)
-                                                     ARCH_ZERO_STORE(25) ARCH_ZERO_STORE(26) ARCH_ZERO_STORE(27)
-                                                         ARCH_ZERO_STORE(28) ARCH_ZERO_STORE(29) ARCH_ZERO_STORE(30)
-                                                             ARCH_ZERO_STORE(31)
+        __asm__ volatile(ARCH_ZERO_STORE(0) ARCH_ZERO_STORE(1) ARCH_ZERO_STORE(2) ARCH_ZERO_STORE(3) ARCH_ZERO_STORE(4)
+                             ARCH_ZERO_STORE(5) ARCH_ZERO_STORE(6) ARCH_ZERO_STORE(7) ARCH_ZERO_STORE(8)
+                                 ARCH_ZERO_STORE(9) ARCH_ZERO_STORE(10) ARCH_ZERO_STORE(11) ARCH_ZERO_STORE(12)
+                                     ARCH_ZERO_STORE(13) ARCH_ZERO_STORE(14) ARCH_ZERO_STORE(15) ARCH_ZERO_STORE(16)
+                                         ARCH_ZERO_STORE(17) ARCH_ZERO_STORE(18) ARCH_ZERO_STORE(19) ARCH_ZERO_STORE(20)
+                                             ARCH_ZERO_STORE(21) ARCH_ZERO_STORE(22) ARCH_ZERO_STORE(23)
+                                                 ARCH_ZERO_STORE(24) ARCH_ZERO_STORE(25) ARCH_ZERO_STORE(26)
+                                                     ARCH_ZERO_STORE(27) ARCH_ZERO_STORE(28) ARCH_ZERO_STORE(29)
+                                                         ARCH_ZERO_STORE(30) ARCH_ZERO_STORE(31)
                          :
                          : "r"(at)
                          : "memory");

@@ -166,8 +166,8 @@ int vm_share(struct vm_space *space, const struct vm_space *from, uintptr_t virt
 
 /*
  * Gives every table page back, the root included (but no borrowed table: vm_share); the mapped
- * physical memory is the caller's and is not touched. The space is unusable until vm_init again (a second vm_destroy does
- * nothing). O(tables * entries).
+ * physical memory is the caller's and is not touched. The space is unusable until vm_init again (a second vm_destroy
+ * does nothing). O(tables * entries).
  */
 void vm_destroy(struct vm_space *space);
 
@@ -214,10 +214,10 @@ struct vm_mapping {
 /*
  * The first leaf at or above virtual, in address order (on Sv39 the upper half follows the
  * lower, and an address in the hole between them stands for the start of the upper half), that
- * is the space's own (borrowed root entries are skipped, as holes): its whole extent, which may start below virtual. Returns 0, or -E_NOENT when no leaf is there or
- * above. A caller lists a space from 0, then from mapping.virtual + mapping.bytes, until
- * -E_NOENT or until that sum wraps to 0 (the top of the space). O(levels) per leaf and per
- * empty entry skipped.
+ * is the space's own (borrowed root entries are skipped, as holes): its whole extent, which may start below virtual.
+ * Returns 0, or -E_NOENT when no leaf is there or above. A caller lists a space from 0, then from mapping.virtual +
+ * mapping.bytes, until -E_NOENT or until that sum wraps to 0 (the top of the space). O(levels) per leaf and per empty
+ * entry skipped.
  */
 int vm_find(const struct vm_space *space, uintptr_t virtual, struct vm_mapping *mapping);
 

@@ -193,7 +193,7 @@ int process_spawn(const struct process_spawn_request *request, long *pid)
     thread->exit_status = 0;
     thread->slices = thread->syscalls = thread->preemptions = 0;
 
-    uintptr_t limit = request->no_heap_limit ? USER_SPACE_NO_HEAP_LIMIT
+    uintptr_t limit = request->no_heap_limit      ? USER_SPACE_NO_HEAP_LIMIT
                       : request->heap_limit_bytes ? request->heap_limit_bytes
                                                   : PROCESS_HEAP_LIMIT_DEFAULT;
     uintptr_t sp = 0;
@@ -230,20 +230,21 @@ void process_report_kill(const struct process *process)
 {
     const struct process_kill *kill = &process->kill;
     static const char *const causes[] = {
-        [USER_KILL_ILLEGAL_INSTRUCTION] = "illegal instruction", [USER_KILL_BREAKPOINT] = "breakpoint",
-        [USER_KILL_MISALIGNED] = "misaligned access",           [USER_KILL_REQUESTED] = "killed",
+        [USER_KILL_ILLEGAL_INSTRUCTION] = "illegal instruction",
+        [USER_KILL_BREAKPOINT] = "breakpoint",
+        [USER_KILL_MISALIGNED] = "misaligned access",
+        [USER_KILL_REQUESTED] = "killed",
         [USER_KILL_MEMORY_FAULT] = "memory fault",
     };
-    const char *cause = (unsigned)kill->cause < sizeof causes / sizeof causes[0] && causes[kill->cause]
-                            ? causes[kill->cause]
-                            : "?";
+    const char *cause =
+        (unsigned)kill->cause < sizeof causes / sizeof causes[0] && causes[kill->cause] ? causes[kill->cause] : "?";
     if (kill->scause == 0) {
-        kprintf("kill: pid %ld (%s): %s on request, pc %p; wait status %d (%s)\n", process->pid, process->name,
-                cause, (void *)kill->pc, kill->cause, cause);
+        kprintf("kill: pid %ld (%s): %s on request, pc %p; wait status %d (%s)\n", process->pid, process->name, cause,
+                (void *)kill->pc, kill->cause, cause);
         return;
     }
-    kprintf("kill: pid %ld (%s): %s%s at %p (region: %s), pc %p; wait status %d (%s)\n", process->pid,
-            process->name, kill->out_of_memory ? "out of memory: no page for a " : "", trap_cause_name(kill->scause),
+    kprintf("kill: pid %ld (%s): %s%s at %p (region: %s), pc %p; wait status %d (%s)\n", process->pid, process->name,
+            kill->out_of_memory ? "out of memory: no page for a " : "", trap_cause_name(kill->scause),
             (void *)kill->address, user_region_name(kill->region), (void *)kill->pc, kill->cause, cause);
 }
 

@@ -58,10 +58,10 @@ enum process_state { PROCESS_FREE, PROCESS_LIVE, PROCESS_ZOMBIE };
 
 /* Why the kernel killed a process: what its report says (process_report_kill). */
 struct process_kill {
-    int cause;          /* USER_KILL_* (0: not killed) */
-    uintptr_t scause;   /* the trap, when a trap killed it (0 otherwise) */
-    uintptr_t address;  /* stval: the faulting address */
-    uintptr_t pc;       /* where the program was */
+    int cause;         /* USER_KILL_* (0: not killed) */
+    uintptr_t scause;  /* the trap, when a trap killed it (0 otherwise) */
+    uintptr_t address; /* stval: the faulting address */
+    uintptr_t pc;      /* where the program was */
     enum user_region region;
     bool out_of_memory; /* no page for a page it was entitled to (USER_KILL_REQUESTED) */
 };
@@ -111,12 +111,12 @@ struct process {
 
 /* What a spawner asks for. */
 struct process_spawn_request {
-    const char *name;         /* an embedded program (kernel/proc/programs.h) */
-    const char *const *argv;  /* argc strings, argv[0] the name */
-    size_t argc;              /* 1..USER_ARGUMENTS_MAX */
-    struct process *parent;   /* PROCESS_PARENT_KERNEL or the spawning process */
-    bool detached;            /* kernel's children only: freed as it ends, with a line */
-    bool eager;               /* map every page when it enters the space (no filling on first touch) */
+    const char *name;           /* an embedded program (kernel/proc/programs.h) */
+    const char *const *argv;    /* argc strings, argv[0] the name */
+    size_t argc;                /* 1..USER_ARGUMENTS_MAX */
+    struct process *parent;     /* PROCESS_PARENT_KERNEL or the spawning process */
+    bool detached;              /* kernel's children only: freed as it ends, with a line */
+    bool eager;                 /* map every page when it enters the space (no filling on first touch) */
     uintptr_t heap_limit_bytes; /* 0: PROCESS_HEAP_LIMIT_DEFAULT; USER_SPACE_NO_HEAP_LIMIT cannot be asked this way: */
     bool no_heap_limit;         /* true: the heap may grow up to the stack's guard page */
     int affinity;               /* PROCESS_ANY_HART, or the hart that alone may run it */

@@ -19,8 +19,8 @@
 
 /* What each hart knows of its own state for the programs it runs. */
 static struct {
-    bool prepared;             /* its scounteren and sstatus.FS are set for programs */
-    long tlb_pid;              /* the space whose entries its TLB may hold (0: none) */
+    bool prepared;                /* its scounteren and sstatus.FS are set for programs */
+    long tlb_pid;                 /* the space whose entries its TLB may hold (0: none) */
     unsigned long tlb_generation; /* ... as that space was then */
 } harts_state[RVMEM_MAX_HARTS];
 
@@ -44,6 +44,11 @@ void sched_start(const struct kernel_space *kernel, unsigned long reserve_pages)
     user_space_setup(kernel, reserve_pages);
     trap_set_user_handler(syscall_trap);
     hart_set_idle_work(idle_work);
+    /* The secondary harts sleep until an IPI: marked idle, the first thread queued wakes one. */
+    unsigned self = hart_self();
+    for (unsigned hart = 0; hart < hart_count(); hart++)
+        if (hart != self)
+            process_hart_idle(hart, true);
 }
 
 bool sched_ready(void)
@@ -116,8 +121,8 @@ int sched_wait(long pid, struct process_result *result, uint64_t timeout_microse
             return error;
         if (timeout_microseconds != 0) {
             /* Without a clock, each round counts as a slice: a bound all the same. */
-            bool over = hz ? hart_time_now() - start > limit
-                           : ++rounds > timeout_microseconds / PROCESS_SLICE_MICROSECONDS + 1;
+            bool over =
+                hz ? hart_time_now() - start > limit : ++rounds > timeout_microseconds / PROCESS_SLICE_MICROSECONDS + 1;
             if (over)
                 return -E_TIMEDOUT;
         }

@@ -57,5 +57,4 @@ bool sched_run_slice(bool leave_at_tick);
  */
 int sched_wait(long pid, struct process_result *result, uint64_t timeout_microseconds);
 
-
 #endif

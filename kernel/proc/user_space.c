@@ -66,10 +66,14 @@ static unsigned long pool_free_pages(void)
     return __atomic_load_n(&pages_allocator.pool_free_pages, __ATOMIC_RELAXED);
 }
 
-/* A zeroed page for space, or NULL when the pool is down to the reserve (or empty). */
+/*
+ * A zeroed page for space, or NULL when the pool is down to the reserve (or empty). The margin of
+ * one cache batch: page_alloc may refill this hart's cache from the pool with a batch of pages at
+ * once, and the pool still keeps the reserve after it.
+ */
 static void *page_take(struct user_space *space)
 {
-    if (pool_free_pages() <= reserve)
+    if (pool_free_pages() < reserve + ((unsigned long)1 << BUDDY_CACHE_BATCH_ORDER))
         return NULL;
     void *page = page_alloc(0);
     if (page == NULL)
@@ -421,12 +425,8 @@ static unsigned add_region(const struct user_space *space, struct user_space_reg
 {
     if (count >= max || end <= start)
         return count;
-    regions[count] = (struct user_space_region_info){region,
-                                                     start,
-                                                     end,
-                                                     permissions,
-                                                     (end - start) / PAGE_SIZE,
-                                                     mapped_pages(space, start, end)};
+    regions[count] = (struct user_space_region_info){
+        region, start, end, permissions, (end - start) / PAGE_SIZE, mapped_pages(space, start, end)};
     return count + 1;
 }
 

@@ -60,7 +60,7 @@ enum user_region {
     USER_REGION_STACK_GUARD, /* the page under the stack: never mapped */
     USER_REGION_STACK,       /* the main stack */
     USER_REGION_KERNEL,      /* outside the user window: the kernel's half */
-    USER_REGION_UNUSED,      /* inside the window but in none of the above (below the first segment, between segments) */
+    USER_REGION_UNUSED, /* inside the window but in none of the above (below the first segment, between segments) */
     USER_REGION_COUNT
 };
 
@@ -79,10 +79,10 @@ struct user_space {
     struct vm_space vm;
     struct user_segment segments[ELF_SEGMENTS_MAX]; /* in address order */
     unsigned segment_count;
-    uintptr_t heap_start; /* the page after the segments */
-    uintptr_t brk;        /* the break: heap_start <= brk <= heap_max */
-    uintptr_t heap_max;   /* the highest break allowed: the heap limit, or the stack's guard page */
-    uintptr_t heap_limit_bytes; /* the heap's limit (USER_SPACE_NO_HEAP_LIMIT: none but the stack) */
+    uintptr_t heap_start;              /* the page after the segments */
+    uintptr_t brk;                     /* the break: heap_start <= brk <= heap_max */
+    uintptr_t heap_max;                /* the highest break allowed: the heap limit, or the stack's guard page */
+    uintptr_t heap_limit_bytes;        /* the heap's limit (USER_SPACE_NO_HEAP_LIMIT: none but the stack) */
     uintptr_t stack_bottom, stack_top; /* the main stack; the guard page is right below stack_bottom */
     bool eager;                        /* every page mapped when it enters the space (no filling on touch) */
     unsigned long pages;               /* pages held: tables, image, heap, stack */
