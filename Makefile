@@ -103,7 +103,7 @@ LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c mallo
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 TOP_PORTABLE      := $(addprefix kernel/top/,census.c monitor_text.c)
-TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c \
+TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c monitor_proc.c \
                        monitor_vm.c paging.c terminal.c tour.c tour_check.c \
                        tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c tour_program_break.c tour_stack_frames.c \
                        tour_static_layout.c)

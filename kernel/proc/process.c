@@ -449,22 +449,29 @@ unsigned process_count(void)
     return __atomic_load_n(&processes, __ATOMIC_RELAXED);
 }
 
-int process_with_space(long pid, void (*fn)(struct user_space *space, void *context), void *context)
+int process_regions(long pid, struct user_space_region_info *regions, unsigned max, struct process_info *info)
 {
-    struct user_space *space = NULL;
+    struct process *found = NULL;
     spin_lock(&lock);
     for (unsigned i = 0; i < PROCESS_MAX; i++)
         if (table[i].state == PROCESS_LIVE && table[i].pid == pid && table[i].thread.state != THREAD_DONE &&
             table[i].thread.state != THREAD_NEW)
-            space = &table[i].space;
-    if (space)
-        spin_lock(&space->lock); /* the process lock, then the space's: the one order */
+            found = &table[i];
+    if (found)
+        spin_lock(&found->space.lock); /* the process lock, then the space's: the one order */
     spin_unlock(&lock);
-    if (space == NULL)
+    if (found == NULL)
         return -E_SRCH;
-    fn(space, context);
-    spin_unlock(&space->lock);
-    return 0;
+    int count = (int)user_space_regions(&found->space, regions, max);
+    *info = (struct process_info){.pid = found->pid,
+                                  .state = found->state,
+                                  .pages = found->space.pages,
+                                  .filled = found->space.filled,
+                                  .brk = found->space.brk,
+                                  .heap_start = found->space.heap_start};
+    memcpy(info->name, found->name, sizeof info->name);
+    spin_unlock(&found->space.lock);
+    return count;
 }
 
 const char *process_state_name(const struct process_info *info)

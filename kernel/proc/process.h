@@ -205,10 +205,11 @@ unsigned process_list(struct process_info *infos, unsigned max);
 unsigned process_count(void);
 
 /*
- * Runs fn(space, context) on the address space of live process pid, with the space's lock held
- * (it cannot change or go away meanwhile). Returns 0, or -E_SRCH.
+ * The regions of live process pid's address space (user_space_regions, up to max), listed with the
+ * space's lock held (it cannot change or go away meanwhile), and its totals in *info. Returns how
+ * many regions it filled, or -E_SRCH (no such live process).
  */
-int process_with_space(long pid, void (*fn)(struct user_space *space, void *context), void *context);
+int process_regions(long pid, struct user_space_region_info *regions, unsigned max, struct process_info *info);
 
 /* Names of the states, for ps. */
 const char *process_state_name(const struct process_info *info);

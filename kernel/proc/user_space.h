@@ -169,7 +169,7 @@ uintptr_t user_space_satp(const struct user_space *space);
 /*
  * Lists the regions of the space in address order: its kind, bounds, the permissions it is mapped
  * with and how many of its pages are mapped now (for the monitor's vm). Returns how many it filled.
- * With space->lock held (process_with_space), since the program may run meanwhile.
+ * With space->lock held (process_regions), since the program may run meanwhile.
  */
 struct user_space_region_info {
     enum user_region region;
