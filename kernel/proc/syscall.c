@@ -118,23 +118,21 @@ static bool sys_wait(struct thread *thread, long pid, uintptr_t status_address)
     return true;
 }
 
-/*
- * The system calls in the order of how often a program makes them; the common ones (getpid, sbrk
- * without a page change) return in a few instructions.
- */
-ARCH_NO_FRAME_POINTER bool syscall_trap(struct user_frame *frame, uintptr_t scause)
+/* sbrk beyond its common case (a shrink, the eager mode, an error). */
+static __attribute__((noinline)) bool sys_sbrk(struct thread *thread)
 {
-    struct thread *thread = (struct thread *)frame;
-    if (__builtin_expect(scause != TRAP_CAUSE_USER_ECALL, 0))
-        return user_trap_exception(thread, scause);
+    uintptr_t *registers = thread->frame.registers;
+    registers[REGISTER_A0] = (uintptr_t)user_space_sbrk(&thread->process->space, (intptr_t)registers[REGISTER_A0]);
+    return true;
+}
+
+/* The system calls other than getpid and sbrk (kept out of syscall_trap: their frames and canaries). */
+static __attribute__((noinline)) bool syscall_other(struct thread *thread)
+{
     struct process *process = thread->process;
-    uintptr_t *registers = frame->registers;
-    frame->pc += 4;
-    thread->syscalls++;
+    uintptr_t *registers = thread->frame.registers;
     long result;
     switch (registers[REGISTER_A7]) {
-    case SYS_GETPID: result = process->pid; break;
-    case SYS_SBRK: result = user_space_sbrk(&process->space, (intptr_t)registers[REGISTER_A0]); break;
     case SYS_BRK: result = user_space_brk(&process->space, registers[REGISTER_A0]); break;
     case SYS_WRITE:
         result = sys_write(process, registers[REGISTER_A0], registers[REGISTER_A1], registers[REGISTER_A2]);
@@ -155,4 +153,32 @@ ARCH_NO_FRAME_POINTER bool syscall_trap(struct user_frame *frame, uintptr_t scau
     }
     registers[REGISTER_A0] = (uintptr_t)result;
     return true;
+}
+
+/*
+ * The common system calls first (getpid, and sbrk growing the heap in the lazy mode, which only
+ * moves the break), in a function with no frame of its own: the rest are in sys_sbrk and
+ * syscall_other, faults and interrupts in user_trap_exception.
+ */
+ARCH_NO_FRAME_POINTER bool syscall_trap(struct user_frame *frame, uintptr_t scause)
+{
+    struct thread *thread = (struct thread *)frame;
+    if (__builtin_expect(scause != TRAP_CAUSE_USER_ECALL, 0))
+        return user_trap_exception(thread, scause);
+    uintptr_t *registers = frame->registers;
+    frame->pc += 4;
+    thread->syscalls++;
+    uintptr_t number = registers[REGISTER_A7];
+    if (number == SYS_GETPID) {
+        registers[REGISTER_A0] = (uintptr_t)thread->process->pid;
+        return true;
+    }
+    if (number == SYS_SBRK) {
+        long old;
+        if (!user_space_sbrk_lazy_grow(&thread->process->space, (intptr_t)registers[REGISTER_A0], &old))
+            return sys_sbrk(thread);
+        registers[REGISTER_A0] = (uintptr_t)old;
+        return true;
+    }
+    return syscall_other(thread);
 }

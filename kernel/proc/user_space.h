@@ -139,6 +139,21 @@ void user_space_destroy(struct user_space *space);
  * caller runs the space (a removal is fenced on this hart).
  */
 long user_space_sbrk(struct user_space *space, intptr_t increment);
+
+/*
+ * sbrk's common case, inline for the system call's fast path: a growth (increment >= 0) in the
+ * lazy mode, within the heap's limit, only moves the break. Returns true with the old break in
+ * *old when it was that case; false, changing nothing, for every other (call user_space_sbrk).
+ */
+static inline bool user_space_sbrk_lazy_grow(struct user_space *space, intptr_t increment, long *old)
+{
+    uintptr_t brk = space->brk;
+    if (space->eager || increment < 0 || (uintptr_t)increment > space->heap_max - brk)
+        return false;
+    space->brk = brk + (uintptr_t)increment;
+    *old = (long)brk;
+    return true;
+}
 long user_space_brk(struct user_space *space, uintptr_t address);
 
 /*
