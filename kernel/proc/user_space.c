@@ -215,16 +215,30 @@ int user_space_stack(struct user_space *space, const char *const *argv, size_t a
     return 0;
 }
 
+/* Gives back the pages mapped in [from, to) (page aligned), leaving the entries to vm_destroy. */
+static void give_back(struct user_space *space, uintptr_t from, uintptr_t to)
+{
+    struct vm_mapping mapping;
+    for (uintptr_t at = from; at < to && vm_find(&space->vm, at, &mapping) == 0 && mapping.virtual < to;
+         at = mapping.virtual + mapping.bytes)
+        page_give(space, (void *)(uintptr_t)mapping.physical); /* every leaf is one page of the program's */
+}
+
+/*
+ * Every page of a program lies in a segment, the heap up to the break's page or the stack (the
+ * pages above the break went back when it moved down), so only those ranges are searched: the
+ * window's empty stretches between them would cost a walk per empty entry. A page anywhere else
+ * would stay counted, and the count's check below would say so.
+ */
 void user_space_destroy(struct user_space *space)
 {
     if (space->vm.root == NULL)
         return;
     spin_lock(&space->lock);
-    struct vm_mapping mapping;
-    for (uintptr_t at = USER_WINDOW_START;
-         at < USER_WINDOW_END && vm_find(&space->vm, at, &mapping) == 0 && mapping.virtual < USER_WINDOW_END;
-         at = mapping.virtual + mapping.bytes)
-        page_give(space, (void *)(uintptr_t)mapping.physical); /* every leaf is one page of the program's */
+    for (unsigned i = 0; i < space->segment_count; i++)
+        give_back(space, space->segments[i].start, space->segments[i].end);
+    give_back(space, space->heap_start, page_up(space->brk));
+    give_back(space, space->stack_bottom, space->stack_top);
     vm_destroy(&space->vm);
     spin_unlock(&space->lock);
     if (space->pages != 0)

@@ -187,8 +187,7 @@ KTEST(monitor, run_ps_vm_and_kill_a_program)
     KASSERT_EQ(run("kill 999999"), MONITOR_DONE);         /* no such process: an error line */
     KASSERT_EQ(process_count(), 0);
     /* A detached program that ends by itself is freed as it ends. */
-    KASSERT_EQ(run("run hello from the monitor"), MONITOR_DONE);
-    KASSERT_EQ(process_count(), 1);
+    KASSERT_EQ(run("run hello from the monitor"), MONITOR_DONE); /* another hart may have run it already */
     KASSERT(processes_end(100000));
     KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
     /* One that spins: listed, its regions shown, killed. */
