@@ -486,6 +486,60 @@ KTEST(process_sched, the_kernel_meets_the_process_limit_too)
     KASSERT_EQ(free_pages(), free_before);
 }
 
+/*
+ * Pages the exhaustion test leaves free above the reserve, holding the rest itself meanwhile: a
+ * program runs out of memory as fast on a machine of 4 GiB as on one of 64 MiB.
+ */
+#define EXHAUST_FREE_ABOVE_RESERVE_PAGES 4096
+
+/* A block the test holds, linked through its own first bytes. */
+struct held_block {
+    struct held_block *next;
+    unsigned order;
+};
+
+/* Takes blocks from the buddy allocator until about keep pages are left free; returns them. */
+static struct held_block *hold_all_but(unsigned long keep)
+{
+    struct held_block *held = NULL;
+    for (unsigned order = BUDDY_MAX_ORDER;;) {
+        struct held_block *block = free_pages() > keep + (1ul << order) ? page_alloc(order) : NULL;
+        if (block == NULL) {
+            if (order == 0)
+                return held;
+            order--;
+            continue;
+        }
+        *block = (struct held_block){held, order};
+        held = block;
+    }
+}
+
+static void release_held(struct held_block *held)
+{
+    while (held) {
+        struct held_block *next = held->next;
+        page_free(held, held->order);
+        held = next;
+    }
+}
+
+/* Runs hostile_heap_exhaust without a heap limit (eager or lazy) with little free memory; fills run. */
+static void exhaust_without_limit(struct run *run, bool eager)
+{
+    static const char *const argv[] = {"hostile_heap_exhaust", "1024"};
+    struct held_block *held = hold_all_but(user_space_reserve_pages() + EXHAUST_FREE_ABOVE_RESERVE_PAGES);
+    run->free_before = free_pages();
+    struct process_spawn_request request = {
+        .argv = argv, .argc = 2, .eager = eager, .no_heap_limit = true, .affinity = PROCESS_ANY_HART};
+    if (start_request(run, 0, &request) == 0)
+        finish(run);
+    run->free_after = free_pages();
+    release_held(held);
+    ktest_note("hostile_heap_exhaust (%s, no heap limit): wait status %d, pages free %lu before, %lu after",
+               eager ? "eager" : "lazy", run->result.wait_status, run->free_before, run->free_after);
+}
+
 KTEST(process_sched, heap_exhaustion_keeps_the_kernel_reserve)
 {
     SKIP_WITHOUT_PROGRAMS();
@@ -503,12 +557,8 @@ KTEST(process_sched, heap_exhaustion_keeps_the_kernel_reserve)
     KASSERT(contains(run.output.buffer, "hostile_heap_exhaust: ok"));
     KASSERT_NO_PAGE_LOST(run);
     /* Without one, lazily: the touch finds no page above the reserve and the kernel kills it. */
-    run.free_before = free_pages();
-    struct process_spawn_request request = {
-        .argv = argv, .argc = 2, .no_heap_limit = true, .affinity = PROCESS_ANY_HART};
-    KASSERT_EQ(start_request(&run, 0, &request), 0);
-    KASSERT_EQ(finish(&run), 0);
-    run.free_after = free_pages();
+    exhaust_without_limit(&run, false);
+    KASSERT_EQ(run.error, 0);
     KASSERT(WAIT_KILLED(run.result.wait_status));
     KASSERT_EQ(WAIT_KILL_CAUSE(run.result.wait_status), USER_KILL_REQUESTED);
     KASSERT(run.result.kill.out_of_memory);
@@ -516,10 +566,8 @@ KTEST(process_sched, heap_exhaustion_keeps_the_kernel_reserve)
     KASSERT_GE(user_space_lowest_free_pages(), user_space_reserve_pages());
     KASSERT_NO_PAGE_LOST(run);
     /* Eagerly: sbrk finds no page and says -E_NOMEM. */
-    request.eager = true;
-    KASSERT_EQ(start_request(&run, 0, &request), 0);
-    KASSERT_EQ(finish(&run), 0);
-    run.free_after = free_pages();
+    exhaust_without_limit(&run, true);
+    KASSERT_EQ(run.error, 0);
     KASSERT_EXITED_WITH(run, 0);
     KASSERT_GE(user_space_lowest_free_pages(), user_space_reserve_pages());
     KASSERT_NO_PAGE_LOST(run);
