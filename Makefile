@@ -99,11 +99,12 @@ MM_KERNEL         := $(addprefix kernel/mm/,pages.c sbrk.c)
 PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
 # Built where the table of embedded user programs is linked (build/user_programs.S): the kernel and the host tests.
 PROC_PROGRAMS     := kernel/proc/programs.c
+PROC_KERNEL       := $(addprefix kernel/proc/,process.c sched.c syscall.c user_copy.c user_space.c user_trap.c)
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 TOP_PORTABLE      := $(addprefix kernel/top/,census.c monitor_text.c)
-TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c \
+TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c monitor_proc.c \
                        monitor_vm.c paging.c terminal.c tour.c tour_check.c \
                        tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c tour_program_break.c tour_stack_frames.c \
                        tour_static_layout.c)
@@ -119,7 +120,8 @@ TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
                      $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c paging.c) \
-                     $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c malloc_patterns.c)
+                     $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c malloc_patterns.c user.c) \
+                     $(addprefix tests/proc/,process.c user_space.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
@@ -133,7 +135,7 @@ HEADERS           := $(wildcard boot/*.h kernel/*/*.h lib/*.h lib/*/*.h tests/*/
 FDT_BLOBS := $(BUILD)/fdt_blobs.c
 # The user programs, embedded (kernel/proc/programs.h): generated below, from user/programs/.
 USER_PROGRAM_TABLE := $(BUILD)/user_programs.S
-KERNEL_SOURCES := $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) \
+KERNEL_SOURCES := $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(PROC_KERNEL) \
                   $(TOP_KERNEL) $(TESTS_PORTABLE) $(TESTS_KERNEL) $(FDT_BLOBS) $(USER_PROGRAM_TABLE)
 KERNEL_OBJECTS := $(patsubst %,$(BUILD)/kernel-objects/%.o,$(KERNEL_SOURCES))
 # Generated after the stack report, linked last (see build_figures.c below).
@@ -454,7 +456,7 @@ format:
 	clang-format -i $(FORMAT_FILES)
 
 # Every source in one layer's list above (tests/lib/malloc_workloads.c is shared with the host bench).
-LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(TOP_KERNEL) \
+LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(PROC_KERNEL) $(TOP_KERNEL) \
                  $(TESTS_PORTABLE) $(TESTS_KERNEL) $(TESTS_HOST) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c \
                  tests/hostbench/malloc_patterns.c $(USER_LIB_SOURCES) $(USER_PROGRAM_SOURCES)
 # The call graphs of the kernel and of the user runtime's own files.

@@ -114,6 +114,21 @@ void kernel_space_destroy(struct kernel_space *kernel)
     kernel->built = false;
 }
 
+int kernel_space_share(const struct kernel_space *kernel, struct vm_space *space)
+{
+    if (!kernel->built)
+        return -E_INVAL;
+    for (unsigned index = 0; index < kernel->region_count; index++) {
+        const struct kernel_region *region = &kernel->regions[index];
+        if (region->permissions == 0)
+            continue; /* nothing of it is mapped: its root entry is shared for a mapped region, or not at all */
+        int error = vm_share(space, &kernel->vm, region->start, region->end - region->start);
+        if (error)
+            return error;
+    }
+    return 0;
+}
+
 const struct kernel_region *kernel_space_region_at(const struct kernel_space *kernel, uintptr_t address)
 {
     unsigned index = first_ending_above(kernel, address);

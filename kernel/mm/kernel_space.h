@@ -84,6 +84,19 @@ int kernel_space_map_regions(const struct kernel_space *kernel, struct vm_space 
 int kernel_space_build(struct kernel_space *kernel, enum vm_mode mode, const struct vm_tables *tables,
                        unsigned *failed_region);
 
+/*
+ * Lets space, an address space restricted to a window outside every region (vm_set_window: a
+ * user program's, restricted to the user window), reach the kernel: it borrows (vm_share) the
+ * root entries of the built space that hold a mapped region. The tables behind them are never
+ * given back while the kernel runs (a table holding a region's leaves never empties, and
+ * kernel_space_unmap refuses regions), so a borrower never walks into a freed table. Changes
+ * inside those root entries are seen by every borrower at once (the tables are the same);
+ * mappings kernel_space_map adds in a root entry that holds no region are not (the borrower's root
+ * was copied before). Returns 0, or -E_INVAL when the space is not built or a region's root entry
+ * lies inside space's window. O(regions).
+ */
+int kernel_space_share(const struct kernel_space *kernel, struct vm_space *space);
+
 /* Gives the tables back (the description stays). */
 void kernel_space_destroy(struct kernel_space *kernel);
 

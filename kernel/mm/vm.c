@@ -22,15 +22,27 @@ static inline bool permissions_valid(unsigned permissions)
            (permissions & (VM_READ | VM_WRITE)) != VM_WRITE;
 }
 
-/* [virtual, virtual + bytes): page aligned, not empty, no wrap, inside one half of the space. */
+/* [virtual, last] lies in one half of the space (Sv39: not across the hole); virtual <= last. */
+static bool addresses_valid(const struct vm_space *space, uintptr_t virtual, uintptr_t last)
+{
+    if (!vm_virtual_valid(space, virtual) || !vm_virtual_valid(space, last))
+        return false;
+    return vm_sv32(space) || (((uint64_t) virtual ^ (uint64_t)last) >> 63) == 0;
+}
+
+/* Is address inside the space's own window? */
+static inline bool owned(const struct vm_space *space, uintptr_t address)
+{
+    return address - space->own_start <= space->own_span;
+}
+
+/* [virtual, virtual + bytes): page aligned, not empty, no wrap, in one half, inside the window. */
 static bool range_valid(const struct vm_space *space, uintptr_t virtual, uintptr_t bytes)
 {
     uintptr_t last = virtual + bytes - 1;
     if (((virtual | bytes) & (PAGE_SIZE - 1)) || bytes == 0 || last < virtual)
         return false;
-    if (!vm_virtual_valid(space, virtual) || !vm_virtual_valid(space, last))
-        return false;
-    return vm_sv32(space) || (((uint64_t) virtual ^ (uint64_t)last) >> 63) == 0; /* Sv39: not across the hole */
+    return addresses_valid(space, virtual, last) && owned(space, virtual) && owned(space, last);
 }
 
 /* [physical, physical + bytes) inside the mode's physical space (bytes is valid already). */
@@ -51,11 +63,50 @@ int vm_init(struct vm_space *space, enum vm_mode mode, const struct vm_tables *t
 #endif
     if (!runnable || tables == NULL || tables->alloc == NULL || tables->free == NULL)
         return -E_INVAL;
-    *space = (struct vm_space){.table_offset = tables->virtual_offset, .mode = mode, .tables = *tables};
+    *space = (struct vm_space){.table_offset = tables->virtual_offset,
+                               .mode = mode,
+                               .tables = *tables,
+                               .own_start = 0,
+                               .own_span = UINTPTR_MAX};
+    space->own_root_last = vm_entries(space) - 1;
     space->root = vm_table_alloc(space);
     if (space->root == NULL)
         return -E_NOMEM;
     space->root_physical = vm_table_physical(space, space->root);
+    return 0;
+}
+
+int vm_set_window(struct vm_space *space, uintptr_t start, uintptr_t bytes)
+{
+    uintptr_t span = vm_level_bytes(space, vm_top_level(space)), last = start + bytes - 1;
+    if (((start | bytes) & (span - 1)) || bytes == 0 || last < start || !addresses_valid(space, start, last))
+        return -E_INVAL;
+    if (vm_count(space, space->root) != 0)
+        return -E_BUSY;
+    space->own_start = start;
+    space->own_span = bytes - 1;
+    space->own_root_first = vm_index(space, start, vm_top_level(space));
+    space->own_root_last = vm_index(space, last, vm_top_level(space));
+    return 0;
+}
+
+int vm_share(struct vm_space *space, const struct vm_space *from, uintptr_t virtual, uintptr_t bytes)
+{
+    unsigned top = vm_top_level(space);
+    uintptr_t span = vm_level_bytes(space, top), first = virtual & ~(span - 1);
+    uintptr_t last = virtual + bytes - 1;
+    if (bytes == 0 || last < virtual || from->mode != space->mode || from->table_offset != space->table_offset ||
+        !addresses_valid(space, virtual, last))
+        return -E_INVAL;
+    unsigned first_index = vm_index(space, first, top), last_index = vm_index(space, last, top);
+    for (unsigned index = first_index; index <= last_index; index++)
+        if (vm_root_owned(space, index))
+            return -E_INVAL;
+    for (unsigned index = first_index; index <= last_index; index++) {
+        vm_pte theirs = vm_entry(from, from->root, index) & ~(vm_pte)VM_PTE_RSW;
+        vm_pte digit = vm_entry(space, space->root, index) & VM_PTE_RSW; /* this root's count lives there */
+        vm_set_entry(space, space->root, index, theirs | digit);
+    }
     return 0;
 }
 
@@ -75,7 +126,10 @@ void vm_destroy(struct vm_space *space)
             depth--;
             continue;
         }
-        vm_pte entry = vm_entry(space, table, next[depth]++);
+        unsigned index = next[depth]++;
+        vm_pte entry = vm_entry(space, table, index);
+        if (depth == 0 && !vm_root_owned(space, index))
+            continue; /* borrowed: another space's table */
         if (vm_is_valid(entry) && !vm_is_leaf(entry) && (unsigned)depth < top) {
             depth++;
             path[depth] = vm_table_at(space, entry);
@@ -191,7 +245,7 @@ VM_FAST_PATH int vm_map(struct vm_space *space, uintptr_t virtual, uint64_t phys
 {
     void *table;
     if (bytes != PAGE_SIZE || !permissions_valid(permissions) || ((virtual | physical) & (PAGE_SIZE - 1)) ||
-        !vm_virtual_valid(space, virtual) || (physical >> vm_physical_bits(space)) != 0 ||
+        !vm_virtual_valid(space, virtual) || !owned(space, virtual) || (physical >> vm_physical_bits(space)) != 0 ||
         !last_table(space, virtual, &table))
         return map_general(space, virtual, physical, bytes, permissions);
     void *slot = vm_entry_address(space, table, virtual, 0);
@@ -234,7 +288,7 @@ VM_FAST_PATH int vm_unmap(struct vm_space *space, uintptr_t virtual, uintptr_t b
 {
     void *table;
     if (bytes != PAGE_SIZE || (virtual & (PAGE_SIZE - 1)) || !vm_virtual_valid(space, virtual) ||
-        !last_table(space, virtual, &table))
+        !owned(space, virtual) || !last_table(space, virtual, &table))
         return unmap_general(space, virtual, bytes);
     void *slot = vm_entry_address(space, table, virtual, 0);
     vm_pte entry = vm_load(space, slot);
@@ -267,8 +321,9 @@ int vm_find(const struct vm_space *space, uintptr_t virtual, struct vm_mapping *
                 return -E_NOENT;
             virtual = (uintptr_t)(0 - ((uint64_t)1 << (VM_SV39_VIRTUAL_BITS - 1)));
         }
-        struct vm_slot slot;
-        vm_locate(space, virtual, &slot);
+        struct vm_slot slot = {space->root, 0, vm_top_level(space), 0}; /* a borrowed root entry: a hole */
+        if (vm_root_owned(space, vm_index(space, virtual, vm_top_level(space))))
+            vm_locate(space, virtual, &slot);
         uintptr_t size = vm_level_bytes(space, slot.level), start = virtual & ~(size - 1);
         if (vm_slot_is_leaf(&slot)) {
             *mapping = (struct vm_mapping){start, vm_entry_physical(slot.entry), size,

@@ -66,6 +66,15 @@
  * allocation, freeing one a free; a split fills a table (512 or 1024 entries). vm_validate and
  * vm_destroy: O(tables * entries). Measured figures: docs/BENCHMARKS.md.
  *
+ * Shared tables (a user program's space and the kernel's). A space may own only a window of
+ * the virtual space (vm_set_window): map, unmap and protect then refuse ranges outside it, and
+ * the root entries outside it are not the space's. vm_share copies another space's root entries
+ * there, so that a walk from this root reaches that space's tables (a process sees the kernel,
+ * which is mapped in every address space, without copying its tables). Borrowed entries are read
+ * by the hardware and by vm_translate and vm_walk, never changed, freed, validated or listed by
+ * this space's calls: vm_destroy gives back only the tables inside the window. The owner of the
+ * borrowed tables must keep them (and their root entries) for as long as any space borrows them.
+ *
  * Thread-safety: none inside; the caller serializes all calls on one address space (a lock per
  * space). Different spaces are independent. The table callbacks are called with the caller's
  * serialization held.
@@ -124,6 +133,10 @@ struct vm_space {
     struct vm_tables tables;
     unsigned long table_pages;           /* tables held, root included */
     unsigned long leaves[VM_LEVELS_MAX]; /* leaves per level: [0] 4 KiB, [1] 2 or 4 MiB, [2] 1 GiB */
+    uintptr_t own_start;                 /* the window the space maps in: [own_start, own_start + own_span] */
+    uintptr_t own_span;                  /* the window's bytes - 1 (vm_init: the whole space) */
+    unsigned own_root_first;             /* the root entries of the window: own_root_first .. */
+    unsigned own_root_last;              /* .. own_root_last; the others are borrowed (vm_share) */
 };
 
 /*
@@ -134,9 +147,27 @@ struct vm_space {
 int vm_init(struct vm_space *space, enum vm_mode mode, const struct vm_tables *tables);
 
 /*
- * Gives every table page back, the root included; the mapped physical memory is the caller's
- * and is not touched. The space is unusable until vm_init again (a second vm_destroy does
- * nothing). O(tables * entries).
+ * Restricts space, which must map nothing yet, to the window [start, start + bytes): map, unmap
+ * and protect refuse (-E_INVAL) any range that leaves it, and the root entries outside it may be
+ * borrowed from another space (vm_share). start and bytes are multiples of a root entry's span
+ * (1 GiB on Sv39, 4 MiB on Sv32) and the window lies in one half of the space. Returns 0;
+ * -E_INVAL for a bad window; -E_BUSY when something is mapped already.
+ */
+int vm_set_window(struct vm_space *space, uintptr_t start, uintptr_t bytes);
+
+/*
+ * Copies from's root entries that cover [virtual, virtual + bytes) (rounded out to whole root
+ * entries) into space's root, replacing what was there: from then on, walks from space's root
+ * reach from's tables for that range. The range must lie outside space's window, and both spaces
+ * must have the same mode and table offset. Nothing is allocated; from's tables stay from's (see
+ * "Shared tables" above). Returns 0 or -E_INVAL. O(root entries copied).
+ */
+int vm_share(struct vm_space *space, const struct vm_space *from, uintptr_t virtual, uintptr_t bytes);
+
+/*
+ * Gives every table page back, the root included (but no borrowed table: vm_share); the mapped
+ * physical memory is the caller's and is not touched. The space is unusable until vm_init again (a second vm_destroy
+ * does nothing). O(tables * entries).
  */
 void vm_destroy(struct vm_space *space);
 
@@ -182,11 +213,11 @@ struct vm_mapping {
 
 /*
  * The first leaf at or above virtual, in address order (on Sv39 the upper half follows the
- * lower, and an address in the hole between them stands for the start of the upper half): its
- * whole extent, which may start below virtual. Returns 0, or -E_NOENT when no leaf is there or
- * above. A caller lists a space from 0, then from mapping.virtual + mapping.bytes, until
- * -E_NOENT or until that sum wraps to 0 (the top of the space). O(levels) per leaf and per
- * empty entry skipped.
+ * lower, and an address in the hole between them stands for the start of the upper half), that
+ * is the space's own (borrowed root entries are skipped, as holes): its whole extent, which may start below virtual.
+ * Returns 0, or -E_NOENT when no leaf is there or above. A caller lists a space from 0, then from mapping.virtual +
+ * mapping.bytes, until -E_NOENT or until that sum wraps to 0 (the top of the space). O(levels) per leaf and per empty
+ * entry skipped.
  */
 int vm_find(const struct vm_space *space, uintptr_t virtual, struct vm_mapping *mapping);
 

@@ -93,6 +93,12 @@ static inline void vm_set_count(const struct vm_space *space, void *table, unsig
     }
 }
 
+/* Is root entry index the space's own (inside its window), not borrowed (vm_share)? */
+static inline bool vm_root_owned(const struct vm_space *space, unsigned index)
+{
+    return index - space->own_root_first <= space->own_root_last - space->own_root_first;
+}
+
 /* Where a walk for an address ended: the entry that decides it, in its table. */
 struct vm_slot {
     void *table;

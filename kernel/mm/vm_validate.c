@@ -66,6 +66,8 @@ static int check_table(const struct vm_space *space, const void *table, unsigned
 {
     unsigned valid = 0;
     for (unsigned index = 0; index < vm_entries(space); index++) {
+        if (table == space->root && !vm_root_owned(space, index))
+            continue; /* borrowed (vm_share): another space's, which validates it */
         int error = check_entry(space, table, level, index, leaves);
         if (error)
             return error;
@@ -98,7 +100,10 @@ int vm_validate(const struct vm_space *space)
             depth--;
             continue;
         }
-        vm_pte entry = vm_entry(space, path[depth], next[depth]++);
+        unsigned index = next[depth]++;
+        vm_pte entry = vm_entry(space, path[depth], index);
+        if (depth == 0 && !vm_root_owned(space, index))
+            continue;
         if (vm_is_valid(entry) && !vm_is_leaf(entry)) {
             const void *child = vm_table_at(space, entry);
             if ((uintptr_t)child & (PAGE_SIZE - 1))

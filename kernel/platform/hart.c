@@ -62,14 +62,15 @@ static void sleep_until_ipi(void)
         hart_relax();
         return;
     }
-    __asm__ volatile("csrs sie, %0" ::"r"(SIE_SOFTWARE));
+    uintptr_t enabled;
+    __asm__ volatile("csrrs %0, sie, %1" : "=r"(enabled) : "r"(SIE_SOFTWARE));
     __asm__ volatile("wfi");
-    __asm__ volatile("csrc sie, %0" ::"r"(SIE_SOFTWARE));
+    __asm__ volatile("csrw sie, %0" ::"r"(enabled));
     __asm__ volatile("csrc sip, %0" ::"r"(SIE_SOFTWARE));
 }
 
 /* The time CSR (ticks of the device tree's timebase-frequency). */
-static uint64_t time_now(void)
+uint64_t hart_time_now(void)
 {
 #if __riscv_xlen == 32
     uint32_t high, low, high_again;
@@ -84,14 +85,22 @@ static uint64_t time_now(void)
 #endif
 }
 
-/* Sleeps in wfi until ticks of the timebase have passed (or another interrupt is pending). */
+/* The deadline each hart's timer is armed for by hart_timer_arm (0: disarmed), restored after a sleep. */
+static uint64_t armed_deadline[RVMEM_MAX_HARTS];
+
+/*
+ * Sleeps in wfi until ticks of the timebase have passed (or another interrupt is pending, or the
+ * hart's armed deadline comes first). sie is as before afterwards, and so is the timer.
+ */
 static void sleep_ticks(uint64_t ticks)
 {
-    sbi_set_timer(time_now() + ticks);
-    __asm__ volatile("csrs sie, %0" ::"r"(SIE_TIMER));
+    uint64_t wake = hart_time_now() + ticks, deadline = armed_deadline[hart_self()];
+    sbi_set_timer(deadline != 0 && deadline < wake ? deadline : wake);
+    uintptr_t enabled;
+    __asm__ volatile("csrrs %0, sie, %1" : "=r"(enabled) : "r"(SIE_TIMER));
     __asm__ volatile("wfi");
-    __asm__ volatile("csrc sie, %0" ::"r"(SIE_TIMER));
-    sbi_set_timer(UINT64_MAX);
+    __asm__ volatile("csrw sie, %0" ::"r"(enabled));
+    sbi_set_timer(deadline != 0 ? deadline : UINT64_MAX);
 }
 
 void hart_relax(void)
@@ -134,6 +143,41 @@ void hart_boot_report_in(unsigned long hartid)
     harts_online = 1;
 }
 
+/* Work an idle secondary hart does before it sleeps (hart_set_idle_work); NULL: none. */
+static bool (*idle_work)(void);
+
+void hart_set_idle_work(bool (*work)(void))
+{
+    __atomic_store_n(&idle_work, work, __ATOMIC_RELEASE);
+}
+
+bool hart_job_pending(void)
+{
+    struct hart *self = hart_current();
+    return __atomic_load_n(&self->job_generation, __ATOMIC_ACQUIRE) != self->done_generation;
+}
+
+uint64_t hart_timebase_hz(void)
+{
+    return sbi_info()->has_time ? timebase_hz : 0;
+}
+
+bool hart_timer_arm(uint64_t deadline)
+{
+    if (!sbi_info()->has_time)
+        return false;
+    armed_deadline[hart_self()] = deadline;
+    return sbi_set_timer(deadline) == 0;
+}
+
+void hart_timer_disarm(void)
+{
+    if (!sbi_info()->has_time)
+        return;
+    armed_deadline[hart_self()] = 0;
+    sbi_set_timer(UINT64_MAX);
+}
+
 /* Entered from boot/entry.S on every secondary hart, on its own stack, tp set, paging off. */
 void secondary_main(unsigned long hartid, unsigned index, bool start_raced)
 {
@@ -150,6 +194,9 @@ void secondary_main(unsigned long hartid, unsigned index, bool start_raced)
             __atomic_store_n(&self->done_generation, generation, __ATOMIC_RELEASE);
             continue;
         }
+        bool (*work)(void) = __atomic_load_n(&idle_work, __ATOMIC_ACQUIRE);
+        if (work != NULL && work())
+            continue;
         sleep_until_ipi();
     }
 }
@@ -175,11 +222,11 @@ void run_on_all_harts(void (*fn)(void))
 static bool wait_for(bool (*done)(const struct hart *), const struct hart *hart)
 {
     bool by_time = timebase_hz != 0 && sbi_info()->has_time;
-    uint64_t deadline = by_time ? time_now() + REPORT_IN_SECONDS * timebase_hz : 0;
+    uint64_t deadline = by_time ? hart_time_now() + REPORT_IN_SECONDS * timebase_hz : 0;
     for (unsigned long round = 0; by_time || round < REPORT_IN_POLL_LIMIT; round++) {
         if (done(hart))
             return true;
-        if (by_time && time_now() >= deadline)
+        if (by_time && hart_time_now() >= deadline)
             return false;
         hart_relax();
     }

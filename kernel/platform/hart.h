@@ -103,6 +103,35 @@ int smp_restart_hart(unsigned index, uintptr_t entry, unsigned long opaque);
  */
 void hart_sleep_microseconds(unsigned long microseconds);
 
+/*
+ * Work for the idle secondary harts: each calls work() in its loop whenever it has no
+ * run_on_all_harts job, before it sleeps; work returns true when it did something (the loop then
+ * looks for a job again), false to let the hart sleep until an IPI (so whoever makes work for an
+ * idle hart sends it one). kernel/proc installs its scheduler here. NULL: none.
+ */
+void hart_set_idle_work(bool (*work)(void));
+
+/* Whether a run_on_all_harts job waits for the calling hart (a hart busy elsewhere should come back). */
+bool hart_job_pending(void);
+
+/* The time CSR, in ticks of the device tree's timebase-frequency. */
+uint64_t hart_time_now(void);
+
+/* Ticks of hart_time_now per second, or 0 when there is no timer (no SBI TIME or no timebase). */
+uint64_t hart_timebase_hz(void);
+
+/*
+ * Arms the calling hart's timer: its supervisor timer interrupt is pending (sip.STIP) from the
+ * time deadline on (hart_time_now's ticks), until the timer is armed again or disarmed. A trap
+ * comes only where sie.STIE is set and interrupts are enabled (in U-mode: kernel/proc/sched.c).
+ * hart_relax and hart_sleep_microseconds use the timer for themselves and then arm it again for
+ * the same deadline, and leave sie as they found it. Returns false without a timer (no SBI TIME).
+ */
+bool hart_timer_arm(uint64_t deadline);
+
+/* No timer interrupt for the calling hart until it is armed again. */
+void hart_timer_disarm(void);
+
 /* Prints one line per hart: index, hartid, stack bounds. */
 void smp_print_harts(void);
 

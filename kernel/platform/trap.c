@@ -10,7 +10,7 @@
 #include "kernel/base/printf.h"
 #include "kernel/platform/stack.h"
 
-#define SCAUSE_INTERRUPT ((uintptr_t)1 << (__riscv_xlen - 1))
+#define SCAUSE_INTERRUPT TRAP_CAUSE_INTERRUPT
 #define BACKTRACE_MAX_FRAMES 32
 
 static const char *const exception_names[] = {
@@ -105,6 +105,14 @@ void backtrace_print(uintptr_t pc, uintptr_t fp, uintptr_t ra)
             break;
         fp = caller_fp;
     }
+}
+
+/* Read by boot/trap.S on every trap from U-mode. */
+trap_user_handler trap_user_handler_function;
+
+void trap_set_user_handler(trap_user_handler handler)
+{
+    __atomic_store_n(&trap_user_handler_function, handler, __ATOMIC_RELEASE);
 }
 
 static trap_fault_describer fault_describer;

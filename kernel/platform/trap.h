@@ -12,6 +12,19 @@
 #define TRAP_FRAME_WORDS 36
 #define TRAP_FRAME_SIZE (TRAP_FRAME_WORDS * (__riscv_xlen / 8))
 
+/* struct user_frame layout in machine words, for boot/trap.S: registers x0..x31, then these. */
+#define USER_FRAME_PC 32
+#define USER_FRAME_KERNEL_SP 33
+#define USER_FRAME_KERNEL_TP 34
+#define USER_FRAME_KERNEL_GP 35
+#define USER_FRAME_WORDS 36
+
+/* scause of an ecall from U-mode, and the interrupt bit with the two interrupts a program can take. */
+#define TRAP_CAUSE_USER_ECALL 8
+#define TRAP_CAUSE_INTERRUPT ((uintptr_t)1 << (__riscv_xlen - 1))
+#define TRAP_INTERRUPT_SOFTWARE 1
+#define TRAP_INTERRUPT_TIMER 5
+
 /* scause exception codes of the faults a crash report explains. */
 #define TRAP_CAUSE_INSTRUCTION_ACCESS_FAULT 1
 #define TRAP_CAUSE_LOAD_ACCESS_FAULT 5
@@ -34,6 +47,42 @@ struct trap_frame {
 };
 
 _Static_assert(sizeof(struct trap_frame) == TRAP_FRAME_SIZE, "trap frame layout");
+
+/*
+ * A program's registers while it is not running, and what boot/trap.S needs to come back into
+ * the kernel when it traps (sscratch points at it while the program runs: boot/trap.S). While the
+ * user handler runs, registers[8] and [18..27] (s0, s2..s11) are stale: the program's values are
+ * still in the registers; they are stored when the handler says leave, and then the frame holds
+ * the whole program.
+ */
+struct user_frame {
+    uintptr_t registers[32]; /* x0 (unused) .. x31 of the program */
+    uintptr_t pc;            /* where the program resumes (sepc) */
+    uintptr_t kernel_sp;     /* user_enter's: the kernel stack a trap from the program runs on */
+    uintptr_t kernel_tp;     /* user_enter's: the hart's tp and gp, restored on a trap */
+    uintptr_t kernel_gp;
+};
+
+_Static_assert(sizeof(struct user_frame) == USER_FRAME_WORDS * sizeof(uintptr_t), "user frame layout");
+
+/*
+ * What the kernel does with a trap from U-mode (boot/trap.S calls it on the kernel stack, with
+ * the frame saved as described above and the trap's scause): true to return to the program
+ * (frame->pc, the registers as the handler left them), false to leave it (user_enter returns).
+ * Interrupts stay disabled while it runs.
+ */
+typedef bool (*trap_user_handler)(struct user_frame *frame, uintptr_t scause);
+
+/* Installs the handler of traps from U-mode (kernel/proc: the system calls, faults, the timer). */
+void trap_set_user_handler(trap_user_handler handler);
+
+/*
+ * Runs the program of frame in U-mode, from frame->pc with frame's registers, until the user
+ * handler returns false; then returns, the whole program saved in frame. The caller has set up
+ * the address space (satp) and the interrupts the program may take (sie); sstatus.SPP is cleared
+ * here. Interrupts are taken only while the program runs (sstatus.SIE stays 0 in the kernel).
+ */
+void user_enter(struct user_frame *frame);
 
 /* Name of an scause value, e.g. "illegal instruction" or "load page fault". */
 const char *trap_cause_name(uintptr_t scause);

@@ -16,6 +16,9 @@
 #include "kernel/platform/power.h"
 #include "kernel/platform/sbi.h"
 #include "kernel/platform/stack.h"
+#include "kernel/mm/pages.h"
+#include "kernel/proc/programs.h"
+#include "kernel/proc/sched.h"
 #include "kernel/top/boot.h"
 #include "kernel/top/monitor.h"
 #include "kernel/top/paging.h"
@@ -105,6 +108,28 @@ static enum boot_mode mode_from_bootargs(void)
     panic("unknown mode \"%.*s\" in bootargs (expected one of: %s)", length, value, expected);
 }
 
+/*
+ * The pages the kernel keeps from programs: a 32nd of RAM, at least PROGRAM_RESERVE_MIN_PAGES (a
+ * program that grows its heap until memory runs out gets -E_NOMEM or is killed, and the kernel goes
+ * on with these).
+ */
+#define PROGRAM_RESERVE_MIN_PAGES 256
+
+/* User programs: on every hart once they have all started, where paging is on (they need it). */
+static void start_programs(void)
+{
+    if (!paging_on()) {
+        kprintf("  programs: off (they need paging, which is off: %s)\n", paging_off_reason());
+        return;
+    }
+    unsigned long reserve = kernel_pages()->total_pages / 32;
+    if (reserve < PROGRAM_RESERVE_MIN_PAGES)
+        reserve = PROGRAM_RESERVE_MIN_PAGES;
+    sched_start(paging_kernel_space(), reserve);
+    kprintf("  programs: %u embedded, up to %u processes, %lu pages kept for the kernel\n",
+            (unsigned)user_program_count, (unsigned)PROCESS_MAX, reserve);
+}
+
 void boot_main(unsigned long hartid, const void *device_tree) __attribute__((noreturn));
 
 void boot_main(unsigned long hartid, const void *device_tree)
@@ -118,6 +143,7 @@ void boot_main(unsigned long hartid, const void *device_tree)
     unsigned online = smp_start_harts(boot_device_tree(), hartid);
     kprintf("  harts: %u online\n", online);
     smp_print_harts();
+    start_programs();
 
     int code = EXIT_PASS;
     switch (mode_from_bootargs()) {

@@ -1,11 +1,13 @@
 /*
  * kernel/top/monitor_commands.h - the monitor's commands: a table of name, usage, one-line help and
  * the function that runs it. kernel/top/monitor_commands.c holds the table and the read-only
- * commands; kernel/top/monitor_blocks.c holds `alloc` and `free`, kernel/top/monitor_vm.c `vm`.
+ * commands; kernel/top/monitor_blocks.c holds `alloc` and `free`, kernel/top/monitor_vm.c `vm`,
+ * kernel/top/monitor_proc.c the commands for user programs (`ps`, `run`, `kill`, and `vm PID`).
  */
 #ifndef RVMEM_KERNEL_TOP_MONITOR_COMMANDS_H
 #define RVMEM_KERNEL_TOP_MONITOR_COMMANDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/top/monitor.h"
@@ -31,7 +33,21 @@ uint64_t monitor_blocks_last_id(void);
 enum monitor_status monitor_alloc(int count, char **words);
 enum monitor_status monitor_free(int count, char **words);
 
-/* `vm` and `vm ADDRESS` (kernel/top/monitor_vm.c): the kernel's mappings, one address's walk. */
+/*
+ * `vm`, `vm ADDRESS` and `vm PID` (kernel/top/monitor_vm.c): the kernel's mappings, one address's
+ * walk, or (a number that is the pid of a live process) that process's regions.
+ */
 enum monitor_status monitor_vm(int count, char **words);
+
+/* `ps`, `run PROGRAM [ARGS]` and `kill PID` (kernel/top/monitor_proc.c). */
+enum monitor_status monitor_ps(int count, char **words);
+enum monitor_status monitor_run(int count, char **words);
+enum monitor_status monitor_kill(int count, char **words);
+
+/*
+ * Prints the regions of live process pid (bounds, permissions, pages, pages mapped now) and
+ * returns true; false, printing nothing, when no live process has that pid.
+ */
+bool monitor_vm_process(long pid);
 
 #endif

@@ -5,7 +5,11 @@
  * same permissions in the same region (range, leaf size, how many, permissions, region), with the
  * guard pages (unmapped on purpose) where they fall. `vm ADDRESS` walks the tables for ADDRESS as
  * the hardware does, level by level (the table, the index, the entry), and says where it ends.
+ * `vm PID`, a number that is the pid of a live process, lists that process's regions instead
+ * (kernel/top/monitor_proc.c); no address the kernel maps is that small.
  */
+#include <limits.h>
+
 #include "kernel/base/printf.h"
 #include "kernel/base/string.h"
 #include "kernel/platform/mmu.h"
@@ -142,6 +146,8 @@ enum monitor_status monitor_vm(int count, char **words)
         kprintf("paging is off (%s): addresses are physical, there is no map to show\n", paging_off_reason());
         return MONITOR_DONE;
     }
+    if (count == 2 && address <= LONG_MAX && monitor_vm_process((long)address))
+        return MONITOR_DONE; /* a live process's pid: its regions */
     if (count == 1)
         list_mappings(paging_kernel_space());
     else

@@ -8,6 +8,7 @@
 #include "kernel/base/string.h"
 #include "kernel/platform/console.h"
 #include "kernel/platform/hart.h"
+#include "kernel/proc/sched.h"
 
 /*
  * How long the hart sleeps between two looks at the console while no key is waiting: short
@@ -32,7 +33,8 @@ int terminal_read_byte(unsigned long max_polls)
         int c = console_getchar();
         if (c >= 0)
             return c;
-        hart_sleep_microseconds(POLL_MICROSECONDS);
+        if (!sched_run_slice(true)) /* programs run while the prompt waits (one slice, then a look) */
+            hart_sleep_microseconds(POLL_MICROSECONDS);
     }
     return -1;
 }

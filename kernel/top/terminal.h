@@ -8,7 +8,8 @@
 
 /*
  * The next input byte, sleeping 10 ms at a time (wfi until the hart's timer) while none is
- * waiting; -1 after max_polls sleeps without one (0: wait for ever).
+ * waiting, or running a slice of a user program in its place when one is runnable
+ * (kernel/proc/sched.h); -1 after max_polls such waits without one (0: wait for ever).
  */
 int terminal_read_byte(unsigned long max_polls);
 

@@ -175,6 +175,45 @@ KTEST(kernel_space, map_regions_into_another_space_gives_the_same_leaves)
     KASSERT_EQ(vm_arena_taken(), 0);
 }
 
+/*
+ * A user program's space (restricted to the user window) borrows the kernel's root entries: every
+ * mapped region translates through it as through the kernel's own tables, a mapping added later
+ * in a root entry without a region is not seen, and destroying it gives back its tables only.
+ */
+KTEST(kernel_space, a_user_space_borrows_the_regions_root_entries)
+{
+    KASSERT(vm_arena_reset(&tables));
+    KASSERT_EQ(describe(&kernel), 0);
+    struct vm_space user;
+    KASSERT_EQ(vm_init(&user, MODE, &tables), 0);
+    KASSERT_EQ(vm_set_window(&user, USER_WINDOW_START, USER_WINDOW_END - USER_WINDOW_START), 0);
+    KASSERT_EQ(kernel_space_share(&kernel, &user), -E_INVAL); /* not built */
+    unsigned failed;
+    KASSERT_EQ(kernel_space_build(&kernel, MODE, &tables, &failed), 0);
+    unsigned long kernel_pages = vm_arena_taken() - 1;
+    KASSERT_EQ(kernel_space_share(&kernel, &user), 0);
+    for (unsigned index = 0; index < kernel.region_count; index++) {
+        const struct kernel_region *region = &kernel.regions[index];
+        uint64_t mine = 0, theirs = 0;
+        KASSERT_EQ(vm_translate(&user, region->start, &mine), vm_translate(&kernel.vm, region->start, &theirs));
+        if (region->permissions)
+            KASSERT_EQ(mine, theirs);
+    }
+    uintptr_t far = (uintptr_t)USER_WINDOW_START - 64 * MIB; /* a root entry that holds no region */
+    uint64_t physical;
+    KASSERT_EQ(kernel_space_map(&kernel, far, IMAGE, PAGE, VM_READ), 0);
+    KASSERT_EQ(vm_translate(&user, far, &physical), -E_NOENT);
+    KASSERT_EQ(kernel_space_unmap(&kernel, far, PAGE), 0);
+    KASSERT_EQ(vm_map(&user, USER_WINDOW_START, IMAGE, PAGE, VM_READ | VM_USER), 0);
+    KASSERT_EQ(vm_map(&user, IMAGE, IMAGE, PAGE, VM_READ | VM_USER), -E_INVAL); /* the kernel's: not its own */
+    KASSERT_EQ(vm_validate(&user), 0);
+    vm_destroy(&user);
+    KASSERT_EQ(vm_arena_taken(), kernel_pages);
+    KASSERT_EQ(vm_validate(&kernel.vm), 0);
+    kernel_space_destroy(&kernel);
+    KASSERT_EQ(vm_arena_taken(), 0);
+}
+
 KTEST(kernel_space, changes_after_the_build_stay_outside_the_regions)
 {
     KASSERT(vm_arena_reset(&tables));

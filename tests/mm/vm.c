@@ -657,6 +657,64 @@ KTEST(vm, satp)
     in_every_mode(check_satp);
 }
 
+/*
+ * A space restricted to a window borrows another space's root entries outside it (as a process
+ * borrows the kernel's): walks through it reach the other's tables; its own calls refuse ranges
+ * outside the window, list nothing there, and give back only its own tables.
+ */
+static void check_window_and_share(enum vm_mode mode)
+{
+    KASSERT_EQ(fresh(mode), 0);
+    uintptr_t root = leaf(top());
+    /* The lender: pages in root entries 0 and 2 (entry 0 also holds the borrower's count digits). */
+    KASSERT_EQ(vm_map(&space, 3 * PAGE, 0x80000000, PAGE, RW), 0);
+    KASSERT_EQ(vm_map(&space, 2 * root + 16 * PAGE, 0x80010000, 4 * PAGE, VM_READ), 0);
+    unsigned long lender_pages = vm_arena_taken();
+    struct vm_space borrower;
+    KASSERT_EQ(vm_init(&borrower, mode, &tables), 0);
+    KASSERT_EQ(vm_set_window(&borrower, 4 * root + PAGE, root), -E_INVAL); /* not a root entry's span */
+    KASSERT_EQ(vm_set_window(&borrower, 4 * root, 0), -E_INVAL);
+    KASSERT_EQ(vm_set_window(&borrower, 4 * root, 2 * root), 0);
+    /* Borrowing: only outside the window, never into it. */
+    KASSERT_EQ(vm_share(&borrower, &space, 0, 3 * root), 0);
+    KASSERT_EQ(vm_share(&borrower, &space, 3 * root, 2 * root), -E_INVAL);
+    uint64_t physical;
+    KASSERT_EQ(vm_translate(&borrower, 3 * PAGE, &physical), RW);
+    KASSERT_EQ(physical, 0x80000000);
+    KASSERT_EQ(vm_translate(&borrower, 2 * root + 17 * PAGE, &physical), VM_READ);
+    KASSERT_EQ(physical, 0x80011000);
+    /* Its own calls: inside the window only. */
+    KASSERT_EQ(vm_map(&borrower, 5 * PAGE, 0x90000000, PAGE, RW), -E_INVAL); /* the 4 KiB fast path */
+    KASSERT_EQ(vm_map(&borrower, 4 * root - PAGE, 0x90000000, 2 * PAGE, RW), -E_INVAL);
+    KASSERT_EQ(vm_unmap(&borrower, 3 * PAGE, PAGE), -E_INVAL);
+    KASSERT_EQ(vm_unmap(&borrower, 2 * root, root), -E_INVAL);
+    KASSERT_EQ(vm_protect(&borrower, 3 * PAGE, PAGE, VM_READ), -E_INVAL);
+    KASSERT_EQ(vm_translate(&space, 3 * PAGE, &physical), RW); /* the lender's page untouched */
+    struct vm_mapping mapping;
+    KASSERT_EQ(vm_find(&borrower, 0, &mapping), -E_NOENT); /* borrowed entries are not listed */
+    KASSERT_EQ(vm_map(&borrower, 4 * root + 7 * PAGE, 0x90000000, PAGE, RW), 0);
+    KASSERT_EQ(vm_map(&borrower, 6 * root - leaf(1), 0x90000000 + leaf(1), leaf(1), RW), 0);
+    KASSERT_EQ(vm_set_window(&borrower, 4 * root, root), -E_BUSY);
+    KASSERT_EQ(vm_find(&borrower, 0, &mapping), 0);
+    KASSERT_EQ(mapping.virtual, 4 * root + 7 * PAGE);
+    KASSERT_EQ(vm_validate(&borrower), 0);
+    KASSERT_EQ(vm_validate(&space), 0);
+    KASSERT_EQ(vm_unmap(&borrower, 4 * root + 7 * PAGE, PAGE), 0);
+    KASSERT_EQ(vm_validate(&borrower), 0);
+    /* Its own tables back, never the lender's. */
+    vm_destroy(&borrower);
+    KASSERT_EQ(vm_arena_taken(), lender_pages);
+    KASSERT_EQ(vm_validate(&space), 0);
+    KASSERT_EQ(vm_translate(&space, 2 * root + 16 * PAGE, &physical), VM_READ);
+    KASSERT_EQ(vm_unmap(&space, 0, 3 * root), 0);
+    destroy_empty();
+}
+
+KTEST(vm, window_and_shared_root_entries)
+{
+    in_every_mode(check_window_and_share);
+}
+
 #if UINTPTR_MAX > 0xffffffffu
 /* Sv39's upper half, up to the very last page of the address type. */
 KTEST(vm, upper_half)

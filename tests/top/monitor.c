@@ -7,6 +7,9 @@
 #include "kernel/top/monitor.h"
 #include "kernel/top/monitor_commands.h"
 #include "kernel/mm/pages.h"
+#include "kernel/platform/hart.h"
+#include "kernel/proc/process.h"
+#include "kernel/proc/sched.h"
 #include "kernel/base/printf.h"
 #include "kernel/base/string.h"
 #include "kernel/top/tour_frames.h"
@@ -137,4 +140,69 @@ KTEST(tour, frames_match_the_compilers_report)
         above = trace.stack_pointer[level];
     }
     KASSERT_EQ(tour_compiler_frame_bytes("no_such_function"), 0);
+}
+
+/* Runs programs (one slice at a time on this hart) until no process is left, at most rounds slices or waits. */
+static bool processes_end(unsigned long rounds)
+{
+    for (unsigned long round = 0; round < rounds && process_count() != 0; round++)
+        if (!sched_run_slice(true))
+            hart_sleep_microseconds(1000);
+    return process_count() == 0;
+}
+
+/* The pid of the only process, or 0. */
+static long only_pid(void)
+{
+    struct process_info info;
+    return process_list(&info, 1) == 1 ? info.pid : 0;
+}
+
+/* Runs programs here (or lets the other harts run them) until the only process has had a slice. */
+static bool only_process_ran(unsigned long rounds)
+{
+    struct process_info info;
+    for (unsigned long round = 0; round < rounds; round++) {
+        if (process_list(&info, 1) == 1 && info.slices > 0)
+            return true;
+        if (!sched_run_slice(true))
+            hart_sleep_microseconds(1000);
+    }
+    return false;
+}
+
+KTEST(monitor, run_ps_vm_and_kill_a_program)
+{
+    if (!sched_ready()) {
+        ktest_skip("no paging: user programs cannot run here");
+        return;
+    }
+    KASSERT_EQ(process_count(), 0);
+    unsigned long before = buddy_free_pages(kernel_pages());
+    KASSERT_EQ(run("run"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("kill"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("kill x"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("kill 0"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("run no_such_program"), MONITOR_DONE); /* an error line listing the programs */
+    KASSERT_EQ(run("kill 999999"), MONITOR_DONE);         /* no such process: an error line */
+    KASSERT_EQ(process_count(), 0);
+    /* A detached program that ends by itself is freed as it ends. */
+    KASSERT_EQ(run("run hello from the monitor"), MONITOR_DONE); /* another hart may have run it already */
+    KASSERT(processes_end(100000));
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
+    /* One that spins: listed, its regions shown, killed. */
+    KASSERT_EQ(run("run hostile_spin"), MONITOR_DONE);
+    long pid = only_pid();
+    KASSERT_GT(pid, 0);
+    KASSERT_EQ(run("ps"), MONITOR_DONE);
+    KASSERT(only_process_ran(100000)); /* it has run: its stack and bss are in use */
+    KASSERT(monitor_vm_process(pid));
+    char line[32];
+    ksnprintf(line, sizeof line, "vm %ld", pid);
+    KASSERT_EQ(run(line), MONITOR_DONE);
+    ksnprintf(line, sizeof line, "kill %ld", pid);
+    KASSERT_EQ(run(line), MONITOR_DONE);
+    KASSERT(processes_end(100000));
+    KASSERT(!monitor_vm_process(pid));
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), before);
 }

@@ -1,0 +1,112 @@
+/*
+ * tests/proc/user_space.c - a program's address space driven directly, without running it: sbrk
+ * and brk, pages filled on first touch, the eager mode, pages given back (kernel only).
+ *
+ * The space is loaded with the real `hello` image; the kernel reads the program's pages through
+ * the direct map (the physical address vm_translate gives), never through the user window.
+ */
+#include "kernel/proc/user_space.h"
+
+#include "kernel/base/errors.h"
+#include "kernel/base/user_abi.h"
+#include "kernel/mm/buddy.h"
+#include "kernel/mm/pages.h"
+#include "kernel/proc/programs.h"
+#include "kernel/proc/sched.h"
+#include "tests/harness/ktest.h"
+
+#define HEAP_LIMIT_BYTES ((uintptr_t)1 << 20)
+
+/* space, empty, with hello loaded (eager or lazy pages): 0 or the error. */
+static int load_hello(struct user_space *space, bool eager)
+{
+    const struct user_program *program = user_program_find("hello");
+    if (program == NULL)
+        return -E_NOENT;
+    struct elf_image image;
+    struct elf_target target = elf_target_native(USER_WINDOW_START, USER_WINDOW_END);
+    if (elf_load(program->bytes, program->size, &target, &image) != 0)
+        return -E_NOEXEC;
+    int error = user_space_create(space, eager, HEAP_LIMIT_BYTES);
+    if (error == 0)
+        error = user_space_load(space, program->bytes, &image);
+    if (error)
+        user_space_destroy(space);
+    return error;
+}
+
+/* The kernel's view of the program's byte at address (through the direct map), or NULL when unmapped. */
+static volatile uint8_t *byte_at(const struct user_space *space, uintptr_t address)
+{
+    uint64_t physical;
+    if (vm_translate(&space->vm, address, &physical) <= 0)
+        return NULL;
+    return (volatile uint8_t *)(uintptr_t)physical;
+}
+
+KTEST(user_space, lazy_sbrk_maps_on_touch_and_a_shrink_gives_pages_back)
+{
+    if (!sched_ready()) {
+        ktest_skip("no paging: user programs cannot run here");
+        return;
+    }
+    struct user_space space;
+    unsigned long free_before = buddy_free_pages(kernel_pages());
+    KASSERT_EQ(load_hello(&space, false), 0);
+    uintptr_t start = space.brk;
+    KASSERT_EQ(start & (PAGE_SIZE - 1), 0);
+    unsigned long held = space.pages;
+    /* Growth maps nothing; each first touch maps one zeroed page. */
+    KASSERT_EQ(user_space_sbrk(&space, 3 * PAGE_SIZE), (long)start);
+    KASSERT_EQ(space.pages, held);
+    KASSERT(byte_at(&space, start) == NULL);
+    KASSERT_EQ(user_space_fault(&space, start + 10, USER_ACCESS_WRITE), 0);
+    KASSERT_EQ(user_space_fault(&space, start + PAGE_SIZE, USER_ACCESS_READ), 0);
+    KASSERT_GT(space.pages, held);
+    unsigned long touched = space.pages;
+    KASSERT(byte_at(&space, start) != NULL);
+    KASSERT_EQ(*byte_at(&space, start + 10), 0);
+    *byte_at(&space, start + 10) = 0x5a; /* the program's write */
+    /* Not fillable: an instruction fetch, and the page past the break. */
+    KASSERT_EQ(user_space_fault(&space, start, USER_ACCESS_EXECUTE), -E_FAULT);
+    KASSERT_EQ(user_space_fault(&space, start + 3 * PAGE_SIZE, USER_ACCESS_WRITE), -E_FAULT);
+    KASSERT_EQ(user_space_region(&space, start + 3 * PAGE_SIZE), USER_REGION_ABOVE_BREAK);
+    /* A shrink to the start gives both touched pages back; the heap reads zero when they come again. */
+    KASSERT_EQ(user_space_sbrk(&space, -(intptr_t)(3 * PAGE_SIZE)), (long)(start + 3 * PAGE_SIZE));
+    KASSERT_EQ(space.pages, touched - 2);
+    KASSERT(byte_at(&space, start) == NULL);
+    KASSERT_EQ(user_space_sbrk(&space, PAGE_SIZE), (long)start);
+    KASSERT_EQ(user_space_fault(&space, start + 10, USER_ACCESS_READ), 0);
+    KASSERT_EQ(*byte_at(&space, start + 10), 0);
+    /* The limits: past the heap limit, below the start; the break unchanged. */
+    KASSERT_EQ(user_space_sbrk(&space, (intptr_t)HEAP_LIMIT_BYTES), -E_NOMEM);
+    KASSERT_EQ(user_space_sbrk(&space, -(intptr_t)(2 * PAGE_SIZE)), -E_INVAL);
+    KASSERT_EQ(user_space_brk(&space, start - 1), -E_INVAL);
+    KASSERT_EQ(user_space_brk(&space, 0), (long)(start + PAGE_SIZE));
+    user_space_destroy(&space);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), free_before);
+}
+
+KTEST(user_space, eager_sbrk_maps_at_once)
+{
+    if (!sched_ready()) {
+        ktest_skip("no paging: user programs cannot run here");
+        return;
+    }
+    struct user_space space;
+    unsigned long free_before = buddy_free_pages(kernel_pages());
+    KASSERT_EQ(load_hello(&space, true), 0);
+    uintptr_t start = space.brk;
+    unsigned long held = space.pages;
+    KASSERT_EQ(user_space_sbrk(&space, 2 * PAGE_SIZE), (long)start);
+    KASSERT_GE(space.pages, held + 2);
+    KASSERT(byte_at(&space, start) != NULL);
+    KASSERT(byte_at(&space, start + PAGE_SIZE) != NULL);
+    KASSERT_EQ(*byte_at(&space, start + PAGE_SIZE + 100), 0);
+    KASSERT_EQ(space.filled, 0);
+    KASSERT_EQ(user_space_brk(&space, start + 1), (long)(start + 1)); /* keeps the break's page */
+    KASSERT(byte_at(&space, start) != NULL);
+    KASSERT(byte_at(&space, start + PAGE_SIZE) == NULL);
+    user_space_destroy(&space);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), free_before);
+}
