@@ -121,7 +121,7 @@ TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
                      $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c paging.c) \
                      $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c malloc_patterns.c user.c) \
-                     $(addprefix tests/proc/,process.c user_space.c)
+                     $(addprefix tests/proc/,process.c user_copy.c user_space.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
