@@ -107,7 +107,7 @@ TOP_PORTABLE      := $(addprefix kernel/top/,census.c monitor_text.c)
 TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c monitor_proc.c \
                        monitor_vm.c paging.c terminal.c tour.c tour_check.c \
                        tour_cost.c tour_fragmentation.c tour_frames.c tour_heap.c tour_program_break.c tour_stack_frames.c \
-                       tour_static_layout.c)
+                       tour_static_layout.c tour_user_heap.c)
 # The tests mirror the layers; tests/harness/ is the test and benchmark runner.
 TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c) $(addprefix tests/base/,printf.c string.c) \
                      $(addprefix tests/platform/,bootargs.c fdt.c) \
@@ -166,6 +166,10 @@ USER_PROGRAM_NAMES   := $(sort $(basename $(notdir $(wildcard user/programs/*.c)
                           $(notdir $(patsubst %/,%,$(dir $(wildcard user/programs/*/*.c)))))
 user_program_sources  = $(or $(wildcard user/programs/$(1).c),$(wildcard user/programs/$(1)/*.c))
 USER_PROGRAM_SOURCES := $(foreach name,$(USER_PROGRAM_NAMES),$(call user_program_sources,$(name)))
+# Sources of tests/ a program links too (listed in their own layer): bench_malloc runs the workloads.
+USER_SHARED_SOURCES_bench_malloc := tests/lib/malloc_workloads.c
+user_shared_sources   = $(USER_SHARED_SOURCES_$(1))
+USER_SHARED_OBJECTS  := $(call user_object,$(sort $(foreach name,$(USER_PROGRAM_NAMES),$(call user_shared_sources,$(name)))))
 user_object           = $(patsubst %,$(BUILD)/user/objects/%.o,$(1))
 USER_CRT0            := $(call user_object,user/lib/crt0.S)
 USER_RUNTIME_OBJECTS := $(call user_object,$(USER_RUNTIME_SOURCES))
@@ -199,10 +203,11 @@ $(USER_LIBRARY): $(USER_RUNTIME_OBJECTS)
 
 # Each program: crt0 first, its own objects, then the runtime archive (only the members it needs).
 define user_program_rule
-$(BUILD)/user/$(1).elf: $(USER_CRT0) $(call user_object,$(call user_program_sources,$(1))) $(USER_LIBRARY) user/lib/linker.ld
+$(BUILD)/user/$(1).elf: $(USER_CRT0) $(call user_object,$(call user_program_sources,$(1)) $(call user_shared_sources,$(1))) \
+                        $(USER_LIBRARY) user/lib/linker.ld
 	@echo "  LD      $$@"
 	$(Q)$$(CC) $$(USER_CFLAGS) $$(USER_LDFLAGS) -Wl,-Map=$(BUILD)/user/$(1).map -o $$@ $(USER_CRT0) \
-	    $(call user_object,$(call user_program_sources,$(1))) $(USER_LIBRARY) $$(LDLIBS)
+	    $(call user_object,$(call user_program_sources,$(1)) $(call user_shared_sources,$(1))) $(USER_LIBRARY) $$(LDLIBS)
 endef
 $(foreach name,$(USER_PROGRAM_NAMES),$(eval $(call user_program_rule,$(name))))
 
@@ -264,7 +269,7 @@ $(BUILD)/kernel-objects/%.S.o: %.S | check-tools
 SETTINGS_STAMP := $(BUILD)/settings.$(shell echo '$(CROSS_PREFIXES) $(SETTINGS) $(LOAD_ADDR) $(CFLAGS)' | cksum | cut -d' ' -f1)
 $(SETTINGS_STAMP):
 	@rm -f $(BUILD)/settings.* ; rm -rf $(BUILD)/kernel-objects ; mkdir -p $(BUILD) ; touch $@
-$(KERNEL_OBJECTS) $(USER_CRT0) $(USER_RUNTIME_OBJECTS) $(USER_PROGRAM_OBJECTS): $(SETTINGS_STAMP)
+$(KERNEL_OBJECTS) $(USER_CRT0) $(USER_RUNTIME_OBJECTS) $(USER_PROGRAM_OBJECTS) $(USER_SHARED_OBJECTS): $(SETTINGS_STAMP)
 
 # Worst-case stack depth of every entry point, from the call graphs (.ci) GCC writes next to each
 # object (docs/STACK.md). Part of every build: a worst case that does not fit the stack, counting a
@@ -486,4 +491,4 @@ clean:
 help:
 	@sed -n '1,/^$$/p' Makefile | sed -e '/^$$/d' -e 's/^# \{0,1\}//'
 
--include $(KERNEL_OBJECTS:.o=.d) $(USER_CRT0:.o=.d) $(USER_RUNTIME_OBJECTS:.o=.d) $(USER_PROGRAM_OBJECTS:.o=.d)
+-include $(KERNEL_OBJECTS:.o=.d) $(USER_CRT0:.o=.d) $(USER_RUNTIME_OBJECTS:.o=.d) $(USER_PROGRAM_OBJECTS:.o=.d) $(USER_SHARED_OBJECTS:.o=.d)

@@ -57,7 +57,8 @@ RULES = [
     ("tests/proc/", ("kernel/base/", "kernel/platform/", "kernel/mm/", "kernel/proc/", "tests/")),
     ("tests/", ("kernel/", "lib/", "tests/")),
     ("user/lib/", ("kernel/base/", "lib/", "user/lib/")),
-    ("user/programs/", ("kernel/base/", "lib/", "user/lib/", "user/programs/")),
+    # The benchmark programs run the shared malloc workloads (linked in by the Makefile).
+    ("user/programs/", ("kernel/base/", "lib/", "user/lib/", "user/programs/", "tests/lib/malloc_workloads.h")),
 ]
 # What the boot hart found and built, which the tests may read: the machine and its address space.
 BOOT_INFO = ("kernel/top/boot.h", "kernel/top/paging.h")

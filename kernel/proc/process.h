@@ -89,7 +89,7 @@ struct thread {
     enum thread_leave leave; /* why it is leaving its hart (RUNNING only) */
     bool waiting;            /* in wait, for a child to end: a child that ends wakes it */
     bool wake_pending;       /* woken while still RUNNING: do not block */
-    bool yield_at_tick;      /* its hart has work of its own (the boot hart): leave at every timer tick */
+    bool yield_at_tick;      /* its hart has work of its own (the boot hart): leave at every timer tick and yield */
     int exit_status;         /* the wait status it ends with (THREAD_LEAVE_EXIT) */
     unsigned long slices, syscalls, preemptions;
 };

@@ -44,8 +44,9 @@ bool sched_ready(void);
 
 /*
  * Runs one runnable thread on the calling hart, if there is one it may run, until it leaves
- * (at the latest at the end of its slice; at its first timer tick when leave_at_tick). Returns true
- * if it ran one.
+ * (at the latest at the end of its slice; at its first timer tick or yield when leave_at_tick: the
+ * hart's own work, the monitor's prompt or the tour, gets it back as soon as the thread offers
+ * it). Returns true if it ran one.
  */
 bool sched_run_slice(bool leave_at_tick);
 

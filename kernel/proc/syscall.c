@@ -139,8 +139,8 @@ static __attribute__((noinline)) bool syscall_other(struct thread *thread)
         break;
     case SYS_SCHED_YIELD:
         registers[REGISTER_A0] = 0;
-        if (!process_others_runnable(hart_self()))
-            return true; /* nobody else wants this hart */
+        if (!thread->yield_at_tick && !process_others_runnable(hart_self()))
+            return true; /* nobody else wants this hart (its kernel work included) */
         thread->leave = THREAD_LEAVE_YIELD;
         return false;
     case SYS_EXIT:

@@ -17,6 +17,7 @@ unsigned tour_run(void)
     tour_program_break();
     tour_fragmentation();
     tour_cost();
+    tour_user_heap();
     unsigned failed = tour_failed_checks();
     kprintf("\ntour: %s (%u check(s) failed)\n", failed ? "FAILED" : "every check held", failed);
     return failed;

@@ -4,6 +4,8 @@
 #include "kernel/top/tour_check.h"
 
 #include "kernel/base/printf.h"
+#include "kernel/platform/bootargs.h"
+#include "kernel/top/boot.h"
 
 static unsigned failed_checks;
 
@@ -22,4 +24,9 @@ void tour_check(bool held, const char *what)
 unsigned tour_failed_checks(void)
 {
     return failed_checks;
+}
+
+bool tour_counts_are_exact(void)
+{
+    return bootargs_has(boot_arguments(), "icount");
 }

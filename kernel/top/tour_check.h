@@ -17,4 +17,10 @@ void tour_check(bool held, const char *what);
 /* Checks failed since tour_checks_begin. */
 unsigned tour_failed_checks(void);
 
+/*
+ * Whether rdinstret counts exact guest instructions here: ./qemu.sh -i runs QEMU with
+ * -icount shift=0 and says so in the bootargs (the word icount). Otherwise it reads the host's clock.
+ */
+bool tour_counts_are_exact(void);
+
 #endif

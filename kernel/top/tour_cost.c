@@ -13,8 +13,6 @@
 #include "kernel/top/tour_check.h"
 #include "lib/malloc/malloc.h"
 #include "kernel/top/malloc_binding.h"
-#include "kernel/top/boot.h"
-#include "kernel/platform/bootargs.h"
 
 #define COST_SAMPLES 64
 #define SBRK_SMALL_BYTES 16
@@ -134,12 +132,6 @@ static void measure_malloc(size_t bytes)
     rvmem_malloc_trim(); /* the tour gives back what it took, heap pages included */
 }
 
-/* Whether the counts are exact: ./qemu.sh -i runs QEMU with -icount shift=0 and says so in the bootargs. */
-static bool counts_are_exact(void)
-{
-    return bootargs_has(boot_arguments(), "icount");
-}
-
 void tour_cost(void)
 {
     kprintf("\n6. Cost: instructions per operation, measured now (rdinstret, %u samples each)\n", COST_SAMPLES);
@@ -158,7 +150,7 @@ void tour_cost(void)
     measure_pages(4);
     measure_malloc(32);
     measure_malloc(4096);
-    if (!counts_are_exact()) {
+    if (!tour_counts_are_exact()) {
         kprintf("   (QEMU runs without -icount here: these are host clock ticks, not instructions, and vary from\n"
                 "    run to run. Exact counts: `make run ICOUNT=1` for the monitor, `make run < /dev/null` for the\n"
                 "    tour alone, or `./qemu.sh -i`)\n");

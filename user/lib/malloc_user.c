@@ -23,9 +23,12 @@
 
 #define USER_MALLOC_MAP_SPAN_BYTES ((size_t)64 << 20)
 
+static unsigned long sbrk_calls;
+
 /* Called by lib/malloc/ under its TLSF lock: sbrk semantics, (void *)-1 on failure. */
 static void *more_core(intptr_t increment)
 {
+    sbrk_calls++;
     long previous = sys_sbrk(increment);
     return previous < 0 ? (void *)-1 : (void *)previous;
 }
@@ -41,10 +44,12 @@ void user_malloc_init(void)
 {
     size_t map_bytes = 2 * (USER_MALLOC_MAP_SPAN_BYTES / PAGE_SIZE);
     long map = sys_sbrk((intptr_t)map_bytes);
+    sbrk_calls++;
     /* A heap limit below the map's size: a smaller map only limits where small runs may go. */
     while (map < 0 && map_bytes > 2 * PAGE_SIZE) {
         map_bytes /= 2;
         map = sys_sbrk((intptr_t)map_bytes);
+        sbrk_calls++;
     }
     if (map < 0)
         panic("malloc: no heap for its page map (sbrk of %lu bytes: %s)", (unsigned long)map_bytes,
@@ -53,6 +58,11 @@ void user_malloc_init(void)
     int error = rvmem_malloc_init(&binding);
     if (error)
         panic("malloc: set-up failed (%s)", error_name(error));
+}
+
+unsigned long malloc_sbrk_calls(void)
+{
+    return sbrk_calls;
 }
 
 void *malloc(size_t size)

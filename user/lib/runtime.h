@@ -84,4 +84,11 @@ int posix_memalign(void **out, size_t alignment, size_t size);
 void *memalign(size_t alignment, size_t size);
 size_t malloc_usable_size(void *block);
 
+/*
+ * How many times malloc has asked the kernel to move the break (its sbrk system calls, set-up's
+ * included, failed ones too). A program's own view of when its malloc calls sbrk, with no system
+ * call to ask: the benchmarks read it around a call without disturbing the count.
+ */
+unsigned long malloc_sbrk_calls(void);
+
 #endif
