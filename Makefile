@@ -103,6 +103,8 @@ PROC_KERNEL       := $(addprefix kernel/proc/,process.c sched.c syscall.c user_c
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
+# The C names of malloc, for the kernel and the user runtime (the host library exports its own).
+LIB_STD_NAMES     := lib/malloc/malloc_std.c
 TOP_PORTABLE      := $(addprefix kernel/top/,census.c monitor_text.c)
 TOP_KERNEL        := $(addprefix kernel/top/,boot.c main.c malloc_binding.c monitor.c monitor_blocks.c monitor_commands.c monitor_proc.c \
                        monitor_vm.c paging.c terminal.c tour.c tour_check.c \
@@ -121,7 +123,7 @@ TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
                      $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c paging.c) \
                      $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c malloc_patterns.c user.c) \
-                     $(addprefix tests/proc/,process.c user_copy.c user_space.c)
+                     $(addprefix tests/proc/,hello_space.c process.c user_copy.c user_space.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
@@ -135,7 +137,7 @@ HEADERS           := $(wildcard boot/*.h kernel/*/*.h lib/*.h lib/*/*.h tests/*/
 FDT_BLOBS := $(BUILD)/fdt_blobs.c
 # The user programs, embedded (kernel/proc/programs.h): generated below, from user/programs/.
 USER_PROGRAM_TABLE := $(BUILD)/user_programs.S
-KERNEL_SOURCES := $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(PROC_KERNEL) \
+KERNEL_SOURCES := $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(LIB_STD_NAMES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(PROC_KERNEL) \
                   $(TOP_KERNEL) $(TESTS_PORTABLE) $(TESTS_KERNEL) $(FDT_BLOBS) $(USER_PROGRAM_TABLE)
 KERNEL_OBJECTS := $(patsubst %,$(BUILD)/kernel-objects/%.o,$(KERNEL_SOURCES))
 # Generated after the stack report, linked last (see build_figures.c below).
@@ -161,7 +163,7 @@ all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
 # compiled for U-mode: one archive, from which each program takes what it uses. The objects get
 # GCC's .su and .ci files like the kernel's, for a stack report of each program.
 USER_LIB_SOURCES     := $(addprefix user/lib/,crt0.S expect.c malloc_user.c parse.c platform_user.c start.c stdio.c)
-USER_RUNTIME_SOURCES := $(filter-out %.S,$(USER_LIB_SOURCES)) $(BASE_PORTABLE) $(BASE_KERNEL) $(LIB_PORTABLE)
+USER_RUNTIME_SOURCES := $(filter-out %.S,$(USER_LIB_SOURCES)) $(BASE_PORTABLE) $(BASE_KERNEL) $(LIB_PORTABLE) $(LIB_STD_NAMES)
 USER_PROGRAM_NAMES   := $(sort $(basename $(notdir $(wildcard user/programs/*.c))) \
                           $(notdir $(patsubst %/,%,$(dir $(wildcard user/programs/*/*.c)))))
 user_program_sources  = $(or $(wildcard user/programs/$(1).c),$(wildcard user/programs/$(1)/*.c))
@@ -461,7 +463,7 @@ format:
 	clang-format -i $(FORMAT_FILES)
 
 # Every source in one layer's list above (tests/lib/malloc_workloads.c is shared with the host bench).
-LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(PROC_KERNEL) $(TOP_KERNEL) \
+LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(LIB_STD_NAMES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(PROC_KERNEL) $(TOP_KERNEL) \
                  $(TESTS_PORTABLE) $(TESTS_KERNEL) $(TESTS_HOST) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c \
                  tests/hostbench/malloc_patterns.c $(USER_LIB_SOURCES) $(USER_PROGRAM_SOURCES)
 # The call graphs of the kernel and of the user runtime's own files.

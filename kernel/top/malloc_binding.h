@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "lib/malloc/malloc_std.h" /* the standard names, defined in lib/malloc/malloc_std.c */
+
 /*
  * Binds malloc to sbrk. Call once on the boot hart after pages_init() and before any hart
  * allocates (before it, a hart's cache pointer is NULL and malloc faults). The page map (one byte per page the heap may
@@ -17,14 +19,5 @@
  * memory).
  */
 void malloc_kernel_init(void);
-
-void *malloc(size_t size);
-void free(void *block);
-void *calloc(size_t count, size_t size);
-void *realloc(void *block, size_t size);
-void *aligned_alloc(size_t alignment, size_t size);
-int posix_memalign(void **out, size_t alignment, size_t size);
-void *memalign(size_t alignment, size_t size);
-size_t malloc_usable_size(void *block);
 
 #endif

@@ -15,9 +15,9 @@
 #include "kernel/mm/buddy.h"
 #include "kernel/mm/pages.h"
 #include "kernel/platform/mmu.h"
-#include "kernel/proc/programs.h"
 #include "kernel/proc/sched.h"
 #include "tests/harness/ktest.h"
+#include "tests/proc/hello_space.h"
 
 #define SSTATUS_SUM ((uintptr_t)1 << 18)
 #define HEAP_LIMIT_BYTES ((uintptr_t)1 << 20)
@@ -39,20 +39,11 @@ static void run_on(uintptr_t satp)
 /* space with hello loaded (lazy heap) and 2 pages of heap above its break's start; 0 or the error. */
 static int load_hello(struct user_space *space)
 {
-    const struct user_program *program = user_program_find("hello");
-    if (program == NULL)
-        return -E_NOENT;
-    struct elf_image image;
-    struct elf_target target = elf_target_native(USER_WINDOW_START, USER_WINDOW_END);
-    if (elf_load(program->bytes, program->size, &target, &image) != 0)
-        return -E_NOEXEC;
-    int error = user_space_create(space, false, HEAP_LIMIT_BYTES);
-    if (error == 0)
-        error = user_space_load(space, program->bytes, &image);
-    if (error == 0 && user_space_sbrk(space, 2 * PAGE_SIZE) < 0)
-        error = -E_NOMEM;
-    if (error)
+    int error = hello_space_load(space, false, HEAP_LIMIT_BYTES);
+    if (error == 0 && user_space_sbrk(space, 2 * PAGE_SIZE) < 0) {
         user_space_destroy(space);
+        error = -E_NOMEM;
+    }
     return error;
 }
 

@@ -11,29 +11,11 @@
 #include "kernel/base/user_abi.h"
 #include "kernel/mm/buddy.h"
 #include "kernel/mm/pages.h"
-#include "kernel/proc/programs.h"
 #include "kernel/proc/sched.h"
 #include "tests/harness/ktest.h"
+#include "tests/proc/hello_space.h"
 
 #define HEAP_LIMIT_BYTES ((uintptr_t)1 << 20)
-
-/* space, empty, with hello loaded (eager or lazy pages): 0 or the error. */
-static int load_hello(struct user_space *space, bool eager)
-{
-    const struct user_program *program = user_program_find("hello");
-    if (program == NULL)
-        return -E_NOENT;
-    struct elf_image image;
-    struct elf_target target = elf_target_native(USER_WINDOW_START, USER_WINDOW_END);
-    if (elf_load(program->bytes, program->size, &target, &image) != 0)
-        return -E_NOEXEC;
-    int error = user_space_create(space, eager, HEAP_LIMIT_BYTES);
-    if (error == 0)
-        error = user_space_load(space, program->bytes, &image);
-    if (error)
-        user_space_destroy(space);
-    return error;
-}
 
 /* The kernel's view of the program's byte at address (through the direct map), or NULL when unmapped. */
 static volatile uint8_t *byte_at(const struct user_space *space, uintptr_t address)
@@ -52,7 +34,7 @@ KTEST(user_space, lazy_sbrk_maps_on_touch_and_a_shrink_gives_pages_back)
     }
     struct user_space space;
     unsigned long free_before = buddy_free_pages(kernel_pages());
-    KASSERT_EQ(load_hello(&space, false), 0);
+    KASSERT_EQ(hello_space_load(&space, false, HEAP_LIMIT_BYTES), 0);
     uintptr_t start = space.brk;
     KASSERT_EQ(start & (PAGE_SIZE - 1), 0);
     unsigned long held = space.pages;
@@ -95,7 +77,7 @@ KTEST(user_space, eager_sbrk_maps_at_once)
     }
     struct user_space space;
     unsigned long free_before = buddy_free_pages(kernel_pages());
-    KASSERT_EQ(load_hello(&space, true), 0);
+    KASSERT_EQ(hello_space_load(&space, true, HEAP_LIMIT_BYTES), 0);
     uintptr_t start = space.brk;
     unsigned long held = space.pages;
     KASSERT_EQ(user_space_sbrk(&space, 2 * PAGE_SIZE), (long)start);

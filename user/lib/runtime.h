@@ -24,6 +24,9 @@
 #include "kernel/base/errors.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/user_abi.h"
+/* malloc, free, calloc, realloc, ...: lib/malloc/malloc_std.h; their memory comes from the sbrk system call,
+   set up before main. */
+#include "lib/malloc/malloc_std.h"
 #include "user/lib/syscall.h"
 
 /* The program: argc >= 1 arguments, argv[0] its name, argv[argc] NULL. Its result is the exit status. */
@@ -70,19 +73,6 @@ uintptr_t number_argument(int argc, char **argv, int index, uintptr_t fallback);
  */
 void expect(const char *what, long got, long want);
 int expect_finish(void);
-
-/*
- * The C allocation functions: lib/malloc/'s rvmem_ functions under their standard names (same
- * contracts, lib/malloc/malloc.h). Memory comes from the sbrk system call; set up before main.
- */
-void *malloc(size_t size);
-void free(void *block);
-void *calloc(size_t count, size_t size);
-void *realloc(void *block, size_t size);
-void *aligned_alloc(size_t alignment, size_t size);
-int posix_memalign(void **out, size_t alignment, size_t size);
-void *memalign(size_t alignment, size_t size);
-size_t malloc_usable_size(void *block);
 
 /*
  * How many times malloc has asked the kernel to move the break (its sbrk system calls, set-up's
