@@ -7,6 +7,8 @@
 #include "kernel/mm/buddy.h"
 #include "kernel/base/errors.h"
 #include "kernel/mm/memmap.h"
+#include "kernel/base/string.h"
+#include "kernel/mm/vm.h"
 #include "kernel/base/platform.h"
 
 struct buddy pages_allocator; /* extern only for page_alloc/page_free in pages.h */
@@ -49,3 +51,20 @@ struct brk_heap *kernel_heap(void)
 {
     return &machine_heap;
 }
+
+static void *zeroed_table_page(void *context)
+{
+    (void)context;
+    void *page = page_alloc(0);
+    if (page != NULL)
+        memset(page, 0, PAGE_SIZE);
+    return page;
+}
+
+static void free_table_page(void *context, void *table)
+{
+    (void)context;
+    page_free(table, 0);
+}
+
+const struct vm_tables pages_vm_tables = {zeroed_table_page, free_table_page, NULL, 0};

@@ -15,6 +15,7 @@
 
 struct brk_heap;
 struct memmap;
+struct vm_tables;
 
 /*
  * Hands every usable range of map to the page allocator and opens the heap at heap_start
@@ -27,6 +28,12 @@ void pages_init(const struct memmap *map, uintptr_t heap_start, uint64_t heap_ma
 /* The machine's page allocator and heap, for statistics, tests and the monitor. */
 struct buddy *kernel_pages(void);
 struct brk_heap *kernel_heap(void);
+
+/*
+ * Table pages for a page table (vm_init, kernel_space_build: kernel/mm/vm.h): each one page from
+ * page_alloc, zeroed, given back with page_free. The direct map is the identity, so no offset.
+ */
+extern const struct vm_tables pages_vm_tables;
 
 /* The machine's page allocator itself: use kernel_pages(); it is here for the inline wrappers below. */
 extern struct buddy pages_allocator;

@@ -127,22 +127,6 @@ static void describe_machine(void)
         add_device(controllers[i].address, controllers[i].size, controllers[i].name);
 }
 
-/* Table pages: zeroed pages from the page allocator, at their physical address (the identity). */
-static void *table_alloc(void *context)
-{
-    (void)context;
-    void *page = page_alloc(0);
-    if (page != NULL)
-        memset(page, 0, PAGE_SIZE);
-    return page;
-}
-
-static void table_free(void *context, void *table)
-{
-    (void)context;
-    page_free(table, 0);
-}
-
 static void describe_fault(uintptr_t address, uintptr_t scause, char *text, size_t bytes)
 {
     paging_describe(address, text, bytes);
@@ -163,10 +147,9 @@ void paging_start(void)
     describe_image();
     describe_machine();
     enum vm_mode mode = __riscv_xlen == 32 ? VM_MODE_SV32 : VM_MODE_SV39;
-    const struct vm_tables tables = {table_alloc, table_free, NULL, 0};
     unsigned failed = 0;
     uint64_t started = instructions_retired();
-    int error = kernel_space_build(&kernel, mode, &tables, &failed);
+    int error = kernel_space_build(&kernel, mode, &pages_vm_tables, &failed);
     build_instructions = instructions_retired() - started;
     if (error)
         panic("kernel map: cannot map %s: %s", error == -E_NOMEM ? "its tables" : kernel.regions[failed].name,

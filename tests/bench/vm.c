@@ -30,23 +30,6 @@
 #define PAGE PAGE_SIZE
 #define RW (VM_READ | VM_WRITE)
 
-static void *table_alloc(void *context)
-{
-    (void)context;
-    void *page = page_alloc(0);
-    if (page != NULL)
-        memset(page, 0, PAGE);
-    return page;
-}
-
-static void table_free(void *context, void *table)
-{
-    (void)context;
-    page_free(table, 0);
-}
-
-static const struct vm_tables tables = {table_alloc, table_free, NULL, 0};
-
 /* What a caller does after changing a mapping this hart may hold: flush that page here. */
 static inline void flush_local(uintptr_t virtual)
 {
@@ -78,7 +61,7 @@ static uintptr_t page_number(unsigned i)
 
 static bool open_space(void)
 {
-    if (vm_init(&space, MODE, &tables) != 0 || vm_map(&space, BASE, 0x80000000, PAGE, RW) != 0) {
+    if (vm_init(&space, MODE, &pages_vm_tables) != 0 || vm_map(&space, BASE, 0x80000000, PAGE, RW) != 0) {
         kbench_fail("could not set the space up");
         return false;
     }
@@ -168,7 +151,7 @@ KBENCH(vm_direct_map_4G, 0, 200000)
     uint64_t table_bytes = 0;
     for (unsigned round = 0; round < 5; round++) {
         uint64_t start = kbench_start();
-        int result = vm_init(&space, MODE, &tables);
+        int result = vm_init(&space, MODE, &pages_vm_tables);
         if (result == 0)
             result = vm_map(&space, RAM_START, RAM_START, RAM_END - RAM_START, RW | VM_GLOBAL);
         kbench_stop(start);
@@ -210,7 +193,7 @@ KBENCH(vm_kernel_map_this_machine, 200000, 0)
     unsigned failed = 0;
     for (unsigned round = 0; round < 5; round++) {
         uint64_t start = kbench_start();
-        int result = vm_init(&space, MODE, &tables);
+        int result = vm_init(&space, MODE, &pages_vm_tables);
         if (result == 0)
             result = kernel_space_map_regions(kernel, &space, &failed);
         kbench_stop(start);
@@ -236,7 +219,7 @@ KBENCH(vm_kernel_map_this_machine, 200000, 0)
             kernel_space_add(&ram_part, region->start, region->end, region->permissions, region->name) != 0)
             kbench_fail("the RAM part of the description was refused");
     }
-    if (vm_init(&space, MODE, &tables) != 0 || kernel_space_map_regions(&ram_part, &space, &failed) != 0) {
+    if (vm_init(&space, MODE, &pages_vm_tables) != 0 || kernel_space_map_regions(&ram_part, &space, &failed) != 0) {
         kbench_fail("the RAM part of the kernel's map failed to build");
     } else {
         struct vm_stats stats;

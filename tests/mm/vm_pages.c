@@ -18,22 +18,6 @@
 #define MAX_LIVE 64u
 #define VALIDATE_EVERY 65536u
 
-/* Table pages from the machine's page allocator, zeroed. The kernel's direct map is the identity. */
-static void *table_alloc(void *context)
-{
-    (void)context;
-    void *page = page_alloc(0);
-    if (page != NULL)
-        memset(page, 0, PAGE);
-    return page;
-}
-
-static void table_free(void *context, void *table)
-{
-    (void)context;
-    page_free(table, 0);
-}
-
 static struct vm_space space;
 static uintptr_t live[MAX_LIVE];
 static unsigned long mapped_bits[WINDOW_PAGES / (8 * sizeof(unsigned long))];
@@ -55,9 +39,8 @@ KTEST(vm_pages, million_operations_give_every_page_back)
 #else
     enum vm_mode mode = VM_MODE_SV39;
 #endif
-    const struct vm_tables tables = {table_alloc, table_free, NULL, 0};
     unsigned long free_before = buddy_free_pages(kernel_pages());
-    KASSERT_EQ(vm_init(&space, mode, &tables), 0);
+    KASSERT_EQ(vm_init(&space, mode, &pages_vm_tables), 0);
     /* The window straddles a top-level boundary, so that tables of every level come and go. */
     uintptr_t window = vm_leaf_bytes(&space, vm_levels(&space) - 1) - WINDOW_PAGES / 2 * PAGE;
     uint32_t random = 0x2545f491u;
