@@ -26,7 +26,7 @@ static bool interrupt(struct thread *thread, uintptr_t code)
     bool tick = code == TRAP_INTERRUPT_TIMER;
     if (tick)
         thread->preemptions++;
-    if (thread->process->kill.cause != 0 || hart_job_pending() ||
+    if (process_ending(thread->process) || hart_job_pending() ||
         (tick && (thread->yield_at_tick || process_others_runnable(hart_self())))) {
         thread->leave = THREAD_LEAVE_YIELD; /* process_thread_left turns it into KILLED when it is to die */
         return false;
@@ -68,7 +68,8 @@ bool user_trap_exception(struct thread *thread, uintptr_t scause)
                                 .scause = scause,
                                 .address = stval,
                                 .pc = thread->frame.pc,
-                                .region = user_space_region(&process->space, stval)};
+                                .region = user_space_region(&process->space, stval),
+                                .thread_id = thread->id};
     if (scause == TRAP_CAUSE_LOAD_PAGE_FAULT || scause == TRAP_CAUSE_STORE_PAGE_FAULT ||
         scause == TRAP_CAUSE_INSTRUCTION_PAGE_FAULT) {
         enum user_access access = scause == TRAP_CAUSE_LOAD_PAGE_FAULT    ? USER_ACCESS_READ
@@ -85,6 +86,8 @@ bool user_trap_exception(struct thread *thread, uintptr_t scause)
         kill.address = thread->frame.pc; /* not an access: the instruction itself is at fault */
         kill.region = user_space_region(&process->space, thread->frame.pc);
     }
+    if (kill.region == USER_REGION_THREAD_STACK || kill.region == USER_REGION_THREAD_STACK_GUARD)
+        user_space_thread_stack_at(&process->space, kill.address, &kill.stack_slot);
     process_kill_fault(process, &kill);
     thread->leave = THREAD_LEAVE_KILLED;
     return false;
