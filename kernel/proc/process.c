@@ -289,8 +289,8 @@ void process_report_kill(const struct process *process)
 
 /* What process_stop_threads leaves to do once the lock is released. */
 struct process_stop {
-    unsigned long ipi_harts; /* bit i: hart index i runs a thread that must leave */
-    unsigned queued;         /* blocked threads made runnable to end */
+    bool ipi[RVMEM_MAX_HARTS]; /* the hart of that index runs a thread that must leave */
+    unsigned queued;           /* blocked threads made runnable to end */
     int affinity;
 };
 
@@ -308,7 +308,7 @@ static void stop_threads(struct process *process, const struct thread *self, str
         if (thread == self)
             continue;
         if (thread->state == THREAD_RUNNING && thread->hart >= 0 && (unsigned)thread->hart != me)
-            stop->ipi_harts |= 1UL << thread->hart;
+            stop->ipi[thread->hart] = true;
         if (thread->state == THREAD_BLOCKED) {
             thread->waiting = false;
             thread->futex_address = 0;
@@ -322,7 +322,7 @@ static void stop_threads(struct process *process, const struct thread *self, str
 static void stop_send(const struct process_stop *stop)
 {
     for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
-        if (stop->ipi_harts & (1UL << hart))
+        if (stop->ipi[hart])
             sbi_send_ipi(harts[hart].hartid); /* it leaves at its next trap: make one come */
     for (unsigned i = 0; i < stop->queued; i++)
         process_wake_a_hart_for(stop->affinity);

@@ -8,11 +8,6 @@
 #include "kernel/proc/user_space.h"
 #include "kernel/proc/user_space_internal.h"
 
-uintptr_t user_thread_slot_top(unsigned slot)
-{
-    return USER_THREAD_AREA_TOP - (uintptr_t)(slot - 1) * USER_THREAD_SLOT_BYTES;
-}
-
 int user_space_thread_stack_add(struct user_space *space, unsigned slot, long thread_id, uintptr_t stack_bytes,
                                 uintptr_t *top)
 {
@@ -49,13 +44,4 @@ void user_space_thread_stack_remove(struct user_space *space, unsigned slot)
         stack->thread_id = 0;
     }
     spin_unlock(&space->lock);
-}
-
-bool user_space_thread_stack_at(const struct user_space *space, uintptr_t address, struct user_thread_stack *stack)
-{
-    if (address < USER_THREAD_AREA_BOTTOM || address >= USER_THREAD_AREA_TOP)
-        return false;
-    unsigned slot = (unsigned)((USER_THREAD_AREA_TOP - 1 - address) / USER_THREAD_SLOT_BYTES) + 1;
-    *stack = space->thread_stacks[slot];
-    return stack->thread_id != 0;
 }

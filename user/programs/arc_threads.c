@@ -76,7 +76,7 @@ static int rc_keeper(void *argument)
         extra[i] = rc_retain(owned[i]);
         problems += rc_count(owned[i]) != 2;
     }
-    printf("arc_threads: rc: %u values, count 2 each (two owners on one thread)\n", RC_VALUES);
+    printf("arc_threads: rc: %d values, count 2 each (two owners on one thread)\n", RC_VALUES);
     for (unsigned i = 0; i < RC_VALUES; i++) {
         rc_release(owned[i]);
         problems += rc_count(extra[i]) != 1 || rc_destroyed[i] != 0;
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     unsigned threads = (unsigned)number_argument(argc, argv, 1, 4);
     rounds = (unsigned)number_argument(argc, argv, 2, 2000);
     if (threads == 0 || threads >= USER_THREADS_MAX) {
-        printf("arc_threads: between 1 and %u threads\n", USER_THREADS_MAX - 1);
+        printf("arc_threads: between 1 and %d threads\n", USER_THREADS_MAX - 1);
         return 2;
     }
     for (unsigned i = 0; i < VALUES; i++) {
@@ -106,7 +106,7 @@ int main(int argc, char **argv)
             arc_retain(values[i]);
     }
     expect("count with main and every thread owning", (long)arc_count(values[0]), 1 + (long)threads);
-    printf("arc_threads: %u values, count %lu each (main and %u threads)\n", VALUES,
+    printf("arc_threads: %d values, count %lu each (main and %u threads)\n", VALUES,
            (unsigned long)arc_count(values[0]), threads);
     long ids[USER_THREADS_MAX];
     for (unsigned t = 0; t < threads; t++)

@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 {
     workers = (unsigned)number_argument(argc, argv, 1, 4);
     if (workers == 0 || workers >= USER_THREADS_MAX) {
-        printf("threads_basic: between 1 and %u threads\n", USER_THREADS_MAX - 1);
+        printf("threads_basic: between 1 and %d threads\n", USER_THREADS_MAX - 1);
         return 2;
     }
     long ids[USER_THREADS_MAX];

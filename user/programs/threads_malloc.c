@@ -97,7 +97,7 @@ int main(int argc, char **argv)
     threads = (unsigned)number_argument(argc, argv, 1, 4);
     rounds = (unsigned)number_argument(argc, argv, 2, 300);
     if (threads < 2 || threads >= USER_THREADS_MAX) {
-        printf("threads_malloc: between 2 and %u threads\n", USER_THREADS_MAX - 1);
+        printf("threads_malloc: between 2 and %d threads\n", USER_THREADS_MAX - 1);
         return 2;
     }
     long ids[USER_THREADS_MAX];

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 {
     unsigned spinners = (unsigned)number_argument(argc, argv, 1, 3);
     if (spinners == 0 || spinners + 1 >= USER_THREADS_MAX) {
-        printf("threads_spin: between 1 and %u spinners\n", USER_THREADS_MAX - 2);
+        printf("threads_spin: between 1 and %d spinners\n", USER_THREADS_MAX - 2);
         return 2;
     }
     for (unsigned i = 0; i < spinners; i++)
