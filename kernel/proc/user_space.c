@@ -101,9 +101,29 @@ static void *table_alloc(void *context)
     return page_take(context);
 }
 
+/*
+ * Pages unmapped but not given back yet: a shared space's pages go back only once every hart
+ * dropped them from its TLB (leaves and the cached tables above them), one shootdown for a
+ * batch. A table that an unmap empties joins the batch too (table_free): another hart may still
+ * walk it until the shootdown. The slack holds the tables one unmap can free.
+ */
+#define RELEASE_BATCH_PAGES 32
+#define RELEASE_BATCH_SLACK 4
+struct release_batch {
+    uintptr_t from, to; /* the virtual range the batch's pages came from */
+    uintptr_t physical[RELEASE_BATCH_PAGES + RELEASE_BATCH_SLACK];
+    unsigned count;
+};
+
 static void table_free(void *context, void *table)
 {
-    page_give(context, table);
+    struct user_space *space = context;
+    struct release_batch *batch = space->deferred_frees;
+    if (batch && batch->count < RELEASE_BATCH_PAGES + RELEASE_BATCH_SLACK) {
+        batch->physical[batch->count++] = (uintptr_t)table;
+        return;
+    }
+    page_give(space, table);
 }
 
 /* Drops what this hart's TLB may hold for the page (an invalid entry included: no Svvptc). */
@@ -247,17 +267,6 @@ void user_space_destroy(struct user_space *space)
         panic("user space: %lu pages still counted after every page and table went back", space->pages);
 }
 
-/*
- * Pages unmapped but not given back yet: a shared space's pages go back only once every hart
- * dropped them from its TLB, one shootdown for a batch of them.
- */
-#define RELEASE_BATCH_PAGES 32
-struct release_batch {
-    uintptr_t from, to; /* the virtual range the batch's pages came from */
-    uintptr_t physical[RELEASE_BATCH_PAGES];
-    unsigned count;
-};
-
 static void release_batch_flush(struct user_space *space, struct release_batch *batch)
 {
     if (batch->count == 0)
@@ -272,10 +281,12 @@ void user_space_release_pages(struct user_space *space, uintptr_t from, uintptr_
 {
     struct vm_mapping mapping;
     struct release_batch batch = {.count = 0};
+    if (space->shared)
+        space->deferred_frees = &batch;
     for (uintptr_t at = from; at < to && vm_find(&space->vm, at, &mapping) == 0 && mapping.virtual < to;
          at = mapping.virtual + PAGE_SIZE) {
-        vm_unmap(&space->vm, mapping.virtual, PAGE_SIZE); /* a 4 KiB leaf: needs no table, cannot fail */
         if (!space->shared) { /* no other hart runs this space: this hart's fence is enough */
+            vm_unmap(&space->vm, mapping.virtual, PAGE_SIZE); /* a 4 KiB leaf: needs no table, cannot fail */
             fence_page(mapping.virtual);
             page_give(space, (void *)(uintptr_t)mapping.physical);
             continue;
@@ -284,10 +295,12 @@ void user_space_release_pages(struct user_space *space, uintptr_t from, uintptr_
             batch.from = mapping.virtual;
         batch.to = mapping.virtual + PAGE_SIZE;
         batch.physical[batch.count++] = (uintptr_t)mapping.physical;
-        if (batch.count == RELEASE_BATCH_PAGES)
+        vm_unmap(&space->vm, mapping.virtual, PAGE_SIZE); /* the tables it empties join the batch */
+        if (batch.count >= RELEASE_BATCH_PAGES)
             release_batch_flush(space, &batch);
     }
     release_batch_flush(space, &batch);
+    space->deferred_frees = NULL;
     space->generation++;
 }
 

@@ -105,6 +105,7 @@ struct user_space {
     unsigned long filled;              /* pages mapped on first touch */
     unsigned long generation;          /* moves whenever a mapping goes away (TLB: see above) */
     bool shared;                       /* a second thread was created: removals are shot down (see above) */
+    void *deferred_frees; /* while a shared space's removal runs: where the tables it empties wait for the shootdown */
     struct user_thread_stack thread_stacks[USER_PROCESS_THREADS_MAX]; /* by slot; slot 0 (main) unused */
 };
 
