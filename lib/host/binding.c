@@ -7,7 +7,9 @@
  * limited (valgrind refuses 64 GiB) the region is halved until it fits, down to 1 GiB. more_core moves the
  * region's own break; memory given back is returned to the kernel with MADV_DONTNEED, which
  * also makes it read as zero again (sbrk semantics). A thread's first use of its cache registers
- * a pthread key whose destructor gives the cache back (rvmem_malloc_flush_cache); pthread_atfork
+ * a pthread key whose destructor gives the cache back and closes it (rvmem_malloc_close_cache:
+ * blocks that destructors running after it free, or take and free, go straight to their class's
+ * central state instead of a cache nobody flushes again); pthread_atfork
  * handlers take every allocator lock around fork(). Set RVMEM_MALLOC_STATS=1 to have the
  * statistics printed to stderr at exit.
  * In 32-bit processes the region is 1 GiB, halved down to 128 MiB.
@@ -59,10 +61,10 @@ static void *region_more_core(intptr_t increment)
     return region + old;
 }
 
-static void flush_at_thread_exit(void *value)
+static void close_at_thread_exit(void *value)
 {
     (void)value;
-    rvmem_malloc_flush_cache();
+    rvmem_malloc_close_cache();
 }
 
 static void thread_cache_opened(void)
@@ -108,7 +110,7 @@ int rvmem_host_init(void)
     if (!initialized) {
         uint8_t *page_map = NULL;
         int result = -1;
-        if (reserve_region(&page_map) == 0 && pthread_key_create(&thread_exit_key, flush_at_thread_exit) == 0) {
+        if (reserve_region(&page_map) == 0 && pthread_key_create(&thread_exit_key, close_at_thread_exit) == 0) {
             struct malloc_binding binding = {.more_core = region_more_core,
                                              .page_map = page_map,
                                              .page_map_bytes = 2 * (region_bytes / PAGE_BYTES),

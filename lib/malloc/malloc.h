@@ -150,6 +150,16 @@ size_t rvmem_malloc_trim(void);
 void rvmem_malloc_flush_cache(void);
 
 /*
+ * Flushes the calling hart's (thread's) cache and closes it: from then on every malloc of a class
+ * block on this thread takes one block straight from its class's central state, and every free
+ * puts the block straight back there (a lock each), so the cache never holds a block again. For
+ * the end of a thread: the LD_PRELOAD binding calls it from its thread-exit hook, so blocks that
+ * later destructors free (or take and free) are not lost with the thread. Idempotent; a closed
+ * cache stays closed for the rest of the thread. O(cache size).
+ */
+void rvmem_malloc_close_cache(void);
+
+/*
  * The binding: where memory comes from. more_core has sbrk semantics: moves the break by
  * increment bytes and returns the previous break, or (void *)-1 when it cannot (nothing changed).
  * page_map/page_map_bytes: zeroed storage for the page map, two bytes per 4 KiB page of the

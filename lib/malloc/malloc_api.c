@@ -305,6 +305,12 @@ void rvmem_malloc_flush_cache(void)
         small_flush_cache(malloc_cache_self());
 }
 
+void rvmem_malloc_close_cache(void)
+{
+    if (malloc_state.ready)
+        small_close_cache(malloc_cache_self());
+}
+
 size_t rvmem_malloc_trim(void)
 {
     if (!malloc_state.ready)

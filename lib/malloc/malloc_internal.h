@@ -166,7 +166,10 @@ struct malloc_cache {
     uintptr_t heap_start;
     uintptr_t map_span_bytes;
     const uint8_t *page_map;
-    uintptr_t unused;
+    /* Closed (rvmem_malloc_close_cache, at a thread's end): every entry stays dormant, so the fast
+     * paths always fall to the slow ones, which take and give one block at a time straight from
+     * and to the class's central state: the cache holds nothing. */
+    uintptr_t closed;
     void *spares[MALLOC_CACHE_ENTRIES];
     /* A copy of malloc_entry_of_step, so malloc's path for 1009..65536 bytes finds its entry from
      * the cache pointer alone (no table address to form): malloc_cache_start writes it, and a
@@ -417,6 +420,8 @@ static inline void malloc_cache_open(struct malloc_cache *cache)
         malloc_cache_bind(cache);
 }
 void small_flush_cache(struct malloc_cache *cache);
+/* Flushes cache and closes it (struct malloc_cache's closed). O(cache size). */
+void small_close_cache(struct malloc_cache *cache);
 size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);
 size_t small_run_bytes(unsigned class_index);
