@@ -100,7 +100,7 @@ PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
 # Built where the table of embedded user programs is linked (build/user_programs.S): the kernel and the host tests.
 PROC_PROGRAMS     := kernel/proc/programs.c
 PROC_KERNEL       := $(addprefix kernel/proc/,process.c sched.c syscall.c user_copy.c user_space.c user_trap.c)
-LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
+LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_direct.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 # The C names of malloc, for the kernel and the user runtime (the host library exports its own).

@@ -22,7 +22,8 @@
  * O(free blocks of the class), so never on a fast path.
  *
  * Also here, the path every allocation ends in when its class (or TLSF) has nothing left:
- * malloc_alloc_slow reclaims cached blocks and free runs, retries, and counts a failure.
+ * malloc_alloc_slow reclaims cached blocks and free runs, retries, asks for a direct block
+ * (malloc_direct.c: where the binding maps pages), and counts a failure.
  */
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc_internal.h"
@@ -725,6 +726,8 @@ void *malloc_alloc_slow(size_t size)
     void *block = alloc_once(size);
     if (!block && malloc_reclaim())
         block = alloc_once(size);
+    if (!block)
+        block = direct_alloc(MALLOC_ALIGNMENT, size); /* beyond the heap, where the binding maps pages */
     if (!block)
         malloc_note_failure();
     return block;

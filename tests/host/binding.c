@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "kernel/base/misuse.h"
 #include "lib/host/binding.h"
 #include "lib/malloc/malloc.h"
 
@@ -145,12 +149,82 @@ static void test_closed_cache(void)
     CHECK(bytes_in_use_now() == before);
 }
 
+/*
+ * Under an address-space limit a block larger than the region the binding reserved is mapped on
+ * its own: the limit, not the region, bounds the heap. Runs in a child process started afresh
+ * (exec) with RLIMIT_AS set, so the binding reserves its region under the limit as a program
+ * started with `ulimit -v` does.
+ */
+#define LIMIT_BYTES ((uint64_t)4000000 * 1024) /* `ulimit -v 4000000` */
+#define BIG_BLOCK_BYTES ((size_t)2 << 30)
+
+static void test_address_limit(void)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        struct rlimit limit = {LIMIT_BYTES, LIMIT_BYTES};
+        setrlimit(RLIMIT_AS, &limit);
+        execl("/proc/self/exe", "binding-tests", "--address-limit-child", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static unsigned long misuse_reports;
+
+static void count_misuse(const struct misuse_report *report)
+{
+    (void)report;
+    misuse_reports++;
+}
+
+/* The child: a 2 GiB block under the limit, written at both ends and across, freed, taken again. */
+static int address_limit_child(void)
+{
+    for (unsigned round = 0; round < 2; round++) {
+        unsigned char *block = rvmem_malloc(BIG_BLOCK_BYTES);
+        CHECK(block != NULL);
+        if (!block)
+            break;
+        for (size_t offset = 0; offset < BIG_BLOCK_BYTES; offset += (size_t)64 << 20)
+            block[offset] = (unsigned char)(offset >> 26);
+        block[BIG_BLOCK_BYTES - 1] = 0xEE;
+        block[12345] = 0x42;
+        CHECK(block[(size_t)1 << 30] == 16 && block[BIG_BLOCK_BYTES - 1] == 0xEE);
+        CHECK(rvmem_malloc_usable_size(block) >= BIG_BLOCK_BYTES);
+        struct malloc_stats stats;
+        rvmem_malloc_stats(&stats);
+        CHECK(stats.direct_blocks == 1 && stats.direct_bytes >= BIG_BLOCK_BYTES);
+        /* A pointer into the block, and one past a mapping the allocator does not know: refused. */
+        misuse_hook previous = misuse_set_hook(count_misuse);
+        rvmem_free(block + 4096);
+        unsigned char foreign[32];
+        rvmem_free(foreign);
+        CHECK(rvmem_malloc_usable_size(block + 4096) == 0);
+        misuse_set_hook(previous);
+        CHECK(misuse_reports == 3 * (round + 1));
+        /* realloc keeps the contents (a smaller size moves it into the heap). */
+        unsigned char *smaller = rvmem_realloc(block, (size_t)1 << 20);
+        CHECK(smaller != NULL && smaller[0] == 0 && smaller[12345] == 0x42);
+        rvmem_free(smaller);
+        rvmem_malloc_stats(&stats);
+        CHECK(stats.direct_blocks == 0 && stats.direct_bytes == 0);
+    }
+    CHECK(rvmem_malloc_validate() == 0);
+    if (failure)
+        printf("not ok binding.address_limit (child): %s\n", failure);
+    return failure ? 1 : 0;
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
 } tests[] = {
     {"binding.thread_exit_late_free", test_thread_exit_late_free},
     {"binding.closed_cache", test_closed_cache},
+    {"binding.address_limit", test_address_limit},
 };
 
 /* Whether name matches one of the comma-separated globs in filter (a glob without a dot matches the suite). */
@@ -179,6 +253,8 @@ int main(int argc, char **argv)
         printf("not ok binding: rvmem_host_init failed\n");
         return 1;
     }
+    if (argc > 1 && strcmp(argv[1], "--address-limit-child") == 0)
+        return address_limit_child();
     unsigned passed = 0, failed = 0;
     for (unsigned i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (!selected(tests[i].name, filter))
