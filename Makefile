@@ -121,7 +121,7 @@ TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
-                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c paging.c) \
+                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c malloc_binding.c monitor.c paging.c) \
                      $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c malloc_patterns.c user.c) \
                      $(addprefix tests/proc/,hello_space.c process.c user_copy.c user_space.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
