@@ -100,7 +100,7 @@ PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
 # Built where the table of embedded user programs is linked (build/user_programs.S): the kernel and the host tests.
 PROC_PROGRAMS     := kernel/proc/programs.c
 PROC_KERNEL       := $(addprefix kernel/proc/,process.c sched.c syscall.c user_copy.c user_space.c user_trap.c)
-LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
+LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_direct.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 # The C names of malloc, for the kernel and the user runtime (the host library exports its own).
@@ -121,12 +121,14 @@ TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
-                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c paging.c) \
+                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c malloc_binding.c monitor.c paging.c) \
                      $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c malloc_patterns.c user.c) \
                      $(addprefix tests/proc/,hello_space.c process.c user_copy.c user_space.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
+# The host binding's own tests (real threads, process limits): linked with build/host/librvmem.a.
+TESTS_HOST_LIB    := tests/host/binding.c
 FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_elf.c fuzz_fdt.c fuzz_malloc.c fuzz_vm.c)
 HOSTBENCH_SOURCES := tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c
 HOSTPATTERNS_SOURCES := tests/hostbench/malloc_patterns.c tests/lib/malloc_workloads.c
@@ -342,6 +344,7 @@ test: all $(BUILD)/host-tests fuzz-targets host $(BUILD)/malloc-patterns $(if $(
       $(BUILD)/bounce-$(RELOCATED_ADDR).bin
 	python3 tools/test.py --kernel $(BUILD)/kernel.elf --host $(BUILD)/host-tests --machine $(MACHINE) \
 	    --preload $(BUILD)/host/librvmem_malloc.so --plain-host $(BUILD)/host/host-tests-plain \
+	    --binding-tests $(BUILD)/host/binding-tests \
 	    --patterns $(BUILD)/malloc-patterns \
 	    $(if $(TESTS),,--checked-kernel $(CHECKED_BUILD)/kernel.elf) \
 	    $(if $(TESTS),,--relocated $(BUILD)/kernel.bin --bounce $(BUILD)/bounce-$(RELOCATED_ADDR).bin --relocated-address $(RELOCATED_ADDR)) \
@@ -435,8 +438,9 @@ $(BUILD)/host-tests: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check-host-tools
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ $(HOST_SOURCES)
 
-host-test: $(BUILD)/host-tests
+host-test: $(BUILD)/host-tests $(BUILD)/host/binding-tests
 	$(BUILD)/host-tests $(TESTS)
+	$(BUILD)/host/binding-tests '$(TESTS)'
 
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c linked with the portable sources.
 FUZZ_TARGETS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SOURCES))
@@ -470,7 +474,11 @@ $(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(HOST_CFLAGS)) -o $@ $(HOST_SOURCES)
-host: $(BUILD)/host/librvmem.a $(BUILD)/host/librvmem_malloc.so $(BUILD)/host/host-tests-plain
+# The binding's tests (tests/host/binding.c) on the library itself, without sanitizers.
+$(BUILD)/host/binding-tests: $(TESTS_HOST_LIB) $(BUILD)/host/librvmem.a $(HEADERS) | check-host-tools
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOST_CC) -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST -pthread -o $@ $(TESTS_HOST_LIB) $(BUILD)/host/librvmem.a
+host: $(BUILD)/host/librvmem.a $(BUILD)/host/librvmem_malloc.so $(BUILD)/host/host-tests-plain $(BUILD)/host/binding-tests
 
 fuzz-targets: $(FUZZ_TARGETS)
 fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS) $(USER_EMBEDDED)
@@ -490,7 +498,7 @@ format:
 
 # Every source in one layer's list above (tests/lib/malloc_workloads.c is shared with the host bench).
 LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(LIB_STD_NAMES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(PROC_KERNEL) $(TOP_KERNEL) \
-                 $(TESTS_PORTABLE) $(TESTS_KERNEL) $(TESTS_HOST) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c \
+                 $(TESTS_PORTABLE) $(TESTS_KERNEL) $(TESTS_HOST) $(TESTS_HOST_LIB) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c \
                  tests/hostbench/malloc_patterns.c $(USER_LIB_SOURCES) $(USER_PROGRAM_SOURCES)
 # The call graphs of the kernel and of the user runtime's own files.
 USER_LIB_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter $(BUILD)/user/objects/user/%.c.o,$(USER_RUNTIME_OBJECTS)))
