@@ -14,7 +14,7 @@
 #   host          the allocator for the host: build/host/librvmem.a and the LD_PRELOAD library
 #   user          the user programs alone (user/programs/), as the kernel embeds them
 #   fuzz          the libFuzzer targets, FUZZ_SECONDS each
-#   stack-report  the worst-case stack depth of every entry point
+#   stack-report  the worst-case stack depth of every entry point, the kernel's and each user program's
 #   format, lint  clang-format in place; the layering, format and cppcheck checks
 #   deps          install every tool with apt-get
 #   clean         remove build/
@@ -215,8 +215,33 @@ $(BUILD)/user/$(1).elf: $(USER_CRT0) $(call user_object,$(call user_program_sour
 endef
 $(foreach name,$(USER_PROGRAM_NAMES),$(eval $(call user_program_rule,$(name))))
 
-# What the kernel embeds: the ELF file without its symbols and debug information.
-$(BUILD)/user/embedded/%: $(BUILD)/user/%.elf
+# Each program's worst-case stack (docs/STACK.md): main, through user_start, within
+# USER_MAIN_STACK_BYTES less the entry block's page, and each thread entry it declares with
+# USER_THREAD_ENTRY (user/lib/stack_request.h) within the bytes it asks for, the runtime's thread
+# start (USER_THREAD_START) below it. A program whose worst case does not fit, or is not proven
+# (--strict), is not embedded: the build fails. The runtime's call graphs are all given; only what
+# the program's entries reach counts.
+USER_THREAD_START     = user_thread_start
+USER_STACK_REPORT     = python3 tools/stack_report.py --stack-size $(call user_abi_constant,USER_MAIN_STACK_BYTES) \
+                        --stack-name USER_MAIN_STACK_BYTES --reserved $(call user_abi_constant,USER_ENTRY_BLOCK_BYTES_MAX) \
+                        --trap-frame 0 --trap-handler none --entry user_start --thread-start $(USER_THREAD_START) \
+                        --indirect-targets tools/stack_indirect_targets_user.txt --recursion tools/stack_recursion.txt --strict
+USER_RUNTIME_CALL_GRAPHS := $(patsubst %.c.o,%.c.ci,$(USER_RUNTIME_OBJECTS))
+user_program_objects  = $(call user_object,$(call user_program_sources,$(1)) $(call user_shared_sources,$(1)))
+define user_stack_rule
+$(BUILD)/user/$(1).stack.txt: $(BUILD)/user/$(1).elf tools/stack_report.py tools/stack_requests.py \
+                              tools/stack_indirect_targets_user.txt tools/stack_recursion.txt
+	@echo "  STACK   $$@"
+	$(Q)$$(USER_STACK_REPORT) $(addprefix --stack-requests ,$(call user_program_objects,$(1))) \
+	    $(patsubst %.o,%.ci,$(filter %.c.o,$(call user_program_objects,$(1)))) $$(USER_RUNTIME_CALL_GRAPHS) \
+	    > $$@.tmp || { cat $$@.tmp; rm -f $$@ $$@.tmp; exit 1; }
+	$(Q)mv $$@.tmp $$@
+endef
+$(foreach name,$(USER_PROGRAM_NAMES),$(eval $(call user_stack_rule,$(name))))
+
+# What the kernel embeds: the ELF file without its symbols and debug information (once its stack
+# report holds).
+$(BUILD)/user/embedded/%: $(BUILD)/user/%.elf $(BUILD)/user/%.stack.txt
 	@mkdir -p $(@D)
 	$(Q)$(OBJCOPY) --strip-all $< $@
 
@@ -289,8 +314,9 @@ STACK_REPORT = python3 tools/stack_report.py --stack-size $(STACK_SIZE) \
     --indirect-targets tools/stack_indirect_targets.txt --recursion tools/stack_recursion.txt --strict \
     $(KERNEL_CALL_GRAPHS)
 
-stack-report: $(KERNEL_OBJECTS)
+stack-report: $(KERNEL_OBJECTS) $(patsubst %,$(BUILD)/user/%.stack.txt,$(USER_PROGRAM_NAMES))
 	$(Q)$(STACK_REPORT)
+	$(Q)for name in $(USER_PROGRAM_NAMES); do echo; echo "user program $$name:"; cat $(BUILD)/user/$$name.stack.txt; done
 
 $(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_indirect_targets.txt tools/stack_recursion.txt
 	@echo "  STACK   $@"
