@@ -18,6 +18,7 @@
  * statistics printed to stderr at exit.
  * In 32-bit processes the region is 1 GiB, halved down to 128 MiB.
  */
+#define _GNU_SOURCE /* mremap */
 #include "lib/host/binding.h"
 
 #include <pthread.h>
@@ -71,6 +72,12 @@ static void *map_pages(size_t bytes)
 {
     void *start = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return start == MAP_FAILED ? NULL : start;
+}
+
+static void *remap_pages(void *start, size_t old_bytes, size_t new_bytes)
+{
+    void *moved = mremap(start, old_bytes, new_bytes, MREMAP_MAYMOVE);
+    return moved == MAP_FAILED ? NULL : moved;
 }
 
 static void unmap_pages(void *start, size_t bytes)
@@ -148,7 +155,8 @@ int rvmem_host_init(void)
                                              .page_map_bytes = 2 * (region_bytes / PAGE_BYTES),
                                              .thread_cache_opened = thread_cache_opened,
                                              .map_pages = map_pages,
-                                             .unmap_pages = unmap_pages};
+                                             .unmap_pages = unmap_pages,
+                                             .remap_pages = remap_pages};
             result = rvmem_malloc_init(&binding);
         }
         if (result == 0) {

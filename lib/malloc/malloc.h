@@ -19,7 +19,8 @@
  *   large (> 64 KiB, alignments above 32, and class sizes whose new run does not fit): TLSF (two-level segregated fit,
  * O(1)) with boundary tags and immediate coalescing, under one lock; the free top of the heap goes back through sbrk.
  *   direct (host only): a request the heap cannot hold (more-core refused) is mapped by the binding
- *          as its own block (map_pages), registered so free recognises it, unmapped when freed.
+ *          as its own block (map_pages), registered so free recognises it, unmapped when freed; so is
+ *          a block realloc grows past 128 KiB, which from then on grows by remapping (remap_pages).
  *
  * Contract, for every function here:
  *   - Alignment: every block is aligned to at least MALLOC_ALIGNMENT (16) bytes.
@@ -114,6 +115,7 @@ struct malloc_stats {
     size_t failed_requests;      /* requests that returned NULL for lack of memory */
     size_t direct_blocks;        /* blocks mapped beyond the heap by the binding (host only; in bytes_in_use) */
     size_t direct_bytes;         /* their bytes (whole pages) */
+    size_t direct_resizes;       /* reallocs that resized a direct block by remapping, not copying (ever) */
     struct malloc_class_stats {
         uint32_t block_bytes;  /* size of a block of this class */
         uint32_t in_use;       /* blocks the program holds */
@@ -185,6 +187,11 @@ struct malloc_binding {
        with no allocator lock held, except the one-time mapping of the registry of such blocks. */
     void *(*map_pages)(size_t bytes);
     void (*unmap_pages)(void *start, size_t bytes);
+    /* Optional, with the two above (NULL: none): resizes a mapping map_pages made from old_bytes
+       to new_bytes (whole pages), moving it if need be, the bytes it held kept and new ones zero;
+       returns its start, or NULL with the mapping unchanged (LD_PRELOAD: mremap). realloc then
+       grows a large block past 128 KiB by remapping instead of copying (docs/MALLOC.md). */
+    void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes);
 };
 
 /*

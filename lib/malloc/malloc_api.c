@@ -252,11 +252,18 @@ void *rvmem_realloc(void *block, size_t size)
     } else if ((have = direct_bytes_of((uintptr_t)block)) != 0) {
         if (size <= have && size > have / 2)
             return block;
+        void *resized = size >= MALLOC_REMAP_MIN_BYTES ? direct_resize(block, size) : NULL;
+        if (resized)
+            return resized;
     } else {
         malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
         return NULL;
     }
-    void *moved = rvmem_malloc(size);
+    void *moved = NULL;
+    if (size > have && size >= MALLOC_REMAP_MIN_BYTES && direct_remaps())
+        moved = direct_alloc(MALLOC_ALIGNMENT, size); /* from now on it grows by remapping (malloc_direct.c) */
+    if (!moved)
+        moved = rvmem_malloc(size);
     if (!moved)
         return size <= have ? block : NULL; /* shrinking never fails: keep the block */
     memcpy(moved, block, size < have ? size : have);
@@ -342,6 +349,7 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
     if (binding->map_pages && binding->unmap_pages) {
         malloc_state.map_pages = binding->map_pages;
         malloc_state.unmap_pages = binding->unmap_pages;
+        malloc_state.remap_pages = binding->remap_pages;
     }
     malloc_state.page_map = binding->page_map;
     malloc_state.heap_start = ((uintptr_t)current + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);

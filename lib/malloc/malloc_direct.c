@@ -12,6 +12,11 @@
  * quarters full, deletion by backward shift); the registry holds at most DIRECT_MAX_BLOCKS
  * blocks, after which direct allocation fails like exhaustion. One lock of its own, never held
  * with another allocator lock.
+ *
+ * Growing buffers (realloc, malloc_api.c): a large block that grows past MALLOC_REMAP_MIN_BYTES
+ * and cannot grow in place is copied once into a direct block, where the binding's remap_pages
+ * (mremap on the host) resizes it from then on, moving pages rather than bytes, as glibc does
+ * with its mmapped chunks.
  */
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc_internal.h"
@@ -158,6 +163,45 @@ bool direct_free(void *block)
     return true;
 }
 
+void *direct_resize(void *block, size_t size)
+{
+    uintptr_t start = (uintptr_t)block;
+    size_t bytes;
+    if (!malloc_state.remap_pages || __builtin_add_overflow(size, PAGE_SIZE - 1, &bytes))
+        return NULL;
+    bytes &= ~(size_t)(PAGE_SIZE - 1);
+    /* Out of the registry while the system moves it (a lookup meanwhile would be a race in the
+     * program: a free or realloc of the block during its realloc), back in under its new start. */
+    spin_lock(&D->lock);
+    size_t slot = (start & (PAGE_SIZE - 1)) ? DIRECT_SLOTS : find_slot(start);
+    size_t old_bytes = slot < DIRECT_SLOTS ? D->slots[slot].bytes : 0;
+    if (old_bytes) {
+        remove_slot(slot);
+        D->count--;
+        D->bytes -= old_bytes;
+    }
+    spin_unlock(&D->lock);
+    if (!old_bytes)
+        return NULL;
+    void *moved = bytes == old_bytes ? block : malloc_state.remap_pages(block, old_bytes, bytes);
+    uintptr_t now = moved ? (uintptr_t)moved : start;
+    size_t now_bytes = moved ? bytes : old_bytes;
+    spin_lock(&D->lock);
+    bool recorded = insert_block(now, now_bytes); /* the slot it left is free: this cannot fail */
+    D->resizes += moved != NULL;
+    spin_unlock(&D->lock);
+    if (!recorded)
+        panic("malloc: direct block %p lost from its registry", (void *)now);
+    if (!moved)
+        return NULL;
+    if (bytes > old_bytes)
+        __atomic_fetch_add(&malloc_state.large_bytes_out, bytes - old_bytes, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_sub(&malloc_state.large_bytes_out, old_bytes - bytes, __ATOMIC_RELAXED);
+    malloc_note_peak();
+    return moved;
+}
+
 uintptr_t direct_start_containing(uintptr_t address)
 {
     if (!__atomic_load_n(&D->count, __ATOMIC_RELAXED))
@@ -173,10 +217,11 @@ uintptr_t direct_start_containing(uintptr_t address)
     return found;
 }
 
-void direct_stats(size_t *blocks, size_t *bytes)
+void direct_stats(size_t *blocks, size_t *bytes, size_t *resizes)
 {
     spin_lock(&D->lock);
     *blocks = D->count;
     *bytes = D->bytes;
+    *resizes = D->resizes;
     spin_unlock(&D->lock);
 }

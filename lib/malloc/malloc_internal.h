@@ -294,6 +294,7 @@ struct direct_registry {
     struct spinlock lock;
     struct direct_slot *slots; /* mapped on first use (NULL: no direct block yet) */
     size_t count;              /* live direct blocks */
+    size_t resizes;            /* direct blocks resized by remap_pages, ever */
     size_t bytes;              /* their mapped bytes */
 };
 
@@ -315,6 +316,7 @@ struct malloc_state {
     struct tlsf_state tlsf;
     void *(*map_pages)(size_t bytes); /* the binding's, for direct blocks (NULL: none) */
     void (*unmap_pages)(void *start, size_t bytes);
+    void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes); /* NULL: direct blocks do not move */
     struct direct_registry direct;
 };
 
@@ -470,13 +472,37 @@ void large_free(void *block);
  * block starting at block, 0 when no direct block starts there (reads only the registry).
  * direct_free: unmaps it and returns true, or false (nothing changed) when block is not one.
  * direct_start_containing: the start of the direct block holding address, or 0 (O(registry):
- * the checked build's check of a pointer before reading its header). direct_stats: count, bytes.
+ * the checked build's check of a pointer before reading its header). direct_stats: count, bytes,
+ * resizes by remapping.
  */
 void *direct_alloc(size_t alignment, size_t size);
 size_t direct_bytes_of(uintptr_t block);
 bool direct_free(void *block);
 uintptr_t direct_start_containing(uintptr_t address);
-void direct_stats(size_t *blocks, size_t *bytes);
+void direct_stats(size_t *blocks, size_t *bytes, size_t *resizes);
+
+/*
+ * A large block that grows past MALLOC_REMAP_MIN_BYTES and cannot grow in place becomes a direct
+ * block once (one copy), where the binding can move pages instead of copying them (remap_pages);
+ * below that, or without remap_pages, realloc moves it within the heap as before. A direct block
+ * realloc'd to MALLOC_REMAP_MIN_BYTES or more is resized by remapping; below, it moves into the
+ * heap. glibc's default mmap threshold is the same 128 KiB.
+ */
+#define MALLOC_REMAP_MIN_BYTES ((size_t)128 << 10)
+
+/*
+ * Resizes the direct block starting at block to hold size bytes (rounded up to pages) by the
+ * binding's remap_pages, which may move it: returns its start, or NULL with the block unchanged
+ * (no remap_pages, block not a direct block, or the system refused). O(1) expected plus the
+ * system call; no bytes are copied.
+ */
+void *direct_resize(void *block, size_t size);
+
+/* Whether growing blocks become direct blocks that move by remapping (the binding offers remap_pages). */
+static inline bool direct_remaps(void)
+{
+    return malloc_state.remap_pages != NULL;
+}
 
 /* TLSF (malloc_tlsf.c). Sizes are payload bytes; returned pointers are payloads (16-aligned). */
 void *tlsf_alloc(size_t size);

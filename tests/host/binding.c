@@ -205,7 +205,7 @@ static int address_limit_child(void)
         CHECK(rvmem_malloc_usable_size(block + 4096) == 0);
         misuse_set_hook(previous);
         CHECK(misuse_reports == 3 * (round + 1));
-        /* realloc keeps the contents (a smaller size moves it into the heap). */
+        /* realloc keeps the contents (a smaller size above 128 KiB shrinks it where it is). */
         unsigned char *smaller = rvmem_realloc(block, (size_t)1 << 20);
         CHECK(smaller != NULL && smaller[0] == 0 && smaller[12345] == 0x42);
         rvmem_free(smaller);
@@ -218,6 +218,50 @@ static int address_limit_child(void)
     return failure ? 1 : 0;
 }
 
+/*
+ * A buffer that realloc grows while the block after it stays (so it cannot grow in place): past
+ * 128 KiB it becomes a direct block, copied once, and from then on grows by remapping, its
+ * contents kept; shrunk below 128 KiB it moves back into the heap.
+ */
+#define REGROW_STEP_BYTES ((size_t)64 << 10)
+#define REGROW_MAX_BYTES ((size_t)8 << 20)
+
+static void test_realloc_grows_by_remapping(void)
+{
+    struct malloc_stats before, stats;
+    rvmem_malloc_stats(&before);
+    unsigned char *buffer = rvmem_malloc(REGROW_STEP_BYTES);
+    unsigned char *blocker = rvmem_malloc(REGROW_STEP_BYTES);
+    CHECK(buffer != NULL && blocker != NULL);
+    if (!buffer || !blocker)
+        return;
+    size_t bytes = REGROW_STEP_BYTES, steps = 0;
+    memset(buffer, 0xA5, bytes);
+    while (bytes < REGROW_MAX_BYTES) {
+        unsigned char *grown = rvmem_realloc(buffer, bytes + REGROW_STEP_BYTES);
+        CHECK(grown != NULL);
+        if (!grown)
+            break;
+        CHECK(grown[0] == 0xA5 &&
+              grown[bytes - 1] == (bytes == REGROW_STEP_BYTES ? 0xA5 : (unsigned char)(bytes >> 16)));
+        buffer = grown;
+        bytes += REGROW_STEP_BYTES;
+        buffer[bytes - 1] = (unsigned char)(bytes >> 16);
+        steps++;
+    }
+    rvmem_malloc_stats(&stats);
+    CHECK(stats.direct_blocks == before.direct_blocks + 1);
+    /* Every growth from 192 KiB on remapped (the growth to 128 KiB moved it out of the heap once). */
+    CHECK(stats.direct_resizes - before.direct_resizes == steps - 1);
+    unsigned char *shrunk = rvmem_realloc(buffer, REGROW_STEP_BYTES);
+    CHECK(shrunk != NULL && shrunk[0] == 0xA5 && shrunk[REGROW_STEP_BYTES - 1] == 0xA5);
+    rvmem_malloc_stats(&stats);
+    CHECK(stats.direct_blocks == before.direct_blocks); /* back in the heap */
+    rvmem_free(shrunk ? shrunk : buffer);
+    rvmem_free(blocker);
+    CHECK(rvmem_malloc_validate() == 0);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -225,6 +269,7 @@ static const struct {
     {"binding.thread_exit_late_free", test_thread_exit_late_free},
     {"binding.closed_cache", test_closed_cache},
     {"binding.address_limit", test_address_limit},
+    {"binding.realloc_grows_by_remapping", test_realloc_grows_by_remapping},
 };
 
 /* Whether name matches one of the comma-separated globs in filter (a glob without a dot matches the suite). */
