@@ -165,7 +165,7 @@ all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
 # image. The runtime is user/lib/ plus the portable base and lib/ (malloc, box, vec, rc, arc)
 # compiled for U-mode: one archive, from which each program takes what it uses. The objects get
 # GCC's .su and .ci files like the kernel's, for a stack report of each program.
-USER_LIB_SOURCES     := $(addprefix user/lib/,crt0.S expect.c malloc_user.c mutex.c parse.c platform_user.c start.c stdio.c thread.c)
+USER_LIB_SOURCES     := $(addprefix user/lib/,bench.c crt0.S expect.c malloc_user.c mutex.c parse.c platform_user.c start.c stdio.c thread.c)
 USER_RUNTIME_SOURCES := $(filter-out %.S,$(USER_LIB_SOURCES)) $(BASE_PORTABLE) $(BASE_KERNEL) $(LIB_PORTABLE) $(LIB_STD_NAMES)
 USER_PROGRAM_NAMES   := $(sort $(basename $(notdir $(wildcard user/programs/*.c))) \
                           $(notdir $(patsubst %/,%,$(dir $(wildcard user/programs/*/*.c)))))

@@ -35,7 +35,8 @@ A function's depth is its own frame plus the deepest depth among the functions i
   it asks for, with the frame of --thread-start (the runtime's function that calls every entry)
   on top: depth(entry) + frame(thread start) <= BYTES. The thread start itself, with what it
   does after the entry returns, must fit the smallest request (its indirect call, the entry,
-  reaches nothing there unless --indirect-targets says otherwise). An entry not in the call graph is
+  reaches nothing there unless --indirect-targets says otherwise). A declared entry is no other
+  indirect call's target, whatever the rules' patterns match. An entry not in the call graph is
   bad input.
 Exit status: 1 when a depth breaks the budget (a bounded worst case, or the lower bound of an
 unbounded one), or with --strict when any depth is unbounded; 2 on bad input; 0 otherwise.
@@ -237,8 +238,10 @@ def copy_for_callers(graph, rules):
     return missing, unused
 
 
-def resolve_indirect_calls(graph, rules, excluded, verbose):
-    """Adds an "indirect" call from each indirect callsite to each of its targets; prints how."""
+def resolve_indirect_calls(graph, rules, excluded, verbose, thread_entries=frozenset()):
+    """Adds an "indirect" call from each indirect callsite to each of its targets; prints how.
+    thread_entries (--stack-requests) are no callsite's target: only the thread start calls them,
+    and each is checked on its own stack."""
     called = {callee for f in graph.functions.values() for callee, _, _ in f.calls}
     # Names starting with "__" are the compiler's hooks (__stack_chk_fail): generated code calls
     # them directly, never through a pointer.
@@ -254,7 +257,8 @@ def resolve_indirect_calls(graph, rules, excluded, verbose):
         context_keys = [caller.context[0]] if caller.context else []
         original_title = caller_title.split(">", 1)[0]
         key = next((k for k in context_keys + site_keys + [original_title, caller.name, "*"] if k in rules), None)
-        targets = default if key is None else sorted({t for name in rules[key] for t in graph.find(name)})
+        targets = default if key is None else sorted({t for name in rules[key] for t in graph.find(name)
+                                                      if t not in thread_entries})
         missing.update(name for name in rules.get(key, []) if not graph.find(name))
         for target in targets:
             caller.calls.append((target, site, "indirect"))
@@ -722,7 +726,7 @@ def main(argv=None):
           f" - {args.reserved} reserved = {budget} per hart; trap frame {args.trap_frame} bytes")
     if starts:
         rules.setdefault(args.thread_start, [])  # its call of the entry: each entry is checked on its own, below
-    resolve_indirect_calls(graph, rules, excluded, args.verbose)
+    resolve_indirect_calls(graph, rules, excluded, args.verbose, {t for _, _, titles in threads for t in titles})
     drop_nested_protector_failures(graph)
     exclusion_lines = apply_exclusions(graph, bounds)
     analysis = Analysis(graph, bounds)

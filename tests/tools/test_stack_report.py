@@ -380,6 +380,21 @@ class ThreadStacks(unittest.TestCase):
         self.assertIn("user_start needs 176 bytes, more than the 160 bytes of stack: raise USER_MAIN_STACK_BYTES",
                       errors)
 
+    def test_a_pattern_rule_never_reaches_a_thread_entry(self):
+        # helper's indirect call goes to program.c:*worker by the rule: worker itself would make
+        # worker -> helper -> worker a recursion, but a declared entry is left out of every rule.
+        with tempfile.TemporaryDirectory() as directory:
+            rules = os.path.join(directory, "rules.txt")
+            with open(rules, "w") as file:
+                file.write("* program.c:*worker\n")
+            path = os.path.join(directory, "program.o")
+            elf_object(path, {".rvmem_stack_requests": request("worker", 4096)})
+            status, output, _ = run(*self.ARGS, "--indirect-targets", rules, "--stack-requests", path,
+                                    fixture("threads_indirect.ci"))
+        self.assertEqual(status, 0, output)
+        self.assertIn("in helper: small_worker (--indirect-targets *)", output)
+        self.assertIn("thread program.c:worker (asks 4096 bytes): 3016 bytes", output)
+
     def test_an_unknown_entry_or_a_bad_record_is_bad_input(self):
         status, _, errors = self.run_with([request("no_such_function", 4096)])
         self.assertEqual(status, 2)

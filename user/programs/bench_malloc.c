@@ -20,6 +20,7 @@
  */
 #include "lib/malloc/malloc.h"
 #include "tests/lib/malloc_workloads.h"
+#include "user/lib/bench.h"
 #include "user/lib/runtime.h"
 
 #define LARSON_SLOTS 5000
@@ -41,19 +42,6 @@ struct probe_state {
     unsigned long sbrk_calls_before;
     size_t run_changes_before;
 };
-
-/* The least cost of two reads of the counter back to back: what every sample has in it besides the call. */
-static uint64_t measure_overhead(void)
-{
-    uint64_t least = UINT64_MAX;
-    for (unsigned i = 0; i < 100; i++) {
-        uint64_t start = instructions_retired();
-        uint64_t end = instructions_retired();
-        if (end - start < least)
-            least = end - start;
-    }
-    return least;
-}
 
 static void series_add(struct series *into, uint64_t value)
 {
@@ -135,7 +123,7 @@ int main(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    overhead = measure_overhead();
+    overhead = bench_meter_start().overhead;
 
     static const struct malloc_table table = {"user", rvmem_malloc, rvmem_free, NULL, NULL};
     struct probe_state state;
