@@ -99,8 +99,8 @@ MM_KERNEL         := $(addprefix kernel/mm/,pages.c sbrk.c)
 PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
 # Built where the table of embedded user programs is linked (build/user_programs.S): the kernel and the host tests.
 PROC_PROGRAMS     := kernel/proc/programs.c
-PROC_KERNEL       := $(addprefix kernel/proc/,process.c sched.c syscall.c thread.c thread_area.c user_copy.c user_space.c user_space_threads.c \
-                     user_trap.c)
+PROC_KERNEL       := $(addprefix kernel/proc/,process.c process_report.c sched.c syscall.c thread.c thread_area.c user_copy.c \
+                       user_space.c user_space_regions.c user_space_threads.c user_trap.c)
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
