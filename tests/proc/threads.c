@@ -250,14 +250,24 @@ KTEST(process_threads, killing_a_process_ends_its_threads_on_every_hart)
     const char *argv[] = {"threads_spin", "3"};
     KASSERT_EQ(start(&run, argv, 2, false, PROCESS_ANY_HART), 0);
     bool busy = output_shows(&run, "every thread is busy");
-    struct process_info info;
+    struct process_info info, regions_info;
     unsigned listed = process_list(&info, 1);
+    /* The monitor's vm PID: each thread's stack and the guard below it, as regions. */
+    struct user_space_region_info regions[32];
+    int region_count = process_regions(run.pid, regions, 32, &regions_info);
+    unsigned stacks = 0, guards = 0;
+    for (int i = 0; i < region_count; i++) {
+        stacks += regions[i].region == USER_REGION_THREAD_STACK;
+        guards += regions[i].region == USER_REGION_THREAD_STACK_GUARD && regions[i].mapped_pages == 0;
+    }
     /* Killed and reaped whatever happened above: the next tests need the machine back. */
     int kill_error = process_kill(run.pid, USER_KILL_REQUESTED);
     KASSERT_EQ(finish(&run), 0);
     KASSERT(busy);
     KASSERT_EQ(listed, 1);
     KASSERT_EQ(info.threads, 5); /* main, 3 spinners and the sleeper */
+    KASSERT_EQ(stacks, 4);
+    KASSERT_EQ(guards, 4);
     KASSERT_EQ(kill_error, 0);
     KASSERT(WAIT_KILLED(run.result.wait_status));
     KASSERT_EQ(WAIT_KILL_CAUSE(run.result.wait_status), USER_KILL_REQUESTED);
