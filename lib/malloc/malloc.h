@@ -152,6 +152,18 @@ int rvmem_malloc_validate(void);
  */
 size_t rvmem_malloc_trim(void);
 
+/*
+ * rvmem_malloc_trim on every hart: each hart gives its own cached blocks back to the central
+ * lists (run_on_all_harts, kernel/base/platform.h: in the kernel an IPI asks each of the others,
+ * since no hart can empty another's cache safely while it may be in use; on the host, where caches
+ * belong to threads, it runs on the caller alone), then runs whose blocks are all free are
+ * released and the free top of the heap goes back through more-core. Returns the bytes given
+ * back. In the kernel: from the boot hart only, never from inside run_on_all_harts (not
+ * reentrant), with the other harts idle (waiting for work), as in the monitor and between tests.
+ * O(harts x cache size + free small blocks).
+ */
+size_t rvmem_malloc_trim_all_harts(void);
+
 /* Gives the calling hart's cached small blocks back to the central lists (O(cache size)). */
 void rvmem_malloc_flush_cache(void);
 
