@@ -146,7 +146,8 @@ int rvmem_malloc_validate(void);
 
 /*
  * Gives the calling hart's cached small blocks back to the central lists, then releases runs
- * whose blocks are all free and the free top of the heap through the more-core function.
+ * whose blocks are all free and the free top of the heap through the more-core function, and,
+ * where the binding has release_pages (the host), the whole pages inside every free chunk.
  * Call at thread exit (LD_PRELOAD does) and before checking that everything came back.
  * Returns the bytes given back through more-core. O(free small blocks) - not for fast paths.
  */
@@ -204,6 +205,11 @@ struct malloc_binding {
        returns its start, or NULL with the mapping unchanged (LD_PRELOAD: mremap). realloc then
        grows a large block past 128 KiB by remapping instead of copying (docs/MALLOC.md). */
     void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes);
+    /* Optional (NULL: none; the kernel offers none): whole pages inside the heap that hold nothing
+       (free memory) and whose contents may be dropped: afterwards they read as zero and hold no
+       memory until touched (LD_PRELOAD: madvise MADV_DONTNEED). rvmem_malloc_trim gives the free
+       chunks' inner pages back this way, not only the top of the heap. */
+    void (*release_pages)(void *start, size_t bytes);
 };
 
 /*

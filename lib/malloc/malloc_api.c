@@ -359,6 +359,7 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
         malloc_state.unmap_pages = binding->unmap_pages;
         malloc_state.remap_pages = binding->remap_pages;
     }
+    malloc_state.release_pages = binding->release_pages;
     malloc_state.page_map = binding->page_map;
     malloc_state.heap_start = ((uintptr_t)current + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     size_t pages = binding->page_map_bytes / 2;
