@@ -14,7 +14,7 @@
 #   host          the allocator for the host: build/host/librvmem.a and the LD_PRELOAD library
 #   user          the user programs alone (user/programs/), as the kernel embeds them
 #   fuzz          the libFuzzer targets, FUZZ_SECONDS each
-#   stack-report  the worst-case stack depth of every entry point
+#   stack-report  the worst-case stack depth of every entry point, the kernel's and each user program's
 #   format, lint  clang-format in place; the layering, format and cppcheck checks
 #   deps          install every tool with apt-get
 #   clean         remove build/
@@ -101,7 +101,7 @@ PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
 PROC_PROGRAMS     := kernel/proc/programs.c
 PROC_KERNEL       := $(addprefix kernel/proc/,process.c process_report.c sched.c syscall.c thread.c thread_area.c user_copy.c \
                        user_space.c user_space_regions.c user_space_threads.c user_trap.c)
-LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_large.c malloc_small.c \
+LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_direct.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 # The C names of malloc, for the kernel and the user runtime (the host library exports its own).
@@ -122,12 +122,14 @@ TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
-                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c monitor.c paging.c) \
+                     $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c malloc_binding.c monitor.c paging.c) \
                      $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c malloc_patterns.c user.c) \
                      $(addprefix tests/proc/,hello_space.c process.c threads.c user_copy.c user_space.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
+# The host binding's own tests (real threads, process limits): linked with build/host/librvmem.a.
+TESTS_HOST_LIB    := tests/host/binding.c
 FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_elf.c fuzz_fdt.c fuzz_malloc.c fuzz_vm.c)
 HOSTBENCH_SOURCES := tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c
 HOSTPATTERNS_SOURCES := tests/hostbench/malloc_patterns.c tests/lib/malloc_workloads.c
@@ -214,8 +216,33 @@ $(BUILD)/user/$(1).elf: $(USER_CRT0) $(call user_object,$(call user_program_sour
 endef
 $(foreach name,$(USER_PROGRAM_NAMES),$(eval $(call user_program_rule,$(name))))
 
-# What the kernel embeds: the ELF file without its symbols and debug information.
-$(BUILD)/user/embedded/%: $(BUILD)/user/%.elf
+# Each program's worst-case stack (docs/STACK.md): main, through user_start, within
+# USER_MAIN_STACK_BYTES less the entry block's page, and each thread entry it declares with
+# USER_THREAD_ENTRY (user/lib/stack_request.h) within the bytes it asks for, the runtime's thread
+# start (USER_THREAD_START) below it. A program whose worst case does not fit, or is not proven
+# (--strict), is not embedded: the build fails. The runtime's call graphs are all given; only what
+# the program's entries reach counts.
+USER_THREAD_START     = user_thread_start
+USER_STACK_REPORT     = python3 tools/stack_report.py --stack-size $(call user_abi_constant,USER_MAIN_STACK_BYTES) \
+                        --stack-name USER_MAIN_STACK_BYTES --reserved $(call user_abi_constant,USER_ENTRY_BLOCK_BYTES_MAX) \
+                        --trap-frame 0 --trap-handler none --entry user_start --thread-start $(USER_THREAD_START) \
+                        --indirect-targets tools/stack_indirect_targets_user.txt --recursion tools/stack_recursion.txt --strict
+USER_RUNTIME_CALL_GRAPHS := $(patsubst %.c.o,%.c.ci,$(USER_RUNTIME_OBJECTS))
+user_program_objects  = $(call user_object,$(call user_program_sources,$(1)) $(call user_shared_sources,$(1)))
+define user_stack_rule
+$(BUILD)/user/$(1).stack.txt: $(BUILD)/user/$(1).elf tools/stack_report.py tools/stack_requests.py \
+                              tools/stack_indirect_targets_user.txt tools/stack_recursion.txt
+	@echo "  STACK   $$@"
+	$(Q)$$(USER_STACK_REPORT) $(addprefix --stack-requests ,$(call user_program_objects,$(1))) \
+	    $(patsubst %.o,%.ci,$(filter %.c.o,$(call user_program_objects,$(1)))) $$(USER_RUNTIME_CALL_GRAPHS) \
+	    > $$@.tmp || { cat $$@.tmp; rm -f $$@ $$@.tmp; exit 1; }
+	$(Q)mv $$@.tmp $$@
+endef
+$(foreach name,$(USER_PROGRAM_NAMES),$(eval $(call user_stack_rule,$(name))))
+
+# What the kernel embeds: the ELF file without its symbols and debug information (once its stack
+# report holds).
+$(BUILD)/user/embedded/%: $(BUILD)/user/%.elf $(BUILD)/user/%.stack.txt
 	@mkdir -p $(@D)
 	$(Q)$(OBJCOPY) --strip-all $< $@
 
@@ -288,8 +315,9 @@ STACK_REPORT = python3 tools/stack_report.py --stack-size $(STACK_SIZE) \
     --indirect-targets tools/stack_indirect_targets.txt --recursion tools/stack_recursion.txt --strict \
     $(KERNEL_CALL_GRAPHS)
 
-stack-report: $(KERNEL_OBJECTS)
+stack-report: $(KERNEL_OBJECTS) $(patsubst %,$(BUILD)/user/%.stack.txt,$(USER_PROGRAM_NAMES))
 	$(Q)$(STACK_REPORT)
+	$(Q)for name in $(USER_PROGRAM_NAMES); do echo; echo "user program $$name:"; cat $(BUILD)/user/$$name.stack.txt; done
 
 $(BUILD)/stack-report.txt: $(KERNEL_OBJECTS) tools/stack_report.py tools/stack_indirect_targets.txt tools/stack_recursion.txt
 	@echo "  STACK   $@"
@@ -317,6 +345,7 @@ test: all $(BUILD)/host-tests fuzz-targets host $(BUILD)/malloc-patterns $(if $(
       $(BUILD)/bounce-$(RELOCATED_ADDR).bin
 	python3 tools/test.py --kernel $(BUILD)/kernel.elf --host $(BUILD)/host-tests --machine $(MACHINE) \
 	    --preload $(BUILD)/host/librvmem_malloc.so --plain-host $(BUILD)/host/host-tests-plain \
+	    --binding-tests $(BUILD)/host/binding-tests \
 	    --patterns $(BUILD)/malloc-patterns \
 	    $(if $(TESTS),,--checked-kernel $(CHECKED_BUILD)/kernel.elf) \
 	    $(if $(TESTS),,--relocated $(BUILD)/kernel.bin --bounce $(BUILD)/bounce-$(RELOCATED_ADDR).bin --relocated-address $(RELOCATED_ADDR)) \
@@ -410,8 +439,9 @@ $(BUILD)/host-tests: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check-host-tools
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ $(HOST_SOURCES)
 
-host-test: $(BUILD)/host-tests
+host-test: $(BUILD)/host-tests $(BUILD)/host/binding-tests
 	$(BUILD)/host-tests $(TESTS)
+	$(BUILD)/host/binding-tests '$(TESTS)'
 
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c linked with the portable sources.
 FUZZ_TARGETS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SOURCES))
@@ -445,7 +475,11 @@ $(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(HOST_CFLAGS)) -o $@ $(HOST_SOURCES)
-host: $(BUILD)/host/librvmem.a $(BUILD)/host/librvmem_malloc.so $(BUILD)/host/host-tests-plain
+# The binding's tests (tests/host/binding.c) on the library itself, without sanitizers.
+$(BUILD)/host/binding-tests: $(TESTS_HOST_LIB) $(BUILD)/host/librvmem.a $(HEADERS) | check-host-tools
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOST_CC) -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST -pthread -o $@ $(TESTS_HOST_LIB) $(BUILD)/host/librvmem.a
+host: $(BUILD)/host/librvmem.a $(BUILD)/host/librvmem_malloc.so $(BUILD)/host/host-tests-plain $(BUILD)/host/binding-tests
 
 fuzz-targets: $(FUZZ_TARGETS)
 fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS) $(USER_EMBEDDED)
@@ -465,7 +499,7 @@ format:
 
 # Every source in one layer's list above (tests/lib/malloc_workloads.c is shared with the host bench).
 LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(LIB_STD_NAMES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(PROC_KERNEL) $(TOP_KERNEL) \
-                 $(TESTS_PORTABLE) $(TESTS_KERNEL) $(TESTS_HOST) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c \
+                 $(TESTS_PORTABLE) $(TESTS_KERNEL) $(TESTS_HOST) $(TESTS_HOST_LIB) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c \
                  tests/hostbench/malloc_patterns.c $(USER_LIB_SOURCES) $(USER_PROGRAM_SOURCES)
 # The call graphs of the kernel and of the user runtime's own files.
 USER_LIB_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter $(BUILD)/user/objects/user/%.c.o,$(USER_RUNTIME_OBJECTS)))

@@ -29,6 +29,8 @@ SCRIPT = [
     ("buddy", r"free blocks per order:(\s+\d+){11}\s+buddy pages: fragmentation index", "buddy: blocks per order and index"),
     ("map 40", r"0x[0-9a-f]+ \|[.#:hKx ]{40}\|", "map 40: rows of 40 cells"),
     ("heap", r"break: 0x[0-9a-f]+ \(heap.*validator ok", "heap: the break and malloc"),
+    ("heap trim", r"trim: every hart's cache flushed, .* given back through the break\n.*break: 0x.*\(\+ 0 B in per-hart caches\)"
+                  r".*validator ok", "heap trim: every hart's cache, then the statistics"),
     ("stacks", r"\n\s+0\s+0x[0-9a-f]+-0x[0-9a-f]+\s+\d+\s+\d+\s+intact.*monitor_main\s+(>=)?\s*\d+ bytes",
      "stacks: per hart and the static worst case"),
     ("vm", r"kernel map: Sv(39|32), identity.*\n.*r-x  \.text\n.*r--  \.rodata\n.*---  the guard page under hart 0's "

@@ -4,7 +4,8 @@
 Usage:
   stack_report.py --stack-size BYTES --trap-frame BYTES [--reserved BYTES] [--entry NAME ...]
                   [--trap-handler NAME] [--emergency-stack BYTES] [--indirect-targets FILE]
-                  [--recursion FILE] [--strict] [--verbose] FILE.ci ...
+                  [--recursion FILE] [--stack-requests OBJECT ...] [--thread-start NAME]
+                  [--strict] [--verbose] FILE.ci ...
 
 Reads the VCG files written by `gcc -fstack-usage -fcallgraph-info=su` (one .ci per object).
 A function's depth is its own frame plus the deepest depth among the functions it calls. Rules:
@@ -29,14 +30,25 @@ A function's depth is its own frame plus the deepest depth among the functions i
   --indirect-targets FILE overrides this per callsite; see read_indirect_targets().
 - Functions with no frame information (assembly, libgcc, anything not compiled with the
   flags above) count as 0 bytes and are listed in a note.
+- --stack-requests: thread entries with stacks of their own (a user program's threads), read from
+  the objects' USER_THREAD_ENTRY records (tools/stack_requests.py): each entry must fit the bytes
+  it asks for, with the frame of --thread-start (the runtime's function that calls every entry)
+  on top: depth(entry) + frame(thread start) <= BYTES. The thread start itself, with what it
+  does after the entry returns, must fit the smallest request (its indirect call, the entry,
+  reaches nothing there unless --indirect-targets says otherwise). An entry not in the call graph is
+  bad input.
 Exit status: 1 when a depth breaks the budget (a bounded worst case, or the lower bound of an
 unbounded one), or with --strict when any depth is unbounded; 2 on bad input; 0 otherwise.
 """
 import argparse
+import os
 import re
 import sys
 from collections import defaultdict
 from fnmatch import fnmatchcase
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stack_requests import RequestError, read_requests  # noqa: E402 (tools/ is not a package)
 
 DEFAULT_ENTRIES = "boot_main secondary_main ktest_run_all kbench_run_all monitor_main"
 INDIRECT = "__indirect_call"
@@ -610,16 +622,17 @@ def print_chain(analysis, title, indent="    "):
         print(f"{indent}{size:>6} {total:>6}  {function.name}  {where}{via}{dynamic}")
 
 
-def report_entry(analysis, title, label, extra_bytes, extra_bounded, budget):
+def report_entry(analysis, title, label, extra_bytes, extra_bounded, budget, extra_label="trap"):
     """Prints one entry; returns (bytes it needs if that overruns the budget, else 0; unbounded).
-    extra_bytes: the trap on top of the entry's chain; None for the trap handler itself."""
+    extra_bytes: what sits on the stack with the entry's chain (a trap on top, or the thread start
+    below it: extra_label says which); None for the trap handler itself."""
     depth_bytes, _, bounded = analysis.depth(title)
     warnings, notes, unknown = analysis.problems(title)
     total = depth_bytes + (extra_bytes or 0)
     verdict = "OVERRUN" if total > budget else "ok" if bounded and extra_bounded else "fits so far, but unbounded"
     bound = f"{depth_bytes} bytes" if bounded else f"at least {depth_bytes} bytes, " + warnings[0]
     if extra_bytes is not None:
-        print(f"{label}: {bound}; + {extra_bytes} trap = {total} of {budget}: {verdict}")
+        print(f"{label}: {bound}; + {extra_bytes} {extra_label} = {total} of {budget}: {verdict}")
     else:
         print(f"{label}: {bound}")
     print_chain(analysis, title)
@@ -632,10 +645,36 @@ def report_entry(analysis, title, label, extra_bytes, extra_bounded, budget):
     return total if extra_bytes is not None and total > budget else 0, not bounded
 
 
+def report_threads(analysis, threads, starts, overruns):
+    """Checks each thread entry against the stack it asks for, with the thread start's frame
+    below it; appends to overruns what does not fit; returns whether any depth is unbounded."""
+    if not threads:
+        return False
+    start_frame = sum(analysis.graph.functions[t].frame_bytes or 0 for t in starts[:1])
+    label = f"thread start ({analysis.graph.functions[starts[0]].name}) frame" if starts else "thread start"
+    unbounded = False
+    for name, stack_bytes, titles in threads:
+        for title in titles:
+            print()
+            needed, entry_unbounded = report_entry(analysis, title, f"thread {title} (asks {stack_bytes} bytes)",
+                                                   start_frame, True, stack_bytes, label)
+            overruns += [f"thread {title} needs {needed}"] if needed else []
+            unbounded |= entry_unbounded
+    if starts:
+        smallest = min(stack_bytes for _, stack_bytes, _ in threads)
+        print()
+        needed, start_unbounded = report_entry(analysis, starts[0], f"{starts[0]} (every thread's start)",
+                                               0, True, smallest, "more")
+        overruns += [f"{starts[0]} needs {needed}"] if needed else []
+        unbounded |= start_unbounded
+    return unbounded
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0].split(" - ")[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--stack-size", type=int, required=True, help="bytes of stack per hart")
+    parser.add_argument("--stack-name", default="STACK_SIZE", help="what sets the stack size, for the failure message")
     parser.add_argument("--trap-frame", type=int, required=True, help="bytes the trap vector pushes")
     parser.add_argument("--reserved", type=int, default=0, help="bytes at the stack bottom no frame may use")
     parser.add_argument("--entry", action="append", help=f"entry point, repeatable (default: {DEFAULT_ENTRIES})")
@@ -644,6 +683,9 @@ def main(argv=None):
                         help="bytes of the stack the trap vector moves to when sp is unusable (0: none)")
     parser.add_argument("--indirect-targets", help="file saying where indirect calls go")
     parser.add_argument("--recursion", help="file declaring the bound of each deliberate recursion")
+    parser.add_argument("--stack-requests", action="append", default=[], metavar="OBJECT",
+                        help="an object whose USER_THREAD_ENTRY records name thread entries and their stacks")
+    parser.add_argument("--thread-start", help="the function that calls every thread entry")
     parser.add_argument("--strict", action="store_true", help="fail when any depth is unbounded")
     parser.add_argument("--verbose", action="store_true", help="list the default indirect-call candidates")
     parser.add_argument("files", nargs="+", help=".ci files from -fcallgraph-info=su")
@@ -653,6 +695,10 @@ def main(argv=None):
         graph = read_call_graphs(args.files)
         rules = read_indirect_targets(args.indirect_targets) if args.indirect_targets else {}
         bounds = read_recursion_bounds(args.recursion) if args.recursion else []
+        requests = [request for path in args.stack_requests for request in read_requests(path)]
+    except RequestError as error:
+        print(f"stack_report: {error}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"stack_report: {error} (an object built without -fcallgraph-info=su?)", file=sys.stderr)
         return 2
@@ -662,10 +708,20 @@ def main(argv=None):
     entry_names = args.entry or DEFAULT_ENTRIES.split()
     entries = {name: graph.find(name) for name in entry_names}
     handlers = graph.find(args.trap_handler)
+    threads = [(name, stack_bytes, graph.find(name)) for name, stack_bytes in requests]
+    starts = graph.find(args.thread_start) if args.thread_start else []
+    missing = [name for name, _, titles in threads if not titles]
+    if missing or (requests and args.thread_start and not starts):
+        print(f"stack_report: declared as thread entries but not in the call graph: "
+              f"{', '.join(missing or [args.thread_start])}", file=sys.stderr)
+        return 2
     excluded = {t for titles in entries.values() for t in titles} | set(handlers)
+    excluded |= {t for _, _, titles in threads for t in titles} | set(starts)
     budget = args.stack_size - args.reserved
     print(f"stack report: {len(args.files)} files, {len(graph.functions)} functions; stack {args.stack_size} bytes"
           f" - {args.reserved} reserved = {budget} per hart; trap frame {args.trap_frame} bytes")
+    if starts:
+        rules.setdefault(args.thread_start, [])  # its call of the entry: each entry is checked on its own, below
     resolve_indirect_calls(graph, rules, excluded, args.verbose)
     drop_nested_protector_failures(graph)
     exclusion_lines = apply_exclusions(graph, bounds)
@@ -699,10 +755,19 @@ def main(argv=None):
             needed, entry_unbounded = report_entry(analysis, title, title, trap_bytes, handler_bounded, budget)
             overruns += [f"{title} needs {needed}"] if needed else []
             unbounded |= entry_unbounded
+    overruns_before = len(overruns)
+    unbounded |= report_threads(analysis, threads, starts, overruns)
     print()
+    if len(overruns) > overruns_before:
+        print(f"stack_report: FAILED: {', '.join(overruns[overruns_before:])} bytes, more than the thread asks"
+              f" for (USER_THREAD_ENTRY): ask for more or shrink the chains above", file=sys.stderr)
+        del overruns[overruns_before:]
+        if not overruns:
+            return 1
     if overruns:
-        print(f"stack_report: FAILED: {', '.join(overruns)} bytes with a trap on top, more than the {budget}"
-              f" bytes of stack: raise STACK_SIZE or shrink the chains above", file=sys.stderr)
+        on_top = " with a trap on top" if trap_bytes else ""
+        print(f"stack_report: FAILED: {', '.join(overruns)} bytes{on_top}, more than the {budget}"
+              f" bytes of stack: raise {args.stack_name} or shrink the chains above", file=sys.stderr)
         return 1
     if unbounded:
         print("stack_report: some depths are unbounded (recursion or dynamic frames): see the warnings")

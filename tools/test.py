@@ -13,7 +13,8 @@ Runs, in order:
      --relocated kernel.bin booted away from its link address (it must relocate itself);
      then `make run` without a terminal (the tour, exit 0) and the monitor driven through a pty
      (tools/monitor_check.py);
-  3. the host tests (portable code under AddressSanitizer and UBSan), KTAP as well;
+  3. the host tests (portable code under AddressSanitizer and UBSan), KTAP as well, and the host
+     binding's own tests (tests/host/binding.c: real threads, process limits);
   4. each fuzz target given with --fuzz, briefly.
 Ends with "tests: N passed, N failed" (and how many were skipped, when any were) and exits
 non-zero if anything failed.
@@ -372,6 +373,25 @@ def host_tests(args, total):
     total.add(count)
 
 
+def binding_tests(args, total):
+    """The host binding's own tests (tests/host/binding.c, make host): real threads ending with late
+    destructors, process limits; one "ok"/"not ok" line a test."""
+    label = "host binding (librvmem.a, real threads)"
+    log_path = os.path.join(args.log_dir, "binding.log")
+    status, text, seconds = run([args.binding_tests, args.tests], log_path, 600)
+    count = ktap.Count()
+    count.passed = len(re.findall(r"^ok ", text, re.M))
+    failures = re.findall(r"^not ok (.*)$", text, re.M)
+    count.failed = len(failures)
+    count.problems.extend(f"{label}: {line}" for line in failures)
+    if status != 0 and count.failed == 0:
+        count.failed = 1
+        count.problems.append(f"{label}: exit status {status}")
+    if count.passed or count.failed:
+        report(label, count, status, seconds, log_path)
+    total.add(count)
+
+
 def fuzz_smoke(args, target, total):
     name = os.path.basename(target)
     label = f"fuzz {name} ({args.fuzz_seconds} s)"
@@ -515,6 +535,7 @@ def main():
     parser.add_argument("--fuzz", action="append", default=[])
     parser.add_argument("--preload", help="the LD_PRELOAD malloc (make host): real programs run under it")
     parser.add_argument("--plain-host", help="the host tests built without sanitizers, run under --preload")
+    parser.add_argument("--binding-tests", help="build/host/binding-tests (the host binding's own tests)")
     parser.add_argument("--patterns", help="build/malloc-patterns (issue 14's patterns): run small under --preload")
     parser.add_argument("--fuzz-seconds", type=int, default=10)
     parser.add_argument("--relocated", help="kernel.bin: also boot it at --relocated-address behind --bounce")
@@ -553,6 +574,8 @@ def main():
         monitor_check(args, total)
     if args.host:
         host_tests(args, total)
+    if args.binding_tests:
+        binding_tests(args, total)
     if args.preload and args.plain_host and not args.tests:
         preload_checks(args, total)
     if not args.tests:

@@ -141,6 +141,9 @@
 #define USER_PROGRAM_NAME_MAX 32
 #define USER_ARGUMENTS_MAX 16
 #define USER_ARGUMENT_BYTES_MAX 1024
+/* The most the entry block (below) takes at the top of the main stack: its top page. The stack
+   report counts it out of USER_MAIN_STACK_BYTES before main's chain. */
+#define USER_ENTRY_BLOCK_BYTES_MAX 4096
 
 /*
  * The entry block: what a program finds at sp when it starts at its ELF entry point. Words are

@@ -6,10 +6,12 @@
  *
  * Kernel only (the host and LD_PRELOAD builds have their own bindings). The standard names are
  * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). Each hart's
- * cache is in its struct hart (kernel/platform/hart.h), which the fast paths reach through tp.
+ * cache is in its struct hart (kernel/platform/hart.h), which the fast paths reach through tp;
+ * rvmem_malloc_trim_all_harts has every hart flush its own (run_on_all_harts: an IPI to each).
  */
 #include "kernel/top/malloc_binding.h"
 
+#include "kernel/base/platform.h"
 #include "kernel/mm/brk.h"
 #include "kernel/mm/pages.h"
 #include "kernel/mm/sbrk.h"

@@ -5,6 +5,7 @@
 #include "kernel/top/monitor_commands.h"
 
 #include "kernel/top/boot.h"
+#include "kernel/top/malloc_binding.h"
 #include "kernel/mm/brk.h"
 #include "kernel/mm/buddy.h"
 #include "kernel/platform/bootargs.h"
@@ -108,9 +109,14 @@ static enum monitor_status command_map(int count, char **words)
 
 static enum monitor_status command_heap(int count, char **words)
 {
-    (void)words;
-    if (count != 1)
+    if (count > 2 || (count == 2 && strcmp(words[1], "trim") != 0))
         return MONITOR_BAD_USAGE;
+    if (count == 2) {
+        char returned[SIZE_TEXT_BYTES];
+        size_t bytes = rvmem_malloc_trim_all_harts();
+        kprintf("trim: every hart's cache flushed, free runs released, %s given back through the break\n",
+                size_text(returned, bytes));
+    }
     struct brk_stats heap;
     brk_get_stats(kernel_heap(), &heap);
     char size[SIZE_TEXT_BYTES];
@@ -273,7 +279,8 @@ static const struct monitor_command commands[] = {
     {"mem", "mem", "memory map from the device tree, and page totals", command_mem},
     {"buddy", "buddy", "free blocks per order and the fragmentation index", command_buddy},
     {"map", "map [COLUMNS]", "a picture of RAM: used and free pages by region", command_map},
-    {"heap", "heap", "the program break and malloc statistics", command_heap},
+    {"heap", "heap [trim]", "the program break and malloc statistics; trim: malloc_trim on every hart first",
+     command_heap},
     {"stacks", "stacks", "per-hart stack size, high-water mark, static worst case", command_stacks},
     {"vm", "vm [ADDRESS | PID]", "the kernel's mappings; an address's page-table walk; a process's regions",
      monitor_vm},

@@ -3,21 +3,29 @@
  * per-thread caches flushed at thread exit, and fork safety.
  *
  * The region (RVMEM_HOST_HEAP_BYTES, 64 GiB of address space, committed only as it is touched)
- * and the page map (one byte per page of it) are reserved on first use; where address space is
- * limited (valgrind refuses 64 GiB) the region is halved until it fits, down to 1 GiB. more_core moves the
+ * and the page map (two bytes per page of it) are reserved on first use; under an address-space
+ * limit (RLIMIT_AS, `ulimit -v`) the region takes at most a quarter of it, and where the
+ * reservation fails anyway (valgrind refuses 64 GiB) it is halved until it fits, down to
+ * RVMEM_HOST_HEAP_MIN_BYTES. The region is not a cap: a request it cannot hold is mapped on its
+ * own (map_pages, the core's direct blocks) and unmapped when freed, so the heap grows as long
+ * as the system gives memory. more_core moves the
  * region's own break; memory given back is returned to the kernel with MADV_DONTNEED, which
  * also makes it read as zero again (sbrk semantics). A thread's first use of its cache registers
- * a pthread key whose destructor gives the cache back (rvmem_malloc_flush_cache); pthread_atfork
+ * a pthread key whose destructor gives the cache back and closes it (rvmem_malloc_close_cache:
+ * blocks that destructors running after it free, or take and free, go straight to their class's
+ * central state instead of a cache nobody flushes again); pthread_atfork
  * handlers take every allocator lock around fork(). Set RVMEM_MALLOC_STATS=1 to have the
  * statistics printed to stderr at exit.
  * In 32-bit processes the region is 1 GiB, halved down to 128 MiB.
  */
+#define _GNU_SOURCE /* mremap */
 #include "lib/host/binding.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "kernel/base/printf.h"
 #include "kernel/base/spinlock.h"
@@ -59,10 +67,33 @@ static void *region_more_core(intptr_t increment)
     return region + old;
 }
 
-static void flush_at_thread_exit(void *value)
+/* map_pages and unmap_pages of the binding: direct blocks, each its own mapping. */
+static void *map_pages(size_t bytes)
+{
+    void *start = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return start == MAP_FAILED ? NULL : start;
+}
+
+static void *remap_pages(void *start, size_t old_bytes, size_t new_bytes)
+{
+    void *moved = mremap(start, old_bytes, new_bytes, MREMAP_MAYMOVE);
+    return moved == MAP_FAILED ? NULL : moved;
+}
+
+static void release_pages(void *start, size_t bytes)
+{
+    madvise(start, bytes, MADV_DONTNEED);
+}
+
+static void unmap_pages(void *start, size_t bytes)
+{
+    munmap(start, bytes);
+}
+
+static void close_at_thread_exit(void *value)
 {
     (void)value;
-    rvmem_malloc_flush_cache();
+    rvmem_malloc_close_cache();
 }
 
 static void thread_cache_opened(void)
@@ -75,17 +106,32 @@ static void print_stats_at_exit(void)
     struct malloc_stats stats;
     rvmem_malloc_stats(&stats);
     kprintf("rvmem malloc: %lu bytes in use, peak %lu, heap span %lu (peak %lu), %lu more-core calls, "
-            "%lu small runs, %lu failed requests\n",
+            "%lu small runs, %lu direct blocks (%lu bytes), %lu failed requests\n",
             (unsigned long)stats.bytes_in_use, (unsigned long)stats.peak_bytes_in_use,
             (unsigned long)stats.heap_span_bytes, (unsigned long)stats.peak_heap_span_bytes,
-            (unsigned long)stats.more_core_calls, (unsigned long)stats.small_runs,
-            (unsigned long)stats.failed_requests);
+            (unsigned long)stats.more_core_calls, (unsigned long)stats.small_runs, (unsigned long)stats.direct_blocks,
+            (unsigned long)stats.direct_bytes, (unsigned long)stats.failed_requests);
+}
+
+/*
+ * The region to try first: RVMEM_HOST_HEAP_BYTES, halved while above a quarter of the
+ * address-space limit (not below RVMEM_HOST_HEAP_MIN_BYTES), so the rest of the limit stays for
+ * direct blocks, thread stacks and libraries.
+ */
+static size_t region_bytes_to_try(void)
+{
+    size_t bytes = RVMEM_HOST_HEAP_BYTES;
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+        while (bytes > RVMEM_HOST_HEAP_MIN_BYTES && bytes > limit.rlim_cur / 4)
+            bytes /= 2;
+    return bytes;
 }
 
 /* Reserves the largest region (and its page map, two bytes per page) that fits; 0, or -1 below the minimum. */
 static int reserve_region(uint8_t **page_map)
 {
-    for (size_t bytes = RVMEM_HOST_HEAP_BYTES; bytes >= RVMEM_HOST_HEAP_MIN_BYTES; bytes /= 2) {
+    for (size_t bytes = region_bytes_to_try(); bytes >= RVMEM_HOST_HEAP_MIN_BYTES; bytes /= 2) {
         region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (region == MAP_FAILED)
             continue;
@@ -108,11 +154,15 @@ int rvmem_host_init(void)
     if (!initialized) {
         uint8_t *page_map = NULL;
         int result = -1;
-        if (reserve_region(&page_map) == 0 && pthread_key_create(&thread_exit_key, flush_at_thread_exit) == 0) {
+        if (reserve_region(&page_map) == 0 && pthread_key_create(&thread_exit_key, close_at_thread_exit) == 0) {
             struct malloc_binding binding = {.more_core = region_more_core,
                                              .page_map = page_map,
                                              .page_map_bytes = 2 * (region_bytes / PAGE_BYTES),
-                                             .thread_cache_opened = thread_cache_opened};
+                                             .thread_cache_opened = thread_cache_opened,
+                                             .map_pages = map_pages,
+                                             .unmap_pages = unmap_pages,
+                                             .remap_pages = remap_pages,
+                                             .release_pages = release_pages};
             result = rvmem_malloc_init(&binding);
         }
         if (result == 0) {

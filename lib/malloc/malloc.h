@@ -18,6 +18,9 @@
  *          a block's class.
  *   large (> 64 KiB, alignments above 32, and class sizes whose new run does not fit): TLSF (two-level segregated fit,
  * O(1)) with boundary tags and immediate coalescing, under one lock; the free top of the heap goes back through sbrk.
+ *   direct (host only): a request the heap cannot hold (more-core refused) is mapped by the binding
+ *          as its own block (map_pages), registered so free recognises it, unmapped when freed; so is
+ *          a block realloc grows past 128 KiB, which from then on grows by remapping (remap_pages).
  *
  * Contract, for every function here:
  *   - Alignment: every block is aligned to at least MALLOC_ALIGNMENT (16) bytes.
@@ -110,6 +113,9 @@ struct malloc_stats {
     size_t medium_blocks_in_use; /* TLSF blocks the program holds */
     size_t more_core_calls;      /* calls that grew or shrank the break */
     size_t failed_requests;      /* requests that returned NULL for lack of memory */
+    size_t direct_blocks;        /* blocks mapped beyond the heap by the binding (host only; in bytes_in_use) */
+    size_t direct_bytes;         /* their bytes (whole pages) */
+    size_t direct_resizes;       /* reallocs that resized a direct block by remapping, not copying (ever) */
     struct malloc_class_stats {
         uint32_t block_bytes;  /* size of a block of this class */
         uint32_t in_use;       /* blocks the program holds */
@@ -140,14 +146,37 @@ int rvmem_malloc_validate(void);
 
 /*
  * Gives the calling hart's cached small blocks back to the central lists, then releases runs
- * whose blocks are all free and the free top of the heap through the more-core function.
+ * whose blocks are all free and the free top of the heap through the more-core function, and,
+ * where the binding has release_pages (the host), the whole pages inside every free chunk.
  * Call at thread exit (LD_PRELOAD does) and before checking that everything came back.
  * Returns the bytes given back through more-core. O(free small blocks) - not for fast paths.
  */
 size_t rvmem_malloc_trim(void);
 
+/*
+ * rvmem_malloc_trim on every hart: each hart gives its own cached blocks back to the central
+ * lists (run_on_all_harts, kernel/base/platform.h: in the kernel an IPI asks each of the others,
+ * since no hart can empty another's cache safely while it may be in use; on the host, where caches
+ * belong to threads, it runs on the caller alone), then runs whose blocks are all free are
+ * released and the free top of the heap goes back through more-core. Returns the bytes given
+ * back. In the kernel: from the boot hart only, never from inside run_on_all_harts (not
+ * reentrant), with the other harts idle (waiting for work), as in the monitor and between tests.
+ * O(harts x cache size + free small blocks).
+ */
+size_t rvmem_malloc_trim_all_harts(void);
+
 /* Gives the calling hart's cached small blocks back to the central lists (O(cache size)). */
 void rvmem_malloc_flush_cache(void);
+
+/*
+ * Flushes the calling hart's (thread's) cache and closes it: from then on every malloc of a class
+ * block on this thread takes one block straight from its class's central state, and every free
+ * puts the block straight back there (a lock each), so the cache never holds a block again. For
+ * the end of a thread: the LD_PRELOAD binding calls it from its thread-exit hook, so blocks that
+ * later destructors free (or take and free) are not lost with the thread. Idempotent; a closed
+ * cache stays closed for the rest of the thread. O(cache size).
+ */
+void rvmem_malloc_close_cache(void);
 
 /*
  * The binding: where memory comes from. more_core has sbrk semantics: moves the break by
@@ -163,6 +192,24 @@ struct malloc_binding {
     /* Optional (NULL: none): called on a thread the first time its thread-local cache is used
        (LD_PRELOAD: registers the thread-exit flush). Only with thread caches. */
     void (*thread_cache_opened)(void);
+    /* Optional, both or neither (NULL: none; the kernel offers none): memory beyond the heap, for a
+       request the heap cannot hold once more_core refuses (LD_PRELOAD: mmap and munmap, so the
+       heap grows as long as the system gives memory, beyond the reserved region). map_pages
+       returns bytes (a whole number of 4 KiB pages) of zeroed, page-aligned, readable and
+       writable memory, or NULL; unmap_pages gives back whole pages of what it returned. Called
+       with no allocator lock held, except the one-time mapping of the registry of such blocks. */
+    void *(*map_pages)(size_t bytes);
+    void (*unmap_pages)(void *start, size_t bytes);
+    /* Optional, with the two above (NULL: none): resizes a mapping map_pages made from old_bytes
+       to new_bytes (whole pages), moving it if need be, the bytes it held kept and new ones zero;
+       returns its start, or NULL with the mapping unchanged (LD_PRELOAD: mremap). realloc then
+       grows a large block past 128 KiB by remapping instead of copying (docs/MALLOC.md). */
+    void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes);
+    /* Optional (NULL: none; the kernel offers none): whole pages inside the heap that hold nothing
+       (free memory) and whose contents may be dropped: afterwards they read as zero and hold no
+       memory until touched (LD_PRELOAD: madvise MADV_DONTNEED). rvmem_malloc_trim gives the free
+       chunks' inner pages back this way, not only the top of the heap. */
+    void (*release_pages)(void *start, size_t bytes);
 };
 
 /*

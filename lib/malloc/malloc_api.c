@@ -99,6 +99,8 @@ __attribute__((noinline)) static void free_slow(void *block)
         large_free(block);
         return;
     }
+    if (direct_free(block))
+        return;
     malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
 }
 
@@ -164,6 +166,9 @@ static inline __attribute__((always_inline)) size_t usable_bytes(const void *blo
         return small_class_bytes((unsigned)class_index);
     if (tlsf_owns((uintptr_t)block) && large_plausible(block))
         return tlsf_usable_size(block);
+    size_t direct = direct_bytes_of((uintptr_t)block);
+    if (direct)
+        return direct;
     malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
     return 0;
 }
@@ -182,6 +187,8 @@ void *malloc_core_aligned(size_t alignment, size_t size)
     void *block = large_alloc(alignment, size);
     if (!block && malloc_reclaim())
         block = large_alloc(alignment, size);
+    if (!block)
+        block = direct_alloc(alignment, size); /* beyond the heap, where the binding maps pages */
     if (!block)
         malloc_note_failure();
     return block;
@@ -242,11 +249,21 @@ void *rvmem_realloc(void *block, size_t size)
             __atomic_fetch_add(&malloc_state.large_bytes_out, now - have, __ATOMIC_RELAXED);
             return block;
         }
+    } else if ((have = direct_bytes_of((uintptr_t)block)) != 0) {
+        if (size <= have && size > have / 2)
+            return block;
+        void *resized = size >= MALLOC_REMAP_MIN_BYTES ? direct_resize(block, size) : NULL;
+        if (resized)
+            return resized;
     } else {
         malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
         return NULL;
     }
-    void *moved = rvmem_malloc(size);
+    void *moved = NULL;
+    if (size > have && size >= MALLOC_REMAP_MIN_BYTES && direct_remaps())
+        moved = direct_alloc(MALLOC_ALIGNMENT, size); /* from now on it grows by remapping (malloc_direct.c) */
+    if (!moved)
+        moved = rvmem_malloc(size);
     if (!moved)
         return size <= have ? block : NULL; /* shrinking never fails: keep the block */
     memcpy(moved, block, size < have ? size : have);
@@ -305,6 +322,12 @@ void rvmem_malloc_flush_cache(void)
         small_flush_cache(malloc_cache_self());
 }
 
+void rvmem_malloc_close_cache(void)
+{
+    if (malloc_state.ready)
+        small_close_cache(malloc_cache_self());
+}
+
 size_t rvmem_malloc_trim(void)
 {
     if (!malloc_state.ready)
@@ -312,6 +335,14 @@ size_t rvmem_malloc_trim(void)
     small_flush_cache(malloc_cache_self());
     small_release_free_runs();
     return tlsf_trim(0);
+}
+
+size_t rvmem_malloc_trim_all_harts(void)
+{
+    if (!malloc_state.ready)
+        return 0;
+    run_on_all_harts(rvmem_malloc_flush_cache);
+    return rvmem_malloc_trim();
 }
 
 int rvmem_malloc_init(const struct malloc_binding *binding)
@@ -323,6 +354,12 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
         return -E_NOMEM;
     malloc_state.more_core = binding->more_core;
     malloc_state.thread_cache_opened = binding->thread_cache_opened;
+    if (binding->map_pages && binding->unmap_pages) {
+        malloc_state.map_pages = binding->map_pages;
+        malloc_state.unmap_pages = binding->unmap_pages;
+        malloc_state.remap_pages = binding->remap_pages;
+    }
+    malloc_state.release_pages = binding->release_pages;
     malloc_state.page_map = binding->page_map;
     malloc_state.heap_start = ((uintptr_t)current + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     size_t pages = binding->page_map_bytes / 2;
@@ -344,10 +381,12 @@ void rvmem_malloc_lock_all(void)
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_lock(&malloc_state.centrals[class_index].lock);
     spin_lock(&malloc_state.tlsf.lock);
+    spin_lock(&malloc_state.direct.lock);
 }
 
 void rvmem_malloc_unlock_all(void)
 {
+    spin_unlock(&malloc_state.direct.lock);
     spin_unlock(&malloc_state.tlsf.lock);
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_unlock(&malloc_state.centrals[class_index].lock);

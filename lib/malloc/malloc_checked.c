@@ -48,7 +48,7 @@ static inline struct checked_header *header_of(void *user)
 /* Is address inside memory the allocator manages (so reading it is safe)? */
 static bool in_heap(uintptr_t address)
 {
-    return small_class_at(address) >= 0 || tlsf_owns(address);
+    return small_class_at(address) >= 0 || tlsf_owns(address) || direct_start_containing(address) != 0;
 }
 
 /* Verifies the poison of a block the core hands out again; reports the first overwritten byte. */
@@ -120,8 +120,8 @@ static void *check_live(void *user, const void *caller)
     }
     uintptr_t inner = address - header->inner_offset;
     int class_index = small_class_at(inner);
-    bool block_start =
-        class_index >= 0 ? small_block_is_start(inner, (unsigned)class_index) : tlsf_is_allocated_payload(inner);
+    bool block_start = class_index >= 0 ? small_block_is_start(inner, (unsigned)class_index)
+                                        : tlsf_is_allocated_payload(inner) || direct_bytes_of(inner) != 0;
     if (!block_start) {
         malloc_report_misuse(MISUSE_INVALID_FREE, address, caller);
         return NULL;

@@ -5,13 +5,15 @@
  *   malloc_api.c      the public entry points and their fast paths (per-hart caches)
  *   malloc_small.c    size classes: runs, central lists, refill/drain in batches, run reclaim
  *   malloc_large.c    blocks above the classes (> 64 KiB): TLSF with the accounting
+ *   malloc_direct.c   blocks the heap cannot hold, mapped by the binding (host only) and registered
  *   malloc_tlsf.c     TLSF over the break (large blocks and runs), growth and trim via more-core
  *   malloc_tlsf_validate.c TLSF's validator (malloc_tlsf_chunk.h: the chunk header both share)
  *   malloc_checked.c  the checked build's wrappers (headers, canaries, poison, state words)
  *   malloc_validate.c the heap walker; malloc_stats.c the statistics
  *
  * Locks: one per size class (central list and its runs) and one for TLSF (which also guards the
- * break). A class lock may be held while taking the TLSF lock, never the other way round.
+ * break). A class lock may be held while taking the TLSF lock, never the other way round. The
+ * direct blocks' registry has its own, never held with another.
  */
 #ifndef RVMEM_LIB_MALLOC_MALLOC_INTERNAL_H
 #define RVMEM_LIB_MALLOC_MALLOC_INTERNAL_H
@@ -166,7 +168,10 @@ struct malloc_cache {
     uintptr_t heap_start;
     uintptr_t map_span_bytes;
     const uint8_t *page_map;
-    uintptr_t unused;
+    /* Closed (rvmem_malloc_close_cache, at a thread's end): every entry stays dormant, so the fast
+     * paths always fall to the slow ones, which take and give one block at a time straight from
+     * and to the class's central state: the cache holds nothing. */
+    uintptr_t closed;
     void *spares[MALLOC_CACHE_ENTRIES];
     /* A copy of malloc_entry_of_step, so malloc's path for 1009..65536 bytes finds its entry from
      * the cache pointer alone (no table address to form): malloc_cache_start writes it, and a
@@ -282,6 +287,17 @@ struct tlsf_state {
     size_t last_auto_trim_bytes; /* what the last automatic trim gave back, until the heap grows again */
 };
 
+struct direct_slot;
+
+/* Direct blocks (malloc_direct.c): the registry of the live ones. */
+struct direct_registry {
+    struct spinlock lock;
+    struct direct_slot *slots; /* mapped on first use (NULL: no direct block yet) */
+    size_t count;              /* live direct blocks */
+    size_t resizes;            /* direct blocks resized by remap_pages, ever */
+    size_t bytes;              /* their mapped bytes */
+};
+
 /* Everything, in one object so the fast paths reach it with one address. Fields used by the fast paths first. */
 struct malloc_state {
     uintptr_t heap_start;     /* page map index 0 */
@@ -298,6 +314,11 @@ struct malloc_state {
     size_t run_changes;     /* runs taken for a class or given back (page-level refills), ever */
     struct small_central centrals[MALLOC_SMALL_CLASSES];
     struct tlsf_state tlsf;
+    void *(*map_pages)(size_t bytes); /* the binding's, for direct blocks (NULL: none) */
+    void (*unmap_pages)(void *start, size_t bytes);
+    void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes); /* NULL: direct blocks do not move */
+    void (*release_pages)(void *start, size_t bytes);                      /* NULL: free pages inside the heap stay */
+    struct direct_registry direct;
 };
 
 extern struct malloc_state malloc_state;
@@ -417,6 +438,8 @@ static inline void malloc_cache_open(struct malloc_cache *cache)
         malloc_cache_bind(cache);
 }
 void small_flush_cache(struct malloc_cache *cache);
+/* Flushes cache and closes it (struct malloc_cache's closed). O(cache size). */
+void small_close_cache(struct malloc_cache *cache);
 size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);
 size_t small_run_bytes(unsigned class_index);
@@ -442,6 +465,45 @@ static inline struct small_run *small_run_of(uintptr_t address)
 /* Blocks above the classes (malloc_large.c): TLSF blocks with the accounting. */
 void *large_alloc(size_t alignment, size_t size);
 void large_free(void *block);
+
+/*
+ * Direct blocks (malloc_direct.c), for requests the heap cannot hold, where the binding maps pages.
+ * direct_alloc: a block of size bytes (a whole number of pages) aligned to alignment (a power of
+ * two), or NULL (no map_pages, refused, registry full). direct_bytes_of: the bytes of the direct
+ * block starting at block, 0 when no direct block starts there (reads only the registry).
+ * direct_free: unmaps it and returns true, or false (nothing changed) when block is not one.
+ * direct_start_containing: the start of the direct block holding address, or 0 (O(registry):
+ * the checked build's check of a pointer before reading its header). direct_stats: count, bytes,
+ * resizes by remapping.
+ */
+void *direct_alloc(size_t alignment, size_t size);
+size_t direct_bytes_of(uintptr_t block);
+bool direct_free(void *block);
+uintptr_t direct_start_containing(uintptr_t address);
+void direct_stats(size_t *blocks, size_t *bytes, size_t *resizes);
+
+/*
+ * A large block that grows past MALLOC_REMAP_MIN_BYTES and cannot grow in place becomes a direct
+ * block once (one copy), where the binding can move pages instead of copying them (remap_pages);
+ * below that, or without remap_pages, realloc moves it within the heap as before. A direct block
+ * realloc'd to MALLOC_REMAP_MIN_BYTES or more is resized by remapping; below, it moves into the
+ * heap. glibc's default mmap threshold is the same 128 KiB.
+ */
+#define MALLOC_REMAP_MIN_BYTES ((size_t)128 << 10)
+
+/*
+ * Resizes the direct block starting at block to hold size bytes (rounded up to pages) by the
+ * binding's remap_pages, which may move it: returns its start, or NULL with the block unchanged
+ * (no remap_pages, block not a direct block, or the system refused). O(1) expected plus the
+ * system call; no bytes are copied.
+ */
+void *direct_resize(void *block, size_t size);
+
+/* Whether growing blocks become direct blocks that move by remapping (the binding offers remap_pages). */
+static inline bool direct_remaps(void)
+{
+    return malloc_state.remap_pages != NULL;
+}
 
 /* TLSF (malloc_tlsf.c). Sizes are payload bytes; returned pointers are payloads (16-aligned). */
 void *tlsf_alloc(size_t size);

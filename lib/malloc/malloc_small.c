@@ -22,7 +22,8 @@
  * O(free blocks of the class), so never on a fast path.
  *
  * Also here, the path every allocation ends in when its class (or TLSF) has nothing left:
- * malloc_alloc_slow reclaims cached blocks and free runs, retries, and counts a failure.
+ * malloc_alloc_slow reclaims cached blocks and free runs, retries, asks for a direct block
+ * (malloc_direct.c: where the binding maps pages), and counts a failure.
  */
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc_internal.h"
@@ -369,13 +370,20 @@ static inline void entry_ready(struct malloc_cache_class *entry, unsigned class_
     }
 }
 
+/* Makes an entry dormant: entry 0's list end (room 0, no link), so both fast paths fall through. */
+static inline void entry_dormant(struct malloc_cache_class *entry)
+{
+    entry->head = &malloc_list_ends[0];
+    entry->limit = 0;
+}
+
 void malloc_cache_start(struct malloc_cache *cache)
 {
     for (unsigned entry_index = 0; entry_index < MALLOC_CACHE_ENTRIES; entry_index++) {
-        cache->entries[entry_index].head = &malloc_list_ends[0];
-        cache->entries[entry_index].limit = 0;
+        entry_dormant(&cache->entries[entry_index]);
         cache->spares[entry_index] = NULL;
     }
+    cache->closed = 0;
     memcpy(cache->entry_of_step, malloc_entry_of_step, sizeof cache->entry_of_step);
 }
 
@@ -428,16 +436,32 @@ __attribute__((noinline)) static void *refill_new_run(struct malloc_cache_class 
 }
 
 static void *refill_from_central(struct malloc_cache_class *entry, size_t entry_index);
+static void drain_loose(unsigned class_index, void *first, size_t count);
+
+/*
+ * A closed cache's malloc: one block of the class straight from its central state, the rest of
+ * the magazine it came in left there as loose blocks. NULL when out of memory. O(magazine).
+ */
+__attribute__((noinline)) static void *take_one(unsigned class_index)
+{
+    struct small_batch batch = take_magazine(class_index, small_cache_limit(class_index));
+    if (batch.count > 1)
+        drain_loose(class_index, batch.first->next, batch.count - 1);
+    return batch.count ? batch.first : NULL;
+}
 
 /*
  * refill_from_central's way in for a dormant entry (limit 0): sets it up and refills as usual;
- * entry 0 (malloc(0), never set up) and a malloc not set up yet go to the slow path.
+ * entry 0 (malloc(0), never set up), a malloc not set up yet and a closed cache go to the slow path.
  */
 __attribute__((noinline)) static void *refill_first_use(struct malloc_cache_class *entry, size_t entry_index)
 {
     if (entry_index == 0 || !__atomic_load_n(&malloc_state.ready, __ATOMIC_ACQUIRE))
         return malloc_refill_failed((unsigned)entry_index);
-    malloc_cache_open(malloc_cache_self());
+    struct malloc_cache *cache = malloc_cache_self();
+    malloc_cache_open(cache);
+    if (cache->closed) /* the general slow path serves a closed cache, one block at a time */
+        return malloc_refill_failed((unsigned)entry_index);
     entry_ready(entry, (unsigned)entry_index - 1);
     return refill_from_central(entry, entry_index);
 }
@@ -496,6 +520,8 @@ void *small_alloc_slow(unsigned class_index)
 {
     struct malloc_cache *cache = malloc_cache_self();
     malloc_cache_open(cache);
+    if (MALLOC_UNLIKELY(cache->closed))
+        return take_one(class_index);
     struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
     entry_ready(entry, class_index);
     struct magazine_block *block = entry->head;
@@ -545,6 +571,10 @@ void small_free_slow(void *block, unsigned class_index)
 
 void small_free_no_room(void *block, struct malloc_cache_class *entry, unsigned class_index)
 {
+    if (MALLOC_UNLIKELY(entry->limit == 0) && malloc_cache_self()->closed) {
+        drain_loose(class_index, block, 1); /* a closed cache keeps nothing: the block goes central */
+        return;
+    }
     entry_ready(entry, class_index);
     struct magazine_block *end = &malloc_list_ends[class_index + 1];
     if (MALLOC_UNLIKELY(entry->head->room == 0)) {
@@ -576,6 +606,14 @@ void small_flush_cache(struct malloc_cache *cache)
             drain_loose(class_index, entry->head, length);
         entry->head = &malloc_list_ends[class_index + 1];
     }
+}
+
+void small_close_cache(struct malloc_cache *cache)
+{
+    small_flush_cache(cache);
+    cache->closed = 1;
+    for (unsigned entry_index = 0; entry_index < MALLOC_CACHE_ENTRIES; entry_index++)
+        entry_dormant(&cache->entries[entry_index]);
 }
 
 /* scratch_free of a run being released (no real count reaches it). */
@@ -688,6 +726,8 @@ void *malloc_alloc_slow(size_t size)
     void *block = alloc_once(size);
     if (!block && malloc_reclaim())
         block = alloc_once(size);
+    if (!block)
+        block = direct_alloc(MALLOC_ALIGNMENT, size); /* beyond the heap, where the binding maps pages */
     if (!block)
         malloc_note_failure();
     return block;

@@ -88,6 +88,7 @@ void rvmem_malloc_stats(struct malloc_stats *out)
     out->footprint_permille =
         out->peak_bytes_in_use ? (size_t)((uint64_t)1000 * out->heap_span_bytes / out->peak_bytes_in_use) : 0;
     out->failed_requests = __atomic_load_n(&malloc_state.failed_requests, __ATOMIC_RELAXED);
+    direct_stats(&out->direct_blocks, &out->direct_bytes, &out->direct_resizes);
 }
 
 size_t rvmem_malloc_run_changes(void)

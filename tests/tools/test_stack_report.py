@@ -8,6 +8,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import struct
 import tempfile
 import unittest
 
@@ -299,6 +300,93 @@ class DynamicFrames(unittest.TestCase):
         self.assertIn("at least 332 bytes", line)  # 32 + the bounded alloca's 300
         self.assertIn("unbounded (dynamic frame: with_vla at dynamic.c:5, 80 bytes + alloca/VLA)", line)
         self.assertIn("bounded_main: 316 bytes", output)
+
+
+def elf_object(path, sections, bits=64):
+    """Writes a little-endian ELF relocatable at path whose sections are {name: bytes}."""
+    names = b"\0" + b"".join(name.encode() + b"\0" for name in list(sections) + [".shstrtab"])
+    header_bytes, entry_bytes = (64, 64) if bits == 64 else (52, 40)
+    body, offsets = b"", []
+    for contents in list(sections.values()) + [names]:
+        offsets.append(header_bytes + len(body))
+        body += contents
+    shoff = header_bytes + len(body)
+    count = len(sections) + 2
+    ident = b"\x7fELF" + bytes([2 if bits == 64 else 1, 1, 1]) + bytes(9)
+    if bits == 64:
+        header = ident + struct.pack("<HHIQQQIHHHHHH", 1, 243, 1, 0, 0, shoff, 0, header_bytes, 0, 0,
+                                     entry_bytes, count, count - 1)
+    else:
+        header = ident + struct.pack("<HHIIIIIHHHHHH", 1, 243, 1, 0, 0, shoff, 0, header_bytes, 0, 0,
+                                     entry_bytes, count, count - 1)
+    layout = "<IIQQQQIIQQ" if bits == 64 else "<IIIIIIIIII"
+    table = bytes(entry_bytes)
+    name_offset = 1
+    for (name, contents), offset in zip(list(sections.items()) + [(".shstrtab", names)], offsets):
+        kind = 3 if name == ".shstrtab" else 1
+        table += struct.pack(layout, name_offset, kind, 0, 0, offset, len(contents), 0, 0, 1, 0)
+        name_offset += len(name) + 1
+    with open(path, "wb") as file:
+        file.write(header + body + table)
+
+
+def request(name, stack_bytes):
+    """One USER_THREAD_ENTRY record (user/lib/stack_request.h)."""
+    return struct.pack("<56sII", name.encode(), stack_bytes, 0)
+
+
+class ThreadStacks(unittest.TestCase):
+    # user_start 32 -> main 96 -> thread_create 48 = 176 bytes of the main stack;
+    # worker 2000 -> helper 1000 = 3000, with user_thread_start's 64-byte frame below it: 3064;
+    # small_worker 16 + 64 = 80; user_thread_start 64 -> flush_cache 128 = 192 on its own.
+    ARGS = ["--stack-size", 8192, "--trap-frame", 0, "--trap-handler", "none", "--entry", "user_start",
+            "--thread-start", "user_thread_start", "--stack-name", "USER_MAIN_STACK_BYTES"]
+
+    def run_with(self, records, bits=64):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "program.o")
+            elf_object(path, {".text": b"\0" * 8, ".rvmem_stack_requests": b"".join(records)}, bits)
+            return run(*self.ARGS, "--stack-requests", path, fixture("threads.ci"))
+
+    def test_each_entry_fits_what_it_asks_for(self):
+        for bits in (32, 64):
+            status, output, _ = self.run_with([request("worker", 4096), request("small_worker", 4096)], bits)
+            self.assertEqual(status, 0, output)
+            self.assertIn("thread program.c:worker (asks 4096 bytes): 3000 bytes; + 64 thread start "
+                          "(user_thread_start) frame = 3064 of 4096: ok", output)
+            self.assertIn("thread program.c:small_worker (asks 4096 bytes): 16 bytes; + 64", output)
+            self.assertIn("user_thread_start (every thread's start): 192 bytes", output)
+            self.assertIn("user_start: 176 bytes", output)
+
+    def test_an_entry_asking_too_little_fails(self):
+        status, output, errors = self.run_with([request("worker", 3000), request("small_worker", 4096)])
+        self.assertEqual(status, 1)
+        self.assertIn("3064 of 3000: OVERRUN", output)
+        self.assertIn("thread program.c:worker needs 3064 bytes, more than the thread asks for", errors)
+
+    def test_the_thread_start_must_fit_the_smallest_request(self):
+        status, output, errors = self.run_with([request("small_worker", 128)])
+        self.assertEqual(status, 1)
+        self.assertIn("user_thread_start needs 192", errors)
+
+    def test_main_is_checked_against_the_main_stack(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "program.o")
+            elf_object(path, {".text": b"\0" * 8})
+            args = list(self.ARGS)
+            args[1] = 160
+            status, _, errors = run(*args, "--stack-requests", path, fixture("threads.ci"))
+        self.assertEqual(status, 1)
+        self.assertIn("user_start needs 176 bytes, more than the 160 bytes of stack: raise USER_MAIN_STACK_BYTES",
+                      errors)
+
+    def test_an_unknown_entry_or_a_bad_record_is_bad_input(self):
+        status, _, errors = self.run_with([request("no_such_function", 4096)])
+        self.assertEqual(status, 2)
+        self.assertIn("not in the call graph: no_such_function", errors)
+        status, _, errors = self.run_with([request("worker", 4096)[:60]])
+        self.assertEqual(status, 2)
+        self.assertIn("not a whole number of records", errors)
 
 
 if __name__ == "__main__":
