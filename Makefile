@@ -99,7 +99,8 @@ MM_KERNEL         := $(addprefix kernel/mm/,pages.c sbrk.c)
 PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
 # Built where the table of embedded user programs is linked (build/user_programs.S): the kernel and the host tests.
 PROC_PROGRAMS     := kernel/proc/programs.c
-PROC_KERNEL       := $(addprefix kernel/proc/,process.c sched.c syscall.c user_copy.c user_space.c user_trap.c)
+PROC_KERNEL       := $(addprefix kernel/proc/,process.c process_report.c sched.c syscall.c thread.c thread_area.c user_copy.c \
+                       user_space.c user_space_regions.c user_space_threads.c user_trap.c)
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_direct.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
@@ -123,7 +124,7 @@ TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
                      $(addprefix tests/lib/,malloc_exhaustion.c) $(addprefix tests/top/,boot.c malloc_binding.c monitor.c paging.c) \
                      $(addprefix tests/bench/,malloc.c malloc_pair.c memory.c stack.c vm.c malloc_patterns.c user.c) \
-                     $(addprefix tests/proc/,hello_space.c process.c user_copy.c user_space.c)
+                     $(addprefix tests/proc/,hello_space.c process.c threads.c user_copy.c user_space.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
@@ -164,7 +165,7 @@ all: $(BUILD)/kernel.elf $(BUILD)/kernel.bin $(BUILD)/stack-report.txt
 # image. The runtime is user/lib/ plus the portable base and lib/ (malloc, box, vec, rc, arc)
 # compiled for U-mode: one archive, from which each program takes what it uses. The objects get
 # GCC's .su and .ci files like the kernel's, for a stack report of each program.
-USER_LIB_SOURCES     := $(addprefix user/lib/,crt0.S expect.c malloc_user.c parse.c platform_user.c start.c stdio.c)
+USER_LIB_SOURCES     := $(addprefix user/lib/,crt0.S expect.c malloc_user.c mutex.c parse.c platform_user.c start.c stdio.c thread.c)
 USER_RUNTIME_SOURCES := $(filter-out %.S,$(USER_LIB_SOURCES)) $(BASE_PORTABLE) $(BASE_KERNEL) $(LIB_PORTABLE) $(LIB_STD_NAMES)
 USER_PROGRAM_NAMES   := $(sort $(basename $(notdir $(wildcard user/programs/*.c))) \
                           $(notdir $(patsubst %/,%,$(dir $(wildcard user/programs/*/*.c)))))
@@ -187,7 +188,7 @@ user_abi_constant     = $$(( $(shell echo '$(1)' | $(CC) $(ARCH_FLAGS) -I. -E -P
 USER_LDFLAGS          = -nostdlib -no-pie -T user/lib/linker.ld -Wl,-z,max-page-size=16 -Wl,--gc-sections -Wl,--build-id=none -Wl,--fatal-warnings \
                         -Wl,--defsym=USER_BASE=$(call user_abi_constant,USER_WINDOW_START) \
                         -Wl,--defsym=USER_END=$(call user_abi_constant,USER_WINDOW_END) \
-                        -Wl,--defsym=USER_STACK_RESERVED=$(call user_abi_constant,USER_MAIN_STACK_BYTES + USER_STACK_GUARD_BYTES)
+                        -Wl,--defsym=USER_STACK_RESERVED=$(call user_abi_constant,USER_STACKS_RESERVED_BYTES)
 
 user: $(USER_EMBEDDED)
 

@@ -36,12 +36,26 @@
  *                                    -E_FAULT, -E_AGAIN (process limit), -E_NOMEM, -E_NOEXEC
  *   wait(pid, status)             -> the pid of the child that ended (pid -1: any child), its
  *                                    status stored at status (if not NULL); -E_CHILD, -E_FAULT
- * Reserved for threads (issue 17; the kernel answers -E_NOSYS until then):
- *   thread_create(entry, argument, stack_bytes, thread_pointer) -> thread id
- *   thread_exit(value)            -> never returns
- *   thread_join(thread, value)    -> 0; -E_SRCH, -E_DEADLK, -E_INVAL, -E_FAULT
- *   futex_wait(address, expected) -> 0 when woken; -E_AGAIN when *address != expected
- *   futex_wake(address, count)    -> how many threads were woken
+ * Threads (a process's threads share its address space; each has its own stack):
+ *   thread_create(entry, argument, stack_bytes, thread_pointer)
+ *                                 -> the new thread's id (> 1; the main thread is 1); it starts at
+ *                                    entry with a0 = argument, tp = thread_pointer, sp at the top of
+ *                                    its own stack (stack_bytes rounded up to pages; 0: the default);
+ *                                    -E_AGAIN (USER_PROCESS_THREADS_MAX threads, unjoined ones
+ *                                    included), -E_INVAL (stack_bytes above USER_THREAD_STACK_MAX_BYTES),
+ *                                    -E_NOMEM (the process's stacks would pass
+ *                                    USER_THREAD_STACKS_TOTAL_BYTES, or no page), -E_FAULT (entry
+ *                                    outside the user window)
+ *   thread_exit(value)            -> never returns; the last thread to leave ends the process
+ *                                    with exit status value & 0xff
+ *   thread_join(thread, value)    -> 0 once thread has ended, its value stored at value (if not
+ *                                    NULL) and its stack given back; -E_SRCH (no such thread, or
+ *                                    joined already), -E_DEADLK (the caller itself), -E_INVAL
+ *                                    (another thread joins it already), -E_FAULT
+ *   futex_wait(address, expected) -> 0 when woken; -E_AGAIN when the 32-bit word at address is not
+ *                                    expected; -E_INVAL (address not 4-byte aligned), -E_FAULT
+ *   futex_wake(address, count)    -> how many threads waiting on address were woken (at most count);
+ *                                    -E_INVAL (address not 4-byte aligned)
  */
 #define SYS_WRITE 64
 #define SYS_EXIT 93
@@ -97,8 +111,27 @@
 #define USER_MAIN_STACK_BYTES (64 * 1024)
 #define USER_STACK_GUARD_BYTES 4096
 
-/* A thread's stack when thread_create asks for 0 bytes (issue 17). */
-#define USER_THREAD_STACK_DEFAULT_BYTES (16 * 1024)
+/*
+ * Threads (docs/USER.md). A process has at most USER_PROCESS_THREADS_MAX threads at once, its
+ * main thread and the ones created and not joined yet; malloc keeps a cache per thread block
+ * (user/lib/thread.h), one per hart index, hence the same bound as the harts.
+ *
+ * Thread stacks lie in the thread area, right below the main stack's guard page: one slot of
+ * USER_THREAD_SLOT_BYTES per thread other than the main one (slot 1 at the top). A thread's stack
+ * takes the top of its slot; the rest of the slot below it stays unmapped, so at least one guard
+ * page (USER_STACK_GUARD_BYTES) lies below every stack. The heap ends below the thread area.
+ */
+#define USER_PROCESS_THREADS_MAX RVMEM_MAX_HARTS
+#define USER_THREAD_STACK_DEFAULT_BYTES (16 * 1024) /* a thread's stack when thread_create asks for 0 bytes */
+#define USER_THREAD_STACK_MAX_BYTES (256 * 1024)    /* the largest stack one thread may ask for */
+#define USER_THREAD_STACKS_TOTAL_BYTES (512 * 1024) /* the stacks of a process's threads together (main's aside) */
+#define USER_THREAD_SLOT_BYTES (USER_THREAD_STACK_MAX_BYTES + USER_STACK_GUARD_BYTES)
+#define USER_THREAD_AREA_TOP (USER_STACK_TOP - USER_MAIN_STACK_BYTES - USER_STACK_GUARD_BYTES)
+#define USER_THREAD_AREA_BOTTOM (USER_THREAD_AREA_TOP - (USER_PROCESS_THREADS_MAX - 1) * USER_THREAD_SLOT_BYTES)
+/* What the stacks take at the top of the window: the program's image must end below it. */
+#define USER_STACKS_RESERVED_BYTES (USER_STACK_TOP - USER_THREAD_AREA_BOTTOM)
+/* The main thread's id. */
+#define USER_MAIN_THREAD_ID 1
 
 /*
  * spawn's limits: the name of a program (NUL included), the arguments a program starts with

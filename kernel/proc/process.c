@@ -12,10 +12,11 @@
 #include "kernel/platform/hart.h"
 #include "kernel/platform/sbi.h"
 #include "kernel/proc/elf.h"
+#include "kernel/proc/process_internal.h"
 #include "kernel/proc/programs.h"
 
-static struct spinlock lock = SPINLOCK_INIT;
-static struct process table[PROCESS_MAX];
+struct spinlock process_lock = SPINLOCK_INIT;
+struct process process_table[PROCESS_MAX];
 static long last_pid;
 static unsigned processes; /* live and zombie */
 /* The run queue: a FIFO of RUNNABLE threads. */
@@ -33,7 +34,7 @@ void process_hart_idle(unsigned hart, bool idle)
  * marks itself idle before it looks at the queue for the last time and sleeps, so either it sees
  * the thread or this sees it idle (both sides are sequentially consistent).
  */
-static void wake_a_hart_for(int affinity)
+void process_wake_a_hart_for(int affinity)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     unsigned online = hart_count(), self = hart_self();
@@ -47,8 +48,7 @@ static void wake_a_hart_for(int affinity)
     }
 }
 
-/* Puts thread at the queue's tail as RUNNABLE (lock held). */
-static void enqueue(struct thread *thread)
+void process_enqueue(struct thread *thread)
 {
     thread->state = THREAD_RUNNABLE;
     thread->next = NULL;
@@ -68,7 +68,7 @@ struct thread *process_next_thread(unsigned hart)
 {
     if (__atomic_load_n(&queue_head, __ATOMIC_RELAXED) == NULL)
         return NULL; /* a glance without the lock: an idle hart looks often */
-    spin_lock(&lock);
+    spin_lock(&process_lock);
     struct thread *previous = NULL, *thread = queue_head;
     while (thread && !may_run_on(thread, hart)) {
         previous = thread;
@@ -87,7 +87,7 @@ struct thread *process_next_thread(unsigned hart)
         thread->leave = THREAD_LEAVE_NONE;
         thread->wake_pending = false;
     }
-    spin_unlock(&lock);
+    spin_unlock(&process_lock);
     return thread;
 }
 
@@ -100,11 +100,10 @@ bool process_others_runnable(unsigned hart)
     return false;
 }
 
-/* Makes a BLOCKED thread RUNNABLE, or keeps a RUNNING one from blocking (lock held). True when queued. */
-static bool wake(struct thread *thread)
+bool process_wake(struct thread *thread)
 {
     if (thread->state == THREAD_BLOCKED) {
-        enqueue(thread);
+        process_enqueue(thread);
         return true;
     }
     if (thread->state == THREAD_RUNNING)
@@ -116,9 +115,9 @@ static bool wake(struct thread *thread)
 static struct process *slot_take(void)
 {
     for (unsigned i = 0; i < PROCESS_MAX; i++) {
-        if (table[i].state == PROCESS_FREE) {
+        if (process_table[i].state == PROCESS_FREE) {
             processes++;
-            return &table[i];
+            return &process_table[i];
         }
     }
     return NULL;
@@ -130,6 +129,35 @@ static void slot_free(struct process *process)
     process->state = PROCESS_FREE;
     process->pid = 0;
     processes--;
+}
+
+void process_thread_init(struct thread *thread, struct process *process, unsigned slot, long id, int affinity)
+{
+    memset(&thread->frame, 0, sizeof thread->frame);
+    thread->process = process;
+    thread->next = NULL;
+    thread->id = id;
+    thread->slot = slot;
+    thread->futex_address = 0;
+    thread->joiner = 0;
+    thread->exit_value = 0;
+    thread->stack_bytes = 0;
+    thread->hart = -1;
+    thread->affinity = affinity;
+    thread->leave = THREAD_LEAVE_NONE;
+    thread->waiting = thread->wake_pending = thread->yield_at_tick = false;
+    thread->exit_status = 0;
+    thread->slices = thread->syscalls = thread->preemptions = 0;
+}
+
+struct thread *process_find_thread(struct process *process, long id)
+{
+    for (unsigned slot = 0; slot < USER_PROCESS_THREADS_MAX; slot++) {
+        struct thread *thread = &process->threads[slot];
+        if (thread->state != THREAD_UNUSED && thread->id == id)
+            return thread;
+    }
+    return NULL;
 }
 
 /* A seed for the program's stack-protector canary: the clock and the pid, mixed (xorshift). */
@@ -159,15 +187,23 @@ int process_spawn(const struct process_spawn_request *request, long *pid)
         return -E_NOEXEC;
     }
 
-    spin_lock(&lock);
+    spin_lock(&process_lock);
     struct process *process = slot_take();
     long new_pid = process ? ++last_pid : 0;
     if (process) {
         process->state = PROCESS_LIVE; /* reserved; its thread is not queued yet */
         process->pid = new_pid;
-        process->thread.state = THREAD_NEW;
+        for (unsigned slot = 0; slot < USER_PROCESS_THREADS_MAX; slot++)
+            process->threads[slot].state = THREAD_UNUSED;
+        process->threads[0].state = THREAD_NEW;
+        process->live_threads = 1;
+        process->last_thread_id = USER_MAIN_THREAD_ID;
+        process->thread_stack_bytes = 0;
+        process->exiting = false;
+        process->exit_status = 0;
+        process->kill = (struct process_kill){0};
     }
-    spin_unlock(&lock);
+    spin_unlock(&process_lock);
     if (process == NULL)
         return -E_AGAIN;
 
@@ -176,22 +212,13 @@ int process_spawn(const struct process_spawn_request *request, long *pid)
     process->detached = request->detached && request->parent == PROCESS_PARENT_KERNEL;
     process->output = request->parent == PROCESS_PARENT_KERNEL ? request->output : NULL;
     process->wait_status = 0;
-    process->kill = (struct process_kill){0};
     process->started_ticks = hart_time_now();
     size_t name_length = strnlen(program->name, sizeof process->name - 1);
     memcpy(process->name, program->name, name_length);
     process->name[name_length] = '\0';
 
-    struct thread *thread = &process->thread;
-    memset(&thread->frame, 0, sizeof thread->frame);
-    thread->process = process;
-    thread->next = NULL;
-    thread->hart = -1;
-    thread->affinity = request->affinity;
-    thread->leave = THREAD_LEAVE_NONE;
-    thread->waiting = thread->wake_pending = thread->yield_at_tick = false;
-    thread->exit_status = 0;
-    thread->slices = thread->syscalls = thread->preemptions = 0;
+    struct thread *thread = &process->threads[0];
+    process_thread_init(thread, process, 0, USER_MAIN_THREAD_ID, request->affinity);
 
     uintptr_t limit = request->no_heap_limit      ? USER_SPACE_NO_HEAP_LIMIT
                       : request->heap_limit_bytes ? request->heap_limit_bytes
@@ -204,82 +231,102 @@ int process_spawn(const struct process_spawn_request *request, long *pid)
         error = user_space_stack(&process->space, request->argv, request->argc, canary_seed(new_pid), &sp);
     if (error) {
         user_space_destroy(&process->space);
-        spin_lock(&lock);
+        spin_lock(&process_lock);
         slot_free(process);
-        spin_unlock(&lock);
+        spin_unlock(&process_lock);
         return error;
     }
     thread->frame.pc = image.entry;
     thread->frame.registers[2] = sp;
 
-    spin_lock(&lock);
-    enqueue(thread);
-    spin_unlock(&lock);
-    wake_a_hart_for(thread->affinity);
+    spin_lock(&process_lock);
+    process_enqueue(thread);
+    spin_unlock(&process_lock);
+    process_wake_a_hart_for(thread->affinity);
     *pid = new_pid;
     return 0;
 }
 
-/* The pid of a process's parent as ps shows it: 0 for the kernel (or an orphan). */
-static long parent_pid(const struct process *process)
+/* What process_stop_threads leaves to do once the lock is released. */
+struct process_stop {
+    bool ipi[RVMEM_MAX_HARTS]; /* the hart of that index runs a thread that must leave */
+    unsigned queued;           /* blocked threads made runnable to end */
+    int affinity;
+};
+
+/*
+ * Makes every thread of an ending process but self leave for good (lock held): a RUNNING one
+ * on another hart gets an IPI (stop_send), a BLOCKED one is queued (the hart that picks it ends
+ * it), a RUNNABLE or NEW one ends when it is picked.
+ */
+static void stop_threads(struct process *process, const struct thread *self, struct process_stop *stop)
 {
-    return process->parent ? process->parent->pid : 0;
+    unsigned me = hart_self();
+    stop->affinity = process->threads[0].affinity;
+    for (unsigned slot = 0; slot < USER_PROCESS_THREADS_MAX; slot++) {
+        struct thread *thread = &process->threads[slot];
+        if (thread == self)
+            continue;
+        if (thread->state == THREAD_RUNNING && thread->hart >= 0 && (unsigned)thread->hart != me)
+            stop->ipi[thread->hart] = true;
+        if (thread->state == THREAD_BLOCKED) {
+            thread->waiting = false;
+            thread->futex_address = 0;
+            if (process_wake(thread))
+                stop->queued++;
+        }
+    }
 }
 
-void process_report_kill(const struct process *process)
+/* stop_threads' IPIs and wake-ups (lock released). */
+static void stop_send(const struct process_stop *stop)
 {
-    const struct process_kill *kill = &process->kill;
-    static const char *const causes[] = {
-        [USER_KILL_ILLEGAL_INSTRUCTION] = "illegal instruction",
-        [USER_KILL_BREAKPOINT] = "breakpoint",
-        [USER_KILL_MISALIGNED] = "misaligned access",
-        [USER_KILL_REQUESTED] = "killed",
-        [USER_KILL_MEMORY_FAULT] = "memory fault",
-    };
-    const char *cause =
-        (unsigned)kill->cause < sizeof causes / sizeof causes[0] && causes[kill->cause] ? causes[kill->cause] : "?";
-    if (kill->scause == 0) {
-        kprintf("kill: pid %ld (%s): %s on request, pc %p; wait status %d (%s)\n", process->pid, process->name, cause,
-                (void *)kill->pc, kill->cause, cause);
-        return;
-    }
-    kprintf("kill: pid %ld (%s): %s%s at %p (region: %s), pc %p; wait status %d (%s)\n", process->pid, process->name,
-            kill->out_of_memory ? "out of memory: no page for a " : "", trap_cause_name(kill->scause),
-            (void *)kill->address, user_region_name(kill->region), (void *)kill->pc, kill->cause, cause);
+    for (unsigned hart = 0; hart < RVMEM_MAX_HARTS; hart++)
+        if (stop->ipi[hart])
+            sbi_send_ipi(harts[hart].hartid); /* it leaves at its next trap: make one come */
+    for (unsigned i = 0; i < stop->queued; i++)
+        process_wake_a_hart_for(stop->affinity);
 }
 
 void process_kill_fault(struct process *process, const struct process_kill *kill)
 {
-    spin_lock(&lock);
-    bool first = process->kill.cause == 0;
-    if (first)
+    struct process_stop stop = {0};
+    spin_lock(&process_lock);
+    bool first = !process_ending(process);
+    if (first) {
         process->kill = *kill;
-    spin_unlock(&lock);
+        stop_threads(process, NULL, &stop);
+    }
+    spin_unlock(&process_lock);
+    stop_send(&stop);
     if (first)
         process_report_kill(process);
 }
 
-/* The end of a process whose thread left for good (not under the lock: its pages go back first). */
-static void end_process(struct process *process)
+/*
+ * The end of a process whose last thread left for good (last: that thread), not under the lock:
+ * its pages go back first.
+ */
+static void end_process(struct process *process, const struct thread *last)
 {
-    struct thread *thread = &process->thread;
     bool killed = process->kill.cause != 0;
     if (killed && process->kill.scause == 0) { /* killed on request: its report now (a fault's came at once) */
-        process->kill.pc = thread->frame.pc;
+        process->kill.pc = last->frame.pc;
         process_report_kill(process);
     }
-    int status = killed ? (process->kill.cause & 0x7f) : ((thread->exit_status & 0xff) << 8);
+    int status = killed ? (process->kill.cause & 0x7f) : ((process->exit_status & 0xff) << 8);
     user_space_destroy(&process->space);
 
     bool report_end = false;
     long pid = process->pid;
     char name[sizeof process->name];
     memcpy(name, process->name, sizeof name);
-    spin_lock(&lock);
-    thread->state = THREAD_DONE;
+    unsigned queued = 0;
+    int affinity = PROCESS_ANY_HART;
+    spin_lock(&process_lock);
     process->wait_status = status;
     for (unsigned i = 0; i < PROCESS_MAX; i++) {
-        struct process *child = &table[i];
+        struct process *child = &process_table[i];
         if (child->state == PROCESS_FREE || child->parent != process)
             continue;
         child->parent = NULL;
@@ -293,56 +340,91 @@ static void end_process(struct process *process)
     } else {
         process->state = PROCESS_ZOMBIE;
         struct process *parent = process->parent;
-        if (parent && parent->thread.waiting) {
-            parent->thread.waiting = false;
-            if (wake(&parent->thread)) {
-                spin_unlock(&lock);
-                wake_a_hart_for(parent->thread.affinity);
-                return;
-            }
+        for (unsigned slot = 0; parent && slot < USER_PROCESS_THREADS_MAX; slot++) {
+            struct thread *waiter = &parent->threads[slot];
+            if (waiter->state == THREAD_UNUSED || !waiter->waiting)
+                continue;
+            waiter->waiting = false;
+            affinity = waiter->affinity;
+            if (process_wake(waiter))
+                queued++;
         }
     }
-    spin_unlock(&lock);
+    spin_unlock(&process_lock);
+    for (unsigned i = 0; i < queued; i++)
+        process_wake_a_hart_for(affinity);
     if (report_end)
         kprintf("[pid %ld %s: %s %d]\n", pid, name, killed ? "killed, wait status" : "exited with",
                 killed ? status : WAIT_EXIT_CODE(status));
 }
 
+/*
+ * A thread that called thread_exit while others live (lock held): DONE, its slot and stack kept
+ * for thread_join; its joiner, blocked, is queued. Returns whether it was.
+ */
+static bool thread_done(struct process *process, struct thread *thread)
+{
+    thread->state = THREAD_DONE;
+    process->live_threads--;
+    struct thread *joiner = thread->joiner ? process_find_thread(process, thread->joiner) : NULL;
+    return joiner && process_wake(joiner);
+}
+
 void process_thread_left(struct thread *thread)
 {
     struct process *process = thread->process;
-    if (process->kill.cause != 0 && thread->leave != THREAD_LEAVE_EXIT)
-        thread->leave = THREAD_LEAVE_KILLED;
-    switch (thread->leave) {
-    case THREAD_LEAVE_EXIT:
-    case THREAD_LEAVE_KILLED: end_process(process); return;
-    case THREAD_LEAVE_BLOCK:
-        spin_lock(&lock);
-        if (thread->wake_pending || process->kill.cause != 0) {
-            thread->waiting = false;
-            enqueue(thread);
-        } else {
-            thread->state = THREAD_BLOCKED;
+    struct process_stop stop = {0};
+    bool last = false, joiner_queued = false;
+    spin_lock(&process_lock);
+    if (!process_ending(process)) {
+        if (thread->leave == THREAD_LEAVE_EXIT) {
+            process->exit_status = thread->exit_status;
+            process->exiting = true;
+            stop_threads(process, thread, &stop);
+        } else if (thread->leave == THREAD_LEAVE_THREAD_EXIT && process->live_threads == 1) {
+            process->exit_status = (int)thread->exit_value; /* the last thread: its value is the status */
+            process->exiting = true;
         }
-        spin_unlock(&lock);
-        break;
-    case THREAD_LEAVE_NONE:
-    case THREAD_LEAVE_YIELD:
-        spin_lock(&lock);
-        enqueue(thread);
-        spin_unlock(&lock);
-        break;
     }
-    if (thread->state == THREAD_RUNNABLE)
-        wake_a_hart_for(thread->affinity);
+    if (process_ending(process)) {
+        thread->state = THREAD_DONE;
+        thread->waiting = false;
+        thread->futex_address = 0;
+        last = --process->live_threads == 0;
+    } else {
+        switch (thread->leave) {
+        case THREAD_LEAVE_THREAD_EXIT: joiner_queued = thread_done(process, thread); break;
+        case THREAD_LEAVE_BLOCK:
+            if (thread->wake_pending) {
+                thread->waiting = false;
+                thread->futex_address = 0;
+                process_enqueue(thread);
+            } else {
+                thread->state = THREAD_BLOCKED;
+            }
+            break;
+        case THREAD_LEAVE_NONE:
+        case THREAD_LEAVE_YIELD:
+        case THREAD_LEAVE_EXIT: /* not reached: exit makes the process ending */
+        case THREAD_LEAVE_KILLED: process_enqueue(thread); break;
+        }
+    }
+    bool queued = thread->state == THREAD_RUNNABLE;
+    spin_unlock(&process_lock);
+    stop_send(&stop);
+    if (queued || joiner_queued)
+        process_wake_a_hart_for(thread->affinity);
+    if (last)
+        end_process(process, thread);
 }
 
-long process_wait_child(struct process *parent, long pid, int *status)
+long process_wait_child(struct thread *thread, long pid, int *status)
 {
+    struct process *parent = thread->process;
     long result = -E_CHILD;
-    spin_lock(&lock);
+    spin_lock(&process_lock);
     for (unsigned i = 0; i < PROCESS_MAX; i++) {
-        struct process *child = &table[i];
+        struct process *child = &process_table[i];
         if (child->state == PROCESS_FREE || child->parent != parent || (pid != -1 && child->pid != pid))
             continue;
         if (child->state == PROCESS_ZOMBIE) {
@@ -354,17 +436,17 @@ long process_wait_child(struct process *parent, long pid, int *status)
         result = -E_AGAIN;
     }
     if (result == -E_AGAIN)
-        parent->thread.waiting = true;
-    spin_unlock(&lock);
+        thread->waiting = true;
+    spin_unlock(&process_lock);
     return result;
 }
 
 int process_reap_kernel_child(long pid, struct process_result *result)
 {
     int error = -E_CHILD;
-    spin_lock(&lock);
+    spin_lock(&process_lock);
     for (unsigned i = 0; i < PROCESS_MAX; i++) {
-        struct process *process = &table[i];
+        struct process *process = &process_table[i];
         if (process->state == PROCESS_FREE || process->pid != pid)
             continue;
         if (process->parent != PROCESS_PARENT_KERNEL || process->orphan || process->detached)
@@ -379,111 +461,32 @@ int process_reap_kernel_child(long pid, struct process_result *result)
         }
         break;
     }
-    spin_unlock(&lock);
+    spin_unlock(&process_lock);
     return error;
 }
 
 int process_kill(long pid, int cause)
 {
     int error = -E_SRCH;
-    int ipi_hart = -1, wake_hart = -2;
-    spin_lock(&lock);
+    struct process_stop stop = {0};
+    spin_lock(&process_lock);
     for (unsigned i = 0; i < PROCESS_MAX; i++) {
-        struct process *process = &table[i];
+        struct process *process = &process_table[i];
         if (process->state != PROCESS_LIVE || process->pid != pid)
             continue;
         error = 0;
-        if (process->kill.cause != 0 || process->thread.state == THREAD_DONE)
+        if (process_ending(process) || process->live_threads == 0)
             break; /* dying already */
         process->kill = (struct process_kill){.cause = cause, .region = USER_REGION_UNUSED};
-        struct thread *thread = &process->thread;
-        if (thread->state == THREAD_RUNNING && thread->hart != (int)hart_self())
-            ipi_hart = thread->hart; /* it leaves at its next trap: make one come */
-        if (thread->state == THREAD_BLOCKED) {
-            thread->waiting = false;
-            if (wake(thread))
-                wake_hart = thread->affinity;
-        }
+        stop_threads(process, NULL, &stop);
         break;
     }
-    spin_unlock(&lock);
-    if (ipi_hart >= 0)
-        sbi_send_ipi(harts[ipi_hart].hartid);
-    if (wake_hart != -2)
-        wake_a_hart_for(wake_hart);
+    spin_unlock(&process_lock);
+    stop_send(&stop);
     return error;
-}
-
-unsigned process_list(struct process_info *infos, unsigned max)
-{
-    unsigned count = 0;
-    spin_lock(&lock);
-    for (unsigned i = 0; i < PROCESS_MAX; i++) {
-        const struct process *process = &table[i];
-        if (process->state == PROCESS_FREE)
-            continue;
-        if (count < max) {
-            struct process_info *info = &infos[count];
-            info->pid = process->pid;
-            info->parent_pid = parent_pid(process);
-            memcpy(info->name, process->name, sizeof info->name);
-            info->state = process->state;
-            info->thread_state = process->thread.state;
-            info->hart = process->thread.hart;
-            info->pages = process->space.pages;
-            info->filled = process->space.filled;
-            info->slices = process->thread.slices;
-            info->syscalls = process->thread.syscalls;
-            info->brk = process->space.brk;
-            info->heap_start = process->space.heap_start;
-            info->wait_status = process->wait_status;
-        }
-        count++;
-    }
-    spin_unlock(&lock);
-    return count;
 }
 
 unsigned process_count(void)
 {
     return __atomic_load_n(&processes, __ATOMIC_RELAXED);
-}
-
-int process_regions(long pid, struct user_space_region_info *regions, unsigned max, struct process_info *info)
-{
-    struct process *found = NULL;
-    spin_lock(&lock);
-    for (unsigned i = 0; i < PROCESS_MAX; i++)
-        if (table[i].state == PROCESS_LIVE && table[i].pid == pid && table[i].thread.state != THREAD_DONE &&
-            table[i].thread.state != THREAD_NEW)
-            found = &table[i];
-    if (found)
-        spin_lock(&found->space.lock); /* the process lock, then the space's: the one order */
-    spin_unlock(&lock);
-    if (found == NULL)
-        return -E_SRCH;
-    int count = (int)user_space_regions(&found->space, regions, max);
-    *info = (struct process_info){.pid = found->pid,
-                                  .state = found->state,
-                                  .pages = found->space.pages,
-                                  .filled = found->space.filled,
-                                  .brk = found->space.brk,
-                                  .heap_start = found->space.heap_start};
-    memcpy(info->name, found->name, sizeof info->name);
-    spin_unlock(&found->space.lock);
-    return count;
-}
-
-const char *process_state_name(const struct process_info *info)
-{
-    if (info->state == PROCESS_ZOMBIE)
-        return "zombie";
-    switch (info->thread_state) {
-    case THREAD_RUNNABLE: return "runnable";
-    case THREAD_RUNNING: return "running";
-    case THREAD_BLOCKED: return "waiting";
-    case THREAD_NEW: return "starting";
-    case THREAD_DONE: return "ending";
-    }
-    return "?";
 }

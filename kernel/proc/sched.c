@@ -84,7 +84,7 @@ bool sched_run_slice(bool leave_at_tick)
     if (thread == NULL)
         return false;
     struct process *process = thread->process;
-    if (process->kill.cause != 0) { /* killed while it waited for a hart: it ends without running */
+    if (process_ending(process)) { /* killed (or exiting) while it waited for a hart: it ends without running */
         thread->leave = THREAD_LEAVE_KILLED;
         process_thread_left(thread);
         return true;

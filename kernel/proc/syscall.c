@@ -11,12 +11,14 @@
 #include "kernel/platform/console.h"
 #include "kernel/proc/process.h"
 #include "kernel/proc/programs.h"
+#include "kernel/proc/thread.h"
 #include "kernel/proc/user_copy.h"
 #include "kernel/proc/user_trap.h"
 
 #define REGISTER_A0 10
 #define REGISTER_A1 11
 #define REGISTER_A2 12
+#define REGISTER_A3 13
 #define REGISTER_A7 17
 
 /* write's console: the bytes in one piece (console_write holds the console's lock for all of them). */
@@ -106,7 +108,7 @@ static bool sys_wait(struct thread *thread, long pid, uintptr_t status_address)
         return true;
     }
     int status = 0;
-    long result = process_wait_child(process, pid, &status);
+    long result = process_wait_child(thread, pid, &status);
     if (result == -E_AGAIN) {
         thread->frame.pc -= 4; /* back on the ecall */
         thread->leave = THREAD_LEAVE_BLOCK;
@@ -149,6 +151,17 @@ static __attribute__((noinline)) bool syscall_other(struct thread *thread)
         return false;
     case SYS_SPAWN: result = sys_spawn(process, registers[REGISTER_A0], registers[REGISTER_A1]); break;
     case SYS_WAIT: return sys_wait(thread, (long)registers[REGISTER_A0], registers[REGISTER_A1]);
+    case SYS_THREAD_CREATE:
+        result = thread_create(thread, registers[REGISTER_A0], registers[REGISTER_A1], registers[REGISTER_A2],
+                               registers[REGISTER_A3]);
+        break;
+    case SYS_THREAD_EXIT:
+        thread->exit_value = registers[REGISTER_A0];
+        thread->leave = THREAD_LEAVE_THREAD_EXIT;
+        return false;
+    case SYS_THREAD_JOIN: return thread_join(thread, (long)registers[REGISTER_A0], registers[REGISTER_A1]);
+    case SYS_FUTEX_WAIT: return futex_wait(thread, registers[REGISTER_A0], (uint32_t)registers[REGISTER_A1]);
+    case SYS_FUTEX_WAKE: result = futex_wake(process, registers[REGISTER_A0], registers[REGISTER_A1]); break;
     default: result = -E_NOSYS; break;
     }
     registers[REGISTER_A0] = (uintptr_t)result;

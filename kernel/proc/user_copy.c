@@ -31,25 +31,29 @@ static inline void user_access_end(void)
 int user_copy_in(struct user_space *space, void *to, uintptr_t from, size_t bytes)
 {
     check_running(space);
-    int error = user_space_check(space, from, bytes, USER_ACCESS_READ);
-    if (error)
-        return error;
-    user_access_begin();
-    memcpy(to, (const void *)from, bytes);
-    user_access_end();
-    return 0;
+    spin_lock(&space->lock);
+    int error = user_space_check_locked(space, from, bytes, USER_ACCESS_READ);
+    if (error == 0) {
+        user_access_begin();
+        memcpy(to, (const void *)from, bytes);
+        user_access_end();
+    }
+    spin_unlock(&space->lock);
+    return error;
 }
 
 int user_copy_out(struct user_space *space, uintptr_t to, const void *from, size_t bytes)
 {
     check_running(space);
-    int error = user_space_check(space, to, bytes, USER_ACCESS_WRITE);
-    if (error)
-        return error;
-    user_access_begin();
-    memcpy((void *)to, from, bytes);
-    user_access_end();
-    return 0;
+    spin_lock(&space->lock);
+    int error = user_space_check_locked(space, to, bytes, USER_ACCESS_WRITE);
+    if (error == 0) {
+        user_access_begin();
+        memcpy((void *)to, from, bytes);
+        user_access_end();
+    }
+    spin_unlock(&space->lock);
+    return error;
 }
 
 long user_copy_string_in(struct user_space *space, char *to, uintptr_t from, size_t capacity)
@@ -63,15 +67,19 @@ long user_copy_string_in(struct user_space *space, char *to, uintptr_t from, siz
         size_t in_page = PAGE_SIZE - (at & (PAGE_SIZE - 1));
         if (in_page > capacity - length)
             in_page = capacity - length;
-        int error = user_space_check(space, at, in_page, USER_ACCESS_READ);
-        if (error)
+        spin_lock(&space->lock);
+        int error = user_space_check_locked(space, at, in_page, USER_ACCESS_READ);
+        if (error) {
+            spin_unlock(&space->lock);
             return error;
+        }
         user_access_begin();
         const char *source = (const char *)at;
         size_t copied = 0;
         while (copied < in_page && (to[length + copied] = source[copied]) != '\0')
             copied++;
         user_access_end();
+        spin_unlock(&space->lock);
         if (copied < in_page)
             return (long)(length + copied);
         length += copied;
@@ -83,11 +91,13 @@ int user_copy_to_sink(struct user_space *space, uintptr_t from, size_t bytes,
                       void (*sink)(void *context, const char *bytes, size_t length), void *context)
 {
     check_running(space);
-    int error = user_space_check(space, from, bytes, USER_ACCESS_READ);
-    if (error)
-        return error;
-    user_access_begin();
-    sink(context, (const char *)from, bytes);
-    user_access_end();
-    return 0;
+    spin_lock(&space->lock);
+    int error = user_space_check_locked(space, from, bytes, USER_ACCESS_READ);
+    if (error == 0) {
+        user_access_begin();
+        sink(context, (const char *)from, bytes);
+        user_access_end();
+    }
+    spin_unlock(&space->lock);
+    return error;
 }

@@ -8,6 +8,9 @@
  * SUM is never set anywhere else. A bad pointer gives -E_FAULT with nothing copied (a string
  * may have been read up to the bad page, nothing is written).
  *
+ * The check and the copy hold the space's lock, so another thread of the program cannot take a
+ * page away between them (a heap that shrinks, a stack that goes back at a join).
+ *
  * The space must be the one this hart runs (its satp loaded): the copies go through the
  * program's own mappings. Checked: a call for another space is a broken invariant (a panic).
  */

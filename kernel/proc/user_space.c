@@ -10,6 +10,7 @@
 #include "kernel/base/user_abi.h"
 #include "kernel/mm/kernel_space.h"
 #include "kernel/mm/pages.h"
+#include "kernel/proc/user_space_internal.h"
 #include "kernel/proc/user_stack.h"
 
 #if __riscv_xlen == 32
@@ -100,9 +101,32 @@ static void *table_alloc(void *context)
     return page_take(context);
 }
 
+/*
+ * Pages unmapped but not given back yet: a shared space's pages go back only once every hart
+ * dropped them from its TLB (leaves and the cached tables above them), one shootdown for a
+ * batch. A table that an unmap empties joins the batch too (table_free): another hart may still
+ * walk it until the shootdown. The slack holds the tables one unmap can free.
+ */
+#define RELEASE_BATCH_PAGES 32
+#define RELEASE_BATCH_SLACK 4
+struct release_batch {
+    uintptr_t from, to; /* the virtual range the batch's pages came from */
+    uintptr_t physical[RELEASE_BATCH_PAGES + RELEASE_BATCH_SLACK];
+    unsigned count;
+};
+
+/* One batch per hart: a hart releases within one space at a time (under its lock), never nested. */
+static struct release_batch release_batches[RVMEM_MAX_HARTS];
+
 static void table_free(void *context, void *table)
 {
-    page_give(context, table);
+    struct user_space *space = context;
+    struct release_batch *batch = space->deferred_frees;
+    if (batch && batch->count < RELEASE_BATCH_PAGES + RELEASE_BATCH_SLACK) {
+        batch->physical[batch->count++] = (uintptr_t)table;
+        return;
+    }
+    page_give(space, table);
 }
 
 /* Drops what this hart's TLB may hold for the page (an invalid entry included: no Svvptc). */
@@ -117,8 +141,7 @@ static int map_page(struct user_space *space, uintptr_t virtual, void *page, uns
     return vm_map(&space->vm, virtual, (uintptr_t)page, PAGE_SIZE, permissions | VM_USER);
 }
 
-/* A new zeroed page mapped read+write at virtual. -E_BUSY when one is there, -E_NOMEM. */
-static int map_zero_page(struct user_space *space, uintptr_t virtual)
+int user_space_map_zero_page(struct user_space *space, uintptr_t virtual)
 {
     void *page = page_take(space);
     if (page == NULL)
@@ -187,7 +210,7 @@ int user_space_load(struct user_space *space, const uint8_t *file, const struct 
             }
         }
     }
-    uintptr_t limit = space->heap_limit_bytes, guard = space->stack_bottom - USER_STACK_GUARD_BYTES;
+    uintptr_t limit = space->heap_limit_bytes, guard = USER_THREAD_AREA_BOTTOM;
     space->heap_start = space->brk = image->end;
     space->heap_max = guard;
     if (limit != USER_SPACE_NO_HEAP_LIMIT && limit < guard - image->end)
@@ -209,14 +232,13 @@ int user_space_stack(struct user_space *space, const char *const *argv, size_t a
         return error;
     }
     for (uintptr_t page = space->stack_bottom; space->eager && page < space->stack_top - PAGE_SIZE; page += PAGE_SIZE)
-        if (map_zero_page(space, page) != 0)
+        if (user_space_map_zero_page(space, page) != 0)
             return -E_NOMEM;
     *sp = space->stack_top - used;
     return 0;
 }
 
-/* Gives back the pages mapped in [from, to) (page aligned), leaving the entries to vm_destroy. */
-static void give_back(struct user_space *space, uintptr_t from, uintptr_t to)
+void user_space_give_back(struct user_space *space, uintptr_t from, uintptr_t to)
 {
     struct vm_mapping mapping;
     for (uintptr_t at = from; at < to && vm_find(&space->vm, at, &mapping) == 0 && mapping.virtual < to;
@@ -225,7 +247,7 @@ static void give_back(struct user_space *space, uintptr_t from, uintptr_t to)
 }
 
 /*
- * Every page of a program lies in a segment, the heap up to the break's page or the stack (the
+ * Every page of a program lies in a segment, the heap up to the break's page or a stack (the
  * pages above the break went back when it moved down), so only those ranges are searched: the
  * window's empty stretches between them would cost a walk per empty entry. A page anywhere else
  * would stay counted, and the count's check below would say so.
@@ -236,52 +258,77 @@ void user_space_destroy(struct user_space *space)
         return;
     spin_lock(&space->lock);
     for (unsigned i = 0; i < space->segment_count; i++)
-        give_back(space, space->segments[i].start, space->segments[i].end);
-    give_back(space, space->heap_start, page_up(space->brk));
-    give_back(space, space->stack_bottom, space->stack_top);
+        user_space_give_back(space, space->segments[i].start, space->segments[i].end);
+    user_space_give_back(space, space->heap_start, page_up(space->brk));
+    user_space_give_back(space, space->stack_bottom, space->stack_top);
+    for (unsigned slot = 1; slot < USER_PROCESS_THREADS_MAX; slot++)
+        if (space->thread_stacks[slot].thread_id != 0)
+            user_space_give_back(space, space->thread_stacks[slot].bottom, space->thread_stacks[slot].top);
     vm_destroy(&space->vm);
     spin_unlock(&space->lock);
     if (space->pages != 0)
         panic("user space: %lu pages still counted after every page and table went back", space->pages);
 }
 
-/* Unmaps and gives back the pages mapped in [from, to) (page aligned); fences each on this hart. */
-static void release_pages(struct user_space *space, uintptr_t from, uintptr_t to)
+static void release_batch_flush(struct user_space *space, struct release_batch *batch)
+{
+    if (batch->count == 0)
+        return;
+    tlb_shootdown(batch->from, batch->to - batch->from);
+    for (unsigned i = 0; i < batch->count; i++)
+        page_give(space, (void *)batch->physical[i]);
+    batch->count = 0;
+}
+
+void user_space_release_pages(struct user_space *space, uintptr_t from, uintptr_t to)
 {
     struct vm_mapping mapping;
+    struct release_batch *batch = &release_batches[hart_self()];
+    batch->count = 0;
+    if (space->shared)
+        space->deferred_frees = batch;
     for (uintptr_t at = from; at < to && vm_find(&space->vm, at, &mapping) == 0 && mapping.virtual < to;
          at = mapping.virtual + PAGE_SIZE) {
-        vm_unmap(&space->vm, mapping.virtual, PAGE_SIZE); /* a 4 KiB leaf: needs no table, cannot fail */
-        fence_page(mapping.virtual);
-        page_give(space, (void *)(uintptr_t)mapping.physical);
+        if (!space->shared) { /* no other hart runs this space: this hart's fence is enough */
+            vm_unmap(&space->vm, mapping.virtual, PAGE_SIZE); /* a 4 KiB leaf: needs no table, cannot fail */
+            fence_page(mapping.virtual);
+            page_give(space, (void *)(uintptr_t)mapping.physical);
+            continue;
+        }
+        if (batch->count == 0)
+            batch->from = mapping.virtual;
+        batch->to = mapping.virtual + PAGE_SIZE;
+        batch->physical[batch->count++] = (uintptr_t)mapping.physical;
+        vm_unmap(&space->vm, mapping.virtual, PAGE_SIZE); /* the tables it empties join the batch */
+        if (batch->count >= RELEASE_BATCH_PAGES)
+            release_batch_flush(space, batch);
     }
+    release_batch_flush(space, batch);
+    space->deferred_frees = NULL;
     space->generation++;
 }
 
-/* Moves the break to new_break (checked against the limits). -E_NOMEM when eager found no page. */
+/* Moves the break to new_break (checked against the limits; lock held). -E_NOMEM when eager found no page. */
 static int set_break(struct user_space *space, uintptr_t new_break)
 {
     uintptr_t old_end = page_up(space->brk), new_end = page_up(new_break);
-    spin_lock(&space->lock);
     if (new_end > old_end && space->eager) {
         for (uintptr_t page = old_end; page < new_end; page += PAGE_SIZE) {
-            int error = map_zero_page(space, page);
+            int error = user_space_map_zero_page(space, page);
             if (error) {
-                release_pages(space, old_end, page);
-                spin_unlock(&space->lock);
+                user_space_release_pages(space, old_end, page);
                 return -E_NOMEM;
             }
             fence_page(page);
         }
     } else if (new_end < old_end) {
-        release_pages(space, new_end, old_end);
+        user_space_release_pages(space, new_end, old_end);
     }
     space->brk = new_break;
-    spin_unlock(&space->lock);
     return 0;
 }
 
-long user_space_sbrk(struct user_space *space, intptr_t increment)
+static long sbrk_locked(struct user_space *space, intptr_t increment)
 {
     uintptr_t old = space->brk, new_break;
     if (increment >= 0) {
@@ -303,7 +350,15 @@ long user_space_sbrk(struct user_space *space, intptr_t increment)
     return error ? error : (long)old;
 }
 
-long user_space_brk(struct user_space *space, uintptr_t address)
+long user_space_sbrk(struct user_space *space, intptr_t increment)
+{
+    spin_lock(&space->lock);
+    long result = sbrk_locked(space, increment);
+    spin_unlock(&space->lock);
+    return result;
+}
+
+static long brk_locked(struct user_space *space, uintptr_t address)
 {
     if (address == 0)
         return (long)space->brk;
@@ -315,6 +370,14 @@ long user_space_brk(struct user_space *space, uintptr_t address)
     return error ? error : (long)space->brk;
 }
 
+long user_space_brk(struct user_space *space, uintptr_t address)
+{
+    spin_lock(&space->lock);
+    long result = brk_locked(space, address);
+    spin_unlock(&space->lock);
+    return result;
+}
+
 /* A page mapped with a zeroed page on first touch: heap below the break, stack, a writable segment's zero pages. */
 static bool fillable(const struct user_space *space, uintptr_t page)
 {
@@ -322,6 +385,11 @@ static bool fillable(const struct user_space *space, uintptr_t page)
         return true;
     if (page - space->stack_bottom < space->stack_top - space->stack_bottom)
         return true;
+    for (unsigned slot = 1; slot < USER_PROCESS_THREADS_MAX; slot++) {
+        const struct user_thread_stack *stack = &space->thread_stacks[slot];
+        if (stack->thread_id != 0 && page - stack->bottom < stack->top - stack->bottom)
+            return true;
+    }
     for (unsigned i = 0; i < space->segment_count; i++) {
         const struct user_segment *segment = &space->segments[i];
         if (page >= segment->zero_from && page < segment->end && (segment->permissions & VM_WRITE))
@@ -330,21 +398,29 @@ static bool fillable(const struct user_space *space, uintptr_t page)
     return false;
 }
 
-int user_space_fault(struct user_space *space, uintptr_t address, enum user_access access)
+/* user_space_fault with the lock held. */
+static int fault_locked(struct user_space *space, uintptr_t address, enum user_access access)
 {
     uintptr_t page = page_down(address);
     if (access == USER_ACCESS_EXECUTE || !fillable(space, page))
         return -E_FAULT; /* nothing to fill is executable, so an instruction fault is never served */
-    spin_lock(&space->lock);
-    int error = map_zero_page(space, page);
-    spin_unlock(&space->lock);
+    int error = user_space_map_zero_page(space, page);
     if (error == -E_NOMEM)
         return error;
-    /* -E_BUSY: mapped already (read+write, as every fillable page), and this hart held the old entry. */
+    /* -E_BUSY: mapped already (read+write, as every fillable page): another thread's touch, or
+       this hart held the old entry. Either way the program goes on. */
     fence_page(page);
     if (error == 0)
         space->filled++;
     return 0;
+}
+
+int user_space_fault(struct user_space *space, uintptr_t address, enum user_access access)
+{
+    spin_lock(&space->lock);
+    int error = fault_locked(space, address, access);
+    spin_unlock(&space->lock);
+    return error;
 }
 
 /* Whether permissions allow access, for U-mode. */
@@ -356,6 +432,14 @@ static bool permits(unsigned permissions, enum user_access access)
 
 int user_space_check(struct user_space *space, uintptr_t address, size_t bytes, enum user_access access)
 {
+    spin_lock(&space->lock);
+    int error = user_space_check_locked(space, address, bytes, access);
+    spin_unlock(&space->lock);
+    return error;
+}
+
+int user_space_check_locked(struct user_space *space, uintptr_t address, size_t bytes, enum user_access access)
+{
     uintptr_t last = address + (bytes ? bytes : 1) - 1;
     if (last < address || address < USER_WINDOW_START || last >= USER_WINDOW_END)
         return -E_FAULT;
@@ -366,7 +450,7 @@ int user_space_check(struct user_space *space, uintptr_t address, size_t bytes, 
             if (!permits((unsigned)permissions, access))
                 return -E_FAULT;
         } else {
-            int error = user_space_fault(space, page, access);
+            int error = fault_locked(space, page, access);
             if (error)
                 return error;
         }
@@ -375,97 +459,7 @@ int user_space_check(struct user_space *space, uintptr_t address, size_t bytes, 
     }
 }
 
-enum user_region user_space_region(const struct user_space *space, uintptr_t address)
-{
-    if (address < USER_WINDOW_START || address >= USER_WINDOW_END)
-        return USER_REGION_KERNEL;
-    for (unsigned i = 0; i < space->segment_count; i++) {
-        const struct user_segment *segment = &space->segments[i];
-        if (address < segment->start || address >= segment->end)
-            continue;
-        if (segment->permissions & VM_EXECUTE)
-            return USER_REGION_TEXT;
-        if (segment->permissions & VM_WRITE)
-            return address < segment->zero_from ? USER_REGION_DATA : USER_REGION_BSS;
-        return USER_REGION_RODATA;
-    }
-    uintptr_t guard = space->stack_bottom - USER_STACK_GUARD_BYTES;
-    if (address >= space->stack_bottom && address < space->stack_top)
-        return USER_REGION_STACK;
-    if (address >= guard && address < space->stack_bottom)
-        return USER_REGION_STACK_GUARD;
-    if (address >= space->heap_start && address < page_up(space->brk))
-        return USER_REGION_HEAP;
-    if (address >= space->heap_start && address < guard)
-        return USER_REGION_ABOVE_BREAK;
-    return USER_REGION_UNUSED;
-}
-
-const char *user_region_name(enum user_region region)
-{
-    static const char *const names[USER_REGION_COUNT] = {
-        [USER_REGION_TEXT] = "text",
-        [USER_REGION_RODATA] = "rodata",
-        [USER_REGION_DATA] = "data",
-        [USER_REGION_BSS] = "bss",
-        [USER_REGION_HEAP] = "heap",
-        [USER_REGION_ABOVE_BREAK] = "above the break",
-        [USER_REGION_STACK_GUARD] = "stack guard",
-        [USER_REGION_STACK] = "stack",
-        [USER_REGION_KERNEL] = "kernel",
-        [USER_REGION_UNUSED] = "unused",
-    };
-    return (unsigned)region < USER_REGION_COUNT ? names[region] : "?";
-}
-
 uintptr_t user_space_satp(const struct user_space *space)
 {
     return (uintptr_t)vm_satp(&space->vm, 0);
-}
-
-/* Pages mapped in [start, end). */
-static unsigned long mapped_pages(const struct user_space *space, uintptr_t start, uintptr_t end)
-{
-    unsigned long count = 0;
-    struct vm_mapping mapping;
-    for (uintptr_t at = start; at < end && vm_find(&space->vm, at, &mapping) == 0 && mapping.virtual < end;
-         at = mapping.virtual + mapping.bytes)
-        count++;
-    return count;
-}
-
-static unsigned add_region(const struct user_space *space, struct user_space_region_info *regions, unsigned count,
-                           unsigned max, enum user_region region, uintptr_t start, uintptr_t end, unsigned permissions)
-{
-    if (count >= max || end <= start)
-        return count;
-    regions[count] = (struct user_space_region_info){
-        region, start, end, permissions, (end - start) / PAGE_SIZE, mapped_pages(space, start, end)};
-    return count + 1;
-}
-
-unsigned user_space_regions(const struct user_space *space, struct user_space_region_info *regions, unsigned max)
-{
-    unsigned count = 0;
-    if (space->vm.root == NULL)
-        return 0;
-    for (unsigned i = 0; i < space->segment_count; i++) {
-        const struct user_segment *segment = &space->segments[i];
-        if (segment->permissions & VM_WRITE) {
-            count = add_region(space, regions, count, max, USER_REGION_DATA, segment->start, segment->zero_from,
-                               segment->permissions);
-            count = add_region(space, regions, count, max, USER_REGION_BSS, segment->zero_from, segment->end,
-                               segment->permissions);
-        } else {
-            enum user_region kind = (segment->permissions & VM_EXECUTE) ? USER_REGION_TEXT : USER_REGION_RODATA;
-            count = add_region(space, regions, count, max, kind, segment->start, segment->end, segment->permissions);
-        }
-    }
-    count = add_region(space, regions, count, max, USER_REGION_HEAP, space->heap_start, page_up(space->brk),
-                       VM_READ | VM_WRITE);
-    uintptr_t guard = space->stack_bottom - USER_STACK_GUARD_BYTES;
-    count = add_region(space, regions, count, max, USER_REGION_STACK_GUARD, guard, space->stack_bottom, 0);
-    count = add_region(space, regions, count, max, USER_REGION_STACK, space->stack_bottom, space->stack_top,
-                       VM_READ | VM_WRITE);
-    return count;
 }

@@ -11,7 +11,10 @@
  *
  * The layout (docs/USER.md): the ELF file's segments from the bottom of the window, the heap from
  * the page after them (heap_start, image.end) up to the break, the main stack of
- * USER_MAIN_STACK_BYTES at the top of the window with an unmapped guard page below it.
+ * USER_MAIN_STACK_BYTES at the top of the window with an unmapped guard page below it, and the
+ * thread area below that (kernel/base/user_abi.h): one slot per thread other than the main one,
+ * its stack at the slot's top and the rest of the slot unmapped (its guard). The heap ends below
+ * the thread area.
  *
  * Pages filled on first touch. In the lazy mode (the default) only the pages that hold bytes of
  * the file and the stack's top page (the entry block) are mapped at start; the heap below the
@@ -26,15 +29,19 @@
  * space holds (its tables, the copies of the image, heap, stack) is counted in pages and goes back
  * with user_space_destroy.
  *
- * TLB: a space is live on at most one hart at a time (one thread per program until issue 17). A
- * change is fenced on the calling hart (which must run the space: its satp loaded); a removal also
- * moves generation, so that a hart that ran the space before flushes before it runs it again
- * (kernel/proc/sched.c).
+ * TLB: a change is fenced on the calling hart (which must run the space: its satp loaded); a
+ * removal also moves generation, so that a hart that ran the space before flushes before it runs
+ * it again (kernel/proc/sched.c). Once a second thread was created (shared), the threads may run
+ * on several harts at once: a removal is then shot down on every other hart (tlb_shootdown)
+ * before its pages go back. An addition needs none: a hart that still holds the old, invalid
+ * entry faults, and the fault finds the page mapped and lets the program go on.
  *
- * Thread-safety: the caller serializes all calls on one space (the hart running its program, or
- * the one setting it up or tearing it down); the calls that change mappings also take the space's
- * lock, so that another hart may list them (user_space_regions). The reserve and the counters are
- * shared, atomically.
+ * Thread-safety: the threads of a program call into its space from several harts at once. Every
+ * call that reads or changes the mappings, the break or the thread stacks takes the space's lock
+ * (user_space_check_locked: the caller holds it), except user_space_sbrk_lazy_grow, which only a
+ * space with one thread uses, and user_space_region, a snapshot for a report. Set-up
+ * (create, load, stack) and user_space_destroy run while no thread of the space runs. The
+ * reserve and the counters are shared, atomically.
  */
 #ifndef RVMEM_KERNEL_PROC_USER_SPACE_H
 #define RVMEM_KERNEL_PROC_USER_SPACE_H
@@ -44,6 +51,7 @@
 #include <stdint.h>
 
 #include "kernel/base/spinlock.h"
+#include "kernel/base/user_abi.h"
 #include "kernel/mm/vm.h"
 #include "kernel/proc/elf.h"
 
@@ -61,6 +69,8 @@ enum user_region {
     USER_REGION_STACK,       /* the main stack */
     USER_REGION_KERNEL,      /* outside the user window: the kernel's half */
     USER_REGION_UNUSED, /* inside the window but in none of the above (below the first segment, between segments) */
+    USER_REGION_THREAD_STACK,       /* a thread's stack (user_space_thread_stack_at names the thread) */
+    USER_REGION_THREAD_STACK_GUARD, /* the unmapped rest of a thread's slot, below its stack */
     USER_REGION_COUNT
 };
 
@@ -72,6 +82,12 @@ struct user_segment {
     uintptr_t start, end; /* page aligned */
     uintptr_t zero_from;  /* the first page holding no byte of the file (end when every page does) */
     unsigned permissions; /* VM_READ, VM_WRITE, VM_EXECUTE (VM_USER is added when mapped) */
+};
+
+/* A thread's stack in the thread area (slot >= 1); thread_id 0: the slot is free. */
+struct user_thread_stack {
+    long thread_id;
+    uintptr_t bottom, top;
 };
 
 struct user_space {
@@ -88,6 +104,9 @@ struct user_space {
     unsigned long pages;               /* pages held: tables, image, heap, stack */
     unsigned long filled;              /* pages mapped on first touch */
     unsigned long generation;          /* moves whenever a mapping goes away (TLB: see above) */
+    bool shared;                       /* a second thread was created: removals are shot down (see above) */
+    void *deferred_frees; /* while a shared space's removal runs: where the tables it empties wait for the shootdown */
+    struct user_thread_stack thread_stacks[USER_PROCESS_THREADS_MAX]; /* by slot; slot 0 (main) unused */
 };
 
 /* The pages a program may hold at most when nothing else limits it: 0 means no heap limit. */
@@ -142,13 +161,13 @@ long user_space_sbrk(struct user_space *space, intptr_t increment);
 
 /*
  * sbrk's common case, inline for the system call's fast path: a growth (increment >= 0) in the
- * lazy mode, within the heap's limit, only moves the break. Returns true with the old break in
- * *old when it was that case; false, changing nothing, for every other (call user_space_sbrk).
+ * lazy mode, within the heap's limit, of a space with one thread (no lock), only moves the break. Returns true with the
+ * old break in *old when it was that case; false, changing nothing, for every other (call user_space_sbrk).
  */
 static inline bool user_space_sbrk_lazy_grow(struct user_space *space, intptr_t increment, long *old)
 {
     uintptr_t brk = space->brk;
-    if (space->eager || increment < 0 || (uintptr_t)increment > space->heap_max - brk)
+    if (space->eager || space->shared || increment < 0 || (uintptr_t)increment > space->heap_max - brk)
         return false;
     space->brk = brk + (uintptr_t)increment;
     *old = (long)brk;
@@ -173,6 +192,33 @@ int user_space_fault(struct user_space *space, uintptr_t address, enum user_acce
  * the space.
  */
 int user_space_check(struct user_space *space, uintptr_t address, size_t bytes, enum user_access access);
+
+/* user_space_check with space->lock held by the caller (kernel/proc/user_copy.c: check, then copy). */
+int user_space_check_locked(struct user_space *space, uintptr_t address, size_t bytes, enum user_access access);
+
+/* The top of thread slot slot (1 .. USER_PROCESS_THREADS_MAX - 1) in the thread area. */
+uintptr_t user_thread_slot_top(unsigned slot);
+
+/*
+ * Gives thread thread_id the stack of slot (free): stack_bytes (page multiple, at most
+ * USER_THREAD_STACK_MAX_BYTES) at the slot's top, mapped now when eager, else on first touch;
+ * the slot's rest stays unmapped. Marks the space shared. *top gets the stack's top. Returns 0 or
+ * -E_NOMEM (eager: no page; nothing stays mapped).
+ */
+int user_space_thread_stack_add(struct user_space *space, unsigned slot, long thread_id, uintptr_t stack_bytes,
+                                uintptr_t *top);
+
+/*
+ * Unmaps slot's stack and gives its pages back, after every other hart dropped them from its TLB;
+ * the slot is free again. The caller runs the space.
+ */
+void user_space_thread_stack_remove(struct user_space *space, unsigned slot);
+
+/*
+ * Whether address lies in the slot of a thread that has a stack (its stack or the guard below it):
+ * true with *stack filled (the thread, its stack's bounds).
+ */
+bool user_space_thread_stack_at(const struct user_space *space, uintptr_t address, struct user_thread_stack *stack);
 
 /* Which region address is in, and its name ("heap", "stack guard", "kernel", ...). */
 enum user_region user_space_region(const struct user_space *space, uintptr_t address);

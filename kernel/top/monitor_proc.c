@@ -54,15 +54,15 @@ enum monitor_status monitor_ps(int count, char **words)
             (unsigned)PROCESS_MAX, user_space_pages_held(), user_space_reserve_pages());
     if (total == 0)
         return MONITOR_DONE;
-    kprintf("  %5s %5s %-9s %4s %6s %6s %12s %8s %8s  %s\n", "pid", "ppid", "state", "hart", "pages", "faults",
-            "heap bytes", "slices", "syscalls", "program");
+    kprintf("  %5s %5s %-9s %4s %7s %6s %6s %12s %8s %8s  %s\n", "pid", "ppid", "state", "hart", "threads", "pages",
+            "faults", "heap bytes", "slices", "syscalls", "program");
     for (unsigned i = 0; i < total && i < PROCESS_MAX; i++) {
         const struct process_info *info = &infos[i];
         char hart[8] = "-";
         if (info->hart >= 0 && info->state == PROCESS_LIVE)
             ksnprintf(hart, sizeof hart, "%d", info->hart);
-        kprintf("  %5ld %5ld %-9s %4s %6lu %6lu %12lu %8lu %8lu  %s\n", info->pid, info->parent_pid,
-                process_state_name(info), hart, info->pages, info->filled,
+        kprintf("  %5ld %5ld %-9s %4s %7u %6lu %6lu %12lu %8lu %8lu  %s\n", info->pid, info->parent_pid,
+                process_state_name(info), hart, info->threads, info->pages, info->filled,
                 (unsigned long)(info->brk - info->heap_start), info->slices, info->syscalls, info->name);
     }
     return MONITOR_DONE;

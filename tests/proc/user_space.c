@@ -92,3 +92,64 @@ KTEST(user_space, eager_sbrk_maps_at_once)
     user_space_destroy(&space);
     KASSERT_EQ(buddy_free_pages(kernel_pages()), free_before);
 }
+
+KTEST(user_space, thread_stacks_fill_in_their_slot_and_go_back)
+{
+    if (!sched_ready()) {
+        ktest_skip("no paging: user programs cannot run here");
+        return;
+    }
+    struct user_space space;
+    unsigned long free_before = buddy_free_pages(kernel_pages());
+    KASSERT_EQ(hello_space_load(&space, false, HEAP_LIMIT_BYTES), 0);
+    unsigned long held = space.pages;
+    uintptr_t top = 0, bytes = 4 * PAGE_SIZE;
+    KASSERT_EQ(user_space_thread_stack_add(&space, 1, 2, bytes, &top), 0);
+    KASSERT_EQ(top, user_thread_slot_top(1));
+    KASSERT_EQ(top, (uintptr_t)USER_THREAD_AREA_TOP);
+    KASSERT_EQ(space.pages, held); /* lazy: nothing mapped yet */
+    KASSERT_EQ(user_space_region(&space, top - 1), USER_REGION_THREAD_STACK);
+    KASSERT_EQ(user_space_region(&space, top - bytes), USER_REGION_THREAD_STACK);
+    KASSERT_EQ(user_space_region(&space, top - bytes - 1), USER_REGION_THREAD_STACK_GUARD);
+    KASSERT_EQ(user_space_region(&space, top - USER_THREAD_SLOT_BYTES), USER_REGION_THREAD_STACK_GUARD);
+    KASSERT_EQ(user_space_region(&space, top - USER_THREAD_SLOT_BYTES - 1), USER_REGION_UNUSED); /* slot 2: free */
+    struct user_thread_stack stack;
+    KASSERT(user_space_thread_stack_at(&space, top - bytes - 1, &stack));
+    KASSERT_EQ(stack.thread_id, 2);
+    KASSERT_EQ(stack.bottom, top - bytes);
+    KASSERT_EQ(stack.top, top);
+    /* First touches fill the stack's pages; the guard is never filled. */
+    KASSERT_EQ(user_space_fault(&space, top - 8, USER_ACCESS_WRITE), 0);
+    KASSERT_EQ(user_space_fault(&space, top - bytes, USER_ACCESS_READ), 0);
+    KASSERT_EQ(user_space_fault(&space, top - bytes - 8, USER_ACCESS_WRITE), -E_FAULT);
+    KASSERT_EQ(user_space_fault(&space, top - bytes, USER_ACCESS_EXECUTE), -E_FAULT);
+    KASSERT(byte_at(&space, top - 8) != NULL);
+    unsigned long touched = space.pages;
+    KASSERT_GE(touched, held + 2);
+    /* A second touch of a page mapped meanwhile (another thread's) is served too. */
+    KASSERT_EQ(user_space_fault(&space, top - 16, USER_ACCESS_WRITE), 0);
+    KASSERT_EQ(space.pages, touched);
+    /* Removed: both pages back (and the tables they emptied), the slot free, nothing fillable there any more. */
+    user_space_thread_stack_remove(&space, 1);
+    KASSERT_EQ(space.pages, held);
+    KASSERT(byte_at(&space, top - 8) == NULL);
+    KASSERT_EQ(user_space_region(&space, top - 1), USER_REGION_UNUSED);
+    KASSERT_EQ(user_space_fault(&space, top - 8, USER_ACCESS_WRITE), -E_FAULT);
+    /* A stack left in place goes back with the space. */
+    KASSERT_EQ(user_space_thread_stack_add(&space, 3, 4, bytes, &top), 0);
+    KASSERT_EQ(user_space_fault(&space, top - 8, USER_ACCESS_WRITE), 0);
+    user_space_destroy(&space);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), free_before);
+
+    /* Eager: the whole stack at once, and back at once. */
+    KASSERT_EQ(hello_space_load(&space, true, HEAP_LIMIT_BYTES), 0);
+    held = space.pages;
+    KASSERT_EQ(user_space_thread_stack_add(&space, USER_PROCESS_THREADS_MAX - 1, 5, bytes, &top), 0);
+    KASSERT_EQ(top - USER_THREAD_SLOT_BYTES, (uintptr_t)USER_THREAD_AREA_BOTTOM); /* the last slot is the lowest */
+    KASSERT_GE(space.pages, held + bytes / PAGE_SIZE);
+    KASSERT(byte_at(&space, top - bytes) != NULL);
+    user_space_thread_stack_remove(&space, USER_PROCESS_THREADS_MAX - 1);
+    KASSERT_EQ(space.pages, held);
+    user_space_destroy(&space);
+    KASSERT_EQ(buddy_free_pages(kernel_pages()), free_before);
+}

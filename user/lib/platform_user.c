@@ -6,9 +6,9 @@
  * blocks (user/lib/thread.h):
  *   console_write       write(USER_STDOUT, ...)
  *   hart_self           the thread's index (inline in platform.h, through tp)
- *   hart_count          threads running: 1 (issue 17 adds threads)
+ *   hart_count          1: it counts the harts of run_on_all_harts, and a program has one
  *   hart_relax          sched_yield: a thread waiting for a lock lets the holder run
- *   run_on_all_harts    runs the function on the one thread
+ *   run_on_all_harts    runs the function once, on the calling thread
  *   stack_check         sp inside the thread's stack, its red zone kept free
  *   panic               the message, then exit(USER_EXIT_PANIC)
  * hart_area (malloc's per-thread cache) is in the malloc binding (user/lib/malloc_user.c), and

@@ -11,8 +11,8 @@
  *   - malloc and the rest of the C allocation functions (lib/malloc/, bound to the sbrk system
  *     call by user/lib/malloc_user.c), and lib/'s box, vec, rc and arc;
  *   - panic (kernel/base/platform.h): the message, then exit with USER_EXIT_PANIC.
- * Single-threaded until issue 17 adds threads: every function here is safe on one thread;
- * malloc and printf are written for many.
+ * Threads, their mutex and condition variable: user/lib/thread.h. Every function here may be
+ * called from any thread (malloc keeps a cache per thread; printf is one write per call).
  */
 #ifndef RVMEM_USER_LIB_RUNTIME_H
 #define RVMEM_USER_LIB_RUNTIME_H

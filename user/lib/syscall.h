@@ -50,6 +50,17 @@ static inline long syscall_3(long number, long first, long second, long third)
     return a0;
 }
 
+static inline long syscall_4(long number, long first, long second, long third, long fourth)
+{
+    register long a7 __asm__("a7") = number;
+    register long a0 __asm__("a0") = first;
+    register long a1 __asm__("a1") = second;
+    register long a2 __asm__("a2") = third;
+    register long a3 __asm__("a3") = fourth;
+    __asm__ volatile("ecall" : "+r"(a0) : "r"(a7), "r"(a1), "r"(a2), "r"(a3) : "memory");
+    return a0;
+}
+
 /* Writes bytes bytes of buffer to fd (USER_STDOUT or USER_STDERR: the console). Returns bytes,
    or -E_BADF (another fd) or -E_FAULT (buffer is not readable memory of this program). */
 static inline long sys_write(int fd, const void *buffer, size_t bytes)
@@ -103,6 +114,42 @@ static inline long sys_spawn(const char *name, const char *const *arguments)
 static inline long sys_wait(long pid, int *status)
 {
     return syscall_2(SYS_WAIT, pid, (long)status);
+}
+
+/* Starts a thread at entry with a0 = argument, tp = thread_pointer, on a new stack of stack_bytes
+   (rounded up to pages; 0: USER_THREAD_STACK_DEFAULT_BYTES). Returns its id (> 1), or -E_AGAIN
+   (thread limit), -E_INVAL (stack too large), -E_NOMEM (stack total or no page), -E_FAULT.
+   The runtime's thread_create (user/lib/thread.h) is the way programs start threads. */
+static inline long sys_thread_create(void *entry, void *argument, size_t stack_bytes, void *thread_pointer)
+{
+    return syscall_4(SYS_THREAD_CREATE, (long)entry, (long)argument, (long)stack_bytes, (long)thread_pointer);
+}
+
+/* Ends the calling thread with value (the last thread's ends the process with status value & 0xff). */
+__attribute__((noreturn)) static inline void sys_thread_exit(long value)
+{
+    syscall_1(SYS_THREAD_EXIT, value);
+    __builtin_unreachable();
+}
+
+/* Waits until thread ends, stores its value in *value (unless NULL) and gives its stack back.
+   Returns 0; -E_SRCH (no such thread, or joined), -E_DEADLK (itself), -E_INVAL (joined by another), -E_FAULT. */
+static inline long sys_thread_join(long thread, long *value)
+{
+    return syscall_2(SYS_THREAD_JOIN, thread, (long)value);
+}
+
+/* Blocks while *address == expected, until a futex_wake on address: 0 once woken; -E_AGAIN when
+ *address != expected; -E_INVAL (address not 4-byte aligned), -E_FAULT. */
+static inline long sys_futex_wait(const uint32_t *address, uint32_t expected)
+{
+    return syscall_2(SYS_FUTEX_WAIT, (long)address, (long)expected);
+}
+
+/* Wakes up to count threads blocked on address; returns how many, or -E_INVAL. */
+static inline long sys_futex_wake(const uint32_t *address, unsigned long count)
+{
+    return syscall_2(SYS_FUTEX_WAKE, (long)address, (long)count);
 }
 
 #endif
