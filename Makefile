@@ -99,8 +99,8 @@ MM_KERNEL         := $(addprefix kernel/mm/,pages.c sbrk.c)
 PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
 # Built where the table of embedded user programs is linked (build/user_programs.S): the kernel and the host tests.
 PROC_PROGRAMS     := kernel/proc/programs.c
-PROC_KERNEL       := $(addprefix kernel/proc/,process.c sched.c syscall.c thread.c thread_area.c user_copy.c user_space.c user_space_threads.c \
-                     user_trap.c)
+PROC_KERNEL       := $(addprefix kernel/proc/,process.c process_report.c sched.c syscall.c thread.c thread_area.c user_copy.c \
+                       user_space.c user_space_regions.c user_space_threads.c user_trap.c)
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_direct.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
@@ -222,7 +222,7 @@ $(foreach name,$(USER_PROGRAM_NAMES),$(eval $(call user_program_rule,$(name))))
 # start (USER_THREAD_START) below it. A program whose worst case does not fit, or is not proven
 # (--strict), is not embedded: the build fails. The runtime's call graphs are all given; only what
 # the program's entries reach counts.
-USER_THREAD_START     = thread_begin
+USER_THREAD_START     = user_thread_start
 USER_STACK_REPORT     = python3 tools/stack_report.py --stack-size $(call user_abi_constant,USER_MAIN_STACK_BYTES) \
                         --stack-name USER_MAIN_STACK_BYTES --reserved $(call user_abi_constant,USER_ENTRY_BLOCK_BYTES_MAX) \
                         --trap-frame 0 --trap-handler none --entry user_start --thread-start $(USER_THREAD_START) \

@@ -117,13 +117,8 @@ struct thread {
     unsigned long slices, syscalls, preemptions;
 };
 
+/* The fields the system calls' fast paths read (pid, the space's break) come first, at small offsets. */
 struct process {
-    struct thread threads[USER_PROCESS_THREADS_MAX]; /* by slot; slot 0 the main thread */
-    unsigned live_threads;                           /* threads neither UNUSED nor DONE: the process ends at 0 */
-    long last_thread_id;                             /* the id the newest thread got */
-    uintptr_t thread_stack_bytes;                    /* the stacks of its threads but the main one, unjoined included */
-    bool exiting;                                    /* exit was called, or the last thread called thread_exit */
-    int exit_status;                                 /* ... with this status */
     long pid;
     enum process_state state;
     struct process *parent; /* PROCESS_PARENT_KERNEL, or a process (NULL too once orphaned) */
@@ -134,7 +129,13 @@ struct process {
     struct process_kill kill; /* cause set: to be killed, or killed */
     struct process_output *output;
     struct user_space space;
-    uint64_t started_ticks; /* hart_time_now() at spawn */
+    uint64_t started_ticks;                          /* hart_time_now() at spawn */
+    unsigned live_threads;                           /* threads neither UNUSED nor DONE: the process ends at 0 */
+    long last_thread_id;                             /* the id the newest thread got */
+    uintptr_t thread_stack_bytes;                    /* the stacks of its threads but the main one, unjoined included */
+    bool exiting;                                    /* exit was called, or the last thread called thread_exit */
+    int exit_status;                                 /* ... with this status */
+    struct thread threads[USER_PROCESS_THREADS_MAX]; /* by slot; slot 0 the main thread */
 };
 
 /* What a spawner asks for. */

@@ -1,7 +1,7 @@
 /*
- * kernel/proc/process_internal.h - what process.c lends to its neighbour thread.c (thread_create,
- * thread_join and the futex): the one lock over the table, the run queue and the threads' states,
- * and the queue's operations. Not for other modules.
+ * kernel/proc/process_internal.h - what process.c lends to its neighbours thread.c (thread_create,
+ * thread_join and the futex) and process_report.c (reports, ps): the one lock over the table, the
+ * run queue and the threads' states, the table, and the queue's operations. Not for other modules.
  */
 #ifndef RVMEM_KERNEL_PROC_PROCESS_INTERNAL_H
 #define RVMEM_KERNEL_PROC_PROCESS_INTERNAL_H
@@ -13,6 +13,9 @@
 
 /* The process lock (see process.h): taken before a space's lock, never after. */
 extern struct spinlock process_lock;
+
+/* The process table (the lock covers it). */
+extern struct process process_table[PROCESS_MAX];
 
 /* Puts thread at the run queue's tail as RUNNABLE (lock held). */
 void process_enqueue(struct thread *thread);

@@ -57,31 +57,24 @@ static int kill_cause(uintptr_t scause)
     }
 }
 
-bool user_trap_exception(struct thread *thread, uintptr_t scause)
+/*
+ * A trap the kernel does not serve (fill_error: what the page fault's fill said, 0 for other
+ * traps): the kill, its report, and the thread leaves. Out of the common path: a page served on
+ * first touch never builds a report.
+ */
+static __attribute__((noinline)) bool kill_for_trap(struct thread *thread, uintptr_t scause, uintptr_t stval,
+                                                    int fill_error)
 {
-    if (scause & TRAP_CAUSE_INTERRUPT)
-        return interrupt(thread, scause & ~TRAP_CAUSE_INTERRUPT);
     struct process *process = thread->process;
-    uintptr_t stval;
-    __asm__ volatile("csrr %0, stval" : "=r"(stval));
     struct process_kill kill = {.cause = kill_cause(scause),
                                 .scause = scause,
                                 .address = stval,
                                 .pc = thread->frame.pc,
                                 .region = user_space_region(&process->space, stval),
                                 .thread_id = thread->id};
-    if (scause == TRAP_CAUSE_LOAD_PAGE_FAULT || scause == TRAP_CAUSE_STORE_PAGE_FAULT ||
-        scause == TRAP_CAUSE_INSTRUCTION_PAGE_FAULT) {
-        enum user_access access = scause == TRAP_CAUSE_LOAD_PAGE_FAULT    ? USER_ACCESS_READ
-                                  : scause == TRAP_CAUSE_STORE_PAGE_FAULT ? USER_ACCESS_WRITE
-                                                                          : USER_ACCESS_EXECUTE;
-        int error = user_space_fault(&process->space, stval, access);
-        if (error == 0)
-            return true;
-        if (error == -E_NOMEM) { /* entitled to the page, but none is left for programs */
-            kill.cause = USER_KILL_REQUESTED;
-            kill.out_of_memory = true;
-        }
+    if (fill_error == -E_NOMEM) { /* entitled to the page, but none is left for programs */
+        kill.cause = USER_KILL_REQUESTED;
+        kill.out_of_memory = true;
     } else if (kill.cause == USER_KILL_ILLEGAL_INSTRUCTION || kill.cause == USER_KILL_BREAKPOINT) {
         kill.address = thread->frame.pc; /* not an access: the instruction itself is at fault */
         kill.region = user_space_region(&process->space, thread->frame.pc);
@@ -91,4 +84,23 @@ bool user_trap_exception(struct thread *thread, uintptr_t scause)
     process_kill_fault(process, &kill);
     thread->leave = THREAD_LEAVE_KILLED;
     return false;
+}
+
+bool user_trap_exception(struct thread *thread, uintptr_t scause)
+{
+    if (scause & TRAP_CAUSE_INTERRUPT)
+        return interrupt(thread, scause & ~TRAP_CAUSE_INTERRUPT);
+    uintptr_t stval;
+    __asm__ volatile("csrr %0, stval" : "=r"(stval));
+    int fill_error = 0;
+    if (scause == TRAP_CAUSE_LOAD_PAGE_FAULT || scause == TRAP_CAUSE_STORE_PAGE_FAULT ||
+        scause == TRAP_CAUSE_INSTRUCTION_PAGE_FAULT) {
+        enum user_access access = scause == TRAP_CAUSE_LOAD_PAGE_FAULT    ? USER_ACCESS_READ
+                                  : scause == TRAP_CAUSE_STORE_PAGE_FAULT ? USER_ACCESS_WRITE
+                                                                          : USER_ACCESS_EXECUTE;
+        fill_error = user_space_fault(&thread->process->space, stval, access);
+        if (fill_error == 0)
+            return true; /* filled (or mapped already by another thread): the program goes on */
+    }
+    return kill_for_trap(thread, scause, stval, fill_error);
 }

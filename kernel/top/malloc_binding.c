@@ -7,7 +7,7 @@
  * Kernel only (the host and LD_PRELOAD builds have their own bindings). The standard names are
  * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). Each hart's
  * cache is in its struct hart (kernel/platform/hart.h), which the fast paths reach through tp;
- * malloc_trim_all_harts has every hart flush its own (run_on_all_harts: an IPI to each).
+ * rvmem_malloc_trim_all_harts has every hart flush its own (run_on_all_harts: an IPI to each).
  */
 #include "kernel/top/malloc_binding.h"
 
@@ -39,10 +39,4 @@ void malloc_kernel_init(void)
     int error = rvmem_malloc_init(&binding);
     if (error)
         panic("malloc: set-up failed (%d)", error);
-}
-
-size_t malloc_trim_all_harts(void)
-{
-    run_on_all_harts(rvmem_malloc_flush_cache);
-    return rvmem_malloc_trim();
 }

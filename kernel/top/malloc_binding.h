@@ -20,15 +20,4 @@
  */
 void malloc_kernel_init(void);
 
-/*
- * malloc_trim on every hart: each hart gives its own cached blocks back to the central lists (the
- * caller's too; run_on_all_harts asks the others with an IPI: lib/ cannot empty another hart's
- * cache safely while it may be in use), then runs whose blocks are all free are released and the
- * free top of the heap goes back through sbrk (rvmem_malloc_trim). Returns the bytes given back
- * through the break. From the boot hart only, never from inside run_on_all_harts (not reentrant);
- * the other harts must be idle (waiting for work), as in the monitor and between tests.
- * O(harts x cache size + free small blocks).
- */
-size_t malloc_trim_all_harts(void);
-
 #endif

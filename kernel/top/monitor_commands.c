@@ -113,7 +113,7 @@ static enum monitor_status command_heap(int count, char **words)
         return MONITOR_BAD_USAGE;
     if (count == 2) {
         char returned[SIZE_TEXT_BYTES];
-        size_t bytes = malloc_trim_all_harts();
+        size_t bytes = rvmem_malloc_trim_all_harts();
         kprintf("trim: every hart's cache flushed, free runs released, %s given back through the break\n",
                 size_text(returned, bytes));
     }

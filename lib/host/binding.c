@@ -80,6 +80,11 @@ static void *remap_pages(void *start, size_t old_bytes, size_t new_bytes)
     return moved == MAP_FAILED ? NULL : moved;
 }
 
+static void release_pages(void *start, size_t bytes)
+{
+    madvise(start, bytes, MADV_DONTNEED);
+}
+
 static void unmap_pages(void *start, size_t bytes)
 {
     munmap(start, bytes);
@@ -156,7 +161,8 @@ int rvmem_host_init(void)
                                              .thread_cache_opened = thread_cache_opened,
                                              .map_pages = map_pages,
                                              .unmap_pages = unmap_pages,
-                                             .remap_pages = remap_pages};
+                                             .remap_pages = remap_pages,
+                                             .release_pages = release_pages};
             result = rvmem_malloc_init(&binding);
         }
         if (result == 0) {

@@ -131,3 +131,15 @@ EXPORT size_t malloc_usable_size(void *block)
 {
     return rvmem_malloc_usable_size(block);
 }
+
+/*
+ * glibc's malloc_trim: gives the calling thread's cached blocks back, releases runs whose blocks
+ * are all free and returns the free top of the heap to the system (pad ignored: the core keeps
+ * none). Other threads' caches stay theirs (each thread's is its own, flushed when it ends).
+ * Returns 1 when memory went back to the system, 0 otherwise.
+ */
+EXPORT int malloc_trim(size_t pad)
+{
+    (void)pad;
+    return rvmem_malloc_trim() != 0;
+}

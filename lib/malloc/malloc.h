@@ -146,11 +146,24 @@ int rvmem_malloc_validate(void);
 
 /*
  * Gives the calling hart's cached small blocks back to the central lists, then releases runs
- * whose blocks are all free and the free top of the heap through the more-core function.
+ * whose blocks are all free and the free top of the heap through the more-core function, and,
+ * where the binding has release_pages (the host), the whole pages inside every free chunk.
  * Call at thread exit (LD_PRELOAD does) and before checking that everything came back.
  * Returns the bytes given back through more-core. O(free small blocks) - not for fast paths.
  */
 size_t rvmem_malloc_trim(void);
+
+/*
+ * rvmem_malloc_trim on every hart: each hart gives its own cached blocks back to the central
+ * lists (run_on_all_harts, kernel/base/platform.h: in the kernel an IPI asks each of the others,
+ * since no hart can empty another's cache safely while it may be in use; on the host, where caches
+ * belong to threads, it runs on the caller alone), then runs whose blocks are all free are
+ * released and the free top of the heap goes back through more-core. Returns the bytes given
+ * back. In the kernel: from the boot hart only, never from inside run_on_all_harts (not
+ * reentrant), with the other harts idle (waiting for work), as in the monitor and between tests.
+ * O(harts x cache size + free small blocks).
+ */
+size_t rvmem_malloc_trim_all_harts(void);
 
 /* Gives the calling hart's cached small blocks back to the central lists (O(cache size)). */
 void rvmem_malloc_flush_cache(void);
@@ -192,6 +205,11 @@ struct malloc_binding {
        returns its start, or NULL with the mapping unchanged (LD_PRELOAD: mremap). realloc then
        grows a large block past 128 KiB by remapping instead of copying (docs/MALLOC.md). */
     void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes);
+    /* Optional (NULL: none; the kernel offers none): whole pages inside the heap that hold nothing
+       (free memory) and whose contents may be dropped: afterwards they read as zero and hold no
+       memory until touched (LD_PRELOAD: madvise MADV_DONTNEED). rvmem_malloc_trim gives the free
+       chunks' inner pages back this way, not only the top of the heap. */
+    void (*release_pages)(void *start, size_t bytes);
 };
 
 /*

@@ -337,6 +337,14 @@ size_t rvmem_malloc_trim(void)
     return tlsf_trim(0);
 }
 
+size_t rvmem_malloc_trim_all_harts(void)
+{
+    if (!malloc_state.ready)
+        return 0;
+    run_on_all_harts(rvmem_malloc_flush_cache);
+    return rvmem_malloc_trim();
+}
+
 int rvmem_malloc_init(const struct malloc_binding *binding)
 {
     if (!binding || !binding->more_core || !binding->page_map || binding->page_map_bytes < 2)
@@ -351,6 +359,7 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
         malloc_state.unmap_pages = binding->unmap_pages;
         malloc_state.remap_pages = binding->remap_pages;
     }
+    malloc_state.release_pages = binding->release_pages;
     malloc_state.page_map = binding->page_map;
     malloc_state.heap_start = ((uintptr_t)current + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     size_t pages = binding->page_map_bytes / 2;

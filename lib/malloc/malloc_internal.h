@@ -317,6 +317,7 @@ struct malloc_state {
     void *(*map_pages)(size_t bytes); /* the binding's, for direct blocks (NULL: none) */
     void (*unmap_pages)(void *start, size_t bytes);
     void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes); /* NULL: direct blocks do not move */
+    void (*release_pages)(void *start, size_t bytes);                      /* NULL: free pages inside the heap stay */
     struct direct_registry direct;
 };
 

@@ -587,12 +587,38 @@ static size_t trim_top(size_t keep)
     return released;
 }
 
+/*
+ * Gives the whole pages inside every listed free chunk back through the binding's release_pages,
+ * all but the chunk's header and free-list links (its first page, when they are on it). Lock
+ * held; O(free chunks) plus a system call each (pages an earlier trim released are released
+ * again: the system finds nothing there). Not in checked builds, whose free memory holds
+ * the poison the write-after-free checks read.
+ */
+static void release_free_pages(void)
+{
+#ifndef RVMEM_CHECKED
+    if (!malloc_state.release_pages)
+        return;
+    for (unsigned first = 0; first < TLSF_FL_COUNT; first++) {
+        for (unsigned second = 0; second < TLSF_SL_COUNT; second++) {
+            for (struct tlsf_chunk *chunk = T->free_lists[first][second]; chunk; chunk = chunk->next_free) {
+                uintptr_t start = align_up((uintptr_t)chunk + sizeof(struct tlsf_chunk), PAGE_SIZE);
+                uintptr_t end = ((uintptr_t)chunk + chunk_bytes(chunk)) & ~(uintptr_t)(PAGE_SIZE - 1);
+                if (end > start)
+                    malloc_state.release_pages((void *)start, end - start);
+            }
+        }
+    }
+#endif
+}
+
 size_t tlsf_trim(size_t keep_bytes)
 {
     spin_lock(&T->lock);
     T->trim_extra_bytes = 0;
     T->last_auto_trim_bytes = 0;
     size_t released = trim_top(keep_bytes);
+    release_free_pages();
     spin_unlock(&T->lock);
     return released;
 }

@@ -20,8 +20,9 @@
  *                     memory serves every size and every hart); held after each phase printed
  *   malloc_idle_hart  hart 1 allocates and frees blocks of 112 sizes up to 64 KiB (every_size)
  *                     and goes idle: malloc_idle_hart_held (bytes held now, every block freed),
- *                     then hart 0 calls rvmem_malloc_trim() (the drain on request) and
- *                     malloc_idle_hart_held_after_trim (goal: 1 MiB, as for threads that end)
+ *                     then hart 0 calls rvmem_malloc_trim_all_harts() (the drain on request:
+ *                     every hart flushes its own cache) and malloc_idle_hart_held_after_trim
+ *                     (budget: 1 MiB, as for threads that end)
  *   malloc_regrow     two buffers grown alternately by realloc, 64 KiB at a time up to 8 MiB
  *                     each: every realloc (copies included) and malloc_regrow_footprint
  *
@@ -29,10 +30,9 @@
  * every hart's instructions, and a hart waiting for a job elsewhere (run_on_all_harts) wakes on its
  * timer, while the other harts sleep until an IPI. Without a second hart the two-hart benchmarks
  * are skipped (kbench_skip). What these will need from the allocator to reach their goals:
- * runs that empty go back to the shared pool (phases, remote), frees from another hart reach
- * their runs (remote), and a trim that drains the caches of idle harts (idle_hart; today
- * rvmem_malloc_trim() empties the calling hart's cache only).
- * Budgets (regression guards) only on malloc_regrow's rows; the goals are in tools/bench_budgets.py.
+ * runs that empty go back to the shared pool (phases, remote) and frees from another hart reach
+ * their runs (remote). Budgets (regression guards) on malloc_regrow's rows and on the idle hart's
+ * trim (tools/bench_budgets.py has them with the goals).
  */
 #include "kernel/base/layout.h"
 #include "kernel/base/platform.h"
@@ -272,7 +272,7 @@ KBENCH(malloc_idle_hart, 0, 0)
     size_t held_idle = heap_held_bytes();
     rvmem_malloc_stats(&stats);
     size_t cached_idle = stats.bytes_cached;
-    rvmem_malloc_trim();
+    rvmem_malloc_trim_all_harts();
     rvmem_malloc_stats(&stats);
     report_bytes("malloc_idle_hart_held", held_idle);
     report_bytes("malloc_idle_hart_held_after_trim", heap_held_bytes());

@@ -262,6 +262,53 @@ static void test_realloc_grows_by_remapping(void)
     CHECK(rvmem_malloc_validate() == 0);
 }
 
+/* Resident bytes of this process (/proc/self/statm's second field, in pages). */
+static size_t resident_bytes(void)
+{
+    FILE *statm = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (statm) {
+        if (fscanf(statm, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(statm);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * A large block freed inside the heap (a block after it keeps it off the top) stays resident
+ * until rvmem_malloc_trim, which gives its inner pages back (release_pages: madvise); taken again,
+ * it reads as zero and works.
+ */
+#define INNER_BYTES ((size_t)32 << 20)
+
+static void test_trim_releases_inner_pages(void)
+{
+    unsigned char *inner = rvmem_malloc(INNER_BYTES);
+    unsigned char *after = rvmem_malloc((size_t)256 << 10);
+    CHECK(inner != NULL && after != NULL);
+    if (!inner || !after)
+        return;
+    memset(inner, 0x5a, INNER_BYTES);
+    memset(after, 0x5a, (size_t)256 << 10);
+    size_t touched = resident_bytes();
+    rvmem_free(inner);
+    CHECK(resident_bytes() + (INNER_BYTES / 4) > touched); /* free alone keeps the pages */
+    rvmem_malloc_trim();
+    size_t trimmed = resident_bytes();
+    CHECK(trimmed + INNER_BYTES - ((size_t)1 << 20) <= touched); /* all but a MiB of them went back */
+    unsigned char *again = rvmem_malloc(INNER_BYTES);
+    CHECK(again != NULL);
+    if (again) {
+        CHECK(again[INNER_BYTES / 2] == 0);
+        memset(again, 1, INNER_BYTES);
+        rvmem_free(again);
+    }
+    CHECK(after[0] == 0x5a);
+    rvmem_free(after);
+    CHECK(rvmem_malloc_validate() == 0);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -270,6 +317,7 @@ static const struct {
     {"binding.closed_cache", test_closed_cache},
     {"binding.address_limit", test_address_limit},
     {"binding.realloc_grows_by_remapping", test_realloc_grows_by_remapping},
+    {"binding.trim_releases_inner_pages", test_trim_releases_inner_pages},
 };
 
 /* Whether name matches one of the comma-separated globs in filter (a glob without a dot matches the suite). */

@@ -18,6 +18,7 @@
 #include "kernel/proc/sched.h"
 #include "tests/harness/ktest.h"
 #include "tests/harness/ktest_arena.h"
+#include "tests/proc/program_run.h"
 
 #define OUTPUT_BYTES 16384
 #define RUN_TIMEOUT_MICROSECONDS 60000000ull
@@ -29,24 +30,6 @@ static struct ktest_arena output_space = KTEST_ARENA(2 * OUTPUT_BYTES, 16);
 
 /* A word of kernel data the hostile programs aim at: it must keep its value. */
 static volatile uintptr_t kernel_word = 0x5eca7e;
-
-struct run {
-    long pid;
-    int error;
-    struct process_result result;
-    struct process_output output;
-    unsigned long free_before, free_after; /* the buddy allocator's free pages around the run */
-};
-
-/* Whether text contains part. */
-static bool contains(const char *text, const char *part)
-{
-    size_t length = strlen(part);
-    for (; *text; text++)
-        if (strncmp(text, part, length) == 0)
-            return true;
-    return false;
-}
 
 /* The output buffer of slot (0 or 1), cleared; NULL when the arena has no memory. */
 static char *output_buffer(unsigned slot)
@@ -85,11 +68,6 @@ static int finish(struct run *run)
     return run->error;
 }
 
-static unsigned long free_pages(void)
-{
-    return buddy_free_pages(kernel_pages());
-}
-
 /*
  * Runs argv to its end (lazy or eager pages) and fills run; returns 0 or the error of spawn or
  * wait. The free count is read before and after (the output arena taken first).
@@ -121,28 +99,6 @@ static const char *address_text(char *buffer, uintptr_t address)
     ksnprintf(buffer, ADDRESS_TEXT_BYTES, "0x%lx", (unsigned long)address);
     return buffer;
 }
-
-#define SKIP_WITHOUT_PROGRAMS()                                                                                        \
-    do {                                                                                                               \
-        if (!sched_ready()) {                                                                                          \
-            ktest_skip("no paging: user programs cannot run here");                                                    \
-            return;                                                                                                    \
-        }                                                                                                              \
-    } while (0)
-
-/* Every page back: the free count as before, and no program holding a page. */
-#define KASSERT_NO_PAGE_LOST(run)                                                                                      \
-    do {                                                                                                               \
-        KASSERT_EQ((run).free_after, (run).free_before);                                                               \
-        KASSERT_EQ(user_space_pages_held(), 0);                                                                        \
-    } while (0)
-
-#define KASSERT_EXITED_WITH(run, code)                                                                                 \
-    do {                                                                                                               \
-        KASSERT_EQ((run).result.kill.cause, 0);                                                                        \
-        KASSERT(WAIT_EXITED((run).result.wait_status));                                                                \
-        KASSERT_EQ(WAIT_EXIT_CODE((run).result.wait_status), (code));                                                  \
-    } while (0)
 
 /* Killed for a memory fault of trap scause_ in region_. */
 #define KASSERT_KILLED_BY(run, scause_, region_)                                                                       \

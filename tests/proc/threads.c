@@ -19,36 +19,15 @@
 #include "kernel/proc/sched.h"
 #include "tests/harness/ktest.h"
 #include "tests/harness/ktest_arena.h"
+#include "tests/proc/program_run.h"
 
 #define OUTPUT_BYTES 8192
 #define RUN_TIMEOUT_MICROSECONDS 120000000ull
 
 static struct ktest_arena output_space = KTEST_ARENA(OUTPUT_BYTES, 16);
 
-struct threads_run {
-    long pid;
-    int error;
-    struct process_result result;
-    struct process_output output;
-    unsigned long free_before, free_after;
-};
-
-static bool contains(const char *text, const char *part)
-{
-    size_t length = strlen(part);
-    for (; *text; text++)
-        if (strncmp(text, part, length) == 0)
-            return true;
-    return false;
-}
-
-static unsigned long free_pages(void)
-{
-    return buddy_free_pages(kernel_pages());
-}
-
 /* Spawns argv (eager or lazy pages, on affinity) with its output captured; 0 or spawn's error. */
-static int start(struct threads_run *run, const char *const *argv, size_t argc, bool eager, int affinity)
+static int start(struct run *run, const char *const *argv, size_t argc, bool eager, int affinity)
 {
     char *buffer = ktest_arena_memory(&output_space);
     if (buffer == NULL)
@@ -63,7 +42,7 @@ static int start(struct threads_run *run, const char *const *argv, size_t argc, 
 }
 
 /* Waits for run's process and reads the free count after it. */
-static int finish(struct threads_run *run)
+static int finish(struct run *run)
 {
     run->error = sched_wait(run->pid, &run->result, RUN_TIMEOUT_MICROSECONDS);
     run->free_after = free_pages();
@@ -72,7 +51,7 @@ static int finish(struct threads_run *run)
     return run->error;
 }
 
-static int run_program(struct threads_run *run, const char *const *argv, size_t argc, bool eager, int affinity)
+static int run_program(struct run *run, const char *const *argv, size_t argc, bool eager, int affinity)
 {
     if (start(run, argv, argc, eager, affinity) != 0)
         return run->error;
@@ -80,7 +59,7 @@ static int run_program(struct threads_run *run, const char *const *argv, size_t 
 }
 
 /* Runs here (or lets the other harts run) until run's output has text; false after a minute or so. */
-static bool output_shows(const struct threads_run *run, const char *text)
+static bool output_shows(const struct run *run, const char *text)
 {
     for (unsigned long round = 0; round < 60000; round++) {
         if (contains(run->output.buffer, text))
@@ -91,27 +70,6 @@ static bool output_shows(const struct threads_run *run, const char *text)
     return false;
 }
 
-#define SKIP_WITHOUT_PROGRAMS()                                                                                        \
-    do {                                                                                                               \
-        if (!sched_ready()) {                                                                                          \
-            ktest_skip("no paging: user programs cannot run here");                                                    \
-            return;                                                                                                    \
-        }                                                                                                              \
-    } while (0)
-
-#define KASSERT_NO_PAGE_LOST(run)                                                                                      \
-    do {                                                                                                               \
-        KASSERT_EQ((run).free_after, (run).free_before);                                                               \
-        KASSERT_EQ(user_space_pages_held(), 0);                                                                        \
-    } while (0)
-
-#define KASSERT_EXITED_WITH(run, code)                                                                                 \
-    do {                                                                                                               \
-        KASSERT_EQ((run).result.kill.cause, 0);                                                                        \
-        KASSERT(WAIT_EXITED((run).result.wait_status));                                                                \
-        KASSERT_EQ(WAIT_EXIT_CODE((run).result.wait_status), (code));                                                  \
-    } while (0)
-
 /* A self-checking program (its verdict line "NAME: ok") with lazy and eager pages, on any hart and pinned. */
 static void run_self_checking(const char *const *argv, size_t argc, const char *verdict)
 {
@@ -120,7 +78,7 @@ static void run_self_checking(const char *const *argv, size_t argc, const char *
         int affinity;
     } modes[] = {{false, PROCESS_ANY_HART}, {true, PROCESS_ANY_HART}, {false, 0}};
     for (unsigned i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        struct threads_run run;
+        struct run run;
         KASSERT_EQ(run_program(&run, argv, argc, modes[i].eager, modes[i].affinity), 0);
         if (!contains(run.output.buffer, verdict))
             ktest_note("%s (eager %d, affinity %d) printed: %s", argv[0], modes[i].eager, modes[i].affinity,
@@ -160,7 +118,7 @@ KTEST(process_threads, threads_malloc_with_shootdowns_by_ipi)
     SKIP_WITHOUT_PROGRAMS();
     bool by_ipi = mmu_shootdown_by_ipi();
     mmu_set_shootdown_by_ipi(true);
-    struct threads_run run;
+    struct run run;
     const char *argv[] = {"threads_malloc", "4", "200"};
     int error = run_program(&run, argv, 3, false, PROCESS_ANY_HART);
     mmu_set_shootdown_by_ipi(by_ipi);
@@ -180,7 +138,7 @@ KTEST(process_threads, arc_is_shared_across_threads_and_rc_kept_on_one)
 KTEST(process_threads, exit_from_a_thread_ends_every_thread)
 {
     SKIP_WITHOUT_PROGRAMS();
-    struct threads_run run;
+    struct run run;
     const char *argv[] = {"threads_exit", "exit"};
     KASSERT_EQ(run_program(&run, argv, 2, false, PROCESS_ANY_HART), 0);
     KASSERT_EXITED_WITH(run, 5);
@@ -191,7 +149,7 @@ KTEST(process_threads, exit_from_a_thread_ends_every_thread)
 KTEST(process_threads, the_last_thread_exit_ends_the_process_with_its_value)
 {
     SKIP_WITHOUT_PROGRAMS();
-    struct threads_run run;
+    struct run run;
     const char *argv[] = {"threads_exit", "last"};
     KASSERT_EQ(run_program(&run, argv, 2, false, PROCESS_ANY_HART), 0);
     KASSERT_EXITED_WITH(run, 7);
@@ -202,7 +160,7 @@ KTEST(process_threads, the_last_thread_exit_ends_the_process_with_its_value)
 KTEST(process_threads, stack_overflow_kills_the_process_naming_the_thread_and_its_stack)
 {
     SKIP_WITHOUT_PROGRAMS();
-    struct threads_run run;
+    struct run run;
     const char *argv[] = {"thread_stack_overflow"};
     KASSERT_EQ(run_program(&run, argv, 1, false, PROCESS_ANY_HART), 0);
     const struct process_kill *kill = &run.result.kill;
@@ -246,18 +204,28 @@ KTEST(process_threads, killing_a_process_ends_its_threads_on_every_hart)
         ktest_skip("no timer: nothing preempts a spinning program");
         return;
     }
-    struct threads_run run;
+    struct run run;
     const char *argv[] = {"threads_spin", "3"};
     KASSERT_EQ(start(&run, argv, 2, false, PROCESS_ANY_HART), 0);
     bool busy = output_shows(&run, "every thread is busy");
-    struct process_info info;
+    struct process_info info, regions_info;
     unsigned listed = process_list(&info, 1);
+    /* The monitor's vm PID: each thread's stack and the guard below it, as regions. */
+    struct user_space_region_info regions[32];
+    int region_count = process_regions(run.pid, regions, 32, &regions_info);
+    unsigned stacks = 0, guards = 0;
+    for (int i = 0; i < region_count; i++) {
+        stacks += regions[i].region == USER_REGION_THREAD_STACK;
+        guards += regions[i].region == USER_REGION_THREAD_STACK_GUARD && regions[i].mapped_pages == 0;
+    }
     /* Killed and reaped whatever happened above: the next tests need the machine back. */
     int kill_error = process_kill(run.pid, USER_KILL_REQUESTED);
     KASSERT_EQ(finish(&run), 0);
     KASSERT(busy);
     KASSERT_EQ(listed, 1);
     KASSERT_EQ(info.threads, 5); /* main, 3 spinners and the sleeper */
+    KASSERT_EQ(stacks, 4);
+    KASSERT_EQ(guards, 4);
     KASSERT_EQ(kill_error, 0);
     KASSERT(WAIT_KILLED(run.result.wait_status));
     KASSERT_EQ(WAIT_KILL_CAUSE(run.result.wait_status), USER_KILL_REQUESTED);

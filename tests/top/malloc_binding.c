@@ -1,6 +1,6 @@
 /*
  * tests/top/malloc_binding.c - the kernel's malloc binding (kernel/top/malloc_binding.c):
- * malloc_trim_all_harts has every hart give its cache back, then trims the heap.
+ * rvmem_malloc_trim_all_harts has every hart give its cache back, then trims the heap.
  */
 #include "kernel/base/platform.h"
 #include "kernel/top/malloc_binding.h"
@@ -33,7 +33,7 @@ static void leave_blocks_in_this_harts_cache(void)
 
 KTEST(malloc_binding, trim_all_harts_empties_every_cache_and_shrinks_the_heap)
 {
-    malloc_trim_all_harts(); /* start from every cache empty, as the assertions below end */
+    rvmem_malloc_trim_all_harts(); /* start from every cache empty, as the assertions below end */
     struct malloc_stats before, cached, after;
     rvmem_malloc_stats(&before);
     KASSERT_EQ(before.bytes_cached, 0);
@@ -49,7 +49,7 @@ KTEST(malloc_binding, trim_all_harts_empties_every_cache_and_shrinks_the_heap)
         KASSERT_GE(cached.bytes_cached, (size_t)(hart_count() - 1) * CACHED_BLOCKS * CACHED_BLOCK_BYTES);
         KASSERT_GT(cached.heap_span_bytes, before.heap_span_bytes);
     }
-    size_t returned = malloc_trim_all_harts();
+    size_t returned = rvmem_malloc_trim_all_harts();
     rvmem_malloc_stats(&after);
     KASSERT_EQ(after.bytes_cached, 0);
     KASSERT_EQ(after.bytes_in_use, before.bytes_in_use);

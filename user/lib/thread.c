@@ -15,9 +15,11 @@ void rvmem_malloc_flush_cache(void) __attribute__((weak));
  * Where every thread the runtime starts begins (the kernel's entry for it): tp and a0 are its
  * block. Sets the block's stack bounds (stack_check reads them), runs the entry, gives the
  * malloc cache back and frees the block before the thread ends: from the store on, this thread
- * touches neither the block nor its cache (thread_exit is one ecall).
+ * touches neither the block nor its cache (thread_exit is one ecall). Its name is the Makefile's
+ * USER_THREAD_START: each program's stack report counts its frame on top of every thread entry's
+ * (docs/STACK.md).
  */
-__attribute__((noreturn, no_stack_protector)) static void thread_begin(struct user_thread *self)
+__attribute__((noreturn, no_stack_protector)) static void user_thread_start(struct user_thread *self)
 {
     uintptr_t sp;
     __asm__ volatile("mv %0, sp" : "=r"(sp));
@@ -43,7 +45,7 @@ long thread_create(user_thread_entry entry, void *argument, size_t stack_bytes)
         block->argument = argument;
         block->stack_bytes = (bytes + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
         block->stack_protector_guard = user_thread_self()->stack_protector_guard;
-        long id = sys_thread_create((void *)thread_begin, block, bytes, block);
+        long id = sys_thread_create((void *)user_thread_start, block, bytes, block);
         if (id < 0)
             __atomic_store_n(&block->in_use, 0, __ATOMIC_RELEASE);
         return id;
