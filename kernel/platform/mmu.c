@@ -153,24 +153,26 @@ void mmu_answer_shootdowns(void)
     __atomic_store_n(&answered[self], asked, __ATOMIC_RELEASE);
 }
 
-/* A hart that runs the kernel now (not stopped by smp_restart_hart) other than the caller. */
-static bool another_running_hart(unsigned index, unsigned self)
+/* A hart of harts_wanted (a bit per hart index) that runs the kernel now (not stopped by smp_restart_hart), other than
+ * the caller. */
+static bool another_running_hart(unsigned index, unsigned self, unsigned long harts_wanted)
 {
-    return index != self && __atomic_load_n(&harts[index].online, __ATOMIC_ACQUIRE);
+    return index != self && (harts_wanted >> index & 1) && __atomic_load_n(&harts[index].online, __ATOMIC_ACQUIRE);
 }
 
-/* Every other running hart, through the firmware: one call per XLEN-wide window of hartids. */
-static void shootdown_by_rfence(unsigned self, unsigned online, uintptr_t virtual, uintptr_t bytes)
+/* Every other running hart of harts_wanted, through the firmware: one call per XLEN-wide window of hartids. */
+static void shootdown_by_rfence(unsigned self, unsigned online, unsigned long harts_wanted, uintptr_t virtual,
+                                uintptr_t bytes)
 {
     bool covered[RVMEM_MAX_HARTS] = {false};
     uintptr_t size = bytes == 0 ? UINTPTR_MAX : bytes; /* all ones: the whole address space (SBI spec) */
     for (unsigned first = 0; first < online; first++) {
-        if (!another_running_hart(first, self) || covered[first])
+        if (!another_running_hart(first, self, harts_wanted) || covered[first])
             continue;
         unsigned long base = harts[first].hartid, mask = 0;
         for (unsigned other = first; other < online; other++) {
             unsigned long hartid = harts[other].hartid;
-            if (another_running_hart(other, self) && !covered[other] && hartid >= base &&
+            if (another_running_hart(other, self, harts_wanted) && !covered[other] && hartid >= base &&
                 hartid - base < __riscv_xlen) {
                 mask |= 1UL << (hartid - base);
                 covered[other] = true;
@@ -182,13 +184,14 @@ static void shootdown_by_rfence(unsigned self, unsigned online, uintptr_t virtua
     }
 }
 
-/* Every other running hart, by request and IPI: each fences when it next waits (mmu_answer_shootdowns). */
-static void shootdown_by_ipi(unsigned self, unsigned online)
+/* Every other running hart of harts_wanted, by request and IPI: each fences when it next waits (mmu_answer_shootdowns).
+ */
+static void shootdown_by_ipi(unsigned self, unsigned online, unsigned long harts_wanted)
 {
     unsigned long wanted[RVMEM_MAX_HARTS];
     bool asked[RVMEM_MAX_HARTS];
     for (unsigned other = 0; other < online; other++) {
-        asked[other] = another_running_hart(other, self);
+        asked[other] = another_running_hart(other, self, harts_wanted);
         if (!asked[other])
             continue;
         wanted[other] = __atomic_add_fetch(&requested[other], 1, __ATOMIC_ACQ_REL);
@@ -197,7 +200,7 @@ static void shootdown_by_ipi(unsigned self, unsigned online)
     for (unsigned other = 0; other < online; other++) {
         unsigned long rounds = 0;
         /* A hart stopped meanwhile (smp_restart_hart) fences as it starts again: no answer needed. */
-        while (asked[other] && another_running_hart(other, self) &&
+        while (asked[other] && another_running_hart(other, self, harts_wanted) &&
                (long)(__atomic_load_n(&answered[other], __ATOMIC_ACQUIRE) - wanted[other]) < 0) {
             if (++rounds > MMU_SHOOTDOWN_RELAX_ROUNDS)
                 panic("TLB shootdown: hart %u never answered (without SBI RFENCE a hart fences only when it waits)",
@@ -207,18 +210,23 @@ static void shootdown_by_ipi(unsigned self, unsigned online)
     }
 }
 
-void tlb_shootdown(uintptr_t virtual, uintptr_t bytes)
+void tlb_shootdown_harts(unsigned long harts_wanted, uintptr_t virtual, uintptr_t bytes)
 {
     if (mmu_kernel_satp() == 0)
         return;
     tlb_flush_local(virtual, bytes);
     unsigned self = hart_self(), online = hart_count();
-    if (online <= 1)
+    if (online <= 1 || (harts_wanted & ~(1UL << self)) == 0)
         return;
     /* The changed entries are visible to every hart before any of them fences (and walks again). */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (use_rfence())
-        shootdown_by_rfence(self, online, virtual, bytes);
+        shootdown_by_rfence(self, online, harts_wanted, virtual, bytes);
     else
-        shootdown_by_ipi(self, online);
+        shootdown_by_ipi(self, online, harts_wanted);
+}
+
+void tlb_shootdown(uintptr_t virtual, uintptr_t bytes)
+{
+    tlb_shootdown_harts(~0UL, virtual, bytes);
 }

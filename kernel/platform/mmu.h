@@ -60,6 +60,13 @@ uintptr_t mmu_read_satp(void);
 /* Fences the calling hart's TLB for [virtual, virtual + bytes) (bytes 0: everything). */
 void tlb_flush_local(uintptr_t virtual, uintptr_t bytes);
 
+/*
+ * tlb_shootdown for the harts in harts_wanted only (a bit per hart index; the caller's own bit
+ * does not matter: it always fences itself): a user space shoots down the harts that run it now
+ * (kernel/proc/user_space.c). Returns at once, after the local fence, when no other hart is wanted.
+ */
+void tlb_shootdown_harts(unsigned long harts_wanted, uintptr_t virtual, uintptr_t bytes);
+
 /* "SBI RFENCE" or "IPI" (how tlb_shootdown reaches the other harts), or "none" (paging off). */
 const char *mmu_shootdown_method(void);
 

@@ -56,23 +56,34 @@ bool sched_ready(void)
     return user_space_ready();
 }
 
-/* Loads the space of process on this hart, flushing what its TLB may hold of another. */
+/*
+ * Loads the space of process on this hart, flushing what its TLB may hold of another, or of this
+ * one before a removal. The hart is counted among the space's running harts before it reads the
+ * generation (see user_space.h, "TLB").
+ */
 static void load_space(struct process *process, unsigned self)
 {
-    uintptr_t satp = user_space_satp(&process->space);
+    struct user_space *space = &process->space;
+    __atomic_fetch_or(&space->running_harts, 1UL << self, __ATOMIC_SEQ_CST);
+    uintptr_t satp = user_space_satp(space);
     __asm__ volatile("csrw satp, %0" ::"r"(satp) : "memory");
-    if (harts_state[self].tlb_pid != process->pid || harts_state[self].tlb_generation != process->space.generation) {
+    unsigned long generation = __atomic_load_n(&space->generation, __ATOMIC_SEQ_CST);
+    if (harts_state[self].tlb_pid != process->pid || harts_state[self].tlb_generation != generation) {
         uintptr_t asid = 0; /* every program's: sfence.vma with an ASID register keeps the global (kernel) entries */
         __asm__ volatile("sfence.vma zero, %0" ::"r"(asid) : "memory");
         harts_state[self].tlb_pid = process->pid;
-        harts_state[self].tlb_generation = process->space.generation;
+        harts_state[self].tlb_generation = generation;
     }
 }
 
-/* Back on the kernel's page table: the program's entries may stay in the TLB, never used from here. */
-static void unload_space(void)
+/*
+ * Back on the kernel's page table: the program's entries may stay in the TLB, never used from
+ * here (the generation tells load_space when they went stale); no longer one of its running harts.
+ */
+static void unload_space(struct process *process, unsigned self)
 {
     __asm__ volatile("csrw satp, %0" ::"r"(mmu_kernel_satp()) : "memory");
+    __atomic_fetch_and(&process->space.running_harts, ~(1UL << self), __ATOMIC_SEQ_CST);
 }
 
 bool sched_run_slice(bool leave_at_tick)
@@ -105,7 +116,7 @@ bool sched_run_slice(bool leave_at_tick)
     __asm__ volatile("csrc sie, %0" ::"r"(SIE_TIMER | SIE_SOFTWARE));
     if (deadline)
         hart_timer_disarm();
-    unload_space();
+    unload_space(process, self);
     process_thread_left(thread);
     return true;
 }

@@ -10,6 +10,7 @@
 #include "kernel/base/user_abi.h"
 #include "kernel/mm/kernel_space.h"
 #include "kernel/mm/pages.h"
+#include "kernel/platform/mmu.h"
 #include "kernel/proc/user_space_internal.h"
 #include "kernel/proc/user_stack.h"
 
@@ -270,11 +271,17 @@ void user_space_destroy(struct user_space *space)
         panic("user space: %lu pages still counted after every page and table went back", space->pages);
 }
 
+/*
+ * Shoots the batch's range down on the harts that run the space now, the generation moved first
+ * (user_space.h, "TLB"), then gives its pages back.
+ */
 static void release_batch_flush(struct user_space *space, struct release_batch *batch)
 {
     if (batch->count == 0)
         return;
-    tlb_shootdown(batch->from, batch->to - batch->from);
+    __atomic_add_fetch(&space->generation, 1, __ATOMIC_SEQ_CST);
+    unsigned long running = __atomic_load_n(&space->running_harts, __ATOMIC_SEQ_CST);
+    tlb_shootdown_harts(running, batch->from, batch->to - batch->from);
     for (unsigned i = 0; i < batch->count; i++)
         page_give(space, (void *)batch->physical[i]);
     batch->count = 0;
@@ -305,7 +312,7 @@ void user_space_release_pages(struct user_space *space, uintptr_t from, uintptr_
     }
     release_batch_flush(space, batch);
     space->deferred_frees = NULL;
-    space->generation++;
+    __atomic_add_fetch(&space->generation, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Moves the break to new_break (checked against the limits; lock held). -E_NOMEM when eager found no page. */

@@ -32,9 +32,11 @@
  * TLB: a change is fenced on the calling hart (which must run the space: its satp loaded); a
  * removal also moves generation, so that a hart that ran the space before flushes before it runs
  * it again (kernel/proc/sched.c). Once a second thread was created (shared), the threads may run
- * on several harts at once: a removal is then shot down on every other hart (tlb_shootdown)
- * before its pages go back. An addition needs none: a hart that still holds the old, invalid
- * entry faults, and the fault finds the page mapped and lets the program go on.
+ * on several harts at once: a removal then moves generation first and is shot down on the other
+ * harts that run the space at that moment (running_harts, which sched.c keeps: a hart sets its
+ * bit before it reads generation, a removal moves generation before it reads the bits, so a hart
+ * entering meanwhile is either shot down or flushes as it enters), before its pages go back. An addition needs none: a
+ * hart that still holds the old, invalid entry faults, and the fault finds the page mapped and lets the program go on.
  *
  * Thread-safety: the threads of a program call into its space from several harts at once. Every
  * call that reads or changes the mappings, the break or the thread stacks takes the space's lock
@@ -104,6 +106,7 @@ struct user_space {
     unsigned long pages;               /* pages held: tables, image, heap, stack */
     unsigned long filled;              /* pages mapped on first touch */
     unsigned long generation;          /* moves whenever a mapping goes away (TLB: see above) */
+    unsigned long running_harts;       /* a bit per hart whose satp is this space now (kernel/proc/sched.c) */
     bool shared;                       /* a second thread was created: removals are shot down (see above) */
     void *deferred_frees; /* while a shared space's removal runs: where the tables it empties wait for the shootdown */
     struct user_thread_stack thread_stacks[USER_PROCESS_THREADS_MAX]; /* by slot; slot 0 (main) unused */

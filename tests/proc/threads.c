@@ -197,6 +197,31 @@ KTEST(process_threads, stack_overflow_kills_the_process_naming_the_thread_and_it
     KASSERT_NO_PAGE_LOST(run);
 }
 
+/*
+ * A page a thread keeps loading goes away on another thread's sbrk: the reader's next load
+ * faults, on any hart (the shootdown reached its hart) and pinned to one (the local fence).
+ */
+KTEST(process_threads, a_removed_page_faults_on_the_hart_of_every_thread)
+{
+    SKIP_WITHOUT_PROGRAMS();
+    static const int affinities[] = {PROCESS_ANY_HART, 0};
+    for (unsigned i = 0; i < sizeof affinities / sizeof affinities[0]; i++) {
+        struct run run;
+        const char *argv[] = {"thread_sees_unmap"};
+        KASSERT_EQ(run_program(&run, argv, 1, false, affinities[i]), 0);
+        const struct process_kill *kill = &run.result.kill;
+        if (!WAIT_KILLED(run.result.wait_status))
+            ktest_note("affinity %d: %s", affinities[i], run.output.buffer);
+        KASSERT(!contains(run.output.buffer, "stale"));
+        KASSERT(WAIT_KILLED(run.result.wait_status));
+        KASSERT_EQ(WAIT_KILL_CAUSE(run.result.wait_status), USER_KILL_MEMORY_FAULT);
+        KASSERT_EQ(kill->scause, TRAP_CAUSE_LOAD_PAGE_FAULT);
+        KASSERT_EQ(kill->region, USER_REGION_ABOVE_BREAK);
+        KASSERT_EQ(kill->thread_id, USER_MAIN_THREAD_ID + 1);
+        KASSERT_NO_PAGE_LOST(run);
+    }
+}
+
 KTEST(process_threads, killing_a_process_ends_its_threads_on_every_hart)
 {
     SKIP_WITHOUT_PROGRAMS();
