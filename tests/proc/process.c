@@ -363,18 +363,6 @@ static int pinned_hart(void)
     return hart_count() > 1 ? 1 : 0;
 }
 
-/* Runs programs here (or lets the other harts run them) until run's output has text; false after a minute or so. */
-static bool output_shows(const struct run *run, const char *text)
-{
-    for (unsigned long round = 0; round < 60000; round++) {
-        if (contains(run->output.buffer, text))
-            return true;
-        if (!sched_run_slice(true))
-            hart_sleep_microseconds(1000);
-    }
-    return false;
-}
-
 KTEST(process_sched, spinning_program_is_preempted_and_killed)
 {
     SKIP_WITHOUT_PROGRAMS();

@@ -1,6 +1,6 @@
 /*
  * tests/proc/program_run.h - what the tests that run programs as processes share (kernel only):
- * a run's record, its checks (exit status, no page lost) and two small helpers.
+ * a run's record, its checks (exit status, no page lost) and three small helpers.
  * tests/proc/process.c and tests/proc/threads.c use them.
  */
 #ifndef RVMEM_TESTS_PROC_PROGRAM_RUN_H
@@ -11,6 +11,7 @@
 #include "kernel/base/string.h"
 #include "kernel/mm/buddy.h"
 #include "kernel/mm/pages.h"
+#include "kernel/platform/hart.h"
 #include "kernel/proc/process.h"
 #include "kernel/proc/sched.h"
 #include "tests/harness/ktest.h"
@@ -38,6 +39,21 @@ static inline bool contains(const char *text, const char *part)
 static inline unsigned long free_pages(void)
 {
     return buddy_free_pages(kernel_pages());
+}
+
+/*
+ * Runs programs here (or lets the other harts run them) until run's output has text; false after
+ * a minute or so.
+ */
+static inline bool output_shows(const struct run *run, const char *text)
+{
+    for (unsigned long round = 0; round < 60000; round++) {
+        if (contains(run->output.buffer, text))
+            return true;
+        if (!sched_run_slice(true))
+            hart_sleep_microseconds(1000);
+    }
+    return false;
 }
 
 #define SKIP_WITHOUT_PROGRAMS()                                                                                        \

@@ -58,18 +58,6 @@ static int run_program(struct run *run, const char *const *argv, size_t argc, bo
     return finish(run);
 }
 
-/* Runs here (or lets the other harts run) until run's output has text; false after a minute or so. */
-static bool output_shows(const struct run *run, const char *text)
-{
-    for (unsigned long round = 0; round < 60000; round++) {
-        if (contains(run->output.buffer, text))
-            return true;
-        if (!sched_run_slice(true))
-            hart_sleep_microseconds(1000);
-    }
-    return false;
-}
-
 /* A self-checking program (its verdict line "NAME: ok") with lazy and eager pages, on any hart and pinned. */
 static void run_self_checking(const char *const *argv, size_t argc, const char *verdict)
 {

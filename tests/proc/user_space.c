@@ -14,6 +14,7 @@
 #include "kernel/proc/sched.h"
 #include "tests/harness/ktest.h"
 #include "tests/proc/hello_space.h"
+#include "tests/proc/program_run.h"
 
 #define HEAP_LIMIT_BYTES ((uintptr_t)1 << 20)
 
@@ -28,10 +29,7 @@ static volatile uint8_t *byte_at(const struct user_space *space, uintptr_t addre
 
 KTEST(user_space, lazy_sbrk_maps_on_touch_and_a_shrink_gives_pages_back)
 {
-    if (!sched_ready()) {
-        ktest_skip("no paging: user programs cannot run here");
-        return;
-    }
+    SKIP_WITHOUT_PROGRAMS();
     struct user_space space;
     unsigned long free_before = buddy_free_pages(kernel_pages());
     KASSERT_EQ(hello_space_load(&space, false, HEAP_LIMIT_BYTES), 0);
@@ -71,10 +69,7 @@ KTEST(user_space, lazy_sbrk_maps_on_touch_and_a_shrink_gives_pages_back)
 
 KTEST(user_space, eager_sbrk_maps_at_once)
 {
-    if (!sched_ready()) {
-        ktest_skip("no paging: user programs cannot run here");
-        return;
-    }
+    SKIP_WITHOUT_PROGRAMS();
     struct user_space space;
     unsigned long free_before = buddy_free_pages(kernel_pages());
     KASSERT_EQ(hello_space_load(&space, true, HEAP_LIMIT_BYTES), 0);
@@ -95,10 +90,7 @@ KTEST(user_space, eager_sbrk_maps_at_once)
 
 KTEST(user_space, thread_stacks_fill_in_their_slot_and_go_back)
 {
-    if (!sched_ready()) {
-        ktest_skip("no paging: user programs cannot run here");
-        return;
-    }
+    SKIP_WITHOUT_PROGRAMS();
     struct user_space space;
     unsigned long free_before = buddy_free_pages(kernel_pages());
     KASSERT_EQ(hello_space_load(&space, false, HEAP_LIMIT_BYTES), 0);

@@ -14,6 +14,7 @@
 #include "user/lib/runtime.h"
 #include "user/lib/stack_request.h"
 #include "user/lib/thread.h"
+#include "user/lib/thread_sleeper.h"
 
 static uint32_t never; /* the sleeper waits for it to change: it never does */
 
@@ -37,20 +38,11 @@ static int overflower(void *argument)
 }
 USER_THREAD_ENTRY(overflower, 16 * 1024);
 
-static int sleeper(void *argument)
-{
-    (void)argument;
-    while (__atomic_load_n(&never, __ATOMIC_ACQUIRE) == 0)
-        sys_futex_wait(&never, 0);
-    return 0;
-}
-USER_THREAD_ENTRY(sleeper, 4 * 1024);
-
 int main(int argc, char **argv)
 {
     uintptr_t limit = number_argument(argc, argv, 1, UINTPTR_MAX);
     long overflow = thread_create(overflower, (void *)limit, overflower_stack_bytes);
-    long sleeping = thread_create(sleeper, NULL, sleeper_stack_bytes);
+    long sleeping = thread_create(thread_sleeper, &never, thread_sleeper_stack_bytes);
     if (overflow < 0 || sleeping < 0) {
         printf("thread_stack_overflow: thread_create: %s %s\n", error_name((int)overflow), error_name((int)sleeping));
         return 2;

@@ -15,17 +15,9 @@
 #include "user/lib/runtime.h"
 #include "user/lib/stack_request.h"
 #include "user/lib/thread.h"
+#include "user/lib/thread_sleeper.h"
 
 static uint32_t never;
-
-static int sleeper(void *argument)
-{
-    (void)argument;
-    while (__atomic_load_n(&never, __ATOMIC_ACQUIRE) == 0)
-        sys_futex_wait(&never, 0);
-    return 0;
-}
-USER_THREAD_ENTRY(sleeper, 4 * 1024);
 
 static int exiter(void *argument)
 {
@@ -49,7 +41,7 @@ USER_THREAD_ENTRY(last, 4 * 1024);
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "exit") == 0) {
-        long sleeping = thread_create(sleeper, NULL, sleeper_stack_bytes);
+        long sleeping = thread_create(thread_sleeper, &never, thread_sleeper_stack_bytes);
         if (sleeping < 0 || thread_create(exiter, NULL, exiter_stack_bytes) < 0)
             return 3;
         thread_join(sleeping, NULL);

@@ -13,6 +13,7 @@
 #include "user/lib/runtime.h"
 #include "user/lib/stack_request.h"
 #include "user/lib/thread.h"
+#include "user/lib/thread_sleeper.h"
 
 static uint32_t never;
 static unsigned spinning;
@@ -28,15 +29,6 @@ static int spinner(void *argument)
 }
 USER_THREAD_ENTRY(spinner, 4 * 1024);
 
-static int sleeper(void *argument)
-{
-    (void)argument;
-    while (__atomic_load_n(&never, __ATOMIC_ACQUIRE) == 0)
-        sys_futex_wait(&never, 0);
-    return 0;
-}
-USER_THREAD_ENTRY(sleeper, 4 * 1024);
-
 int main(int argc, char **argv)
 {
     unsigned spinners = (unsigned)number_argument(argc, argv, 1, 3);
@@ -47,7 +39,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < spinners; i++)
         if (thread_create(spinner, NULL, spinner_stack_bytes) < 0)
             return 3;
-    long sleeping = thread_create(sleeper, NULL, sleeper_stack_bytes);
+    long sleeping = thread_create(thread_sleeper, &never, thread_sleeper_stack_bytes);
     if (sleeping < 0)
         return 3;
     while (__atomic_load_n(&spinning, __ATOMIC_ACQUIRE) < spinners)
