@@ -615,42 +615,58 @@ KBENCH(sbrk_claims_one_page, 0, 0)
 }
 
 /*
+ * Moves the break up to the next boundary of the buddy allocator's largest block (4 MiB), so a
+ * claim measured from there meets the same free blocks whatever the image's size and whatever
+ * the benchmarks before left (the pages in between are claimed, unmeasured); returns the break
+ * before, which the benchmark restores. Without it the claims' cost moved with the layout.
+ */
+static char *break_at_block_boundary(void)
+{
+    char *start = sbrk(0);
+    uintptr_t block = (uintptr_t)PAGE_SIZE << BUDDY_MAX_ORDER;
+    if (brk((void *)(((uintptr_t)start + block - 1) & ~(block - 1))) != 0)
+        kbench_fail("the break could not move to a block boundary");
+    return start;
+}
+
+/*
  * Multi-page claims the way malloc makes them: its more-core grows the heap by a pad of span/16
  * clamped to 64 KiB..1 MiB (16..256 pages). Each sample grows the break by that much with
- * sbrk_uninit (one buddy_claim of the pages directly above) and the break then goes back.
- * The cost depends on the free blocks above the break, so on where the image and the benchmarks
- * run before leave it: these budgets (and brk's below) have the wider margin of such figures.
+ * sbrk_uninit (one buddy_claim of the pages directly above), from a block boundary
+ * (break_at_block_boundary), and the break then goes back.
  */
 #define SBRK_UNINIT_CLAIMS(name, pages, budget)                                                                        \
     KBENCH(name, budget, budget)                                                                                       \
     {                                                                                                                  \
-        char *start = sbrk(0);                                                                                         \
+        char *start = break_at_block_boundary(), *boundary = sbrk(0);                                                  \
         for (unsigned i = 0; i < 200; i++) {                                                                           \
             uint64_t begin = kbench_start();                                                                           \
             void *grown = sbrk_uninit((intptr_t)(pages)*PAGE_SIZE);                                                    \
             kbench_stop(begin);                                                                                        \
             if (grown == (void *)-1)                                                                                   \
                 kbench_fail("sbrk_uninit could not claim the pages");                                                  \
-            brk(start);                                                                                                \
+            brk(boundary);                                                                                             \
         }                                                                                                              \
+        brk(start);                                                                                                    \
     }
 
 /* The one-page claim without sbrk's clearing: what malloc's more-core pays for a page (no budget). */
 SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_one_page, 1, 0)
-SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_16_pages, 16, 1149)
-SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_256_pages, 256, 2147)
+SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_16_pages, 16, 654)
+SBRK_UNINIT_CLAIMS(sbrk_uninit_claims_256_pages, 256, 2288)
 
 /* The way back (malloc's trim): brk gives the 256 pages sbrk_uninit claimed to the buddy allocator. */
-KBENCH(brk_releases_256_pages, 2427, 2427)
+KBENCH(brk_releases_256_pages, 735, 735)
 {
-    char *start = sbrk(0);
+    char *start = break_at_block_boundary(), *boundary = sbrk(0);
     for (unsigned i = 0; i < 200; i++) {
         if (sbrk_uninit(256 * PAGE_SIZE) == (void *)-1)
             kbench_fail("sbrk_uninit could not claim the pages");
         uint64_t begin = kbench_start();
-        brk(start);
+        brk(boundary);
         kbench_stop(begin);
     }
+    brk(start);
 }
 
 /*
