@@ -277,6 +277,23 @@ static void refill_pool(void)
     held_count = 0;
 }
 
+/*
+ * empty_pool, then R given back whole: the pool holds that one free root and nothing else.
+ * Returns R; NULL when the pool could not be emptied (the benchmark then failed, and whatever
+ * empty_pool took went back).
+ */
+static char *pool_of_one_root(void)
+{
+    char *root = empty_pool();
+    if (root == NULL) {
+        kbench_fail("could not take every free block of the pool");
+        refill_pool();
+        return NULL;
+    }
+    page_free(root, BUDDY_MAX_ORDER);
+    return root;
+}
+
 /* Claims [root + first_page, root + end_page) of a free root; a failure fails the benchmark. */
 static bool claim_pages(char *root, unsigned long first_page, unsigned long end_page)
 {
@@ -303,13 +320,9 @@ static void release_pages(char *root, unsigned long first_page, unsigned long en
  */
 static void lowest_block_allocations(unsigned block_order, unsigned order)
 {
-    char *root = empty_pool();
-    if (root == NULL) {
-        kbench_fail("could not take every free block of the pool");
-        refill_pool();
+    char *root = pool_of_one_root();
+    if (root == NULL)
         return;
-    }
-    page_free(root, BUDDY_MAX_ORDER);
     if (claim_pages(root, 1ul << block_order, ROOT_PAGES)) {
         char *expected = order == 0 ? root + ((1ul << block_order) - 1) * PAGE_SIZE : root;
         for (unsigned round = 0; round < 20; round++) {
@@ -357,13 +370,9 @@ static bool root_whole(char *root)
  */
 static void merges_to_root(unsigned order, bool measure_free)
 {
-    char *root = empty_pool();
-    if (root == NULL) {
-        kbench_fail("could not take every free block of the pool");
-        refill_pool();
+    char *root = pool_of_one_root();
+    if (root == NULL)
         return;
-    }
-    page_free(root, BUDDY_MAX_ORDER);
     for (unsigned round = 0; round < 20; round++) {
         uint64_t start = kbench_start();
         char *block = page_alloc(order);
@@ -468,13 +477,9 @@ KBENCH(buddy_release_one_page_merges_to_root, 0, PAGE_CALL_BUDGET)
  */
 KBENCH(buddy_drain_caches_merges_to_root, 0, 322)
 {
-    char *root = empty_pool();
-    if (root == NULL) {
-        kbench_fail("could not take every free block of the pool");
-        refill_pool();
+    char *root = pool_of_one_root();
+    if (root == NULL)
         return;
-    }
-    page_free(root, BUDDY_MAX_ORDER);
     char *top_page = root + (ROOT_PAGES - 1) * PAGE_SIZE;
     for (unsigned round = 0; round < 20 && claim_pages(root, ROOT_PAGES - 1, ROOT_PAGES); round++) {
         page_free(top_page, 0);
@@ -511,13 +516,9 @@ static bool claim_cached_pages_back(char *root, bool page0, bool page1)
 
 static void from_full_cache(enum from_cache_case measured)
 {
-    char *root = empty_pool();
-    if (root == NULL) {
-        kbench_fail("could not take every free block of the pool");
-        refill_pool();
+    char *root = pool_of_one_root();
+    if (root == NULL)
         return;
-    }
-    page_free(root, BUDDY_MAX_ORDER);
     if (!claim_pages(root, 0, ROOT_PAGES)) {
         refill_pool();
         return;
