@@ -384,17 +384,21 @@ void malloc_cache_start(struct malloc_cache *cache)
         cache->spares[entry_index] = NULL;
     }
     cache->closed = 0;
+    cache->small_max_bytes = MALLOC_SMALL_MAX_BYTES;
+    cache->class_max_bytes = MALLOC_CLASS_MAX_BYTES;
     memcpy(cache->entry_of_step, malloc_entry_of_step, sizeof cache->entry_of_step);
 }
 
-/* Gives a cache the page map's coordinates (thread caches start zeroed: their first free comes here). */
-void malloc_cache_bind(struct malloc_cache *cache)
+/* Gives a cache the page map's coordinates and the current mode (thread caches start zeroed: their first
+ * free comes here). Out of line: its indirect call (the binding's hook) stays in one place. */
+__attribute__((noinline)) void malloc_cache_bind(struct malloc_cache *cache)
 {
     if (!malloc_state.ready)
         return;
     cache->heap_start = malloc_state.heap_start;
     cache->map_span_bytes = malloc_state.map_span_bytes;
     cache->page_map = malloc_state.page_map;
+    malloc_cache_take_mode(cache);
     if (malloc_state.thread_cache_opened)
         malloc_state.thread_cache_opened();
 }
@@ -460,6 +464,8 @@ __attribute__((noinline)) static void *refill_first_use(struct malloc_cache_clas
         return malloc_refill_failed((unsigned)entry_index);
     struct malloc_cache *cache = malloc_cache_self();
     malloc_cache_open(cache);
+    if (cache->closed == MALLOC_CACHE_LEAN) /* lean mode: a TLSF block (of the class's size: the request's is gone) */
+        return lean_alloc(small_class_bytes((unsigned)entry_index - 1));
     if (cache->closed) /* the general slow path serves a closed cache, one block at a time */
         return malloc_refill_failed((unsigned)entry_index);
     entry_ready(entry, (unsigned)entry_index - 1);
@@ -611,7 +617,7 @@ void small_flush_cache(struct malloc_cache *cache)
 void small_close_cache(struct malloc_cache *cache)
 {
     small_flush_cache(cache);
-    cache->closed = 1;
+    cache->closed = MALLOC_CACHE_CLOSED;
     for (unsigned entry_index = 0; entry_index < MALLOC_CACHE_ENTRIES; entry_index++)
         entry_dormant(&cache->entries[entry_index]);
 }
@@ -723,6 +729,8 @@ void *malloc_alloc_slow(size_t size)
 {
     if (!malloc_state.ready)
         return NULL;
+    if (malloc_self_is_lean())
+        return lean_alloc(size);
     void *block = alloc_once(size);
     if (!block && malloc_reclaim())
         block = alloc_once(size);
