@@ -13,7 +13,9 @@
  * once, the measure of tests/bench/malloc.c, so the lean and the fast rows of a workload compare.
  *
  *   malloc_lean_larson, malloc_lean_zstress   the workloads of malloc_larson and malloc_zstress:
- *                     issue 14's lean footprint (budget 1100 permille), malloc and free rows
+ *                     issue 14's lean footprint (budget 1100 permille), malloc and free rows; the
+ *                     workload runs in fast mode first, and both modes' figures are printed side
+ *                     by side (the monitor's `bench malloc_lean_larson` shows them)
  *   malloc_lean_phases the phases pattern of tests/bench/malloc_patterns.c (4 MiB of blocks per
  *                     size, 16 sizes): TLSF serves every size from what the last one freed
  */
@@ -58,10 +60,11 @@ static size_t heap_span_bytes(void)
 static const struct malloc_table rvmem_table = {"rvmem", rvmem_malloc, rvmem_free, heap_span_bytes, rvmem_realloc};
 
 /*
- * Takes the benchmark's memory (the first time), switches every hart to lean mode (trimming the
- * heap) and resets the series. False (the benchmark failed) without memory or when the switch fails.
+ * Takes the benchmark's memory (the first time), switches every hart to mode (rvmem_malloc_set_mode_all_harts;
+ * to lean it trims the heap too), trims, and resets the series. False (the benchmark failed) without
+ * memory or when the switch fails.
  */
-static bool start_lean(struct malloc_workload_run *run)
+static bool start_in_mode(struct malloc_workload_run *run, enum malloc_mode mode)
 {
     series = ktest_arena_memory(&series_space);
     struct malloc_slot *slots = ktest_arena_memory(&slots_space);
@@ -69,10 +72,11 @@ static bool start_lean(struct malloc_workload_run *run)
         kbench_fail("cannot take the series' and the workload's memory");
         return false;
     }
-    if (rvmem_malloc_set_mode_all_harts(MALLOC_MODE_LEAN) < 0 || rvmem_malloc_mode() != MALLOC_MODE_LEAN) {
-        kbench_fail("cannot switch to lean mode");
+    if (rvmem_malloc_set_mode_all_harts(mode) < 0 || rvmem_malloc_mode() != mode) {
+        kbench_fail("cannot switch malloc's mode");
         return false;
     }
+    rvmem_malloc_trim_all_harts();
     for (unsigned call = 0; call < 2; call++)
         kbench_series_reset(&series[call]);
     struct malloc_stats stats;
@@ -88,6 +92,27 @@ static void end_lean(void)
 {
     rvmem_malloc_set_mode_all_harts(MALLOC_MODE_FAST);
     rvmem_malloc_trim_all_harts();
+}
+
+/* 1000 * the highest heap span / the highest live requested bytes (0 without a figure). */
+static uint64_t footprint_permille(const struct malloc_workload_result *result)
+{
+    if (!result->peak_live_bytes)
+        return 0;
+    return (result->peak_heap_span * 1000 + result->peak_live_bytes / 2) / result->peak_live_bytes;
+}
+
+/* One mode's figures, for the side-by-side lines. */
+struct mode_figures {
+    struct kbench_summary calls[2]; /* malloc, free */
+    uint64_t footprint_permille;
+};
+
+static void note_figures(struct mode_figures *figures, const struct malloc_workload_result *result)
+{
+    for (unsigned call = 0; call < 2; call++)
+        figures->calls[call] = kbench_series_summary(&series[call]);
+    figures->footprint_permille = footprint_permille(result);
 }
 
 /* The malloc and free rows and the footprint row of a lean run (empty rows, which fail, after an error). */
@@ -107,10 +132,9 @@ static void report_lean(const char *workload, const struct malloc_workload_resul
                     (unsigned long)series[call].large_dropped, KBENCH_SERIES_EXACT);
     }
     struct kbench_summary footprint = {0};
-    if (!error && result->peak_live_bytes) {
-        uint64_t permille = (result->peak_heap_span * 1000 + result->peak_live_bytes / 2) / result->peak_live_bytes;
+    uint64_t permille = footprint_permille(result);
+    if (!error && permille)
         footprint = (struct kbench_summary){1, permille * 100, permille, permille, permille};
-    }
     ksnprintf(name, sizeof name, "malloc_lean_%s_footprint", workload);
     kbench_report(name, &footprint, "permille", footprint_budget, 0);
     kprintf("# lean %s: peak heap span %lu bytes, peak live %lu bytes in %lu blocks\n", workload,
@@ -118,16 +142,53 @@ static void report_lean(const char *workload, const struct malloc_workload_resul
             (unsigned long)result->peak_live_blocks);
 }
 
-/* One workload of tests/lib/malloc_workloads.h in lean mode. noipa: one function under this name. */
+/* A mean in hundredths as "integer.hundredths" (kprintf has no floating point). */
+static void print_mean(uint64_t sum_hundredths)
+{
+    kprintf(" %8lu.%02lu", (unsigned long)(sum_hundredths / 100), (unsigned long)(sum_hundredths % 100));
+}
+
+/* The two modes' figures of one workload side by side (the monitor's `bench malloc_lean_larson` shows them). */
+static void print_side_by_side(const char *workload, const struct mode_figures *fast, const struct mode_figures *lean)
+{
+    kprintf("# %s, the same calls in each mode, each from a trimmed heap (instructions per call, footprint "
+            "in permille):\n#   mode   malloc mean    max   free mean    max  footprint\n",
+            workload);
+    const struct mode_figures *modes[2] = {fast, lean};
+    for (unsigned mode = 0; mode < 2; mode++) {
+        const struct mode_figures *figures = modes[mode];
+        kprintf("#   %s", mode ? "lean" : "fast");
+        for (unsigned call = 0; call < 2; call++) {
+            const struct kbench_summary *summary = &figures->calls[call];
+            print_mean(summary->n ? summary->mean_hundredths : 0);
+            kprintf(" %6lu", (unsigned long)summary->max);
+        }
+        kprintf(" %10lu\n", (unsigned long)figures->footprint_permille);
+    }
+}
+
+/*
+ * One workload of tests/lib/malloc_workloads.h in fast mode (figures for the side-by-side lines
+ * only: malloc_<workload>'s rows are tests/bench/malloc.c's), then in lean mode (the rows).
+ * noipa: one function under this name (tools/stack_indirect_targets.txt names its call).
+ */
 __attribute__((noipa)) static void run_lean(const char *workload, uint32_t footprint_budget)
 {
     struct malloc_workload_run run;
-    if (!start_lean(&run))
+    struct mode_figures fast = {0}, lean = {0};
+    if (!start_in_mode(&run, MALLOC_MODE_FAST))
+        return;
+    if (malloc_workload_by_name(workload)(&run) == 0)
+        note_figures(&fast, &run.result);
+    if (!start_in_mode(&run, MALLOC_MODE_LEAN))
         return;
     int error = malloc_workload_by_name(workload)(&run);
     if (error)
         kprintf("# malloc_lean_%s: the workload failed with error %d\n", workload, error);
+    else
+        note_figures(&lean, &run.result);
     report_lean(workload, &run.result, error, footprint_budget);
+    print_side_by_side(workload, &fast, &lean);
     end_lean();
 }
 
@@ -144,7 +205,7 @@ KBENCH(malloc_lean_zstress, 0, 0)
 KBENCH(malloc_lean_phases, 0, 0)
 {
     struct malloc_workload_run run;
-    if (!start_lean(&run))
+    if (!start_in_mode(&run, MALLOC_MODE_LEAN))
         return;
     int error = 0;
     for (unsigned i = 0; i < malloc_phase_size_count && !error; i++)
