@@ -82,7 +82,8 @@ static bool start_in_mode(struct malloc_workload_run *run, enum malloc_mode mode
     struct malloc_stats stats;
     rvmem_malloc_stats(&stats);
     malloc_heap_start = stats.heap_start;
-    *run = (struct malloc_workload_run){.table = &rvmem_table, .probe = &probe, .sample_heap_span = true, .slots = slots};
+    *run =
+        (struct malloc_workload_run){.table = &rvmem_table, .probe = &probe, .sample_heap_span = true, .slots = slots};
     malloc_workload_reset(run);
     return true;
 }
