@@ -190,7 +190,7 @@ struct malloc_cache {
 /*
  * struct malloc_cache's closed: MALLOC_CACHE_CLOSED at a thread's end (rvmem_malloc_close_cache:
  * class blocks one at a time from and to their classes), MALLOC_CACHE_LEAN in lean mode (the
- * same dormant entries, but mallocs go to TLSF: lean_alloc).
+ * same dormant entries, but mallocs go to TLSF: malloc_alloc_slow's large_alloc).
  */
 #define MALLOC_CACHE_CLOSED 1
 #define MALLOC_CACHE_LEAN 2
@@ -479,13 +479,12 @@ static inline struct small_run *small_run_of(uintptr_t address)
 }
 
 /*
- * Lean mode (malloc_mode.c). lean_alloc: a TLSF block of size bytes for a cache in lean mode (the
- * slow paths' way out when struct malloc_cache's closed is MALLOC_CACHE_LEAN), with the same
- * fallbacks as any allocation (reclaim and retry, a direct block, a counted failure); NULL when
- * memory is exhausted. malloc_cache_take_mode: gives a cache first used now the current mode.
+ * Puts cache in mode (malloc_mode.c's switch, and a thread cache first used in lean mode): to lean
+ * it is flushed and closed (its entries dormant, closed MALLOC_CACHE_LEAN, its size bounds 0, so
+ * every malloc goes to malloc_alloc_slow and on to TLSF); to fast it opens again (its entries set
+ * themselves up on first use). A cache closed at a thread's end stays closed. O(cache size).
  */
-void *lean_alloc(size_t size);
-void malloc_cache_take_mode(struct malloc_cache *cache);
+void small_cache_set_mode(struct malloc_cache *cache, enum malloc_mode mode);
 
 /* Is the calling hart's (thread's) cache in lean mode? (Binds it first: thread caches start unbound.) */
 static inline bool malloc_self_is_lean(void)
