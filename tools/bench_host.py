@@ -17,6 +17,8 @@ Runs one binary (build/malloc-bench, tests/hostbench/malloc_bench.c) for every w
     time (its neighbours' load), for its whole life: the fastest of all could set rvmem's slow
     CPU against glibc's fast one, where a run sets both against the same CPU at nearly the same
     time, and the median leaves out the runs whose conditions changed between its two processes.
+larson and zstress run once more with RVMEM_MALLOC_MODE=lean (rvmem's lean mode: every block from
+TLSF), under callgrind and for the footprint, set against the same glibc run (host_lean_* rows).
 With --patterns, issue 14's patterns too (tools/bench_patterns.py, build/malloc-patterns).
 Prints a table and appends the figures to the bench.json list (keys as tools/bench.py writes,
 unit "host instructions" or "seconds" or "ratio"), among them two ratios per workload: rvmem's
@@ -37,18 +39,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_budgets  # noqa: E402
 
 WORKLOADS = ["pair", "simple16", "larson", "zstress", "sweep"]
+LEAN_WORKLOADS = ["larson", "zstress"]  # measured in lean mode too (RVMEM_MALLOC_MODE=lean): issue 14's rows
 RUNS, REPEAT = 10, 30  # on the clock: processes per allocator, repetitions of each workload per process
 LINE = re.compile(r"^workload (\S+) allocator (\S+) mallocs (\d+) frees (\d+) peak_live_bytes (\d+) "
                   r"peak_resident_growth (\d+) best_seconds ([0-9.]+)$")
 
 
-def run_bench(binary, arguments, preload, prefix=(), cpu=None):
-    """Runs binary (under prefix, e.g. valgrind) with LD_PRELOAD=preload when given (else none) and,
-    when cpu is given, only on that CPU; returns its lines by workload (LINE's fields)."""
+def run_bench(binary, arguments, preload, prefix=(), cpu=None, mode=None):
+    """Runs binary (under prefix, e.g. valgrind) with LD_PRELOAD=preload when given (else none),
+    RVMEM_MALLOC_MODE=mode when given (else none) and, when cpu is given, only on that CPU; returns
+    its lines by workload (LINE's fields)."""
     environment = dict(os.environ)
     environment.pop("LD_PRELOAD", None)
+    environment.pop("RVMEM_MALLOC_MODE", None)
     if preload:
         environment["LD_PRELOAD"] = os.path.abspath(preload)
+    if mode:
+        environment["RVMEM_MALLOC_MODE"] = mode
     command = list(prefix) + [binary] + list(arguments)
     pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
     result = subprocess.run(command, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -95,13 +102,14 @@ def annotate(out_file, inclusive):
     return parse_annotate(text)
 
 
-def callgrind(binary, workload, preload):
-    """Instructions per malloc, per free and per call of the whole workload, under callgrind."""
+def callgrind(binary, workload, preload, mode=None):
+    """Instructions per malloc, per free and per call of the whole workload, under callgrind (rvmem in
+    mode, RVMEM_MALLOC_MODE, when given)."""
     with tempfile.TemporaryDirectory() as scratch:
         out_file = os.path.join(scratch, "callgrind.out")
         prefix = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
                   f"--toggle-collect=malloc_workload_{workload}"]
-        line = run_bench(binary, [workload], preload, prefix)[workload]
+        line = run_bench(binary, [workload], preload, prefix, mode=mode)[workload]
         inclusive, own = annotate(out_file, True), annotate(out_file, False)
     calls = line["mallocs"] + line["frees"]
     figures = {"allocator": line["allocator"], "mallocs": line["mallocs"], "frees": line["frees"]}
@@ -218,7 +226,37 @@ def measure(binary, preload, workloads, runs, repeat):
         print(f"{workload:<10} rvmem/glibc: instructions {ratio:.3f} (budget {ratios[0]['budget_mean']}), "
               f"wall clock {speed:.3f} (budget {ratios[1]['budget_mean']})")
         figures += ratios
+    if len(allocators) == 2:
+        figures += measure_lean(binary, preload, [w for w in workloads if w in LEAN_WORKLOADS], counts)
     return figures, problems
+
+
+def measure_lean(binary, preload, workloads, counts):
+    """rvmem's lean mode (RVMEM_MALLOC_MODE=lean) on workloads: instructions per call under callgrind
+    and footprint, against glibc's from counts (measure's); prints a line each, returns the figures."""
+    figures = []
+    for workload in workloads:
+        lean = callgrind(binary, workload, preload, mode="lean")
+        if lean["allocator"] != os.path.basename(preload):
+            raise RuntimeError(f"the lean run reported allocator {lean['allocator']}")
+        line = run_bench(binary, ["--footprint", workload], preload, mode="lean")[workload]
+        footprint = line["peak_resident_growth"] / line["peak_live_bytes"]
+        glibc = counts[(workload, "glibc")]["allocator_per_call"]
+        ratio = lean["allocator_per_call"] / glibc
+        base = f"host_lean_{workload}_rvmem"
+        for key, count in (("malloc", lean["mallocs"]), ("free", lean["frees"]),
+                           ("allocator_per_call", lean["mallocs"] + lean["frees"])):
+            figures.append({"name": f"{base}_{key}", "n": count, "mean": round(lean[key], 2),
+                            "unit": "host instructions (callgrind)", "budget_mean": 0, "budget_max": 0})
+        figures.append({"name": f"{base}_footprint", "n": 1, "mean": round(footprint, 3), "unit": "ratio",
+                        "budget_mean": 0, "budget_max": 0})
+        ratios = [{"name": f"host_lean_{workload}_instructions_rvmem_over_glibc", "n": 1, "mean": round(ratio, 3),
+                   "unit": "ratio", "budget_mean": 0, "budget_max": 0}]
+        bench_budgets.apply_budgets(ratios)
+        figures += ratios
+        print(f"{workload:<10} lean    {lean['malloc']:9.2f} {lean['free']:9.2f} {lean['allocator_per_call']:10.2f} "
+              f"{lean['workload_per_call']:10.2f} {footprint:9.3f}   lean/glibc: instructions {ratio:.3f}")
+    return figures
 
 
 def merge_into(path, figures):

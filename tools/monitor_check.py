@@ -31,6 +31,11 @@ SCRIPT = [
     ("heap", r"break: 0x[0-9a-f]+ \(heap.*validator ok", "heap: the break and malloc"),
     ("heap trim", r"trim: every hart's cache flushed, .* given back through the break\n.*break: 0x.*\(\+ 0 B in per-hart caches\)"
                   r".*validator ok", "heap trim: every hart's cache, then the statistics"),
+    ("heap mode", r"malloc mode: fast \(size classes", "heap mode: fast at boot"),
+    ("heap mode lean", r"malloc mode: lean \(every new block from TLSF", "heap mode lean: every hart switched"),
+    ("heap", r"malloc: .* run\(s\).*\n.*validator ok", "heap in lean mode: the statistics and the validator"),
+    ("heap mode slow", r"error: usage: heap", "heap mode of no mode: usage"),
+    ("heap mode fast", r"malloc mode: fast", "heap mode fast: back"),
     ("stacks", r"\n\s+0\s+0x[0-9a-f]+-0x[0-9a-f]+\s+\d+\s+\d+\s+intact.*monitor_main\s+(>=)?\s*\d+ bytes",
      "stacks: per hart and the static worst case"),
     ("vm", r"kernel map: Sv(39|32), identity.*\n.*r-x  \.text\n.*r--  \.rodata\n.*---  the guard page under hart 0's "

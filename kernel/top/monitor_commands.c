@@ -107,8 +107,35 @@ static enum monitor_status command_map(int count, char **words)
     return MONITOR_DONE;
 }
 
+/*
+ * `heap mode [fast|lean]`: the allocator's mode on every hart (rvmem_malloc_set_mode_all_harts,
+ * from this boot hart with the others idle), or alone the mode in use. `bench malloc_lean_larson`
+ * runs larson in both and prints them side by side.
+ */
+static enum monitor_status command_heap_mode(int count, char **words)
+{
+    static const char *const names[] = {"fast", "lean"};
+    if (count == 3) {
+        enum malloc_mode mode;
+        if (strcmp(words[2], "fast") == 0)
+            mode = MALLOC_MODE_FAST;
+        else if (strcmp(words[2], "lean") == 0)
+            mode = MALLOC_MODE_LEAN;
+        else
+            return MONITOR_BAD_USAGE;
+        rvmem_malloc_set_mode_all_harts(mode);
+    }
+    kprintf("malloc mode: %s (%s)\n", names[rvmem_malloc_mode()],
+            rvmem_malloc_mode() == MALLOC_MODE_LEAN
+                ? "every new block from TLSF at the size asked: the least memory, a lock a call"
+                : "size classes through per-hart caches: a few dozen instructions a call");
+    return MONITOR_DONE;
+}
+
 static enum monitor_status command_heap(int count, char **words)
 {
+    if (count >= 2 && strcmp(words[1], "mode") == 0 && count <= 3)
+        return command_heap_mode(count, words);
     if (count > 2 || (count == 2 && strcmp(words[1], "trim") != 0))
         return MONITOR_BAD_USAGE;
     if (count == 2) {
@@ -279,7 +306,8 @@ static const struct monitor_command commands[] = {
     {"mem", "mem", "memory map from the device tree, and page totals", command_mem},
     {"buddy", "buddy", "free blocks per order and the fragmentation index", command_buddy},
     {"map", "map [COLUMNS]", "a picture of RAM: used and free pages by region", command_map},
-    {"heap", "heap [trim]", "the program break and malloc statistics; trim: malloc_trim on every hart first",
+    {"heap", "heap [trim|mode [fast|lean]]",
+     "the program break and malloc statistics; trim: malloc_trim on every hart first; mode: malloc's mode",
      command_heap},
     {"stacks", "stacks", "per-hart stack size, high-water mark, static worst case", command_stacks},
     {"vm", "vm [ADDRESS | PID]", "the kernel's mappings; an address's page-table walk; a process's regions",

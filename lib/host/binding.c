@@ -15,7 +15,8 @@
  * blocks that destructors running after it free, or take and free, go straight to their class's
  * central state instead of a cache nobody flushes again); pthread_atfork
  * handlers take every allocator lock around fork(). Set RVMEM_MALLOC_STATS=1 to have the
- * statistics printed to stderr at exit.
+ * statistics printed to stderr at exit, and RVMEM_MALLOC_MODE=lean for lean mode (every block from
+ * TLSF: the least memory, more instructions a call; docs/MALLOC.md), chosen once at start-up.
  * In 32-bit processes the region is 1 GiB, halved down to 128 MiB.
  */
 #define _GNU_SOURCE /* mremap */
@@ -24,6 +25,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -167,6 +169,9 @@ int rvmem_host_init(void)
         }
         if (result == 0) {
             pthread_atfork(rvmem_malloc_lock_all, rvmem_malloc_unlock_all, rvmem_malloc_unlock_all);
+            const char *mode = getenv("RVMEM_MALLOC_MODE");
+            if (mode && strcmp(mode, "lean") == 0)
+                rvmem_malloc_set_mode(MALLOC_MODE_LEAN); /* before any block: every thread's cache takes it */
             const char *stats = getenv("RVMEM_MALLOC_STATS");
             if (stats && stats[0] == '1')
                 atexit(print_stats_at_exit);

@@ -179,6 +179,44 @@ void rvmem_malloc_flush_cache(void);
 void rvmem_malloc_close_cache(void);
 
 /*
+ * The allocator's modes (docs/MALLOC.md, "Lean mode"). MALLOC_MODE_FAST (the default): size
+ * classes served through per-hart caches, a few dozen instructions a call, class blocks rounded
+ * up to their class and runs kept by their class. MALLOC_MODE_LEAN: every new block comes from
+ * TLSF (boundary tags, good fit, immediate coalescing) at its own size, so freed memory serves
+ * any size at once and the heap stays close to the live bytes, for more instructions a call (a
+ * lock each).
+ */
+enum malloc_mode { MALLOC_MODE_FAST = 0, MALLOC_MODE_LEAN = 1 };
+
+/*
+ * Sets the mode of the calling hart's (thread's) cache and of every cache first used from now on
+ * (thread caches), and returns the previous mode, or -E_INVAL (nothing changed) for an unknown
+ * mode. To lean: the calling hart's cached blocks go back to their classes and its cache is
+ * closed (as rvmem_malloc_close_cache), so its mallocs go to TLSF and its frees of TLSF blocks
+ * too, while class blocks allocated before stay valid and go back to their class when freed.
+ * To fast: the calling hart's cache opens again (a cache closed at a thread's end stays closed).
+ * The fast paths are the same instructions in both modes. Other harts' caches keep their mode
+ * until they call this: in the kernel use rvmem_malloc_set_mode_all_harts. O(cache size).
+ */
+int rvmem_malloc_set_mode(enum malloc_mode mode);
+
+/* The mode caches take when first used (the last one set; MALLOC_MODE_FAST until then). */
+enum malloc_mode rvmem_malloc_mode(void);
+
+/*
+ * rvmem_malloc_set_mode on every hart (run_on_all_harts, as rvmem_malloc_trim_all_harts: each
+ * hart switches its own cache), then, when the mode becomes lean, the runs whose blocks are all
+ * free go back to TLSF and the free top of the heap back through more-core (rvmem_malloc_trim),
+ * so lean mode starts from the smallest heap. Returns the previous mode or -E_INVAL. In the
+ * kernel: from the boot hart only, never from inside run_on_all_harts, with the other harts idle
+ * (waiting for work), as in the monitor; blocks may be live on any hart, in either mode. On the
+ * host (thread caches) it switches the calling thread's cache and the mode of threads' caches
+ * first used afterwards: choose the mode at start-up there (RVMEM_MALLOC_MODE, lib/host/).
+ * O(harts x cache size + free class blocks).
+ */
+int rvmem_malloc_set_mode_all_harts(enum malloc_mode mode);
+
+/*
  * The binding: where memory comes from. more_core has sbrk semantics: moves the break by
  * increment bytes and returns the previous break, or (void *)-1 when it cannot (nothing changed).
  * page_map/page_map_bytes: zeroed storage for the page map, two bytes per 4 KiB page of the

@@ -20,6 +20,8 @@ struct malloc_state malloc_state;
 /* Every thread's cache starts dormant: each entry holds the list end of entry 0 (the dynamic
  * loader relocates this initial image before any thread copies it); the step table is in place. */
 __thread struct malloc_cache malloc_thread_cache __attribute__((tls_model("initial-exec"))) = {
+    .small_max_bytes = MALLOC_SMALL_MAX_BYTES,
+    .class_max_bytes = MALLOC_CLASS_MAX_BYTES,
     .entries = {[0 ... MALLOC_CACHE_ENTRIES - 1] = {.head = &malloc_list_ends[0]}},
     .entry_of_step = {MALLOC_ENTRY_OF_STEP_TABLE}};
 #endif
@@ -43,7 +45,7 @@ __attribute__((noinline, cold)) void malloc_report_misuse(int kind, uintptr_t ad
  */
 static inline __attribute__((always_inline)) void *alloc_above_small(size_t size)
 {
-    if (MALLOC_UNLIKELY(size > MALLOC_CLASS_MAX_BYTES))
+    if (MALLOC_UNLIKELY(size > malloc_cache_self()->class_max_bytes)) /* above the classes, or lean mode */
         return malloc_alloc_slow(size);
     uintptr_t entry_index = malloc_self_entry_of_step((size - 1) >> MALLOC_CLASS_STEP_SHIFT);
     struct malloc_cache_class *entry = malloc_self_entry_at(entry_index * MALLOC_ALIGNMENT);
@@ -59,7 +61,7 @@ static inline __attribute__((always_inline)) void *alloc_above_small(size_t size
 /* malloc's fast path (see the top of this file), inlined into the entry point of each build below. */
 static inline __attribute__((always_inline)) void *alloc_fast(size_t size)
 {
-    if (MALLOC_LIKELY(size <= MALLOC_SMALL_MAX_BYTES)) {
+    if (MALLOC_LIKELY(size <= malloc_cache_self()->small_max_bytes)) { /* 1008, or 0 in lean mode */
         /* Entry (size + 15) >> 4 (class + 1; 0, always empty, for size 0), as a byte offset. */
         uintptr_t entry_offset = (size + 15) & ~(uintptr_t)15;
         struct malloc_cache_class *entry = malloc_self_entry_at(entry_offset);
@@ -177,7 +179,7 @@ void *malloc_core_aligned(size_t alignment, size_t size)
 {
     if (alignment <= MALLOC_ALIGNMENT)
         return malloc_core_alloc(size);
-    if (alignment == 32 && size <= MALLOC_CLASS_MAX_BYTES) {
+    if (alignment == 32 && size <= MALLOC_CLASS_MAX_BYTES && !malloc_self_is_lean()) {
         /* Runs are page aligned and their blocks start 32 bytes in: classes of a multiple of 32
          * bytes (the even 16-byte steps, and every class from 1024 up) are 32-aligned. */
         return malloc_core_alloc(size == 0 ? 32 : (size + 31) & ~(size_t)31);
@@ -244,7 +246,8 @@ void *rvmem_realloc(void *block, size_t size)
             return block;
     } else if (tlsf_owns((uintptr_t)block) && large_plausible(block)) {
         have = tlsf_usable_size(block);
-        if (size > MALLOC_CLASS_MAX_BYTES && tlsf_resize_in_place(block, size)) {
+        /* (Lean mode resizes every TLSF block in place when it can: no class would serve it.) */
+        if ((size > MALLOC_CLASS_MAX_BYTES || malloc_self_is_lean()) && tlsf_resize_in_place(block, size)) {
             size_t now = tlsf_usable_size(block);
             __atomic_fetch_add(&malloc_state.large_bytes_out, now - have, __ATOMIC_RELAXED);
             return block;
@@ -324,7 +327,8 @@ void rvmem_malloc_flush_cache(void)
 
 void rvmem_malloc_close_cache(void)
 {
-    if (malloc_state.ready)
+    /* A cache in lean mode holds nothing and stays lean (its mallocs go to TLSF). */
+    if (malloc_state.ready && malloc_cache_self()->closed != MALLOC_CACHE_LEAN)
         small_close_cache(malloc_cache_self());
 }
 

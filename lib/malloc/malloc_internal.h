@@ -158,7 +158,8 @@ _Static_assert(sizeof(struct malloc_cache_class) == MALLOC_ALIGNMENT, "a cache e
  * a full magazine of exactly small_cache_limit blocks (only the slow paths touch it).
  * rvmem_malloc_init starts the caches of malloc_state (malloc_cache_start); a thread cache
  * starts dormant from its initial image (malloc_api.c).
- * The page map's coordinates, 113 spares, the step table and 113 entries: 3264 bytes a hart (rv64).
+ * The page map's coordinates, the mode, 113 spares, the step table and 113 entries: 3280 bytes a
+ * hart (rv64).
  */
 #define MALLOC_CACHE_ENTRIES (MALLOC_SMALL_CLASSES + 1)
 
@@ -171,7 +172,13 @@ struct malloc_cache {
     /* Closed (rvmem_malloc_close_cache, at a thread's end): every entry stays dormant, so the fast
      * paths always fall to the slow ones, which take and give one block at a time straight from
      * and to the class's central state: the cache holds nothing. */
-    uintptr_t closed;
+    uintptr_t closed; /* 0 (open), MALLOC_CACHE_CLOSED or MALLOC_CACHE_LEAN */
+    /* malloc's fast path compares a request with these instead of with constants (the same
+     * instruction count: a load from the cache for an immediate): MALLOC_SMALL_MAX_BYTES and
+     * MALLOC_CLASS_MAX_BYTES, or 0 and 0 in lean mode, which send every request to the slow
+     * path with its size (malloc_alloc_slow, then TLSF at the size asked, not its class's). */
+    uintptr_t small_max_bytes;
+    uintptr_t class_max_bytes;
     void *spares[MALLOC_CACHE_ENTRIES];
     /* A copy of malloc_entry_of_step, so malloc's path for 1009..65536 bytes finds its entry from
      * the cache pointer alone (no table address to form): malloc_cache_start writes it, and a
@@ -179,6 +186,14 @@ struct malloc_cache {
     uint8_t entry_of_step[MALLOC_CLASS_STEPS];
     struct malloc_cache_class entries[MALLOC_CACHE_ENTRIES];
 };
+
+/*
+ * struct malloc_cache's closed: MALLOC_CACHE_CLOSED at a thread's end (rvmem_malloc_close_cache:
+ * class blocks one at a time from and to their classes), MALLOC_CACHE_LEAN in lean mode (the
+ * same dormant entries, but mallocs go to TLSF: malloc_alloc_slow's large_alloc).
+ */
+#define MALLOC_CACHE_CLOSED 1
+#define MALLOC_CACHE_LEAN 2
 
 /* Each array's start is one 12-bit immediate offset from the cache pointer (the index is added in a register). */
 _Static_assert(__builtin_offsetof(struct malloc_cache, entries) < 2048, "entries within reach");
@@ -307,6 +322,7 @@ struct malloc_state {
     void *(*more_core)(intptr_t increment);
     void (*thread_cache_opened)(void);
     bool ready;
+    uint32_t mode; /* enum malloc_mode: what caches first used from now on take (malloc_mode.c) */
     size_t failed_requests;
     size_t peak_bytes_in_use;
     size_t small_bytes_out; /* bytes of small blocks outside the central lists (held or cached) */
@@ -460,6 +476,22 @@ static inline struct small_run *small_run_of(uintptr_t address)
     size_t page = (address - malloc_state.heap_start) >> PAGE_SHIFT;
     size_t first_page = page - malloc_state.run_page_index[page];
     return (struct small_run *)(malloc_state.heap_start + (first_page << PAGE_SHIFT));
+}
+
+/*
+ * Puts cache in mode (malloc_mode.c's switch, and a thread cache first used in lean mode): to lean
+ * it is flushed and closed (its entries dormant, closed MALLOC_CACHE_LEAN, its size bounds 0, so
+ * every malloc goes to malloc_alloc_slow and on to TLSF); to fast it opens again (its entries set
+ * themselves up on first use). A cache closed at a thread's end stays closed. O(cache size).
+ */
+void small_cache_set_mode(struct malloc_cache *cache, enum malloc_mode mode);
+
+/* Is the calling hart's (thread's) cache in lean mode? (Binds it first: thread caches start unbound.) */
+static inline bool malloc_self_is_lean(void)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    malloc_cache_open(cache);
+    return cache->closed == MALLOC_CACHE_LEAN;
 }
 
 /* Blocks above the classes (malloc_large.c): TLSF blocks with the accounting. */

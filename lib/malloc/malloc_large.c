@@ -1,6 +1,6 @@
 /*
- * lib/malloc/malloc_large.c - blocks above the size classes (> 64 KiB, and alignments above 32): TLSF
- * blocks, counted in the statistics.
+ * lib/malloc/malloc_large.c - blocks above the size classes (> 64 KiB, and alignments above 32), and
+ * every block in lean mode: TLSF blocks, counted in the statistics.
  *
  * Thin on purpose: TLSF (malloc_tlsf.c) does the work; this adds the bytes the program holds
  * and the peak, which malloc_stats.c reports.
@@ -9,7 +9,7 @@
 
 void *large_alloc(size_t alignment, size_t size)
 {
-    void *block = tlsf_alloc_aligned(alignment, size);
+    void *block = alignment <= MALLOC_ALIGNMENT ? tlsf_alloc(size) : tlsf_alloc_aligned(alignment, size);
     if (block) {
         __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
         malloc_note_peak();

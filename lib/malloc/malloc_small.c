@@ -384,17 +384,22 @@ void malloc_cache_start(struct malloc_cache *cache)
         cache->spares[entry_index] = NULL;
     }
     cache->closed = 0;
+    cache->small_max_bytes = MALLOC_SMALL_MAX_BYTES;
+    cache->class_max_bytes = MALLOC_CLASS_MAX_BYTES;
     memcpy(cache->entry_of_step, malloc_entry_of_step, sizeof cache->entry_of_step);
 }
 
-/* Gives a cache the page map's coordinates (thread caches start zeroed: their first free comes here). */
-void malloc_cache_bind(struct malloc_cache *cache)
+/* Gives a cache the page map's coordinates and the current mode (thread caches start zeroed: their first
+ * free comes here). Out of line: its indirect call (the binding's hook) stays in one place. */
+__attribute__((noinline)) void malloc_cache_bind(struct malloc_cache *cache)
 {
     if (!malloc_state.ready)
         return;
     cache->heap_start = malloc_state.heap_start;
     cache->map_span_bytes = malloc_state.map_span_bytes;
     cache->page_map = malloc_state.page_map;
+    if (__atomic_load_n(&malloc_state.mode, __ATOMIC_RELAXED) == MALLOC_MODE_LEAN && cache->closed == 0)
+        small_cache_set_mode(cache, MALLOC_MODE_LEAN); /* a thread cache first used in lean mode */
     if (malloc_state.thread_cache_opened)
         malloc_state.thread_cache_opened();
 }
@@ -460,7 +465,7 @@ __attribute__((noinline)) static void *refill_first_use(struct malloc_cache_clas
         return malloc_refill_failed((unsigned)entry_index);
     struct malloc_cache *cache = malloc_cache_self();
     malloc_cache_open(cache);
-    if (cache->closed) /* the general slow path serves a closed cache, one block at a time */
+    if (cache->closed) /* the general slow path serves a closed cache, one block at a time, or lean mode */
         return malloc_refill_failed((unsigned)entry_index);
     entry_ready(entry, (unsigned)entry_index - 1);
     return refill_from_central(entry, entry_index);
@@ -611,9 +616,25 @@ void small_flush_cache(struct malloc_cache *cache)
 void small_close_cache(struct malloc_cache *cache)
 {
     small_flush_cache(cache);
-    cache->closed = 1;
+    cache->closed = MALLOC_CACHE_CLOSED;
     for (unsigned entry_index = 0; entry_index < MALLOC_CACHE_ENTRIES; entry_index++)
         entry_dormant(&cache->entries[entry_index]);
+}
+
+void small_cache_set_mode(struct malloc_cache *cache, enum malloc_mode mode)
+{
+    if (mode == MALLOC_MODE_LEAN) {
+        if (cache->closed != MALLOC_CACHE_LEAN) {
+            small_close_cache(cache);
+            cache->closed = MALLOC_CACHE_LEAN;
+            cache->small_max_bytes = 0; /* every request to the slow path, with its size */
+            cache->class_max_bytes = 0;
+        }
+    } else if (cache->closed == MALLOC_CACHE_LEAN) {
+        cache->closed = 0; /* its entries are dormant: each sets itself up on its first use */
+        cache->small_max_bytes = MALLOC_SMALL_MAX_BYTES;
+        cache->class_max_bytes = MALLOC_CLASS_MAX_BYTES;
+    }
 }
 
 /* scratch_free of a run being released (no real count reaches it). */
@@ -709,6 +730,8 @@ bool malloc_reclaim(void)
  */
 static void *alloc_once(size_t size)
 {
+    if (malloc_self_is_lean()) /* every block from TLSF, at the size asked */
+        return large_alloc(MALLOC_ALIGNMENT, size);
     if (size <= MALLOC_CLASS_MAX_BYTES) {
         void *block = small_alloc_slow(size == 0 ? 0 : small_class_of(size));
         if (block || size <= MALLOC_SMALL_MAX_BYTES)

@@ -501,9 +501,57 @@ static size_t chunk_bytes_for(size_t size)
     return bytes < CHUNK_MIN_BYTES ? CHUNK_MIN_BYTES : bytes;
 }
 
+/*
+ * A listed chunk (already off its list) made a used chunk of bytes: the rest, when it makes a
+ * chunk, stays free on its list. The chunk after a listed one is used (free neighbours merge, and
+ * a chunk next to the top is part of it), so the rest needs no merge: take_listed's place and
+ * split_tail without the alignment and the merge checks. Lock held.
+ */
+static struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk, size_t bytes)
+{
+    size_t total = chunk_bytes(chunk);
+    struct tlsf_chunk *next = (struct tlsf_chunk *)((uintptr_t)chunk + total);
+    if (total - bytes >= CHUNK_MIN_BYTES) {
+        struct tlsf_chunk *rest = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
+        chunk->size = bytes | (chunk->size & CHUNK_PREV_FREE); /* used */
+        rest->size = (total - bytes) | CHUNK_FREE;
+        next->prev_size = total - bytes; /* next keeps PREV_FREE */
+        list_insert(rest);
+    } else {
+        chunk->size &= ~CHUNK_FREE;
+        next->size &= ~CHUNK_PREV_FREE;
+    }
+    T->used_blocks++;
+    T->used_bytes += chunk_bytes(chunk);
+    return chunk;
+}
+
+/* tlsf_alloc_aligned for MALLOC_ALIGNMENT, where every chunk's payload is aligned: no placement to compute. */
 void *tlsf_alloc(size_t size)
 {
-    return tlsf_alloc_aligned(MALLOC_ALIGNMENT, size);
+    size_t bytes = chunk_bytes_for(size);
+    if (!bytes)
+        return NULL;
+    spin_lock(&T->lock);
+    struct tlsf_chunk *chunk = NULL;
+    if (!lists_too_small(bytes)) {
+        unsigned first, second;
+        mapping_search(bytes, &first, &second);
+        chunk = find_list(&first, &second);
+        if (chunk) {
+            list_remove_from(chunk, first, second);
+            chunk = take_listed_front(chunk, bytes);
+        }
+    }
+    if (!chunk)
+        chunk = take_from_top(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    if (MALLOC_UNLIKELY(!chunk))
+        chunk = take_grown(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    spin_unlock(&T->lock);
+    if (!chunk)
+        return NULL;
+    malloc_note_peak();
+    return chunk_payload(chunk);
 }
 
 void *tlsf_alloc_aligned(size_t alignment, size_t size)

@@ -105,13 +105,27 @@ static void stress_on_this_hart(struct smp_slot (*slots)[SLOTS_PER_HART], unsign
     }
 }
 
-KTEST_SMP(malloc_smp, stress_with_cross_hart_frees)
+static size_t runs_before_lean_stress;
+
+/*
+ * The stress on every hart at once, each hart's cache in mode (rvmem_malloc_set_mode: each hart
+ * switches its own; back to fast at the end), then everything given back and checked. In lean
+ * mode no class takes a run while it runs: every block comes from TLSF, under its one lock.
+ */
+static void stress_every_hart(enum malloc_mode mode)
 {
     unsigned hart = ktest_hart_index(), harts = ktest_hart_count();
     if (harts > SMP_HARTS_MAX)
         harts = SMP_HARTS_MAX;
     struct smp_slot(*slots)[SLOTS_PER_HART] = ktest_arena_memory(&slots_space);
     KASSERT_NOT_NULL(slots);
+    rvmem_malloc_set_mode(mode);
+    if (hart == 0) {
+        struct malloc_stats stats;
+        rvmem_malloc_stats(&stats);
+        runs_before_lean_stress = stats.small_runs;
+    }
+    ktest_barrier(); /* every hart in mode before any allocates */
     if (hart < harts)
         stress_on_this_hart(slots, hart, harts);
     for (unsigned i = 0; hart < harts && i < SLOTS_PER_HART; i++) {
@@ -133,6 +147,21 @@ KTEST_SMP(malloc_smp, stress_with_cross_hart_frees)
         struct malloc_stats stats;
         rvmem_malloc_stats(&stats);
         KASSERT_EQ(stats.bytes_cached, 0);
-        malloc_test_settle();
+        if (mode == MALLOC_MODE_LEAN)
+            KASSERT_LE(stats.small_runs, runs_before_lean_stress);
     }
+    rvmem_malloc_set_mode(MALLOC_MODE_FAST);
+    ktest_barrier(); /* every hart back in fast mode before the heap is settled */
+    if (hart == 0)
+        malloc_test_settle();
+}
+
+KTEST_SMP(malloc_smp, stress_with_cross_hart_frees)
+{
+    stress_every_hart(MALLOC_MODE_FAST);
+}
+
+KTEST_SMP(malloc_smp, stress_with_cross_hart_frees_in_lean_mode)
+{
+    stress_every_hart(MALLOC_MODE_LEAN);
 }

@@ -76,10 +76,12 @@ class Goals(unittest.TestCase):
         self.assertNotIn("(", lines["sample_deepest"])
 
     def test_stand_in_when_the_row_does_not_exist_yet(self):
-        lines = self.goal_lines([figure("malloc_larson_footprint", 1398, 1398)])
-        self.assertIn("1398", lines["malloc_lean_larson_footprint"])
-        self.assertIn("(no lean mode yet: the fast mode's malloc_larson_footprint)",
-                      lines["malloc_lean_larson_footprint"])
+        goal = bench_budgets.Goal("sample_lean_footprint", "mean", 1100, "issue 0", ("sample_footprint",),
+                                  "no such mode yet: the other's")
+        with mock.patch.object(bench_budgets, "GOALS", [goal]):
+            lines = self.goal_lines([figure("sample_footprint", 1398, 1398)])
+        self.assertIn("1398", lines["sample_lean_footprint"])
+        self.assertIn("(no such mode yet: the other's sample_footprint)", lines["sample_lean_footprint"])
 
     def test_stand_ins_give_their_largest(self):
         lines = self.goal_lines([figure("malloc_pair_malloc", 13, 2079), figure("malloc_pair_free", 22, 22)])

@@ -117,6 +117,21 @@ KTEST(monitor, alloc_and_free_heap_blocks_by_id)
     rvmem_malloc_trim(); /* the suites' leak checks compare the break */
 }
 
+KTEST(monitor, heap_mode_switches_every_hart)
+{
+    KASSERT_EQ(run("heap mode"), MONITOR_DONE);
+    KASSERT_EQ(rvmem_malloc_mode(), MALLOC_MODE_FAST);
+    KASSERT_EQ(run("heap mode lean"), MONITOR_DONE);
+    KASSERT_EQ(rvmem_malloc_mode(), MALLOC_MODE_LEAN);
+    KASSERT_EQ(run("heap mode slow"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(run("heap mode lean now"), MONITOR_BAD_USAGE);
+    KASSERT_EQ(rvmem_malloc_mode(), MALLOC_MODE_LEAN);
+    KASSERT_EQ(run("heap mode fast"), MONITOR_DONE);
+    KASSERT_EQ(rvmem_malloc_mode(), MALLOC_MODE_FAST);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    rvmem_malloc_trim_all_harts(); /* the suites' leak checks compare the break */
+}
+
 KTEST(monitor, read_only_commands_run)
 {
     static const char *const commands[] = {"help", "mem", "buddy", "map 40", "heap", "stacks"};
