@@ -103,6 +103,7 @@ PROC_KERNEL       := $(addprefix kernel/proc/,process.c process_report.c sched.c
                        user_space.c user_space_regions.c user_space_threads.c user_trap.c)
 LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_direct.c malloc_large.c malloc_small.c \
                        malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
+                     lib/malloc/malloc_reserve.c \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 # The C names of malloc, for the kernel and the user runtime (the host library exports its own).
 LIB_STD_NAMES     := lib/malloc/malloc_std.c
