@@ -119,7 +119,7 @@ TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c
                        vm_shadow.c) \
                      $(addprefix tests/proc/,elf.c programs.c user_stack.c) \
                      $(addprefix tests/lib/,arc.c box.c malloc.c malloc_bits.c malloc_misuse.c malloc_smp.c \
-                       malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
+                       malloc_reserve.c malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \
                      $(addprefix tests/platform/,stack.c) $(addprefix tests/mm/,ktest_memory.c sbrk.c vm_pages.c) \
