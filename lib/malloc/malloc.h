@@ -156,10 +156,10 @@ size_t rvmem_malloc_trim(void);
 /*
  * Reserves the heap up front: grows it now (one more-core call, whole pages) so that its span,
  * from the heap's start to the break, is at least bytes, and makes that span a floor: no trim,
- * automatic or rvmem_malloc_trim, takes the break below heap start + bytes. Within the reserve
- * no malloc, free or realloc of a class block moves the break: the heap's free memory serves
- * runs and large blocks until they need more than the span, and the heap then grows past it as
- * it does without a reserve (and trims back down to the floor). While a reserve is set, the
+ * automatic or rvmem_malloc_trim, takes the break below heap start + bytes. While the blocks and
+ * runs a program holds fit in the reserve, no malloc, free or realloc moves the break; when they
+ * need more, the heap grows past it as it does without a reserve (and trims back down to the
+ * floor). While a reserve is set, the
  * runs the size classes take are laid out a few blocks per refill instead of all at once, so
  * no call pays for a whole run (docs/MALLOC.md, "Bounds (per call)"). A reserve counts address
  * span, not bytes free: blocks in use are inside it. Where the binding has release_pages (the

@@ -266,9 +266,8 @@ static inline void *pop_chain(struct small_central *central)
  * marked in the page maps (all the rest of its pages with the last cut), so a page of a run is
  * marked once a block on it has been handed out. Class lock held; O(SMALL_LAZY_CUT_BLOCKS).
  */
-__attribute__((noinline)) static struct magazine_block *cut_lazily(struct small_central *central, size_t bytes,
-                                                                   uint32_t limit, struct magazine_block *end,
-                                                                   uint32_t *count)
+__attribute__((noinline)) static struct magazine_block *
+cut_lazily(struct small_central *central, size_t bytes, uint32_t limit, struct magazine_block *end, uint32_t *count)
 {
     struct small_run *run = central->runs; /* the newest: the uncarved tail is its end */
     uintptr_t first = central->bump;
@@ -334,8 +333,8 @@ __attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct s
         central->free_list = NULL;
         central->free_count = 0;
     } else if (central->bump != central->bump_end || new_run(central, class_index)) {
-        first = cut_uncarved(central, small_class_bytes(class_index), limit, &malloc_list_ends[class_index + 1],
-                             &taken);
+        first =
+            cut_uncarved(central, small_class_bytes(class_index), limit, &malloc_list_ends[class_index + 1], &taken);
     }
     spin_unlock(&central->lock);
     return (struct small_batch){first, taken};
@@ -473,8 +472,8 @@ __attribute__((noinline)) static void *refill_new_run(struct malloc_cache_class 
         return malloc_refill_failed((unsigned)entry_index);
     }
     uint32_t count;
-    struct magazine_block *first = cut_uncarved(central, small_class_bytes(class_index), entry->limit,
-                                                &malloc_list_ends[entry_index], &count);
+    struct magazine_block *first =
+        cut_uncarved(central, small_class_bytes(class_index), entry->limit, &malloc_list_ends[entry_index], &count);
     spin_unlock(&central->lock);
     note_taken(class_index, count);
     return load_batch(entry, first);

@@ -120,8 +120,7 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
     if (!result && central->bump != central->bump_end) {
         uintptr_t blocks_start = newest ? (uintptr_t)newest + SMALL_RUN_HEADER_BYTES : 0;
         if (!newest || central->bump < blocks_start || central->bump > central->bump_end ||
-            (central->bump - blocks_start) % bytes ||
-            central->bump_end != blocks_start + newest->capacity * bytes)
+            (central->bump - blocks_start) % bytes || central->bump_end != blocks_start + newest->capacity * bytes)
             result = problem(-45, "uncarved tail is not the end of the newest run", class_index, central->bump);
         else if (central->uncarved_laid_out && (central->bump - blocks_start) / bytes % small_cache_limit(class_index))
             result = problem(-44, "uncarved tail does not start at a magazine", class_index, central->bump);
@@ -134,7 +133,8 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
         for (size_t page = 0; !result && page < pages; page++)
             if (small_class_at((uintptr_t)run + page * PAGE_SIZE) != (int)class_index ||
                 small_run_of((uintptr_t)run + page * PAGE_SIZE) != run)
-                result = problem(-22, "page map disagrees with the run", class_index, (uintptr_t)run + page * PAGE_SIZE);
+                result =
+                    problem(-22, "page map disagrees with the run", class_index, (uintptr_t)run + page * PAGE_SIZE);
         *map_pages_expected += pages;
     }
 
