@@ -59,10 +59,11 @@ KTEST(malloc_reserve, refused_changes_nothing)
     KASSERT_LE(heap_span(), span_before + PAGE_SIZE);
 }
 
-/* The central state of the class of size (a class block size). */
-static struct small_central *central_of(size_t size)
+/* The central state of the class block's class (checked builds add a header: read it from the page map). */
+static struct small_central *central_of(const void *block)
 {
-    return &malloc_state.centrals[small_class_of(size)];
+    int class_index = small_class_at((uintptr_t)block);
+    return class_index < 0 ? NULL : &malloc_state.centrals[class_index];
 }
 
 KTEST(malloc_reserve, runs_are_laid_out_lazily_under_the_validator)
@@ -77,19 +78,22 @@ KTEST(malloc_reserve, runs_are_laid_out_lazily_under_the_validator)
         if (i % 37 == 0)
             KASSERT_EQ(rvmem_malloc_validate(), 0);
     }
-    struct small_central *central = central_of(16);
+    struct small_central *central = central_of(blocks[BLOCKS - 1]);
+    KASSERT_NOT_NULL(central);
     KASSERT(!central->uncarved_laid_out); /* the newest run is cut a few blocks at a time */
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     /* A class of many pages: one block of 16 KiB marks only the pages of what was cut. */
-    void *big = rvmem_malloc(16384);
+    void *big = rvmem_malloc(16000);
     KASSERT_NOT_NULL(big);
-    struct small_central *big_central = central_of(16384);
+    struct small_central *big_central = central_of(big);
+    KASSERT_NOT_NULL(big_central);
     struct small_run *run = big_central->runs;
-    KASSERT_NOT_NULL(run);
-    size_t run_pages = small_run_bytes(small_class_of(16384)) >> PAGE_SHIFT;
-    KASSERT_EQ(small_class_at((uintptr_t)run), (int)small_class_of(16384));
+    KASSERT_EQ(run, small_run_of((uintptr_t)big));
+    size_t run_pages = small_run_bytes(run->class_index) >> PAGE_SHIFT;
+    size_t block_bytes = small_class_bytes(run->class_index);
+    KASSERT_EQ(small_class_at((uintptr_t)run), (int)run->class_index);
     KASSERT_EQ(small_class_at((uintptr_t)run + (run_pages - 1) * PAGE_SIZE), -1); /* not cut yet: not marked */
-    KASSERT_LE(big_central->bump - (uintptr_t)run - SMALL_RUN_HEADER_BYTES, SMALL_LAZY_CUT_BLOCKS * (size_t)16384);
+    KASSERT_LE(big_central->bump - (uintptr_t)run - SMALL_RUN_HEADER_BYTES, SMALL_LAZY_CUT_BLOCKS * block_bytes);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     rvmem_free(big);
     for (unsigned i = 0; i < BLOCKS; i++)
