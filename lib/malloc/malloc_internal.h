@@ -232,10 +232,13 @@ struct small_run {
 #define SMALL_RUN_HEADER_BYTES 32
 #define SMALL_RUN_MAX_PAGES 255 /* the page map's second byte counts back at most 254 pages */
 /*
- * While the heap is reserved, a run's blocks are laid out lazily, at most this many per refill
- * (a magazine shorter than its limit when the limit is more), so that no call lays out more.
+ * While the heap is reserved, a run's blocks are laid out lazily, at most SMALL_LAZY_CUT_BLOCKS
+ * per refill and, for big blocks, at most SMALL_LAZY_CUT_BYTES' worth (one block at least): a
+ * magazine shorter than its limit when the limit is more, so that no call lays out more blocks
+ * or marks more pages of the page maps than that.
  */
 #define SMALL_LAZY_CUT_BLOCKS 8
+#define SMALL_LAZY_CUT_BYTES ((size_t)32 << 10)
 
 /*
  * The central state of one size class. Full magazines come and go whole: chains is a stack of

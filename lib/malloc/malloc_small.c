@@ -273,6 +273,8 @@ cut_lazily(struct small_central *central, size_t bytes, uint32_t limit, struct m
     uintptr_t first = central->bump;
     size_t uncarved = (central->bump_end - first) / bytes;
     size_t most = limit < SMALL_LAZY_CUT_BLOCKS ? limit : SMALL_LAZY_CUT_BLOCKS;
+    if (most * bytes > SMALL_LAZY_CUT_BYTES) /* big blocks: fewer, so the pages to mark stay few */
+        most = bytes < SMALL_LAZY_CUT_BYTES ? SMALL_LAZY_CUT_BYTES / bytes : 1;
     *count = (uint32_t)(uncarved < most ? uncarved : most);
     central->bump = first + *count * bytes;
     lay_out_magazine(first, bytes, *count, limit, end);
