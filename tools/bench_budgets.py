@@ -56,9 +56,6 @@ GOALS = [
     Goal("malloc_lean_zstress_footprint", "mean", 1100, "issue 14", ("malloc_zstress_footprint",),
          "no lean mode yet: the fast mode's"),
 ] + [
-    # pair, simple16 and larson hold issue 14's bound on a reserved heap: their budgets are in tests/bench/malloc.c.
-    Goal("malloc_zstress_max_reserved", "max", 400, "issue 14: a new run of a class from 1 KiB up", (), ""),
-] + [
     # Issue 16: the user runtime's malloc within 10 % of the kernel's malloc_larson_malloc mean.
     Goal("user_malloc_larson_malloc", "mean", 18.9, "issue 16: its refills fault their heap pages in", (), ""),
 ] + [

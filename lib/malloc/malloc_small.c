@@ -261,7 +261,8 @@ static inline void *pop_chain(struct small_central *central)
 
 /*
  * cut_uncarved's lazy case (the newest run was taken while the heap was reserved): its next
- * blocks, at most SMALL_LAZY_CUT_BLOCKS and limit, laid out now as one magazine (shorter than a
+ * blocks, at most SMALL_LAZY_CUT_BLOCKS, SMALL_LAZY_CUT_BYTES' worth and limit (half of that for
+ * the run's first cut, which new_run's call makes), laid out now as one magazine (shorter than a
  * limit when the limit is more: its rooms say so), and the run's pages up to the last of them
  * marked in the page maps (all the rest of its pages with the last cut), so a page of a run is
  * marked once a block on it has been handed out. Class lock held; O(SMALL_LAZY_CUT_BLOCKS).
@@ -275,6 +276,8 @@ cut_lazily(struct small_central *central, size_t bytes, uint32_t limit, struct m
     size_t most = limit < SMALL_LAZY_CUT_BLOCKS ? limit : SMALL_LAZY_CUT_BLOCKS;
     if (most * bytes > SMALL_LAZY_CUT_BYTES) /* big blocks: fewer, so the pages to mark stay few */
         most = bytes < SMALL_LAZY_CUT_BYTES ? SMALL_LAZY_CUT_BYTES / bytes : 1;
+    if (first == (uintptr_t)run + SMALL_RUN_HEADER_BYTES && most > 1)
+        most /= 2; /* the run's first cut: its call took the run from TLSF too */
     *count = (uint32_t)(uncarved < most ? uncarved : most);
     central->bump = first + *count * bytes;
     lay_out_magazine(first, bytes, *count, limit, end);

@@ -170,7 +170,7 @@ __attribute__((noipa)) static int run_workload(const char *workload, struct mall
  * The workload again on a reserved heap: trimmed, then rvmem_malloc_reserve of the peak span
  * the plain run measured (peak_span) plus an eighth, so no call should move the break. Reports
  * malloc_<workload>_max_reserved: every malloc and free call in one series, its max held to
- * budget_max (issue 14's bound, where it holds; 0: none, a goal in tools/bench_budgets.py).
+ * budget_max (issue 14's bound).
  * Removes the reserve and trims afterwards.
  */
 static void run_reserved(const char *workload, size_t peak_span, uint32_t budget_max)
@@ -279,7 +279,7 @@ KBENCH(malloc_larson, 0, 0)
 
 KBENCH(malloc_zstress, 0, 0)
 {
-    static const struct budgets budgets = {20, 25, 98, 141, 1305, 0} /* reserved: a goal */;
+    static const struct budgets budgets = {20, 25, 98, 141, 1305, 400};
     run_and_report("zstress", &budgets);
 }
 
