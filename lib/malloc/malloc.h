@@ -159,9 +159,9 @@ size_t rvmem_malloc_trim(void);
  * automatic or rvmem_malloc_trim, takes the break below heap start + bytes. While the blocks and
  * runs a program holds fit in the reserve, no malloc, free or realloc moves the break; when they
  * need more, the heap grows past it as it does without a reserve (and trims back down to the
- * floor). While a reserve is set, the
- * runs the size classes take are laid out a few blocks per refill instead of all at once, so
- * no call pays for a whole run (docs/MALLOC.md, "Bounds (per call)"). A reserve counts address
+ * floor). While a reserve is set, the runs the size classes take are laid out a few blocks per
+ * refill instead of all at once, so no call pays for a whole run (docs/MALLOC.md, "Bounds (per
+ * call)"). A reserve counts address
  * span, not bytes free: blocks in use are inside it. Where the binding has release_pages (the
  * host), rvmem_malloc_trim still gives back the whole pages inside free chunks (the span, and
  * so the floor, stays); direct blocks lie outside the heap and are not part of it.

@@ -6,8 +6,9 @@
  * marks its pages with the class, and a second map byte per page says how far back the run
  * starts. A new run's blocks are laid out as magazines when it is taken, so magazines are taken
  * off it in O(1); while the heap is reserved (rvmem_malloc_reserve) they are laid out lazily
- * instead: each refill that cuts blocks off the run lays out those blocks only, at most
- * SMALL_LAZY_CUT_BLOCKS, so no call lays out more than that, however big the run. Each
+ * instead: each refill that cuts blocks off the run lays out those blocks only (at most
+ * SMALL_LAZY_CUT_BLOCKS, or SMALL_LAZY_CUT_BYTES of big ones) and marks their pages in the page
+ * maps, so no call lays out or marks more than that, however big the run. Each
  * class has a central state under its own lock: a stack of full magazines (chains), a short
  * list of loose blocks, the uncarved tail of its newest run and the list of its runs.
  *
