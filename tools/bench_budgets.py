@@ -56,10 +56,6 @@ GOALS = [
     Goal(f"host_lean_{workload}_instructions_rvmem_over_glibc", "mean", 1.0, "issue 14", (), "")
     for workload in ("larson", "zstress")
 ] + [
-    Goal(f"malloc_{workload}_max_reserved", "max", 400, "issue 14",
-         (f"malloc_{workload}_malloc", f"malloc_{workload}_free"), "heap not reserved yet: every call's")
-    for workload in ("pair", "simple16", "larson", "zstress")
-] + [
     # Issue 16: the user runtime's malloc within 10 % of the kernel's malloc_larson_malloc mean.
     Goal("user_malloc_larson_malloc", "mean", 18.9, "issue 16: its refills fault their heap pages in", (), ""),
 ] + [

@@ -154,6 +154,24 @@ int rvmem_malloc_validate(void);
 size_t rvmem_malloc_trim(void);
 
 /*
+ * Reserves the heap up front: grows it now (one more-core call, whole pages) so that its span,
+ * from the heap's start to the break, is at least bytes, and makes that span a floor: no trim,
+ * automatic or rvmem_malloc_trim, takes the break below heap start + bytes. While the blocks and
+ * runs a program holds fit in the reserve, no malloc, free or realloc moves the break; when they
+ * need more, the heap grows past it as it does without a reserve (and trims back down to the
+ * floor). While a reserve is set, the runs the size classes take are laid out a few blocks per
+ * refill instead of all at once, so no call pays for a whole run (docs/MALLOC.md, "Bounds (per
+ * call)"). A reserve counts address
+ * span, not bytes free: blocks in use are inside it. Where the binding has release_pages (the
+ * host), rvmem_malloc_trim still gives back the whole pages inside free chunks (the span, and
+ * so the floor, stays); direct blocks lie outside the heap and are not part of it.
+ * bytes = 0 removes the floor (the next trim may then give the top back). Returns 0, or
+ * -E_NOMEM with nothing changed when more-core refuses or the page map cannot cover that span,
+ * -E_INVAL before rvmem_malloc_init. Thread-safe (the TLSF lock); O(1) plus the more-core call.
+ */
+int rvmem_malloc_reserve(size_t bytes);
+
+/*
  * rvmem_malloc_trim on every hart: each hart gives its own cached blocks back to the central
  * lists (run_on_all_harts, kernel/base/platform.h: in the kernel an IPI asks each of the others,
  * since no hart can empty another's cache safely while it may be in use; on the host, where caches

@@ -246,6 +246,14 @@ struct small_run {
 };
 #define SMALL_RUN_HEADER_BYTES 32
 #define SMALL_RUN_MAX_PAGES 255 /* the page map's second byte counts back at most 254 pages */
+/*
+ * While the heap is reserved, a run's blocks are laid out lazily, at most SMALL_LAZY_CUT_BLOCKS
+ * per refill and, for big blocks, at most SMALL_LAZY_CUT_BYTES' worth (one block at least): a
+ * magazine shorter than its limit when the limit is more, so that no call lays out more blocks
+ * or marks more pages of the page maps than that.
+ */
+#define SMALL_LAZY_CUT_BLOCKS 8
+#define SMALL_LAZY_CUT_BYTES ((size_t)32 << 10)
 
 /*
  * The central state of one size class. Full magazines come and go whole: chains is a stack of
@@ -260,6 +268,7 @@ struct small_central {
     size_t free_count;  /* blocks on free_list */
     uintptr_t bump;     /* uncarved blocks of the newest run: [bump, bump_end) */
     uintptr_t bump_end;
+    bool uncarved_laid_out; /* laid out as magazines from bump on (new_run); false: not yet (reserved heap) */
     struct small_run *runs; /* every run of this class */
     size_t run_count;
     size_t carved_blocks; /* blocks ever carved from this class's current runs (minus released) */
@@ -328,6 +337,7 @@ struct malloc_state {
     size_t small_bytes_out; /* bytes of small blocks outside the central lists (held or cached) */
     size_t large_bytes_out; /* usable bytes of TLSF blocks the program holds (large blocks, fallbacks) */
     size_t run_changes;     /* runs taken for a class or given back (page-level refills), ever */
+    size_t reserved_bytes;  /* rvmem_malloc_reserve's floor on the heap span (0: none); TLSF lock */
     struct small_central centrals[MALLOC_SMALL_CLASSES];
     struct tlsf_state tlsf;
     void *(*map_pages)(size_t bytes); /* the binding's, for direct blocks (NULL: none) */
@@ -555,6 +565,12 @@ bool tlsf_is_allocated_payload(uintptr_t payload);
 struct small_run *tlsf_alloc_run(size_t run_bytes);
 void tlsf_free_run(struct small_run *run);
 size_t tlsf_trim(size_t keep_bytes);
+/*
+ * Grows the heap (one more-core call) so its span is at least span_bytes and sets
+ * malloc_state.reserved_bytes to span_bytes, the floor every trim keeps. 0, or -E_NOMEM with
+ * nothing changed when more-core refuses. Takes the TLSF lock.
+ */
+int tlsf_reserve(size_t span_bytes);
 int tlsf_validate(const void *caller);
 uintptr_t tlsf_break(void);
 void tlsf_poison(void *start, size_t bytes);

@@ -5,7 +5,10 @@
  * blocks, 8 above 16 KiB) holding a 32-byte header and then blocks of one class; the page map
  * marks its pages with the class, and a second map byte per page says how far back the run
  * starts. A new run's blocks are laid out as magazines when it is taken, so magazines are taken
- * off it in O(1). Each
+ * off it in O(1); while the heap is reserved (rvmem_malloc_reserve) they are laid out lazily
+ * instead: each refill that cuts blocks off the run lays out those blocks only (at most
+ * SMALL_LAZY_CUT_BLOCKS, or SMALL_LAZY_CUT_BYTES of big ones) and marks their pages in the page
+ * maps, so no call lays out or marks more than that, however big the run. Each
  * class has a central state under its own lock: a stack of full magazines (chains), a short
  * list of loose blocks, the uncarved tail of its newest run and the list of its runs.
  *
@@ -107,42 +110,47 @@ typedef uintptr_t __attribute__((may_alias)) map_word;
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mark_map builds its words little-endian");
 
 /*
- * mark_map for a run of many pages (the classes from 1 KiB up: up to 255 pages) a word at a time:
- * a word of the second map holds consecutive counts, i times 0x0101.. plus 0x..0302010100.
+ * mark_map_range for many pages (the classes from 1 KiB up: runs of up to 255 pages) a word at a
+ * time: a word of the second map holds consecutive counts, i times 0x0101.. plus 0x..0302010100.
  * Only the run's bytes are written; nobody reads them until the run's blocks are handed out.
  */
-__attribute__((noinline)) static void mark_map_words(uint8_t *class_of_page, uint8_t *pages_back, size_t pages,
-                                                     uint8_t mark)
+__attribute__((noinline)) static void mark_map_words(uint8_t *class_of_page, uint8_t *pages_back, size_t from,
+                                                     size_t to, uint8_t mark)
 {
-    memset(class_of_page, mark, pages);
-    size_t i = 0;
-    for (; i < pages && ((uintptr_t)&pages_back[i] & (sizeof(map_word) - 1)); i++)
+    memset(class_of_page + from, mark, to - from);
+    size_t i = from;
+    for (; i < to && ((uintptr_t)&pages_back[i] & (sizeof(map_word) - 1)); i++)
         pages_back[i] = (uint8_t)i;
     const uintptr_t ones = UINTPTR_MAX / 0xff, ramp = (uintptr_t)0x0706050403020100ull;
-    for (; pages - i >= sizeof(map_word); i += sizeof(map_word))
+    for (; to - i >= sizeof(map_word); i += sizeof(map_word))
         *(map_word *)&pages_back[i] = ones * i + ramp;
-    for (; i < pages; i++)
+    for (; i < to; i++)
         pages_back[i] = (uint8_t)i;
 }
 
 /*
- * Marks the pages of a run in both page maps: class + 1, and how far each is from the first.
- * O(pages), a word at a time for runs of many pages.
+ * Marks pages from..to - 1 of a run (counted from its first page) in both page maps: class + 1,
+ * and how far each is from the first. O(pages), a word at a time for many pages.
  */
-static inline void mark_map(struct small_run *run, size_t run_bytes, unsigned class_index)
+static inline void mark_map_range(struct small_run *run, size_t from, size_t to, unsigned class_index)
 {
     size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> PAGE_SHIFT;
-    size_t pages = run_bytes >> PAGE_SHIFT;
     uint8_t *class_of_page = malloc_state.page_map + first_page;
     uint8_t *pages_back = malloc_state.run_page_index + first_page;
-    if (pages >= 4 * sizeof(map_word)) {
-        mark_map_words(class_of_page, pages_back, pages, (uint8_t)(class_index + 1));
+    if (to - from >= 4 * sizeof(map_word)) {
+        mark_map_words(class_of_page, pages_back, from, to, (uint8_t)(class_index + 1));
         return;
     }
-    for (size_t i = 0; i < pages; i++) { /* the runs below 1 KiB (1 or 2 pages) and a few above */
+    for (size_t i = from; i < to; i++) { /* the runs below 1 KiB (1 or 2 pages) and a few above */
         class_of_page[i] = (uint8_t)(class_index + 1);
         pages_back[i] = (uint8_t)i;
     }
+}
+
+/* Marks every page of a run in both page maps. */
+static inline void mark_map(struct small_run *run, size_t run_bytes, unsigned class_index)
+{
+    mark_map_range(run, 0, run_bytes >> PAGE_SHIFT, class_index);
 }
 
 /* Clears the pages of a run in both page maps (the run goes back to TLSF). */
@@ -216,12 +224,18 @@ static inline __attribute__((always_inline)) bool new_run(struct small_central *
 #ifdef RVMEM_CHECKED
     tlsf_poison((void *)central->bump, central->bump_end - central->bump);
 #endif
-    /* Lay the blocks out as magazines now (the run's pages are new to the class: a page refill),
-     * so taking a magazine out of the run later is O(1). */
-    lay_out_run(central->bump, bytes, run->capacity, small_cache_limit(class_index),
-                &malloc_list_ends[class_index + 1]);
+    /* The whole run laid out as magazines now (a page refill), so cutting one later is O(1), and
+     * every page marked; while the heap is reserved, only the first page: cut_lazily lays out and
+     * marks what it cuts, a bounded few blocks. */
+    central->uncarved_laid_out = !__atomic_load_n(&malloc_state.reserved_bytes, __ATOMIC_RELAXED);
+    if (central->uncarved_laid_out) {
+        lay_out_run(central->bump, bytes, run->capacity, small_cache_limit(class_index),
+                    &malloc_list_ends[class_index + 1]);
+        mark_map(run, run_bytes, class_index);
+    } else {
+        mark_map_range(run, 0, 1, class_index);
+    }
     __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
-    mark_map(run, run_bytes, class_index);
     return true;
 }
 
@@ -247,13 +261,45 @@ static inline void *pop_chain(struct small_central *central)
 }
 
 /*
- * Takes the next magazine off the newest run's uncarved part (there is one), which new_run laid
- * out as magazines of limit blocks (the last may be shorter): returns its first block and sets
- * *count. Class lock held; O(1).
+ * cut_uncarved's lazy case (the newest run was taken while the heap was reserved): its next
+ * blocks, at most SMALL_LAZY_CUT_BLOCKS, SMALL_LAZY_CUT_BYTES' worth and limit (half of that for
+ * the run's first cut, which new_run's call makes), laid out now as one magazine (shorter than a
+ * limit when the limit is more: its rooms say so), and the run's pages up to the last of them
+ * marked in the page maps (all the rest of its pages with the last cut), so a page of a run is
+ * marked once a block on it has been handed out. Class lock held; O(SMALL_LAZY_CUT_BLOCKS).
+ */
+__attribute__((noinline)) static struct magazine_block *
+cut_lazily(struct small_central *central, size_t bytes, uint32_t limit, struct magazine_block *end, uint32_t *count)
+{
+    struct small_run *run = central->runs; /* the newest: the uncarved tail is its end */
+    uintptr_t first = central->bump;
+    size_t uncarved = (central->bump_end - first) / bytes;
+    size_t most = limit < SMALL_LAZY_CUT_BLOCKS ? limit : SMALL_LAZY_CUT_BLOCKS;
+    if (most * bytes > SMALL_LAZY_CUT_BYTES) /* big blocks: fewer, so the pages to mark stay few */
+        most = bytes < SMALL_LAZY_CUT_BYTES ? SMALL_LAZY_CUT_BYTES / bytes : 1;
+    if (first == (uintptr_t)run + SMALL_RUN_HEADER_BYTES && most > 1)
+        most /= 2; /* the run's first cut: its call took the run from TLSF too */
+    *count = (uint32_t)(uncarved < most ? uncarved : most);
+    central->bump = first + *count * bytes;
+    lay_out_magazine(first, bytes, *count, limit, end);
+    size_t from = (first - (uintptr_t)run) >> PAGE_SHIFT;
+    size_t to = central->bump == central->bump_end ? small_run_bytes(run->class_index) >> PAGE_SHIFT
+                                                   : ((central->bump - 1 - (uintptr_t)run) >> PAGE_SHIFT) + 1;
+    mark_map_range(run, from, to, run->class_index);
+    return (struct magazine_block *)first;
+}
+
+/*
+ * Takes the next magazine off the newest run's uncarved part (there is one): returns its first
+ * block and sets *count. Laid out by new_run as magazines of limit blocks (the last may be
+ * shorter), it is a pointer move, O(1); else (a run taken while the heap was reserved)
+ * cut_lazily lays the blocks out, O(SMALL_LAZY_CUT_BLOCKS). Class lock held.
  */
 static inline struct magazine_block *cut_uncarved(struct small_central *central, size_t bytes, uint32_t limit,
-                                                  uint32_t *count)
+                                                  struct magazine_block *end, uint32_t *count)
 {
+    if (MALLOC_UNLIKELY(!central->uncarved_laid_out))
+        return cut_lazily(central, bytes, limit, end, count);
     uintptr_t first = central->bump;
     size_t uncarved = (central->bump_end - first) / bytes;
     *count = uncarved < limit ? (uint32_t)uncarved : limit;
@@ -280,7 +326,8 @@ static struct magazine_block *magazine_of_loose(void *first, uint32_t count, uns
  * take_magazine's slower half, with the class lock held (it lets go of it): the whole loose list
  * (fewer than a limit of blocks: chain_loose keeps it so) made a magazine, or else a magazine off
  * the newest run's uncarved blocks (a new run only when the class has neither). O(limit) for the
- * loose blocks (their rooms are written), O(1) off the run (laid out already).
+ * loose blocks (their rooms are written), O(1) off the run (laid out already; a bounded few
+ * blocks laid out while the heap is reserved).
  */
 __attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct small_central *central,
                                                                         unsigned class_index, uint32_t limit)
@@ -292,7 +339,8 @@ __attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct s
         central->free_list = NULL;
         central->free_count = 0;
     } else if (central->bump != central->bump_end || new_run(central, class_index)) {
-        first = cut_uncarved(central, small_class_bytes(class_index), limit, &taken);
+        first =
+            cut_uncarved(central, small_class_bytes(class_index), limit, &malloc_list_ends[class_index + 1], &taken);
     }
     spin_unlock(&central->lock);
     return (struct small_batch){first, taken};
@@ -422,8 +470,9 @@ __attribute__((noinline)) static void *refill_locked(struct malloc_cache_class *
 
 /*
  * refill_from_central's page refill: the class has no free block at all. Takes a new run and
- * loads its first magazine, with the class lock the caller took (let go of here). O(blocks in a
- * run): new_run lays them out.
+ * loads its first magazine, with the class lock the caller took (let go of here): TLSF's O(1)
+ * take, the page maps (a word at a time), and the run's blocks laid out (O(blocks in a run)),
+ * or while the heap is reserved only the first few it hands out (O(SMALL_LAZY_CUT_BLOCKS)).
  */
 __attribute__((noinline)) static void *refill_new_run(struct malloc_cache_class *entry, size_t entry_index)
 {
@@ -434,7 +483,8 @@ __attribute__((noinline)) static void *refill_new_run(struct malloc_cache_class 
         return malloc_refill_failed((unsigned)entry_index);
     }
     uint32_t count;
-    struct magazine_block *first = cut_uncarved(central, small_class_bytes(class_index), entry->limit, &count);
+    struct magazine_block *first =
+        cut_uncarved(central, small_class_bytes(class_index), entry->limit, &malloc_list_ends[entry_index], &count);
     spin_unlock(&central->lock);
     note_taken(class_index, count);
     return load_batch(entry, first);
@@ -494,9 +544,15 @@ ARCH_NO_FRAME_POINTER __attribute__((noinline)) static void *refill_from_central
     uint32_t count = limit;
     if (MALLOC_LIKELY(central->chains != NULL)) {
         first = pop_chain(central);
-    } else if (MALLOC_LIKELY(central->free_count == 0 && central->bump != central->bump_end)) {
-        first = cut_uncarved(central, small_class_bytes(class_index), limit, &count);
-    } else if (MALLOC_LIKELY(central->free_count == 0)) {
+    } else if (MALLOC_LIKELY(central->free_count == 0 && central->bump != central->bump_end &&
+                             central->uncarved_laid_out)) {
+        /* cut_uncarved's O(1) case, inline: this stays a leaf (lazy cuts go to the general path). */
+        size_t bytes = small_class_bytes(class_index);
+        size_t uncarved = (central->bump_end - central->bump) / bytes;
+        first = (struct magazine_block *)central->bump;
+        count = uncarved < limit ? (uint32_t)uncarved : limit;
+        central->bump += count * bytes;
+    } else if (MALLOC_LIKELY(central->free_count == 0 && central->bump == central->bump_end)) {
         return refill_new_run(entry, entry_index); /* nothing uncarved either: a page refill */
     } else {
         spin_unlock(&central->lock);
@@ -663,8 +719,10 @@ static size_t release_class(unsigned class_index)
         run->scratch_free = 0;
     for (void *block = central->free_list; block; block = *(void **)block)
         small_run_of((uintptr_t)block)->scratch_free++;
+    /* The uncarved tail is the newest run's end (its pages may not be marked yet: cut_lazily). */
+    struct small_run *newest = central->runs;
     if (central->bump < central->bump_end)
-        small_run_of(central->bump)->scratch_free += (uint32_t)((central->bump_end - central->bump) / bytes);
+        newest->scratch_free += (uint32_t)((central->bump_end - central->bump) / bytes);
     struct small_run **link = &central->runs;
     while (*link) {
         struct small_run *run = *link;
@@ -693,7 +751,7 @@ static size_t release_class(unsigned class_index)
                 block_link = (void **)block;
             }
         }
-        if (central->bump < central->bump_end && small_run_of(central->bump)->scratch_free == RUN_RELEASING)
+        if (central->bump < central->bump_end && newest->scratch_free == RUN_RELEASING)
             central->bump = central->bump_end = 0;
         for (struct small_run *run = released; run; run = run->next_run)
             clear_map(run, small_run_bytes(class_index));

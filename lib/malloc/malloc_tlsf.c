@@ -590,12 +590,18 @@ static void adopt_last_region_top(void)
     }
 }
 
-/* Gives the top of the last region back while it exceeds keep bytes (lock held). Returns bytes released. */
+/*
+ * Gives the top of the last region back while it exceeds keep bytes (lock held), never taking the
+ * break below the reserve's floor (rvmem_malloc_reserve). Returns bytes released.
+ */
 static size_t trim_top(size_t keep)
 {
     size_t released = 0;
+    uintptr_t floor = align_up(malloc_state.heap_start + malloc_state.reserved_bytes, PAGE_SIZE);
     while (T->region_count) {
         struct tlsf_region *region = &T->regions[T->region_count - 1];
+        if (region->end <= floor)
+            break; /* all of it reserved: not even a look at the break */
         uintptr_t current = (uintptr_t)malloc_state.more_core(0);
         if (current != region->end)
             break;
@@ -603,7 +609,7 @@ static size_t trim_top(size_t keep)
         if (!(top->size & CHUNK_FREE))
             break; /* the region ends in a used chunk: the top is its sentinel */
         size_t top_bytes = chunk_bytes(top);
-        if (keep == 0 && (uintptr_t)top == region->first_chunk) {
+        if (keep == 0 && (uintptr_t)top == region->first_chunk && region->break_before >= floor) {
             /* The whole region is free: give all of it back, alignment padding included. */
             size_t bytes = region->end - region->break_before;
             if (malloc_state.more_core(-(intptr_t)bytes) == (void *)-1)
@@ -617,6 +623,8 @@ static size_t trim_top(size_t keep)
         }
         uintptr_t minimum = keep < CHUNK_MIN_BYTES ? CHUNK_MIN_BYTES : align_up(keep, MALLOC_ALIGNMENT);
         uintptr_t new_end = align_up((uintptr_t)top + minimum + CHUNK_HEADER_BYTES, PAGE_SIZE);
+        if (new_end < floor)
+            new_end = floor;
         if (new_end >= region->end)
             break;
         size_t bytes = region->end - new_end;
@@ -838,4 +846,34 @@ void tlsf_free_run(struct small_run *run)
     tlsf_poison(chunk_payload(chunk), chunk_bytes(chunk) - CHUNK_HEADER_BYTES);
     free_chunk_locked(chunk);
     spin_unlock(&T->lock);
+}
+
+int tlsf_reserve(size_t span_bytes)
+{
+    int result = 0;
+    spin_lock(&T->lock);
+    uintptr_t wanted_end = align_up(malloc_state.heap_start + span_bytes, PAGE_SIZE);
+    if (span_bytes && tlsf_break() < wanted_end) {
+        /* One more-core call for all of it, from wherever the break is (another owner may have
+         * moved it: add_memory then opens a new region). */
+        uintptr_t current = (uintptr_t)malloc_state.more_core(0);
+        void *previous = (void *)-1;
+        size_t increment = 0;
+        if (current != (uintptr_t)-1 && current < wanted_end &&
+            (T->region_count < TLSF_MAX_REGIONS || T->regions[T->region_count - 1].end == current)) {
+            increment = wanted_end - current;
+            previous = malloc_state.more_core((intptr_t)increment);
+        }
+        if (previous == (void *)-1 || (uintptr_t)previous != current) {
+            if (previous != (void *)-1)
+                malloc_state.more_core(-(intptr_t)increment); /* the break moved meanwhile: undone */
+            result = -E_NOMEM;
+        } else {
+            add_memory(current, increment);
+        }
+    }
+    if (result == 0)
+        __atomic_store_n(&malloc_state.reserved_bytes, span_bytes, __ATOMIC_RELAXED);
+    spin_unlock(&T->lock);
+    return result;
 }

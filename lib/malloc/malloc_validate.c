@@ -90,9 +90,6 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
         else if (((uintptr_t)run & (PAGE_SIZE - 1)) || run->class_index != class_index ||
                  run->capacity != (run_bytes - SMALL_RUN_HEADER_BYTES) / bytes)
             result = problem(-21, "run header is wrong", class_index, (uintptr_t)run);
-        for (uintptr_t page = (uintptr_t)run; !result && page < (uintptr_t)run + run_bytes; page += PAGE_SIZE)
-            if (small_class_at(page) != (int)class_index)
-                result = problem(-22, "page map disagrees with the run", class_index, page);
         capacity += run->capacity;
     }
     if (!result && (runs != central->run_count || capacity != central->carved_blocks))
@@ -113,15 +110,33 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
         result = problem(-27, "free list length differs from its count", class_index, listed);
     if (!result && listed >= small_cache_limit(class_index)) /* refills take the loose list whole */
         result = problem(-39, "loose list as long as a magazine (it should be chains)", class_index, listed);
-    if (!result && central->bump != central->bump_end &&
-        (!is_block_of_class(central->bump, class_index) || (central->bump_end - central->bump) % bytes))
-        result = problem(-28, "uncarved tail is not inside a run of this class", class_index, central->bump);
-    /* new_run laid the run out as magazines: the uncarved part starts at one. */
-    if (!result && central->bump != central->bump_end &&
-        (central->bump - (uintptr_t)small_run_of(central->bump) - SMALL_RUN_HEADER_BYTES) / bytes %
-            small_cache_limit(class_index))
-        result = problem(-44, "uncarved tail does not start at a magazine", class_index, central->bump);
-    *map_pages_expected += runs * (run_bytes >> PAGE_SHIFT);
+    /* The uncarved tail is the end of the newest run (the run the class took last, up to its last
+     * block), from a block on; laid out by new_run, it starts at a magazine (lazily laid out, at
+     * any block, and only the pages up to its last carved block are marked). */
+    struct small_run *newest = central->runs;
+    size_t newest_marked_pages = 0; /* pages of the newest run marked in the page map */
+    if (!result && newest)
+        newest_marked_pages = run_bytes >> PAGE_SHIFT;
+    if (!result && central->bump != central->bump_end) {
+        uintptr_t blocks_start = newest ? (uintptr_t)newest + SMALL_RUN_HEADER_BYTES : 0;
+        if (!newest || central->bump < blocks_start || central->bump > central->bump_end ||
+            (central->bump - blocks_start) % bytes || central->bump_end != blocks_start + newest->capacity * bytes)
+            result = problem(-45, "uncarved tail is not the end of the newest run", class_index, central->bump);
+        else if (central->uncarved_laid_out && (central->bump - blocks_start) / bytes % small_cache_limit(class_index))
+            result = problem(-44, "uncarved tail does not start at a magazine", class_index, central->bump);
+        else if (!central->uncarved_laid_out)
+            newest_marked_pages = ((central->bump - 1 - (uintptr_t)newest) >> PAGE_SHIFT) + 1;
+    }
+    /* Every page of every run marked with its class (the newest: up to its uncarved tail). */
+    for (struct small_run *run = central->runs; run && !result; run = run->next_run) {
+        size_t pages = run == newest ? newest_marked_pages : run_bytes >> PAGE_SHIFT;
+        for (size_t page = 0; !result && page < pages; page++)
+            if (small_class_at((uintptr_t)run + page * PAGE_SIZE) != (int)class_index ||
+                small_run_of((uintptr_t)run + page * PAGE_SIZE) != run)
+                result =
+                    problem(-22, "page map disagrees with the run", class_index, (uintptr_t)run + page * PAGE_SIZE);
+        *map_pages_expected += pages;
+    }
 
     /* Whole magazines on the central stack: exactly limit blocks each. */
     uint32_t limit = small_cache_limit(class_index);

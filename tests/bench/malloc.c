@@ -32,9 +32,15 @@
 #include "tests/harness/ktest_arena.h"
 #include "tests/lib/malloc_workloads.h"
 
-/* The series of one workload: [call][0] every call, [call][1] calls with no page refill. */
+/*
+ * The series of one workload: [call][0] every call, [call][1] calls with no page refill (with
+ * one_series set, every call of either kind goes to [0][0]); growth: the calls that moved the
+ * break up.
+ */
 struct probe_state {
     struct kbench_series series[2][2];
+    struct kbench_series growth;
+    bool one_series;
     uintptr_t break_before, pages_end_before;
     unsigned long free_pages_before;
     size_t run_changes_before;
@@ -75,6 +81,12 @@ static void probe_after(void *context, enum malloc_call call, size_t bytes, uint
                     free_pages_now() != state->free_pages_before ||
                     rvmem_malloc_run_changes() != state->run_changes_before;
     (void)bytes;
+    if (heap->current > state->break_before)
+        kbench_series_add(&state->growth, net);
+    if (state->one_series) {
+        kbench_series_add(&state->series[0][0], net);
+        return;
+    }
     kbench_series_add(&state->series[call][0], net);
     if (refilled)
         state->refills[call]++;
@@ -116,14 +128,18 @@ static bool start_workload(struct malloc_workload_run *run)
         kbench_series_reset(&probe_state->series[call][1]);
         probe_state->refills[call] = 0;
     }
+    probe_state->one_series = false;
     *run =
         (struct malloc_workload_run){.table = &rvmem_table, .probe = &probe, .sample_heap_span = true, .slots = slots};
     return true;
 }
 
-/* A workload's budgets (0: none): instructions, except the footprint in permille. */
+/*
+ * A workload's budgets (0: none): instructions, except the footprint in permille; reserved_max:
+ * every call's max on a reserved heap (issue 14's bound of 400).
+ */
 struct budgets {
-    uint32_t malloc_mean, free_mean, malloc_max_no_refill, free_max_no_refill, footprint_permille;
+    uint32_t malloc_mean, free_mean, malloc_max_no_refill, free_max_no_refill, footprint_permille, reserved_max;
 };
 
 static void report_call(const char *workload, const char *call_name, enum malloc_call call, uint32_t budget_mean,
@@ -144,14 +160,55 @@ static void report_call(const char *workload, const char *call_name, enum malloc
             call_name, (unsigned long)probe_state->refills[call], (unsigned long)every.n);
 }
 
-/* Runs one workload and reports its rows; a failed workload reports empty rows (a failure). noipa: one name. */
-__attribute__((noipa)) static void run_and_report(const char *workload, const struct budgets *budgets)
+/* Runs the workload named workload over run. noipa: the one place the workloads are called through a pointer. */
+__attribute__((noipa)) static int run_workload(const char *workload, struct malloc_workload_run *run)
+{
+    return malloc_workload_by_name(workload)(run);
+}
+
+/*
+ * The workload again on a reserved heap: trimmed, then rvmem_malloc_reserve of the peak span
+ * the plain run measured (peak_span) plus an eighth, so no call should move the break. Reports
+ * malloc_<workload>_max_reserved: every malloc and free call in one series, its max held to
+ * budget_max (issue 14's bound).
+ * Removes the reserve and trims afterwards.
+ */
+static void run_reserved(const char *workload, size_t peak_span, uint32_t budget_max)
+{
+    struct malloc_workload_run run;
+    if (!start_workload(&run))
+        return;
+    probe_state->one_series = true;
+    kbench_series_reset(&probe_state->growth);
+    size_t reserve_bytes = peak_span + peak_span / 8;
+    int error = rvmem_malloc_reserve(reserve_bytes);
+    if (error)
+        kprintf("# malloc_%s_max_reserved: rvmem_malloc_reserve(%lu) failed with error %d\n", workload,
+                (unsigned long)reserve_bytes, error);
+    else
+        error = run_workload(workload, &run);
+    if (error) {
+        kprintf("# malloc_%s_max_reserved: the workload failed with error %d\n", workload, error);
+        kbench_series_reset(&probe_state->series[0][0]);
+    }
+    char name[64];
+    struct kbench_summary every = kbench_series_summary(&probe_state->series[0][0]);
+    ksnprintf(name, sizeof name, "malloc_%s_max_reserved", workload);
+    kbench_report(name, &every, "instructions", 0, budget_max);
+    kprintf("# %s reserved (%lu bytes): %lu of %lu malloc and free calls moved the break\n", workload,
+            (unsigned long)reserve_bytes, (unsigned long)probe_state->growth.n, (unsigned long)every.n);
+    rvmem_malloc_reserve(0);
+    rvmem_malloc_trim();
+}
+
+/* Runs one workload and reports its rows; a failed workload reports empty rows (a failure). */
+static void run_and_report(const char *workload, const struct budgets *budgets)
 {
     struct malloc_workload_run run;
     if (!start_workload(&run))
         return;
     size_t span_at_start = heap_span_bytes();
-    int error = malloc_workload_by_name(workload)(&run);
+    int error = run_workload(workload, &run);
     if (error) {
         kprintf("# malloc_%s: the workload failed with error %d\n", workload, error);
         kbench_series_reset(&probe_state->series[MALLOC_CALL_MALLOC][0]);
@@ -170,29 +227,59 @@ __attribute__((noipa)) static void run_and_report(const char *workload, const st
     kprintf("# %s: heap span %lu bytes at the start, peak %lu bytes; peak live %lu bytes in %lu blocks\n", workload,
             (unsigned long)span_at_start, (unsigned long)run.result.peak_heap_span,
             (unsigned long)run.result.peak_live_bytes, (unsigned long)run.result.peak_live_blocks);
+    if (!error)
+        run_reserved(workload, run.result.peak_heap_span, budgets->reserved_max);
+}
+
+/*
+ * malloc_growth_step_max: the four workloads on a heap that is not reserved, and the max over
+ * the calls that moved the break up (a growth step: more-core claims at least the pad). A
+ * report row: growth is bounded by its step, not by the per-call bound.
+ */
+KBENCH(malloc_growth_step, 0, 0)
+{
+    static const char *const workloads[] = {"pair", "simple16", "larson", "zstress"};
+    struct malloc_workload_run run;
+    if (!start_workload(&run))
+        return;
+    kbench_series_reset(&probe_state->growth);
+    for (unsigned i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
+        if (!start_workload(&run))
+            return;
+        int error = run_workload(workloads[i], &run);
+        if (error) {
+            kprintf("# malloc_growth_step: %s failed with error %d\n", workloads[i], error);
+            kbench_series_reset(&probe_state->growth);
+            break;
+        }
+    }
+    struct kbench_summary growth = kbench_series_summary(&probe_state->growth);
+    kbench_report("malloc_growth_step_max", &growth, "instructions", 0, 0);
+    kprintf("# growth steps: %lu calls over pair, simple16, larson and zstress moved the break up\n",
+            (unsigned long)growth.n);
 }
 
 KBENCH(malloc_pair, 0, 0)
 {
-    static const struct budgets budgets = {0, 0, 14, 24, 0};
+    static const struct budgets budgets = {0, 0, 14, 24, 0, 400};
     run_and_report("pair", &budgets);
 }
 
 KBENCH(malloc_simple16, 0, 0)
 {
-    static const struct budgets budgets = {16, 25, 93, 141, 2688};
+    static const struct budgets budgets = {16, 25, 93, 141, 2688, 400};
     run_and_report("simple16", &budgets);
 }
 
 KBENCH(malloc_larson, 0, 0)
 {
-    static const struct budgets budgets = {19, 25, 91, 141, 1468};
+    static const struct budgets budgets = {19, 25, 91, 141, 1468, 400};
     run_and_report("larson", &budgets);
 }
 
 KBENCH(malloc_zstress, 0, 0)
 {
-    static const struct budgets budgets = {20, 25, 98, 141, 1305};
+    static const struct budgets budgets = {20, 25, 98, 141, 1305, 400};
     run_and_report("zstress", &budgets);
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "kernel/base/errors.h"
 #include "kernel/base/misuse.h"
 #include "lib/malloc/malloc.h"
 
@@ -216,10 +217,15 @@ static void run_operation(const uint8_t *op)
         slot->block = NULL;
         break;
     case 9:
-        if (op[2] & 1)
+        if ((op[2] & 3) == 2) {
+            /* A reserve of 0 to 448 KiB (0 removes it): granted, or refused with nothing changed. */
+            int reserved = rvmem_malloc_reserve((size_t)(op[3] % 8) << 16);
+            CHECK(reserved == 0 || reserved == -E_NOMEM);
+        } else if (op[2] & 1) {
             rvmem_malloc_trim();
-        else
+        } else {
             rvmem_malloc_flush_cache();
+        }
         break;
     case 10:
         if (!slot->block)
@@ -273,6 +279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             slots[i].block = NULL;
         }
     }
+    CHECK(rvmem_malloc_reserve(0) == 0); /* no floor: the trim gives everything back */
     rvmem_malloc_trim();
     if (foreign_bytes) {
         /* The trim gave back every region above the foreign pages (all their blocks are free). */
