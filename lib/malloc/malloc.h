@@ -174,7 +174,11 @@ void rvmem_malloc_flush_cache(void);
  * puts the block straight back there (a lock each), so the cache never holds a block again. For
  * the end of a thread: the LD_PRELOAD binding calls it from its thread-exit hook, so blocks that
  * later destructors free (or take and free) are not lost with the thread. Idempotent; a closed
- * cache stays closed for the rest of the thread. O(cache size).
+ * cache stays closed for the rest of the thread. When the demand for class blocks has collapsed
+ * (what is out has fallen to an eighth of its most since the last such release, and the classes
+ * hold at least 1 MiB free), it also releases runs whose blocks are all free and trims the heap, as
+ * rvmem_malloc_trim (docs/MALLOC.md, "Where freed memory goes when a thread ends"). O(cache size),
+ * or O(free small blocks) when it releases.
  */
 void rvmem_malloc_close_cache(void);
 

@@ -312,6 +312,10 @@ struct malloc_state {
     size_t small_bytes_out; /* bytes of small blocks outside the central lists (held or cached) */
     size_t large_bytes_out; /* usable bytes of TLSF blocks the program holds (large blocks, fallbacks) */
     size_t run_changes;     /* runs taken for a class or given back (page-level refills), ever */
+    /* The release at a cache's close (malloc_api.c): bytes free in the classes after the last one,
+       and the most small_bytes_out since (thread caches only). */
+    size_t free_small_after_release;
+    size_t out_small_peak_since_release;
     struct small_central centrals[MALLOC_SMALL_CLASSES];
     struct tlsf_state tlsf;
     void *(*map_pages)(size_t bytes); /* the binding's, for direct blocks (NULL: none) */
@@ -442,6 +446,8 @@ void small_flush_cache(struct malloc_cache *cache);
 void small_close_cache(struct malloc_cache *cache);
 size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);
+/* Bytes of free blocks in the classes' central states (loose, chained, uncarved): a relaxed sum, no lock. */
+size_t small_free_central_bytes(void);
 size_t small_run_bytes(unsigned class_index);
 bool small_block_is_start(uintptr_t block, unsigned class_index);
 

@@ -320,10 +320,21 @@ static void chain_loose(struct small_central *central, unsigned class_index)
     }
 }
 
-/* Counts a batch of blocks as taken out of the central state (statistics and peak). */
+/*
+ * Counts a batch of blocks as taken out of the central state (statistics and peak; with thread
+ * caches, also the most out since the last release at a cache's close, which malloc_api.c's
+ * release_due compares with what is out when a thread ends).
+ */
 static inline void note_taken(unsigned class_index, uint32_t count)
 {
-    __atomic_fetch_add(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
+    size_t bytes = count * small_class_bytes(class_index);
+    size_t out = __atomic_add_fetch(&malloc_state.small_bytes_out, bytes, __ATOMIC_RELAXED);
+#ifdef RVMEM_MALLOC_THREAD_CACHE
+    if (MALLOC_UNLIKELY(out > __atomic_load_n(&malloc_state.out_small_peak_since_release, __ATOMIC_RELAXED)))
+        arch_atomic_max_relaxed(&malloc_state.out_small_peak_since_release, out);
+#else
+    (void)out;
+#endif
     malloc_note_peak();
 }
 
@@ -694,6 +705,21 @@ size_t small_release_free_runs(void)
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         runs += release_class(class_index);
     return runs;
+}
+
+size_t small_free_central_bytes(void)
+{
+    size_t bytes = 0;
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
+        const struct small_central *central = &malloc_state.centrals[class_index];
+        size_t blocks = __atomic_load_n(&central->free_count, __ATOMIC_RELAXED) +
+                        __atomic_load_n(&central->chain_count, __ATOMIC_RELAXED) * small_cache_limit(class_index);
+        uintptr_t bump = __atomic_load_n(&central->bump, __ATOMIC_RELAXED);
+        uintptr_t bump_end = __atomic_load_n(&central->bump_end, __ATOMIC_RELAXED);
+        size_t block_bytes = small_class_bytes(class_index);
+        bytes += blocks * block_bytes + (bump < bump_end ? bump_end - bump : 0);
+    }
+    return bytes;
 }
 
 bool malloc_reclaim(void)
