@@ -116,6 +116,8 @@ struct malloc_stats {
     size_t direct_blocks;        /* blocks mapped beyond the heap by the binding (host only; in bytes_in_use) */
     size_t direct_bytes;         /* their bytes (whole pages) */
     size_t direct_resizes;       /* reallocs that resized a direct block by remapping, not copying (ever) */
+    size_t idle_class_releases;  /* classes found idle (every block free) whose runs went back to TLSF
+                                    before the heap grew (ever; docs/MALLOC.md) */
     struct malloc_class_stats {
         uint32_t block_bytes;  /* size of a block of this class */
         uint32_t in_use;       /* blocks the program holds */

@@ -417,6 +417,7 @@ void rvmem_malloc_lock_all(void)
 {
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_lock(&malloc_state.centrals[class_index].lock);
+    spin_lock(&malloc_state.pending.lock);
     spin_lock(&malloc_state.tlsf.lock);
     spin_lock(&malloc_state.direct.lock);
 }
@@ -425,6 +426,7 @@ void rvmem_malloc_unlock_all(void)
 {
     spin_unlock(&malloc_state.direct.lock);
     spin_unlock(&malloc_state.tlsf.lock);
+    spin_unlock(&malloc_state.pending.lock);
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_unlock(&malloc_state.centrals[class_index].lock);
 }

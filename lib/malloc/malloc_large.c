@@ -9,7 +9,11 @@
 
 void *large_alloc(size_t alignment, size_t size)
 {
-    void *block = tlsf_alloc_aligned(alignment, size);
+    void *block = tlsf_alloc_aligned(alignment, size, TLSF_GROW_UNLESS_IDLE);
+    for (unsigned round = 0; !block && small_idle_make_room(MALLOC_SMALL_CLASSES, size, round); round++)
+        block = tlsf_alloc_aligned(alignment, size, TLSF_NO_GROWTH); /* before growing: idle classes' runs */
+    if (!block)
+        block = tlsf_alloc_aligned(alignment, size, TLSF_GROW);
     if (block) {
         __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
         malloc_note_peak();

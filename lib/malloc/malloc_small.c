@@ -19,7 +19,8 @@
  * never touch another hart's lists.
  *
  * Runs whose blocks are all free go back to TLSF in small_release_free_runs() (rvmem_malloc_trim):
- * O(free blocks of the class), so never on a fast path.
+ * O(free blocks of the class), so never on a fast path. A class nobody uses any more gives all its
+ * runs back on its own, a few per call, without that walk (malloc_idle.c).
  *
  * Also here, the path every allocation ends in when its class (or TLSF) has nothing left:
  * malloc_alloc_slow reclaims cached blocks and free runs, retries, asks for a direct block
@@ -86,11 +87,6 @@ void malloc_classes_init(void)
     }
 }
 
-size_t small_run_bytes(unsigned class_index)
-{
-    return malloc_classes.run_bytes[class_index];
-}
-
 bool small_block_is_start(uintptr_t block, unsigned class_index)
 {
     struct small_run *run = small_run_of(block);
@@ -145,15 +141,6 @@ static inline void mark_map(struct small_run *run, size_t run_bytes, unsigned cl
     }
 }
 
-/* Clears the pages of a run in both page maps (the run goes back to TLSF). */
-static void clear_map(struct small_run *run, size_t run_bytes)
-{
-    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> PAGE_SHIFT;
-    size_t pages = run_bytes >> PAGE_SHIFT;
-    memset(&malloc_state.page_map[first_page], 0, pages);
-    memset(&malloc_state.run_page_index[first_page], 0, pages);
-}
-
 /*
  * Lays count blocks of bytes from first out as one magazine (count >= 1): linked in address
  * order, the last to end, each with its room (limit - the blocks from it to the end).
@@ -200,7 +187,9 @@ static inline __attribute__((always_inline)) void lay_out_run(uintptr_t first, s
 static inline __attribute__((always_inline)) bool new_run(struct small_central *central, unsigned class_index)
 {
     size_t run_bytes = small_run_bytes(class_index);
-    struct small_run *run = tlsf_alloc_run(run_bytes);
+    struct small_run *run = tlsf_alloc_run(run_bytes, TLSF_GROW_UNLESS_IDLE);
+    if (MALLOC_UNLIKELY(!run))
+        run = small_idle_run_instead_of_growth(class_index, run_bytes);
     if (!run)
         return false;
     size_t bytes = small_class_bytes(class_index);
@@ -328,12 +317,12 @@ static void chain_loose(struct small_central *central, unsigned class_index)
 static inline void note_taken(unsigned class_index, uint32_t count)
 {
     size_t bytes = count * small_class_bytes(class_index);
-    size_t out = __atomic_add_fetch(&malloc_state.small_bytes_out, bytes, __ATOMIC_RELAXED);
 #ifdef RVMEM_MALLOC_THREAD_CACHE
+    size_t out = __atomic_add_fetch(&malloc_state.small_bytes_out, bytes, __ATOMIC_RELAXED);
     if (MALLOC_UNLIKELY(out > __atomic_load_n(&malloc_state.out_small_peak_since_release, __ATOMIC_RELAXED)))
         arch_atomic_max_relaxed(&malloc_state.out_small_peak_since_release, out);
 #else
-    (void)out;
+    __atomic_fetch_add(&malloc_state.small_bytes_out, bytes, __ATOMIC_RELAXED);
 #endif
     malloc_note_peak();
 }
@@ -368,6 +357,7 @@ static inline void give_magazine(unsigned class_index, void *chain, uint32_t lim
     *chain_link(chain) = central->chains;
     central->chains = chain;
     central->chain_count++;
+    small_note_given(central, class_index, limit);
     spin_unlock(&central->lock);
     __atomic_fetch_sub(&malloc_state.small_bytes_out, limit * small_class_bytes(class_index), __ATOMIC_RELAXED);
 }
@@ -571,6 +561,7 @@ static void drain_loose(unsigned class_index, void *first, size_t count)
     central->free_list = first;
     central->free_count += count;
     chain_loose(central, class_index);
+    small_note_given(central, class_index, small_cache_limit(class_index));
     spin_unlock(&central->lock);
     __atomic_fetch_sub(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
 }
@@ -686,7 +677,7 @@ static size_t release_class(unsigned class_index)
         if (central->bump < central->bump_end && small_run_of(central->bump)->scratch_free == RUN_RELEASING)
             central->bump = central->bump_end = 0;
         for (struct small_run *run = released; run; run = run->next_run)
-            clear_map(run, small_run_bytes(class_index));
+            small_clear_map(run, small_run_bytes(class_index));
     }
     chain_loose(central, class_index);
     spin_unlock(&central->lock);
@@ -701,7 +692,8 @@ static size_t release_class(unsigned class_index)
 
 size_t small_release_free_runs(void)
 {
-    size_t runs = 0;
+    small_idle_forget_candidates(); /* what they could give back, this gives back */
+    size_t runs = small_release_pending_runs();
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         runs += release_class(class_index);
     return runs;
