@@ -43,7 +43,7 @@ Pattern = collections.namedtuple("Pattern", "name arguments runs pin clock limit
 PATTERNS = [
     Pattern("phases", [], 3, True, "seconds", None),
     Pattern("remote", [], 3, True, "free_seconds", None),
-    Pattern("threads", [], 1, False, None, None),
+    Pattern("threads", [], 3, False, "cpu_seconds", None),
     Pattern("thread_exit", ["--threads", "10000"], 1, False, None, None),
     Pattern("idle", [], 1, False, None, None),
     Pattern("regrow", [], 3, True, "seconds", None),

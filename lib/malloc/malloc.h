@@ -116,6 +116,8 @@ struct malloc_stats {
     size_t direct_blocks;        /* blocks mapped beyond the heap by the binding (host only; in bytes_in_use) */
     size_t direct_bytes;         /* their bytes (whole pages) */
     size_t direct_resizes;       /* reallocs that resized a direct block by remapping, not copying (ever) */
+    size_t idle_class_releases;  /* classes found idle (every block free) whose runs went back to TLSF
+                                    before the heap grew (ever; docs/MALLOC.md) */
     struct malloc_class_stats {
         uint32_t block_bytes;  /* size of a block of this class */
         uint32_t in_use;       /* blocks the program holds */
@@ -192,7 +194,11 @@ void rvmem_malloc_flush_cache(void);
  * puts the block straight back there (a lock each), so the cache never holds a block again. For
  * the end of a thread: the LD_PRELOAD binding calls it from its thread-exit hook, so blocks that
  * later destructors free (or take and free) are not lost with the thread. Idempotent; a closed
- * cache stays closed for the rest of the thread. O(cache size).
+ * cache stays closed for the rest of the thread. When the demand for class blocks has collapsed
+ * (what is out has fallen to an eighth of its most since the last such release, and the classes
+ * hold at least 1 MiB free), it also releases runs whose blocks are all free and trims the heap, as
+ * rvmem_malloc_trim (docs/MALLOC.md, "Where freed memory goes when a thread ends"). O(cache size),
+ * or O(free small blocks) when it releases.
  */
 void rvmem_malloc_close_cache(void);
 

@@ -325,11 +325,48 @@ void rvmem_malloc_flush_cache(void)
         small_flush_cache(malloc_cache_self());
 }
 
+/*
+ * A thread that ends may leave most of the heap free in the classes: its blocks, and the runs they
+ * came from, which only a walk of every free class block can tell are whole (release_class). So a
+ * closing cache releases (runs whose blocks are all free go to TLSF, then the heap is trimmed: the
+ * free top through more-core, and the pages inside free chunks where the binding can) when the
+ * demand for class blocks has collapsed: what is out (held or cached) has fallen to an eighth of
+ * the most that was out since the last release (malloc_small.c's note_taken keeps it), and the classes hold at least
+ * MALLOC_CLOSE_RELEASE_MIN_BYTES free. And, since a release walks every free class block, only when
+ * the bytes that came back since then are at least a quarter of what that release left free (the
+ * blocks it could not release, pinned by blocks still out): what came back pays for the walk.
+ * Threads that end while others still allocate, or with little to give back, do not walk.
+ */
+#define MALLOC_CLOSE_RELEASE_MIN_BYTES ((size_t)1 << 20)
+
+/* Whether a closing cache should release (above), from the free and out bytes now. */
+static bool release_due(size_t free_now, size_t out_now)
+{
+    size_t out_peak = __atomic_load_n(&malloc_state.out_small_peak_since_release, __ATOMIC_RELAXED);
+    size_t free_then = __atomic_load_n(&malloc_state.free_small_after_release, __ATOMIC_RELAXED);
+    return free_now >= MALLOC_CLOSE_RELEASE_MIN_BYTES && out_now <= out_peak / 8 && out_peak - out_now >= free_then / 4;
+}
+
+/* The release at a cache's close (above); the cache is already flushed. */
+static void release_after_close(void)
+{
+    size_t out_now = __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED);
+    if (!release_due(small_free_central_bytes(), out_now))
+        return;
+    small_release_free_runs();
+    tlsf_trim(0);
+    __atomic_store_n(&malloc_state.free_small_after_release, small_free_central_bytes(), __ATOMIC_RELAXED);
+    __atomic_store_n(&malloc_state.out_small_peak_since_release,
+                     __atomic_load_n(&malloc_state.small_bytes_out, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+}
+
 void rvmem_malloc_close_cache(void)
 {
     /* A cache in lean mode holds nothing and stays lean (its mallocs go to TLSF). */
-    if (malloc_state.ready && malloc_cache_self()->closed != MALLOC_CACHE_LEAN)
-        small_close_cache(malloc_cache_self());
+    if (!malloc_state.ready || malloc_cache_self()->closed == MALLOC_CACHE_LEAN)
+        return;
+    small_close_cache(malloc_cache_self());
+    release_after_close();
 }
 
 size_t rvmem_malloc_trim(void)
@@ -384,6 +421,7 @@ void rvmem_malloc_lock_all(void)
 {
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_lock(&malloc_state.centrals[class_index].lock);
+    spin_lock(&malloc_state.pending.lock);
     spin_lock(&malloc_state.tlsf.lock);
     spin_lock(&malloc_state.direct.lock);
 }
@@ -392,6 +430,7 @@ void rvmem_malloc_unlock_all(void)
 {
     spin_unlock(&malloc_state.direct.lock);
     spin_unlock(&malloc_state.tlsf.lock);
+    spin_unlock(&malloc_state.pending.lock);
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_unlock(&malloc_state.centrals[class_index].lock);
 }

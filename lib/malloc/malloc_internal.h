@@ -26,6 +26,7 @@
 #include "kernel/base/layout.h"
 #include "kernel/base/platform.h"
 #include "kernel/base/spinlock.h"
+#include "kernel/base/string.h"
 #include "lib/malloc/malloc.h"
 #include "malloc_step_table.h" /* generated: tools/malloc_step_table.py */
 
@@ -322,6 +323,19 @@ struct direct_registry {
     size_t bytes;              /* their mapped bytes */
 };
 
+/*
+ * Runs of idle classes on their way back to TLSF (malloc_idle.c): each list is one class's runs,
+ * linked through next_run, as they were when the class was detached.
+ */
+#define SMALL_PENDING_LISTS 8
+struct small_pending {
+    struct spinlock lock;
+    unsigned lists;
+    struct small_run *runs[SMALL_PENDING_LISTS];
+    size_t run_count; /* runs on the lists */
+    size_t bytes;     /* their bytes */
+};
+
 /* Everything, in one object so the fast paths reach it with one address. Fields used by the fast paths first. */
 struct malloc_state {
     uintptr_t heap_start;     /* page map index 0 */
@@ -345,6 +359,16 @@ struct malloc_state {
     void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes); /* NULL: direct blocks do not move */
     void (*release_pages)(void *start, size_t bytes);                      /* NULL: free pages inside the heap stay */
     struct direct_registry direct;
+    /* Off the fast paths' way, after everything they use: */
+    /* classes that may be idle (malloc_idle.c): 1; read a word at a time */
+    uint8_t idle_candidates[MALLOC_SMALL_CLASSES] __attribute__((aligned(sizeof(uintptr_t))));
+    size_t idle_detaches; /* idle classes detached, ever */
+    unsigned idle_cursor; /* where the next look at candidates starts */
+    struct small_pending pending;
+    /* The release at a cache's close (malloc_api.c): bytes free in the classes after the last one,
+       and the most small_bytes_out since (thread caches only). */
+    size_t free_small_after_release;
+    size_t out_small_peak_since_release;
 };
 
 extern struct malloc_state malloc_state;
@@ -468,7 +492,78 @@ void small_flush_cache(struct malloc_cache *cache);
 void small_close_cache(struct malloc_cache *cache);
 size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);
-size_t small_run_bytes(unsigned class_index);
+
+/*
+ * What is out of a class (blocks held by the program or cached by a hart): the blocks of its runs
+ * less those in its central state. Class lock held.
+ */
+static inline size_t small_out_blocks(const struct small_central *central, unsigned class_index)
+{
+    size_t central_blocks = central->free_count + central->chain_count * small_cache_limit(class_index) +
+                            (central->bump_end - central->bump) / small_class_bytes(class_index);
+    return central->carved_blocks - central_blocks;
+}
+
+/*
+ * After blocks came back to a class (class lock held): marks it a candidate for the idle check
+ * (malloc_idle.c) when at least half of its blocks are in full magazines on its central stack: a
+ * class mostly free. A multiply, a compare and a byte store on the path that gives a magazine back.
+ */
+static inline void small_note_given(const struct small_central *central, unsigned class_index, uint32_t limit)
+{
+    if (central->chain_count * limit * 2 >= central->carved_blocks)
+        __atomic_store_n(&malloc_state.idle_candidates[class_index], 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * A class's new run when TLSF could serve it only by growing the heap: idle classes' runs given
+ * back first (small_idle_make_room, a round at a time), the heap grown only when they do not
+ * make room. NULL when neither can. Class lock held.
+ */
+struct small_run *small_idle_run_instead_of_growth(unsigned class_index, size_t run_bytes);
+/*
+ * When TLSF could serve bytes only by growing the heap: round 0 detaches the candidate classes that
+ * are idle (all their blocks free, the out ones in the calling hart's cache); every round gives
+ * pending runs back to TLSF until they hold bytes (at most a few runs), so the caller can try again
+ * without growth. Returns whether it gave anything back (false after the last round: grow).
+ * refilling_class (MALLOC_SMALL_CLASSES: none) is never detached; the caller may hold its lock.
+ * O(classes) in round 0, then O(runs released).
+ */
+bool small_idle_make_room(unsigned refilling_class, size_t bytes, unsigned round);
+/* Whether idle classes may have memory to give back: pending runs, or a candidate marked. O(classes / 8). */
+static inline bool small_idle_may_help(void)
+{
+    if (__atomic_load_n(&malloc_state.pending.lists, __ATOMIC_RELAXED))
+        return true;
+    const uintptr_t *marks = (const uintptr_t *)(const void *)malloc_state.idle_candidates;
+    uintptr_t any = 0;
+    for (unsigned word = 0; word < MALLOC_SMALL_CLASSES / sizeof(uintptr_t); word++)
+        any |= __atomic_load_n(&marks[word], __ATOMIC_RELAXED);
+    return any != 0;
+}
+
+/* Clears every candidate mark (a trim has released what idle classes held). */
+void small_idle_forget_candidates(void);
+/* Gives every pending run back to TLSF (trim, reclaim); returns how many. */
+size_t small_release_pending_runs(void);
+/* Checks the pending runs (headers, page map); adds their pages to *map_pages_expected. 0 or negative. */
+int small_validate_pending(size_t *map_pages_expected);
+/* Bytes of free blocks in the classes' central states (loose, chained, uncarved): a relaxed sum, no lock. */
+size_t small_free_central_bytes(void);
+/* Bytes of a run of class class_index (pages, header included). */
+static inline size_t small_run_bytes(unsigned class_index)
+{
+    return malloc_classes.run_bytes[class_index];
+}
+
+/* Clears the pages of a run in both page maps (the run goes back to TLSF). */
+static inline void small_clear_map(struct small_run *run, size_t run_bytes)
+{
+    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> PAGE_SHIFT;
+    size_t pages = run_bytes >> PAGE_SHIFT;
+    memset(&malloc_state.page_map[first_page], 0, pages);
+    memset(&malloc_state.run_page_index[first_page], 0, pages);
+}
 bool small_block_is_start(uintptr_t block, unsigned class_index);
 
 /* The class of the run holding address, or -1 when address is not in a small run. */
@@ -548,8 +643,15 @@ static inline bool direct_remaps(void)
 }
 
 /* TLSF (malloc_tlsf.c). Sizes are payload bytes; returned pointers are payloads (16-aligned). */
-void *tlsf_alloc(size_t size);
-void *tlsf_alloc_aligned(size_t alignment, size_t size);
+/*
+ * Whether a request the heap cannot hold may grow it: always, never (from what the heap holds
+ * only: NULL when that cannot serve it), or unless idle classes may have memory to give back first
+ * (small_idle_may_help: then NULL, and the caller has them give it and tries again).
+ */
+enum tlsf_growth { TLSF_GROW, TLSF_NO_GROWTH, TLSF_GROW_UNLESS_IDLE };
+void *tlsf_alloc_aligned(size_t alignment, size_t size, enum tlsf_growth growth);
+/* tlsf_alloc_aligned at MALLOC_ALIGNMENT, where every payload is aligned: no placement to compute. */
+void *tlsf_alloc(size_t size, enum tlsf_growth growth);
 void tlsf_free(void *payload);
 size_t tlsf_usable_size(const void *payload);
 /* Where the payload of the chunk after payload's would be (it may be the region's end). */
@@ -562,7 +664,7 @@ void *tlsf_next_payload(const void *payload);
 bool tlsf_resize_in_place(void *payload, size_t size);
 bool tlsf_owns(uintptr_t address);
 bool tlsf_is_allocated_payload(uintptr_t payload);
-struct small_run *tlsf_alloc_run(size_t run_bytes);
+struct small_run *tlsf_alloc_run(size_t run_bytes, enum tlsf_growth growth);
 void tlsf_free_run(struct small_run *run);
 size_t tlsf_trim(size_t keep_bytes);
 /*

@@ -7,9 +7,19 @@
  */
 #include "lib/malloc/malloc_internal.h"
 
+/* A TLSF block of size at alignment: tlsf_alloc's shorter path at the default alignment. */
+static void *large_take(size_t alignment, size_t size, enum tlsf_growth growth)
+{
+    return alignment <= MALLOC_ALIGNMENT ? tlsf_alloc(size, growth) : tlsf_alloc_aligned(alignment, size, growth);
+}
+
 void *large_alloc(size_t alignment, size_t size)
 {
-    void *block = alignment <= MALLOC_ALIGNMENT ? tlsf_alloc(size) : tlsf_alloc_aligned(alignment, size);
+    void *block = large_take(alignment, size, TLSF_GROW_UNLESS_IDLE);
+    for (unsigned round = 0; !block && small_idle_make_room(MALLOC_SMALL_CLASSES, size, round); round++)
+        block = large_take(alignment, size, TLSF_NO_GROWTH); /* before growing: idle classes' runs */
+    if (!block)
+        block = large_take(alignment, size, TLSF_GROW);
     if (block) {
         __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
         malloc_note_peak();

@@ -22,7 +22,8 @@
  * never touch another hart's lists.
  *
  * Runs whose blocks are all free go back to TLSF in small_release_free_runs() (rvmem_malloc_trim):
- * O(free blocks of the class), so never on a fast path.
+ * O(free blocks of the class), so never on a fast path. A class nobody uses any more gives all its
+ * runs back on its own, a few per call, without that walk (malloc_idle.c).
  *
  * Also here, the path every allocation ends in when its class (or TLSF) has nothing left:
  * malloc_alloc_slow reclaims cached blocks and free runs, retries, asks for a direct block
@@ -89,11 +90,6 @@ void malloc_classes_init(void)
     }
 }
 
-size_t small_run_bytes(unsigned class_index)
-{
-    return malloc_classes.run_bytes[class_index];
-}
-
 bool small_block_is_start(uintptr_t block, unsigned class_index)
 {
     struct small_run *run = small_run_of(block);
@@ -153,15 +149,6 @@ static inline void mark_map(struct small_run *run, size_t run_bytes, unsigned cl
     mark_map_range(run, 0, run_bytes >> PAGE_SHIFT, class_index);
 }
 
-/* Clears the pages of a run in both page maps (the run goes back to TLSF). */
-static void clear_map(struct small_run *run, size_t run_bytes)
-{
-    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> PAGE_SHIFT;
-    size_t pages = run_bytes >> PAGE_SHIFT;
-    memset(&malloc_state.page_map[first_page], 0, pages);
-    memset(&malloc_state.run_page_index[first_page], 0, pages);
-}
-
 /*
  * Lays count blocks of bytes from first out as one magazine (count >= 1): linked in address
  * order, the last to end, each with its room (limit - the blocks from it to the end).
@@ -208,7 +195,9 @@ static inline __attribute__((always_inline)) void lay_out_run(uintptr_t first, s
 static inline __attribute__((always_inline)) bool new_run(struct small_central *central, unsigned class_index)
 {
     size_t run_bytes = small_run_bytes(class_index);
-    struct small_run *run = tlsf_alloc_run(run_bytes);
+    struct small_run *run = tlsf_alloc_run(run_bytes, TLSF_GROW_UNLESS_IDLE);
+    if (MALLOC_UNLIKELY(!run))
+        run = small_idle_run_instead_of_growth(class_index, run_bytes);
     if (!run)
         return false;
     size_t bytes = small_class_bytes(class_index);
@@ -368,10 +357,21 @@ static void chain_loose(struct small_central *central, unsigned class_index)
     }
 }
 
-/* Counts a batch of blocks as taken out of the central state (statistics and peak). */
+/*
+ * Counts a batch of blocks as taken out of the central state (statistics and peak; with thread
+ * caches, also the most out since the last release at a cache's close, which malloc_api.c's
+ * release_due compares with what is out when a thread ends).
+ */
 static inline void note_taken(unsigned class_index, uint32_t count)
 {
-    __atomic_fetch_add(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
+    size_t bytes = count * small_class_bytes(class_index);
+#ifdef RVMEM_MALLOC_THREAD_CACHE
+    size_t out = __atomic_add_fetch(&malloc_state.small_bytes_out, bytes, __ATOMIC_RELAXED);
+    if (MALLOC_UNLIKELY(out > __atomic_load_n(&malloc_state.out_small_peak_since_release, __ATOMIC_RELAXED)))
+        arch_atomic_max_relaxed(&malloc_state.out_small_peak_since_release, out);
+#else
+    __atomic_fetch_add(&malloc_state.small_bytes_out, bytes, __ATOMIC_RELAXED);
+#endif
     malloc_note_peak();
 }
 
@@ -405,6 +405,7 @@ static inline void give_magazine(unsigned class_index, void *chain, uint32_t lim
     *chain_link(chain) = central->chains;
     central->chains = chain;
     central->chain_count++;
+    small_note_given(central, class_index, limit);
     spin_unlock(&central->lock);
     __atomic_fetch_sub(&malloc_state.small_bytes_out, limit * small_class_bytes(class_index), __ATOMIC_RELAXED);
 }
@@ -621,6 +622,7 @@ static void drain_loose(unsigned class_index, void *first, size_t count)
     central->free_list = first;
     central->free_count += count;
     chain_loose(central, class_index);
+    small_note_given(central, class_index, small_cache_limit(class_index));
     spin_unlock(&central->lock);
     __atomic_fetch_sub(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
 }
@@ -754,7 +756,7 @@ static size_t release_class(unsigned class_index)
         if (central->bump < central->bump_end && newest->scratch_free == RUN_RELEASING)
             central->bump = central->bump_end = 0;
         for (struct small_run *run = released; run; run = run->next_run)
-            clear_map(run, small_run_bytes(class_index));
+            small_clear_map(run, small_run_bytes(class_index));
     }
     chain_loose(central, class_index);
     spin_unlock(&central->lock);
@@ -769,10 +771,26 @@ static size_t release_class(unsigned class_index)
 
 size_t small_release_free_runs(void)
 {
-    size_t runs = 0;
+    small_idle_forget_candidates(); /* what they could give back, this gives back */
+    size_t runs = small_release_pending_runs();
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         runs += release_class(class_index);
     return runs;
+}
+
+size_t small_free_central_bytes(void)
+{
+    size_t bytes = 0;
+    for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
+        const struct small_central *central = &malloc_state.centrals[class_index];
+        size_t blocks = __atomic_load_n(&central->free_count, __ATOMIC_RELAXED) +
+                        __atomic_load_n(&central->chain_count, __ATOMIC_RELAXED) * small_cache_limit(class_index);
+        uintptr_t bump = __atomic_load_n(&central->bump, __ATOMIC_RELAXED);
+        uintptr_t bump_end = __atomic_load_n(&central->bump_end, __ATOMIC_RELAXED);
+        size_t block_bytes = small_class_bytes(class_index);
+        bytes += blocks * block_bytes + (bump < bump_end ? bump_end - bump : 0);
+    }
+    return bytes;
 }
 
 bool malloc_reclaim(void)

@@ -67,6 +67,13 @@ void rvmem_malloc_stats(struct malloc_stats *out)
         out->bytes_free_small += free_central * bytes;
         small_in_use_bytes += in_use * bytes;
     }
+    /* Runs of idle classes on their way back to TLSF (malloc_idle.c): still runs, all free. */
+    struct small_pending *pending = &malloc_state.pending;
+    spin_lock(&pending->lock);
+    size_t pending_runs = pending->run_count;
+    out->small_runs += pending_runs;
+    out->bytes_free_small += pending->bytes;
+    spin_unlock(&pending->lock);
     struct tlsf_state *tlsf = &malloc_state.tlsf;
     spin_lock(&tlsf->lock);
     out->bytes_free_medium = tlsf->free_bytes;
@@ -75,7 +82,7 @@ void rvmem_malloc_stats(struct malloc_stats *out)
     out->heap_start = malloc_state.heap_start;
     out->heap_span_bytes = tlsf->region_count ? tlsf_break() - malloc_state.heap_start : 0;
     out->peak_heap_span_bytes = tlsf->peak_span_bytes;
-    size_t runs_blocks = 0;
+    size_t runs_blocks = pending_runs;
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         runs_blocks += out->classes[class_index].runs;
     spin_unlock(&tlsf->lock);
@@ -89,6 +96,7 @@ void rvmem_malloc_stats(struct malloc_stats *out)
         out->peak_bytes_in_use ? (size_t)((uint64_t)1000 * out->heap_span_bytes / out->peak_bytes_in_use) : 0;
     out->failed_requests = __atomic_load_n(&malloc_state.failed_requests, __ATOMIC_RELAXED);
     direct_stats(&out->direct_blocks, &out->direct_bytes, &out->direct_resizes);
+    out->idle_class_releases = __atomic_load_n(&malloc_state.idle_detaches, __ATOMIC_RELAXED);
 }
 
 size_t rvmem_malloc_run_changes(void)

@@ -475,19 +475,25 @@ __attribute__((noinline)) static struct tlsf_chunk *take_listed(size_t bytes, ui
     return place(chunk, bytes, alignment, header_offset);
 }
 
+/* Whether a request the heap cannot hold may grow it now (enum tlsf_growth). */
+static inline bool growth_allowed(enum tlsf_growth growth)
+{
+    return growth == TLSF_GROW || (growth == TLSF_GROW_UNLESS_IDLE && !small_idle_may_help());
+}
+
 /*
  * A used chunk of bytes placed so chunk + header_offset is aligned, or NULL. Lock held. The lists
  * first (good fit; skipped without a bit scan when every listed chunk is too small), then the
  * top's front, then growth. O(1) plus a more-core call when growing.
  */
-static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t header_offset, enum tlsf_growth growth)
 {
     struct tlsf_chunk *chunk = NULL;
     if (!lists_too_small(bytes))
         chunk = take_listed(bytes, alignment, header_offset);
     if (!chunk)
         chunk = take_from_top(bytes, alignment, header_offset);
-    if (MALLOC_UNLIKELY(!chunk))
+    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth))
         chunk = take_grown(bytes, alignment, header_offset);
     return chunk;
 }
@@ -527,7 +533,7 @@ static struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk, size_t byt
 }
 
 /* tlsf_alloc_aligned for MALLOC_ALIGNMENT, where every chunk's payload is aligned: no placement to compute. */
-void *tlsf_alloc(size_t size)
+void *tlsf_alloc(size_t size, enum tlsf_growth growth)
 {
     size_t bytes = chunk_bytes_for(size);
     if (!bytes)
@@ -545,7 +551,7 @@ void *tlsf_alloc(size_t size)
     }
     if (!chunk)
         chunk = take_from_top(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
-    if (MALLOC_UNLIKELY(!chunk))
+    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth))
         chunk = take_grown(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
     spin_unlock(&T->lock);
     if (!chunk)
@@ -554,7 +560,7 @@ void *tlsf_alloc(size_t size)
     return chunk_payload(chunk);
 }
 
-void *tlsf_alloc_aligned(size_t alignment, size_t size)
+void *tlsf_alloc_aligned(size_t alignment, size_t size, enum tlsf_growth growth)
 {
     size_t bytes = chunk_bytes_for(size);
     if (!bytes || alignment > TLSF_MAX_REQUEST)
@@ -562,7 +568,7 @@ void *tlsf_alloc_aligned(size_t alignment, size_t size)
     if (alignment < MALLOC_ALIGNMENT)
         alignment = MALLOC_ALIGNMENT;
     spin_lock(&T->lock);
-    struct tlsf_chunk *chunk = take(bytes, alignment, CHUNK_HEADER_BYTES);
+    struct tlsf_chunk *chunk = take(bytes, alignment, CHUNK_HEADER_BYTES, growth);
     spin_unlock(&T->lock);
     if (!chunk)
         return NULL;
@@ -820,12 +826,12 @@ static inline struct tlsf_chunk *take_run_from_top(size_t run_bytes)
     return cut_top(top, run_bytes, 0, (uintptr_t)top + top_bytes); /* the top's previous is used */
 }
 
-struct small_run *tlsf_alloc_run(size_t run_bytes)
+struct small_run *tlsf_alloc_run(size_t run_bytes, enum tlsf_growth growth)
 {
     spin_lock(&T->lock);
     struct tlsf_chunk *chunk = take_run_from_top(run_bytes);
     if (!chunk)
-        chunk = take(run_bytes, PAGE_SIZE, 0);
+        chunk = take(run_bytes, PAGE_SIZE, 0, growth);
     if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
                   (uintptr_t)chunk < malloc_state.heap_start)) {
         /* Beyond what the page map covers: not usable as a run. */
@@ -844,7 +850,11 @@ void tlsf_free_run(struct small_run *run)
     spin_lock(&T->lock);
     T->run_bytes -= chunk_bytes(chunk);
     tlsf_poison(chunk_payload(chunk), chunk_bytes(chunk) - CHUNK_HEADER_BYTES);
-    free_chunk_locked(chunk);
+    /* No automatic trim: a run goes back so other classes and large blocks reuse its memory (a
+     * trim now would have the next run grow the heap again); rvmem_malloc_trim gives it back. */
+    T->used_blocks--;
+    T->used_bytes -= chunk_bytes(chunk);
+    release_chunk(chunk);
     spin_unlock(&T->lock);
 }
 

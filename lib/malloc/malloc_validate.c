@@ -206,6 +206,8 @@ int rvmem_malloc_validate(void)
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES && !result; class_index++)
         result = validate_class(class_index, &map_pages_expected, caller);
     if (!result)
+        result = small_validate_pending(&map_pages_expected);
+    if (!result)
         result = validate_map(map_pages_expected);
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_unlock(&malloc_state.centrals[class_index].lock);

@@ -309,6 +309,75 @@ static void test_trim_releases_inner_pages(void)
     CHECK(rvmem_malloc_validate() == 0);
 }
 
+/*
+ * Threads that each take and give back 8 MiB of blocks of several classes, then end: the last of
+ * them to end finds the demand for class blocks gone and releases the runs they left free and the
+ * heap's free pages, so the classes hold little and resident memory comes back down (without the
+ * release at a cache's close, all of it stays in the classes until somebody calls a trim).
+ */
+#define CHURN_THREADS 8u
+#define CHURN_BYTES ((size_t)8 << 20)
+
+static void *churning_thread(void *unused)
+{
+    (void)unused;
+    static const size_t sizes[] = {48, 256, 1000, 4096, 20000};
+    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t count = CHURN_BYTES / 5 / sizes[s];
+        void **blocks = rvmem_malloc(count * sizeof(void *));
+        CHECK(blocks != NULL);
+        if (!blocks)
+            return NULL;
+        for (size_t i = 0; i < count; i++) {
+            blocks[i] = rvmem_malloc(sizes[s]);
+            CHECK(blocks[i] != NULL);
+            if (blocks[i])
+                memset(blocks[i], 0x3c, sizes[s]);
+        }
+        for (size_t i = 0; i < count; i++)
+            rvmem_free(blocks[i]);
+        rvmem_free(blocks);
+    }
+    return NULL;
+}
+
+/* Checks that the classes hold little free and resident memory is back within 4 MiB of before. */
+static void check_given_back(size_t resident_before, const char *how)
+{
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    size_t resident_after = resident_bytes();
+    static char why[160];
+    if (stats.bytes_free_small > ((size_t)1 << 20) && !failure) {
+        snprintf(why, sizeof why, "the classes hold %zu bytes free after the threads ended (%s)",
+                 stats.bytes_free_small, how);
+        failure = why;
+    }
+    if (resident_after > resident_before + ((size_t)4 << 20) && !failure) {
+        snprintf(why, sizeof why, "resident %zu bytes before the threads, %zu after (%s)", resident_before,
+                 resident_after, how);
+        failure = why;
+    }
+}
+
+static void test_threads_that_end_give_memory_back(void)
+{
+    rvmem_malloc_trim();
+    size_t resident_before = resident_bytes();
+    pthread_t threads[CHURN_THREADS];
+    for (unsigned i = 0; i < CHURN_THREADS; i++)
+        CHECK(pthread_create(&threads[i], NULL, churning_thread, NULL) == 0);
+    for (unsigned i = 0; i < CHURN_THREADS; i++)
+        pthread_join(threads[i], NULL);
+    check_given_back(resident_before, "together");
+    for (unsigned i = 0; i < 3; i++) {
+        CHECK(pthread_create(&threads[0], NULL, churning_thread, NULL) == 0);
+        pthread_join(threads[0], NULL);
+        check_given_back(resident_before, "one after another");
+    }
+    CHECK(rvmem_malloc_validate() == 0);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -318,6 +387,7 @@ static const struct {
     {"binding.address_limit", test_address_limit},
     {"binding.realloc_grows_by_remapping", test_realloc_grows_by_remapping},
     {"binding.trim_releases_inner_pages", test_trim_releases_inner_pages},
+    {"binding.threads_that_end_give_memory_back", test_threads_that_end_give_memory_back},
 };
 
 /* Whether name matches one of the comma-separated globs in filter (a glob without a dot matches the suite). */

@@ -333,6 +333,7 @@ static int pattern_threads(void)
 {
     static struct churn_thread threads[THREADS_AT_ONCE];
     uint64_t before = resident_at_start(), mallocs = 0;
+    double cpu_start = cpu_seconds(), start = now_seconds();
     for (unsigned round = 0; round < scale.rounds; round++) {
         if (!start_churn(threads, NULL))
             return failed("threads", "pthread_create", -1);
@@ -340,9 +341,11 @@ static int pattern_threads(void)
         if (error)
             return failed("threads", "the workload", error);
     }
+    double cpu = cpu_seconds() - cpu_start, elapsed = now_seconds() - start;
     print_head("threads");
-    printf(" threads %u mallocs %llu destructor_frees %lu resident_after_exit %llu peak_resident_growth %llu\n",
-           scale.rounds * THREADS_AT_ONCE, (unsigned long long)mallocs, destructor_frees,
+    printf(" threads %u mallocs %llu destructor_frees %lu seconds %.4f cpu_seconds %.4f resident_after_exit %llu "
+           "peak_resident_growth %llu\n",
+           scale.rounds * THREADS_AT_ONCE, (unsigned long long)mallocs, destructor_frees, elapsed, cpu,
            (unsigned long long)growth(status_bytes("VmRSS"), before),
            (unsigned long long)growth(status_bytes("VmHWM"), before));
     return 0;

@@ -1,6 +1,9 @@
 /*
  * tests/lib/malloc_smp.c - malloc on every hart at once: per-hart shadow stress plus blocks handed
- * from hart to hart and freed there (cross-hart frees), then everything given back.
+ * from hart to hart and freed there (cross-hart frees), with each hart now and then trimming (its
+ * cache flushed, the runs whose blocks are all free given back to TLSF and reused by other classes
+ * and large blocks, the heap's top given back) while the others allocate and free into the same
+ * classes; then everything given back.
  */
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc.h"
@@ -15,6 +18,8 @@
 #else
 #define OPERATIONS_PER_HART 8000
 #endif
+/* Each hart trims once every this many operations, the harts at different steps. */
+#define TRIM_EVERY 500
 
 struct handoff {
     uint8_t *block; /* a block another hart filled: byte i is (seed + i) with seed in byte 0 */
@@ -99,6 +104,8 @@ static void stress_on_this_hart(struct smp_slot (*slots)[SLOTS_PER_HART], unsign
             }
         }
         receive(hart);
+        if (step % TRIM_EVERY == (hart * TRIM_EVERY / 8) % TRIM_EVERY)
+            rvmem_malloc_trim(); /* runs emptied and given back while the other harts use their classes */
 #ifdef RVMEM_CHECKED
         KASSERT_EQ(rvmem_malloc_validate(), 0);
 #endif
