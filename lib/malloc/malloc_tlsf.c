@@ -17,7 +17,7 @@
  * no listed chunk fits is cut off the top's front (a pointer bump: no bit scan, no list operation
  * unless an alignment leaves a front piece, which goes onto its list); a chunk freed next to the
  * top merges into it. Only when the top is too small does the heap grow, extending the top,
- * through more-core by at least a pad (grow_pad: span / 16 within 64 KiB .. 1 MiB); the top goes
+ * through more-core by at least a pad (grow_pad: span / 16 within 64 KiB .. 2 MiB); the top goes
  * back through more-core: automatically past 2 x pad + a page (plus what note_growth learned from
  * trims the heap grew back after), keeping pad, and entirely in tlsf_trim(0). When somebody else
  * moved the break, growth opens a new region and the old top becomes an ordinary listed chunk.
@@ -38,7 +38,7 @@
  * growth adds pad, so a malloc/free pair at the top of up to 2 x pad grows once and never trims.
  */
 #define TLSF_GROW_PAD_MIN_BYTES ((size_t)64 << 10)
-#define TLSF_GROW_PAD_MAX_BYTES ((size_t)1 << 20)
+#define TLSF_GROW_PAD_MAX_BYTES ((size_t)2 << 20)
 #define TLSF_TRIM_MIN_BYTES (2 * TLSF_GROW_PAD_MIN_BYTES + PAGE_SIZE) /* the lowest threshold */
 #define TLSF_TRIM_EXTRA_MAX_BYTES ((size_t)32 << 20) /* the most the threshold learns to add (note_growth) */
 
@@ -375,7 +375,7 @@ static void add_memory(uintptr_t previous, size_t increment)
         T->peak_span_bytes = span;
 }
 
-/* The least a growth asks for and what a trim keeps: span / 16 clamped to [64 KiB, 1 MiB], whole pages. */
+/* The least a growth asks for and what a trim keeps: span / 16 clamped to [64 KiB, 2 MiB], whole pages. */
 static size_t grow_pad(void)
 {
     size_t pad = (tlsf_break() - malloc_state.heap_start) / 16;

@@ -491,8 +491,8 @@ static size_t documented_pad(size_t span_bytes)
     size_t pad = span_bytes / 16;
     if (pad < ((size_t)64 << 10))
         pad = (size_t)64 << 10;
-    if (pad > ((size_t)1 << 20))
-        pad = (size_t)1 << 20;
+    if (pad > ((size_t)2 << 20))
+        pad = (size_t)2 << 20;
     return (pad + 4095) & ~(size_t)4095;
 }
 
