@@ -494,14 +494,25 @@ size_t small_cache_length(const struct malloc_cache_class *entry);
 size_t small_release_free_runs(void);
 
 /*
+ * Free blocks in a class's central state: loose, in full magazines, and not carved yet. Exact with
+ * the class lock held; without it (relaxed loads) an estimate, for heuristics and statistics.
+ */
+static inline size_t small_central_free_blocks(const struct small_central *central, unsigned class_index)
+{
+    uintptr_t bump = __atomic_load_n(&central->bump, __ATOMIC_RELAXED);
+    uintptr_t bump_end = __atomic_load_n(&central->bump_end, __ATOMIC_RELAXED);
+    return __atomic_load_n(&central->free_count, __ATOMIC_RELAXED) +
+           __atomic_load_n(&central->chain_count, __ATOMIC_RELAXED) * small_cache_limit(class_index) +
+           (bump < bump_end ? (bump_end - bump) / small_class_bytes(class_index) : 0);
+}
+
+/*
  * What is out of a class (blocks held by the program or cached by a hart): the blocks of its runs
  * less those in its central state. Class lock held.
  */
 static inline size_t small_out_blocks(const struct small_central *central, unsigned class_index)
 {
-    size_t central_blocks = central->free_count + central->chain_count * small_cache_limit(class_index) +
-                            (central->bump_end - central->bump) / small_class_bytes(class_index);
-    return central->carved_blocks - central_blocks;
+    return central->carved_blocks - small_central_free_blocks(central, class_index);
 }
 
 /*

@@ -782,13 +782,8 @@ size_t small_free_central_bytes(void)
 {
     size_t bytes = 0;
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++) {
-        const struct small_central *central = &malloc_state.centrals[class_index];
-        size_t blocks = __atomic_load_n(&central->free_count, __ATOMIC_RELAXED) +
-                        __atomic_load_n(&central->chain_count, __ATOMIC_RELAXED) * small_cache_limit(class_index);
-        uintptr_t bump = __atomic_load_n(&central->bump, __ATOMIC_RELAXED);
-        uintptr_t bump_end = __atomic_load_n(&central->bump_end, __ATOMIC_RELAXED);
-        size_t block_bytes = small_class_bytes(class_index);
-        bytes += blocks * block_bytes + (bump < bump_end ? bump_end - bump : 0);
+        bytes += small_central_free_blocks(&malloc_state.centrals[class_index], class_index) *
+                 small_class_bytes(class_index);
     }
     return bytes;
 }

@@ -52,8 +52,7 @@ void rvmem_malloc_stats(struct malloc_stats *out)
         size_t bytes = small_class_bytes(class_index);
         spin_lock(&central->lock);
         size_t carved = central->carved_blocks;
-        size_t free_central = central->free_count + central->chain_count * small_cache_limit(class_index) +
-                              (central->bump_end - central->bump) / bytes;
+        size_t free_central = small_central_free_blocks(central, class_index);
         class_stats->runs = (uint32_t)central->run_count;
         spin_unlock(&central->lock);
         size_t cached = cached_blocks(class_index);
