@@ -143,6 +143,11 @@ static inline void mark_map_range(struct small_run *run, size_t from, size_t to,
     }
 }
 
+void small_mark_run_pages(struct small_run *run, size_t from, size_t to)
+{
+    mark_map_range(run, from, to, run->class_index);
+}
+
 /* Marks every page of a run in both page maps. */
 static inline void mark_map(struct small_run *run, size_t run_bytes, unsigned class_index)
 {
@@ -195,6 +200,8 @@ static inline __attribute__((always_inline)) void lay_out_run(uintptr_t first, s
 static inline __attribute__((always_inline)) bool new_run(struct small_central *central, unsigned class_index)
 {
     size_t run_bytes = small_run_bytes(class_index);
+    if (MALLOC_UNLIKELY(small_scan_active()))
+        small_scan_step(); /* a class under scan gives its runs back at the pace new ones are taken */
     struct small_run *run = tlsf_alloc_run(run_bytes, TLSF_GROW_UNLESS_IDLE);
     if (MALLOC_UNLIKELY(!run))
         run = small_idle_run_instead_of_growth(class_index, run_bytes);
@@ -340,7 +347,7 @@ __attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct s
  * more, the first limit of them become a chain (a full magazine: rooms written, ending at the
  * class's list end). Class lock held; O(loose blocks), so only on the flush and reclaim paths.
  */
-static void chain_loose(struct small_central *central, unsigned class_index)
+void small_chain_loose(struct small_central *central, unsigned class_index)
 {
     uint32_t limit = small_cache_limit(class_index);
     while (central->free_count >= limit) {
@@ -621,7 +628,7 @@ static void drain_loose(unsigned class_index, void *first, size_t count)
     *(void **)last = central->free_list;
     central->free_list = first;
     central->free_count += count;
-    chain_loose(central, class_index);
+    small_chain_loose(central, class_index);
     small_note_given(central, class_index, small_cache_limit(class_index));
     spin_unlock(&central->lock);
     __atomic_fetch_sub(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
@@ -706,6 +713,10 @@ static size_t release_class(unsigned class_index)
     struct small_run *released = NULL;
     size_t count = 0;
     spin_lock(&central->lock);
+    if (small_scan_has_class(class_index)) { /* its runs are the scan's (small_scan_complete ran first) */
+        spin_unlock(&central->lock);
+        return 0;
+    }
     /* Whole magazines become loose blocks first (each chain: exactly limit blocks). */
     size_t limit = small_cache_limit(class_index);
     while (central->chains) {
@@ -758,7 +769,7 @@ static size_t release_class(unsigned class_index)
         for (struct small_run *run = released; run; run = run->next_run)
             small_clear_map(run, small_run_bytes(class_index));
     }
-    chain_loose(central, class_index);
+    small_chain_loose(central, class_index);
     spin_unlock(&central->lock);
     while (released) {
         struct small_run *next = released->next_run;
@@ -772,6 +783,7 @@ static size_t release_class(unsigned class_index)
 size_t small_release_free_runs(void)
 {
     small_idle_forget_candidates(); /* what they could give back, this gives back */
+    small_scan_complete();
     size_t runs = small_release_pending_runs();
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         runs += release_class(class_index);
