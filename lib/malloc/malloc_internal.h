@@ -593,8 +593,12 @@ static inline bool small_scan_has_class(unsigned class_index)
  * Safe with any class lock held (the locks it needs are only tried).
  */
 void small_scan_step(void);
-/* Takes every step left of the scan under way (trim, reclaim). No class lock held. O(its blocks). */
-void small_scan_complete(void);
+/*
+ * Takes every step left of the scan under way (trim, reclaim). No class lock held. O(its blocks).
+ * False when it could not hand the scan back because the pending lists are full: give pending
+ * runs back (small_release_pending_runs) and call it again.
+ */
+bool small_scan_complete(void);
 /* The scan's runs and free bytes (0 and 0 when none), for the statistics. */
 void small_scan_stats(size_t *runs, size_t *free_bytes);
 /*
@@ -603,13 +607,6 @@ void small_scan_stats(size_t *runs, size_t *free_bytes);
  * for the scan's runs). Every class lock held. 0 or negative.
  */
 int small_validate_scan(size_t *map_pages_expected, size_t *carry, unsigned *class_index);
-/*
- * Keeps the class's loose list shorter than a magazine: while it holds a limit of blocks or
- * more, the first limit of them become a chain. Class lock held; O(loose blocks).
- */
-void small_chain_loose(struct small_central *central, unsigned class_index);
-/* Marks pages from..to - 1 of run (counted from its first page) with its class in both page maps. O(pages). */
-void small_mark_run_pages(struct small_run *run, size_t from, size_t to);
 
 /*
  * A class's new run when TLSF could serve it only by growing the heap: idle classes' runs given
@@ -661,6 +658,74 @@ static inline void small_clear_map(struct small_run *run, size_t run_bytes)
     memset(&malloc_state.run_page_index[first_page], 0, pages);
 }
 bool small_block_is_start(uintptr_t block, unsigned class_index);
+
+/*
+ * Page-map marks for many pages (runs of up to 255 pages) a word at a time (malloc_map.c): pages
+ * from..to - 1 after class_of_page and pages_back, mark and how far each is from the first.
+ */
+void small_mark_map_words(uint8_t *class_of_page, uint8_t *pages_back, size_t from, size_t to, uint8_t mark);
+
+/*
+ * Marks pages from..to - 1 of a run (counted from its first page) in both page maps: class + 1,
+ * and how far each is from the first. O(pages), a word at a time for many pages.
+ */
+static inline void small_mark_map_range(struct small_run *run, size_t from, size_t to, unsigned class_index)
+{
+    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> PAGE_SHIFT;
+    uint8_t *class_of_page = malloc_state.page_map + first_page;
+    uint8_t *pages_back = malloc_state.run_page_index + first_page;
+    if (to - from >= 4 * sizeof(uintptr_t)) {
+        small_mark_map_words(class_of_page, pages_back, from, to, (uint8_t)(class_index + 1));
+        return;
+    }
+    for (size_t i = from; i < to; i++) { /* the runs below 1 KiB (1 or 2 pages) and a few above */
+        class_of_page[i] = (uint8_t)(class_index + 1);
+        pages_back[i] = (uint8_t)i;
+    }
+}
+
+/* The second word of a chain's first block links the central stack of chains. */
+static inline void **small_chain_link(void *chain)
+{
+    return &((void **)chain)[1];
+}
+
+/*
+ * Makes the loose list first (count blocks, count <= limit) a magazine: each block's room, and
+ * the class's list end after the last. Returns its first block. O(count).
+ */
+static inline struct magazine_block *small_magazine_of_loose(void *first, uint32_t count, unsigned class_index)
+{
+    uint32_t limit = small_cache_limit(class_index);
+    struct magazine_block *block = first;
+    for (uint32_t room = limit - count; room < limit - 1; room++, block = block->next)
+        block->room = room;
+    block->room = limit - 1;
+    block->next = &malloc_list_ends[class_index + 1];
+    return first;
+}
+
+/*
+ * Keeps the class's loose list shorter than a magazine: while it holds a limit of blocks or
+ * more, the first limit of them become a chain (a full magazine: rooms written, ending at the
+ * class's list end). Class lock held; O(loose blocks), so only on the flush and reclaim paths.
+ */
+static inline void small_chain_loose(struct small_central *central, unsigned class_index)
+{
+    uint32_t limit = small_cache_limit(class_index);
+    while (central->free_count >= limit) {
+        void *chain = central->free_list;
+        struct magazine_block *last = chain;
+        for (uint32_t i = 1; i < limit; i++)
+            last = last->next;
+        central->free_list = last->next;
+        central->free_count -= limit;
+        small_magazine_of_loose(chain, limit, class_index);
+        *small_chain_link(chain) = central->chains;
+        central->chains = chain;
+        central->chain_count++;
+    }
+}
 
 /* The class of the run holding address, or -1 when address is not in a small run. */
 static inline int small_class_at(uintptr_t address)

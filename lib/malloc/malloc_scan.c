@@ -68,7 +68,7 @@ static struct magazine_block *walk_next(struct small_scan *S, uint32_t limit)
         S->walk_left--;
     } else if (S->walk_chain) {
         block = S->walk_chain;
-        S->walk_chain = ((void **)block)[1]; /* a chain's first block: the link to the next chain */
+        S->walk_chain = *small_chain_link(block);
         S->walk_left = limit - 1;
     } else if (S->walk_loose) {
         block = S->walk_loose;
@@ -96,7 +96,7 @@ static void keep_block(struct small_scan *S, struct magazine_block *block, uint3
     block->room = limit - S->forming_count;
     if (S->forming_count == limit) {
         S->forming_bottom->next = &malloc_list_ends[S->class_index + 1];
-        ((void **)block)[1] = S->kept_chains; /* its room is 0: a full magazine's top, now a chain */
+        *small_chain_link(block) = S->kept_chains; /* its room was 0: a full magazine's top, now a chain */
         if (!S->kept_chains)
             S->kept_chains_bottom = block;
         S->kept_chains = block;
@@ -131,7 +131,7 @@ bool small_scan_start(struct malloc_cache *cache, unsigned class_index, uint32_t
     if (entry->limit) {
         void **spare = &cache->spares[class_index + 1];
         if (*spare) {
-            ((void **)*spare)[1] = S->chains;
+            *small_chain_link(*spare) = S->chains;
             S->chains = *spare;
             *spare = NULL;
         }
@@ -209,7 +209,7 @@ static bool finish(struct small_scan *S)
     }
     central->carved_blocks += S->returned; /* the carry was already counted: now the kept runs' */
     if (S->kept_chains) {
-        ((void **)S->kept_chains_bottom)[1] = central->chains;
+        *small_chain_link(S->kept_chains_bottom) = central->chains;
         central->chains = S->kept_chains;
         central->chain_count += S->kept_chain_count;
     }
@@ -234,7 +234,7 @@ static size_t keep_tail(struct small_scan *S, uint32_t limit)
     unsigned class_index = S->class_index;
     size_t bytes = small_class_bytes(class_index);
     if (!S->tail_laid_out)
-        small_mark_run_pages(S->tail_run, 0, small_run_bytes(class_index) >> PAGE_SHIFT);
+        small_mark_map_range(S->tail_run, 0, small_run_bytes(class_index) >> PAGE_SHIFT, class_index);
     size_t blocks = 0;
     for (uintptr_t block = S->tail; block < S->tail_end; block += bytes, blocks++)
         keep_block(S, (struct magazine_block *)block, limit);
@@ -322,16 +322,19 @@ void small_scan_step(void)
     spin_unlock(&S->lock);
 }
 
-void small_scan_complete(void)
+bool small_scan_complete(void)
 {
     struct small_scan *S = &malloc_state.scan;
     while (__atomic_load_n(&S->phase, __ATOMIC_ACQUIRE) != SMALL_SCAN_IDLE) {
         spin_lock(&S->lock);
         advance(S, SIZE_MAX);
+        bool pending_full = S->phase == SMALL_SCAN_FINISH && S->released &&
+                            __atomic_load_n(&malloc_state.pending.lists, __ATOMIC_RELAXED) == SMALL_PENDING_LISTS;
         spin_unlock(&S->lock);
-        if (__atomic_load_n(&S->phase, __ATOMIC_ACQUIRE) != SMALL_SCAN_IDLE)
-            small_release_pending_runs(); /* the pending lists were full, or the class was busy */
+        if (pending_full)
+            return false;
     }
+    return true;
 }
 
 void small_scan_stats(size_t *runs, size_t *free_bytes)
