@@ -23,9 +23,12 @@
  *           theirs; the released runs go onto the pending lists (malloc_idle.c), which give them
  *           back to TLSF where the heap would otherwise grow.
  *
- * Steps are taken where memory is wanted: by small_idle_make_room (a request that would grow the
- * heap) and by every class's new run while a scan is under way, so the runs come back at the
- * pace they are asked for; a trim (small_scan_complete) takes every step left. One scan at a time.
+ * Steps are taken where memory is wanted: by small_idle_make_room, before a request grows the
+ * heap. While a scan is under way the heap grows by what a request lacks, without the pad
+ * (malloc_tlsf.c's grow), so every new run or large block past the free memory takes a step:
+ * the runs come back at the pace the heap would otherwise grow, and the fast paths and the
+ * refills that TLSF serves without growing pay nothing. A trim (small_scan_complete) takes every
+ * step left. One scan at a time.
  *
  * Why it is safe: the scan owns the blocks it took (free, and in no list anybody else reads); a
  * run is released only when all its blocks are among them, so no block of it is out, cached or

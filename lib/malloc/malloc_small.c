@@ -153,8 +153,6 @@ static inline __attribute__((always_inline)) void lay_out_run(uintptr_t first, s
 static inline __attribute__((always_inline)) bool new_run(struct small_central *central, unsigned class_index)
 {
     size_t run_bytes = small_run_bytes(class_index);
-    if (MALLOC_UNLIKELY(small_scan_active()))
-        small_scan_step(); /* a class under scan gives its runs back at the pace new ones are taken */
     struct small_run *run = tlsf_alloc_run(run_bytes, TLSF_GROW_UNLESS_IDLE);
     if (MALLOC_UNLIKELY(!run))
         run = small_idle_run_instead_of_growth(class_index, run_bytes);
