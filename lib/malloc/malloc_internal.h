@@ -634,7 +634,8 @@ void direct_stats(size_t *blocks, size_t *bytes, size_t *resizes);
 /*
  * A large block that grows past MALLOC_REMAP_MIN_BYTES and cannot grow in place becomes a direct
  * block once (one copy), where the binding can move pages instead of copying them (remap_pages);
- * below that, or without remap_pages, realloc moves it within the heap as before. A direct block
+ * below that, or without remap_pages, realloc moves it within the heap as before. The heap block
+ * it leaves gives its whole pages back (release_pages) before it is freed. A direct block
  * realloc'd to MALLOC_REMAP_MIN_BYTES or more is resized by remapping; below, it moves into the
  * heap. glibc's default mmap threshold is the same 128 KiB.
  */

@@ -358,6 +358,50 @@ static void test_trim_releases_inner_pages(void)
 }
 
 /*
+ * A large heap block that realloc moves out into a direct block (the block after it stays, so it
+ * cannot grow in place) gives its pages back on the way: resident memory holds the copy, not the
+ * copy and the old block's 8 MiB, which the heap kept before (until a trim).
+ */
+#define MOVED_BYTES ((size_t)8 << 20)
+
+static void test_moved_block_gives_pages_back(void)
+{
+    unsigned char *buffer = rvmem_malloc(MOVED_BYTES);
+    unsigned char *blocker = rvmem_malloc(MOVED_BYTES / 8); /* a TLSF block too: carved right after it */
+    CHECK(buffer != NULL && blocker != NULL);
+    if (!buffer || !blocker)
+        return;
+    memset(buffer, 0x6b, MOVED_BYTES);
+    memset(blocker, 0x6b, MOVED_BYTES / 8);
+    struct malloc_stats before, stats;
+    rvmem_malloc_stats(&before);
+    size_t resident_before = resident_bytes();
+    unsigned char *moved = rvmem_realloc(buffer, MOVED_BYTES + REGROW_STEP_BYTES);
+    size_t resident_after = resident_bytes();
+    rvmem_malloc_stats(&stats);
+    CHECK(moved != NULL);
+    if (!moved) {
+        rvmem_free(buffer);
+        rvmem_free(blocker);
+        return;
+    }
+    CHECK(stats.direct_blocks == before.direct_blocks + 1); /* it left the heap */
+    CHECK(moved[0] == 0x6b && moved[MOVED_BYTES - 1] == 0x6b);
+    /* The copy made the new block's 8 MiB resident; the old one's went back. */
+    CHECK(resident_after < resident_before + MOVED_BYTES / 2);
+    rvmem_free(moved);
+    CHECK(blocker[0] == 0x6b && blocker[MOVED_BYTES / 8 - 1] == 0x6b);
+    unsigned char *again = rvmem_malloc(MOVED_BYTES); /* the old block's place, zero or not, works */
+    CHECK(again != NULL);
+    if (again) {
+        memset(again, 0x19, MOVED_BYTES);
+        rvmem_free(again);
+    }
+    rvmem_free(blocker);
+    CHECK(rvmem_malloc_validate() == 0);
+}
+
+/*
  * Threads that each take and give back 8 MiB of blocks of several classes, then end: the last of
  * them to end finds the demand for class blocks gone and releases the runs they left free and the
  * heap's free pages, so the classes hold little and resident memory comes back down (without the
@@ -435,6 +479,7 @@ static const struct {
     {"binding.address_limit", test_address_limit},
     {"binding.realloc_grows_by_remapping", test_realloc_grows_by_remapping},
     {"binding.many_direct_blocks", test_many_direct_blocks},
+    {"binding.moved_block_gives_pages_back", test_moved_block_gives_pages_back},
     {"binding.trim_releases_inner_pages", test_trim_releases_inner_pages},
     {"binding.threads_that_end_give_memory_back", test_threads_that_end_give_memory_back},
 };
