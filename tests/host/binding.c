@@ -310,6 +310,64 @@ static void test_many_direct_blocks(void)
     CHECK(rvmem_malloc_validate() == 0);
 }
 
+/*
+ * A buffer that realloc grows past 8 MiB (HUGE_ADVICE_MIN_BYTES in lib/host/binding.c) lies in a
+ * mapping advised for transparent huge pages: /proc/self/smaps lists "hg" in its VmFlags. Where
+ * the kernel has no transparent huge pages (no /sys/kernel/mm/transparent_hugepage) there is
+ * nothing to see, and the test checks only the contents.
+ */
+#define HUGE_GROWN_BYTES ((size_t)16 << 20)
+
+/* Whether the mapping holding address has flag among its VmFlags (/proc/self/smaps). */
+static int mapping_has_flag(const void *address, const char *flag)
+{
+    FILE *smaps = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int inside = 0, found = 0;
+    while (smaps && !found && fgets(line, sizeof line, smaps)) {
+        unsigned long start, end;
+        /* A mapping's first line starts "start-end " in lower-case hex; its fields start with a capital. */
+        if (line[strspn(line, "0123456789abcdef")] == '-' && sscanf(line, "%lx-%lx", &start, &end) == 2) {
+            inside = (uintptr_t)address >= start && (uintptr_t)address < end;
+            continue;
+        }
+        if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            for (char *word = strtok(line + 8, " \n"); word && !found; word = strtok(NULL, " \n"))
+                found = strcmp(word, flag) == 0;
+            inside = 0;
+        }
+    }
+    if (smaps)
+        fclose(smaps);
+    return found;
+}
+
+static void test_grown_buffer_advised_huge(void)
+{
+    unsigned char *buffer = rvmem_malloc(REGROW_STEP_BYTES);
+    unsigned char *blocker = rvmem_malloc(REGROW_STEP_BYTES);
+    CHECK(buffer != NULL && blocker != NULL);
+    if (!buffer || !blocker)
+        return;
+    size_t bytes = REGROW_STEP_BYTES;
+    memset(buffer, 0x2e, bytes);
+    while (bytes < HUGE_GROWN_BYTES) {
+        unsigned char *grown = rvmem_realloc(buffer, bytes * 2);
+        CHECK(grown != NULL);
+        if (!grown)
+            break;
+        buffer = grown;
+        memset(buffer + bytes, 0x2e, bytes);
+        bytes *= 2;
+    }
+    CHECK(buffer[0] == 0x2e && buffer[bytes - 1] == 0x2e);
+    if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0)
+        CHECK(mapping_has_flag(buffer, "hg"));
+    rvmem_free(buffer);
+    rvmem_free(blocker);
+    CHECK(rvmem_malloc_validate() == 0);
+}
+
 /* Resident bytes of this process (/proc/self/statm's second field, in pages). */
 static size_t resident_bytes(void)
 {
@@ -480,6 +538,7 @@ static const struct {
     {"binding.realloc_grows_by_remapping", test_realloc_grows_by_remapping},
     {"binding.many_direct_blocks", test_many_direct_blocks},
     {"binding.moved_block_gives_pages_back", test_moved_block_gives_pages_back},
+    {"binding.grown_buffer_advised_huge", test_grown_buffer_advised_huge},
     {"binding.trim_releases_inner_pages", test_trim_releases_inner_pages},
     {"binding.threads_that_end_give_memory_back", test_threads_that_end_give_memory_back},
 };
