@@ -44,6 +44,9 @@ BUDGETS = {
     # slower than glibc (idle classes give their runs back before the heap grows).
     "host_phases_rvmem_footprint": (1.25, 0),
     "host_phases_seconds_rvmem_over_glibc": (1.0, 0),
+    # Regrow (two buffers grown alternately by realloc to 64 MiB each): no slower than glibc
+    # (growing direct blocks remap to twice their mapping, advised for transparent huge pages).
+    "host_regrow_seconds_rvmem_over_glibc": (1.0, 0),
     # Resident memory after the threads pattern's 64 threads ended: within 1 MiB of the start.
     "host_threads_rvmem_resident_after_exit": (1 << 20, 0),
     # The kernel: what the heap holds after hart 1 used every class and went idle, once hart 0's
@@ -75,7 +78,6 @@ GOALS = [
     Goal("malloc_phases_footprint", "mean", 1250, "issue 14", (), ""),
     Goal("host_idle_rvmem_resident_after_trim", "mean", 1 << 20, "issue 14: idle threads drained on request",
          (), ""),
-    Goal("host_regrow_seconds_rvmem_over_glibc", "mean", 1.0, "issue 14", (), ""),
     Goal("host_regrow_peak_resident_rvmem_over_glibc", "mean", 1.0, "issue 14", (), ""),
 ]
 

@@ -8,9 +8,10 @@
  * reservation fails anyway (valgrind refuses 64 GiB) it is halved until it fits, down to
  * RVMEM_HOST_HEAP_MIN_BYTES. The region is not a cap: a request it cannot hold is mapped on its
  * own (map_pages, the core's direct blocks) and unmapped when freed, so the heap grows as long
- * as the system gives memory. more_core moves the
- * region's own break; memory given back is returned to the kernel with MADV_DONTNEED, which
- * also makes it read as zero again (sbrk semantics). A thread's first use of its cache registers
+ * as the system gives memory; a direct block that realloc grows past HUGE_ADVICE_MIN_BYTES is
+ * advised for transparent huge pages. more_core moves the region's own break; memory given back
+ * is returned to the kernel with MADV_DONTNEED, which also makes it read as zero again (sbrk
+ * semantics). A thread's first use of its cache registers
  * a pthread key whose destructor gives the cache back and closes it (rvmem_malloc_close_cache:
  * blocks that destructors running after it free, or take and free, go straight to their class's
  * central state instead of a cache nobody flushes again); pthread_atfork
@@ -41,6 +42,14 @@
 #define RVMEM_HOST_HEAP_MIN_BYTES ((size_t)128 << 20)
 #endif
 #define PAGE_BYTES 4096u
+/*
+ * A direct block that remap_pages grows to this many bytes or more is advised for transparent huge
+ * pages (MADV_HUGEPAGE): a buffer that large is being filled as it grows, and a fault then maps
+ * 2 MiB at once instead of 4 KiB. What it may cost: up to one huge page per such block beyond the
+ * bytes the program touched (the page holding its last touched byte, when the mapping goes on past
+ * it), at most a quarter of the block at this threshold.
+ */
+#define HUGE_ADVICE_MIN_BYTES ((size_t)8 << 20)
 
 static uint8_t *region;
 static size_t region_bytes; /* what the reservation got: RVMEM_HOST_HEAP_BYTES or less */
@@ -79,7 +88,13 @@ static void *map_pages(size_t bytes)
 static void *remap_pages(void *start, size_t old_bytes, size_t new_bytes)
 {
     void *moved = mremap(start, old_bytes, new_bytes, MREMAP_MAYMOVE);
-    return moved == MAP_FAILED ? NULL : moved;
+    if (moved == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (new_bytes > old_bytes && new_bytes >= HUGE_ADVICE_MIN_BYTES)
+        madvise(moved, new_bytes, MADV_HUGEPAGE); /* advice: where the system has none, nothing changes */
+#endif
+    return moved;
 }
 
 static void release_pages(void *start, size_t bytes)

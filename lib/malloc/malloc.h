@@ -114,7 +114,7 @@ struct malloc_stats {
     size_t more_core_calls;      /* calls that grew or shrank the break */
     size_t failed_requests;      /* requests that returned NULL for lack of memory */
     size_t direct_blocks;        /* blocks mapped beyond the heap by the binding (host only; in bytes_in_use) */
-    size_t direct_bytes;         /* their bytes (whole pages) */
+    size_t direct_bytes;         /* their bytes (whole pages mapped, a growing block's room to grow included) */
     size_t direct_resizes;       /* reallocs that resized a direct block by remapping, not copying (ever) */
     size_t idle_class_releases;  /* classes found idle (every block free) whose runs went back to TLSF
                                     before the heap grew (ever; docs/MALLOC.md) */

@@ -229,6 +229,22 @@ size_t rvmem_malloc_usable_size(const void *block)
     return usable_bytes(block);
 }
 
+/*
+ * Gives the binding the whole pages inside a heap block that realloc moved out into a direct
+ * block, before the block is freed: its bytes are dead, and the heap would otherwise hold them
+ * resident until a trim (class blocks until they are reused). What free writes into it afterwards
+ * (links, boundary tags) faults its page in again. No-op without release_pages (the kernel).
+ */
+static void release_moved_pages(void *block, size_t bytes)
+{
+    if (!malloc_state.release_pages)
+        return;
+    uintptr_t start = ((uintptr_t)block + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
+    uintptr_t end = ((uintptr_t)block + bytes) & ~(uintptr_t)(PAGE_SIZE - 1);
+    if (end > start)
+        malloc_state.release_pages((void *)start, end - start);
+}
+
 /* (The checked build's realloc, in malloc_checked.c, always moves.) */
 void *rvmem_realloc(void *block, size_t size)
 {
@@ -239,6 +255,7 @@ void *rvmem_realloc(void *block, size_t size)
         return NULL;
     }
     size_t have;
+    bool in_heap = true; /* a class or TLSF block, not a direct one */
     int class_index = small_class_at((uintptr_t)block);
     if (class_index >= 0) {
         have = small_class_bytes((unsigned)class_index);
@@ -253,6 +270,7 @@ void *rvmem_realloc(void *block, size_t size)
             return block;
         }
     } else if ((have = direct_bytes_of((uintptr_t)block)) != 0) {
+        in_heap = false;
         if (size <= have && size > have / 2)
             return block;
         void *resized = size >= MALLOC_REMAP_MIN_BYTES ? direct_resize(block, size) : NULL;
@@ -263,13 +281,18 @@ void *rvmem_realloc(void *block, size_t size)
         return NULL;
     }
     void *moved = NULL;
-    if (size > have && size >= MALLOC_REMAP_MIN_BYTES && direct_remaps())
+    bool left_heap = false;
+    if (size > have && size >= MALLOC_REMAP_MIN_BYTES && direct_remaps()) {
         moved = direct_alloc(MALLOC_ALIGNMENT, size); /* from now on it grows by remapping (malloc_direct.c) */
+        left_heap = moved != NULL && in_heap;
+    }
     if (!moved)
         moved = rvmem_malloc(size);
     if (!moved)
         return size <= have ? block : NULL; /* shrinking never fails: keep the block */
     memcpy(moved, block, size < have ? size : have);
+    if (left_heap)
+        release_moved_pages(block, have);
     rvmem_free(block);
     return moved;
 }

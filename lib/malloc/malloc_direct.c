@@ -9,21 +9,25 @@
  * mapped on first use) tells free, realloc and malloc_usable_size a direct block from a foreign
  * pointer without reading the pointed-to memory: a pointer it does not hold is refused as any
  * other invalid free. Registry operations are O(1) expected (linear probing, at most three
- * quarters full, deletion by backward shift); the registry holds at most DIRECT_MAX_BLOCKS
- * blocks, after which direct allocation fails like exhaustion. One lock of its own, never held
- * with another allocator lock.
+ * quarters full, deletion by backward shift; the table starts at DIRECT_FIRST_SLOTS, about a
+ * page, and doubles when three quarters full, rehashing every entry: O(1) amortized, and a
+ * process with few direct blocks touches one page of it, not a table's worth scattered by the
+ * hash); the registry holds at most DIRECT_MAX_BLOCKS blocks, after which direct allocation fails
+ * like exhaustion. One lock of its own, never held with another allocator lock.
  *
  * Growing buffers (realloc, malloc_api.c): a large block that grows past MALLOC_REMAP_MIN_BYTES
  * and cannot grow in place is copied once into a direct block, where the binding's remap_pages
  * (mremap on the host) resizes it from then on, moving pages rather than bytes, as glibc does
- * with its mmapped chunks.
+ * with its mmapped chunks. A growth asks for twice the block's mapping at once (address space:
+ * pages never touched take no memory), so a buffer grown step by step is remapped a logarithmic
+ * number of times and grows inside its mapping in between (realloc finds it big enough).
  */
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc_internal.h"
 
-#define DIRECT_SLOTS_SHIFT 16
-#define DIRECT_SLOTS ((size_t)1 << DIRECT_SLOTS_SHIFT)
-#define DIRECT_MAX_BLOCKS (DIRECT_SLOTS / 4 * 3)
+#define DIRECT_FIRST_SLOTS_SHIFT 8 /* 256 slots: a page on 64-bit hosts */
+#define DIRECT_MAX_SLOTS_SHIFT 16
+#define DIRECT_MAX_BLOCKS (((size_t)1 << DIRECT_MAX_SLOTS_SHIFT) / 4 * 3)
 
 /* A registry slot: a live direct block (start 0: the slot is empty). */
 struct direct_slot {
@@ -33,33 +37,47 @@ struct direct_slot {
 
 #define D (&malloc_state.direct)
 
-/* The home slot of a block start: a multiplicative hash of its page number. */
-static size_t home_slot(uintptr_t start)
+/* The registry's slots now (0 before its first block). Direct lock held. */
+static size_t slot_count(void)
+{
+    return D->slots ? (size_t)1 << D->slots_shift : 0;
+}
+
+/* The home slot of a block start in a table of 1 << shift slots: a multiplicative hash of its page number. */
+static size_t home_slot_in(uintptr_t start, unsigned shift)
 {
     const unsigned bits = 8 * sizeof(uintptr_t);
     uintptr_t golden = (uintptr_t)0x9e3779b97f4a7c15ull; /* (truncated to 32 bits on rv32) */
-    return (size_t)(((start >> PAGE_SHIFT) * golden) >> (bits - DIRECT_SLOTS_SHIFT));
+    return (size_t)(((start >> PAGE_SHIFT) * golden) >> (bits - shift));
 }
 
-/* The slot holding start, or DIRECT_SLOTS when none does. Direct lock held. */
+static size_t home_slot(uintptr_t start)
+{
+    return home_slot_in(start, D->slots_shift);
+}
+
+/* The slot holding start, or slot_count() when none does. Direct lock held. */
 static size_t find_slot(uintptr_t start)
 {
-    for (size_t slot = home_slot(start);; slot = (slot + 1) & (DIRECT_SLOTS - 1)) {
+    size_t slots = slot_count();
+    if (!slots)
+        return 0;
+    for (size_t slot = home_slot(start);; slot = (slot + 1) & (slots - 1)) {
         if (D->slots[slot].start == start)
             return slot;
         if (D->slots[slot].start == 0)
-            return DIRECT_SLOTS;
+            return slots;
     }
 }
 
 /* Empties slot, moving later entries of the same probe run back so every lookup still finds them. */
 static void remove_slot(size_t slot)
 {
-    size_t next = slot;
+    size_t next = slot, mask = slot_count() - 1;
     for (;;) {
         D->slots[slot].start = 0;
         for (;;) {
-            next = (next + 1) & (DIRECT_SLOTS - 1);
+            next = (next + 1) & mask;
             if (D->slots[next].start == 0)
                 return;
             size_t home = home_slot(D->slots[next].start);
@@ -73,20 +91,51 @@ static void remove_slot(size_t slot)
     }
 }
 
-/* Records a new direct block; false when the registry is full or cannot be mapped. Direct lock held. */
+/* Puts an entry into its probe run of a table of 1 << shift slots (with room for it). */
+static void place(struct direct_slot *slots, unsigned shift, struct direct_slot entry)
+{
+    size_t mask = ((size_t)1 << shift) - 1;
+    size_t slot = home_slot_in(entry.start, shift);
+    while (slots[slot].start != 0)
+        slot = (slot + 1) & mask;
+    slots[slot] = entry;
+}
+
+/*
+ * Moves the registry to a table of 1 << shift slots (the first one when it has none), every entry
+ * rehashed into it; false, the registry unchanged, when the binding maps no pages for it.
+ * O(slots). Direct lock held.
+ */
+static bool grow_table(unsigned shift)
+{
+    struct direct_slot *bigger = malloc_state.map_pages(((size_t)1 << shift) * sizeof(struct direct_slot));
+    if (!bigger)
+        return false;
+    size_t old_slots = slot_count();
+    for (size_t slot = 0; slot < old_slots; slot++)
+        if (D->slots[slot].start)
+            place(bigger, shift, D->slots[slot]);
+    if (D->slots)
+        malloc_state.unmap_pages(D->slots, old_slots * sizeof(struct direct_slot));
+    D->slots = bigger;
+    D->slots_shift = shift;
+    return true;
+}
+
+/*
+ * Records a new direct block; false when the registry is full (DIRECT_MAX_BLOCKS) or cannot be
+ * mapped. A table the block would make more than three quarters full doubles first; the block is
+ * refused when it cannot. Direct lock held.
+ */
 static bool insert_block(uintptr_t start, size_t bytes)
 {
-    if (!D->slots) {
-        D->slots = malloc_state.map_pages(DIRECT_SLOTS * sizeof(struct direct_slot));
-        if (!D->slots)
-            return false;
-    }
-    if (D->count >= DIRECT_MAX_BLOCKS)
+    if (!D->slots && !grow_table(DIRECT_FIRST_SLOTS_SHIFT))
         return false;
-    size_t slot = home_slot(start);
-    while (D->slots[slot].start != 0)
-        slot = (slot + 1) & (DIRECT_SLOTS - 1);
-    D->slots[slot] = (struct direct_slot){start, bytes};
+    if (D->count + 1 > slot_count() / 4 * 3 && D->slots_shift < DIRECT_MAX_SLOTS_SHIFT)
+        grow_table(D->slots_shift + 1);
+    if (D->count + 1 > slot_count() / 4 * 3 || D->count >= DIRECT_MAX_BLOCKS)
+        return false;
+    place(D->slots, D->slots_shift, (struct direct_slot){start, bytes});
     D->count++;
     D->bytes += bytes;
     return true;
@@ -136,7 +185,7 @@ size_t direct_bytes_of(uintptr_t block)
         return 0;
     spin_lock(&D->lock);
     size_t slot = find_slot(block);
-    size_t bytes = slot < DIRECT_SLOTS ? D->slots[slot].bytes : 0;
+    size_t bytes = slot < slot_count() ? D->slots[slot].bytes : 0;
     spin_unlock(&D->lock);
     return bytes;
 }
@@ -149,7 +198,7 @@ bool direct_free(void *block)
     spin_lock(&D->lock);
     size_t slot = find_slot(start);
     size_t bytes = 0;
-    if (slot < DIRECT_SLOTS) {
+    if (slot < slot_count()) {
         bytes = D->slots[slot].bytes;
         remove_slot(slot);
         D->count--;
@@ -173,8 +222,8 @@ void *direct_resize(void *block, size_t size)
     /* Out of the registry while the system moves it (a lookup meanwhile would be a race in the
      * program: a free or realloc of the block during its realloc), back in under its new start. */
     spin_lock(&D->lock);
-    size_t slot = (start & (PAGE_SIZE - 1)) ? DIRECT_SLOTS : find_slot(start);
-    size_t old_bytes = slot < DIRECT_SLOTS ? D->slots[slot].bytes : 0;
+    size_t slot = (start & (PAGE_SIZE - 1)) ? slot_count() : find_slot(start);
+    size_t old_bytes = slot < slot_count() ? D->slots[slot].bytes : 0;
     if (old_bytes) {
         remove_slot(slot);
         D->count--;
@@ -183,12 +232,24 @@ void *direct_resize(void *block, size_t size)
     spin_unlock(&D->lock);
     if (!old_bytes)
         return NULL;
-    void *moved = bytes == old_bytes ? block : malloc_state.remap_pages(block, old_bytes, bytes);
+    /* Growing: twice the mapping first (see the head of this file), the exact size when refused. */
+    void *moved = NULL;
+    size_t doubled;
+    if (bytes > old_bytes && !__builtin_add_overflow(old_bytes, old_bytes, &doubled) && doubled > bytes) {
+        moved = malloc_state.remap_pages(block, old_bytes, doubled);
+        if (moved)
+            bytes = doubled;
+    }
+    if (!moved && bytes != old_bytes)
+        moved = malloc_state.remap_pages(block, old_bytes, bytes);
+    bool remapped = moved != NULL;
+    if (bytes == old_bytes)
+        moved = block;
     uintptr_t now = moved ? (uintptr_t)moved : start;
     size_t now_bytes = moved ? bytes : old_bytes;
     spin_lock(&D->lock);
     bool recorded = insert_block(now, now_bytes); /* the slot it left is free: this cannot fail */
-    D->resizes += moved != NULL;
+    D->resizes += remapped;
     spin_unlock(&D->lock);
     if (!recorded)
         panic("malloc: direct block %p lost from its registry", (void *)now);
@@ -208,7 +269,7 @@ uintptr_t direct_start_containing(uintptr_t address)
         return 0;
     uintptr_t found = 0;
     spin_lock(&D->lock);
-    for (size_t slot = 0; slot < DIRECT_SLOTS && !found; slot++) {
+    for (size_t slot = 0; slot < slot_count() && !found; slot++) {
         const struct direct_slot *entry = &D->slots[slot];
         if (entry->start && address - entry->start < entry->bytes)
             found = entry->start;

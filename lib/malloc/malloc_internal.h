@@ -318,6 +318,7 @@ struct direct_slot;
 struct direct_registry {
     struct spinlock lock;
     struct direct_slot *slots; /* mapped on first use (NULL: no direct block yet) */
+    unsigned slots_shift;      /* the table has 1 << slots_shift slots (0 while slots is NULL) */
     size_t count;              /* live direct blocks */
     size_t resizes;            /* direct blocks resized by remap_pages, ever */
     size_t bytes;              /* their mapped bytes */
@@ -783,7 +784,8 @@ void direct_stats(size_t *blocks, size_t *bytes, size_t *resizes);
 /*
  * A large block that grows past MALLOC_REMAP_MIN_BYTES and cannot grow in place becomes a direct
  * block once (one copy), where the binding can move pages instead of copying them (remap_pages);
- * below that, or without remap_pages, realloc moves it within the heap as before. A direct block
+ * below that, or without remap_pages, realloc moves it within the heap as before. The heap block
+ * it leaves gives its whole pages back (release_pages) before it is freed. A direct block
  * realloc'd to MALLOC_REMAP_MIN_BYTES or more is resized by remapping; below, it moves into the
  * heap. glibc's default mmap threshold is the same 128 KiB.
  */
@@ -792,8 +794,10 @@ void direct_stats(size_t *blocks, size_t *bytes, size_t *resizes);
 /*
  * Resizes the direct block starting at block to hold size bytes (rounded up to pages) by the
  * binding's remap_pages, which may move it: returns its start, or NULL with the block unchanged
- * (no remap_pages, block not a direct block, or the system refused). O(1) expected plus the
- * system call; no bytes are copied.
+ * (no remap_pages, block not a direct block, or the system refused). Growing, it maps twice the
+ * block's old bytes when that is more than size (the exact size when the system refuses that),
+ * so its bytes (direct_bytes_of, usable size) may exceed size. O(1) expected plus the system
+ * call(s); no bytes are copied.
  */
 void *direct_resize(void *block, size_t size);
 

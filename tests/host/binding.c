@@ -221,10 +221,13 @@ static int address_limit_child(void)
 /*
  * A buffer that realloc grows while the block after it stays (so it cannot grow in place): past
  * 128 KiB it becomes a direct block, copied once, and from then on grows by remapping, its
- * contents kept; shrunk below 128 KiB it moves back into the heap.
+ * contents kept, each remap to twice its mapping, so that growing 64 KiB at a time to 8 MiB
+ * remaps it at most log2(8 MiB / 128 KiB) = 6 times (every step remapped before: 126 times);
+ * shrunk below 128 KiB it moves back into the heap.
  */
 #define REGROW_STEP_BYTES ((size_t)64 << 10)
 #define REGROW_MAX_BYTES ((size_t)8 << 20)
+#define REGROW_MAX_REMAPS 6u
 
 static void test_realloc_grows_by_remapping(void)
 {
@@ -246,18 +249,121 @@ static void test_realloc_grows_by_remapping(void)
               grown[bytes - 1] == (bytes == REGROW_STEP_BYTES ? 0xA5 : (unsigned char)(bytes >> 16)));
         buffer = grown;
         bytes += REGROW_STEP_BYTES;
+        CHECK(rvmem_malloc_usable_size(buffer) >= bytes);
         buffer[bytes - 1] = (unsigned char)(bytes >> 16);
         steps++;
     }
     rvmem_malloc_stats(&stats);
+    CHECK(steps == REGROW_MAX_BYTES / REGROW_STEP_BYTES - 1);
     CHECK(stats.direct_blocks == before.direct_blocks + 1);
-    /* Every growth from 192 KiB on remapped (the growth to 128 KiB moved it out of the heap once). */
-    CHECK(stats.direct_resizes - before.direct_resizes == steps - 1);
+    /* The growth to 128 KiB moved it out of the heap once; the later ones remapped it, a few times. */
+    CHECK(stats.direct_resizes - before.direct_resizes >= 1);
+    CHECK(stats.direct_resizes - before.direct_resizes <= REGROW_MAX_REMAPS);
     unsigned char *shrunk = rvmem_realloc(buffer, REGROW_STEP_BYTES);
     CHECK(shrunk != NULL && shrunk[0] == 0xA5 && shrunk[REGROW_STEP_BYTES - 1] == 0xA5);
     rvmem_malloc_stats(&stats);
     CHECK(stats.direct_blocks == before.direct_blocks); /* back in the heap */
     rvmem_free(shrunk ? shrunk : buffer);
+    rvmem_free(blocker);
+    CHECK(rvmem_malloc_validate() == 0);
+}
+
+/*
+ * Many direct blocks at once (each a 64 KiB class block that realloc grew to 256 KiB): the
+ * registry, which starts at a page of slots, doubles past three quarters full and rehashes, and
+ * still finds every block (usable size, contents, free).
+ */
+#define MANY_DIRECT_BLOCKS 1000u
+#define MANY_DIRECT_BYTES ((size_t)256 << 10)
+
+static void test_many_direct_blocks(void)
+{
+    static unsigned char *blocks[MANY_DIRECT_BLOCKS];
+    struct malloc_stats before, stats;
+    rvmem_malloc_stats(&before);
+    unsigned made = 0;
+    for (; made < MANY_DIRECT_BLOCKS; made++) {
+        unsigned char *small = rvmem_malloc(REGROW_STEP_BYTES);
+        CHECK(small != NULL);
+        if (!small)
+            break;
+        small[0] = (unsigned char)made;
+        blocks[made] = rvmem_realloc(small, MANY_DIRECT_BYTES);
+        CHECK(blocks[made] != NULL);
+        if (!blocks[made]) {
+            rvmem_free(small);
+            break;
+        }
+        blocks[made][MANY_DIRECT_BYTES - 1] = (unsigned char)(made * 7);
+    }
+    rvmem_malloc_stats(&stats);
+    CHECK(stats.direct_blocks == before.direct_blocks + made);
+    for (unsigned i = 0; i < made; i++) {
+        CHECK(rvmem_malloc_usable_size(blocks[i]) >= MANY_DIRECT_BYTES);
+        CHECK(blocks[i][0] == (unsigned char)i && blocks[i][MANY_DIRECT_BYTES - 1] == (unsigned char)(i * 7));
+    }
+    CHECK(rvmem_malloc_validate() == 0);
+    for (unsigned i = 0; i < made; i++)
+        rvmem_free(blocks[i]);
+    rvmem_malloc_stats(&stats);
+    CHECK(stats.direct_blocks == before.direct_blocks && stats.direct_bytes == before.direct_bytes);
+    CHECK(rvmem_malloc_validate() == 0);
+}
+
+/*
+ * A buffer that realloc grows past 8 MiB (HUGE_ADVICE_MIN_BYTES in lib/host/binding.c) lies in a
+ * mapping advised for transparent huge pages: /proc/self/smaps lists "hg" in its VmFlags. Where
+ * the kernel has no transparent huge pages (no /sys/kernel/mm/transparent_hugepage) there is
+ * nothing to see, and the test checks only the contents.
+ */
+#define HUGE_GROWN_BYTES ((size_t)16 << 20)
+
+/* Whether the mapping holding address has flag among its VmFlags (/proc/self/smaps). */
+static int mapping_has_flag(const void *address, const char *flag)
+{
+    FILE *smaps = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int inside = 0, found = 0;
+    while (smaps && !found && fgets(line, sizeof line, smaps)) {
+        unsigned long start, end;
+        /* A mapping's first line starts "start-end " in lower-case hex; its fields start with a capital. */
+        if (line[strspn(line, "0123456789abcdef")] == '-' && sscanf(line, "%lx-%lx", &start, &end) == 2) {
+            inside = (uintptr_t)address >= start && (uintptr_t)address < end;
+            continue;
+        }
+        if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            for (char *word = strtok(line + 8, " \n"); word && !found; word = strtok(NULL, " \n"))
+                found = strcmp(word, flag) == 0;
+            inside = 0;
+        }
+    }
+    if (smaps)
+        fclose(smaps);
+    return found;
+}
+
+static void test_grown_buffer_advised_huge(void)
+{
+    unsigned char *buffer = rvmem_malloc(REGROW_STEP_BYTES);
+    unsigned char *blocker = rvmem_malloc(REGROW_STEP_BYTES);
+    CHECK(buffer != NULL && blocker != NULL);
+    if (!buffer || !blocker)
+        return;
+    size_t bytes = REGROW_STEP_BYTES;
+    memset(buffer, 0x2e, bytes);
+    while (bytes < HUGE_GROWN_BYTES) {
+        unsigned char *grown = rvmem_realloc(buffer, bytes * 2);
+        CHECK(grown != NULL);
+        if (!grown)
+            break;
+        buffer = grown;
+        memset(buffer + bytes, 0x2e, bytes);
+        bytes *= 2;
+    }
+    CHECK(buffer[0] == 0x2e && buffer[bytes - 1] == 0x2e);
+    if (access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0)
+        CHECK(mapping_has_flag(buffer, "hg"));
+    rvmem_free(buffer);
     rvmem_free(blocker);
     CHECK(rvmem_malloc_validate() == 0);
 }
@@ -306,6 +412,50 @@ static void test_trim_releases_inner_pages(void)
     }
     CHECK(after[0] == 0x5a);
     rvmem_free(after);
+    CHECK(rvmem_malloc_validate() == 0);
+}
+
+/*
+ * A large heap block that realloc moves out into a direct block (the block after it stays, so it
+ * cannot grow in place) gives its pages back on the way: resident memory holds the copy, not the
+ * copy and the old block's 8 MiB, which the heap kept before (until a trim).
+ */
+#define MOVED_BYTES ((size_t)8 << 20)
+
+static void test_moved_block_gives_pages_back(void)
+{
+    unsigned char *buffer = rvmem_malloc(MOVED_BYTES);
+    unsigned char *blocker = rvmem_malloc(MOVED_BYTES / 8); /* a TLSF block too: carved right after it */
+    CHECK(buffer != NULL && blocker != NULL);
+    if (!buffer || !blocker)
+        return;
+    memset(buffer, 0x6b, MOVED_BYTES);
+    memset(blocker, 0x6b, MOVED_BYTES / 8);
+    struct malloc_stats before, stats;
+    rvmem_malloc_stats(&before);
+    size_t resident_before = resident_bytes();
+    unsigned char *moved = rvmem_realloc(buffer, MOVED_BYTES + REGROW_STEP_BYTES);
+    size_t resident_after = resident_bytes();
+    rvmem_malloc_stats(&stats);
+    CHECK(moved != NULL);
+    if (!moved) {
+        rvmem_free(buffer);
+        rvmem_free(blocker);
+        return;
+    }
+    CHECK(stats.direct_blocks == before.direct_blocks + 1); /* it left the heap */
+    CHECK(moved[0] == 0x6b && moved[MOVED_BYTES - 1] == 0x6b);
+    /* The copy made the new block's 8 MiB resident; the old one's went back. */
+    CHECK(resident_after < resident_before + MOVED_BYTES / 2);
+    rvmem_free(moved);
+    CHECK(blocker[0] == 0x6b && blocker[MOVED_BYTES / 8 - 1] == 0x6b);
+    unsigned char *again = rvmem_malloc(MOVED_BYTES); /* the old block's place, zero or not, works */
+    CHECK(again != NULL);
+    if (again) {
+        memset(again, 0x19, MOVED_BYTES);
+        rvmem_free(again);
+    }
+    rvmem_free(blocker);
     CHECK(rvmem_malloc_validate() == 0);
 }
 
@@ -386,6 +536,9 @@ static const struct {
     {"binding.closed_cache", test_closed_cache},
     {"binding.address_limit", test_address_limit},
     {"binding.realloc_grows_by_remapping", test_realloc_grows_by_remapping},
+    {"binding.many_direct_blocks", test_many_direct_blocks},
+    {"binding.moved_block_gives_pages_back", test_moved_block_gives_pages_back},
+    {"binding.grown_buffer_advised_huge", test_grown_buffer_advised_huge},
     {"binding.trim_releases_inner_pages", test_trim_releases_inner_pages},
     {"binding.threads_that_end_give_memory_back", test_threads_that_end_give_memory_back},
 };
