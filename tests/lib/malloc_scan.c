@@ -14,12 +14,11 @@
 /* Of the first phase's blocks, the program keeps one in KEEP_EVERY. */
 #define KEEP_EVERY 1024
 
-/* Allocates PHASE_BYTES of blocks of size (each filled with seed, chained through its first word); returns the chain.
- */
-static void **allocate_phase(size_t size, uint8_t seed)
+/* Allocates bytes of blocks of size (each filled with seed, chained through its first word); returns the chain. */
+static void **allocate_bytes(size_t size, uint8_t seed, size_t bytes)
 {
     void **chain = NULL;
-    for (size_t done = 0; done < PHASE_BYTES; done += size) {
+    for (size_t done = 0; done < bytes; done += size) {
         void **block = rvmem_malloc(size);
         if (!block)
             return chain;
@@ -40,6 +39,11 @@ static bool phase_intact(void **chain, size_t size, uint8_t seed)
     return true;
 }
 
+static void **allocate_phase(size_t size, uint8_t seed)
+{
+    return allocate_bytes(size, seed, PHASE_BYTES);
+}
+
 static void free_phase(void **chain)
 {
     while (chain) {
@@ -49,13 +53,13 @@ static void free_phase(void **chain)
     }
 }
 
-/* Frees every block of chain but one in KEEP_EVERY, which it returns as a chain of their own. */
-static void **free_all_but_a_few(void **chain)
+/* Frees every block of chain but one in keep_every, which it returns as a chain of their own. */
+static void **free_all_but_one_in(void **chain, size_t keep_every)
 {
     void **kept = NULL;
     for (size_t index = 0; chain; index++) {
         void **next = *chain;
-        if (index % KEEP_EVERY == 0) {
+        if (index % keep_every == 0) {
             *chain = kept;
             kept = chain;
         } else {
@@ -78,7 +82,7 @@ KTEST(malloc_scan, runs_around_the_blocks_the_program_keeps_serve_the_next_size)
     malloc_test_settle();
     void **first = allocate_phase(64, 0x61);
     KASSERT_NOT_NULL(first);
-    void **kept = free_all_but_a_few(first);
+    void **kept = free_all_but_one_in(first, KEEP_EVERY);
     struct malloc_stats before = stats_now();
     void **second = allocate_phase(512, 0x62);
     KASSERT_NOT_NULL(second);
@@ -157,7 +161,7 @@ KTEST(malloc_scan, a_trim_finishes_a_scan_under_way)
     malloc_test_settle();
     void **first = allocate_phase(64, 0x81);
     KASSERT_NOT_NULL(first);
-    void **kept = free_all_but_a_few(first);
+    void **kept = free_all_but_one_in(first, KEEP_EVERY);
     struct malloc_stats before = stats_now();
     /* A large block the heap cannot hold without growing: the look starts a scan, the request
      * takes one step of it and grows. */
@@ -194,4 +198,98 @@ KTEST(malloc_scan, a_trim_finishes_a_scan_under_way)
     free_phase(kept);
     free_phase(again);
     malloc_test_settle();
+}
+
+/*
+ * Every hart at once: each allocates 1 MiB of 64-byte blocks, frees the next hart's but one in
+ * 64, then hart 0 allocates 2 MiB of 512-byte blocks (its requests that would grow the heap start
+ * and step a scan of the 64-byte class) while the other harts free the blocks kept of their own
+ * (blocks of the runs under scan) and allocate and free 64-byte blocks, checking each.
+ */
+#define SMP_HARTS_MAX 64
+#define SMP_KEEP_EVERY 64
+#define SMP_LIVE_MOST 256
+static void **smp_chains[SMP_HARTS_MAX];
+static bool smp_second_done;
+static struct malloc_stats smp_before;
+
+/* Until hart 0 is done and its kept blocks are freed: frees them one a round, and allocates (and
+ * after SMP_LIVE_MOST checks and frees) 64-byte blocks of its own. */
+static void churn_while_hart0_allocates(unsigned hart)
+{
+    void **kept = smp_chains[hart], **mine = NULL;
+    size_t live = 0;
+    uint8_t seed = (uint8_t)(0xa0 + hart);
+    while (!__atomic_load_n(&smp_second_done, __ATOMIC_ACQUIRE) || kept) {
+        if (kept) {
+            void **next = *kept;
+            KASSERT(phase_intact(kept, 64, (uint8_t)hart));
+            *kept = NULL;
+            rvmem_free(kept);
+            kept = next;
+        }
+        void **block = rvmem_malloc(64);
+        KASSERT_NOT_NULL(block);
+        memset(block, seed, 64);
+        *block = mine;
+        mine = block;
+        if (++live == SMP_LIVE_MOST) {
+            KASSERT(phase_intact(mine, 64, seed));
+            free_phase(mine);
+            mine = NULL;
+            live = 0;
+        }
+    }
+    KASSERT(phase_intact(mine, 64, seed));
+    free_phase(mine);
+    smp_chains[hart] = NULL;
+}
+
+KTEST_SMP(malloc_scan, harts_free_into_a_class_under_scan)
+{
+    unsigned hart = ktest_hart_index(), harts = ktest_hart_count();
+    if (harts < 2) {
+        ktest_skip("needs two harts (-smp 2 or more)");
+        return;
+    }
+    if (harts > SMP_HARTS_MAX)
+        harts = SMP_HARTS_MAX;
+    if (hart == 0) {
+        malloc_test_settle();
+        smp_second_done = false;
+    }
+    ktest_barrier();
+    if (hart < harts)
+        smp_chains[hart] = allocate_bytes(64, (uint8_t)hart, PHASE_BYTES / 2);
+    ktest_barrier();
+    if (hart < harts) {
+        unsigned next = (hart + 1) % harts;
+        KASSERT_NOT_NULL(smp_chains[next]);
+        KASSERT(phase_intact(smp_chains[next], 64, (uint8_t)next));
+        smp_chains[next] = free_all_but_one_in(smp_chains[next], SMP_KEEP_EVERY);
+    }
+    ktest_barrier();
+    if (hart == 0) {
+        smp_before = stats_now();
+        void **second = allocate_phase(512, 0x91);
+        __atomic_store_n(&smp_second_done, true, __ATOMIC_RELEASE);
+        KASSERT_NOT_NULL(second);
+        KASSERT(phase_intact(second, 512, 0x91));
+        free_phase(second);
+        KASSERT(phase_intact(smp_chains[0], 64, 0));
+        free_phase(smp_chains[0]);
+        smp_chains[0] = NULL;
+    } else if (hart < harts) {
+        churn_while_hart0_allocates(hart);
+    }
+    ktest_barrier();
+    rvmem_malloc_flush_cache();
+    ktest_barrier();
+    if (hart == 0) {
+        struct malloc_stats after = stats_now();
+        KASSERT_GT(after.class_scans, smp_before.class_scans);
+        KASSERT_EQ(rvmem_malloc_validate(), 0);
+        malloc_test_settle();
+        KASSERT_EQ(rvmem_malloc_validate(), 0);
+    }
 }
