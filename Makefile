@@ -101,7 +101,7 @@ PROC_PORTABLE     := $(addprefix kernel/proc/,elf.c user_stack.c)
 PROC_PROGRAMS     := kernel/proc/programs.c
 PROC_KERNEL       := $(addprefix kernel/proc/,process.c process_report.c sched.c syscall.c thread.c thread_area.c user_copy.c \
                        user_space.c user_space_regions.c user_space_threads.c user_trap.c)
-LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_direct.c malloc_idle.c malloc_large.c malloc_mode.c \
+LIB_PORTABLE      := $(addprefix lib/malloc/,malloc_api.c malloc_checked.c malloc_direct.c malloc_idle.c malloc_large.c malloc_map.c malloc_mode.c malloc_scan.c \
                        malloc_reserve.c malloc_small.c malloc_stats.c malloc_tlsf.c malloc_tlsf_validate.c malloc_validate.c) \
                      $(addprefix lib/,arc.c box.c rc.c vec.c)
 # The C names of malloc, for the kernel and the user runtime (the host library exports its own).
@@ -117,7 +117,7 @@ TESTS_PORTABLE    := $(addprefix tests/harness/,ktest.c ktest_arena.c selftest.c
                      $(addprefix tests/mm/,brk.c buddy.c buddy_index.c buddy_stress.c kernel_space.c memmap.c vm.c vm_arena.c \
                        vm_shadow.c) \
                      $(addprefix tests/proc/,elf.c programs.c user_stack.c) \
-                     $(addprefix tests/lib/,arc.c box.c malloc.c malloc_bits.c malloc_idle.c malloc_misuse.c malloc_mode.c malloc_smp.c \
+                     $(addprefix tests/lib/,arc.c box.c malloc.c malloc_bits.c malloc_idle.c malloc_misuse.c malloc_mode.c malloc_scan.c malloc_smp.c \
                        malloc_reserve.c malloc_top.c malloc_workloads.c malloc_workloads_selftest.c rc.c vec.c) \
                      $(addprefix tests/top/,monitor_text.c)
 TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_series_selftest.c) \

@@ -118,6 +118,8 @@ struct malloc_stats {
     size_t direct_resizes;       /* reallocs that resized a direct block by remapping, not copying (ever) */
     size_t idle_class_releases;  /* classes found idle (every block free) whose runs went back to TLSF
                                     before the heap grew (ever; docs/MALLOC.md) */
+    size_t class_scans;          /* mostly free classes scanned for runs whose blocks are all free (ever) */
+    size_t scan_runs_released;   /* runs those scans found all free and gave back (ever) */
     struct malloc_class_stats {
         uint32_t block_bytes;  /* size of a block of this class */
         uint32_t in_use;       /* blocks the program holds */

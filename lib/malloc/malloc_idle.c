@@ -92,10 +92,16 @@ static void look_at(struct malloc_cache *cache, unsigned class_index)
     uint32_t cached = own_cached(cache, class_index);
     size_t out = small_out_blocks(central, class_index);
     bool drop = false;
-    if (out == cached && central->run_count < 2)
+    if (small_scan_has_class(class_index))
+        drop = true; /* under scan: what it can give back, the scan gives */
+    else if (out == cached && central->run_count < 2)
         drop = true; /* a class with one run keeps it: no thrash at the edge of a class's use */
     else if (out == cached)
         drop = detach(cache, class_index, cached);
+    else if (small_scan_active())
+        drop = false; /* one scan at a time: this class is looked at again after it */
+    else if (small_scan_start(cache, class_index, cached, out))
+        drop = true; /* mostly free, a few blocks elsewhere (another hart's cache, the program) */
     else if (out > cached + (size_t)small_cache_limit(class_index))
         drop = true; /* the program holds blocks of it: in use */
     if (drop)
@@ -173,8 +179,10 @@ bool small_idle_make_room(unsigned refilling_class, size_t bytes, unsigned round
 {
     if (round >= SMALL_IDLE_ROUNDS)
         return false;
-    if (round == 0)
+    if (round == 0) {
         look_at_candidates(refilling_class);
+        small_scan_step();
+    }
     size_t released = 0;
     for (size_t runs = 0; runs < SMALL_IDLE_RUNS_PER_ROUND && released < bytes; runs++) {
         size_t run_bytes = release_pending(1);

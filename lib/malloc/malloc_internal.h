@@ -337,6 +337,46 @@ struct small_pending {
     size_t bytes;     /* their bytes */
 };
 
+/*
+ * The scan of a mostly free class (malloc_scan.c): its free blocks and runs, taken off the class,
+ * counted and sorted in bounded steps; the runs whose blocks are all free go to the pending lists.
+ */
+enum small_scan_phase {
+    SMALL_SCAN_IDLE,        /* no scan */
+    SMALL_SCAN_ZERO,        /* zeroing each run's scratch_free */
+    SMALL_SCAN_COUNT,       /* counting the free blocks of each run */
+    SMALL_SCAN_SORT_RUNS,   /* runs to released (every block free) or kept */
+    SMALL_SCAN_SORT_BLOCKS, /* blocks of kept runs into magazines; those of released runs dropped */
+    SMALL_SCAN_FINISH,      /* handing back, when the class lock and the pending lists allow */
+};
+struct small_scan {
+    struct spinlock lock;
+    unsigned phase; /* enum small_scan_phase; changes to or from SMALL_SCAN_IDLE under the class lock too */
+    unsigned class_index;
+    struct small_run *runs;       /* the class's runs not sorted yet */
+    struct small_run *run_cursor; /* SMALL_SCAN_ZERO's position */
+    size_t run_count;             /* every run of the scan */
+    void *chains;                 /* the free blocks taken: full magazines (chains) ... */
+    struct magazine_block *loose; /* ... and loose blocks */
+    size_t free_blocks;           /* how many, with the uncarved tail (statistics) */
+    uintptr_t tail, tail_end;     /* the uncarved tail of tail_run (NULL: none) */
+    struct small_run *tail_run;
+    bool tail_laid_out; /* the tail's pages are marked (else laid out lazily: not all) */
+    size_t carry;       /* blocks of the scan's runs out when it started: the class counts them carved */
+    /* The walk over the free blocks taken (counting, then sorting). */
+    void *walk_chain;
+    struct magazine_block *walk_at, *walk_loose;
+    uint32_t walk_left;
+    /* Sorted: */
+    struct small_run *kept, *kept_last, *released;
+    size_t kept_count, released_count;
+    void *kept_chains, *kept_chains_bottom; /* full magazines of kept runs' blocks */
+    size_t kept_chain_count;
+    struct magazine_block *forming, *forming_bottom; /* the magazine being built (loose at the end) */
+    uint32_t forming_count;
+    size_t returned; /* blocks going back to the class */
+};
+
 /* Everything, in one object so the fast paths reach it with one address. Fields used by the fast paths first. */
 struct malloc_state {
     uintptr_t heap_start;     /* page map index 0 */
@@ -366,6 +406,9 @@ struct malloc_state {
     size_t idle_detaches; /* idle classes detached, ever */
     unsigned idle_cursor; /* where the next look at candidates starts */
     struct small_pending pending;
+    struct small_scan scan;
+    size_t scans;              /* class scans started, ever */
+    size_t scan_runs_released; /* runs the scans found all free, ever */
     /* The release at a cache's close (malloc_api.c): bytes free in the classes after the last one,
        and the most small_bytes_out since (thread caches only). */
     size_t free_small_after_release;
@@ -528,6 +571,45 @@ static inline void small_note_given(const struct small_central *central, unsigne
 }
 
 /*
+ * Starts the scan of a class mostly free (malloc_scan.c), from the idle look with its lock held:
+ * when at most 1/8 of its blocks is out beyond the calling hart's cache (cached of them, out in
+ * all), it holds two runs or more and 1 MiB or more, and no scan is under way. Its free blocks
+ * (the calling hart's cached ones included) and runs go to the scan; the class goes on empty.
+ * Returns whether it started. O(limit).
+ */
+bool small_scan_start(struct malloc_cache *cache, unsigned class_index, uint32_t cached, size_t out);
+/* Whether a scan is under way (a relaxed load: a hint for the callers of small_scan_step). */
+static inline bool small_scan_active(void)
+{
+    return __atomic_load_n(&malloc_state.scan.phase, __ATOMIC_RELAXED) != SMALL_SCAN_IDLE;
+}
+/* Whether class_index is under scan. Its class lock held (the scan starts and ends under it). */
+static inline bool small_scan_has_class(unsigned class_index)
+{
+    return malloc_state.scan.phase != SMALL_SCAN_IDLE && malloc_state.scan.class_index == class_index;
+}
+/*
+ * One bounded step of the scan under way, if any and nobody else is taking one: at most
+ * SMALL_SCAN_STEP_UNITS blocks or runs visited (plus one uncarved tail, at most a run's blocks).
+ * Safe with any class lock held (the locks it needs are only tried).
+ */
+void small_scan_step(void);
+/*
+ * Takes every step left of the scan under way (trim, reclaim). No class lock held. O(its blocks).
+ * False when it could not hand the scan back because the pending lists are full: give pending
+ * runs back (small_release_pending_runs) and call it again.
+ */
+bool small_scan_complete(void);
+/* The scan's runs and free bytes (0 and 0 when none), for the statistics. */
+void small_scan_stats(size_t *runs, size_t *free_bytes);
+/*
+ * Checks the scan's runs (headers, page map) and adds their marked pages to *map_pages_expected;
+ * sets *class_index (MALLOC_SMALL_CLASSES: none) and *carry (the blocks its class counts carved
+ * for the scan's runs). Every class lock held. 0 or negative.
+ */
+int small_validate_scan(size_t *map_pages_expected, size_t *carry, unsigned *class_index);
+
+/*
  * A class's new run when TLSF could serve it only by growing the heap: idle classes' runs given
  * back first (small_idle_make_room, a round at a time), the heap grown only when they do not
  * make room. NULL when neither can. Class lock held.
@@ -545,7 +627,7 @@ bool small_idle_make_room(unsigned refilling_class, size_t bytes, unsigned round
 /* Whether idle classes may have memory to give back: pending runs, or a candidate marked. O(classes / 8). */
 static inline bool small_idle_may_help(void)
 {
-    if (__atomic_load_n(&malloc_state.pending.lists, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&malloc_state.pending.lists, __ATOMIC_RELAXED) || small_scan_active())
         return true;
     const uintptr_t *marks = (const uintptr_t *)(const void *)malloc_state.idle_candidates;
     uintptr_t any = 0;
@@ -577,6 +659,74 @@ static inline void small_clear_map(struct small_run *run, size_t run_bytes)
     memset(&malloc_state.run_page_index[first_page], 0, pages);
 }
 bool small_block_is_start(uintptr_t block, unsigned class_index);
+
+/*
+ * Page-map marks for many pages (runs of up to 255 pages) a word at a time (malloc_map.c): pages
+ * from..to - 1 after class_of_page and pages_back, mark and how far each is from the first.
+ */
+void small_mark_map_words(uint8_t *class_of_page, uint8_t *pages_back, size_t from, size_t to, uint8_t mark);
+
+/*
+ * Marks pages from..to - 1 of a run (counted from its first page) in both page maps: class + 1,
+ * and how far each is from the first. O(pages), a word at a time for many pages.
+ */
+static inline void small_mark_map_range(struct small_run *run, size_t from, size_t to, unsigned class_index)
+{
+    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> PAGE_SHIFT;
+    uint8_t *class_of_page = malloc_state.page_map + first_page;
+    uint8_t *pages_back = malloc_state.run_page_index + first_page;
+    if (to - from >= 4 * sizeof(uintptr_t)) {
+        small_mark_map_words(class_of_page, pages_back, from, to, (uint8_t)(class_index + 1));
+        return;
+    }
+    for (size_t i = from; i < to; i++) { /* the runs below 1 KiB (1 or 2 pages) and a few above */
+        class_of_page[i] = (uint8_t)(class_index + 1);
+        pages_back[i] = (uint8_t)i;
+    }
+}
+
+/* The second word of a chain's first block links the central stack of chains. */
+static inline void **small_chain_link(void *chain)
+{
+    return &((void **)chain)[1];
+}
+
+/*
+ * Makes the loose list first (count blocks, count <= limit) a magazine: each block's room, and
+ * the class's list end after the last. Returns its first block. O(count).
+ */
+static inline struct magazine_block *small_magazine_of_loose(void *first, uint32_t count, unsigned class_index)
+{
+    uint32_t limit = small_cache_limit(class_index);
+    struct magazine_block *block = first;
+    for (uint32_t room = limit - count; room < limit - 1; room++, block = block->next)
+        block->room = room;
+    block->room = limit - 1;
+    block->next = &malloc_list_ends[class_index + 1];
+    return first;
+}
+
+/*
+ * Keeps the class's loose list shorter than a magazine: while it holds a limit of blocks or
+ * more, the first limit of them become a chain (a full magazine: rooms written, ending at the
+ * class's list end). Class lock held; O(loose blocks), so only on the flush and reclaim paths.
+ */
+static inline void small_chain_loose(struct small_central *central, unsigned class_index)
+{
+    uint32_t limit = small_cache_limit(class_index);
+    while (central->free_count >= limit) {
+        void *chain = central->free_list;
+        struct magazine_block *last = chain;
+        for (uint32_t i = 1; i < limit; i++)
+            last = last->next;
+        central->free_list = last->next;
+        central->free_count -= limit;
+        small_magazine_of_loose(chain, limit, class_index);
+        *small_chain_link(chain) = central->chains;
+        central->chains = chain;
+        central->chain_count++;
+    }
+}
 
 /* The class of the run holding address, or -1 when address is not in a small run. */
 static inline int small_class_at(uintptr_t address)

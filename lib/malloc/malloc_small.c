@@ -101,52 +101,10 @@ bool small_block_is_start(uintptr_t block, unsigned class_index)
     return offset % bytes == 0 && offset / bytes < run->capacity;
 }
 
-/* Page-map bytes a machine word at a time (the type may alias them). */
-typedef uintptr_t __attribute__((may_alias)) map_word;
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mark_map builds its words little-endian");
-
-/*
- * mark_map_range for many pages (the classes from 1 KiB up: runs of up to 255 pages) a word at a
- * time: a word of the second map holds consecutive counts, i times 0x0101.. plus 0x..0302010100.
- * Only the run's bytes are written; nobody reads them until the run's blocks are handed out.
- */
-__attribute__((noinline)) static void mark_map_words(uint8_t *class_of_page, uint8_t *pages_back, size_t from,
-                                                     size_t to, uint8_t mark)
-{
-    memset(class_of_page + from, mark, to - from);
-    size_t i = from;
-    for (; i < to && ((uintptr_t)&pages_back[i] & (sizeof(map_word) - 1)); i++)
-        pages_back[i] = (uint8_t)i;
-    const uintptr_t ones = UINTPTR_MAX / 0xff, ramp = (uintptr_t)0x0706050403020100ull;
-    for (; to - i >= sizeof(map_word); i += sizeof(map_word))
-        *(map_word *)&pages_back[i] = ones * i + ramp;
-    for (; i < to; i++)
-        pages_back[i] = (uint8_t)i;
-}
-
-/*
- * Marks pages from..to - 1 of a run (counted from its first page) in both page maps: class + 1,
- * and how far each is from the first. O(pages), a word at a time for many pages.
- */
-static inline void mark_map_range(struct small_run *run, size_t from, size_t to, unsigned class_index)
-{
-    size_t first_page = ((uintptr_t)run - malloc_state.heap_start) >> PAGE_SHIFT;
-    uint8_t *class_of_page = malloc_state.page_map + first_page;
-    uint8_t *pages_back = malloc_state.run_page_index + first_page;
-    if (to - from >= 4 * sizeof(map_word)) {
-        mark_map_words(class_of_page, pages_back, from, to, (uint8_t)(class_index + 1));
-        return;
-    }
-    for (size_t i = from; i < to; i++) { /* the runs below 1 KiB (1 or 2 pages) and a few above */
-        class_of_page[i] = (uint8_t)(class_index + 1);
-        pages_back[i] = (uint8_t)i;
-    }
-}
-
 /* Marks every page of a run in both page maps. */
 static inline void mark_map(struct small_run *run, size_t run_bytes, unsigned class_index)
 {
-    mark_map_range(run, 0, run_bytes >> PAGE_SHIFT, class_index);
+    small_mark_map_range(run, 0, run_bytes >> PAGE_SHIFT, class_index);
 }
 
 /*
@@ -222,7 +180,7 @@ static inline __attribute__((always_inline)) bool new_run(struct small_central *
                     &malloc_list_ends[class_index + 1]);
         mark_map(run, run_bytes, class_index);
     } else {
-        mark_map_range(run, 0, 1, class_index);
+        small_mark_map_range(run, 0, 1, class_index);
     }
     __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
     return true;
@@ -234,17 +192,11 @@ struct small_batch {
     uint32_t count;
 };
 
-/* The second word of a chain's first block links the central stack of chains. */
-static inline void **chain_link(void *chain)
-{
-    return &((void **)chain)[1];
-}
-
 /* Takes the top chain off the class's stack (there is one). Class lock held. */
 static inline void *pop_chain(struct small_central *central)
 {
     void *chain = central->chains;
-    central->chains = *chain_link(chain);
+    central->chains = *small_chain_link(chain);
     central->chain_count--;
     return chain;
 }
@@ -274,7 +226,7 @@ cut_lazily(struct small_central *central, size_t bytes, uint32_t limit, struct m
     size_t from = (first - (uintptr_t)run) >> PAGE_SHIFT;
     size_t to = central->bump == central->bump_end ? small_run_bytes(run->class_index) >> PAGE_SHIFT
                                                    : ((central->bump - 1 - (uintptr_t)run) >> PAGE_SHIFT) + 1;
-    mark_map_range(run, from, to, run->class_index);
+    small_mark_map_range(run, from, to, run->class_index);
     return (struct magazine_block *)first;
 }
 
@@ -297,21 +249,6 @@ static inline struct magazine_block *cut_uncarved(struct small_central *central,
 }
 
 /*
- * Makes the loose list first (count blocks, count <= limit) a magazine: each block's room, and
- * the class's list end after the last. Returns its first block. O(count).
- */
-static struct magazine_block *magazine_of_loose(void *first, uint32_t count, unsigned class_index)
-{
-    uint32_t limit = small_cache_limit(class_index);
-    struct magazine_block *block = first;
-    for (uint32_t room = limit - count; room < limit - 1; room++, block = block->next)
-        block->room = room;
-    block->room = limit - 1;
-    block->next = &malloc_list_ends[class_index + 1];
-    return first;
-}
-
-/*
  * take_magazine's slower half, with the class lock held (it lets go of it): the whole loose list
  * (fewer than a limit of blocks: chain_loose keeps it so) made a magazine, or else a magazine off
  * the newest run's uncarved blocks (a new run only when the class has neither). O(limit) for the
@@ -324,7 +261,7 @@ __attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct s
     uint32_t taken = (uint32_t)central->free_count;
     struct magazine_block *first = NULL;
     if (taken) {
-        first = magazine_of_loose(central->free_list, taken, class_index);
+        first = small_magazine_of_loose(central->free_list, taken, class_index);
         central->free_list = NULL;
         central->free_count = 0;
     } else if (central->bump != central->bump_end || new_run(central, class_index)) {
@@ -333,28 +270,6 @@ __attribute__((noinline)) static struct small_batch take_loose_or_fresh(struct s
     }
     spin_unlock(&central->lock);
     return (struct small_batch){first, taken};
-}
-
-/*
- * Keeps the class's loose list shorter than a magazine: while it holds a limit of blocks or
- * more, the first limit of them become a chain (a full magazine: rooms written, ending at the
- * class's list end). Class lock held; O(loose blocks), so only on the flush and reclaim paths.
- */
-static void chain_loose(struct small_central *central, unsigned class_index)
-{
-    uint32_t limit = small_cache_limit(class_index);
-    while (central->free_count >= limit) {
-        void *chain = central->free_list;
-        struct magazine_block *last = chain;
-        for (uint32_t i = 1; i < limit; i++)
-            last = last->next;
-        central->free_list = last->next;
-        central->free_count -= limit;
-        magazine_of_loose(chain, limit, class_index);
-        *chain_link(chain) = central->chains;
-        central->chains = chain;
-        central->chain_count++;
-    }
 }
 
 /*
@@ -402,7 +317,7 @@ static inline void give_magazine(unsigned class_index, void *chain, uint32_t lim
 {
     struct small_central *central = &malloc_state.centrals[class_index];
     spin_lock(&central->lock);
-    *chain_link(chain) = central->chains;
+    *small_chain_link(chain) = central->chains;
     central->chains = chain;
     central->chain_count++;
     small_note_given(central, class_index, limit);
@@ -621,7 +536,7 @@ static void drain_loose(unsigned class_index, void *first, size_t count)
     *(void **)last = central->free_list;
     central->free_list = first;
     central->free_count += count;
-    chain_loose(central, class_index);
+    small_chain_loose(central, class_index);
     small_note_given(central, class_index, small_cache_limit(class_index));
     spin_unlock(&central->lock);
     __atomic_fetch_sub(&malloc_state.small_bytes_out, count * small_class_bytes(class_index), __ATOMIC_RELAXED);
@@ -706,6 +621,10 @@ static size_t release_class(unsigned class_index)
     struct small_run *released = NULL;
     size_t count = 0;
     spin_lock(&central->lock);
+    if (small_scan_has_class(class_index)) { /* its runs are the scan's (small_scan_complete ran first) */
+        spin_unlock(&central->lock);
+        return 0;
+    }
     /* Whole magazines become loose blocks first (each chain: exactly limit blocks). */
     size_t limit = small_cache_limit(class_index);
     while (central->chains) {
@@ -758,7 +677,7 @@ static size_t release_class(unsigned class_index)
         for (struct small_run *run = released; run; run = run->next_run)
             small_clear_map(run, small_run_bytes(class_index));
     }
-    chain_loose(central, class_index);
+    small_chain_loose(central, class_index);
     spin_unlock(&central->lock);
     while (released) {
         struct small_run *next = released->next_run;
@@ -772,6 +691,8 @@ static size_t release_class(unsigned class_index)
 size_t small_release_free_runs(void)
 {
     small_idle_forget_candidates(); /* what they could give back, this gives back */
+    while (!small_scan_complete())
+        small_release_pending_runs();
     size_t runs = small_release_pending_runs();
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         runs += release_class(class_index);

@@ -69,10 +69,16 @@ void rvmem_malloc_stats(struct malloc_stats *out)
     /* Runs of idle classes on their way back to TLSF (malloc_idle.c): still runs, all free. */
     struct small_pending *pending = &malloc_state.pending;
     spin_lock(&pending->lock);
-    size_t pending_runs = pending->run_count;
-    out->small_runs += pending_runs;
+    size_t runs_off_classes = pending->run_count; /* runs that are TLSF chunks but no class's */
+    out->small_runs += runs_off_classes;
     out->bytes_free_small += pending->bytes;
     spin_unlock(&pending->lock);
+    /* Runs under scan (malloc_scan.c), and the free blocks it took from their class. */
+    size_t scan_runs, scan_free_bytes;
+    small_scan_stats(&scan_runs, &scan_free_bytes);
+    runs_off_classes += scan_runs;
+    out->small_runs += scan_runs;
+    out->bytes_free_small += scan_free_bytes;
     struct tlsf_state *tlsf = &malloc_state.tlsf;
     spin_lock(&tlsf->lock);
     out->bytes_free_medium = tlsf->free_bytes;
@@ -81,7 +87,7 @@ void rvmem_malloc_stats(struct malloc_stats *out)
     out->heap_start = malloc_state.heap_start;
     out->heap_span_bytes = tlsf->region_count ? tlsf_break() - malloc_state.heap_start : 0;
     out->peak_heap_span_bytes = tlsf->peak_span_bytes;
-    size_t runs_blocks = pending_runs;
+    size_t runs_blocks = runs_off_classes;
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         runs_blocks += out->classes[class_index].runs;
     spin_unlock(&tlsf->lock);
@@ -96,6 +102,8 @@ void rvmem_malloc_stats(struct malloc_stats *out)
     out->failed_requests = __atomic_load_n(&malloc_state.failed_requests, __ATOMIC_RELAXED);
     direct_stats(&out->direct_blocks, &out->direct_bytes, &out->direct_resizes);
     out->idle_class_releases = __atomic_load_n(&malloc_state.idle_detaches, __ATOMIC_RELAXED);
+    out->class_scans = __atomic_load_n(&malloc_state.scans, __ATOMIC_RELAXED);
+    out->scan_runs_released = __atomic_load_n(&malloc_state.scan_runs_released, __ATOMIC_RELAXED);
 }
 
 size_t rvmem_malloc_run_changes(void)

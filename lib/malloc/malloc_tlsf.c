@@ -430,7 +430,10 @@ static bool grow(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
     if (placed < top || needed_end < placed || needed_end - current > TLSF_MAX_REQUEST)
         return false;
     size_t needed = align_up(needed_end - current, PAGE_SIZE);
-    size_t pad = grow_pad();
+    /* While a class is under scan (malloc_scan.c), no pad: every request the heap cannot hold
+     * comes back here, and takes a step of the scan first, so its runs come back at the pace
+     * the heap would otherwise grow. */
+    size_t pad = small_scan_active() ? 0 : grow_pad();
     size_t increment = needed > pad ? needed : pad;
     void *previous = more_core_padded(needed, &increment);
     if (previous == (void *)-1)

@@ -75,8 +75,8 @@ static int validate_magazine(struct magazine_block *list, unsigned class_index, 
     return 0;
 }
 
-/* Checks one class; its lock is held by the caller. */
-static int validate_class(unsigned class_index, size_t *map_pages_expected, const void *caller)
+/* Checks one class (its lock held by the caller); carry: the blocks it counts carved for runs under scan. */
+static int validate_class(unsigned class_index, size_t carry, size_t *map_pages_expected, const void *caller)
 {
     (void)caller; /* used by the checked build's poison checks */
     struct small_central *central = &malloc_state.centrals[class_index];
@@ -92,7 +92,7 @@ static int validate_class(unsigned class_index, size_t *map_pages_expected, cons
             result = problem(-21, "run header is wrong", class_index, (uintptr_t)run);
         capacity += run->capacity;
     }
-    if (!result && (runs != central->run_count || capacity != central->carved_blocks))
+    if (!result && (runs != central->run_count || capacity + carry != central->carved_blocks))
         result = problem(-23, "run count or carved blocks disagree with the runs", class_index, runs);
     size_t listed = 0;
     for (void *block = central->free_list; block && !result; block = *(void **)block) {
@@ -202,9 +202,12 @@ int rvmem_malloc_validate(void)
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES; class_index++)
         spin_lock(&malloc_state.centrals[class_index].lock);
     int result = tlsf_validate(caller);
-    size_t map_pages_expected = 0;
+    size_t map_pages_expected = 0, carry = 0;
+    unsigned scanned_class = MALLOC_SMALL_CLASSES;
+    if (!result)
+        result = small_validate_scan(&map_pages_expected, &carry, &scanned_class);
     for (unsigned class_index = 0; class_index < MALLOC_SMALL_CLASSES && !result; class_index++)
-        result = validate_class(class_index, &map_pages_expected, caller);
+        result = validate_class(class_index, class_index == scanned_class ? carry : 0, &map_pages_expected, caller);
     if (!result)
         result = small_validate_pending(&map_pages_expected);
     if (!result)

@@ -16,8 +16,10 @@
  *                     every malloc and free, and malloc_phases_footprint (issue 14's goal: 1250)
  *   malloc_remote     hart 1 allocates 8 MiB of 64-byte blocks, hart 0 frees them; then the same
  *                     with 256-byte blocks. malloc_remote_free: hart 0's frees of hart 1's blocks
- *                     (every call); malloc_remote_footprint over both phases (goal 1250: freed
+ *                     (every call); malloc_remote_footprint over both phases (budget 1250: freed
  *                     memory serves every size and every hart); held after each phase printed
+ *   malloc_kept_few   8 MiB of 64-byte blocks, all freed but one in 1024, then 8 MiB of 256-byte
+ *                     blocks (one hart): malloc_kept_few_malloc (every call) and its footprint
  *   malloc_idle_hart  hart 1 allocates and frees blocks of 112 sizes up to 64 KiB (every_size)
  *                     and goes idle: malloc_idle_hart_held (bytes held now, every block freed),
  *                     then hart 0 calls rvmem_malloc_trim_all_harts() (the drain on request:
@@ -29,10 +31,11 @@
  * The frees of malloc_remote and every call counted run on hart 0: under -icount rdinstret counts
  * every hart's instructions, and a hart waiting for a job elsewhere (run_on_all_harts) wakes on its
  * timer, while the other harts sleep until an IPI. Without a second hart the two-hart benchmarks
- * are skipped (kbench_skip). What these will need from the allocator to reach their goals:
- * runs that empty go back to the shared pool (phases, remote) and frees from another hart reach
- * their runs (remote). Budgets (regression guards) on malloc_regrow's rows and on the idle hart's
- * trim (tools/bench_budgets.py has them with the goals).
+ * are skipped (kbench_skip). Idle classes give their runs back before the heap grows (phases;
+ * lib/malloc/malloc_idle.c), and mostly free classes the runs whose blocks are all free, while a
+ * few blocks are held elsewhere (remote, kept_few; lib/malloc/malloc_scan.c). Budgets (regression
+ * guards) on malloc_regrow's rows, the idle hart's trim and the remote and kept_few footprints;
+ * malloc_phases_footprint is a goal (tools/bench_budgets.py has them all).
  */
 #include "kernel/base/layout.h"
 #include "kernel/base/platform.h"
@@ -50,6 +53,7 @@
 #define REMOTE_PHASE_BYTES (8u << 20)
 #define REGROW_STEP_BYTES (64u << 10)
 #define REGROW_MAX_BYTES (8u << 20)
+#define KEPT_EVERY 1024
 
 static const uint32_t remote_block_bytes[] = {64, 256};
 
@@ -192,6 +196,39 @@ KBENCH(malloc_phases, 0, 0)
     report_footprint("malloc_phases_footprint", &run.result, error, 0);
     kprintf("# phases: peak held %lu bytes, peak live %lu bytes\n", (unsigned long)run.result.peak_heap_span,
             (unsigned long)run.result.peak_live_bytes);
+    give_everything_back();
+}
+
+/*
+ * A program that keeps a few blocks of a size it has finished with: 8 MiB of 64-byte blocks, all
+ * freed but one in 1024, then 8 MiB of 256-byte blocks. The class of the first is not idle (the
+ * program holds blocks of it), but mostly free: its scan (lib/malloc/malloc_scan.c) gives back
+ * the runs around the kept blocks, in steps taken by the second phase's requests that would
+ * grow the heap, which show in the malloc row's max.
+ */
+KBENCH(malloc_kept_few, 0, 0)
+{
+    struct malloc_workload_run run;
+    struct malloc_batch first, second;
+    if (!start_pattern(&run))
+        return;
+    run.probe = &probe;
+    int error = malloc_workload_batch_allocate(&run, &first, remote_block_bytes[0], REMOTE_PHASE_BYTES);
+    if (!error)
+        error = malloc_workload_batch_thin(&run, &first, KEPT_EVERY);
+    if (!error)
+        error = malloc_workload_batch_allocate(&run, &second, remote_block_bytes[1], REMOTE_PHASE_BYTES);
+    if (!error) {
+        kprintf("# kept_few: %lu 64-byte blocks kept, then 256-byte blocks: held %lu bytes\n",
+                (unsigned long)first.blocks, (unsigned long)heap_held_bytes());
+        error = malloc_workload_batch_free(&run, &second);
+    }
+    if (!error)
+        error = malloc_workload_batch_free(&run, &first);
+    if (error)
+        kprintf("# malloc_kept_few: the workload failed with error %d\n", error);
+    report_series("malloc_kept_few_malloc", MALLOC_CALL_MALLOC, error, 0);
+    report_footprint("malloc_kept_few_footprint", &run.result, error, 0);
     give_everything_back();
 }
 

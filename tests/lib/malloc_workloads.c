@@ -363,16 +363,50 @@ int malloc_workload_batch_allocate(struct malloc_workload_run *run, struct mallo
     return 0;
 }
 
+/* Whether a block of a batch still holds the marker of its sequence number (after the link, and its last byte). */
+static bool batch_block_intact(const struct malloc_batch *batch, const unsigned char *block, uint64_t sequence)
+{
+    unsigned char marker = marker_of(sequence);
+    return block[sizeof(void *)] == marker && block[batch->block_bytes - 1] == marker;
+}
+
+int malloc_workload_batch_thin(struct malloc_workload_run *run, struct malloc_batch *batch, uint64_t keep_every)
+{
+    if (!keep_every)
+        return -E_INVAL;
+    uint64_t stride = batch->stride ? batch->stride : 1;
+    unsigned char *block = batch->first, *kept_last = NULL;
+    uint64_t sequence = batch->first_sequence, kept = 0;
+    for (uint64_t i = 0; i < batch->blocks; i++, sequence += stride) {
+        unsigned char *next = link_of(block);
+        if (!batch_block_intact(batch, block, sequence))
+            return -E_BADDATA;
+        if (i % keep_every == 0) {
+            if (kept_last)
+                set_link(kept_last, block);
+            set_link(block, NULL);
+            kept_last = block;
+            kept++;
+        } else {
+            workload_free(run, block, batch->block_bytes);
+        }
+        block = next;
+    }
+    batch->last = kept_last;
+    batch->blocks = kept;
+    batch->stride = stride * keep_every;
+    return 0;
+}
+
 int malloc_workload_batch_free(struct malloc_workload_run *run, struct malloc_batch *batch)
 {
     unsigned char *block = batch->first;
-    uint64_t sequence = batch->first_sequence;
+    uint64_t sequence = batch->first_sequence, stride = batch->stride ? batch->stride : 1;
     int error = 0;
-    for (uint64_t i = 0; i < batch->blocks; i++, sequence++) {
+    for (uint64_t i = 0; i < batch->blocks; i++, sequence += stride) {
         unsigned char *next = link_of(block);
-        unsigned char marker = marker_of(sequence);
         /* The byte after the link and the last byte: still the marker the whole block was written with. */
-        if (block[sizeof next] != marker || block[batch->block_bytes - 1] != marker) {
+        if (!batch_block_intact(batch, block, sequence)) {
             error = -E_BADDATA;
             break;
         }

@@ -146,11 +146,19 @@ struct malloc_batch {
     uint64_t blocks;
     uint32_t block_bytes;
     uint64_t first_sequence; /* the allocating run's malloc count at the first block: sets its markers */
+    uint64_t stride;         /* sequence numbers between one block and the next (0 counts as 1; see thin) */
 };
 
 /* Allocates total_bytes / block_bytes blocks (at least 1) of block_bytes into *batch. */
 int malloc_workload_batch_allocate(struct malloc_workload_run *run, struct malloc_batch *batch, uint32_t block_bytes,
                                    uint64_t total_bytes);
+
+/*
+ * Checks and frees every block of *batch but one in keep_every (the first, then every
+ * keep_every-th), which stay in it, linked as before (a program that keeps a few blocks of a
+ * size it has finished with). keep_every >= 1; -E_INVAL for 0.
+ */
+int malloc_workload_batch_thin(struct malloc_workload_run *run, struct malloc_batch *batch, uint64_t keep_every);
 
 /* Checks and frees every block of *batch, in allocation order, and empties it. */
 int malloc_workload_batch_free(struct malloc_workload_run *run, struct malloc_batch *batch);

@@ -1,0 +1,295 @@
+/*
+ * tests/lib/malloc_scan.c - a class that is mostly free gives back the runs whose blocks are all
+ * free, even while a few of its blocks are held elsewhere (lib/malloc/malloc_scan.c): by the
+ * program, or in another hart's cache after that hart freed them.
+ *
+ * The blocks are chained through their own first word, so a phase of 2 MiB needs no array.
+ */
+#include "kernel/base/string.h"
+#include "lib/malloc/malloc.h"
+#include "tests/harness/ktest.h"
+#include "tests/lib/malloc_test_support.h"
+
+#define PHASE_BYTES ((size_t)2 << 20)
+/* Of the first phase's blocks, the program keeps one in KEEP_EVERY. */
+#define KEEP_EVERY 1024
+
+/* Allocates bytes of blocks of size (each filled with seed, chained through its first word); returns the chain. */
+static void **allocate_bytes(size_t size, uint8_t seed, size_t bytes)
+{
+    void **chain = NULL;
+    for (size_t done = 0; done < bytes; done += size) {
+        void **block = rvmem_malloc(size);
+        if (!block)
+            return chain;
+        memset(block, seed, size);
+        *block = chain;
+        chain = block;
+    }
+    return chain;
+}
+
+/* Checks every block of a chain still holds seed after its link; false at the first that does not. */
+static bool phase_intact(void **chain, size_t size, uint8_t seed)
+{
+    for (; chain; chain = *chain)
+        for (size_t i = sizeof(void *); i < size; i++)
+            if (((uint8_t *)chain)[i] != seed)
+                return false;
+    return true;
+}
+
+static void **allocate_phase(size_t size, uint8_t seed)
+{
+    return allocate_bytes(size, seed, PHASE_BYTES);
+}
+
+static void free_phase(void **chain)
+{
+    while (chain) {
+        void **next = *chain;
+        rvmem_free(chain);
+        chain = next;
+    }
+}
+
+/* Frees every block of chain but one in keep_every, which it returns as a chain of their own. */
+static void **free_all_but_one_in(void **chain, size_t keep_every)
+{
+    void **kept = NULL;
+    for (size_t index = 0; chain; index++) {
+        void **next = *chain;
+        if (index % keep_every == 0) {
+            *chain = kept;
+            kept = chain;
+        } else {
+            rvmem_free(chain);
+        }
+        chain = next;
+    }
+    return kept;
+}
+
+static struct malloc_stats stats_now(void)
+{
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    return stats;
+}
+
+KTEST(malloc_scan, runs_around_the_blocks_the_program_keeps_serve_the_next_size)
+{
+    malloc_test_settle();
+    void **first = allocate_phase(64, 0x61);
+    KASSERT_NOT_NULL(first);
+    void **kept = free_all_but_one_in(first, KEEP_EVERY);
+    struct malloc_stats before = stats_now();
+    void **second = allocate_phase(512, 0x62);
+    KASSERT_NOT_NULL(second);
+    struct malloc_stats after = stats_now();
+    /* Without the scan the class keeps every run (a kept block in each few) and the heap grows by
+     * the whole second phase. */
+    KASSERT_LT(after.heap_span_bytes, before.heap_span_bytes + PHASE_BYTES / 2);
+    KASSERT_GT(after.class_scans, before.class_scans);
+    KASSERT_GT(after.scan_runs_released, before.scan_runs_released);
+    KASSERT(phase_intact(second, 512, 0x62));
+    KASSERT(phase_intact(kept, 64, 0x61)); /* the runs of kept blocks stayed with their class */
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    /* The kept blocks' class still works: its freed blocks came back to it. */
+    void **more = allocate_phase(64, 0x63);
+    KASSERT_NOT_NULL(more);
+    KASSERT(phase_intact(kept, 64, 0x61));
+    KASSERT(phase_intact(more, 64, 0x63));
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    free_phase(more);
+    free_phase(second);
+    free_phase(kept);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
+/* The remote case, hart 1 allocating and hart 0 freeing; the other harts wait at the barriers. */
+static void **remote_chain;
+static struct malloc_stats remote_before;
+
+KTEST_SMP(malloc_scan, blocks_freed_by_another_hart_serve_the_next_size)
+{
+    unsigned hart = ktest_hart_index();
+    if (ktest_hart_count() < 2) {
+        ktest_skip("needs two harts (-smp 2 or more)");
+        return;
+    }
+    if (hart == 0)
+        malloc_test_settle();
+    ktest_barrier();
+    if (hart == 1)
+        remote_chain = allocate_phase(64, 0x71);
+    ktest_barrier();
+    if (hart == 0) {
+        KASSERT_NOT_NULL(remote_chain);
+        free_phase(remote_chain); /* hart 0's cache keeps its last magazines of them */
+        remote_chain = NULL;
+        remote_before = stats_now();
+    }
+    ktest_barrier();
+    if (hart == 1)
+        remote_chain = allocate_phase(512, 0x72);
+    ktest_barrier();
+    if (hart == 0) {
+        struct malloc_stats after = stats_now();
+        KASSERT_NOT_NULL(remote_chain);
+        /* Without the scan hart 0's few cached blocks keep the class from looking idle to hart 1:
+         * the heap grows by the whole second phase. */
+        KASSERT_LT(after.heap_span_bytes, remote_before.heap_span_bytes + PHASE_BYTES / 2);
+        KASSERT_GT(after.scan_runs_released, remote_before.scan_runs_released);
+        KASSERT(phase_intact(remote_chain, 512, 0x72));
+        KASSERT_EQ(rvmem_malloc_validate(), 0);
+        free_phase(remote_chain);
+        remote_chain = NULL;
+    }
+    ktest_barrier();
+    rvmem_malloc_flush_cache();
+    ktest_barrier();
+    if (hart == 0) {
+        KASSERT_EQ(rvmem_malloc_validate(), 0);
+        malloc_test_settle();
+    }
+}
+
+KTEST(malloc_scan, a_trim_finishes_a_scan_under_way)
+{
+    malloc_test_settle();
+    void **first = allocate_phase(64, 0x81);
+    KASSERT_NOT_NULL(first);
+    void **kept = free_all_but_one_in(first, KEEP_EVERY);
+    struct malloc_stats before = stats_now();
+    /* A large block the heap cannot hold without growing: the look starts a scan, the request
+     * takes one step of it and grows. */
+    void *large = rvmem_malloc(PHASE_BYTES);
+    KASSERT_NOT_NULL(large);
+    struct malloc_stats during = stats_now();
+    KASSERT_GT(during.class_scans, before.class_scans);
+    KASSERT_EQ(rvmem_malloc_validate(), 0); /* the validator knows the runs under scan */
+    /* Half the kept blocks come back while the scan is under way (their runs are the scan's),
+     * and the class hands blocks out again. */
+    void **freed_back = kept;
+    for (size_t count = 0; count < PHASE_BYTES / 64 / KEEP_EVERY / 2 && freed_back; count++)
+        freed_back = *freed_back;
+    void **rest = freed_back ? *freed_back : NULL;
+    if (freed_back)
+        *freed_back = NULL;
+    free_phase(rest);
+    void **again = NULL;
+    for (unsigned count = 0; count < 100; count++) {
+        void **block = rvmem_malloc(64);
+        KASSERT_NOT_NULL(block);
+        memset(block, 0x82, 64);
+        *block = again;
+        again = block;
+    }
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    rvmem_free(large);
+    rvmem_malloc_trim();
+    struct malloc_stats after = stats_now();
+    KASSERT_GT(after.scan_runs_released, before.scan_runs_released);
+    KASSERT(phase_intact(kept, 64, 0x81));
+    KASSERT(phase_intact(again, 64, 0x82));
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    free_phase(kept);
+    free_phase(again);
+    malloc_test_settle();
+}
+
+/*
+ * Every hart at once: each allocates 1 MiB of 64-byte blocks, frees the next hart's but one in
+ * 64, then hart 0 allocates 2 MiB of 512-byte blocks (its requests that would grow the heap start
+ * and step a scan of the 64-byte class) while the other harts free the blocks kept of their own
+ * (blocks of the runs under scan) and allocate and free 64-byte blocks, checking each.
+ */
+#define SMP_HARTS_MAX 64
+#define SMP_KEEP_EVERY 64
+#define SMP_LIVE_MOST 256
+static void **smp_chains[SMP_HARTS_MAX];
+static bool smp_second_done;
+static struct malloc_stats smp_before;
+
+/* Until hart 0 is done and its kept blocks are freed: frees them one a round, and allocates (and
+ * after SMP_LIVE_MOST checks and frees) 64-byte blocks of its own. */
+static void churn_while_hart0_allocates(unsigned hart)
+{
+    void **kept = smp_chains[hart], **mine = NULL;
+    size_t live = 0;
+    uint8_t seed = (uint8_t)(0xa0 + hart);
+    while (!__atomic_load_n(&smp_second_done, __ATOMIC_ACQUIRE) || kept) {
+        if (kept) {
+            void **next = *kept;
+            KASSERT(phase_intact(kept, 64, (uint8_t)hart));
+            *kept = NULL;
+            rvmem_free(kept);
+            kept = next;
+        }
+        void **block = rvmem_malloc(64);
+        KASSERT_NOT_NULL(block);
+        memset(block, seed, 64);
+        *block = mine;
+        mine = block;
+        if (++live == SMP_LIVE_MOST) {
+            KASSERT(phase_intact(mine, 64, seed));
+            free_phase(mine);
+            mine = NULL;
+            live = 0;
+        }
+    }
+    KASSERT(phase_intact(mine, 64, seed));
+    free_phase(mine);
+    smp_chains[hart] = NULL;
+}
+
+KTEST_SMP(malloc_scan, harts_free_into_a_class_under_scan)
+{
+    unsigned hart = ktest_hart_index(), harts = ktest_hart_count();
+    if (harts < 2) {
+        ktest_skip("needs two harts (-smp 2 or more)");
+        return;
+    }
+    if (harts > SMP_HARTS_MAX)
+        harts = SMP_HARTS_MAX;
+    if (hart == 0) {
+        malloc_test_settle();
+        smp_second_done = false;
+    }
+    ktest_barrier();
+    if (hart < harts)
+        smp_chains[hart] = allocate_bytes(64, (uint8_t)hart, PHASE_BYTES / 2);
+    ktest_barrier();
+    if (hart < harts) {
+        unsigned next = (hart + 1) % harts;
+        KASSERT_NOT_NULL(smp_chains[next]);
+        KASSERT(phase_intact(smp_chains[next], 64, (uint8_t)next));
+        smp_chains[next] = free_all_but_one_in(smp_chains[next], SMP_KEEP_EVERY);
+    }
+    ktest_barrier();
+    if (hart == 0) {
+        smp_before = stats_now();
+        void **second = allocate_phase(512, 0x91);
+        __atomic_store_n(&smp_second_done, true, __ATOMIC_RELEASE);
+        KASSERT_NOT_NULL(second);
+        KASSERT(phase_intact(second, 512, 0x91));
+        free_phase(second);
+        KASSERT(phase_intact(smp_chains[0], 64, 0));
+        free_phase(smp_chains[0]);
+        smp_chains[0] = NULL;
+    } else if (hart < harts) {
+        churn_while_hart0_allocates(hart);
+    }
+    ktest_barrier();
+    rvmem_malloc_flush_cache();
+    ktest_barrier();
+    if (hart == 0) {
+        struct malloc_stats after = stats_now();
+        KASSERT_GT(after.class_scans, smp_before.class_scans);
+        KASSERT_EQ(rvmem_malloc_validate(), 0);
+        malloc_test_settle();
+        KASSERT_EQ(rvmem_malloc_validate(), 0);
+    }
+}
