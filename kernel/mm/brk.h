@@ -57,18 +57,18 @@ struct buddy;
 
 struct brk_heap {
     struct spinlock lock;
-    uintptr_t start;     /* first byte of the heap (page aligned) */
-    uintptr_t current;   /* the break: one past the last heap byte */
-    uintptr_t clean_end; /* the fast path moves the break up to here: [current, clean_end) is zero */
-    uintptr_t pages_end; /* one past the last page the heap holds (page aligned, >= clean_end) */
-    uintptr_t dirty_end; /* every byte in [current, pages_end) at or above this is zero */
-    uintptr_t limit;     /* the break never goes above this */
-    uintptr_t peak;      /* highest break so far */
-    struct buddy *pages; /* where heap pages come from */
-    unsigned long *lent_map;   /* bit i: page start + i pages is lent to the buddy (NULL: no lending) */
-    uintptr_t lent_map_pages;  /* pages the map covers (from start; at most the limit's) */
-    unsigned lent_map_order;   /* the map is one buddy block of this order */
-    uintptr_t lent_pages;      /* bits set in the map */
+    uintptr_t start;          /* first byte of the heap (page aligned) */
+    uintptr_t current;        /* the break: one past the last heap byte */
+    uintptr_t clean_end;      /* the fast path moves the break up to here: [current, clean_end) is zero */
+    uintptr_t pages_end;      /* one past the last page the heap holds (page aligned, >= clean_end) */
+    uintptr_t dirty_end;      /* every byte in [current, pages_end) at or above this is zero */
+    uintptr_t limit;          /* the break never goes above this */
+    uintptr_t peak;           /* highest break so far */
+    struct buddy *pages;      /* where heap pages come from */
+    unsigned long *lent_map;  /* bit i: page start + i pages is lent to the buddy (NULL: no lending) */
+    uintptr_t lent_map_pages; /* pages the map covers (from start; at most the limit's) */
+    unsigned lent_map_order;  /* the map is one buddy block of this order */
+    uintptr_t lent_pages;     /* bits set in the map */
 };
 
 struct brk_stats {
