@@ -8,7 +8,7 @@
  * buddy allocator through the break (brk_release_inner), and malloc claims them back
  * (brk_reclaim_inner) before it hands any of them out; when the buddy allocator has handed them
  * out meanwhile, malloc sets that chunk aside and grows instead (lib/malloc/malloc.h, reclaim_pages).
- * Not in checked builds, whose free memory holds malloc's poison.
+ * TLSF releases nothing in checked builds, whose free memory holds malloc's poison.
  *
  * Kernel only (the host and LD_PRELOAD builds have their own bindings). The standard names are
  * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). Each hart's
@@ -53,13 +53,12 @@ void malloc_kernel_init(void)
     memset(page_map, 0, (size_t)4096 << order);
     struct malloc_binding binding = {
         .more_core = sbrk_uninit, .page_map = page_map, .page_map_bytes = (size_t)4096 << order};
-#ifndef RVMEM_CHECKED
-    /* Without the map of lent pages (no block free for it) the heap keeps its inner pages, as before. */
+    /* Without the map of lent pages (no block free for it) the heap keeps its inner pages. Checked
+     * builds set the hooks too; TLSF never releases there (free memory holds its poison). */
     if (brk_enable_lending(kernel_heap()) == 0) {
         binding.release_pages = lend_pages;
         binding.reclaim_pages = reclaim_pages;
     }
-#endif
     int error = rvmem_malloc_init(&binding);
     if (error)
         panic("malloc: set-up failed (%d)", error);

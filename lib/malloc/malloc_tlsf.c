@@ -21,7 +21,14 @@
  * back through more-core: automatically past 2 x pad + a page (plus what note_growth learned from
  * trims the heap grew back after), keeping pad, and entirely in tlsf_trim(0). When somebody else
  * moved the break, growth opens a new region and the old top becomes an ordinary listed chunk.
- * Cost: O(1) per call, plus a more-core call when the heap must grow or shrink.
+ * A trim gives the whole pages inside every listed free chunk to the binding's release_pages. Where
+ * the binding also has reclaim_pages (the kernel: the pages went to the buddy allocator), such a
+ * chunk is marked CHUNK_RELEASED (kept through merges) and its pages are reclaimed before any part
+ * of it is handed out; when that fails the chunk is set aside as a hole (T->holes), tried again
+ * before the heap grows and put back on the lists by the next trim.
+ * Cost: O(1) per call, plus a more-core call when the heap must grow or shrink, plus a reclaim
+ * (O(its pages)) when the chunk taken was released by a trim (and O(holes) before growing while
+ * holes exist).
  * Locking: everything under malloc_state.tlsf.lock.
  */
 #include "kernel/base/errors.h"
@@ -230,17 +237,35 @@ static void inner_pages(const struct tlsf_chunk *chunk, uintptr_t *start, uintpt
 }
 
 /*
- * Claims back the pages a released chunk gave away (reclaim_pages) and clears its flag. Returns
- * false, the chunk unchanged, when the binding could not. Lock held; O(the chunk's pages).
+ * Claims back the pages a released chunk gave away (reclaim_pages) below front_end, rounded up to
+ * a page (UINTPTR_MAX: all of them), leaving its flag as it is. Returns false, nothing changed,
+ * when the binding could not. Lock held; O(the pages reclaimed).
  */
-static bool reclaim_chunk(struct tlsf_chunk *chunk)
+static bool reclaim_front(struct tlsf_chunk *chunk, uintptr_t front_end)
 {
     uintptr_t start, end;
     inner_pages(chunk, &start, &end);
-    if (end > start && malloc_state.reclaim_pages((void *)start, end - start) != 0)
+    if (front_end < end - PAGE_SIZE)
+        end = align_up(front_end, PAGE_SIZE);
+    return end <= start || malloc_state.reclaim_pages((void *)start, end - start) == 0;
+}
+
+/* Claims back every page a released chunk gave away and clears its flag; false (unchanged) when it cannot. */
+static bool reclaim_chunk(struct tlsf_chunk *chunk)
+{
+    if (!reclaim_front(chunk, UINTPTR_MAX))
         return false;
     chunk->size &= ~CHUNK_RELEASED;
     return true;
+}
+
+/*
+ * Where the pages a cut of bytes at the front of a released chunk needs end: its own, and those
+ * holding the header and links of the free rest after it (which stays released).
+ */
+static inline uintptr_t front_end_for(uintptr_t placed, size_t bytes)
+{
+    return placed + bytes + sizeof(struct tlsf_chunk);
 }
 
 /*
@@ -282,12 +307,19 @@ __attribute__((noinline)) static bool reclaim_or_set_aside(struct tlsf_chunk *ch
     return false;
 }
 
-/* reclaim_or_set_aside for the top, which stays the top when its pages come back. Lock held. */
-__attribute__((noinline)) static bool reclaim_top(void)
+/*
+ * For the top, which stays the top: claims back its released pages below front_end (UINTPTR_MAX:
+ * all, and then its flag is cleared) and returns true, or sets it aside as a hole and returns
+ * false. Lock held.
+ */
+__attribute__((noinline)) static bool reclaim_top(uintptr_t front_end)
 {
     struct tlsf_chunk *top = T->top;
-    if (reclaim_chunk(top))
+    if (reclaim_front(top, front_end)) {
+        if (front_end == UINTPTR_MAX)
+            top->size &= ~CHUNK_RELEASED;
         return true;
+    }
     free_unlink(top); /* the sentinel becomes the top */
     make_hole(top);
     return false;
@@ -419,8 +451,13 @@ static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintp
         placed += alignment;
     if (placed > end || end - placed < bytes)
         return NULL;
-    if (MALLOC_UNLIKELY(top->size & CHUNK_RELEASED) && !reclaim_top())
-        return NULL;
+    /* A released top: only the pages the cut needs come back (the rest stays the released top). */
+    uintptr_t released = top->size & CHUNK_RELEASED;
+    if (MALLOC_UNLIKELY(released)) {
+        if (!reclaim_top(front_end_for(placed, bytes)))
+            return NULL;
+        top->size &= ~CHUNK_RELEASED; /* the front piece, when the placement leaves one, is reclaimed */
+    }
     struct tlsf_chunk *chunk = (struct tlsf_chunk *)placed;
     uintptr_t flags = 0; /* the top's previous is used */
     if (MALLOC_UNLIKELY(placed != start)) {
@@ -431,7 +468,10 @@ static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintp
         T->free_bytes -= front; /* counted again by its list */
         list_insert(top);
     }
-    return cut_top(chunk, bytes, flags, end);
+    chunk = cut_top(chunk, bytes, flags, end);
+    if (MALLOC_UNLIKELY(released) && T->top != (struct tlsf_chunk *)end)
+        T->top->size |= CHUNK_RELEASED; /* the rest: its pages past its first may still be lent */
+    return chunk;
 }
 
 uintptr_t tlsf_break(void)
@@ -530,7 +570,7 @@ static bool grow(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
         /* A released top is reclaimed before it is extended, or set aside: the new pages must not
          * become part of a hole. */
         if (MALLOC_UNLIKELY(T->top->size & CHUNK_RELEASED))
-            reclaim_top();
+            reclaim_top(UINTPTR_MAX);
         top = (uintptr_t)T->top;
     } else {
         /* Somebody else moved the break (or this is the first region): open a new region. */
@@ -663,6 +703,26 @@ static struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk, size_t byt
     return chunk;
 }
 
+/*
+ * take_listed_front for a released chunk: claims back only the pages the block and the rest's
+ * header need (the rest stays released), so a malloc pays for the pages it takes, not for the
+ * whole chunk. When they cannot come back the chunk is set aside and the lists are searched again
+ * (take_listed). Lock held.
+ */
+__attribute__((noinline)) static struct tlsf_chunk *take_released_front(struct tlsf_chunk *chunk, size_t bytes)
+{
+    if (!reclaim_front(chunk, front_end_for((uintptr_t)chunk, bytes))) {
+        make_hole(chunk);
+        return take_listed(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    }
+    chunk->size &= ~CHUNK_RELEASED;
+    size_t total = chunk_bytes(chunk);
+    chunk = take_listed_front(chunk, bytes);
+    if (total - chunk_bytes(chunk) >= CHUNK_MIN_BYTES)
+        chunk_next(chunk)->size |= CHUNK_RELEASED; /* the rest, listed */
+    return chunk;
+}
+
 /* tlsf_alloc_aligned for MALLOC_ALIGNMENT, where every chunk's payload is aligned: no placement to compute. */
 void *tlsf_alloc(size_t size, enum tlsf_growth growth)
 {
@@ -677,10 +737,10 @@ void *tlsf_alloc(size_t size, enum tlsf_growth growth)
         chunk = find_list(&first, &second);
         if (chunk) {
             list_remove_from(chunk, first, second);
-            if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)) || reclaim_or_set_aside(chunk))
+            if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)))
                 chunk = take_listed_front(chunk, bytes);
             else
-                chunk = take_listed(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES); /* set aside: look again */
+                chunk = take_released_front(chunk, bytes);
         }
     }
     if (!chunk)
