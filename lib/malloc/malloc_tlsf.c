@@ -48,6 +48,9 @@
 #define TLSF_GROW_PAD_MAX_BYTES ((size_t)2 << 20)
 #define TLSF_TRIM_MIN_BYTES (2 * TLSF_GROW_PAD_MIN_BYTES + PAGE_SIZE) /* the lowest threshold */
 #define TLSF_TRIM_EXTRA_MAX_BYTES ((size_t)32 << 20) /* the most the threshold learns to add (note_growth) */
+#define TLSF_RECLAIM_MIN_BYTES                                                                                         \
+    ((size_t)256 << 10) /* the least of a released chunk a cut takes back (front_end_for)                              \
+                         */
 
 static inline uintptr_t align_up(uintptr_t value, uintptr_t alignment)
 {
@@ -260,12 +263,15 @@ static bool reclaim_chunk(struct tlsf_chunk *chunk)
 }
 
 /*
- * Where the pages a cut of bytes at the front of a released chunk needs end: its own, and those
- * holding the header and links of the free rest after it (which stays released).
+ * Where the pages a cut of bytes at placed, in the released chunk at start, takes back end: its
+ * own, those holding the header and links of the free rest after it (which stays released), and
+ * at least TLSF_RECLAIM_MIN_BYTES from the chunk's start, so that the small blocks cut one after
+ * another from a released chunk do not each pay for a reclaim (a bounded amount per call).
  */
-static inline uintptr_t front_end_for(uintptr_t placed, size_t bytes)
+static inline uintptr_t front_end_for(uintptr_t start, uintptr_t placed, size_t bytes)
 {
-    return placed + bytes + sizeof(struct tlsf_chunk);
+    uintptr_t end = placed + bytes + sizeof(struct tlsf_chunk);
+    return end > start + TLSF_RECLAIM_MIN_BYTES ? end : start + TLSF_RECLAIM_MIN_BYTES;
 }
 
 /*
@@ -454,7 +460,7 @@ static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintp
     /* A released top: only the pages the cut needs come back (the rest stays the released top). */
     uintptr_t released = top->size & CHUNK_RELEASED;
     if (MALLOC_UNLIKELY(released)) {
-        if (!reclaim_top(front_end_for(placed, bytes)))
+        if (!reclaim_top(front_end_for(start, placed, bytes)))
             return NULL;
         top->size &= ~CHUNK_RELEASED; /* the front piece, when the placement leaves one, is reclaimed */
     }
@@ -684,7 +690,8 @@ static size_t chunk_bytes_for(size_t size)
  * a chunk next to the top is part of it), so the rest needs no merge: take_listed's place and
  * split_tail without the alignment and the merge checks. Lock held.
  */
-static struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk, size_t bytes)
+static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk,
+                                                                                  size_t bytes)
 {
     size_t total = chunk_bytes(chunk);
     struct tlsf_chunk *next = (struct tlsf_chunk *)((uintptr_t)chunk + total);
@@ -711,7 +718,7 @@ static struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk, size_t byt
  */
 __attribute__((noinline)) static struct tlsf_chunk *take_released_front(struct tlsf_chunk *chunk, size_t bytes)
 {
-    if (!reclaim_front(chunk, front_end_for((uintptr_t)chunk, bytes))) {
+    if (!reclaim_front(chunk, front_end_for((uintptr_t)chunk, (uintptr_t)chunk, bytes))) {
         make_hole(chunk);
         return take_listed(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
     }
