@@ -210,4 +210,55 @@ KTEST(malloc_binding, pages_the_buddy_handed_out_meanwhile_are_set_aside_and_mal
     KASSERT_EQ(malloc_state.tlsf.hole_bytes, 0);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
 }
+KTEST(malloc_binding, realloc_grows_in_place_into_a_released_neighbour_or_moves)
+{
+    rvmem_malloc_trim_all_harts();
+    size_t small = INNER_BYTES / 4;
+    uint8_t *block = rvmem_malloc(small);
+    uint8_t *neighbour = rvmem_malloc(INNER_BYTES);
+    KASSERT_NOT_NULL(block);
+    KASSERT_NOT_NULL(neighbour);
+    /* The premise: the two chunks touch (both cut from the top, one after the other). */
+    KASSERT_PTR_EQ(neighbour, block + rvmem_malloc_usable_size(block) + 16);
+    KASSERT(hold_a_block_above(neighbour));
+    KASSERT(fill_and_check(block, small, 3));
+    rvmem_free(neighbour);
+    unsigned long lent_before = pages_lent();
+    rvmem_malloc_trim();
+    unsigned long lent_trimmed = pages_lent();
+    KASSERT_GE(lent_trimmed, lent_before + INNER_PAGES - 2);
+    /* Growing in place takes the neighbour: its pages come back first. */
+    uint8_t *grown = rvmem_realloc(block, small + INNER_BYTES / 2);
+    KASSERT_PTR_EQ(grown, block);
+    KASSERT_LE(pages_lent(), lent_trimmed - (INNER_PAGES - 2));
+    for (size_t i = 0; i < small; i += 61)
+        KASSERT_EQ(grown[i], (uint8_t)(3 + i));
+    KASSERT(fill_and_check(grown, small + INNER_BYTES / 2, 5));
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    /* Again, with the neighbour's pages taken by somebody else: realloc moves the block. */
+    KASSERT_PTR_EQ(rvmem_realloc(grown, small), grown); /* shrinks in place: the rest is free */
+    rvmem_malloc_trim();
+    unsigned taken = 0;
+    uintptr_t first = ((uintptr_t)grown + small + PAGE_SIZE) & ~(uintptr_t)(PAGE_SIZE - 1);
+    for (uintptr_t page = first; page + PAGE_SIZE <= (uintptr_t)grown + small + INNER_BYTES && taken < TAKEN_MAX;
+         page += PAGE_SIZE)
+        if (buddy_claim(kernel_pages(), page, page + PAGE_SIZE) == 0)
+            taken_pages[taken++] = page;
+    KASSERT_GE(taken, INNER_PAGES - 2);
+    uint8_t *moved = rvmem_realloc(grown, small + INNER_BYTES / 2);
+    KASSERT_NOT_NULL(moved);
+    KASSERT(moved != grown);
+    for (size_t i = 0; i < small; i += 61)
+        KASSERT_EQ(moved[i], (uint8_t)(5 + i));
+    KASSERT(fill_and_check(moved, small + INNER_BYTES / 2, 9));
+    KASSERT_GE(malloc_state.tlsf.hole_bytes, INNER_BYTES / 2);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    for (unsigned i = 0; i < taken; i++)
+        KASSERT_EQ(buddy_free(kernel_pages(), (void *)taken_pages[i], 0), 0);
+    rvmem_free(moved);
+    free_blocks_above();
+    rvmem_malloc_trim();
+    KASSERT_EQ(malloc_state.tlsf.hole_bytes, 0);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+}
 #endif
