@@ -25,6 +25,19 @@
  * inside the last page it keeps. clean_end is the fast path's bound: pages_end when nothing
  * above the break is dirty, else the break itself (so only a move by 0 takes the fast path).
  *
+ * Lending inner pages: brk_release_inner() gives whole pages strictly inside the heap, below the
+ * break, back to the buddy allocator while the heap keeps its span (malloc's free chunks: it holds
+ * nothing there), and remembers them as lent, one bit a page in a map the heap takes from the
+ * buddy allocator when lending is enabled (brk_enable_lending, once: sized from the limit, a bit
+ * per page the heap may ever span, capped at a largest block; pages beyond it are never lent). brk_reclaim_inner()
+ * claims lent pages back, all of a range or none: when the buddy allocator has handed one of them
+ * out meanwhile it fails and the range stays lent exactly as it was. Reclaimed pages hold what the
+ * buddy left in them (uninitialized, as brk_move_by_uninit's). Lent pages always lie wholly below
+ * the break: a shrink forgets those it passes (the buddy allocator has them already: nothing is
+ * given back twice) and reclaims the one page it keeps partly (it must zero above the break), so
+ * growth never meets a lent page. Because the buddy allocator hands out the highest addresses
+ * first and the heap sits at the bottom, lent pages are the last it hands out again.
+ *
  * Failure: -E_NOMEM when the pages above are taken, the limit is reached or RAM ends (the
  * break is unchanged, and the next call succeeds once the pages are freed); -E_INVAL for a
  * move below the start or an increment that overflows the address space.
@@ -44,19 +57,24 @@ struct buddy;
 
 struct brk_heap {
     struct spinlock lock;
-    uintptr_t start;     /* first byte of the heap (page aligned) */
-    uintptr_t current;   /* the break: one past the last heap byte */
-    uintptr_t clean_end; /* the fast path moves the break up to here: [current, clean_end) is zero */
-    uintptr_t pages_end; /* one past the last page the heap holds (page aligned, >= clean_end) */
-    uintptr_t dirty_end; /* every byte in [current, pages_end) at or above this is zero */
-    uintptr_t limit;     /* the break never goes above this */
-    uintptr_t peak;      /* highest break so far */
-    struct buddy *pages; /* where heap pages come from */
+    uintptr_t start;          /* first byte of the heap (page aligned) */
+    uintptr_t current;        /* the break: one past the last heap byte */
+    uintptr_t clean_end;      /* the fast path moves the break up to here: [current, clean_end) is zero */
+    uintptr_t pages_end;      /* one past the last page the heap holds (page aligned, >= clean_end) */
+    uintptr_t dirty_end;      /* every byte in [current, pages_end) at or above this is zero */
+    uintptr_t limit;          /* the break never goes above this */
+    uintptr_t peak;           /* highest break so far */
+    struct buddy *pages;      /* where heap pages come from */
+    unsigned long *lent_map;  /* bit i: page start + i pages is lent to the buddy (NULL: no lending) */
+    uintptr_t lent_map_pages; /* pages the map covers (from start; at most the limit's) */
+    unsigned lent_map_order;  /* the map is one buddy block of this order */
+    uintptr_t lent_pages;     /* bits set in the map */
 };
 
 struct brk_stats {
     uintptr_t start, current, peak, limit;
-    uintptr_t pages_held; /* pages the heap has claimed */
+    uintptr_t pages_held; /* pages from the start to the last the break spans, lent ones included */
+    uintptr_t pages_lent; /* of those, lent back to the buddy allocator (brk_release_inner) */
 };
 
 /*
@@ -120,6 +138,34 @@ static inline int brk_sbrk(struct brk_heap *heap, intptr_t increment, void **pre
 
 /* Moves the break to address. Returns 0, -E_NOMEM or -E_INVAL (nothing changed on failure). */
 int brk_set(struct brk_heap *heap, uintptr_t address);
+
+/*
+ * Lets the heap lend inner pages (brk_release_inner): takes the map of lent pages from the buddy
+ * allocator, one block (the largest that is free, up to what the limit needs). Call once, before
+ * the heap is shared (the owner of a long-lived heap: malloc's kernel binding). Returns 0 (also
+ * when already enabled), or -E_NOMEM when no block is free (the heap then works, never lending).
+ * The map is never given back (a heap lives as long as its buddy allocator).
+ */
+int brk_enable_lending(struct brk_heap *heap);
+
+/*
+ * Lends the whole pages inside [start, end) (rounded inward) that lie at or above the heap's start
+ * and wholly below the break back to the buddy allocator: the caller holds nothing there and will
+ * brk_reclaim_inner them before using them again. Pages lent already are skipped. Returns 0 (also
+ * when no page qualifies), -E_NOMEM when lending is not enabled (then nothing is lent), or the buddy
+ * allocator's -E_INVAL for pages it does not take (misuse: reported, nothing lent from that stretch on).
+ * O(pages / word bits) plus a buddy_release per stretch not lent yet.
+ */
+int brk_release_inner(struct brk_heap *heap, uintptr_t start, uintptr_t end);
+
+/*
+ * Claims back every lent page inside [start, end) (rounded inward, as brk_release_inner rounds),
+ * all or none: returns 0 (also when none is lent), or -E_BUSY when the buddy allocator has handed
+ * one of them out (then every page of the range is lent as before). Their contents are whatever the
+ * buddy allocator left (its poison in checked builds). O(pages / word bits) plus a buddy_claim per
+ * lent stretch (and a buddy_release per stretch undone on failure).
+ */
+int brk_reclaim_inner(struct brk_heap *heap, uintptr_t start, uintptr_t end);
 
 /* Reads the statistics under the lock. */
 void brk_get_stats(struct brk_heap *heap, struct brk_stats *stats);

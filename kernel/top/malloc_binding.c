@@ -4,6 +4,12 @@
  * more-core is sbrk_uninit (kernel/mm/pages.h): malloc never reads heap memory it has not written
  * (calloc clears its own block), so the pages it grows into are not zeroed first.
  *
+ * Free pages inside the heap: rvmem_malloc_trim lends the whole pages inside free chunks to the
+ * buddy allocator through the break (brk_release_inner), and malloc claims them back
+ * (brk_reclaim_inner) before it hands any of them out; when the buddy allocator has handed them
+ * out meanwhile, malloc sets that chunk aside and grows instead (lib/malloc/malloc.h, reclaim_pages).
+ * TLSF releases nothing in checked builds, whose free memory holds malloc's poison.
+ *
  * Kernel only (the host and LD_PRELOAD builds have their own bindings). The standard names are
  * one-jump wrappers of the rvmem_ functions (the linker cannot alias across files). Each hart's
  * cache is in its struct hart (kernel/platform/hart.h), which the fast paths reach through tp;
@@ -18,6 +24,17 @@
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc.h"
 #include "lib/malloc/malloc_internal.h"
+
+/* release_pages: a failure (no map of lent pages) leaves the pages in the heap, which reclaim then finds held. */
+static void lend_pages(void *start, size_t bytes)
+{
+    (void)brk_release_inner(kernel_heap(), (uintptr_t)start, (uintptr_t)start + bytes);
+}
+
+static int reclaim_pages(void *start, size_t bytes)
+{
+    return brk_reclaim_inner(kernel_heap(), (uintptr_t)start, (uintptr_t)start + bytes);
+}
 
 void malloc_kernel_init(void)
 {
@@ -36,6 +53,12 @@ void malloc_kernel_init(void)
     memset(page_map, 0, (size_t)4096 << order);
     struct malloc_binding binding = {
         .more_core = sbrk_uninit, .page_map = page_map, .page_map_bytes = (size_t)4096 << order};
+    /* Without the map of lent pages (no block free for it) the heap keeps its inner pages. Checked
+     * builds set the hooks too; TLSF never releases there (free memory holds its poison). */
+    if (brk_enable_lending(kernel_heap()) == 0) {
+        binding.release_pages = lend_pages;
+        binding.reclaim_pages = reclaim_pages;
+    }
     int error = rvmem_malloc_init(&binding);
     if (error)
         panic("malloc: set-up failed (%d)", error);

@@ -151,7 +151,8 @@ int rvmem_malloc_validate(void);
 /*
  * Gives the calling hart's cached small blocks back to the central lists, then releases runs
  * whose blocks are all free and the free top of the heap through the more-core function, and,
- * where the binding has release_pages (the host), the whole pages inside every free chunk.
+ * where the binding has release_pages (the host's madvise, the kernel's buddy allocator), the
+ * whole pages inside every free chunk.
  * Call at thread exit (LD_PRELOAD does) and before checking that everything came back.
  * Returns the bytes given back through more-core. O(free small blocks) - not for fast paths.
  */
@@ -167,7 +168,7 @@ size_t rvmem_malloc_trim(void);
  * refill instead of all at once, so no call pays for a whole run (docs/MALLOC.md, "Bounds (per
  * call)"). A reserve counts address
  * span, not bytes free: blocks in use are inside it. Where the binding has release_pages (the
- * host), rvmem_malloc_trim still gives back the whole pages inside free chunks (the span, and
+ * host, the kernel), rvmem_malloc_trim still gives back the whole pages inside free chunks (the span, and
  * so the floor, stays); direct blocks lie outside the heap and are not part of it.
  * bytes = 0 removes the floor (the next trim may then give the top back). Returns 0, or
  * -E_NOMEM with nothing changed when more-core refuses or the page map cannot cover that span,
@@ -269,11 +270,19 @@ struct malloc_binding {
        returns its start, or NULL with the mapping unchanged (LD_PRELOAD: mremap). realloc then
        grows a large block past 128 KiB by remapping instead of copying (docs/MALLOC.md). */
     void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes);
-    /* Optional (NULL: none; the kernel offers none): whole pages inside the heap that hold nothing
-       (free memory) and whose contents may be dropped: afterwards they read as zero and hold no
-       memory until touched (LD_PRELOAD: madvise MADV_DONTNEED). rvmem_malloc_trim gives the free
-       chunks' inner pages back this way, not only the top of the heap. */
+    /* Optional (NULL: none): whole pages inside the heap that hold nothing (free memory) and whose
+       contents may be dropped. rvmem_malloc_trim gives the free chunks' inner pages back this way,
+       not only the top of the heap. Without reclaim_pages they must be usable again as they are
+       (LD_PRELOAD: madvise MADV_DONTNEED, they read as zero and hold no memory until touched); with
+       it, the pages may go to another owner (the kernel: the buddy allocator, through the break,
+       brk_release_inner) and malloc reclaims them before it hands any of them out. */
     void (*release_pages)(void *start, size_t bytes);
+    /* Optional, with release_pages (NULL: released pages need nothing): takes back the pages of
+       [start, start + bytes) that release_pages gave away, all or none (their contents need not be
+       kept or cleared). Returns 0, or nonzero when some are in another owner's hands (the range is
+       then left as it was): malloc sets that free chunk aside as a hole, serves the request from
+       elsewhere or by growing, and tries again when the heap grows or is trimmed. */
+    int (*reclaim_pages)(void *start, size_t bytes);
 };
 
 /*

@@ -233,11 +233,13 @@ size_t rvmem_malloc_usable_size(const void *block)
  * Gives the binding the whole pages inside a heap block that realloc moved out into a direct
  * block, before the block is freed: its bytes are dead, and the heap would otherwise hold them
  * resident until a trim (class blocks until they are reused). What free writes into it afterwards
- * (links, boundary tags) faults its page in again. No-op without release_pages (the kernel).
+ * (links, boundary tags) faults its page in again. No-op without release_pages, and where released
+ * pages go to another owner (reclaim_pages: the kernel, which has no direct blocks anyway): only a
+ * trim releases those, marking the free chunks it releases so they are reclaimed before reuse.
  */
 static void release_moved_pages(void *block, size_t bytes)
 {
-    if (!malloc_state.release_pages)
+    if (!malloc_state.release_pages || malloc_state.reclaim_pages)
         return;
     uintptr_t start = ((uintptr_t)block + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
     uintptr_t end = ((uintptr_t)block + bytes) & ~(uintptr_t)(PAGE_SIZE - 1);
@@ -424,6 +426,7 @@ int rvmem_malloc_init(const struct malloc_binding *binding)
         malloc_state.remap_pages = binding->remap_pages;
     }
     malloc_state.release_pages = binding->release_pages;
+    malloc_state.reclaim_pages = binding->release_pages ? binding->reclaim_pages : NULL;
     malloc_state.page_map = binding->page_map;
     malloc_state.heap_start = ((uintptr_t)current + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     size_t pages = binding->page_map_bytes / 2;

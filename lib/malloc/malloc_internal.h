@@ -302,6 +302,14 @@ struct tlsf_state {
      * before the first region. Allocation cuts from its front when no listed chunk fits.
      */
     struct tlsf_chunk *top;
+    /*
+     * Free chunks whose released pages could not be reclaimed when they were about to be handed
+     * out (the binding's reclaim_pages failed): on no free list, marked used with CHUNK_RELEASED,
+     * linked through next_free/prev_free in their header (on their first page, never released).
+     * Back on the free lists at the next trim; reclaimed first when the heap would grow.
+     */
+    struct tlsf_chunk *holes;
+    size_t hole_bytes;  /* their chunk sizes (neither free nor used bytes) */
     size_t free_bytes;  /* sum of free chunk sizes, the top chunk's included */
     size_t used_blocks; /* allocated chunks, runs included */
     size_t used_bytes;  /* their chunk sizes */
@@ -399,6 +407,7 @@ struct malloc_state {
     void (*unmap_pages)(void *start, size_t bytes);
     void *(*remap_pages)(void *start, size_t old_bytes, size_t new_bytes); /* NULL: direct blocks do not move */
     void (*release_pages)(void *start, size_t bytes);                      /* NULL: free pages inside the heap stay */
+    int (*reclaim_pages)(void *start, size_t bytes); /* NULL: released pages are usable as they are */
     struct direct_registry direct;
     /* Off the fast paths' way, after everything they use: */
     /* classes that may be idle (malloc_idle.c): 1; read a word at a time */

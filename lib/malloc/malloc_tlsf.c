@@ -21,7 +21,14 @@
  * back through more-core: automatically past 2 x pad + a page (plus what note_growth learned from
  * trims the heap grew back after), keeping pad, and entirely in tlsf_trim(0). When somebody else
  * moved the break, growth opens a new region and the old top becomes an ordinary listed chunk.
- * Cost: O(1) per call, plus a more-core call when the heap must grow or shrink.
+ * A trim gives the whole pages inside every listed free chunk to the binding's release_pages. Where
+ * the binding also has reclaim_pages (the kernel: the pages went to the buddy allocator), such a
+ * chunk is marked CHUNK_RELEASED (kept through merges) and its pages are reclaimed before any part
+ * of it is handed out; when that fails the chunk is set aside as a hole (T->holes), tried again
+ * before the heap grows and put back on the lists by the next trim.
+ * Cost: O(1) per call, plus a more-core call when the heap must grow or shrink, plus a reclaim
+ * (O(its pages)) when the chunk taken was released by a trim (and O(holes) before growing while
+ * holes exist).
  * Locking: everything under malloc_state.tlsf.lock.
  */
 #include "kernel/base/errors.h"
@@ -41,6 +48,9 @@
 #define TLSF_GROW_PAD_MAX_BYTES ((size_t)2 << 20)
 #define TLSF_TRIM_MIN_BYTES (2 * TLSF_GROW_PAD_MIN_BYTES + PAGE_SIZE) /* the lowest threshold */
 #define TLSF_TRIM_EXTRA_MAX_BYTES ((size_t)32 << 20) /* the most the threshold learns to add (note_growth) */
+#define TLSF_RECLAIM_MIN_BYTES                                                                                         \
+    ((size_t)256 << 10) /* the least of a released chunk a cut takes back (front_end_for)                              \
+                         */
 
 static inline uintptr_t align_up(uintptr_t value, uintptr_t alignment)
 {
@@ -199,8 +209,10 @@ static void chunk_set(struct tlsf_chunk *chunk, size_t bytes, bool free)
 static struct tlsf_chunk *release_chunk(struct tlsf_chunk *chunk)
 {
     size_t bytes = chunk_bytes(chunk);
+    uintptr_t released = chunk->size & CHUNK_RELEASED; /* a hole put back (restore_holes) */
     struct tlsf_chunk *next = chunk_next(chunk);
     if (next->size & CHUNK_FREE) {
+        released |= next->size & CHUNK_RELEASED;
         free_unlink(next);
         bytes += chunk_bytes(next);
         poison_absorbed(next);
@@ -211,11 +223,145 @@ static struct tlsf_chunk *release_chunk(struct tlsf_chunk *chunk)
         list_remove(previous);
         poison_absorbed(chunk);
         bytes += chunk_bytes(previous);
+        released |= previous->size & CHUNK_RELEASED;
         chunk = previous;
     }
     chunk_set(chunk, bytes, true);
+    chunk->size |= released;
     free_link(chunk);
     return chunk;
+}
+
+/* The whole pages inside a free chunk that may be released: all but the first page's header and links. */
+static void inner_pages(const struct tlsf_chunk *chunk, uintptr_t *start, uintptr_t *end)
+{
+    *start = align_up((uintptr_t)chunk + sizeof(struct tlsf_chunk), PAGE_SIZE);
+    *end = ((uintptr_t)chunk + chunk_bytes(chunk)) & ~(uintptr_t)(PAGE_SIZE - 1);
+}
+
+/*
+ * Claims back the pages a released chunk gave away (reclaim_pages) below front_end, rounded up to
+ * a page (UINTPTR_MAX: all of them), leaving its flag as it is. Returns false, nothing changed,
+ * when the binding could not. Lock held; O(the pages reclaimed).
+ */
+static bool reclaim_front(struct tlsf_chunk *chunk, uintptr_t front_end)
+{
+    uintptr_t start, end;
+    inner_pages(chunk, &start, &end);
+    if (front_end < end - PAGE_SIZE)
+        end = align_up(front_end, PAGE_SIZE);
+    return end <= start || malloc_state.reclaim_pages((void *)start, end - start) == 0;
+}
+
+/* Claims back every page a released chunk gave away and clears its flag; false (unchanged) when it cannot. */
+static bool reclaim_chunk(struct tlsf_chunk *chunk)
+{
+    if (!reclaim_front(chunk, UINTPTR_MAX))
+        return false;
+    chunk->size &= ~CHUNK_RELEASED;
+    return true;
+}
+
+/*
+ * Where the pages a cut of bytes at placed, in the released chunk at start, takes back end: its
+ * own, those holding the header and links of the free rest after it (which stays released), and
+ * at least TLSF_RECLAIM_MIN_BYTES from the chunk's start, so that the small blocks cut one after
+ * another from a released chunk do not each pay for a reclaim (a bounded amount per call).
+ */
+static inline uintptr_t front_end_for(uintptr_t start, uintptr_t placed, size_t bytes)
+{
+    uintptr_t end = placed + bytes + sizeof(struct tlsf_chunk);
+    return end > start + TLSF_RECLAIM_MIN_BYTES ? end : start + TLSF_RECLAIM_MIN_BYTES;
+}
+
+/*
+ * Sets a released free chunk (off its list, or out of the top) aside as a hole: marked used, so
+ * that its neighbours do not merge with it, and put on T->holes through its header. Lock held.
+ */
+static void make_hole(struct tlsf_chunk *chunk)
+{
+    chunk->size &= ~CHUNK_FREE;
+    chunk_next(chunk)->size &= ~CHUNK_PREV_FREE;
+    chunk->prev_free = NULL;
+    chunk->next_free = T->holes;
+    if (T->holes)
+        T->holes->prev_free = chunk;
+    T->holes = chunk;
+    T->hole_bytes += chunk_bytes(chunk);
+}
+
+static void hole_unlink(struct tlsf_chunk *hole)
+{
+    if (hole->next_free)
+        hole->next_free->prev_free = hole->prev_free;
+    if (hole->prev_free)
+        hole->prev_free->next_free = hole->next_free;
+    else
+        T->holes = hole->next_free;
+    T->hole_bytes -= chunk_bytes(hole);
+}
+
+/*
+ * A free chunk about to be handed out (off its list, or out of the top), flagged CHUNK_RELEASED:
+ * reclaims its pages and returns true, or makes it a hole and returns false. Lock held.
+ */
+__attribute__((noinline)) static bool reclaim_or_set_aside(struct tlsf_chunk *chunk)
+{
+    if (reclaim_chunk(chunk))
+        return true;
+    make_hole(chunk);
+    return false;
+}
+
+/*
+ * For the top, which stays the top: claims back its released pages below front_end (UINTPTR_MAX:
+ * all, and then its flag is cleared) and returns true, or sets it aside as a hole and returns
+ * false. Lock held.
+ */
+__attribute__((noinline)) static bool reclaim_top(uintptr_t front_end)
+{
+    struct tlsf_chunk *top = T->top;
+    if (reclaim_front(top, front_end)) {
+        if (front_end == UINTPTR_MAX)
+            top->size &= ~CHUNK_RELEASED;
+        return true;
+    }
+    free_unlink(top); /* the sentinel becomes the top */
+    make_hole(top);
+    return false;
+}
+
+/*
+ * Every hole back onto the free lists (or into the top), still flagged: the trim that calls this
+ * releases free pages anyway, and the next use tries the reclaim again. Lock held; O(holes).
+ */
+static void restore_holes(void)
+{
+    while (T->holes) {
+        struct tlsf_chunk *hole = T->holes;
+        hole_unlink(hole);
+        release_chunk(hole);
+    }
+}
+
+/*
+ * Reclaims every hole it can and frees those (merged, listed or the top), before the heap grows.
+ * Returns whether any came back. Lock held; O(holes) reclaims.
+ */
+static bool reclaim_holes(void)
+{
+    bool any = false;
+    struct tlsf_chunk *hole = T->holes;
+    while (hole) {
+        struct tlsf_chunk *next = hole->next_free;
+        if (reclaim_chunk(hole)) {
+            hole_unlink(hole);
+            release_chunk(hole);
+            any = true;
+        }
+        hole = next;
+    }
+    return any;
 }
 
 /* Splits used chunk so it keeps bytes; the rest (when big enough) is freed, merging with a free next or the top. */
@@ -311,6 +457,13 @@ static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintp
         placed += alignment;
     if (placed > end || end - placed < bytes)
         return NULL;
+    /* A released top: only the pages the cut needs come back (the rest stays the released top). */
+    uintptr_t released = top->size & CHUNK_RELEASED;
+    if (MALLOC_UNLIKELY(released)) {
+        if (!reclaim_top(front_end_for(start, placed, bytes)))
+            return NULL;
+        top->size &= ~CHUNK_RELEASED; /* the front piece, when the placement leaves one, is reclaimed */
+    }
     struct tlsf_chunk *chunk = (struct tlsf_chunk *)placed;
     uintptr_t flags = 0; /* the top's previous is used */
     if (MALLOC_UNLIKELY(placed != start)) {
@@ -321,7 +474,10 @@ static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintp
         T->free_bytes -= front; /* counted again by its list */
         list_insert(top);
     }
-    return cut_top(chunk, bytes, flags, end);
+    chunk = cut_top(chunk, bytes, flags, end);
+    if (MALLOC_UNLIKELY(released) && T->top != (struct tlsf_chunk *)end)
+        T->top->size |= CHUNK_RELEASED; /* the rest: its pages past its first may still be lent */
+    return chunk;
 }
 
 uintptr_t tlsf_break(void)
@@ -341,10 +497,12 @@ static void add_memory(uintptr_t previous, size_t increment)
     struct tlsf_region *last = T->region_count ? &T->regions[T->region_count - 1] : NULL;
     struct tlsf_chunk *chunk;
     size_t top_bytes_before = 0;
+    uintptr_t top_released = 0; /* an extended top keeps its flag (tlsf_reserve; grow reclaimed it) */
     if (last && last->end == previous) {
         /* The top grows over the old sentinel (or the old sentinel becomes the top's header). */
         chunk = T->top;
         top_bytes_before = chunk_bytes(chunk); /* first: the poison may cover the old sentinel */
+        top_released = chunk->size & CHUNK_RELEASED;
         uintptr_t old_sentinel = (previous & ~(uintptr_t)15) - CHUNK_HEADER_BYTES;
         tlsf_poison((void *)old_sentinel, end - old_sentinel);
         last->end = end;
@@ -369,6 +527,7 @@ static void add_memory(uintptr_t previous, size_t increment)
     T->free_bytes += bytes - top_bytes_before;
     chunk->size = CHUNK_FREE; /* its previous is used, or it is the region's first */
     chunk_set(chunk, bytes, true);
+    chunk->size |= top_released;
     T->top = chunk;
     uintptr_t span = end - malloc_state.heap_start;
     if (span > T->peak_span_bytes)
@@ -414,6 +573,10 @@ static bool grow(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
         return false;
     uintptr_t top; /* where a chunk could start: the top chunk, the last sentinel, or a new region */
     if (T->region_count && T->regions[T->region_count - 1].end == current) {
+        /* A released top is reclaimed before it is extended, or set aside: the new pages must not
+         * become part of a hole. */
+        if (MALLOC_UNLIKELY(T->top->size & CHUNK_RELEASED))
+            reclaim_top(UINTPTR_MAX);
         top = (uintptr_t)T->top;
     } else {
         /* Somebody else moved the break (or this is the first region): open a new region. */
@@ -447,9 +610,18 @@ static bool grow(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
 }
 
 /* take's way out when neither a listed chunk nor the top fits: grows the heap and cuts from the new top. Lock held. */
+static struct tlsf_chunk *take_listed(size_t bytes, uintptr_t alignment, uintptr_t header_offset);
+
 __attribute__((noinline)) static struct tlsf_chunk *take_grown(size_t bytes, uintptr_t alignment,
                                                                uintptr_t header_offset)
 {
+    if (MALLOC_UNLIKELY(T->holes != NULL) && reclaim_holes()) {
+        struct tlsf_chunk *chunk = lists_too_small(bytes) ? NULL : take_listed(bytes, alignment, header_offset);
+        if (!chunk)
+            chunk = take_from_top(bytes, alignment, header_offset);
+        if (chunk)
+            return chunk;
+    }
     if (!grow(bytes, alignment, header_offset))
         return NULL;
     return take_from_top(bytes, alignment, header_offset);
@@ -465,17 +637,22 @@ __attribute__((noinline)) static struct tlsf_chunk *take_grown(size_t bytes, uin
 __attribute__((noinline)) static struct tlsf_chunk *take_listed(size_t bytes, uintptr_t alignment,
                                                                 uintptr_t header_offset)
 {
-    unsigned first, second;
-    mapping_search(bytes, &first, &second);
-    struct tlsf_chunk *chunk = find_list(&first, &second);
-    if (alignment > MALLOC_ALIGNMENT && (!chunk || !fits(chunk, bytes, alignment, header_offset))) {
-        mapping_search(bytes + alignment + CHUNK_MIN_BYTES, &first, &second);
-        chunk = find_list(&first, &second);
+    for (;;) {
+        unsigned first, second;
+        mapping_search(bytes, &first, &second);
+        struct tlsf_chunk *chunk = find_list(&first, &second);
+        if (alignment > MALLOC_ALIGNMENT && (!chunk || !fits(chunk, bytes, alignment, header_offset))) {
+            mapping_search(bytes + alignment + CHUNK_MIN_BYTES, &first, &second);
+            chunk = find_list(&first, &second);
+        }
+        if (!chunk)
+            return NULL;
+        list_remove_from(chunk, first, second);
+        /* A released chunk whose pages cannot come back is a hole now: look again (each pass sets
+         * one chunk aside, so this ends). */
+        if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)) || reclaim_or_set_aside(chunk))
+            return place(chunk, bytes, alignment, header_offset);
     }
-    if (!chunk)
-        return NULL;
-    list_remove_from(chunk, first, second);
-    return place(chunk, bytes, alignment, header_offset);
 }
 
 /* Whether a request the heap cannot hold may grow it now (enum tlsf_growth). */
@@ -516,7 +693,8 @@ static size_t chunk_bytes_for(size_t size)
  * a chunk next to the top is part of it), so the rest needs no merge: take_listed's place and
  * split_tail without the alignment and the merge checks. Lock held.
  */
-static struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk, size_t bytes)
+static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk,
+                                                                                  size_t bytes)
 {
     size_t total = chunk_bytes(chunk);
     struct tlsf_chunk *next = (struct tlsf_chunk *)((uintptr_t)chunk + total);
@@ -535,6 +713,26 @@ static struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk, size_t byt
     return chunk;
 }
 
+/*
+ * take_listed_front for a released chunk: claims back only the pages the block and the rest's
+ * header need (the rest stays released), so a malloc pays for the pages it takes, not for the
+ * whole chunk. When they cannot come back the chunk is set aside and the lists are searched again
+ * (take_listed). Lock held.
+ */
+__attribute__((noinline)) static struct tlsf_chunk *take_released_front(struct tlsf_chunk *chunk, size_t bytes)
+{
+    if (!reclaim_front(chunk, front_end_for((uintptr_t)chunk, (uintptr_t)chunk, bytes))) {
+        make_hole(chunk);
+        return take_listed(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    }
+    chunk->size &= ~CHUNK_RELEASED;
+    size_t total = chunk_bytes(chunk);
+    chunk = take_listed_front(chunk, bytes);
+    if (total - chunk_bytes(chunk) >= CHUNK_MIN_BYTES)
+        chunk_next(chunk)->size |= CHUNK_RELEASED; /* the rest, listed */
+    return chunk;
+}
+
 /* tlsf_alloc_aligned for MALLOC_ALIGNMENT, where every chunk's payload is aligned: no placement to compute. */
 void *tlsf_alloc(size_t size, enum tlsf_growth growth)
 {
@@ -549,7 +747,10 @@ void *tlsf_alloc(size_t size, enum tlsf_growth growth)
         chunk = find_list(&first, &second);
         if (chunk) {
             list_remove_from(chunk, first, second);
-            chunk = take_listed_front(chunk, bytes);
+            if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)))
+                chunk = take_listed_front(chunk, bytes);
+            else
+                chunk = take_released_front(chunk, bytes);
         }
     }
     if (!chunk)
@@ -643,7 +844,9 @@ static size_t trim_top(size_t keep)
         struct tlsf_chunk *new_sentinel = (struct tlsf_chunk *)(new_end - CHUNK_HEADER_BYTES);
         size_t new_top_bytes = (uintptr_t)new_sentinel - (uintptr_t)top;
         new_sentinel->size = 0;
+        uintptr_t top_released = top->size & CHUNK_RELEASED; /* pages below the new end may still be lent */
         chunk_set(top, new_top_bytes, true);
+        top->size |= top_released;
         T->free_bytes -= top_bytes - new_top_bytes;
         region->end = new_end;
         released += bytes;
@@ -667,10 +870,13 @@ static void release_free_pages(void)
     for (unsigned first = 0; first < TLSF_FL_COUNT; first++) {
         for (unsigned second = 0; second < TLSF_SL_COUNT; second++) {
             for (struct tlsf_chunk *chunk = T->free_lists[first][second]; chunk; chunk = chunk->next_free) {
-                uintptr_t start = align_up((uintptr_t)chunk + sizeof(struct tlsf_chunk), PAGE_SIZE);
-                uintptr_t end = ((uintptr_t)chunk + chunk_bytes(chunk)) & ~(uintptr_t)(PAGE_SIZE - 1);
-                if (end > start)
+                uintptr_t start, end;
+                inner_pages(chunk, &start, &end);
+                if (end > start) {
                     malloc_state.release_pages((void *)start, end - start);
+                    if (malloc_state.reclaim_pages)
+                        chunk->size |= CHUNK_RELEASED; /* reclaimed before it is handed out */
+                }
             }
         }
     }
@@ -682,6 +888,7 @@ size_t tlsf_trim(size_t keep_bytes)
     spin_lock(&T->lock);
     T->trim_extra_bytes = 0;
     T->last_auto_trim_bytes = 0;
+    restore_holes();
     size_t released = trim_top(keep_bytes);
     release_free_pages();
     spin_unlock(&T->lock);
@@ -763,6 +970,11 @@ bool tlsf_resize_in_place(void *payload, size_t size)
          * by what the block lacks, or the pad, and the top that then follows it is big enough. */
         if (next == T->top && chunk_bytes(next) < bytes - have && grow(bytes - have, MALLOC_ALIGNMENT, 0))
             next = chunk_next(chunk);
+        if ((next->size & CHUNK_FREE) && have + chunk_bytes(next) >= bytes && (next->size & CHUNK_RELEASED) &&
+            !reclaim_chunk(next)) {
+            free_unlink(next); /* its pages are another owner's: set aside, realloc moves the block */
+            make_hole(next);
+        }
         if ((next->size & CHUNK_FREE) && have + chunk_bytes(next) >= bytes) {
             size_t next_bytes = chunk_bytes(next);
             free_unlink(next); /* a listed chunk, or the top */
@@ -803,7 +1015,7 @@ bool tlsf_is_allocated_payload(uintptr_t payload)
         struct tlsf_chunk *chunk = (struct tlsf_chunk *)region->first_chunk;
         while (chunk_bytes(chunk) != 0 && (uintptr_t)chunk_payload(chunk) <= payload) {
             if ((uintptr_t)chunk_payload(chunk) == payload) {
-                found = !(chunk->size & CHUNK_FREE);
+                found = !(chunk->size & (CHUNK_FREE | CHUNK_RELEASED)); /* a hole is not allocated */
                 break;
             }
             chunk = chunk_next(chunk);
@@ -824,8 +1036,8 @@ static inline struct tlsf_chunk *take_run_from_top(size_t run_bytes)
     if (!top || ((uintptr_t)top & (PAGE_SIZE - 1)) || !lists_too_small(run_bytes))
         return NULL;
     size_t top_bytes = chunk_bytes(top); /* 0 for the sentinel */
-    if (top_bytes < run_bytes)
-        return NULL;
+    if (top_bytes < run_bytes || (top->size & CHUNK_RELEASED))
+        return NULL;                                               /* a released top: take_from_top reclaims it */
     return cut_top(top, run_bytes, 0, (uintptr_t)top + top_bytes); /* the top's previous is used */
 }
 

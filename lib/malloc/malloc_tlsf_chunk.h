@@ -21,7 +21,13 @@ struct tlsf_chunk {
 
 #define CHUNK_FREE ((uintptr_t)1)
 #define CHUNK_PREV_FREE ((uintptr_t)2)
-#define CHUNK_FLAGS (CHUNK_FREE | CHUNK_PREV_FREE)
+/*
+ * On a free chunk: some of its inner pages may have been given away (release_pages with a
+ * reclaim_pages binding: the kernel); they are reclaimed before any part of it is handed out. A
+ * chunk merged from parts is flagged when any part was. On a chunk not free: a hole (T->holes).
+ */
+#define CHUNK_RELEASED ((uintptr_t)4)
+#define CHUNK_FLAGS (CHUNK_FREE | CHUNK_PREV_FREE | CHUNK_RELEASED)
 #define CHUNK_HEADER_BYTES 16
 #define CHUNK_MIN_BYTES 32
 _Static_assert(__builtin_offsetof(struct tlsf_chunk, size) + sizeof(uintptr_t) == CHUNK_HEADER_BYTES,

@@ -1,7 +1,8 @@
 /*
  * lib/malloc/malloc_tlsf_validate.c - tlsf_validate: walks every TLSF region chunk by chunk and checks
- * sizes, boundary tags, merges and the top, every free list against both bitmaps, and the
- * counters (and, in checked builds, the poison of every free chunk).
+ * sizes, boundary tags, merges and the top, every free list against both bitmaps, the holes (chunks
+ * set aside whose released pages could not be reclaimed) against their list, and the counters (and,
+ * in checked builds, the poison of every free chunk, and that no chunk is released).
  */
 #include "kernel/base/misuse.h"
 #include "kernel/base/printf.h"
@@ -38,7 +39,7 @@ int tlsf_validate(const void *caller)
     (void)caller; /* used by the checked build's poison checks */
     int result = 0;
     spin_lock(&T->lock);
-    size_t free_seen = 0, free_chunks = 0, used_seen = 0, used_chunks = 0;
+    size_t free_seen = 0, free_chunks = 0, used_seen = 0, used_chunks = 0, hole_seen = 0, hole_chunks = 0;
     bool top_seen = false;
     for (unsigned i = 0; i < T->region_count && !result; i++) {
         const struct tlsf_region *region = &T->regions[i];
@@ -49,6 +50,7 @@ int tlsf_validate(const void *caller)
         while (!result && chunk_bytes(chunk) != 0) {
             size_t bytes = chunk_bytes(chunk);
             bool free = chunk->size & CHUNK_FREE;
+            bool released = chunk->size & CHUNK_RELEASED;
             if (bytes < CHUNK_MIN_BYTES || bytes % MALLOC_ALIGNMENT || (uintptr_t)chunk + bytes >= region->end)
                 result = problem(-2, "chunk size out of bounds", (uintptr_t)chunk);
             else if (!!(chunk->size & CHUNK_PREV_FREE) != previous_free)
@@ -57,6 +59,8 @@ int tlsf_validate(const void *caller)
                 result = problem(-4, "two free chunks side by side (missed merge)", (uintptr_t)chunk);
             else if (free && chunk_next(chunk)->prev_size != bytes)
                 result = problem(-5, "free chunk's boundary tag disagrees with its size", (uintptr_t)chunk);
+            else if (released && !malloc_state.reclaim_pages)
+                result = problem(-16, "a chunk is marked released where nothing reclaims pages", (uintptr_t)chunk);
             if (result)
                 break;
             if (free) {
@@ -73,6 +77,9 @@ int tlsf_validate(const void *caller)
                     }
                 }
 #endif
+            } else if (released) {
+                hole_seen += bytes;
+                hole_chunks++;
             } else {
                 used_seen += bytes;
                 used_chunks++;
@@ -111,6 +118,19 @@ int tlsf_validate(const void *caller)
             }
         }
     }
+    /* Every hole on the list is one the walk saw, and the list holds them all. */
+    size_t holes_listed = 0, holes_listed_bytes = 0;
+    for (struct tlsf_chunk *hole = T->holes; hole && !result; hole = hole->next_free) {
+        if ((hole->size & CHUNK_FREE) || !(hole->size & CHUNK_RELEASED))
+            result = problem(-17, "a hole is free or not marked released", (uintptr_t)hole);
+        else if (hole->next_free && hole->next_free->prev_free != hole)
+            result = problem(-17, "the hole list's links disagree", (uintptr_t)hole);
+        else if (holes_listed++ > hole_chunks)
+            result = problem(-17, "the hole list has a cycle", (uintptr_t)hole);
+        holes_listed_bytes += chunk_bytes(hole);
+    }
+    if (!result && (holes_listed != hole_chunks || holes_listed_bytes != hole_seen || hole_seen != T->hole_bytes))
+        result = problem(-17, "holes walked, listed and counted disagree", holes_listed);
     size_t top_bytes = top_seen ? chunk_bytes(T->top) : 0;
     if (!result &&
         (listed + top_seen != free_chunks || listed_bytes + top_bytes != free_seen || free_seen != T->free_bytes))

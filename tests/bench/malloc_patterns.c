@@ -27,6 +27,10 @@
  *                     (budget: 1 MiB, as for threads that end)
  *   malloc_regrow     two buffers grown alternately by realloc, 64 KiB at a time up to 8 MiB
  *                     each: every realloc (copies included) and malloc_regrow_footprint
+ *   malloc_inner_pages 64 blocks of 256 KiB, all freed but the last (it holds the top up), then a
+ *                     trim: malloc_inner_held_after_trim (the free pages inside the heap went to the
+ *                     page allocator) and malloc_inner_reclaim_malloc (the next malloc, which
+ *                     claims the pages of the chunk it is cut from back first)
  *
  * The frees of malloc_remote and every call counted run on hart 0: under -icount rdinstret counts
  * every hart's instructions, and a hart waiting for a job elsewhere (run_on_all_harts) wakes on its
@@ -333,5 +337,52 @@ KBENCH(malloc_regrow, 0, 0)
     report_footprint("malloc_regrow_footprint", &run.result, error, 1818);
     kprintf("# regrow: %lu reallocs, peak held %lu bytes, peak live %lu bytes\n", (unsigned long)run.result.reallocs,
             (unsigned long)run.result.peak_heap_span, (unsigned long)run.result.peak_live_bytes);
+    give_everything_back();
+}
+
+#define INNER_BLOCKS 64
+#define INNER_BLOCK_BYTES (256u << 10)
+static void *inner_blocks[INNER_BLOCKS];
+
+/*
+ * Free pages inside the heap: 64 blocks of 256 KiB, all freed but the last, which holds the top
+ * up; then a trim. malloc_inner_held_after_trim: what the heap holds after it (the pages inside
+ * the freed chunk lent to the page allocator count as given back); malloc_inner_reclaim_malloc:
+ * the next malloc of a block, which takes the pages of the chunk it is cut from back first.
+ */
+KBENCH(malloc_inner_pages, 0, 0)
+{
+    struct malloc_workload_run run;
+    if (!start_pattern(&run))
+        return;
+    unsigned count = 0;
+    while (count < INNER_BLOCKS && (inner_blocks[count] = rvmem_malloc(INNER_BLOCK_BYTES)) != NULL)
+        count++;
+    if (count < INNER_BLOCKS) {
+        kbench_fail("cannot allocate the blocks");
+        for (unsigned i = 0; i < count; i++)
+            rvmem_free(inner_blocks[i]);
+        give_everything_back();
+        return;
+    }
+    size_t held_live = heap_held_bytes();
+    for (unsigned i = 0; i + 1 < count; i++)
+        rvmem_free(inner_blocks[i]);
+    size_t held_freed = heap_held_bytes();
+    rvmem_malloc_trim();
+    size_t held_trimmed = heap_held_bytes();
+    report_bytes("malloc_inner_held_after_trim", held_trimmed);
+    uint64_t started = instructions_retired();
+    void *again = rvmem_malloc(INNER_BLOCK_BYTES);
+    uint64_t instructions = instructions_retired() - started;
+    instructions = instructions > kbench_overhead() ? instructions - kbench_overhead() : 0;
+    struct kbench_summary summary = {1, instructions * 100, instructions, instructions, instructions};
+    kbench_report("malloc_inner_reclaim_malloc", &summary, "instructions", 0, 0);
+    kprintf("# inner: %u blocks of %u bytes, the last live: held %lu bytes with them live, %lu after freeing "
+            "the others, %lu after a trim, %lu after one more malloc\n",
+            count, INNER_BLOCK_BYTES, (unsigned long)held_live, (unsigned long)held_freed, (unsigned long)held_trimmed,
+            (unsigned long)heap_held_bytes());
+    rvmem_free(again);
+    rvmem_free(inner_blocks[count - 1]);
     give_everything_back();
 }

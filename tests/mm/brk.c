@@ -311,6 +311,130 @@ KTEST(brk, shrinking_below_dirty_bytes_keeps_zero_above_the_break)
     KASSERT_EQ(buddy_validate(&pages), 0);
 }
 
+/* set_up with lending enabled; the free pages after the map was taken. */
+static unsigned long set_up_lending(void)
+{
+    if (!set_up() || brk_enable_lending(&heap) != 0)
+        return 0;
+    return buddy_free_pages(&pages);
+}
+
+static uintptr_t pages_lent(void)
+{
+    struct brk_stats stats;
+    brk_get_stats(&heap, &stats);
+    return stats.pages_lent;
+}
+
+static uintptr_t page_at(unsigned index)
+{
+    return heap_start + index * PAGE_SIZE;
+}
+
+KTEST(brk, inner_pages_go_to_the_buddy_and_come_back)
+{
+    unsigned long free_lending = set_up_lending();
+    KASSERT_GT(free_lending, 0u);
+    KASSERT_EQ(free_lending, free_at_start - 1); /* the map of a 256-page arena: one page */
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 10 * PAGE_SIZE + 50, &previous), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_lending - 11);
+    /* Rounded inward: pages 1..7 */
+    KASSERT_EQ(brk_release_inner(&heap, heap_start + 100, page_at(8) + 5), 0);
+    KASSERT_EQ(pages_lent(), 7u);
+    KASSERT_EQ(pages_held(), 11u); /* the span is unchanged */
+    KASSERT_EQ(buddy_free_pages(&pages), free_lending - 4);
+    KASSERT_EQ(buddy_block_at(&pages, page_at(3), &(uintptr_t){0}), BUDDY_PAGE_FREE);
+    /* Again, and past the break: lent pages are skipped, the partly used last page is not lent. */
+    KASSERT_EQ(brk_release_inner(&heap, heap_start, page_at(20)), 0);
+    KASSERT_EQ(pages_lent(), 10u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_lending - 1);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+    /* A part comes back, then the rest (a range with nothing lent is fine). */
+    KASSERT_EQ(brk_reclaim_inner(&heap, page_at(2), page_at(4)), 0);
+    KASSERT_EQ(pages_lent(), 8u);
+    KASSERT_EQ(buddy_block_at(&pages, page_at(3), &(uintptr_t){0}), BUDDY_PAGE_ALLOCATED);
+    memset((void *)page_at(2), 0x5a, 2 * PAGE_SIZE); /* the heap's again */
+    KASSERT_EQ(brk_reclaim_inner(&heap, page_at(2), page_at(4)), 0);
+    KASSERT_EQ(brk_reclaim_inner(&heap, heap_start, page_at(11)), 0);
+    KASSERT_EQ(pages_lent(), 0u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_lending - 11);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_lending);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+KTEST(brk, a_reclaim_fails_whole_when_the_buddy_handed_a_page_out)
+{
+    unsigned long free_lending = set_up_lending();
+    KASSERT_GT(free_lending, 0u);
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 10 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(brk_release_inner(&heap, page_at(2), page_at(7)), 0);
+    KASSERT_EQ(pages_lent(), 5u);
+    KASSERT_EQ(buddy_claim(&pages, page_at(5), page_at(6)), 0); /* someone else took page 5 */
+    unsigned long free_before = buddy_free_pages(&pages);
+    KASSERT_EQ(brk_reclaim_inner(&heap, heap_start, page_at(10)), -E_BUSY);
+    KASSERT_EQ(pages_lent(), 5u); /* exactly as it was */
+    KASSERT_EQ(buddy_free_pages(&pages), free_before);
+    KASSERT_EQ(buddy_block_at(&pages, page_at(2), &(uintptr_t){0}), BUDDY_PAGE_FREE);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+    /* A range without the taken page still comes back. */
+    KASSERT_EQ(brk_reclaim_inner(&heap, page_at(2), page_at(4)), 0);
+    KASSERT_EQ(pages_lent(), 3u);
+    KASSERT_EQ(buddy_free(&pages, (void *)page_at(5), 0), 0);
+    KASSERT_EQ(brk_reclaim_inner(&heap, heap_start, page_at(10)), 0);
+    KASSERT_EQ(pages_lent(), 0u);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(buddy_free_pages(&pages), free_lending);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+KTEST(brk, shrinking_over_lent_pages_gives_nothing_back_twice)
+{
+    unsigned long free_lending = set_up_lending();
+    KASSERT_GT(free_lending, 0u);
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 10 * PAGE_SIZE, &previous), 0);
+    memset((void *)heap_start, 0x5a, 10 * PAGE_SIZE);
+    KASSERT_EQ(brk_release_inner(&heap, page_at(2), page_at(8)), 0); /* pages 2..7 */
+    /* The break stops inside lent page 4: it is claimed back and cleared above the break;
+     * 5..7 are forgotten (the buddy has them), 8 and 9 released. */
+    KASSERT_EQ(brk_set(&heap, page_at(4) + 100), 0);
+    KASSERT_EQ(pages_lent(), 2u);
+    KASSERT_EQ(pages_held(), 5u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_lending - 3);
+    KASSERT_EQ(first_nonzero(page_at(4) + 100, page_at(5)), page_at(5));
+    KASSERT_EQ(buddy_validate(&pages), 0);
+    /* Growing again claims fresh pages above; the lent ones below stay lent. */
+    KASSERT_EQ(brk_sbrk(&heap, 3 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(first_nonzero(page_at(4) + 100, page_at(7) + 100), page_at(7) + 100);
+    KASSERT_EQ(pages_lent(), 2u);
+    /* With the partly kept page lent and taken, the break cannot stop inside it. */
+    KASSERT_EQ(brk_release_inner(&heap, page_at(5), page_at(6)), 0);
+    KASSERT_EQ(buddy_claim(&pages, page_at(5), page_at(6)), 0);
+    KASSERT_EQ(brk_set(&heap, page_at(5) + 8), -E_NOMEM);
+    KASSERT_EQ(current_break(), page_at(7) + 100);
+    KASSERT_EQ(brk_set(&heap, page_at(5)), 0); /* on its boundary: forgotten */
+    KASSERT_EQ(buddy_free(&pages, (void *)page_at(5), 0), 0);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+    KASSERT_EQ(pages_lent(), 0u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_lending);
+    KASSERT_EQ(buddy_validate(&pages), 0);
+}
+
+KTEST(brk, without_lending_nothing_is_lent)
+{
+    KASSERT(set_up());
+    void *previous = NULL;
+    KASSERT_EQ(brk_sbrk(&heap, 4 * PAGE_SIZE, &previous), 0);
+    KASSERT_EQ(brk_release_inner(&heap, heap_start, page_at(3)), -E_NOMEM);
+    KASSERT_EQ(brk_reclaim_inner(&heap, heap_start, page_at(3)), 0);
+    KASSERT_EQ(pages_lent(), 0u);
+    KASSERT_EQ(buddy_free_pages(&pages), free_at_start - 4);
+    KASSERT_EQ(brk_set(&heap, heap_start), 0);
+}
+
 #define SMP_MOVES 64
 #define SMP_HARTS_MAX 64
 /* [hart][move]: where each piece went; a test arena, not .bss. */
