@@ -336,6 +336,10 @@ run: all
 	    $(QEMU_SH) $$icount -t $$seconds -a "mode=$$mode" $(BUILD)/kernel.elf
 
 FUZZ_SMOKE_SECONDS ?= 10
+# Fuzzers with seed inputs (tests/fuzz/seeds/NAME/) start make test's run from those alone each
+# time: their inputs build heaps of megabytes that the validator walks after every operation, so a
+# corpus kept from run to run would make the replay before the fuzzing outlast FUZZ_SMOKE_SECONDS.
+FUZZ_SEEDED := $(notdir $(patsubst %/,%,$(wildcard tests/fuzz/seeds/fuzz_*/)))
 # The allocator suites run once more in a checked build (poisoning, validator after every operation).
 CHECKED_BUILD := $(BUILD)/checked
 checked-kernel:
@@ -343,6 +347,8 @@ checked-kernel:
 
 test: all $(BUILD)/host-tests fuzz-targets host $(BUILD)/malloc-patterns $(if $(TESTS),,checked-kernel) \
       $(BUILD)/bounce-$(RELOCATED_ADDR).bin
+	$(if $(TESTS),,$(Q)for name in $(FUZZ_SEEDED); do rm -rf $(BUILD)/test-logs/$$name-corpus && \
+	    mkdir -p $(BUILD)/test-logs/$$name-corpus && cp tests/fuzz/seeds/$$name/* $(BUILD)/test-logs/$$name-corpus/; done)
 	python3 tools/test.py --kernel $(BUILD)/kernel.elf --host $(BUILD)/host-tests --machine $(MACHINE) \
 	    --preload $(BUILD)/host/librvmem_malloc.so --plain-host $(BUILD)/host/host-tests-plain \
 	    --binding-tests $(BUILD)/host/binding-tests \
@@ -485,6 +491,7 @@ fuzz-targets: $(FUZZ_TARGETS)
 fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS) $(USER_EMBEDDED)
 	@mkdir -p $(BUILD)/fuzz/corpus-fuzz_fdt && cp $(BUILD)/fdt_*.dtb $(BUILD)/fuzz/corpus-fuzz_fdt/
 	@mkdir -p $(BUILD)/fuzz/corpus-fuzz_elf && cp $(USER_EMBEDDED) $(BUILD)/fuzz/corpus-fuzz_elf/
+	@for name in $(FUZZ_SEEDED); do mkdir -p $(BUILD)/fuzz/corpus-$$name && cp tests/fuzz/seeds/$$name/* $(BUILD)/fuzz/corpus-$$name/; done
 	@for target in $(FUZZ_TARGETS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$(basename $$target); \
 	    echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \

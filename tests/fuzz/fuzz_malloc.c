@@ -10,9 +10,18 @@
  * and a foreign move of the break: somebody else takes pages above the heap (so the allocator's
  * next growth opens a new region) and gives them back once they are at the top again; the
  * allocator must never write into them.
+ * Bulk operations make a class hold a megabyte of runs and then leave it idle (every block freed)
+ * or mostly free (one block in N kept, on the bulk list), so later requests that would grow the
+ * heap detach the class (lib/malloc/malloc_idle.c) or scan it (lib/malloc/malloc_scan.c) in steps,
+ * while other operations free the kept blocks of the runs under scan and allocate more of their
+ * class, and a trim completes what is under way.
  * A shadow records every live block's size and fill byte: contents, alignment, usable size and
- * non-overlap are checked, and the validator runs after every operation. At the end every block
- * is freed and the heap must go back to empty. Any disagreement aborts.
+ * non-overlap (a map of the arena's 16-byte granules that live blocks own) are checked, and the
+ * validator runs after every operation. At the end every block is freed and the heap must go back
+ * to empty. Any disagreement aborts.
+ *
+ * The seed inputs (tests/fuzz/seeds/fuzz_malloc/, written by tests/fuzz/seeds/fuzz_malloc.py)
+ * reach scans and idle detaches at once; make fuzz and make test start from them.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +40,9 @@
 static uint8_t *arena;
 static size_t arena_used, arena_limit;
 static uint8_t page_map[2 * (ARENA_BYTES >> 12)];
+
+/* Per 16-byte granule of the arena: 1 while a live block (with the byte past its end) covers it. */
+static uint8_t granule_owned[ARENA_BYTES / MALLOC_ALIGNMENT];
 
 /* Pages somebody else took from the break (0 bytes: none), filled with FOREIGN_BYTE. */
 #define FOREIGN_BYTE 0xee
@@ -73,6 +85,17 @@ struct slot {
 };
 static struct slot slots[SLOTS];
 
+/* A bulk operation allocates up to BULK_MAX_BYTES of blocks of one size (16 bytes or more), all
+ * held in bulk_batch until it frees all but one in N; those stay on the bulk list (while it has room).
+ * An input's bulk operations allocate BULK_INPUT_BYTES at most, which bounds its time. */
+#define BULK_MAX_BYTES ((size_t)3 << 19)
+#define BULK_INPUT_BYTES (4 * BULK_MAX_BYTES)
+#define BULK_MIN_SIZE 16
+#define BULK_KEPT 16384
+static uint8_t *bulk_batch[BULK_MAX_BYTES / BULK_MIN_SIZE];
+static struct slot bulk[BULK_KEPT];
+static size_t bulk_count, bulk_bytes_left;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -87,28 +110,68 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Does the block still hold its fill byte everywhere? Compared a word at a time: the bulk
+ * operations check megabytes per input. */
 static bool contents_kept(const struct slot *slot)
 {
-    for (size_t i = 0; i < slot->size; i++)
+    uint64_t pattern = slot->fill * (uint64_t)0x0101010101010101u;
+    size_t i = 0;
+    for (; i + sizeof pattern <= slot->size; i += sizeof pattern) {
+        uint64_t word;
+        memcpy(&word, slot->block + i, sizeof word);
+        if (word != pattern)
+            return false;
+    }
+    for (; i < slot->size; i++)
         if (slot->block[i] != slot->fill)
             return false;
     return true;
 }
 
-static void check_new(unsigned index)
+/* The granules of a block and the byte past its end (which misuse overflows; blocks start on a
+ * granule, so two blocks that do not overlap share none). */
+static uint8_t *granules_of(const struct slot *slot, size_t *count)
 {
-    struct slot *fresh = &slots[index];
+    size_t first = (size_t)(slot->block - arena) / MALLOC_ALIGNMENT;
+    *count = (size_t)(slot->block + slot->size - arena) / MALLOC_ALIGNMENT + 1 - first;
+    return &granule_owned[first];
+}
+
+/* Checks a block just handed out (alignment, usable size, in the arena, overlapping no live
+ * block), takes its granules and fills it. */
+static void check_new_block(struct slot *fresh)
+{
     CHECK((uintptr_t)fresh->block % fresh->alignment == 0);
     CHECK(rvmem_malloc_usable_size(fresh->block) >= fresh->size);
     uintptr_t start = (uintptr_t)fresh->block, end = start + fresh->size + 1;
     CHECK(start >= (uintptr_t)arena && end <= (uintptr_t)arena + ARENA_BYTES);
-    for (unsigned i = 0; i < SLOTS; i++) {
-        if (i == index || !slots[i].block)
-            continue;
-        uintptr_t other = (uintptr_t)slots[i].block, other_end = other + slots[i].size + 1;
-        CHECK(end <= other || other_end <= start);
-    }
+    size_t count;
+    uint8_t *granules = granules_of(fresh, &count);
+    for (size_t i = 0; i < count; i++)
+        CHECK(!granules[i]);
+    memset(granules, 1, count);
     memset(fresh->block, fresh->fill, fresh->size);
+}
+
+static void check_new(unsigned index)
+{
+    check_new_block(&slots[index]);
+}
+
+/* Gives up the granules of a block that was freed (or moved by realloc). */
+static void forget_block(const struct slot *slot)
+{
+    size_t count;
+    memset(granules_of(slot, &count), 0, count);
+}
+
+/* Checks a block's contents and frees it. */
+static void free_checked(struct slot *slot)
+{
+    CHECK(contents_kept(slot));
+    rvmem_free(slot->block);
+    forget_block(slot);
+    slot->block = NULL;
 }
 
 static size_t size_from(uint8_t a, uint8_t b)
@@ -148,12 +211,87 @@ static void give_foreign_pages_back(void)
     foreign_bytes = 0;
 }
 
+/* Allocates one block of size filled with fill onto the bulk list (when it has room). False when
+ * the list is full or memory ran out. */
+static bool bulk_add(size_t size, uint8_t fill)
+{
+    if (bulk_count == BULK_KEPT)
+        return false;
+    struct slot *kept = &bulk[bulk_count];
+    *kept = (struct slot){.block = rvmem_malloc(size), .size = size, .alignment = MALLOC_ALIGNMENT, .fill = fill};
+    if (!kept->block)
+        return false;
+    check_new_block(kept);
+    bulk_count++;
+    return true;
+}
+
+/*
+ * Many blocks of one size at once, each filled with op[0]: BULK_MAX_BYTES >> (7 - op[1] bits 5..7),
+ * 12 KiB to 1.5 MiB (most bulk operations stay cheap; the largest give a class the megabyte of runs
+ * a scan needs), of blocks of 16 bytes to just under 4 KiB (an octave from op[1] bits 0..2, a step
+ * within it from op[2]). Then every block is freed but one in keep_every (k = op[3] % 16: 0 frees
+ * all, which leaves the class idle; else one in 1 << (k - 1), from every block to one in 16384), and
+ * those stay on the bulk list while it has room. Exhaustion or the input's bulk budget ends the
+ * allocation early.
+ */
+static void bulk_allocate(const uint8_t *op)
+{
+    size_t octave = (size_t)BULK_MIN_SIZE << (op[1] & 7);
+    size_t size = octave + octave * op[2] / 256;
+    size_t bytes = BULK_MAX_BYTES >> (7 - (op[1] >> 5));
+    if (bytes > bulk_bytes_left)
+        bytes = bulk_bytes_left;
+    bulk_bytes_left -= bytes;
+    size_t count = bytes / size;
+    unsigned keep_shift = op[3] % 16;
+    size_t keep_every = keep_shift ? (size_t)1 << (keep_shift - 1) : 0;
+    size_t allocated = 0;
+    for (; allocated < count; allocated++) {
+        struct slot fresh = {.block = rvmem_malloc(size), .size = size, .alignment = MALLOC_ALIGNMENT, .fill = op[0]};
+        if (!fresh.block)
+            break;
+        check_new_block(&fresh);
+        bulk_batch[allocated] = fresh.block;
+    }
+    for (size_t i = 0; i < allocated; i++) {
+        struct slot block = {.block = bulk_batch[i], .size = size, .alignment = MALLOC_ALIGNMENT, .fill = op[0]};
+        if (keep_every && i % keep_every == 0 && bulk_count < BULK_KEPT)
+            bulk[bulk_count++] = block;
+        else
+            free_checked(&block);
+    }
+}
+
+/*
+ * Blocks of the bulk list, from the one at (op[1], op[2]) modulo its length: 1 .. 64 of them
+ * (op[3] bits 0..5) are freed (each replaced by the list's last), or with op[3] bit 7 as many
+ * more of the same size are allocated onto the list, filled with op[0].
+ */
+static void bulk_touch(const uint8_t *op)
+{
+    if (!bulk_count)
+        return;
+    size_t at = ((size_t)op[1] << 8 | op[2]) % bulk_count;
+    unsigned blocks = 1 + (op[3] & 63);
+    if (op[3] & 128) {
+        size_t size = bulk[at].size;
+        for (unsigned i = 0; i < blocks && bulk_add(size, op[0]); i++)
+            continue;
+        return;
+    }
+    for (unsigned i = 0; i < blocks && at < bulk_count; i++) {
+        free_checked(&bulk[at]);
+        bulk[at] = bulk[--bulk_count];
+    }
+}
+
 static void run_operation(const uint8_t *op)
 {
     unsigned index = op[1] % SLOTS;
     struct slot *slot = &slots[index];
     size_t size = size_from(op[2], op[3]);
-    switch (op[0] % 13) {
+    switch (op[0] % 15) {
     case 0:
     case 1:
     case 2:
@@ -198,6 +336,7 @@ static void run_operation(const uint8_t *op)
         uint8_t *moved = rvmem_realloc(slot->block, size);
         if (!moved)
             break; /* out of memory: the old block is untouched */
+        forget_block(slot);
         slot->block = moved;
         size_t kept = size < slot->size ? size : slot->size;
         for (size_t i = 0; i < kept; i++)
@@ -210,11 +349,8 @@ static void run_operation(const uint8_t *op)
     case 6:
     case 7:
     case 8:
-        if (!slot->block)
-            break;
-        CHECK(contents_kept(slot));
-        rvmem_free(slot->block);
-        slot->block = NULL;
+        if (slot->block)
+            free_checked(slot);
         break;
     case 9:
         if ((op[2] & 3) == 2) {
@@ -258,6 +394,8 @@ static void run_operation(const uint8_t *op)
         else if (arena + arena_used == foreign_start + foreign_bytes)
             give_foreign_pages_back();
         break;
+    case 13: bulk_allocate(op); break;
+    case 14: bulk_touch(op); break;
     }
     CHECK(reports == 0);
     CHECK(rvmem_malloc_validate() == 0);
@@ -270,15 +408,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     arena_limit = (size_t)16384 << (data[0] % 9); /* 16 KiB .. 4 MiB */
     if (arena_limit < arena_used)
         arena_limit = arena_used;
+    bulk_bytes_left = BULK_INPUT_BYTES;
     for (size_t at = 1; at + 4 <= size && at < 1 + 4 * 400; at += 4)
         run_operation(data + at);
-    for (unsigned i = 0; i < SLOTS; i++) {
-        if (slots[i].block) {
-            CHECK(contents_kept(&slots[i]));
-            rvmem_free(slots[i].block);
-            slots[i].block = NULL;
-        }
-    }
+    for (unsigned i = 0; i < SLOTS; i++)
+        if (slots[i].block)
+            free_checked(&slots[i]);
+    while (bulk_count)
+        free_checked(&bulk[--bulk_count]);
     CHECK(rvmem_malloc_reserve(0) == 0); /* no floor: the trim gives everything back */
     rvmem_malloc_trim();
     if (foreign_bytes) {
