@@ -60,9 +60,7 @@ static bool detach(struct malloc_cache *cache, unsigned class_index, uint32_t ca
         spin_unlock(&P->lock);
         return false;
     }
-    P->runs[P->lists++] = central->runs;
-    P->run_count += central->run_count;
-    P->bytes += central->run_count * small_run_bytes(class_index);
+    small_pending_add(central->runs, central->run_count, class_index);
     spin_unlock(&P->lock);
     struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
     if (entry->limit) {
@@ -71,14 +69,7 @@ static bool detach(struct malloc_cache *cache, unsigned class_index, uint32_t ca
     }
     __atomic_fetch_sub(&malloc_state.small_bytes_out, (size_t)cached * small_class_bytes(class_index),
                        __ATOMIC_RELAXED);
-    central->runs = NULL;
-    central->run_count = 0;
-    central->carved_blocks = 0;
-    central->chains = NULL;
-    central->chain_count = 0;
-    central->free_list = NULL;
-    central->free_count = 0;
-    central->bump = central->bump_end = 0;
+    small_central_empty(central, 0);
     __atomic_fetch_add(&malloc_state.idle_detaches, 1, __ATOMIC_RELAXED);
     return true;
 }

@@ -645,6 +645,23 @@ static inline bool small_idle_may_help(void)
     return any != 0;
 }
 
+/*
+ * Empties a class's central state (its runs and free blocks taken elsewhere by the caller):
+ * carved_blocks becomes carried, the blocks of its old runs still out (0 when none is).
+ * Class lock held.
+ */
+static inline void small_central_empty(struct small_central *central, size_t carried)
+{
+    central->runs = NULL;
+    central->run_count = 0;
+    central->carved_blocks = carried;
+    central->chains = NULL;
+    central->chain_count = 0;
+    central->free_list = NULL;
+    central->free_count = 0;
+    central->bump = central->bump_end = 0;
+}
+
 /* Clears every candidate mark (a trim has released what idle classes held). */
 void small_idle_forget_candidates(void);
 /* Gives every pending run back to TLSF (trim, reclaim); returns how many. */
@@ -657,6 +674,15 @@ size_t small_free_central_bytes(void);
 static inline size_t small_run_bytes(unsigned class_index)
 {
     return malloc_classes.run_bytes[class_index];
+}
+
+/* Puts a list of count runs of class_index on the pending lists, which have room. Pending lock held. */
+static inline void small_pending_add(struct small_run *runs, size_t count, unsigned class_index)
+{
+    struct small_pending *P = &malloc_state.pending;
+    P->runs[P->lists++] = runs;
+    P->run_count += count;
+    P->bytes += count * small_run_bytes(class_index);
 }
 
 /* Clears the pages of a run in both page maps (the run goes back to TLSF). */

@@ -165,14 +165,7 @@ bool small_scan_start(struct malloc_cache *cache, unsigned class_index, uint32_t
     S->forming_count = 0;
     S->returned = 0;
     rewind_walk(S);
-    central->runs = NULL;
-    central->run_count = 0;
-    central->carved_blocks = S->carry;
-    central->chains = NULL;
-    central->chain_count = 0;
-    central->free_list = NULL;
-    central->free_count = 0;
-    central->bump = central->bump_end = 0;
+    small_central_empty(central, S->carry);
     __atomic_store_n(&S->phase, SMALL_SCAN_ZERO, __ATOMIC_RELEASE);
     spin_unlock(&S->lock);
     __atomic_fetch_add(&malloc_state.scans, 1, __ATOMIC_RELAXED);
@@ -198,9 +191,7 @@ static bool finish(struct small_scan *S)
             spin_unlock(&central->lock);
             return false;
         }
-        P->runs[P->lists++] = S->released;
-        P->run_count += S->released_count;
-        P->bytes += S->released_count * small_run_bytes(class_index);
+        small_pending_add(S->released, S->released_count, class_index);
         spin_unlock(&P->lock);
     }
     if (S->kept) {

@@ -12,39 +12,10 @@
 
 #define PHASE_BYTES ((size_t)2 << 20)
 
-/* Allocates PHASE_BYTES of blocks of size (each filled with seed, chained through its first word); returns the chain.
- */
+/* PHASE_BYTES of blocks of size, each filled with seed (malloc_test_support.h's chains). */
 static void **allocate_phase(size_t size, uint8_t seed)
 {
-    void **chain = NULL;
-    for (size_t done = 0; done < PHASE_BYTES; done += size) {
-        void **block = rvmem_malloc(size);
-        if (!block)
-            return chain;
-        memset(block, seed, size);
-        *block = chain;
-        chain = block;
-    }
-    return chain;
-}
-
-/* Checks every block of a chain still holds seed after its link; false at the first that does not. */
-static bool phase_intact(void **chain, size_t size, uint8_t seed)
-{
-    for (; chain; chain = *chain)
-        for (size_t i = sizeof(void *); i < size; i++)
-            if (((uint8_t *)chain)[i] != seed)
-                return false;
-    return true;
-}
-
-static void free_phase(void **chain)
-{
-    while (chain) {
-        void **next = *chain;
-        rvmem_free(chain);
-        chain = next;
-    }
+    return malloc_test_chain_allocate(size, seed, PHASE_BYTES);
 }
 
 static size_t heap_span(void)
@@ -66,20 +37,20 @@ KTEST(malloc_idle, memory_of_an_idle_class_serves_the_next_size)
     malloc_test_settle();
     void **first = allocate_phase(64, 0x41);
     KASSERT_NOT_NULL(first);
-    free_phase(first);
+    malloc_test_chain_free(first);
     size_t span_after_first = heap_span(), releases = idle_class_releases();
     void **second = allocate_phase(512, 0x42);
     KASSERT_NOT_NULL(second);
     /* Without the idle class's runs the heap grows by the whole second phase. */
     KASSERT_LT(heap_span(), span_after_first + PHASE_BYTES / 4);
     KASSERT_GT(idle_class_releases(), releases);
-    KASSERT(phase_intact(second, 512, 0x42));
+    KASSERT(malloc_test_chain_intact(second, 512, 0x42));
     KASSERT_EQ(rvmem_malloc_validate(), 0); /* runs may still be pending: the validator knows them */
-    free_phase(second);
+    malloc_test_chain_free(second);
     void **third = allocate_phase((size_t)96 << 10, 0x43); /* large blocks reuse them too */
     KASSERT_NOT_NULL(third);
     KASSERT_LT(heap_span(), span_after_first + PHASE_BYTES / 4);
-    free_phase(third);
+    malloc_test_chain_free(third);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     malloc_test_settle();
 }
@@ -90,16 +61,16 @@ KTEST(malloc_idle, a_class_the_program_still_uses_keeps_its_runs)
     void **first = allocate_phase(64, 0x51);
     KASSERT_NOT_NULL(first);
     void **kept = first; /* the program keeps one block of the class */
-    free_phase(*kept);
+    malloc_test_chain_free(*kept);
     *kept = NULL;
     size_t releases = idle_class_releases();
     void **second = allocate_phase(512, 0x52);
     KASSERT_NOT_NULL(second);
-    KASSERT(phase_intact(second, 512, 0x52));
-    KASSERT(phase_intact(kept, 64, 0x51)); /* its run was not handed to the 512-byte class */
+    KASSERT(malloc_test_chain_intact(second, 512, 0x52));
+    KASSERT(malloc_test_chain_intact(kept, 64, 0x51)); /* its run was not handed to the 512-byte class */
     KASSERT_EQ(idle_class_releases(), releases);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
-    free_phase(second);
+    malloc_test_chain_free(second);
     rvmem_free(kept);
     malloc_test_settle();
 }

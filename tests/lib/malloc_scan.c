@@ -14,43 +14,10 @@
 /* Of the first phase's blocks, the program keeps one in KEEP_EVERY. */
 #define KEEP_EVERY 1024
 
-/* Allocates bytes of blocks of size (each filled with seed, chained through its first word); returns the chain. */
-static void **allocate_bytes(size_t size, uint8_t seed, size_t bytes)
-{
-    void **chain = NULL;
-    for (size_t done = 0; done < bytes; done += size) {
-        void **block = rvmem_malloc(size);
-        if (!block)
-            return chain;
-        memset(block, seed, size);
-        *block = chain;
-        chain = block;
-    }
-    return chain;
-}
-
-/* Checks every block of a chain still holds seed after its link; false at the first that does not. */
-static bool phase_intact(void **chain, size_t size, uint8_t seed)
-{
-    for (; chain; chain = *chain)
-        for (size_t i = sizeof(void *); i < size; i++)
-            if (((uint8_t *)chain)[i] != seed)
-                return false;
-    return true;
-}
-
+/* PHASE_BYTES of blocks of size, each filled with seed (malloc_test_support.h's chains). */
 static void **allocate_phase(size_t size, uint8_t seed)
 {
-    return allocate_bytes(size, seed, PHASE_BYTES);
-}
-
-static void free_phase(void **chain)
-{
-    while (chain) {
-        void **next = *chain;
-        rvmem_free(chain);
-        chain = next;
-    }
+    return malloc_test_chain_allocate(size, seed, PHASE_BYTES);
 }
 
 /* Frees every block of chain but one in keep_every, which it returns as a chain of their own. */
@@ -92,18 +59,18 @@ KTEST(malloc_scan, runs_around_the_blocks_the_program_keeps_serve_the_next_size)
     KASSERT_LT(after.heap_span_bytes, before.heap_span_bytes + PHASE_BYTES / 2);
     KASSERT_GT(after.class_scans, before.class_scans);
     KASSERT_GT(after.scan_runs_released, before.scan_runs_released);
-    KASSERT(phase_intact(second, 512, 0x62));
-    KASSERT(phase_intact(kept, 64, 0x61)); /* the runs of kept blocks stayed with their class */
+    KASSERT(malloc_test_chain_intact(second, 512, 0x62));
+    KASSERT(malloc_test_chain_intact(kept, 64, 0x61)); /* the runs of kept blocks stayed with their class */
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     /* The kept blocks' class still works: its freed blocks came back to it. */
     void **more = allocate_phase(64, 0x63);
     KASSERT_NOT_NULL(more);
-    KASSERT(phase_intact(kept, 64, 0x61));
-    KASSERT(phase_intact(more, 64, 0x63));
+    KASSERT(malloc_test_chain_intact(kept, 64, 0x61));
+    KASSERT(malloc_test_chain_intact(more, 64, 0x63));
     KASSERT_EQ(rvmem_malloc_validate(), 0);
-    free_phase(more);
-    free_phase(second);
-    free_phase(kept);
+    malloc_test_chain_free(more);
+    malloc_test_chain_free(second);
+    malloc_test_chain_free(kept);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     malloc_test_settle();
 }
@@ -127,7 +94,7 @@ KTEST_SMP(malloc_scan, blocks_freed_by_another_hart_serve_the_next_size)
     ktest_barrier();
     if (hart == 0) {
         KASSERT_NOT_NULL(remote_chain);
-        free_phase(remote_chain); /* hart 0's cache keeps its last magazines of them */
+        malloc_test_chain_free(remote_chain); /* hart 0's cache keeps its last magazines of them */
         remote_chain = NULL;
         remote_before = stats_now();
     }
@@ -142,9 +109,9 @@ KTEST_SMP(malloc_scan, blocks_freed_by_another_hart_serve_the_next_size)
          * the heap grows by the whole second phase. */
         KASSERT_LT(after.heap_span_bytes, remote_before.heap_span_bytes + PHASE_BYTES / 2);
         KASSERT_GT(after.scan_runs_released, remote_before.scan_runs_released);
-        KASSERT(phase_intact(remote_chain, 512, 0x72));
+        KASSERT(malloc_test_chain_intact(remote_chain, 512, 0x72));
         KASSERT_EQ(rvmem_malloc_validate(), 0);
-        free_phase(remote_chain);
+        malloc_test_chain_free(remote_chain);
         remote_chain = NULL;
     }
     ktest_barrier();
@@ -178,7 +145,7 @@ KTEST(malloc_scan, a_trim_finishes_a_scan_under_way)
     void **rest = freed_back ? *freed_back : NULL;
     if (freed_back)
         *freed_back = NULL;
-    free_phase(rest);
+    malloc_test_chain_free(rest);
     void **again = NULL;
     for (unsigned count = 0; count < 100; count++) {
         void **block = rvmem_malloc(64);
@@ -192,11 +159,11 @@ KTEST(malloc_scan, a_trim_finishes_a_scan_under_way)
     rvmem_malloc_trim();
     struct malloc_stats after = stats_now();
     KASSERT_GT(after.scan_runs_released, before.scan_runs_released);
-    KASSERT(phase_intact(kept, 64, 0x81));
-    KASSERT(phase_intact(again, 64, 0x82));
+    KASSERT(malloc_test_chain_intact(kept, 64, 0x81));
+    KASSERT(malloc_test_chain_intact(again, 64, 0x82));
     KASSERT_EQ(rvmem_malloc_validate(), 0);
-    free_phase(kept);
-    free_phase(again);
+    malloc_test_chain_free(kept);
+    malloc_test_chain_free(again);
     malloc_test_settle();
 }
 
@@ -223,7 +190,7 @@ static void churn_while_hart0_allocates(unsigned hart)
     while (!__atomic_load_n(&smp_second_done, __ATOMIC_ACQUIRE) || kept) {
         if (kept) {
             void **next = *kept;
-            KASSERT(phase_intact(kept, 64, (uint8_t)hart));
+            KASSERT(malloc_test_chain_intact(kept, 64, (uint8_t)hart));
             *kept = NULL;
             rvmem_free(kept);
             kept = next;
@@ -234,14 +201,14 @@ static void churn_while_hart0_allocates(unsigned hart)
         *block = mine;
         mine = block;
         if (++live == SMP_LIVE_MOST) {
-            KASSERT(phase_intact(mine, 64, seed));
-            free_phase(mine);
+            KASSERT(malloc_test_chain_intact(mine, 64, seed));
+            malloc_test_chain_free(mine);
             mine = NULL;
             live = 0;
         }
     }
-    KASSERT(phase_intact(mine, 64, seed));
-    free_phase(mine);
+    KASSERT(malloc_test_chain_intact(mine, 64, seed));
+    malloc_test_chain_free(mine);
     smp_chains[hart] = NULL;
 }
 
@@ -260,12 +227,12 @@ KTEST_SMP(malloc_scan, harts_free_into_a_class_under_scan)
     }
     ktest_barrier();
     if (hart < harts)
-        smp_chains[hart] = allocate_bytes(64, (uint8_t)hart, PHASE_BYTES / 2);
+        smp_chains[hart] = malloc_test_chain_allocate(64, (uint8_t)hart, PHASE_BYTES / 2);
     ktest_barrier();
     if (hart < harts) {
         unsigned next = (hart + 1) % harts;
         KASSERT_NOT_NULL(smp_chains[next]);
-        KASSERT(phase_intact(smp_chains[next], 64, (uint8_t)next));
+        KASSERT(malloc_test_chain_intact(smp_chains[next], 64, (uint8_t)next));
         smp_chains[next] = free_all_but_one_in(smp_chains[next], SMP_KEEP_EVERY);
     }
     ktest_barrier();
@@ -274,10 +241,10 @@ KTEST_SMP(malloc_scan, harts_free_into_a_class_under_scan)
         void **second = allocate_phase(512, 0x91);
         __atomic_store_n(&smp_second_done, true, __ATOMIC_RELEASE);
         KASSERT_NOT_NULL(second);
-        KASSERT(phase_intact(second, 512, 0x91));
-        free_phase(second);
-        KASSERT(phase_intact(smp_chains[0], 64, 0));
-        free_phase(smp_chains[0]);
+        KASSERT(malloc_test_chain_intact(second, 512, 0x91));
+        malloc_test_chain_free(second);
+        KASSERT(malloc_test_chain_intact(smp_chains[0], 64, 0));
+        malloc_test_chain_free(smp_chains[0]);
         smp_chains[0] = NULL;
     } else if (hart < harts) {
         churn_while_hart0_allocates(hart);
