@@ -130,7 +130,7 @@ TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.
 LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
 # The host binding's own tests (real threads, process limits): linked with build/host/librvmem.a.
 TESTS_HOST_LIB    := tests/host/binding.c
-FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_elf.c fuzz_fdt.c fuzz_malloc.c fuzz_vm.c)
+FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_elf.c fuzz_fdt.c fuzz_malloc.c fuzz_malloc_lending.c fuzz_vm.c)
 HOSTBENCH_SOURCES := tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c
 HOSTPATTERNS_SOURCES := tests/hostbench/malloc_patterns.c tests/lib/malloc_workloads.c
 PORTABLE_SOURCES  := $(BASE_PORTABLE) $(PLATFORM_PORTABLE) $(MM_PORTABLE) $(PROC_PORTABLE) $(LIB_PORTABLE) $(TOP_PORTABLE)
@@ -459,6 +459,9 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LINKED) $(HEADERS) $(STEP_TABLE) | check-
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LINKED)
+# fuzz_malloc with a binding that lends free pages away: unchecked (a checked build never releases them).
+$(BUILD)/fuzz/fuzz_malloc_lending: tests/fuzz/fuzz_malloc.c
+$(BUILD)/fuzz/fuzz_malloc_lending: FUZZ_CFLAGS := $(filter-out -DRVMEM_CHECKED=1,$(FUZZ_CFLAGS))
 
 
 # make host: the allocator cores and lib for the host (x86-64): a static library and a shared

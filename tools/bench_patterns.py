@@ -16,7 +16,9 @@ Figures (keys as tools/bench.py writes): host_PATTERN_ALLOCATOR_KEY for every nu
 prints (bytes, seconds, counts); host_PATTERN_ALLOCATOR_footprint (peak resident growth over
 peak live bytes) for phases and remote; host_PATTERN_KEY_ALLOCATOR_over_glibc for the times and
 regrow's peak resident memory; host_aslimit_ALLOCATOR_refused (1: the 2 GiB malloc under
-`ulimit -v 4000000` returned NULL). Issue 14's targets for them are goals in tools/bench_budgets.py.
+`ulimit -v 4000000` returned NULL). The threads and idle patterns run rvmem once more in lean mode
+(RVMEM_MALLOC_MODE=lean: no thread caches), as the allocator "lean" (host_idle_lean_...). Issue
+14's targets for them are goals or budgets in tools/bench_budgets.py.
 
     python3 tools/bench_patterns.py --patterns build/malloc-patterns --preload build/host/librvmem_malloc.so \\
         [--peer jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ...] [--only phases,remote] [--json FILE]
@@ -36,20 +38,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_budgets  # noqa: E402
 import bench_host  # noqa: E402
 
-Pattern = collections.namedtuple("Pattern", "name arguments runs pin clock limit_kib")
+Pattern = collections.namedtuple("Pattern", "name arguments runs pin clock limit_kib lean")
 
 # runs: processes per allocator; pin: one CPU per run (single-threaded, or threads taking turns);
-# clock: the time figure set against glibc's (None: memory only); limit_kib: RLIMIT_AS for the process.
+# clock: the time figure set against glibc's (None: memory only); limit_kib: RLIMIT_AS for the process;
+# lean: rvmem runs once more in lean mode (RVMEM_MALLOC_MODE=lean), as the allocator "lean".
 PATTERNS = [
-    Pattern("phases", [], 3, True, "seconds", None),
-    Pattern("remote", [], 3, True, "free_seconds", None),
-    Pattern("threads", [], 3, False, "cpu_seconds", None),
-    Pattern("thread_exit", ["--threads", "10000"], 1, False, None, None),
-    Pattern("idle", [], 1, False, None, None),
-    Pattern("regrow", [], 3, True, "seconds", None),
-    Pattern("large2", [], 3, False, "cpu_seconds", None),
-    Pattern("aslimit", [], 1, False, None, 4000000),
+    Pattern("phases", [], 3, True, "seconds", None, False),
+    Pattern("remote", [], 3, True, "free_seconds", None, False),
+    Pattern("threads", [], 3, False, "cpu_seconds", None, True),
+    Pattern("thread_exit", ["--threads", "10000"], 1, False, None, None, False),
+    Pattern("idle", [], 1, False, None, None, True),
+    Pattern("regrow", [], 3, True, "seconds", None, False),
+    Pattern("large2", [], 3, False, "cpu_seconds", None, False),
+    Pattern("aslimit", [], 1, False, None, 4000000, False),
 ]
+LEAN = "lean"  # the allocator name of rvmem's lean-mode runs
 # Under callgrind, at the kernel's scale (tests/bench/malloc_patterns.c): the calls each pattern counts.
 CALLGRIND = {
     "phases": (["--phase-bytes", str(4 << 20)], ("malloc", "free")),
@@ -72,13 +76,17 @@ def parse_line(line):
     return result
 
 
-def run_pattern(binary, pattern, arguments, preload, cpu=None, limit_kib=None, prefix=()):
+def run_pattern(binary, pattern, arguments, preload, cpu=None, limit_kib=None, prefix=(), mode=None):
     """Runs one pattern in its own process (under prefix, e.g. valgrind) with LD_PRELOAD=preload
-    when given, on one CPU when given, under RLIMIT_AS when given; returns its line's dict."""
+    when given, on one CPU when given, under RLIMIT_AS when given, with RVMEM_MALLOC_MODE=mode when
+    given; returns its line's dict."""
     environment = dict(os.environ)
     environment.pop("LD_PRELOAD", None)
+    environment.pop("RVMEM_MALLOC_MODE", None)
     if preload:
         environment["LD_PRELOAD"] = os.path.abspath(preload)
+    if mode:
+        environment["RVMEM_MALLOC_MODE"] = mode
 
     def limit():
         if cpu is not None:
@@ -242,15 +250,17 @@ def measure(binary, preload, peers=(), only=None, callgrind=True):
     figures = []
     for pattern in patterns:
         results = collections.defaultdict(list)
+        runners = allocators + ([(LEAN, preload)] if pattern.lean and len(allocators) > 1 else [])
         for run in range(pattern.runs):
-            for allocator, library in allocators:
+            for allocator, library in runners:
                 cpu = cpus[run % len(cpus)] if pattern.pin else None
-                line = run_pattern(binary, pattern.name, pattern.arguments, library, cpu, pattern.limit_kib)
+                line = run_pattern(binary, pattern.name, pattern.arguments, library, cpu, pattern.limit_kib,
+                                   mode="lean" if allocator == LEAN else None)
                 expected = os.path.basename(library) if library else "libc.so.6"
                 if line["allocator"] != expected:
                     raise RuntimeError(f"the {allocator} run of {pattern.name} reported allocator {line['allocator']}")
                 results[allocator].append(line)
-        figures += pattern_figures(pattern, allocators, results)
+        figures += pattern_figures(pattern, runners, results)
     if callgrind and bench_host.shutil.which("valgrind"):
         for pattern in CALLGRIND:
             if only and pattern not in only:

@@ -22,6 +22,16 @@
  *
  * The seed inputs (tests/fuzz/seeds/fuzz_malloc/, written by tests/fuzz/seeds/fuzz_malloc.py)
  * reach scans and idle detaches at once; make fuzz and make test start from them.
+ *
+ * Built with FUZZ_MALLOC_LENDING (tests/fuzz/fuzz_malloc_lending.c, without RVMEM_CHECKED: a
+ * checked build never releases free pages, they hold its poison) the binding also has
+ * release_pages and reclaim_pages, as the kernel's (kernel/top/malloc_binding.c): a trim lends
+ * the pages inside free chunks to "another owner", which scribbles on them at once, and a
+ * reclaim takes them back, or refuses while the input says their owner still holds them (trim
+ * and flush operations set that), so the allocator sets the chunk aside as a hole and retries
+ * it later. Released pages must hold no live block, no block may be handed out over a lent page,
+ * and what calloc hands out is zero whatever the lent pages held. The misuse operations are left
+ * out there (an unchecked build does not catch misuse).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,14 +59,28 @@ static uint8_t granule_owned[ARENA_BYTES / MALLOC_ALIGNMENT];
 static uint8_t *foreign_start;
 static size_t foreign_bytes;
 
+#ifdef FUZZ_MALLOC_LENDING
+/* Per arena page: 1 while lent to the other owner (release_pages), until reclaim_pages. */
+#define PAGE_BYTES 4096u
+#define LENT_BYTE 0xa5
+static uint8_t page_lent[ARENA_BYTES / PAGE_BYTES];
+static bool reclaim_refuses; /* the other owner still holds lent pages: reclaim_pages fails */
+#endif
+
 static void *fuzz_more_core(intptr_t increment)
 {
     size_t old = arena_used;
     if (increment >= 0 ? (size_t)increment > arena_limit - old : (size_t)-increment > old)
         return (void *)-1;
     arena_used = old + (size_t)increment;
-    if (increment < 0)
+    if (increment < 0) {
         memset(arena + arena_used, 0, (size_t)-increment);
+#ifdef FUZZ_MALLOC_LENDING
+        /* Pages above the break go back whole, lent or not (as the kernel's break frees them). */
+        size_t first = (arena_used + PAGE_BYTES - 1) / PAGE_BYTES;
+        memset(page_lent + first, 0, old / PAGE_BYTES + 1 - first);
+#endif
+    }
     return arena + old;
 }
 
@@ -96,6 +120,48 @@ static uint8_t *bulk_batch[BULK_MAX_BYTES / BULK_MIN_SIZE];
 static struct slot bulk[BULK_KEPT];
 static size_t bulk_count, bulk_bytes_left;
 
+#ifdef FUZZ_MALLOC_LENDING
+/* release_pages: whole pages of the heap that hold no live block and none of the foreign pages;
+ * lent, and scribbled on at once by their new owner. */
+static void lend_pages(void *start, size_t bytes)
+{
+    uintptr_t first = (uintptr_t)start, end = first + bytes;
+    CHECK(bytes > 0 && first % PAGE_BYTES == 0 && bytes % PAGE_BYTES == 0);
+    CHECK(first >= (uintptr_t)arena && end <= (uintptr_t)arena + arena_used);
+    CHECK(!foreign_bytes || end <= (uintptr_t)foreign_start || first >= (uintptr_t)(foreign_start + foreign_bytes));
+    for (uintptr_t granule = (first - (uintptr_t)arena) / MALLOC_ALIGNMENT;
+         granule < (end - (uintptr_t)arena) / MALLOC_ALIGNMENT; granule++)
+        CHECK(!granule_owned[granule]);
+    memset(page_lent + (first - (uintptr_t)arena) / PAGE_BYTES, 1, bytes / PAGE_BYTES);
+    memset(start, LENT_BYTE, bytes);
+}
+
+/* reclaim_pages: all or none; refused while the other owner holds any of them. Their contents stay
+ * as the owner left them. */
+static int reclaim_lent_pages(void *start, size_t bytes)
+{
+    uintptr_t first = (uintptr_t)start;
+    CHECK(bytes > 0 && first % PAGE_BYTES == 0 && bytes % PAGE_BYTES == 0);
+    CHECK(first >= (uintptr_t)arena && first + bytes <= (uintptr_t)arena + arena_used);
+    uint8_t *lent = page_lent + (first - (uintptr_t)arena) / PAGE_BYTES;
+    bool any = false;
+    for (size_t page = 0; page < bytes / PAGE_BYTES; page++)
+        any |= lent[page] != 0;
+    if (any && reclaim_refuses)
+        return -1;
+    memset(lent, 0, bytes / PAGE_BYTES);
+    return 0;
+}
+
+/* No block is handed out over a page still lent. */
+static void check_not_lent(uintptr_t start, uintptr_t end)
+{
+    for (uintptr_t page = (start - (uintptr_t)arena) / PAGE_BYTES; page <= (end - 1 - (uintptr_t)arena) / PAGE_BYTES;
+         page++)
+        CHECK(!page_lent[page]);
+}
+#endif
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -105,6 +171,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     arena_limit = ARENA_BYTES;
     struct malloc_binding binding = {
         .more_core = fuzz_more_core, .page_map = page_map, .page_map_bytes = sizeof page_map};
+#ifdef FUZZ_MALLOC_LENDING
+    binding.release_pages = lend_pages;
+    binding.reclaim_pages = reclaim_lent_pages;
+#endif
     CHECK(rvmem_malloc_init(&binding) == 0);
     misuse_set_hook(capture_fuzz_misuse);
     return 0;
@@ -129,11 +199,17 @@ static bool contents_kept(const struct slot *slot)
 }
 
 /* The granules of a block and the byte past its end (which misuse overflows; blocks start on a
- * granule, so two blocks that do not overlap share none). */
+ * granule, so two blocks that do not overlap share none). Unchecked (FUZZ_MALLOC_LENDING), the
+ * byte past the end may be the next block's first: only the block's own bytes, at least one. */
 static uint8_t *granules_of(const struct slot *slot, size_t *count)
 {
     size_t first = (size_t)(slot->block - arena) / MALLOC_ALIGNMENT;
+#ifdef FUZZ_MALLOC_LENDING
+    size_t bytes = slot->size ? slot->size : 1;
+    *count = (size_t)(slot->block + bytes - 1 - arena) / MALLOC_ALIGNMENT + 1 - first;
+#else
     *count = (size_t)(slot->block + slot->size - arena) / MALLOC_ALIGNMENT + 1 - first;
+#endif
     return &granule_owned[first];
 }
 
@@ -145,6 +221,9 @@ static void check_new_block(struct slot *fresh)
     CHECK(rvmem_malloc_usable_size(fresh->block) >= fresh->size);
     uintptr_t start = (uintptr_t)fresh->block, end = start + fresh->size + 1;
     CHECK(start >= (uintptr_t)arena && end <= (uintptr_t)arena + ARENA_BYTES);
+#ifdef FUZZ_MALLOC_LENDING
+    check_not_lent(start, start + (fresh->size ? fresh->size : 1)); /* the block's own bytes */
+#endif
     size_t count;
     uint8_t *granules = granules_of(fresh, &count);
     for (size_t i = 0; i < count; i++)
@@ -185,11 +264,13 @@ static size_t size_from(uint8_t a, uint8_t b)
     }
 }
 
+#ifndef FUZZ_MALLOC_LENDING
 static void expect_one_report(enum misuse_kind kind)
 {
     CHECK(reports == 1 && last_kind == kind);
     reports = 0;
 }
+#endif
 
 /* Somebody else moves the break up by pages pages (when the arena's limit allows). */
 static void take_foreign_pages(unsigned pages)
@@ -353,6 +434,9 @@ static void run_operation(const uint8_t *op)
             free_checked(slot);
         break;
     case 9:
+#ifdef FUZZ_MALLOC_LENDING
+        reclaim_refuses = (op[2] >> 2) & 1;
+#endif
         if ((op[2] & 3) == 2) {
             /* A reserve of 0 to 448 KiB (0 removes it): granted, or refused with nothing changed. */
             int reserved = rvmem_malloc_reserve((size_t)(op[3] % 8) << 16);
@@ -363,6 +447,7 @@ static void run_operation(const uint8_t *op)
             rvmem_malloc_flush_cache();
         }
         break;
+#ifndef FUZZ_MALLOC_LENDING
     case 10:
         if (!slot->block)
             break;
@@ -388,6 +473,7 @@ static void run_operation(const uint8_t *op)
         reports = 0;
         break;
     }
+#endif
     case 12:
         if (!foreign_bytes)
             take_foreign_pages(1 + op[2] % 4);
@@ -409,6 +495,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (arena_limit < arena_used)
         arena_limit = arena_used;
     bulk_bytes_left = BULK_INPUT_BYTES;
+#ifdef FUZZ_MALLOC_LENDING
+    reclaim_refuses = false;
+#endif
     for (size_t at = 1; at + 4 <= size && at < 1 + 4 * 400; at += 4)
         run_operation(data + at);
     for (unsigned i = 0; i < SLOTS; i++)

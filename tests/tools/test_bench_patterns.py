@@ -73,6 +73,18 @@ class Figures(unittest.TestCase):
         self.assertEqual(figures["host_regrow_seconds_rvmem_over_glibc"]["mean"], 1.5)
         self.assertNotIn("host_regrow_rvmem_footprint", figures)
 
+    def test_lean_runs_are_an_allocator_of_their_own(self):
+        lean = [p.name for p in bench_patterns.PATTERNS if p.lean]
+        self.assertEqual(lean, ["threads", "idle"])
+        pattern = next(p for p in bench_patterns.PATTERNS if p.name == "idle")
+        results = {name: [line("idle", resident_after_trim=value)]
+                   for name, value in (("glibc", 6), ("rvmem", 150), (bench_patterns.LEAN, 0.5))}
+        allocators = self.allocators + [(bench_patterns.LEAN, "librvmem_malloc.so")]
+        figures = {f["name"]: f for f in bench_patterns.pattern_figures(pattern, allocators, results)}
+        self.assertEqual(figures["host_idle_lean_resident_after_trim"]["mean"], 0.5)
+        self.assertEqual(figures["host_idle_rvmem_resident_after_trim"]["mean"], 150)
+        self.assertIn("host_idle_lean_resident_after_trim", bench_budgets.BUDGETS)
+
     @unittest.skipUnless(os.path.exists(BINARY), "build/malloc-patterns is not built (make build/malloc-patterns)")
     def test_every_host_goal_names_a_figure_the_patterns_make(self):
         figures = {}
