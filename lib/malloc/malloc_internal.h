@@ -378,12 +378,19 @@ struct small_scan {
     /* Sorted: */
     struct small_run *kept, *kept_last, *released;
     size_t kept_count, released_count;
-    void *kept_chains, *kept_chains_bottom; /* full magazines of kept runs' blocks */
-    size_t kept_chain_count;
-    struct magazine_block *forming, *forming_bottom; /* the magazine being built (loose at the end) */
-    uint32_t forming_count;
+    /* The kept runs' free blocks, as full magazines and one being built (loose at the end), in two
+     * piles: SMALL_SCAN_FULLER (blocks of runs at most half free), handed out first, and
+     * SMALL_SCAN_EMPTIER (runs more than half free), so those runs may empty and go back. */
+    struct small_scan_pile {
+        void *chains, *chains_bottom;
+        size_t chain_count;
+        struct magazine_block *forming, *forming_bottom;
+        uint32_t forming_count;
+    } piles[2];
     size_t returned; /* blocks going back to the class */
 };
+#define SMALL_SCAN_FULLER 0
+#define SMALL_SCAN_EMPTIER 1
 
 /* Everything, in one object so the fast paths reach it with one address. Fields used by the fast paths first. */
 struct malloc_state {

@@ -17,11 +17,14 @@
  *   steps   (at most SMALL_SCAN_STEP_UNITS blocks or runs each): zero each run's count; count the
  *           free blocks per run (scratch_free); sort the runs into released (every block free)
  *           and kept; sort the blocks, dropping those of released runs and building full
- *           magazines of the others.
+ *           magazines of the others, in two piles: blocks of runs at most half free and of runs
+ *           more than half free.
  *   finish  (class lock tried; O(limit)): the kept runs and their free blocks go back to the class
- *           (after its newest run, whose uncarved tail stays the newest), and the carry becomes
- *           theirs; the released runs go onto the pending lists (malloc_idle.c), which give them
- *           back to TLSF where the heap would otherwise grow.
+ *           (after its newest run, whose uncarved tail stays the newest), the fuller runs'
+ *           magazines on top, so the next refills hand out their blocks first and the emptier
+ *           runs may empty (half-empty runs preferred for new blocks); the carry becomes theirs;
+ *           the released runs go onto the pending lists (malloc_idle.c), which give them back to
+ *           TLSF where the heap would otherwise grow.
  *
  * Steps are taken where memory is wanted: by small_idle_make_room, before a request grows the
  * heap. While a scan is under way the heap grows by what a request lacks, without the pad
@@ -84,28 +87,35 @@ static struct magazine_block *walk_next(struct small_scan *S, uint32_t limit)
     return block;
 }
 
-/* Adds a free block of a kept run to the magazine being built; a full one goes onto the kept chains. */
-static void keep_block(struct small_scan *S, struct magazine_block *block, uint32_t limit)
+/* The pile a kept run's free blocks go to: SMALL_SCAN_EMPTIER when more than half of them are free. */
+static unsigned pile_of(const struct small_run *run)
 {
-    if (!S->forming_count) {
-        S->forming_bottom = block;
+    return (size_t)run->scratch_free * 2 > run->capacity ? SMALL_SCAN_EMPTIER : SMALL_SCAN_FULLER;
+}
+
+/* Adds a free block of a kept run to its pile's magazine being built; a full one goes onto the pile's chains. */
+static void keep_block(struct small_scan *S, struct magazine_block *block, unsigned pile_index, uint32_t limit)
+{
+    struct small_scan_pile *pile = &S->piles[pile_index];
+    if (!pile->forming_count) {
+        pile->forming_bottom = block;
         block->next = NULL;
     } else {
-        block->next = S->forming;
+        block->next = pile->forming;
     }
-    S->forming = block;
-    S->forming_count++;
+    pile->forming = block;
+    pile->forming_count++;
     S->returned++;
-    block->room = limit - S->forming_count;
-    if (S->forming_count == limit) {
-        S->forming_bottom->next = &malloc_list_ends[S->class_index + 1];
-        *small_chain_link(block) = S->kept_chains; /* its room was 0: a full magazine's top, now a chain */
-        if (!S->kept_chains)
-            S->kept_chains_bottom = block;
-        S->kept_chains = block;
-        S->kept_chain_count++;
-        S->forming = NULL;
-        S->forming_count = 0;
+    block->room = limit - pile->forming_count;
+    if (pile->forming_count == limit) {
+        pile->forming_bottom->next = &malloc_list_ends[S->class_index + 1];
+        *small_chain_link(block) = pile->chains; /* its room was 0: a full magazine's top, now a chain */
+        if (!pile->chains)
+            pile->chains_bottom = block;
+        pile->chains = block;
+        pile->chain_count++;
+        pile->forming = NULL;
+        pile->forming_count = 0;
     }
 }
 
@@ -159,10 +169,7 @@ bool small_scan_start(struct malloc_cache *cache, unsigned class_index, uint32_t
     S->carry = out - cached;
     S->kept = S->kept_last = S->released = NULL;
     S->kept_count = S->released_count = 0;
-    S->kept_chains = S->kept_chains_bottom = NULL;
-    S->kept_chain_count = 0;
-    S->forming = S->forming_bottom = NULL;
-    S->forming_count = 0;
+    S->piles[SMALL_SCAN_FULLER] = S->piles[SMALL_SCAN_EMPTIER] = (struct small_scan_pile){0};
     S->returned = 0;
     rewind_walk(S);
     small_central_empty(central, S->carry);
@@ -202,16 +209,20 @@ static bool finish(struct small_scan *S)
         central->run_count += S->kept_count;
     }
     central->carved_blocks += S->returned; /* the carry was already counted: now the kept runs' */
-    if (S->kept_chains) {
-        *small_chain_link(S->kept_chains_bottom) = central->chains;
-        central->chains = S->kept_chains;
-        central->chain_count += S->kept_chain_count;
-    }
-    if (S->forming) {
-        S->forming_bottom->next = central->free_list;
-        central->free_list = S->forming;
-        central->free_count += S->forming_count;
-        small_chain_loose(central, class_index);
+    /* The emptier pile's chains first, so the fuller pile's lie on top: refills pop those first. */
+    for (unsigned pile_index = SMALL_SCAN_EMPTIER + 1; pile_index-- > 0;) {
+        struct small_scan_pile *pile = &S->piles[pile_index];
+        if (pile->chains) {
+            *small_chain_link(pile->chains_bottom) = central->chains;
+            central->chains = pile->chains;
+            central->chain_count += pile->chain_count;
+        }
+        if (pile->forming) {
+            pile->forming_bottom->next = central->free_list;
+            central->free_list = pile->forming;
+            central->free_count += pile->forming_count;
+            small_chain_loose(central, class_index);
+        }
     }
     __atomic_fetch_add(&malloc_state.scan_runs_released, S->released_count, __ATOMIC_RELAXED);
     S->free_blocks = 0;
@@ -230,8 +241,9 @@ static size_t keep_tail(struct small_scan *S, uint32_t limit)
     if (!S->tail_laid_out)
         small_mark_map_range(S->tail_run, 0, small_run_bytes(class_index) >> PAGE_SHIFT, class_index);
     size_t blocks = 0;
+    unsigned pile_index = pile_of(S->tail_run);
     for (uintptr_t block = S->tail; block < S->tail_end; block += bytes, blocks++)
-        keep_block(S, (struct magazine_block *)block, limit);
+        keep_block(S, (struct magazine_block *)block, pile_index, limit);
     S->tail = S->tail_end;
     return blocks;
 }
@@ -290,8 +302,9 @@ static void advance(struct small_scan *S, size_t units)
                 struct magazine_block *block = walk_next(S, limit);
                 if (!block)
                     break;
-                if (small_run_of((uintptr_t)block)->scratch_free != SCAN_RUN_RELEASED)
-                    keep_block(S, block, limit);
+                struct small_run *run = small_run_of((uintptr_t)block);
+                if (run->scratch_free != SCAN_RUN_RELEASED)
+                    keep_block(S, block, pile_of(run), limit);
             }
             if (units) {
                 if (S->tail_run && S->tail_run->scratch_free != SCAN_RUN_RELEASED) {

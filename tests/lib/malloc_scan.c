@@ -75,6 +75,66 @@ KTEST(malloc_scan, runs_around_the_blocks_the_program_keeps_serve_the_next_size)
     malloc_test_settle();
 }
 
+/*
+ * Half-empty runs preferred: the 64-byte class's runs are one page each. On every 16th page the
+ * program keeps the first FULLER_KEPT blocks (those runs stay more than half used), elsewhere one
+ * block in KEEP_EVERY. Once the scan has sorted the class, the blocks it hands out come from the
+ * fuller runs first, so the emptier ones may empty.
+ */
+#define FULLER_KEPT 40
+#define FULLER_EVERY_PAGES 16
+#define AFTER_SCAN_BLOCKS 256
+
+static bool on_a_fuller_page(const void *block)
+{
+    return ((uintptr_t)block >> 12) % FULLER_EVERY_PAGES == 0;
+}
+
+KTEST(malloc_scan, a_scanned_class_hands_out_the_blocks_of_its_fuller_runs_first)
+{
+    malloc_test_settle();
+    void **chain = allocate_phase(64, 0x65);
+    KASSERT_NOT_NULL(chain);
+    void **kept = NULL;
+    for (size_t index = 0; chain; index++) {
+        void **next = *chain;
+        size_t in_run = (((uintptr_t)chain & 4095) - 32) / 64; /* after the run's 32-byte header */
+        if (on_a_fuller_page(chain) ? in_run < FULLER_KEPT : index % KEEP_EVERY == 0) {
+            *chain = kept;
+            kept = chain;
+        } else {
+            rvmem_free(chain);
+        }
+        chain = next;
+    }
+    struct malloc_stats before = stats_now();
+    void **second = allocate_phase(512, 0x66); /* its growth starts the scan and steps it to its end */
+    KASSERT_NOT_NULL(second);
+    struct malloc_stats after = stats_now();
+    KASSERT_GT(after.scan_runs_released, before.scan_runs_released);
+    void **again = NULL;
+    size_t fuller = 0;
+    for (unsigned count = 0; count < AFTER_SCAN_BLOCKS; count++) {
+        void **block = rvmem_malloc(64);
+        KASSERT_NOT_NULL(block);
+        fuller += on_a_fuller_page(block);
+        memset(block, 0x67, 64);
+        *block = again;
+        again = block;
+    }
+    /* Without the piles the blocks come in the order the scan walked them: mostly emptier runs. */
+    KASSERT_EQ(fuller, (size_t)AFTER_SCAN_BLOCKS);
+    KASSERT(malloc_test_chain_intact(kept, 64, 0x65));
+    KASSERT(malloc_test_chain_intact(second, 512, 0x66));
+    KASSERT(malloc_test_chain_intact(again, 64, 0x67));
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_chain_free(again);
+    malloc_test_chain_free(second);
+    malloc_test_chain_free(kept);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
 /* The remote case, hart 1 allocating and hart 0 freeing; the other harts wait at the barriers. */
 static void **remote_chain;
 static struct malloc_stats remote_before;
