@@ -392,6 +392,14 @@ struct small_scan {
 #define SMALL_SCAN_FULLER 0
 #define SMALL_SCAN_EMPTIER 1
 
+/* Which pile a run's free blocks go to once its scratch_free counts them: SMALL_SCAN_EMPTIER when
+ * more than half of its blocks are free. The fuller runs' blocks are handed out first (the scan's
+ * finish, the trim's release_class), so the emptier runs may empty. */
+static inline unsigned small_run_pile(const struct small_run *run)
+{
+    return (size_t)run->scratch_free * 2 > run->capacity ? SMALL_SCAN_EMPTIER : SMALL_SCAN_FULLER;
+}
+
 /* Everything, in one object so the fast paths reach it with one address. Fields used by the fast paths first. */
 struct malloc_state {
     uintptr_t heap_start;     /* page map index 0 */

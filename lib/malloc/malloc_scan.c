@@ -87,12 +87,6 @@ static struct magazine_block *walk_next(struct small_scan *S, uint32_t limit)
     return block;
 }
 
-/* The pile a kept run's free blocks go to: SMALL_SCAN_EMPTIER when more than half of them are free. */
-static unsigned pile_of(const struct small_run *run)
-{
-    return (size_t)run->scratch_free * 2 > run->capacity ? SMALL_SCAN_EMPTIER : SMALL_SCAN_FULLER;
-}
-
 /* Adds a free block of a kept run to its pile's magazine being built; a full one goes onto the pile's chains. */
 static void keep_block(struct small_scan *S, struct magazine_block *block, unsigned pile_index, uint32_t limit)
 {
@@ -241,7 +235,7 @@ static size_t keep_tail(struct small_scan *S, uint32_t limit)
     if (!S->tail_laid_out)
         small_mark_map_range(S->tail_run, 0, small_run_bytes(class_index) >> PAGE_SHIFT, class_index);
     size_t blocks = 0;
-    unsigned pile_index = pile_of(S->tail_run);
+    unsigned pile_index = small_run_pile(S->tail_run);
     for (uintptr_t block = S->tail; block < S->tail_end; block += bytes, blocks++)
         keep_block(S, (struct magazine_block *)block, pile_index, limit);
     S->tail = S->tail_end;
@@ -304,7 +298,7 @@ static void advance(struct small_scan *S, size_t units)
                     break;
                 struct small_run *run = small_run_of((uintptr_t)block);
                 if (run->scratch_free != SCAN_RUN_RELEASED)
-                    keep_block(S, block, pile_of(run), limit);
+                    keep_block(S, block, small_run_pile(run), limit);
             }
             if (units) {
                 if (S->tail_run && S->tail_run->scratch_free != SCAN_RUN_RELEASED) {

@@ -613,6 +613,26 @@ void small_cache_set_mode(struct malloc_cache *cache, enum malloc_mode mode)
 /* scratch_free of a run being released (no real count reaches it). */
 #define RUN_RELEASING UINT32_MAX
 
+/*
+ * Puts the free blocks of runs more than half free (small_run_pile, from scratch_free) before
+ * those of fuller runs on the class's loose list, each group in its order. small_chain_loose then
+ * makes chains from the front, so the fuller runs' chains lie on top of the stack and the next
+ * refills hand their blocks out first: the emptier runs may empty. Class lock held; O(free blocks).
+ */
+static void order_fuller_last(struct small_central *central)
+{
+    struct magazine_block *heads[2] = {NULL, NULL}, **tails[2] = {&heads[0], &heads[1]};
+    for (struct magazine_block *block = central->free_list, *next; block; block = next) {
+        next = block->next;
+        unsigned pile = small_run_pile(small_run_of((uintptr_t)block));
+        *tails[pile] = block;
+        tails[pile] = &block->next;
+    }
+    *tails[SMALL_SCAN_FULLER] = NULL;
+    *tails[SMALL_SCAN_EMPTIER] = heads[SMALL_SCAN_FULLER];
+    central->free_list = heads[SMALL_SCAN_EMPTIER];
+}
+
 /* Releases the runs of one class whose blocks are all free; returns how many. */
 static size_t release_class(unsigned class_index)
 {
@@ -677,6 +697,7 @@ static size_t release_class(unsigned class_index)
         for (struct small_run *run = released; run; run = run->next_run)
             small_clear_map(run, small_run_bytes(class_index));
     }
+    order_fuller_last(central);
     small_chain_loose(central, class_index);
     spin_unlock(&central->lock);
     while (released) {

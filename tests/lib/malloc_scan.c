@@ -1,7 +1,8 @@
 /*
  * tests/lib/malloc_scan.c - a class that is mostly free gives back the runs whose blocks are all
  * free, even while a few of its blocks are held elsewhere (lib/malloc/malloc_scan.c): by the
- * program, or in another hart's cache after that hart freed them.
+ * program, or in another hart's cache after that hart freed them; and after a scan or a trim,
+ * the blocks of the fuller runs are handed out first.
  *
  * The blocks are chained through their own first word, so a phase of 2 MiB needs no array.
  */
@@ -90,12 +91,11 @@ static bool on_a_fuller_page(const void *block)
     return ((uintptr_t)block >> 12) % FULLER_EVERY_PAGES == 0;
 }
 
-KTEST(malloc_scan, a_scanned_class_hands_out_the_blocks_of_its_fuller_runs_first)
+/* 2 MiB of 64-byte blocks, freed but FULLER_KEPT of every fuller page's and one in KEEP_EVERY
+ * elsewhere; returns the kept ones as a chain. */
+static void **keep_fuller_and_few(void)
 {
-    malloc_test_settle();
-    void **chain = allocate_phase(64, 0x65);
-    KASSERT_NOT_NULL(chain);
-    void **kept = NULL;
+    void **chain = allocate_phase(64, 0x65), **kept = NULL;
     for (size_t index = 0; chain; index++) {
         void **next = *chain;
         size_t in_run = (((uintptr_t)chain & 4095) - 32) / 64; /* after the run's 32-byte header */
@@ -107,23 +107,38 @@ KTEST(malloc_scan, a_scanned_class_hands_out_the_blocks_of_its_fuller_runs_first
         }
         chain = next;
     }
+    return kept;
+}
+
+/* Allocates AFTER_SCAN_BLOCKS 64-byte blocks onto *chain; returns how many lie on fuller pages. */
+static size_t allocate_counting_fuller(void ***chain)
+{
+    size_t fuller = 0;
+    for (unsigned count = 0; count < AFTER_SCAN_BLOCKS; count++) {
+        void **block = rvmem_malloc(64);
+        if (!block)
+            return 0;
+        fuller += on_a_fuller_page(block);
+        memset(block, 0x67, 64);
+        *block = *chain;
+        *chain = block;
+    }
+    return fuller;
+}
+
+KTEST(malloc_scan, a_scanned_class_hands_out_the_blocks_of_its_fuller_runs_first)
+{
+    malloc_test_settle();
+    void **kept = keep_fuller_and_few();
+    KASSERT_NOT_NULL(kept);
     struct malloc_stats before = stats_now();
     void **second = allocate_phase(512, 0x66); /* its growth starts the scan and steps it to its end */
     KASSERT_NOT_NULL(second);
     struct malloc_stats after = stats_now();
     KASSERT_GT(after.scan_runs_released, before.scan_runs_released);
     void **again = NULL;
-    size_t fuller = 0;
-    for (unsigned count = 0; count < AFTER_SCAN_BLOCKS; count++) {
-        void **block = rvmem_malloc(64);
-        KASSERT_NOT_NULL(block);
-        fuller += on_a_fuller_page(block);
-        memset(block, 0x67, 64);
-        *block = again;
-        again = block;
-    }
     /* Without the piles the blocks come in the order the scan walked them: mostly emptier runs. */
-    KASSERT_EQ(fuller, (size_t)AFTER_SCAN_BLOCKS);
+    KASSERT_EQ(allocate_counting_fuller(&again), (size_t)AFTER_SCAN_BLOCKS);
     KASSERT(malloc_test_chain_intact(kept, 64, 0x65));
     KASSERT(malloc_test_chain_intact(second, 512, 0x66));
     KASSERT(malloc_test_chain_intact(again, 64, 0x67));
@@ -132,6 +147,26 @@ KTEST(malloc_scan, a_scanned_class_hands_out_the_blocks_of_its_fuller_runs_first
     malloc_test_chain_free(second);
     malloc_test_chain_free(kept);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
+
+KTEST(malloc_scan, a_trim_leaves_the_blocks_of_the_fuller_runs_on_top)
+{
+    malloc_test_settle();
+    void **kept = keep_fuller_and_few();
+    KASSERT_NOT_NULL(kept);
+    struct malloc_stats before = stats_now();
+    rvmem_malloc_trim(); /* no scan: the trim counts the class's free blocks per run itself */
+    struct malloc_stats after = stats_now();
+    KASSERT_LT(after.heap_span_bytes, before.heap_span_bytes);
+    void **again = NULL;
+    /* Without the order the free list keeps the order of the frees: mostly emptier runs. */
+    KASSERT_EQ(allocate_counting_fuller(&again), (size_t)AFTER_SCAN_BLOCKS);
+    KASSERT(malloc_test_chain_intact(kept, 64, 0x65));
+    KASSERT(malloc_test_chain_intact(again, 64, 0x67));
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_chain_free(again);
+    malloc_test_chain_free(kept);
     malloc_test_settle();
 }
 
