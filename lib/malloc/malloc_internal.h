@@ -798,6 +798,12 @@ static inline bool malloc_self_is_lean(void)
 
 /* Blocks above the classes (malloc_large.c): TLSF blocks with the accounting. */
 void *large_alloc(size_t alignment, size_t size);
+/*
+ * Lean mode's allocation: large_alloc's first try alone (a TLSF block of size at the default
+ * alignment, the heap grown only when no idle class may give memory back), counted. NULL when
+ * that cannot serve it: the caller goes on to malloc_alloc_slow, which tries everything.
+ */
+void *large_alloc_lean(size_t size);
 void large_free(void *block);
 
 /*
@@ -853,7 +859,16 @@ void *tlsf_alloc_aligned(size_t alignment, size_t size, enum tlsf_growth growth)
 /* tlsf_alloc_aligned at MALLOC_ALIGNMENT, where every payload is aligned: no placement to compute. */
 void *tlsf_alloc(size_t size, enum tlsf_growth growth);
 void tlsf_free(void *payload);
-size_t tlsf_usable_size(const void *payload);
+/*
+ * Every TLSF chunk starts with a 16-byte header whose last word is its size (a multiple of 16)
+ * with flags in the low bits (malloc_tlsf_chunk.h): the word right before the payload.
+ */
+#define TLSF_CHUNK_HEADER_BYTES 16
+/* Payload bytes of the TLSF block at payload (its chunk's size less the header). O(1), no lock. */
+static inline size_t tlsf_usable_size(const void *payload)
+{
+    return (((const uintptr_t *)payload)[-1] & ~(uintptr_t)(TLSF_CHUNK_HEADER_BYTES - 1)) - TLSF_CHUNK_HEADER_BYTES;
+}
 /* Where the payload of the chunk after payload's would be (it may be the region's end). */
 void *tlsf_next_payload(const void *payload);
 /*

@@ -758,10 +758,7 @@ void *tlsf_alloc(size_t size, enum tlsf_growth growth)
     if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth))
         chunk = take_grown(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
     spin_unlock(&T->lock);
-    if (!chunk)
-        return NULL;
-    malloc_note_peak();
-    return chunk_payload(chunk);
+    return chunk ? chunk_payload(chunk) : NULL;
 }
 
 void *tlsf_alloc_aligned(size_t alignment, size_t size, enum tlsf_growth growth)
@@ -774,10 +771,7 @@ void *tlsf_alloc_aligned(size_t alignment, size_t size, enum tlsf_growth growth)
     spin_lock(&T->lock);
     struct tlsf_chunk *chunk = take(bytes, alignment, CHUNK_HEADER_BYTES, growth);
     spin_unlock(&T->lock);
-    if (!chunk)
-        return NULL;
-    malloc_note_peak();
-    return chunk_payload(chunk);
+    return chunk ? chunk_payload(chunk) : NULL;
 }
 
 /*
@@ -945,11 +939,6 @@ void tlsf_free(void *payload)
 void *tlsf_next_payload(const void *payload)
 {
     return chunk_payload(chunk_next(chunk_of(payload)));
-}
-
-size_t tlsf_usable_size(const void *payload)
-{
-    return chunk_bytes(chunk_of(payload)) - CHUNK_HEADER_BYTES;
 }
 
 bool tlsf_resize_in_place(void *payload, size_t size)
