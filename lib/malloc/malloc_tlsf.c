@@ -82,7 +82,7 @@ static void poison_absorbed(struct tlsf_chunk *chunk)
 }
 
 /* The first list whose every chunk holds size bytes (one bit scan: rounding up carries at most one bit higher). */
-static void mapping_search(size_t size, unsigned *first, unsigned *second)
+static inline __attribute__((always_inline)) void mapping_search(size_t size, unsigned *first, unsigned *second)
 {
     if (size < TLSF_LINEAR_LIMIT) {
         *first = 0;
@@ -97,39 +97,51 @@ static void mapping_search(size_t size, unsigned *first, unsigned *second)
     *second = (unsigned)(size >> (log2 - TLSF_SL_LOG2)) & (TLSF_SL_COUNT - 1);
 }
 
-static void list_insert(struct tlsf_chunk *chunk)
+/*
+ * Puts free chunk at the head of its list. Inline on the paths of every call (allocation's rest,
+ * free); the bitmaps change only when the list was empty (a list's bits are set while it holds
+ * a chunk).
+ */
+static inline __attribute__((always_inline)) void list_insert(struct tlsf_chunk *chunk)
 {
+    size_t bytes = chunk_bytes(chunk);
     unsigned first, second;
-    mapping_insert(chunk_bytes(chunk), &first, &second);
-    struct tlsf_chunk *head = T->free_lists[first][second];
+    mapping_insert(bytes, &first, &second);
+    struct tlsf_chunk **list = &T->free_lists[first][second];
+    struct tlsf_chunk *head = *list;
     chunk->next_free = head;
     chunk->prev_free = NULL;
-    if (head)
+    if (head) {
         head->prev_free = chunk;
-    T->free_lists[first][second] = chunk;
-    T->first_level_bitmap |= (uint64_t)1 << first;
-    T->second_level_bitmap[first] |= 1u << second;
-    T->free_bytes += chunk_bytes(chunk);
+    } else {
+        T->first_level_bitmap |= (uint64_t)1 << first;
+        T->second_level_bitmap[first] |= 1u << second;
+    }
+    *list = chunk;
+    T->free_bytes += bytes;
 }
 
 /* Takes free chunk off its list, (first, second) (mapping_insert of its size). */
-static void list_remove_from(struct tlsf_chunk *chunk, unsigned first, unsigned second)
+static inline __attribute__((always_inline)) void list_remove_from(struct tlsf_chunk *chunk, unsigned first,
+                                                                   unsigned second)
 {
-    if (chunk->next_free)
-        chunk->next_free->prev_free = chunk->prev_free;
-    if (chunk->prev_free)
-        chunk->prev_free->next_free = chunk->next_free;
-    else
-        T->free_lists[first][second] = chunk->next_free;
-    if (!T->free_lists[first][second]) {
-        T->second_level_bitmap[first] &= ~(1u << second);
-        if (!T->second_level_bitmap[first])
-            T->first_level_bitmap &= ~((uint64_t)1 << first);
+    struct tlsf_chunk *next = chunk->next_free, *previous = chunk->prev_free;
+    if (next)
+        next->prev_free = previous;
+    if (previous) {
+        previous->next_free = next;
+    } else {
+        T->free_lists[first][second] = next;
+        if (!next) { /* the list is empty now */
+            T->second_level_bitmap[first] &= ~(1u << second);
+            if (!T->second_level_bitmap[first])
+                T->first_level_bitmap &= ~((uint64_t)1 << first);
+        }
     }
     T->free_bytes -= chunk_bytes(chunk);
 }
 
-static void list_remove(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void list_remove(struct tlsf_chunk *chunk)
 {
     unsigned first, second;
     mapping_insert(chunk_bytes(chunk), &first, &second);
@@ -137,7 +149,7 @@ static void list_remove(struct tlsf_chunk *chunk)
 }
 
 /* Takes free chunk out of its list or, when it is the top, out of the top (the sentinel after it becomes the top). */
-static void free_unlink(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void free_unlink(struct tlsf_chunk *chunk)
 {
     if (chunk == T->top) {
         T->top = chunk_next(chunk);
@@ -151,7 +163,7 @@ static void free_unlink(struct tlsf_chunk *chunk)
  * Keeps free chunk (merged with its free neighbours already): as the top when it borders the last
  * region's sentinel (which is then the top), else in its list.
  */
-static void free_link(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void free_link(struct tlsf_chunk *chunk)
 {
     if (chunk_next(chunk) == T->top) {
         T->top = chunk;
@@ -193,7 +205,7 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *find_list(unsign
 }
 
 /* Sets chunk's size keeping its PREV_FREE flag; marks it free or used and tells the next chunk. */
-static void chunk_set(struct tlsf_chunk *chunk, size_t bytes, bool free)
+static inline __attribute__((always_inline)) void chunk_set(struct tlsf_chunk *chunk, size_t bytes, bool free)
 {
     chunk->size = bytes | (chunk->size & CHUNK_PREV_FREE) | (free ? CHUNK_FREE : 0);
     struct tlsf_chunk *next = chunk_next(chunk);
@@ -206,7 +218,7 @@ static void chunk_set(struct tlsf_chunk *chunk, size_t bytes, bool free)
 }
 
 /* Frees used chunk, merged with its free neighbours, into the top or a list; returns the merged chunk. */
-static struct tlsf_chunk *release_chunk(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) struct tlsf_chunk *release_chunk(struct tlsf_chunk *chunk)
 {
     size_t bytes = chunk_bytes(chunk);
     uintptr_t released = chunk->size & CHUNK_RELEASED; /* a hole put back (restore_holes) */
