@@ -798,13 +798,6 @@ static inline bool malloc_self_is_lean(void)
 
 /* Blocks above the classes (malloc_large.c): TLSF blocks with the accounting. */
 void *large_alloc(size_t alignment, size_t size);
-/*
- * Lean mode's allocation: large_alloc's first try alone (a TLSF block of size at the default
- * alignment, the heap grown only when no idle class may give memory back), counted. NULL when
- * that cannot serve it: the caller goes on to malloc_alloc_slow, which tries everything.
- */
-void *large_alloc_lean(size_t size);
-void large_free(void *block);
 
 /*
  * Direct blocks (malloc_direct.c), for requests the heap cannot hold, where the binding maps pages.
@@ -877,7 +870,21 @@ void *tlsf_next_payload(const void *payload);
  * the top is too small. false (nothing changed) when it cannot.
  */
 bool tlsf_resize_in_place(void *payload, size_t size);
-bool tlsf_owns(uintptr_t address);
+/*
+ * Whether address lies in one of TLSF's regions. Lock-free: a valid block's region is stable
+ * while the block lives (regions go only when empty; region_count is published after a new
+ * region's fields). O(regions).
+ */
+static inline bool tlsf_owns(uintptr_t address)
+{
+    unsigned count = __atomic_load_n(&malloc_state.tlsf.region_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < count; i++) {
+        const struct tlsf_region *region = &malloc_state.tlsf.regions[i];
+        if (address >= region->first_chunk && address < region->end)
+            return true;
+    }
+    return false;
+}
 bool tlsf_is_allocated_payload(uintptr_t payload);
 struct small_run *tlsf_alloc_run(size_t run_bytes, enum tlsf_growth growth);
 void tlsf_free_run(struct small_run *run);
@@ -900,6 +907,29 @@ static inline void malloc_note_peak(void)
     if (MALLOC_UNLIKELY(now > __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED))) {
         arch_atomic_max_relaxed(&malloc_state.peak_bytes_in_use, now);
     }
+}
+
+/*
+ * Lean mode's allocation (malloc_large.c's, inline on malloc's way in): large_alloc's first try
+ * alone (a TLSF block of size at the default alignment, the heap grown only when no idle class
+ * may give memory back), counted. NULL when that cannot serve it: the caller goes on to
+ * malloc_alloc_slow, which tries everything.
+ */
+static inline __attribute__((always_inline)) void *large_alloc_lean(size_t size)
+{
+    void *block = tlsf_alloc(size, TLSF_GROW_UNLESS_IDLE);
+    if (MALLOC_LIKELY(block != NULL)) {
+        __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
+        malloc_note_peak();
+    }
+    return block;
+}
+
+/* Frees a TLSF block (a large block, or any block of lean mode), counted (malloc_large.c's). */
+static inline void large_free(void *block)
+{
+    __atomic_fetch_sub(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
+    tlsf_free(block);
 }
 
 /* Reports misuse found by the allocator (kernel/base/misuse.h) with "malloc" as the allocator. */

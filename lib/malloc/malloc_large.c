@@ -27,18 +27,3 @@ void *large_alloc(size_t alignment, size_t size)
     return block;
 }
 
-void *large_alloc_lean(size_t size)
-{
-    void *block = tlsf_alloc(size, TLSF_GROW_UNLESS_IDLE);
-    if (MALLOC_LIKELY(block != NULL)) {
-        __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
-        malloc_note_peak();
-    }
-    return block;
-}
-
-void large_free(void *block)
-{
-    __atomic_fetch_sub(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
-    tlsf_free(block);
-}

@@ -220,26 +220,31 @@ static inline __attribute__((always_inline)) void chunk_set(struct tlsf_chunk *c
 /* Frees used chunk, merged with its free neighbours, into the top or a list; returns the merged chunk. */
 static inline __attribute__((always_inline)) struct tlsf_chunk *release_chunk(struct tlsf_chunk *chunk)
 {
-    size_t bytes = chunk_bytes(chunk);
-    uintptr_t released = chunk->size & CHUNK_RELEASED; /* a hole put back (restore_holes) */
-    struct tlsf_chunk *next = chunk_next(chunk);
+    uintptr_t size = chunk->size;
+    size_t bytes = size & ~CHUNK_FLAGS;
+    uintptr_t released = size & CHUNK_RELEASED; /* a hole put back (restore_holes) */
+    uintptr_t previous_free = size & CHUNK_PREV_FREE;
+    struct tlsf_chunk *next = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
     if (next->size & CHUNK_FREE) {
         released |= next->size & CHUNK_RELEASED;
         free_unlink(next);
         bytes += chunk_bytes(next);
         poison_absorbed(next);
     }
-    if (chunk->size & CHUNK_PREV_FREE) {
+    if (previous_free) {
         /* Listed: the top has no free chunk after it. */
         struct tlsf_chunk *previous = (struct tlsf_chunk *)((uintptr_t)chunk - chunk->prev_size);
         list_remove(previous);
         poison_absorbed(chunk);
         bytes += chunk_bytes(previous);
         released |= previous->size & CHUNK_RELEASED;
+        previous_free = previous->size & CHUNK_PREV_FREE; /* its own flag, kept */
         chunk = previous;
     }
-    chunk_set(chunk, bytes, true);
-    chunk->size |= released;
+    chunk->size = bytes | previous_free | released | CHUNK_FREE;
+    next = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
+    next->prev_size = bytes;
+    next->size |= CHUNK_PREV_FREE;
     free_link(chunk);
     return chunk;
 }
@@ -931,7 +936,7 @@ static void note_growth(void)
 }
 
 /* Frees a used chunk (lock held), trimming the top when it grew past the threshold. */
-static void free_chunk_locked(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void free_chunk_locked(struct tlsf_chunk *chunk)
 {
     T->used_blocks--;
     T->used_bytes -= chunk_bytes(chunk);
@@ -990,18 +995,6 @@ bool tlsf_resize_in_place(void *payload, size_t size)
     if (done)
         malloc_note_peak();
     return done;
-}
-
-/* Lock-free: a valid block's region is stable while the block lives (regions go only when empty). */
-bool tlsf_owns(uintptr_t address)
-{
-    unsigned count = __atomic_load_n(&T->region_count, __ATOMIC_ACQUIRE);
-    for (unsigned i = 0; i < count; i++) {
-        const struct tlsf_region *region = &T->regions[i];
-        if (address >= region->first_chunk && address < region->end)
-            return true;
-    }
-    return false;
 }
 
 /* Is payload the payload of a used chunk? Walks the region holding it (checked builds only call this). */
