@@ -106,14 +106,15 @@ __attribute__((noinline)) static void free_slow(void *block)
 {
     if (!block)
         return;
-    struct malloc_cache *cache = malloc_cache_self();
-    malloc_cache_open(cache);
     int class_index = small_class_at((uintptr_t)block);
     if (class_index >= 0) {
+        struct malloc_cache *cache = malloc_cache_self();
+        malloc_cache_open(cache);
         small_free_no_room(block, cache_entry_of(cache, (unsigned)class_index), (unsigned)class_index);
         return;
     }
-    if (tlsf_owns((uintptr_t)block) && large_plausible(block)) {
+    /* A TLSF block: every block of lean mode, and the large ones (no cache involved). */
+    if (MALLOC_LIKELY(tlsf_owns((uintptr_t)block) && large_plausible(block))) {
         large_free(block);
         return;
     }
@@ -123,24 +124,10 @@ __attribute__((noinline)) static void free_slow(void *block)
 }
 
 /*
- * A block in the heap's span on a page no class run holds: a TLSF block (every block of lean
- * mode) goes straight to TLSF (large_free), without free_slow's class lookup; anything else
- * (a block freed twice, a pointer into no block) goes on to free_slow, which reports it.
- */
-__attribute__((noinline)) static void free_heap_block(void *block)
-{
-    if (MALLOC_LIKELY(tlsf_owns((uintptr_t)block) && large_plausible(block))) {
-        large_free(block);
-        return;
-    }
-    free_slow(block);
-}
-
-/*
  * The fast path's fall-through: when the block is small and its loaded magazine is full while the
  * spare is empty, the full one becomes the spare (no lock, a few instructions); with a full spare
- * small_free_no_room hands that over to the central state; a block on a page of no class run goes
- * to free_heap_block; anything else (outside the heap, NULL) goes on to free_slow.
+ * small_free_no_room hands that over to the central state; anything else (not small, outside the
+ * heap, NULL) goes on to free_slow.
  */
 __attribute__((noinline)) static void free_no_room(void *block)
 {
@@ -161,8 +148,6 @@ __attribute__((noinline)) static void free_no_room(void *block)
             small_free_no_room(block, entry, (unsigned)entry_index - 1); /* hand the full spare over */
             return;
         }
-        free_heap_block(block);
-        return;
     }
     free_slow(block);
 }
