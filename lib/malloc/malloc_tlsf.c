@@ -102,9 +102,8 @@ static inline __attribute__((always_inline)) void mapping_search(size_t size, un
  * free); the bitmaps change only when the list was empty (a list's bits are set while it holds
  * a chunk).
  */
-static inline __attribute__((always_inline)) void list_insert(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void list_insert_bytes(struct tlsf_chunk *chunk, size_t bytes)
 {
-    size_t bytes = chunk_bytes(chunk);
     unsigned first, second;
     mapping_insert(bytes, &first, &second);
     struct tlsf_chunk **list = &T->free_lists[first][second];
@@ -119,6 +118,12 @@ static inline __attribute__((always_inline)) void list_insert(struct tlsf_chunk 
     }
     *list = chunk;
     T->free_bytes += bytes;
+}
+
+/* list_insert_bytes of the chunk's own size. */
+static inline __attribute__((always_inline)) void list_insert(struct tlsf_chunk *chunk)
+{
+    list_insert_bytes(chunk, chunk_bytes(chunk));
 }
 
 /* Takes free chunk off its list, (first, second) (mapping_insert of its size). */
@@ -160,16 +165,16 @@ static inline __attribute__((always_inline)) void free_unlink(struct tlsf_chunk 
 }
 
 /*
- * Keeps free chunk (merged with its free neighbours already): as the top when it borders the last
- * region's sentinel (which is then the top), else in its list.
+ * Keeps free chunk of bytes (merged with its free neighbours already): as the top when it borders
+ * the last region's sentinel (which is then the top), else in its list.
  */
-static inline __attribute__((always_inline)) void free_link(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void free_link(struct tlsf_chunk *chunk, size_t bytes)
 {
-    if (chunk_next(chunk) == T->top) {
+    if ((struct tlsf_chunk *)((uintptr_t)chunk + bytes) == T->top) {
         T->top = chunk;
-        T->free_bytes += chunk_bytes(chunk);
+        T->free_bytes += bytes;
     } else {
-        list_insert(chunk);
+        list_insert_bytes(chunk, bytes);
     }
 }
 
@@ -245,7 +250,7 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *release_chunk(st
     next = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
     next->prev_size = bytes;
     next->size |= CHUNK_PREV_FREE;
-    free_link(chunk);
+    free_link(chunk, bytes);
     return chunk;
 }
 
@@ -713,20 +718,22 @@ static size_t chunk_bytes_for(size_t size)
 static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk,
                                                                                   size_t bytes)
 {
-    size_t total = chunk_bytes(chunk);
+    uintptr_t size = chunk->size;
+    size_t total = size & ~CHUNK_FLAGS;
     struct tlsf_chunk *next = (struct tlsf_chunk *)((uintptr_t)chunk + total);
     if (total - bytes >= CHUNK_MIN_BYTES) {
         struct tlsf_chunk *rest = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
-        chunk->size = bytes | (chunk->size & CHUNK_PREV_FREE); /* used */
+        chunk->size = bytes | (size & CHUNK_PREV_FREE); /* used */
         rest->size = (total - bytes) | CHUNK_FREE;
         next->prev_size = total - bytes; /* next keeps PREV_FREE */
-        list_insert(rest);
+        list_insert_bytes(rest, total - bytes);
     } else {
-        chunk->size &= ~CHUNK_FREE;
+        chunk->size = size & ~CHUNK_FREE;
         next->size &= ~CHUNK_PREV_FREE;
+        bytes = total;
     }
     T->used_blocks++;
-    T->used_bytes += chunk_bytes(chunk);
+    T->used_bytes += bytes;
     return chunk;
 }
 
@@ -807,7 +814,7 @@ static void adopt_last_region_top(void)
     if (sentinel->size & CHUNK_PREV_FREE) {
         struct tlsf_chunk *top = (struct tlsf_chunk *)((uintptr_t)sentinel - sentinel->prev_size);
         list_remove(top);
-        free_link(top);
+        free_link(top, chunk_bytes(top));
     }
 }
 
