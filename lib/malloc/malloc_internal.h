@@ -177,7 +177,7 @@ struct malloc_cache {
     /* malloc's fast path compares a request with these instead of with constants (the same
      * instruction count: a load from the cache for an immediate): MALLOC_SMALL_MAX_BYTES and
      * MALLOC_CLASS_MAX_BYTES, or 0 and 0 in lean mode, which send every request to the slow
-     * path with its size (malloc_alloc_slow, then TLSF at the size asked, not its class's). */
+     * path with its size (alloc_beyond_classes, then TLSF at the size asked, not its class's). */
     uintptr_t small_max_bytes;
     uintptr_t class_max_bytes;
     void *spares[MALLOC_CACHE_ENTRIES];
@@ -191,7 +191,7 @@ struct malloc_cache {
 /*
  * struct malloc_cache's closed: MALLOC_CACHE_CLOSED at a thread's end (rvmem_malloc_close_cache:
  * class blocks one at a time from and to their classes), MALLOC_CACHE_LEAN in lean mode (the
- * same dormant entries, but mallocs go to TLSF: malloc_alloc_slow's large_alloc).
+ * same dormant entries, but mallocs go to TLSF: malloc_api.c's alloc_beyond_classes).
  */
 #define MALLOC_CACHE_CLOSED 1
 #define MALLOC_CACHE_LEAN 2
@@ -783,7 +783,7 @@ static inline struct small_run *small_run_of(uintptr_t address)
 /*
  * Puts cache in mode (malloc_mode.c's switch, and a thread cache first used in lean mode): to lean
  * it is flushed and closed (its entries dormant, closed MALLOC_CACHE_LEAN, its size bounds 0, so
- * every malloc goes to malloc_alloc_slow and on to TLSF); to fast it opens again (its entries set
+ * every malloc goes to TLSF by malloc_api.c's alloc_beyond_classes); to fast it opens again (its entries set
  * themselves up on first use). A cache closed at a thread's end stays closed. O(cache size).
  */
 void small_cache_set_mode(struct malloc_cache *cache, enum malloc_mode mode);

@@ -3,7 +3,8 @@
  * every block in lean mode: TLSF blocks, counted in the statistics.
  *
  * Thin on purpose: TLSF (malloc_tlsf.c) does the work; this adds the bytes the program holds
- * and the peak, which malloc_stats.c reports.
+ * and the peak, which malloc_stats.c reports. Lean mode's allocation and every TLSF block's free
+ * (large_alloc_lean, large_free) are inline in malloc_internal.h, on malloc's and free's way in.
  */
 #include "lib/malloc/malloc_internal.h"
 
@@ -26,4 +27,3 @@ void *large_alloc(size_t alignment, size_t size)
     }
     return block;
 }
-
