@@ -40,13 +40,29 @@ __attribute__((noinline, cold)) void malloc_report_misuse(int kind, uintptr_t ad
 }
 
 /*
+ * Every request in lean mode (the cache's two bounds are 0), and the sizes above the classes:
+ * in lean mode straight to TLSF at the size asked (large_alloc_lean: none of malloc_alloc_slow's
+ * steps before it); the general slow path when that fails (the heap must grow while idle classes
+ * may give memory back first, or memory is exhausted) and in the fast mode.
+ */
+__attribute__((noinline)) static void *alloc_beyond_classes(size_t size)
+{
+    if (malloc_cache_self()->closed == MALLOC_CACHE_LEAN) {
+        void *block = large_alloc_lean(size);
+        if (MALLOC_LIKELY(block != NULL))
+            return block;
+    }
+    return malloc_alloc_slow(size);
+}
+
+/*
  * Sizes above 1008 bytes: for 1009..65536 the same pop as the small path, the entry from the
  * cache's copy of the step table. Inline in alloc_fast, so the fast path makes no call.
  */
 static inline __attribute__((always_inline)) void *alloc_above_small(size_t size)
 {
     if (MALLOC_UNLIKELY(size > malloc_cache_self()->class_max_bytes)) /* above the classes, or lean mode */
-        return malloc_alloc_slow(size);
+        return alloc_beyond_classes(size);
     uintptr_t entry_index = malloc_self_entry_of_step((size - 1) >> MALLOC_CLASS_STEP_SHIFT);
     struct malloc_cache_class *entry = malloc_self_entry_at(entry_index * MALLOC_ALIGNMENT);
     struct magazine_block *block = entry->head;
@@ -90,14 +106,15 @@ __attribute__((noinline)) static void free_slow(void *block)
 {
     if (!block)
         return;
-    struct malloc_cache *cache = malloc_cache_self();
-    malloc_cache_open(cache);
     int class_index = small_class_at((uintptr_t)block);
     if (class_index >= 0) {
+        struct malloc_cache *cache = malloc_cache_self();
+        malloc_cache_open(cache);
         small_free_no_room(block, cache_entry_of(cache, (unsigned)class_index), (unsigned)class_index);
         return;
     }
-    if (tlsf_owns((uintptr_t)block) && large_plausible(block)) {
+    /* A TLSF block: every block of lean mode, and the large ones (no cache involved). */
+    if (MALLOC_LIKELY(tlsf_owns((uintptr_t)block) && large_plausible(block))) {
         large_free(block);
         return;
     }

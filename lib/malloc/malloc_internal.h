@@ -177,7 +177,7 @@ struct malloc_cache {
     /* malloc's fast path compares a request with these instead of with constants (the same
      * instruction count: a load from the cache for an immediate): MALLOC_SMALL_MAX_BYTES and
      * MALLOC_CLASS_MAX_BYTES, or 0 and 0 in lean mode, which send every request to the slow
-     * path with its size (malloc_alloc_slow, then TLSF at the size asked, not its class's). */
+     * path with its size (alloc_beyond_classes, then TLSF at the size asked, not its class's). */
     uintptr_t small_max_bytes;
     uintptr_t class_max_bytes;
     void *spares[MALLOC_CACHE_ENTRIES];
@@ -191,7 +191,7 @@ struct malloc_cache {
 /*
  * struct malloc_cache's closed: MALLOC_CACHE_CLOSED at a thread's end (rvmem_malloc_close_cache:
  * class blocks one at a time from and to their classes), MALLOC_CACHE_LEAN in lean mode (the
- * same dormant entries, but mallocs go to TLSF: malloc_alloc_slow's large_alloc).
+ * same dormant entries, but mallocs go to TLSF: malloc_api.c's alloc_beyond_classes).
  */
 #define MALLOC_CACHE_CLOSED 1
 #define MALLOC_CACHE_LEAN 2
@@ -798,7 +798,7 @@ static inline struct small_run *small_run_of(uintptr_t address)
 /*
  * Puts cache in mode (malloc_mode.c's switch, and a thread cache first used in lean mode): to lean
  * it is flushed and closed (its entries dormant, closed MALLOC_CACHE_LEAN, its size bounds 0, so
- * every malloc goes to malloc_alloc_slow and on to TLSF); to fast it opens again (its entries set
+ * every malloc goes to TLSF by malloc_api.c's alloc_beyond_classes); to fast it opens again (its entries set
  * themselves up on first use). A cache closed at a thread's end stays closed. O(cache size).
  */
 void small_cache_set_mode(struct malloc_cache *cache, enum malloc_mode mode);
@@ -813,7 +813,6 @@ static inline bool malloc_self_is_lean(void)
 
 /* Blocks above the classes (malloc_large.c): TLSF blocks with the accounting. */
 void *large_alloc(size_t alignment, size_t size);
-void large_free(void *block);
 
 /*
  * Direct blocks (malloc_direct.c), for requests the heap cannot hold, where the binding maps pages.
@@ -868,7 +867,16 @@ void *tlsf_alloc_aligned(size_t alignment, size_t size, enum tlsf_growth growth)
 /* tlsf_alloc_aligned at MALLOC_ALIGNMENT, where every payload is aligned: no placement to compute. */
 void *tlsf_alloc(size_t size, enum tlsf_growth growth);
 void tlsf_free(void *payload);
-size_t tlsf_usable_size(const void *payload);
+/*
+ * Every TLSF chunk starts with a 16-byte header whose last word is its size (a multiple of 16)
+ * with flags in the low bits (malloc_tlsf_chunk.h): the word right before the payload.
+ */
+#define TLSF_CHUNK_HEADER_BYTES 16
+/* Payload bytes of the TLSF block at payload (its chunk's size less the header). O(1), no lock. */
+static inline size_t tlsf_usable_size(const void *payload)
+{
+    return (((const uintptr_t *)payload)[-1] & ~(uintptr_t)(TLSF_CHUNK_HEADER_BYTES - 1)) - TLSF_CHUNK_HEADER_BYTES;
+}
 /* Where the payload of the chunk after payload's would be (it may be the region's end). */
 void *tlsf_next_payload(const void *payload);
 /*
@@ -877,7 +885,21 @@ void *tlsf_next_payload(const void *payload);
  * the top is too small. false (nothing changed) when it cannot.
  */
 bool tlsf_resize_in_place(void *payload, size_t size);
-bool tlsf_owns(uintptr_t address);
+/*
+ * Whether address lies in one of TLSF's regions. Lock-free: a valid block's region is stable
+ * while the block lives (regions go only when empty; region_count is published after a new
+ * region's fields). O(regions).
+ */
+static inline bool tlsf_owns(uintptr_t address)
+{
+    unsigned count = __atomic_load_n(&malloc_state.tlsf.region_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < count; i++) {
+        const struct tlsf_region *region = &malloc_state.tlsf.regions[i];
+        if (address >= region->first_chunk && address < region->end)
+            return true;
+    }
+    return false;
+}
 bool tlsf_is_allocated_payload(uintptr_t payload);
 struct small_run *tlsf_alloc_run(size_t run_bytes, enum tlsf_growth growth);
 void tlsf_free_run(struct small_run *run);
@@ -900,6 +922,29 @@ static inline void malloc_note_peak(void)
     if (MALLOC_UNLIKELY(now > __atomic_load_n(&malloc_state.peak_bytes_in_use, __ATOMIC_RELAXED))) {
         arch_atomic_max_relaxed(&malloc_state.peak_bytes_in_use, now);
     }
+}
+
+/*
+ * Lean mode's allocation (malloc_large.c's, inline on malloc's way in): large_alloc's first try
+ * alone (a TLSF block of size at the default alignment, the heap grown only when no idle class
+ * may give memory back), counted. NULL when that cannot serve it: the caller goes on to
+ * malloc_alloc_slow, which tries everything.
+ */
+static inline __attribute__((always_inline)) void *large_alloc_lean(size_t size)
+{
+    void *block = tlsf_alloc(size, TLSF_GROW_UNLESS_IDLE);
+    if (MALLOC_LIKELY(block != NULL)) {
+        __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
+        malloc_note_peak();
+    }
+    return block;
+}
+
+/* Frees a TLSF block (a large block, or any block of lean mode), counted (malloc_large.c's). */
+static inline void large_free(void *block)
+{
+    __atomic_fetch_sub(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
+    tlsf_free(block);
 }
 
 /* Reports misuse found by the allocator (kernel/base/misuse.h) with "malloc" as the allocator. */

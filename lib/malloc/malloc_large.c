@@ -3,7 +3,8 @@
  * every block in lean mode: TLSF blocks, counted in the statistics.
  *
  * Thin on purpose: TLSF (malloc_tlsf.c) does the work; this adds the bytes the program holds
- * and the peak, which malloc_stats.c reports.
+ * and the peak, which malloc_stats.c reports. Lean mode's allocation and every TLSF block's free
+ * (large_alloc_lean, large_free) are inline in malloc_internal.h, on malloc's and free's way in.
  */
 #include "lib/malloc/malloc_internal.h"
 
@@ -25,10 +26,4 @@ void *large_alloc(size_t alignment, size_t size)
         malloc_note_peak();
     }
     return block;
-}
-
-void large_free(void *block)
-{
-    __atomic_fetch_sub(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
-    tlsf_free(block);
 }

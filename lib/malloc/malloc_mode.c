@@ -8,8 +8,9 @@
  * would set an entry up: a TLSF block goes to TLSF as it always did (the page map says it is no
  * class block), a class block allocated before the switch back to its class (its central state,
  * as from a closed cache). The cache's two size bounds, which malloc's fast path loads where it
- * compared with constants (the same instruction count), are 0 in lean mode, so every malloc goes
- * to malloc_alloc_slow with the size asked and from there to TLSF (large_alloc). Switching back
+ * compared with constants (the same instruction count), are 0 in lean mode, so every malloc leaves
+ * the fast path with the size asked and goes to TLSF (malloc_api.c's alloc_beyond_classes; on to
+ * malloc_alloc_slow only when that cannot serve it without growing the heap). Switching back
  * to fast opens the cache again: its entries set themselves up on first use, as a new cache's do.
  */
 #include "kernel/base/errors.h"

@@ -82,7 +82,7 @@ static void poison_absorbed(struct tlsf_chunk *chunk)
 }
 
 /* The first list whose every chunk holds size bytes (one bit scan: rounding up carries at most one bit higher). */
-static void mapping_search(size_t size, unsigned *first, unsigned *second)
+static inline __attribute__((always_inline)) void mapping_search(size_t size, unsigned *first, unsigned *second)
 {
     if (size < TLSF_LINEAR_LIMIT) {
         *first = 0;
@@ -97,39 +97,56 @@ static void mapping_search(size_t size, unsigned *first, unsigned *second)
     *second = (unsigned)(size >> (log2 - TLSF_SL_LOG2)) & (TLSF_SL_COUNT - 1);
 }
 
-static void list_insert(struct tlsf_chunk *chunk)
+/*
+ * Puts free chunk at the head of its list. Inline on the paths of every call (allocation's rest,
+ * free); the bitmaps change only when the list was empty (a list's bits are set while it holds
+ * a chunk).
+ */
+static inline __attribute__((always_inline)) void list_insert_bytes(struct tlsf_chunk *chunk, size_t bytes)
 {
     unsigned first, second;
-    mapping_insert(chunk_bytes(chunk), &first, &second);
-    struct tlsf_chunk *head = T->free_lists[first][second];
+    mapping_insert(bytes, &first, &second);
+    struct tlsf_chunk **list = &T->free_lists[first][second];
+    struct tlsf_chunk *head = *list;
     chunk->next_free = head;
     chunk->prev_free = NULL;
-    if (head)
+    if (head) {
         head->prev_free = chunk;
-    T->free_lists[first][second] = chunk;
-    T->first_level_bitmap |= (uint64_t)1 << first;
-    T->second_level_bitmap[first] |= 1u << second;
-    T->free_bytes += chunk_bytes(chunk);
+    } else {
+        T->first_level_bitmap |= (uint64_t)1 << first;
+        T->second_level_bitmap[first] |= 1u << second;
+    }
+    *list = chunk;
+    T->free_bytes += bytes;
+}
+
+/* list_insert_bytes of the chunk's own size. */
+static inline __attribute__((always_inline)) void list_insert(struct tlsf_chunk *chunk)
+{
+    list_insert_bytes(chunk, chunk_bytes(chunk));
 }
 
 /* Takes free chunk off its list, (first, second) (mapping_insert of its size). */
-static void list_remove_from(struct tlsf_chunk *chunk, unsigned first, unsigned second)
+static inline __attribute__((always_inline)) void list_remove_from(struct tlsf_chunk *chunk, unsigned first,
+                                                                   unsigned second)
 {
-    if (chunk->next_free)
-        chunk->next_free->prev_free = chunk->prev_free;
-    if (chunk->prev_free)
-        chunk->prev_free->next_free = chunk->next_free;
-    else
-        T->free_lists[first][second] = chunk->next_free;
-    if (!T->free_lists[first][second]) {
-        T->second_level_bitmap[first] &= ~(1u << second);
-        if (!T->second_level_bitmap[first])
-            T->first_level_bitmap &= ~((uint64_t)1 << first);
+    struct tlsf_chunk *next = chunk->next_free, *previous = chunk->prev_free;
+    if (next)
+        next->prev_free = previous;
+    if (previous) {
+        previous->next_free = next;
+    } else {
+        T->free_lists[first][second] = next;
+        if (!next) { /* the list is empty now */
+            T->second_level_bitmap[first] &= ~(1u << second);
+            if (!T->second_level_bitmap[first])
+                T->first_level_bitmap &= ~((uint64_t)1 << first);
+        }
     }
     T->free_bytes -= chunk_bytes(chunk);
 }
 
-static void list_remove(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void list_remove(struct tlsf_chunk *chunk)
 {
     unsigned first, second;
     mapping_insert(chunk_bytes(chunk), &first, &second);
@@ -137,7 +154,7 @@ static void list_remove(struct tlsf_chunk *chunk)
 }
 
 /* Takes free chunk out of its list or, when it is the top, out of the top (the sentinel after it becomes the top). */
-static void free_unlink(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void free_unlink(struct tlsf_chunk *chunk)
 {
     if (chunk == T->top) {
         T->top = chunk_next(chunk);
@@ -148,16 +165,16 @@ static void free_unlink(struct tlsf_chunk *chunk)
 }
 
 /*
- * Keeps free chunk (merged with its free neighbours already): as the top when it borders the last
- * region's sentinel (which is then the top), else in its list.
+ * Keeps free chunk of bytes (merged with its free neighbours already): as the top when it borders
+ * the last region's sentinel (which is then the top), else in its list.
  */
-static void free_link(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void free_link(struct tlsf_chunk *chunk, size_t bytes)
 {
-    if (chunk_next(chunk) == T->top) {
+    if ((struct tlsf_chunk *)((uintptr_t)chunk + bytes) == T->top) {
         T->top = chunk;
-        T->free_bytes += chunk_bytes(chunk);
+        T->free_bytes += bytes;
     } else {
-        list_insert(chunk);
+        list_insert_bytes(chunk, bytes);
     }
 }
 
@@ -193,7 +210,7 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *find_list(unsign
 }
 
 /* Sets chunk's size keeping its PREV_FREE flag; marks it free or used and tells the next chunk. */
-static void chunk_set(struct tlsf_chunk *chunk, size_t bytes, bool free)
+static inline __attribute__((always_inline)) void chunk_set(struct tlsf_chunk *chunk, size_t bytes, bool free)
 {
     chunk->size = bytes | (chunk->size & CHUNK_PREV_FREE) | (free ? CHUNK_FREE : 0);
     struct tlsf_chunk *next = chunk_next(chunk);
@@ -206,29 +223,34 @@ static void chunk_set(struct tlsf_chunk *chunk, size_t bytes, bool free)
 }
 
 /* Frees used chunk, merged with its free neighbours, into the top or a list; returns the merged chunk. */
-static struct tlsf_chunk *release_chunk(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) struct tlsf_chunk *release_chunk(struct tlsf_chunk *chunk)
 {
-    size_t bytes = chunk_bytes(chunk);
-    uintptr_t released = chunk->size & CHUNK_RELEASED; /* a hole put back (restore_holes) */
-    struct tlsf_chunk *next = chunk_next(chunk);
+    uintptr_t size = chunk->size;
+    size_t bytes = size & ~CHUNK_FLAGS;
+    uintptr_t released = size & CHUNK_RELEASED; /* a hole put back (restore_holes) */
+    uintptr_t previous_free = size & CHUNK_PREV_FREE;
+    struct tlsf_chunk *next = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
     if (next->size & CHUNK_FREE) {
         released |= next->size & CHUNK_RELEASED;
         free_unlink(next);
         bytes += chunk_bytes(next);
         poison_absorbed(next);
     }
-    if (chunk->size & CHUNK_PREV_FREE) {
+    if (previous_free) {
         /* Listed: the top has no free chunk after it. */
         struct tlsf_chunk *previous = (struct tlsf_chunk *)((uintptr_t)chunk - chunk->prev_size);
         list_remove(previous);
         poison_absorbed(chunk);
         bytes += chunk_bytes(previous);
         released |= previous->size & CHUNK_RELEASED;
+        previous_free = previous->size & CHUNK_PREV_FREE; /* its own flag, kept */
         chunk = previous;
     }
-    chunk_set(chunk, bytes, true);
-    chunk->size |= released;
-    free_link(chunk);
+    chunk->size = bytes | previous_free | released | CHUNK_FREE;
+    next = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
+    next->prev_size = bytes;
+    next->size |= CHUNK_PREV_FREE;
+    free_link(chunk, bytes);
     return chunk;
 }
 
@@ -696,20 +718,22 @@ static size_t chunk_bytes_for(size_t size)
 static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk,
                                                                                   size_t bytes)
 {
-    size_t total = chunk_bytes(chunk);
+    uintptr_t size = chunk->size;
+    size_t total = size & ~CHUNK_FLAGS;
     struct tlsf_chunk *next = (struct tlsf_chunk *)((uintptr_t)chunk + total);
     if (total - bytes >= CHUNK_MIN_BYTES) {
         struct tlsf_chunk *rest = (struct tlsf_chunk *)((uintptr_t)chunk + bytes);
-        chunk->size = bytes | (chunk->size & CHUNK_PREV_FREE); /* used */
+        chunk->size = bytes | (size & CHUNK_PREV_FREE); /* used */
         rest->size = (total - bytes) | CHUNK_FREE;
         next->prev_size = total - bytes; /* next keeps PREV_FREE */
-        list_insert(rest);
+        list_insert_bytes(rest, total - bytes);
     } else {
-        chunk->size &= ~CHUNK_FREE;
+        chunk->size = size & ~CHUNK_FREE;
         next->size &= ~CHUNK_PREV_FREE;
+        bytes = total;
     }
     T->used_blocks++;
-    T->used_bytes += chunk_bytes(chunk);
+    T->used_bytes += bytes;
     return chunk;
 }
 
@@ -758,10 +782,7 @@ void *tlsf_alloc(size_t size, enum tlsf_growth growth)
     if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth))
         chunk = take_grown(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
     spin_unlock(&T->lock);
-    if (!chunk)
-        return NULL;
-    malloc_note_peak();
-    return chunk_payload(chunk);
+    return chunk ? chunk_payload(chunk) : NULL;
 }
 
 void *tlsf_alloc_aligned(size_t alignment, size_t size, enum tlsf_growth growth)
@@ -774,10 +795,7 @@ void *tlsf_alloc_aligned(size_t alignment, size_t size, enum tlsf_growth growth)
     spin_lock(&T->lock);
     struct tlsf_chunk *chunk = take(bytes, alignment, CHUNK_HEADER_BYTES, growth);
     spin_unlock(&T->lock);
-    if (!chunk)
-        return NULL;
-    malloc_note_peak();
-    return chunk_payload(chunk);
+    return chunk ? chunk_payload(chunk) : NULL;
 }
 
 /*
@@ -796,7 +814,7 @@ static void adopt_last_region_top(void)
     if (sentinel->size & CHUNK_PREV_FREE) {
         struct tlsf_chunk *top = (struct tlsf_chunk *)((uintptr_t)sentinel - sentinel->prev_size);
         list_remove(top);
-        free_link(top);
+        free_link(top, chunk_bytes(top));
     }
 }
 
@@ -925,7 +943,7 @@ static void note_growth(void)
 }
 
 /* Frees a used chunk (lock held), trimming the top when it grew past the threshold. */
-static void free_chunk_locked(struct tlsf_chunk *chunk)
+static inline __attribute__((always_inline)) void free_chunk_locked(struct tlsf_chunk *chunk)
 {
     T->used_blocks--;
     T->used_bytes -= chunk_bytes(chunk);
@@ -945,11 +963,6 @@ void tlsf_free(void *payload)
 void *tlsf_next_payload(const void *payload)
 {
     return chunk_payload(chunk_next(chunk_of(payload)));
-}
-
-size_t tlsf_usable_size(const void *payload)
-{
-    return chunk_bytes(chunk_of(payload)) - CHUNK_HEADER_BYTES;
 }
 
 bool tlsf_resize_in_place(void *payload, size_t size)
@@ -989,18 +1002,6 @@ bool tlsf_resize_in_place(void *payload, size_t size)
     if (done)
         malloc_note_peak();
     return done;
-}
-
-/* Lock-free: a valid block's region is stable while the block lives (regions go only when empty). */
-bool tlsf_owns(uintptr_t address)
-{
-    unsigned count = __atomic_load_n(&T->region_count, __ATOMIC_ACQUIRE);
-    for (unsigned i = 0; i < count; i++) {
-        const struct tlsf_region *region = &T->regions[i];
-        if (address >= region->first_chunk && address < region->end)
-            return true;
-    }
-    return false;
 }
 
 /* Is payload the payload of a used chunk? Walks the region holding it (checked builds only call this). */

@@ -28,7 +28,7 @@ struct tlsf_chunk {
  */
 #define CHUNK_RELEASED ((uintptr_t)4)
 #define CHUNK_FLAGS (CHUNK_FREE | CHUNK_PREV_FREE | CHUNK_RELEASED)
-#define CHUNK_HEADER_BYTES 16
+#define CHUNK_HEADER_BYTES TLSF_CHUNK_HEADER_BYTES
 #define CHUNK_MIN_BYTES 32
 _Static_assert(__builtin_offsetof(struct tlsf_chunk, size) + sizeof(uintptr_t) == CHUNK_HEADER_BYTES,
                "the size word is the last of the header: free() reads it right before the payload");

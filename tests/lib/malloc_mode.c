@@ -4,8 +4,11 @@
  *
  * Each test switches the calling hart's cache (rvmem_malloc_set_mode) and switches it back to fast
  * mode before it ends; the suite's leak check (as malloc's) sees the heap as it found it. The
- * random test runs the validator after every operation in checked builds.
+ * random test runs the validator after every operation in checked builds. Lean mode's malloc and
+ * free take a shorter way to TLSF than the fast mode's slow paths (malloc_api.c's
+ * alloc_beyond_classes and free_slow): the last tests check that it keeps what those do.
  */
+#include "kernel/base/misuse.h"
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc.h"
 #include "tests/harness/ktest.h"
@@ -213,6 +216,69 @@ KTEST(malloc_mode, lean_random_operations_under_the_validator)
         }
     }
     KASSERT_EQ(rvmem_malloc_validate(), 0);
+    KASSERT_EQ(rvmem_malloc_set_mode(MALLOC_MODE_FAST), MALLOC_MODE_LEAN);
+    malloc_test_settle();
+}
+
+#define IDLE_PHASE_BYTES ((size_t)2 << 20)
+
+static size_t heap_span(void)
+{
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    return stats.heap_span_bytes;
+}
+
+KTEST(malloc_mode, lean_blocks_take_an_idle_class_s_memory_before_the_heap_grows)
+{
+    malloc_test_settle();
+    void **first = malloc_test_chain_allocate(64, 0x61, IDLE_PHASE_BYTES); /* class blocks, fast mode */
+    KASSERT_NOT_NULL(first);
+    malloc_test_chain_free(first);
+    size_t span_after_first = heap_span();
+    KASSERT_EQ(rvmem_malloc_set_mode(MALLOC_MODE_LEAN), MALLOC_MODE_FAST);
+    void **second = malloc_test_chain_allocate(512, 0x62, IDLE_PHASE_BYTES); /* TLSF blocks */
+    KASSERT_NOT_NULL(second);
+    /* The class's runs went back to TLSF before the heap grew: without them it grows by the
+     * whole second phase. */
+    KASSERT_LT(heap_span(), span_after_first + IDLE_PHASE_BYTES / 4);
+    KASSERT(malloc_test_chain_intact(second, 512, 0x62));
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_chain_free(second);
+    KASSERT_EQ(rvmem_malloc_set_mode(MALLOC_MODE_FAST), MALLOC_MODE_LEAN);
+    malloc_test_settle();
+}
+
+static unsigned misuse_reports;
+static struct misuse_report last_misuse;
+
+static void count_misuse(const struct misuse_report *report)
+{
+    last_misuse = *report;
+    misuse_reports++;
+}
+
+KTEST(malloc_mode, a_lean_block_freed_twice_is_reported)
+{
+    KASSERT_EQ(rvmem_malloc_set_mode(MALLOC_MODE_LEAN), MALLOC_MODE_FAST);
+    static const size_t sizes[] = {24, 1000, 40000};
+    for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        uint8_t *keep_before = rvmem_malloc(sizes[i]); /* neighbours stay allocated: no merge */
+        uint8_t *block = rvmem_malloc(sizes[i]);
+        uint8_t *keep_after = rvmem_malloc(sizes[i]);
+        KASSERT(keep_before && block && keep_after);
+        rvmem_free(block);
+        misuse_reports = 0;
+        misuse_hook previous = misuse_set_hook(count_misuse);
+        rvmem_free(block);
+        misuse_set_hook(previous);
+        /* A double free (checked builds), or a pointer to no block in use (unchecked), at block. */
+        KASSERT_EQ(misuse_reports, 1);
+        KASSERT_EQ(last_misuse.address, (uintptr_t)block);
+        KASSERT_EQ(rvmem_malloc_validate(), 0);
+        rvmem_free(keep_before);
+        rvmem_free(keep_after);
+    }
     KASSERT_EQ(rvmem_malloc_set_mode(MALLOC_MODE_FAST), MALLOC_MODE_LEAN);
     malloc_test_settle();
 }
