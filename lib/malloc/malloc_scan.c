@@ -203,19 +203,24 @@ static bool finish(struct small_scan *S)
         central->run_count += S->kept_count;
     }
     central->carved_blocks += S->returned; /* the carry was already counted: now the kept runs' */
-    /* The emptier pile's chains first, so the fuller pile's lie on top: refills pop those first. */
+    /* The magazines being built join the loose list (the fuller one at its head), whose chains,
+     * if it makes any, go below the piles' chains: the emptier pile's chains, then the fuller
+     * pile's on top, so refills pop those first. */
+    for (unsigned pile_index = SMALL_SCAN_EMPTIER + 1; pile_index-- > 0;) {
+        struct small_scan_pile *pile = &S->piles[pile_index];
+        if (pile->forming) {
+            pile->forming_bottom->next = central->free_list;
+            central->free_list = pile->forming;
+            central->free_count += pile->forming_count;
+        }
+    }
+    small_chain_loose(central, class_index);
     for (unsigned pile_index = SMALL_SCAN_EMPTIER + 1; pile_index-- > 0;) {
         struct small_scan_pile *pile = &S->piles[pile_index];
         if (pile->chains) {
             *small_chain_link(pile->chains_bottom) = central->chains;
             central->chains = pile->chains;
             central->chain_count += pile->chain_count;
-        }
-        if (pile->forming) {
-            pile->forming_bottom->next = central->free_list;
-            central->free_list = pile->forming;
-            central->free_count += pile->forming_count;
-            small_chain_loose(central, class_index);
         }
     }
     __atomic_fetch_add(&malloc_state.scan_runs_released, S->released_count, __ATOMIC_RELAXED);
