@@ -924,6 +924,13 @@ static inline void malloc_note_peak(void)
     }
 }
 
+/* Counts a TLSF block just handed out: the bytes the program holds, and the peak. */
+static inline void large_note_taken(const void *block)
+{
+    __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
+    malloc_note_peak();
+}
+
 /*
  * Lean mode's allocation (malloc_large.c's, inline on malloc's way in): large_alloc's first try
  * alone (a TLSF block of size at the default alignment, the heap grown only when no idle class
@@ -933,10 +940,8 @@ static inline void malloc_note_peak(void)
 static inline __attribute__((always_inline)) void *large_alloc_lean(size_t size)
 {
     void *block = tlsf_alloc(size, TLSF_GROW_UNLESS_IDLE);
-    if (MALLOC_LIKELY(block != NULL)) {
-        __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
-        malloc_note_peak();
-    }
+    if (MALLOC_LIKELY(block != NULL))
+        large_note_taken(block);
     return block;
 }
 

@@ -21,9 +21,7 @@ void *large_alloc(size_t alignment, size_t size)
         block = large_take(alignment, size, TLSF_NO_GROWTH); /* before growing: idle classes' runs */
     if (!block)
         block = large_take(alignment, size, TLSF_GROW);
-    if (block) {
-        __atomic_fetch_add(&malloc_state.large_bytes_out, tlsf_usable_size(block), __ATOMIC_RELAXED);
-        malloc_note_peak();
-    }
+    if (block)
+        large_note_taken(block);
     return block;
 }
