@@ -61,6 +61,9 @@ BUDGETS = {
     "malloc_remote_footprint": (1250, 0),
     "host_remote_rvmem_footprint": (1.25, 0),
     "malloc_kept_few_footprint": (1250, 0),
+    # The phases workload in the kernel: 1.25 x the live bytes (issue 14), met since short runs
+    # (a class takes free memory between live runs before the heap grows; docs/MALLOC.md).
+    "malloc_phases_footprint": (1250, 0),
 }
 
 # A goal: the figure's field must come to at most target. When the row does not exist yet (its
@@ -78,7 +81,6 @@ GOALS = [
     Goal("user_malloc_larson_malloc", "mean", 18.9, "issue 16: its refills fault their heap pages in", (), ""),
 ] + [
     # Issue 14's patterns (tests/bench/malloc_patterns.c in the kernel; tools/bench_patterns.py on the host).
-    Goal("malloc_phases_footprint", "mean", 1250, "issue 14", (), ""),
     Goal("host_idle_rvmem_resident_after_trim", "mean", 1 << 20,
          "issue 14: blocked threads' caches (lean mode: host_idle_lean_resident_after_trim)", (), ""),
     Goal("host_regrow_peak_resident_rvmem_over_glibc", "mean", 1.0, "issue 14", (), ""),

@@ -60,7 +60,7 @@ static bool detach(struct malloc_cache *cache, unsigned class_index, uint32_t ca
         spin_unlock(&P->lock);
         return false;
     }
-    small_pending_add(central->runs, central->run_count, class_index);
+    small_pending_add(central->runs, central->run_count);
     spin_unlock(&P->lock);
     struct malloc_cache_class *entry = cache_entry_of(cache, class_index);
     if (entry->limit) {
@@ -103,7 +103,7 @@ static void look_at(struct malloc_cache *cache, unsigned class_index)
 /* Gives one run back to TLSF: its page map cleared, its chunk freed (no lock held). */
 static void give_run_back(struct small_run *run)
 {
-    small_clear_map(run, small_run_bytes(run->class_index));
+    small_clear_map(run, small_run_size(run));
     tlsf_free_run(run);
     __atomic_fetch_add(&malloc_state.run_changes, 1, __ATOMIC_RELAXED);
 }
@@ -121,10 +121,8 @@ static size_t release_pending(size_t most)
         *list = run->next_run;
         if (!*list)
             P->lists--;
-        size_t run_bytes = small_run_bytes(run->class_index);
         P->run_count--;
-        P->bytes -= run_bytes;
-        bytes += run_bytes;
+        bytes += small_run_size(run);
         run->next_run = taken;
         taken = run;
         count++;
@@ -189,6 +187,13 @@ struct small_run *small_idle_run_instead_of_growth(unsigned class_index, size_t 
     struct small_run *run = NULL;
     for (unsigned round = 0; !run && small_idle_make_room(class_index, run_bytes, round); round++)
         run = tlsf_alloc_run(run_bytes, TLSF_NO_GROWTH);
+    /* Free memory inside the heap that no usual run fits (what an earlier size's runs left
+     * between the live ones): a short run there. The top is left to growth, which extends it. */
+    for (unsigned size = 0; !run && size < MALLOC_SHORT_RUN_SIZES; size++) {
+        size_t short_bytes = small_short_run_bytes(class_index, size);
+        if (short_bytes && short_bytes < run_bytes)
+            run = tlsf_alloc_run_inside(short_bytes);
+    }
     return run ? run : tlsf_alloc_run(run_bytes, TLSF_GROW);
 }
 
@@ -206,19 +211,32 @@ size_t small_release_pending_runs(void)
     return runs;
 }
 
+void small_pending_stats(size_t *runs, size_t *bytes)
+{
+    struct small_pending *P = &malloc_state.pending;
+    *bytes = 0;
+    spin_lock(&P->lock);
+    *runs = P->run_count;
+    for (unsigned list = 0; list < P->lists; list++)
+        for (struct small_run *run = P->runs[list]; run; run = run->next_run)
+            *bytes += small_run_size(run);
+    spin_unlock(&P->lock);
+}
+
 int small_validate_pending(size_t *map_pages_expected)
 {
     struct small_pending *P = &malloc_state.pending;
     int result = 0;
-    size_t runs = 0, bytes = 0;
+    size_t runs = 0;
     spin_lock(&P->lock);
     for (unsigned list = 0; list < P->lists && !result; list++) {
         if (!P->runs[list])
             result = -45;
         for (struct small_run *run = P->runs[list]; run && !result; run = run->next_run) {
             unsigned class_index = run->class_index;
-            size_t run_bytes = class_index < MALLOC_SMALL_CLASSES ? small_run_bytes(class_index) : 0;
-            if (++runs > P->run_count || !run_bytes || ((uintptr_t)run & (PAGE_SIZE - 1)))
+            size_t run_bytes = class_index < MALLOC_SMALL_CLASSES ? small_run_size(run) : 0;
+            if (++runs > P->run_count || !run_bytes || !small_run_size_valid(class_index, run_bytes) ||
+                ((uintptr_t)run & (PAGE_SIZE - 1)))
                 result = -46;
             /* Every page marked with the class, or (a run laid out lazily while the heap was
              * reserved) not marked yet; the first always is. */
@@ -229,10 +247,9 @@ int small_validate_pending(size_t *map_pages_expected)
                 else if (mark != -1 || page == (uintptr_t)run)
                     result = -47;
             }
-            bytes += run_bytes;
         }
     }
-    if (!result && (runs != P->run_count || bytes != P->bytes))
+    if (!result && runs != P->run_count)
         result = -48;
     spin_unlock(&P->lock);
     if (result)

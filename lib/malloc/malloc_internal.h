@@ -79,10 +79,16 @@ static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
 #define MALLOC_LINEAR_CLASSES (MALLOC_SMALL_MAX_BYTES / MALLOC_ALIGNMENT)
 #define MALLOC_CLASS_STEP_SHIFT 7
 #define MALLOC_CLASS_STEPS (MALLOC_CLASS_MAX_BYTES >> MALLOC_CLASS_STEP_SHIFT)
+/* Short run sizes per class (malloc_classes.short_run_bytes). */
+#define MALLOC_SHORT_RUN_SIZES 2
 struct malloc_classes {
     uint32_t block_bytes[MALLOC_SMALL_CLASSES];
     uint32_t run_bytes[MALLOC_SMALL_CLASSES];
     uint32_t cache_limit[MALLOC_SMALL_CLASSES]; /* blocks in one magazine */
+    /* Sizes of a short run, the larger first: where the heap holds free memory inside it that a
+     * run of the usual size (run_bytes) does not fit, new_run takes a short run there rather than
+     * grow the heap. Only classes from 1 KiB up have them (0 below). */
+    uint32_t short_run_bytes[MALLOC_SHORT_RUN_SIZES][MALLOC_SMALL_CLASSES];
 };
 extern struct malloc_classes malloc_classes;
 
@@ -342,7 +348,6 @@ struct small_pending {
     unsigned lists;
     struct small_run *runs[SMALL_PENDING_LISTS];
     size_t run_count; /* runs on the lists */
-    size_t bytes;     /* their bytes */
 };
 
 /*
@@ -634,9 +639,10 @@ void small_scan_stats(size_t *runs, size_t *free_bytes);
 int small_validate_scan(size_t *map_pages_expected, size_t *carry, unsigned *class_index);
 
 /*
- * A class's new run when TLSF could serve it only by growing the heap: idle classes' runs given
- * back first (small_idle_make_room, a round at a time), the heap grown only when they do not
- * make room. NULL when neither can. Class lock held.
+ * A class's new run when TLSF could serve one of run_bytes only by growing the heap: idle classes'
+ * runs given back first (small_idle_make_room, a round at a time), then a short run in a free chunk
+ * inside the heap (small_short_run_bytes), the heap grown only when neither makes room. NULL when
+ * nothing can. Its size: its TLSF chunk's whole pages. Class lock held.
  */
 struct small_run *small_idle_run_instead_of_growth(unsigned class_index, size_t run_bytes);
 /*
@@ -681,23 +687,51 @@ static inline void small_central_empty(struct small_central *central, size_t car
 void small_idle_forget_candidates(void);
 /* Gives every pending run back to TLSF (trim, reclaim); returns how many. */
 size_t small_release_pending_runs(void);
+/* The pending runs and their bytes (under the pending lock; O(pending runs): for statistics). */
+void small_pending_stats(size_t *runs, size_t *bytes);
 /* Checks the pending runs (headers, page map); adds their pages to *map_pages_expected. 0 or negative. */
 int small_validate_pending(size_t *map_pages_expected);
 /* Bytes of free blocks in the classes' central states (loose, chained, uncarved): a relaxed sum, no lock. */
 size_t small_free_central_bytes(void);
-/* Bytes of a run of class class_index (pages, header included). */
+/* Bytes of a run of class class_index of the usual size (pages, header included). */
 static inline size_t small_run_bytes(unsigned class_index)
 {
     return malloc_classes.run_bytes[class_index];
 }
 
-/* Puts a list of count runs of class_index on the pending lists, which have room. Pending lock held. */
-static inline void small_pending_add(struct small_run *runs, size_t count, unsigned class_index)
+/* Bytes of short run size `size` of class class_index (0: the larger; 0 bytes: the class has none). */
+static inline size_t small_short_run_bytes(unsigned class_index, unsigned size)
+{
+    return malloc_classes.short_run_bytes[size][class_index];
+}
+
+/*
+ * Bytes of this run (pages, header included), usual or short: every run size is the least whole
+ * pages for its capacity (malloc_classes_init), so the capacity tells it. O(1).
+ */
+static inline size_t small_run_size(const struct small_run *run)
+{
+    size_t blocks_end = (size_t)run->capacity * small_class_bytes(run->class_index) + SMALL_RUN_HEADER_BYTES;
+    return (blocks_end + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
+}
+
+/* Whether a run of class class_index may be run_bytes long: the usual size or a short one. */
+static inline bool small_run_size_valid(unsigned class_index, size_t run_bytes)
+{
+    if (run_bytes == small_run_bytes(class_index))
+        return true;
+    for (unsigned size = 0; size < MALLOC_SHORT_RUN_SIZES; size++)
+        if (run_bytes == small_short_run_bytes(class_index, size))
+            return true;
+    return false;
+}
+
+/* Puts a list of count runs on the pending lists, which have room. Pending lock held. */
+static inline void small_pending_add(struct small_run *runs, size_t count)
 {
     struct small_pending *P = &malloc_state.pending;
     P->runs[P->lists++] = runs;
     P->run_count += count;
-    P->bytes += count * small_run_bytes(class_index);
 }
 
 /* Clears the pages of a run in both page maps (the run goes back to TLSF). */
@@ -859,10 +893,15 @@ static inline bool direct_remaps(void)
 /* TLSF (malloc_tlsf.c). Sizes are payload bytes; returned pointers are payloads (16-aligned). */
 /*
  * Whether a request the heap cannot hold may grow it: always, never (from what the heap holds
- * only: NULL when that cannot serve it), or unless idle classes may have memory to give back first
- * (small_idle_may_help: then NULL, and the caller has them give it and tries again).
+ * only: NULL when that cannot serve it), unless idle classes may have memory to give back first
+ * (small_idle_may_help: then NULL, and the caller has them give it and tries again), and, for a
+ * class's run of more than SMALL_SHORT_RUNS_ABOVE_BYTES, also unless a listed chunk may hold a
+ * short run of its class (new_run then tries those before it grows the heap).
  */
-enum tlsf_growth { TLSF_GROW, TLSF_NO_GROWTH, TLSF_GROW_UNLESS_IDLE };
+enum tlsf_growth { TLSF_GROW, TLSF_NO_GROWTH, TLSF_GROW_UNLESS_IDLE, TLSF_GROW_RUN_UNLESS_IDLE_OR_INSIDE };
+/* Runs of this size or less are of classes without short runs (4 and 8 KiB, blocks under 1 KiB);
+ * every short run of a larger one is at least a quarter of its usual size. */
+#define SMALL_SHORT_RUNS_ABOVE_BYTES ((size_t)8192)
 void *tlsf_alloc_aligned(size_t alignment, size_t size, enum tlsf_growth growth);
 /* tlsf_alloc_aligned at MALLOC_ALIGNMENT, where every payload is aligned: no placement to compute. */
 void *tlsf_alloc(size_t size, enum tlsf_growth growth);
@@ -902,6 +941,9 @@ static inline bool tlsf_owns(uintptr_t address)
 }
 bool tlsf_is_allocated_payload(uintptr_t payload);
 struct small_run *tlsf_alloc_run(size_t run_bytes, enum tlsf_growth growth);
+/* A run of run_bytes in a listed free chunk (inside the heap: neither its top nor growth), or
+ * NULL. Takes the TLSF lock; O(1). */
+struct small_run *tlsf_alloc_run_inside(size_t run_bytes);
 void tlsf_free_run(struct small_run *run);
 size_t tlsf_trim(size_t keep_bytes);
 /*

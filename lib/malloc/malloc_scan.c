@@ -192,7 +192,7 @@ static bool finish(struct small_scan *S)
             spin_unlock(&central->lock);
             return false;
         }
-        small_pending_add(S->released, S->released_count, class_index);
+        small_pending_add(S->released, S->released_count);
         spin_unlock(&P->lock);
     }
     if (S->kept) {
@@ -238,7 +238,7 @@ static size_t keep_tail(struct small_scan *S, uint32_t limit)
     unsigned class_index = S->class_index;
     size_t bytes = small_class_bytes(class_index);
     if (!S->tail_laid_out)
-        small_mark_map_range(S->tail_run, 0, small_run_bytes(class_index) >> PAGE_SHIFT, class_index);
+        small_mark_map_range(S->tail_run, 0, small_run_size(S->tail_run) >> PAGE_SHIFT, class_index);
     size_t blocks = 0;
     unsigned pile_index = small_run_pile(S->tail_run);
     for (uintptr_t block = S->tail; block < S->tail_end; block += bytes, blocks++)
@@ -358,10 +358,11 @@ void small_scan_stats(size_t *runs, size_t *free_bytes)
 static int validate_runs(const struct small_scan *S, const struct small_run *run, size_t *runs,
                          size_t *map_pages_expected)
 {
-    size_t run_bytes = small_run_bytes(S->class_index);
     for (; run; run = run->next_run) {
-        if (++*runs > S->run_count || run->class_index != S->class_index || ((uintptr_t)run & (PAGE_SIZE - 1)))
+        if (++*runs > S->run_count || run->class_index != S->class_index || ((uintptr_t)run & (PAGE_SIZE - 1)) ||
+            !small_run_size_valid(S->class_index, small_run_size(run)))
             return -50;
+        size_t run_bytes = small_run_size(run);
         for (uintptr_t page = (uintptr_t)run; page < (uintptr_t)run + run_bytes; page += PAGE_SIZE) {
             int mark = small_class_at(page);
             if (mark == (int)S->class_index)

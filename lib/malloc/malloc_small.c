@@ -48,18 +48,28 @@ static uint32_t class_bytes_computed(unsigned class_index)
     return (8u + step) << (7 + octave);
 }
 
+/* Blocks of the fewest a usual run of a class of bytes-byte blocks holds from 1 KiB up: 24 (8
+ * above 16 KiB), the least that brings zstress under its malloc target (docs/MALLOC.md). */
+#define LEAST_RUN_BLOCKS(bytes) ((bytes) <= 16384 ? 24u : 8u)
+
+/* The least whole pages that hold a run's header and blocks blocks of bytes bytes. */
+static uint32_t run_pages_for(uint32_t blocks, uint32_t bytes)
+{
+    return (blocks * bytes + SMALL_RUN_HEADER_BYTES + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
 /*
- * Run size of a class: 4 KiB (blocks up to 256 B) or 8 KiB below 1 KiB; from 1 KiB up, at least
- * 24 blocks (8 above 16 KiB) and at most twice that many pages (and SMALL_RUN_MAX_PAGES), the page
- * count that wastes the smallest share: 15 to 55 blocks, up to 241 pages.
+ * Usual run size of a class: 4 KiB (blocks up to 256 B) or 8 KiB below 1 KiB; from 1 KiB up, at least
+ * LEAST_RUN_BLOCKS and at most twice that many pages (and SMALL_RUN_MAX_PAGES), the page
+ * count that wastes the smallest share: 15 to 55 blocks, up to 241 pages. The least waste leaves
+ * less than a page unused (a page less would waste less), so the pages are the least for the
+ * blocks they hold (small_run_size relies on it).
  */
 static uint32_t class_run_bytes_computed(uint32_t bytes)
 {
     if (bytes < 1024)
         return bytes <= 256 ? 4096 : 8192;
-    /* The least that brings zstress under its malloc target (docs/MALLOC.md). */
-    uint32_t blocks = bytes <= 16384 ? 24 : 8;
-    uint32_t least = (blocks * bytes + SMALL_RUN_HEADER_BYTES + PAGE_SIZE - 1) / PAGE_SIZE;
+    uint32_t least = run_pages_for(LEAST_RUN_BLOCKS(bytes), bytes);
     uint32_t most = 2 * least < SMALL_RUN_MAX_PAGES ? 2 * least : SMALL_RUN_MAX_PAGES;
     uint32_t best = least;
     uint64_t best_waste_scaled = UINT64_MAX;
@@ -81,6 +91,10 @@ void malloc_classes_init(void)
         uint32_t bytes = class_bytes_computed(class_index);
         C->block_bytes[class_index] = bytes;
         C->run_bytes[class_index] = class_run_bytes_computed(bytes);
+        /* Short runs from 1 KiB up: the least pages for LEAST_RUN_BLOCKS, then for half as many. */
+        for (unsigned size = 0; size < MALLOC_SHORT_RUN_SIZES; size++)
+            C->short_run_bytes[size][class_index] =
+                bytes < 1024 ? 0 : run_pages_for(LEAST_RUN_BLOCKS(bytes) >> size, bytes) * PAGE_SIZE;
         /* Magazines: 8 KiB's worth below 1 KiB (8 to 64 blocks), 128 KiB's worth up to 16 KiB (8 to
          * 32), 2 above (docs/MALLOC.md says how each was chosen). */
         uint32_t limit = bytes < 1024 ? 8192 / bytes : bytes <= 16384 ? 131072 / bytes : 2;
@@ -153,11 +167,13 @@ static inline __attribute__((always_inline)) void lay_out_run(uintptr_t first, s
 static inline __attribute__((always_inline)) bool new_run(struct small_central *central, unsigned class_index)
 {
     size_t run_bytes = small_run_bytes(class_index);
-    struct small_run *run = tlsf_alloc_run(run_bytes, TLSF_GROW_UNLESS_IDLE);
-    if (MALLOC_UNLIKELY(!run))
+    struct small_run *run = tlsf_alloc_run(run_bytes, TLSF_GROW_RUN_UNLESS_IDLE_OR_INSIDE);
+    if (MALLOC_UNLIKELY(!run)) {
         run = small_idle_run_instead_of_growth(class_index, run_bytes);
-    if (!run)
-        return false;
+        if (!run)
+            return false;
+        run_bytes = run->tlsf_size & ~(uintptr_t)(PAGE_SIZE - 1); /* usual or short: its chunk's pages */
+    }
     size_t bytes = small_class_bytes(class_index);
     run->class_index = (uint16_t)class_index;
     run->capacity = (uint16_t)((run_bytes - SMALL_RUN_HEADER_BYTES) / bytes);
@@ -224,7 +240,7 @@ cut_lazily(struct small_central *central, size_t bytes, uint32_t limit, struct m
     central->bump = first + *count * bytes;
     lay_out_magazine(first, bytes, *count, limit, end);
     size_t from = (first - (uintptr_t)run) >> PAGE_SHIFT;
-    size_t to = central->bump == central->bump_end ? small_run_bytes(run->class_index) >> PAGE_SHIFT
+    size_t to = central->bump == central->bump_end ? small_run_size(run) >> PAGE_SHIFT
                                                    : ((central->bump - 1 - (uintptr_t)run) >> PAGE_SHIFT) + 1;
     small_mark_map_range(run, from, to, run->class_index);
     return (struct magazine_block *)first;
@@ -695,7 +711,7 @@ static size_t release_class(unsigned class_index)
         if (central->bump < central->bump_end && newest->scratch_free == RUN_RELEASING)
             central->bump = central->bump_end = 0;
         for (struct small_run *run = released; run; run = run->next_run)
-            small_clear_map(run, small_run_bytes(class_index));
+            small_clear_map(run, small_run_size(run));
     }
     order_fuller_last(central);
     small_chain_loose(central, class_index);

@@ -67,12 +67,10 @@ void rvmem_malloc_stats(struct malloc_stats *out)
         small_in_use_bytes += in_use * bytes;
     }
     /* Runs of idle classes on their way back to TLSF (malloc_idle.c): still runs, all free. */
-    struct small_pending *pending = &malloc_state.pending;
-    spin_lock(&pending->lock);
-    size_t runs_off_classes = pending->run_count; /* runs that are TLSF chunks but no class's */
+    size_t runs_off_classes, pending_bytes; /* runs that are TLSF chunks but no class's */
+    small_pending_stats(&runs_off_classes, &pending_bytes);
     out->small_runs += runs_off_classes;
-    out->bytes_free_small += pending->bytes;
-    spin_unlock(&pending->lock);
+    out->bytes_free_small += pending_bytes;
     /* Runs under scan (malloc_scan.c), and the free blocks it took from their class. */
     size_t scan_runs, scan_free_bytes;
     small_scan_stats(&scan_runs, &scan_free_bytes);

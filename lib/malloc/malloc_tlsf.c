@@ -678,9 +678,14 @@ __attribute__((noinline)) static struct tlsf_chunk *take_listed(size_t bytes, ui
 }
 
 /* Whether a request the heap cannot hold may grow it now (enum tlsf_growth). */
-static inline bool growth_allowed(enum tlsf_growth growth)
+static inline bool growth_allowed(enum tlsf_growth growth, size_t bytes)
 {
-    return growth == TLSF_GROW || (growth == TLSF_GROW_UNLESS_IDLE && !small_idle_may_help());
+    if (growth == TLSF_GROW)
+        return true;
+    if (growth == TLSF_NO_GROWTH || small_idle_may_help())
+        return false;
+    /* A run: no short run of its class can fit a listed chunk when none holds a quarter of it. */
+    return growth == TLSF_GROW_UNLESS_IDLE || bytes <= SMALL_SHORT_RUNS_ABOVE_BYTES || lists_too_small(bytes / 4);
 }
 
 /*
@@ -695,7 +700,7 @@ static struct tlsf_chunk *take(size_t bytes, uintptr_t alignment, uintptr_t head
         chunk = take_listed(bytes, alignment, header_offset);
     if (!chunk)
         chunk = take_from_top(bytes, alignment, header_offset);
-    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth))
+    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth, bytes))
         chunk = take_grown(bytes, alignment, header_offset);
     return chunk;
 }
@@ -779,7 +784,7 @@ void *tlsf_alloc(size_t size, enum tlsf_growth growth)
     }
     if (!chunk)
         chunk = take_from_top(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
-    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth))
+    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth, bytes))
         chunk = take_grown(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
     spin_unlock(&T->lock);
     return chunk ? chunk_payload(chunk) : NULL;
@@ -1042,22 +1047,37 @@ static inline struct tlsf_chunk *take_run_from_top(size_t run_bytes)
     return cut_top(top, run_bytes, 0, (uintptr_t)top + top_bytes); /* the top's previous is used */
 }
 
+/* A chunk taken for a run, as the run (counted in run_bytes), or NULL (chunk NULL, or beyond what
+ * the page map covers: given back). Lock held. */
+static inline __attribute__((always_inline)) struct small_run *run_in(struct tlsf_chunk *chunk, size_t run_bytes)
+{
+    if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
+                  (uintptr_t)chunk < malloc_state.heap_start)) {
+        free_chunk_locked(chunk);
+        chunk = NULL;
+    }
+    if (chunk)
+        T->run_bytes += run_bytes;
+    return (struct small_run *)chunk;
+}
+
 struct small_run *tlsf_alloc_run(size_t run_bytes, enum tlsf_growth growth)
 {
     spin_lock(&T->lock);
     struct tlsf_chunk *chunk = take_run_from_top(run_bytes);
     if (!chunk)
         chunk = take(run_bytes, PAGE_SIZE, 0, growth);
-    if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
-                  (uintptr_t)chunk < malloc_state.heap_start)) {
-        /* Beyond what the page map covers: not usable as a run. */
-        free_chunk_locked(chunk);
-        chunk = NULL;
-    }
-    if (chunk)
-        T->run_bytes += run_bytes;
+    struct small_run *run = run_in(chunk, run_bytes);
     spin_unlock(&T->lock);
-    return (struct small_run *)chunk;
+    return run;
+}
+
+struct small_run *tlsf_alloc_run_inside(size_t run_bytes)
+{
+    spin_lock(&T->lock);
+    struct small_run *run = run_in(lists_too_small(run_bytes) ? NULL : take_listed(run_bytes, PAGE_SIZE, 0), run_bytes);
+    spin_unlock(&T->lock);
+    return run;
 }
 
 void tlsf_free_run(struct small_run *run)

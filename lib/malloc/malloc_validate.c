@@ -81,14 +81,16 @@ static int validate_class(unsigned class_index, size_t carry, size_t *map_pages_
     (void)caller; /* used by the checked build's poison checks */
     struct small_central *central = &malloc_state.centrals[class_index];
     size_t bytes = small_class_bytes(class_index);
-    size_t run_bytes = small_run_bytes(class_index);
     int result = 0;
     size_t runs = 0, capacity = 0;
     for (struct small_run *run = central->runs; run && !result; run = run->next_run) {
+        size_t run_bytes =
+            ((uintptr_t)run & (PAGE_SIZE - 1)) || run->class_index != class_index ? 0 : small_run_size(run);
         if (++runs > central->run_count)
             result = problem(-20, "more runs listed than counted (or a cycle)", class_index, (uintptr_t)run);
-        else if (((uintptr_t)run & (PAGE_SIZE - 1)) || run->class_index != class_index ||
-                 run->capacity != (run_bytes - SMALL_RUN_HEADER_BYTES) / bytes)
+        else if (!run_bytes || !small_run_size_valid(class_index, run_bytes) ||
+                 run->capacity != (run_bytes - SMALL_RUN_HEADER_BYTES) / bytes ||
+                 (run->tlsf_size & ~(uintptr_t)(PAGE_SIZE - 1)) != run_bytes)
             result = problem(-21, "run header is wrong", class_index, (uintptr_t)run);
         capacity += run->capacity;
     }
@@ -116,7 +118,7 @@ static int validate_class(unsigned class_index, size_t carry, size_t *map_pages_
     struct small_run *newest = central->runs;
     size_t newest_marked_pages = 0; /* pages of the newest run marked in the page map */
     if (!result && newest)
-        newest_marked_pages = run_bytes >> PAGE_SHIFT;
+        newest_marked_pages = small_run_size(newest) >> PAGE_SHIFT;
     if (!result && central->bump != central->bump_end) {
         uintptr_t blocks_start = newest ? (uintptr_t)newest + SMALL_RUN_HEADER_BYTES : 0;
         if (!newest || central->bump < blocks_start || central->bump > central->bump_end ||
@@ -129,7 +131,7 @@ static int validate_class(unsigned class_index, size_t carry, size_t *map_pages_
     }
     /* Every page of every run marked with its class (the newest: up to its uncarved tail). */
     for (struct small_run *run = central->runs; run && !result; run = run->next_run) {
-        size_t pages = run == newest ? newest_marked_pages : run_bytes >> PAGE_SHIFT;
+        size_t pages = run == newest ? newest_marked_pages : small_run_size(run) >> PAGE_SHIFT;
         for (size_t page = 0; !result && page < pages; page++)
             if (small_class_at((uintptr_t)run + page * PAGE_SIZE) != (int)class_index ||
                 small_run_of((uintptr_t)run + page * PAGE_SIZE) != run)

@@ -13,7 +13,7 @@
  * tests/hostbench/malloc_patterns.c):
  *
  *   malloc_phases     the phases workload, 4 MiB of blocks per size (16 sizes, 16 B .. 256 KiB):
- *                     every malloc and free, and malloc_phases_footprint (issue 14's goal: 1250)
+ *                     every malloc and free, and malloc_phases_footprint (budget 1250: issue 14's)
  *   malloc_remote     hart 1 allocates 8 MiB of 64-byte blocks, hart 0 frees them; then the same
  *                     with 256-byte blocks. malloc_remote_free: hart 0's frees of hart 1's blocks
  *                     (every call); malloc_remote_footprint over both phases (budget 1250: freed
@@ -38,8 +38,8 @@
  * are skipped (kbench_skip). Idle classes give their runs back before the heap grows (phases;
  * lib/malloc/malloc_idle.c), and mostly free classes the runs whose blocks are all free, while a
  * few blocks are held elsewhere (remote, kept_few; lib/malloc/malloc_scan.c). Budgets (regression
- * guards) on malloc_regrow's rows, the idle hart's trim and the remote and kept_few footprints;
- * malloc_phases_footprint is a goal (tools/bench_budgets.py has them all).
+ * guards) on malloc_regrow's rows, the idle hart's trim and the phases, remote and kept_few
+ * footprints (tools/bench_budgets.py has them all).
  */
 #include "kernel/base/layout.h"
 #include "kernel/base/platform.h"

@@ -233,6 +233,26 @@ KTEST(malloc, class_sizes_and_their_runs)
             KASSERT_EQ(run_bytes, bytes <= 256 ? 4096 : 8192);
         else
             KASSERT_GE((run_bytes - SMALL_RUN_HEADER_BYTES) / bytes, bytes <= 16384 ? 24 : 8);
+        /* A run's size follows from its capacity (small_run_size): the least pages for its blocks. */
+        struct small_run shape = {.class_index = (uint16_t)class_index};
+        shape.capacity = (uint16_t)((run_bytes - SMALL_RUN_HEADER_BYTES) / bytes);
+        KASSERT_EQ(small_run_size(&shape), run_bytes);
+        /* Short runs from 1 KiB up: the least whole pages for 24 blocks (8 above 16 KiB), then for
+         * half as many; none below. */
+        for (unsigned size = 0; size < MALLOC_SHORT_RUN_SIZES; size++) {
+            size_t short_bytes = small_short_run_bytes(class_index, size);
+            if (bytes < 1024) {
+                KASSERT_EQ(short_bytes, 0);
+                continue;
+            }
+            KASSERT_EQ(short_bytes % PAGE_SIZE, 0);
+            KASSERT_LT(short_bytes, run_bytes + (size == 0)); /* the larger may be the usual size */
+            KASSERT_GE(short_bytes * 4, run_bytes);           /* SMALL_SHORT_RUNS_ABOVE_BYTES's promise */
+            KASSERT_GT(run_bytes, SMALL_SHORT_RUNS_ABOVE_BYTES);
+            shape.capacity = (uint16_t)((short_bytes - SMALL_RUN_HEADER_BYTES) / bytes);
+            KASSERT_GE(shape.capacity, (bytes <= 16384 ? 24u : 8u) >> size);
+            KASSERT_EQ(small_run_size(&shape), short_bytes);
+        }
         /* Magazines: 8 KiB's worth below 1 KiB (8 to 64 blocks), 128 KiB's worth up to 16 KiB (8 to 32), 2 above. */
         size_t limit = small_cache_limit(class_index), worth = bytes < 1024 ? 8192 : 131072;
         size_t least = bytes <= 16384 ? 8 : 2, most = bytes < 1024 ? 64 : bytes <= 16384 ? 32 : 2;

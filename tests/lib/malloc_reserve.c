@@ -89,7 +89,7 @@ KTEST(malloc_reserve, runs_are_laid_out_lazily_under_the_validator)
     KASSERT_NOT_NULL(big_central);
     struct small_run *run = big_central->runs;
     KASSERT_EQ(run, small_run_of((uintptr_t)big));
-    size_t run_pages = small_run_bytes(run->class_index) >> PAGE_SHIFT;
+    size_t run_pages = small_run_size(run) >> PAGE_SHIFT;
     size_t block_bytes = small_class_bytes(run->class_index);
     KASSERT_EQ(small_class_at((uintptr_t)run), (int)run->class_index);
     KASSERT_EQ(small_class_at((uintptr_t)run + (run_pages - 1) * PAGE_SIZE), -1); /* not cut yet: not marked */
