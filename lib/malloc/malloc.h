@@ -120,6 +120,7 @@ struct malloc_stats {
                                     before the heap grew (ever; docs/MALLOC.md) */
     size_t class_scans;          /* mostly free classes scanned for runs whose blocks are all free (ever) */
     size_t scan_runs_released;   /* runs those scans found all free and gave back (ever) */
+    size_t short_runs;           /* short runs classes took inside the heap instead of growing it (ever) */
     struct malloc_class_stats {
         uint32_t block_bytes;  /* size of a block of this class */
         uint32_t in_use;       /* blocks the program holds */

@@ -19,6 +19,10 @@
  * class the program still uses. A class with one run keeps it (no thrash at the edge of its use),
  * and the class being refilled is never detached.
  *
+ * Short runs: when neither TLSF nor the idle classes' runs give a class its usual run without
+ * growth, a short one in a free chunk inside the heap (small_idle_run_instead_of_growth), so memory
+ * left between live runs serves before growth does.
+ *
  * Locks: a candidate's class lock is only tried (the caller may hold its own class's lock); the
  * pending lock nests inside class locks; runs go back to TLSF with neither held.
  */
@@ -182,6 +186,15 @@ bool small_idle_make_room(unsigned refilling_class, size_t bytes, unsigned round
     return released != 0;
 }
 
+/* Short runs taken instead of growth, ever (statistics: outside malloc_state, whose layout the fast
+ * paths' offsets depend on). */
+static size_t short_runs_taken;
+
+size_t small_short_runs_taken(void)
+{
+    return __atomic_load_n(&short_runs_taken, __ATOMIC_RELAXED);
+}
+
 struct small_run *small_idle_run_instead_of_growth(unsigned class_index, size_t run_bytes)
 {
     struct small_run *run = NULL;
@@ -191,8 +204,8 @@ struct small_run *small_idle_run_instead_of_growth(unsigned class_index, size_t 
      * between the live ones): a short run there. The top is left to growth, which extends it. */
     for (unsigned size = 0; !run && size < MALLOC_SHORT_RUN_SIZES; size++) {
         size_t short_bytes = small_short_run_bytes(class_index, size);
-        if (short_bytes && short_bytes < run_bytes)
-            run = tlsf_alloc_run_inside(short_bytes);
+        if (short_bytes && short_bytes < run_bytes && (run = tlsf_alloc_run_inside(short_bytes)) != NULL)
+            __atomic_fetch_add(&short_runs_taken, 1, __ATOMIC_RELAXED);
     }
     return run ? run : tlsf_alloc_run(run_bytes, TLSF_GROW);
 }

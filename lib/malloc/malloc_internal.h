@@ -687,6 +687,8 @@ static inline void small_central_empty(struct small_central *central, size_t car
 void small_idle_forget_candidates(void);
 /* Gives every pending run back to TLSF (trim, reclaim); returns how many. */
 size_t small_release_pending_runs(void);
+/* Short runs classes took inside the heap instead of growing it, ever (a relaxed load). */
+size_t small_short_runs_taken(void);
 /* The pending runs and their bytes (under the pending lock; O(pending runs): for statistics). */
 void small_pending_stats(size_t *runs, size_t *bytes);
 /* Checks the pending runs (headers, page map); adds their pages to *map_pages_expected. 0 or negative. */

@@ -102,6 +102,7 @@ void rvmem_malloc_stats(struct malloc_stats *out)
     out->idle_class_releases = __atomic_load_n(&malloc_state.idle_detaches, __ATOMIC_RELAXED);
     out->class_scans = __atomic_load_n(&malloc_state.scans, __ATOMIC_RELAXED);
     out->scan_runs_released = __atomic_load_n(&malloc_state.scan_runs_released, __ATOMIC_RELAXED);
+    out->short_runs = small_short_runs_taken();
 }
 
 size_t rvmem_malloc_run_changes(void)

@@ -122,6 +122,9 @@ KTEST(malloc_idle, a_short_run_takes_free_memory_inside_the_heap_before_it_grows
     KASSERT_GT((uintptr_t)run, (uintptr_t)hole - PAGE_SIZE);
     KASSERT_LT((uintptr_t)run, (uintptr_t)fence);
     KASSERT_EQ(heap_span(), before.heap_span_bytes);
+    struct malloc_stats after;
+    rvmem_malloc_stats(&after);
+    KASSERT_EQ(after.short_runs, before.short_runs + 1);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     rvmem_free(block);
     tlsf_free(fence);
