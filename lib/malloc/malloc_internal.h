@@ -41,7 +41,8 @@
 #if defined(RVMEM_HOST) || defined(__riscv_zbb)
 static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
 {
-    return 63u - (unsigned)__builtin_clzll(value);
+    /* 63 - clz, as XOR (clz is 0..63): x86's bsr, which gives the bit itself, then needs no fix-up. */
+    return (unsigned)__builtin_clzll(value) ^ 63u;
 }
 
 static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
