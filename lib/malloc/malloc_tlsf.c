@@ -98,11 +98,11 @@ static inline __attribute__((always_inline)) void mapping_search(size_t size, un
 }
 
 /*
- * Puts free chunk at the head of its list. Inline on the paths of every call (allocation's rest,
- * free); the bitmaps change only when the list was empty (a list's bits are set while it holds
- * a chunk).
+ * Puts free chunk (of bytes) at the head of its list, uncounted (the caller counts free_bytes).
+ * Inline on the paths of every call (allocation's rest, free); the bitmaps change only when the
+ * list was empty (a list's bits are set while it holds a chunk).
  */
-static inline __attribute__((always_inline)) void list_insert_bytes(struct tlsf_chunk *chunk, size_t bytes)
+static inline __attribute__((always_inline)) void list_link(struct tlsf_chunk *chunk, size_t bytes)
 {
     unsigned first, second;
     mapping_insert(bytes, &first, &second);
@@ -117,6 +117,12 @@ static inline __attribute__((always_inline)) void list_insert_bytes(struct tlsf_
         T->second_level_bitmap[first] |= 1u << second;
     }
     *list = chunk;
+}
+
+/* list_link, the chunk's bytes counted free. */
+static inline __attribute__((always_inline)) void list_insert_bytes(struct tlsf_chunk *chunk, size_t bytes)
+{
+    list_link(chunk, bytes);
     T->free_bytes += bytes;
 }
 
@@ -144,6 +150,24 @@ static inline __attribute__((always_inline)) void list_remove_from(struct tlsf_c
         }
     }
     T->free_bytes -= chunk_bytes(chunk);
+}
+
+/*
+ * Takes the head of list (first, second) off it (find_list's chunk, which has no previous),
+ * uncounted (the caller counts free_bytes).
+ */
+static inline __attribute__((always_inline)) void list_pop_head(struct tlsf_chunk *chunk, unsigned first,
+                                                                unsigned second)
+{
+    struct tlsf_chunk *next = chunk->next_free;
+    T->free_lists[first][second] = next;
+    if (next) {
+        next->prev_free = NULL;
+    } else { /* the list is empty now */
+        T->second_level_bitmap[first] &= ~(1u << second);
+        if (!T->second_level_bitmap[first])
+            T->first_level_bitmap &= ~((uint64_t)1 << first);
+    }
 }
 
 static inline __attribute__((always_inline)) void list_remove(struct tlsf_chunk *chunk)
@@ -189,7 +213,7 @@ static inline bool lists_too_small(size_t bytes)
 
 /*
  * The head of the smallest non-empty list from (*first, *second) up, or NULL; (*first, *second)
- * become that list's, so list_remove_from needs no bit scan. O(1).
+ * become that list's, so list_pop_head needs no bit scan. O(1).
  */
 static inline __attribute__((always_inline)) struct tlsf_chunk *find_list(unsigned *first, unsigned *second)
 {
@@ -669,7 +693,8 @@ __attribute__((noinline)) static struct tlsf_chunk *take_listed(size_t bytes, ui
         }
         if (!chunk)
             return NULL;
-        list_remove_from(chunk, first, second);
+        list_pop_head(chunk, first, second);
+        T->free_bytes -= chunk_bytes(chunk);
         /* A released chunk whose pages cannot come back is a hole now: look again (each pass sets
          * one chunk aside, so this ends). */
         if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)) || reclaim_or_set_aside(chunk))
@@ -710,10 +735,10 @@ static size_t chunk_bytes_for(size_t size)
 }
 
 /*
- * A listed chunk (already off its list) made a used chunk of bytes: the rest, when it makes a
- * chunk, stays free on its list. The chunk after a listed one is used (free neighbours merge, and
- * a chunk next to the top is part of it), so the rest needs no merge: take_listed's place and
- * split_tail without the alignment and the merge checks. Lock held.
+ * A listed chunk (already off its list, its bytes still counted free) made a used chunk of bytes:
+ * the rest, when it makes a chunk, stays free on its list. The chunk after a listed one is used
+ * (free neighbours merge, and a chunk next to the top is part of it), so the rest needs no merge:
+ * take_listed's place and split_tail without the alignment and the merge checks. Lock held.
  */
 static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk,
                                                                                   size_t bytes)
@@ -726,12 +751,13 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_fron
         chunk->size = bytes | (size & CHUNK_PREV_FREE); /* used */
         rest->size = (total - bytes) | CHUNK_FREE;
         next->prev_size = total - bytes; /* next keeps PREV_FREE */
-        list_insert_bytes(rest, total - bytes);
+        list_link(rest, total - bytes);  /* still counted free */
     } else {
         chunk->size = size & ~CHUNK_FREE;
         next->size &= ~CHUNK_PREV_FREE;
         bytes = total;
     }
+    T->free_bytes -= bytes;
     T->used_blocks++;
     T->used_bytes += bytes;
     return chunk;
@@ -746,6 +772,7 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_fron
 __attribute__((noinline)) static struct tlsf_chunk *take_released_front(struct tlsf_chunk *chunk, size_t bytes)
 {
     if (!reclaim_front(chunk, front_end_for((uintptr_t)chunk, (uintptr_t)chunk, bytes))) {
+        T->free_bytes -= chunk_bytes(chunk);
         make_hole(chunk);
         return take_listed(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
     }
@@ -757,30 +784,56 @@ __attribute__((noinline)) static struct tlsf_chunk *take_released_front(struct t
     return chunk;
 }
 
+/* tlsf_alloc's way on when no listed chunk served bytes: the top's front, then growth. Lock held. */
+__attribute__((noinline)) static struct tlsf_chunk *take_unlisted(size_t bytes, enum tlsf_growth growth)
+{
+    struct tlsf_chunk *chunk = take_from_top(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth))
+        chunk = take_grown(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    return chunk;
+}
+
+/*
+ * tlsf_alloc's work under the lock: the head of the smallest list that fits (good fit) when one
+ * does, cut in place; otherwise take_unlisted. Inline in tlsf_alloc, whose common path so makes
+ * no call and saves no register.
+ */
+static inline __attribute__((always_inline)) struct tlsf_chunk *take_default(size_t bytes, enum tlsf_growth growth)
+{
+    if (!lists_too_small(bytes)) {
+        unsigned first, second;
+        mapping_search(bytes, &first, &second);
+        struct tlsf_chunk *chunk = find_list(&first, &second);
+        if (chunk) {
+            list_pop_head(chunk, first, second);
+            if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)))
+                return take_listed_front(chunk, bytes);
+            chunk = take_released_front(chunk, bytes);
+            if (chunk)
+                return chunk;
+        }
+    }
+    return take_unlisted(bytes, growth);
+}
+
+/* tlsf_alloc when its first try found the lock held: waits for it, then the same work. */
+__attribute__((noinline)) static void *tlsf_alloc_contended(size_t bytes, enum tlsf_growth growth)
+{
+    spin_lock_contended(&T->lock);
+    struct tlsf_chunk *chunk = take_default(bytes, growth);
+    spin_unlock(&T->lock);
+    return chunk ? chunk_payload(chunk) : NULL;
+}
+
 /* tlsf_alloc_aligned for MALLOC_ALIGNMENT, where every chunk's payload is aligned: no placement to compute. */
 void *tlsf_alloc(size_t size, enum tlsf_growth growth)
 {
     size_t bytes = chunk_bytes_for(size);
     if (!bytes)
         return NULL;
-    spin_lock(&T->lock);
-    struct tlsf_chunk *chunk = NULL;
-    if (!lists_too_small(bytes)) {
-        unsigned first, second;
-        mapping_search(bytes, &first, &second);
-        chunk = find_list(&first, &second);
-        if (chunk) {
-            list_remove_from(chunk, first, second);
-            if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)))
-                chunk = take_listed_front(chunk, bytes);
-            else
-                chunk = take_released_front(chunk, bytes);
-        }
-    }
-    if (!chunk)
-        chunk = take_from_top(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
-    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth))
-        chunk = take_grown(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    if (MALLOC_UNLIKELY(!spin_trylock(&T->lock)))
+        return tlsf_alloc_contended(bytes, growth);
+    struct tlsf_chunk *chunk = take_default(bytes, growth);
     spin_unlock(&T->lock);
     return chunk ? chunk_payload(chunk) : NULL;
 }
@@ -952,10 +1005,21 @@ static inline __attribute__((always_inline)) void free_chunk_locked(struct tlsf_
         trim_if_over_threshold(chunk_bytes(merged));
 }
 
+/* tlsf_free when its first try found the lock held: waits for it, then the same work. */
+__attribute__((noinline)) static void tlsf_free_contended(struct tlsf_chunk *chunk)
+{
+    spin_lock_contended(&T->lock);
+    free_chunk_locked(chunk);
+    spin_unlock(&T->lock);
+}
+
 void tlsf_free(void *payload)
 {
     struct tlsf_chunk *chunk = chunk_of(payload);
-    spin_lock(&T->lock);
+    if (MALLOC_UNLIKELY(!spin_trylock(&T->lock))) {
+        tlsf_free_contended(chunk); /* so the common path keeps nothing across a call */
+        return;
+    }
     free_chunk_locked(chunk);
     spin_unlock(&T->lock);
 }
