@@ -310,8 +310,7 @@ struct tlsf_state {
      * Back on the free lists at the next trim; reclaimed first when the heap would grow.
      */
     struct tlsf_chunk *holes;
-    size_t hole_bytes;  /* their chunk sizes (neither free nor used bytes) */
-    size_t free_bytes;  /* sum of free chunk sizes, the top chunk's included */
+    size_t hole_bytes;  /* their chunk sizes (neither free nor used bytes; tlsf_free_bytes) */
     size_t used_blocks; /* allocated chunks, runs included */
     size_t used_bytes;  /* their chunk sizes */
     size_t run_bytes;   /* bytes of allocated chunks that are small runs */
@@ -913,6 +912,12 @@ size_t tlsf_trim(size_t keep_bytes);
 int tlsf_reserve(size_t span_bytes);
 int tlsf_validate(const void *caller);
 uintptr_t tlsf_break(void);
+/*
+ * Bytes of the free chunks, the top's included: every region's chunks (from its first to its
+ * sentinel) less the used ones and the holes, so no list or top operation counts them. Lock held
+ * (or no other hart allocating). O(regions).
+ */
+size_t tlsf_free_bytes(void);
 void tlsf_poison(void *start, size_t bytes);
 
 /* Records the current bytes in use if it is a new peak (approximate; see struct malloc_stats). */

@@ -98,11 +98,11 @@ static inline __attribute__((always_inline)) void mapping_search(size_t size, un
 }
 
 /*
- * Puts free chunk (of bytes) at the head of its list, uncounted (the caller counts free_bytes).
- * Inline on the paths of every call (allocation's rest, free); the bitmaps change only when the
- * list was empty (a list's bits are set while it holds a chunk).
+ * Puts free chunk (of bytes) at the head of its list. Inline on the paths of every call
+ * (allocation's rest, free); the bitmaps change only when the list was empty (a list's bits are
+ * set while it holds a chunk).
  */
-static inline __attribute__((always_inline)) void list_link(struct tlsf_chunk *chunk, size_t bytes)
+static inline __attribute__((always_inline)) void list_insert_bytes(struct tlsf_chunk *chunk, size_t bytes)
 {
     unsigned first, second;
     mapping_insert(bytes, &first, &second);
@@ -117,13 +117,6 @@ static inline __attribute__((always_inline)) void list_link(struct tlsf_chunk *c
         T->second_level_bitmap[first] |= 1u << second;
     }
     *list = chunk;
-}
-
-/* list_link, the chunk's bytes counted free. */
-static inline __attribute__((always_inline)) void list_insert_bytes(struct tlsf_chunk *chunk, size_t bytes)
-{
-    list_link(chunk, bytes);
-    T->free_bytes += bytes;
 }
 
 /* list_insert_bytes of the chunk's own size. */
@@ -149,13 +142,9 @@ static inline __attribute__((always_inline)) void list_remove_from(struct tlsf_c
                 T->first_level_bitmap &= ~((uint64_t)1 << first);
         }
     }
-    T->free_bytes -= chunk_bytes(chunk);
 }
 
-/*
- * Takes the head of list (first, second) off it (find_list's chunk, which has no previous),
- * uncounted (the caller counts free_bytes).
- */
+/* Takes the head of list (first, second) off it: find_list's chunk, which has no previous. */
 static inline __attribute__((always_inline)) void list_pop_head(struct tlsf_chunk *chunk, unsigned first,
                                                                 unsigned second)
 {
@@ -180,12 +169,10 @@ static inline __attribute__((always_inline)) void list_remove(struct tlsf_chunk 
 /* Takes free chunk out of its list or, when it is the top, out of the top (the sentinel after it becomes the top). */
 static inline __attribute__((always_inline)) void free_unlink(struct tlsf_chunk *chunk)
 {
-    if (chunk == T->top) {
+    if (chunk == T->top)
         T->top = chunk_next(chunk);
-        T->free_bytes -= chunk_bytes(chunk);
-    } else {
+    else
         list_remove(chunk);
-    }
 }
 
 /*
@@ -194,12 +181,10 @@ static inline __attribute__((always_inline)) void free_unlink(struct tlsf_chunk 
  */
 static inline __attribute__((always_inline)) void free_link(struct tlsf_chunk *chunk, size_t bytes)
 {
-    if ((struct tlsf_chunk *)((uintptr_t)chunk + bytes) == T->top) {
+    if ((struct tlsf_chunk *)((uintptr_t)chunk + bytes) == T->top)
         T->top = chunk;
-        T->free_bytes += bytes;
-    } else {
+    else
         list_insert_bytes(chunk, bytes);
-    }
 }
 
 /*
@@ -485,7 +470,6 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *cut_top(struct t
         sentinel->prev_size = rest;
         T->top = new_top;
     }
-    T->free_bytes -= bytes;
     T->used_blocks++;
     T->used_bytes += bytes;
     return chunk;
@@ -517,13 +501,20 @@ static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintp
         top->size = front | CHUNK_FREE;
         chunk->prev_size = front;
         flags = CHUNK_PREV_FREE;
-        T->free_bytes -= front; /* counted again by its list */
         list_insert(top);
     }
     chunk = cut_top(chunk, bytes, flags, end);
     if (MALLOC_UNLIKELY(released) && T->top != (struct tlsf_chunk *)end)
         T->top->size |= CHUNK_RELEASED; /* the rest: its pages past its first may still be lent */
     return chunk;
+}
+
+size_t tlsf_free_bytes(void)
+{
+    size_t chunk_bytes_total = 0;
+    for (unsigned i = 0; i < T->region_count; i++)
+        chunk_bytes_total += ((T->regions[i].end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES) - T->regions[i].first_chunk;
+    return chunk_bytes_total - T->used_bytes - T->hole_bytes;
 }
 
 uintptr_t tlsf_break(void)
@@ -542,21 +533,17 @@ static void add_memory(uintptr_t previous, size_t increment)
     uintptr_t end = previous + increment;
     struct tlsf_region *last = T->region_count ? &T->regions[T->region_count - 1] : NULL;
     struct tlsf_chunk *chunk;
-    size_t top_bytes_before = 0;
     uintptr_t top_released = 0; /* an extended top keeps its flag (tlsf_reserve; grow reclaimed it) */
     if (last && last->end == previous) {
         /* The top grows over the old sentinel (or the old sentinel becomes the top's header). */
         chunk = T->top;
-        top_bytes_before = chunk_bytes(chunk); /* first: the poison may cover the old sentinel */
         top_released = chunk->size & CHUNK_RELEASED;
         uintptr_t old_sentinel = (previous & ~(uintptr_t)15) - CHUNK_HEADER_BYTES;
         tlsf_poison((void *)old_sentinel, end - old_sentinel);
         last->end = end;
     } else {
-        if (T->top && (T->top->size & CHUNK_FREE)) {
-            T->free_bytes -= chunk_bytes(T->top); /* counted again by its list */
+        if (T->top && (T->top->size & CHUNK_FREE))
             list_insert(T->top);
-        }
         struct tlsf_region *region = &T->regions[T->region_count];
         region->break_before = previous;
         region->first_chunk = align_up(previous, MALLOC_ALIGNMENT);
@@ -570,7 +557,6 @@ static void add_memory(uintptr_t previous, size_t increment)
     uintptr_t sentinel = (end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES;
     size_t bytes = sentinel - (uintptr_t)chunk;
     ((struct tlsf_chunk *)sentinel)->size = 0;
-    T->free_bytes += bytes - top_bytes_before;
     chunk->size = CHUNK_FREE; /* its previous is used, or it is the region's first */
     chunk_set(chunk, bytes, true);
     chunk->size |= top_released;
@@ -694,7 +680,6 @@ __attribute__((noinline)) static struct tlsf_chunk *take_listed(size_t bytes, ui
         if (!chunk)
             return NULL;
         list_pop_head(chunk, first, second);
-        T->free_bytes -= chunk_bytes(chunk);
         /* A released chunk whose pages cannot come back is a hole now: look again (each pass sets
          * one chunk aside, so this ends). */
         if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)) || reclaim_or_set_aside(chunk))
@@ -735,7 +720,7 @@ static size_t chunk_bytes_for(size_t size)
 }
 
 /*
- * A listed chunk (already off its list, its bytes still counted free) made a used chunk of bytes:
+ * A listed chunk (already off its list) made a used chunk of bytes:
  * the rest, when it makes a chunk, stays free on its list. The chunk after a listed one is used
  * (free neighbours merge, and a chunk next to the top is part of it), so the rest needs no merge:
  * take_listed's place and split_tail without the alignment and the merge checks. Lock held.
@@ -751,13 +736,12 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_fron
         chunk->size = bytes | (size & CHUNK_PREV_FREE); /* used */
         rest->size = (total - bytes) | CHUNK_FREE;
         next->prev_size = total - bytes; /* next keeps PREV_FREE */
-        list_link(rest, total - bytes);  /* still counted free */
+        list_insert_bytes(rest, total - bytes);
     } else {
         chunk->size = size & ~CHUNK_FREE;
         next->size &= ~CHUNK_PREV_FREE;
         bytes = total;
     }
-    T->free_bytes -= bytes;
     T->used_blocks++;
     T->used_bytes += bytes;
     return chunk;
@@ -772,7 +756,6 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_fron
 __attribute__((noinline)) static struct tlsf_chunk *take_released_front(struct tlsf_chunk *chunk, size_t bytes)
 {
     if (!reclaim_front(chunk, front_end_for((uintptr_t)chunk, (uintptr_t)chunk, bytes))) {
-        T->free_bytes -= chunk_bytes(chunk);
         make_hole(chunk);
         return take_listed(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
     }
@@ -889,14 +872,12 @@ static size_t trim_top(size_t keep)
         struct tlsf_chunk *top = T->top;
         if (!(top->size & CHUNK_FREE))
             break; /* the region ends in a used chunk: the top is its sentinel */
-        size_t top_bytes = chunk_bytes(top);
         if (keep == 0 && (uintptr_t)top == region->first_chunk && region->break_before >= floor) {
             /* The whole region is free: give all of it back, alignment padding included. */
             size_t bytes = region->end - region->break_before;
             if (malloc_state.more_core(-(intptr_t)bytes) == (void *)-1)
                 break;
             T->more_core_calls++;
-            T->free_bytes -= top_bytes;
             T->region_count--;
             adopt_last_region_top();
             released += bytes;
@@ -918,7 +899,6 @@ static size_t trim_top(size_t keep)
         uintptr_t top_released = top->size & CHUNK_RELEASED; /* pages below the new end may still be lent */
         chunk_set(top, new_top_bytes, true);
         top->size |= top_released;
-        T->free_bytes -= top_bytes - new_top_bytes;
         region->end = new_end;
         released += bytes;
         break;
