@@ -475,7 +475,8 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *cut_top(struct t
     return chunk;
 }
 
-static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+static inline __attribute__((always_inline)) struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment,
+                                                                              uintptr_t header_offset)
 {
     struct tlsf_chunk *top = T->top;
     if (!top)
