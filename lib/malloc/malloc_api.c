@@ -110,22 +110,21 @@ __attribute__((noinline)) static void free_class_block(void *block, unsigned cla
     small_free_no_room(block, cache_entry_of(cache, class_index), class_index);
 }
 
-/* free_slow's last resort: a direct block, or else no block of ours (reported against caller). */
+/* free_slow's last resort: NULL, a direct block, or else no block of ours (reported against caller). */
 __attribute__((noinline, cold)) static void free_foreign(void *block, const void *caller)
 {
-    if (!direct_free(block))
+    if (block && !direct_free(block))
         malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, caller);
 }
 
 /*
  * Every block free's fast path did not take: a class block, a TLSF block (every block of lean
  * mode, and the large ones: no cache involved), a direct block, NULL or a misuse. Each case ends
- * in a tail call, so this function saves no register on lean mode's way to TLSF.
+ * in a tail call, so this function saves no register on lean mode's way to TLSF. NULL is in no
+ * small run and no TLSF region, so free_foreign, the last case, checks it.
  */
 __attribute__((noinline)) static void free_slow(void *block)
 {
-    if (!block)
-        return;
     int class_index = small_class_at((uintptr_t)block);
     if (class_index >= 0) {
         free_class_block(block, (unsigned)class_index);
