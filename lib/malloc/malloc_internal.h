@@ -39,6 +39,7 @@
  * looking the result up with a de Bruijn multiply (no branch; the lowest bit needs no smearing).
  */
 #if defined(RVMEM_HOST) || defined(__riscv_zbb)
+#define MALLOC_BIT_SCAN_INSTRUCTION 1 /* a scan costs one instruction (TLSF's mapping_search uses two) */
 static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
 {
     /* 63 - clz, as XOR (clz is 0..63): x86's bsr, which gives the bit itself, then needs no fix-up. */
@@ -50,6 +51,7 @@ static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
     return (unsigned)__builtin_ctzll(value);
 }
 #else
+#define MALLOC_BIT_SCAN_INSTRUCTION 0
 #define MALLOC_DE_BRUIJN_64 0x03f79d71b4cb0a89ull
 extern const uint8_t malloc_de_bruijn_position[64];
 

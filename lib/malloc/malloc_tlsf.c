@@ -91,8 +91,12 @@ static inline __attribute__((always_inline)) void mapping_search(size_t size, un
     }
     unsigned log2 = malloc_highest_bit(size);
     size += ((size_t)1 << (log2 - TLSF_SL_LOG2)) - 1;
+#if MALLOC_BIT_SCAN_INSTRUCTION
+    log2 = malloc_highest_bit(size); /* a second scan: fewer instructions than the carry's test */
+#else
     if (size >> log2 > 1)
         log2++;
+#endif
     *first = log2 - (TLSF_SL_LOG2 + 4) + 1;
     *second = (unsigned)(size >> (log2 - TLSF_SL_LOG2)) & (TLSF_SL_COUNT - 1);
 }
