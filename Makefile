@@ -466,9 +466,12 @@ $(BUILD)/fuzz/fuzz_malloc_lending: FUZZ_CFLAGS := $(filter-out -DRVMEM_CHECKED=1
 
 # make host: the allocator cores and lib for the host (x86-64): a static library and a shared
 # library that replaces the system malloc through LD_PRELOAD (lib/host/: per-thread caches).
+# -fno-tree-slp-vectorize: GCC's -O2 pairs the allocator's adjacent counters (TLSF's used blocks and
+# bytes) into SSE loads, adds and stores, several instructions where two adds to memory do.
 HOST_LIB_SOURCES := $(PORTABLE_SOURCES) lib/host/platform_posix.c lib/host/binding.c
 HOST_LIB_CFLAGS  := -std=gnu11 -O2 -g $(WARNINGS) -I. -I$(GENERATED) -DRVMEM_HOST -DRVMEM_MALLOC_THREAD_CACHE $(SETTINGS) -fPIC \
-                    -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free -pthread
+                    -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free -pthread \
+                    -fno-tree-slp-vectorize
 HOST_LIB_OBJECTS := $(patsubst %.c,$(BUILD)/host/objects/%.o,$(HOST_LIB_SOURCES))
 $(BUILD)/host/objects/%.o: %.c $(HEADERS) $(STEP_TABLE) | check-host-tools
 	@mkdir -p $(@D)

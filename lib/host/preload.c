@@ -36,15 +36,18 @@ static void *fail(void)
     return NULL;
 }
 
+/* malloc's way out when the core returned NULL: out of line, so malloc itself keeps one register. */
+__attribute__((noinline, cold)) static void *malloc_failed(size_t size)
+{
+    void *block = retry_after_init() ? rvmem_malloc(size) : NULL;
+    return block ? block : fail();
+}
+
 EXPORT void *malloc(size_t size)
 {
     void *block = rvmem_malloc(size);
-    if (__builtin_expect(block == NULL, 0)) {
-        if (retry_after_init())
-            block = rvmem_malloc(size);
-        if (!block)
-            return fail();
-    }
+    if (__builtin_expect(block == NULL, 0))
+        return malloc_failed(size);
     return block;
 }
 

@@ -102,25 +102,39 @@ static bool large_plausible(const void *block)
     return !(size & 1) && (size & ~(uintptr_t)15) >= 32;
 }
 
+/* free_slow's class block (allocated before a switch to lean mode, or by a closed cache): to its class. */
+__attribute__((noinline)) static void free_class_block(void *block, unsigned class_index)
+{
+    struct malloc_cache *cache = malloc_cache_self();
+    malloc_cache_open(cache);
+    small_free_no_room(block, cache_entry_of(cache, class_index), class_index);
+}
+
+/* free_slow's last resort: NULL, a direct block, or else no block of ours (reported against caller). */
+__attribute__((noinline, cold)) static void free_foreign(void *block, const void *caller)
+{
+    if (block && !direct_free(block))
+        malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, caller);
+}
+
+/*
+ * Every block free's fast path did not take: a class block, a TLSF block (every block of lean
+ * mode, and the large ones: no cache involved), a direct block, NULL or a misuse. Each case ends
+ * in a tail call, so this function saves no register on lean mode's way to TLSF. NULL is in no
+ * small run and no TLSF region, so free_foreign, the last case, checks it.
+ */
 __attribute__((noinline)) static void free_slow(void *block)
 {
-    if (!block)
-        return;
     int class_index = small_class_at((uintptr_t)block);
     if (class_index >= 0) {
-        struct malloc_cache *cache = malloc_cache_self();
-        malloc_cache_open(cache);
-        small_free_no_room(block, cache_entry_of(cache, (unsigned)class_index), (unsigned)class_index);
+        free_class_block(block, (unsigned)class_index);
         return;
     }
-    /* A TLSF block: every block of lean mode, and the large ones (no cache involved). */
     if (MALLOC_LIKELY(tlsf_owns((uintptr_t)block) && large_plausible(block))) {
         large_free(block);
         return;
     }
-    if (direct_free(block))
-        return;
-    malloc_report_misuse(MISUSE_INVALID_FREE, (uintptr_t)block, __builtin_return_address(0));
+    free_foreign(block, __builtin_return_address(0));
 }
 
 /*

@@ -39,9 +39,11 @@
  * looking the result up with a de Bruijn multiply (no branch; the lowest bit needs no smearing).
  */
 #if defined(RVMEM_HOST) || defined(__riscv_zbb)
+#define MALLOC_BIT_SCAN_INSTRUCTION 1 /* a scan costs one instruction (TLSF's mapping_search uses two) */
 static inline unsigned malloc_highest_bit(uint64_t value) /* value != 0 */
 {
-    return 63u - (unsigned)__builtin_clzll(value);
+    /* 63 - clz, as XOR (clz is 0..63): x86's bsr, which gives the bit itself, then needs no fix-up. */
+    return (unsigned)__builtin_clzll(value) ^ 63u;
 }
 
 static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
@@ -49,6 +51,7 @@ static inline unsigned malloc_lowest_bit(uint64_t value) /* value != 0 */
     return (unsigned)__builtin_ctzll(value);
 }
 #else
+#define MALLOC_BIT_SCAN_INSTRUCTION 0
 #define MALLOC_DE_BRUIJN_64 0x03f79d71b4cb0a89ull
 extern const uint8_t malloc_de_bruijn_position[64];
 
@@ -315,8 +318,7 @@ struct tlsf_state {
      * Back on the free lists at the next trim; reclaimed first when the heap would grow.
      */
     struct tlsf_chunk *holes;
-    size_t hole_bytes;  /* their chunk sizes (neither free nor used bytes) */
-    size_t free_bytes;  /* sum of free chunk sizes, the top chunk's included */
+    size_t hole_bytes;  /* their chunk sizes (neither free nor used bytes; tlsf_free_bytes) */
     size_t used_blocks; /* allocated chunks, runs included */
     size_t used_bytes;  /* their chunk sizes */
     size_t run_bytes;   /* bytes of allocated chunks that are small runs */
@@ -956,6 +958,12 @@ size_t tlsf_trim(size_t keep_bytes);
 int tlsf_reserve(size_t span_bytes);
 int tlsf_validate(const void *caller);
 uintptr_t tlsf_break(void);
+/*
+ * Bytes of the free chunks, the top's included: every region's chunks (from its first to its
+ * sentinel) less the used ones and the holes, so no list or top operation counts them. Lock held
+ * (or no other hart allocating). O(regions).
+ */
+size_t tlsf_free_bytes(void);
 void tlsf_poison(void *start, size_t bytes);
 
 /* Records the current bytes in use if it is a new peak (approximate; see struct malloc_stats). */

@@ -79,7 +79,7 @@ void rvmem_malloc_stats(struct malloc_stats *out)
     out->bytes_free_small += scan_free_bytes;
     struct tlsf_state *tlsf = &malloc_state.tlsf;
     spin_lock(&tlsf->lock);
-    out->bytes_free_medium = tlsf->free_bytes;
+    out->bytes_free_medium = tlsf_free_bytes();
     out->medium_blocks_in_use = tlsf->used_blocks;
     out->more_core_calls = tlsf->more_core_calls;
     out->heap_start = malloc_state.heap_start;

@@ -91,16 +91,20 @@ static inline __attribute__((always_inline)) void mapping_search(size_t size, un
     }
     unsigned log2 = malloc_highest_bit(size);
     size += ((size_t)1 << (log2 - TLSF_SL_LOG2)) - 1;
+#if MALLOC_BIT_SCAN_INSTRUCTION
+    log2 = malloc_highest_bit(size); /* a second scan: fewer instructions than the carry's test */
+#else
     if (size >> log2 > 1)
         log2++;
+#endif
     *first = log2 - (TLSF_SL_LOG2 + 4) + 1;
     *second = (unsigned)(size >> (log2 - TLSF_SL_LOG2)) & (TLSF_SL_COUNT - 1);
 }
 
 /*
- * Puts free chunk at the head of its list. Inline on the paths of every call (allocation's rest,
- * free); the bitmaps change only when the list was empty (a list's bits are set while it holds
- * a chunk).
+ * Puts free chunk (of bytes) at the head of its list. Inline on the paths of every call
+ * (allocation's rest, free); the bitmaps change only when the list was empty (a list's bits are
+ * set while it holds a chunk).
  */
 static inline __attribute__((always_inline)) void list_insert_bytes(struct tlsf_chunk *chunk, size_t bytes)
 {
@@ -117,7 +121,6 @@ static inline __attribute__((always_inline)) void list_insert_bytes(struct tlsf_
         T->second_level_bitmap[first] |= 1u << second;
     }
     *list = chunk;
-    T->free_bytes += bytes;
 }
 
 /* list_insert_bytes of the chunk's own size. */
@@ -143,7 +146,21 @@ static inline __attribute__((always_inline)) void list_remove_from(struct tlsf_c
                 T->first_level_bitmap &= ~((uint64_t)1 << first);
         }
     }
-    T->free_bytes -= chunk_bytes(chunk);
+}
+
+/* Takes the head of list (first, second) off it: find_list's chunk, which has no previous. */
+static inline __attribute__((always_inline)) void list_pop_head(struct tlsf_chunk *chunk, unsigned first,
+                                                                unsigned second)
+{
+    struct tlsf_chunk *next = chunk->next_free;
+    T->free_lists[first][second] = next;
+    if (next) {
+        next->prev_free = NULL;
+    } else { /* the list is empty now */
+        T->second_level_bitmap[first] &= ~(1u << second);
+        if (!T->second_level_bitmap[first])
+            T->first_level_bitmap &= ~((uint64_t)1 << first);
+    }
 }
 
 static inline __attribute__((always_inline)) void list_remove(struct tlsf_chunk *chunk)
@@ -156,12 +173,10 @@ static inline __attribute__((always_inline)) void list_remove(struct tlsf_chunk 
 /* Takes free chunk out of its list or, when it is the top, out of the top (the sentinel after it becomes the top). */
 static inline __attribute__((always_inline)) void free_unlink(struct tlsf_chunk *chunk)
 {
-    if (chunk == T->top) {
+    if (chunk == T->top)
         T->top = chunk_next(chunk);
-        T->free_bytes -= chunk_bytes(chunk);
-    } else {
+    else
         list_remove(chunk);
-    }
 }
 
 /*
@@ -170,12 +185,10 @@ static inline __attribute__((always_inline)) void free_unlink(struct tlsf_chunk 
  */
 static inline __attribute__((always_inline)) void free_link(struct tlsf_chunk *chunk, size_t bytes)
 {
-    if ((struct tlsf_chunk *)((uintptr_t)chunk + bytes) == T->top) {
+    if ((struct tlsf_chunk *)((uintptr_t)chunk + bytes) == T->top)
         T->top = chunk;
-        T->free_bytes += bytes;
-    } else {
+    else
         list_insert_bytes(chunk, bytes);
-    }
 }
 
 /*
@@ -189,7 +202,7 @@ static inline bool lists_too_small(size_t bytes)
 
 /*
  * The head of the smallest non-empty list from (*first, *second) up, or NULL; (*first, *second)
- * become that list's, so list_remove_from needs no bit scan. O(1).
+ * become that list's, so list_pop_head needs no bit scan. O(1).
  */
 static inline __attribute__((always_inline)) struct tlsf_chunk *find_list(unsigned *first, unsigned *second)
 {
@@ -461,13 +474,13 @@ static inline __attribute__((always_inline)) struct tlsf_chunk *cut_top(struct t
         sentinel->prev_size = rest;
         T->top = new_top;
     }
-    T->free_bytes -= bytes;
     T->used_blocks++;
     T->used_bytes += bytes;
     return chunk;
 }
 
-static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintptr_t header_offset)
+static inline __attribute__((always_inline)) struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment,
+                                                                              uintptr_t header_offset)
 {
     struct tlsf_chunk *top = T->top;
     if (!top)
@@ -493,13 +506,20 @@ static struct tlsf_chunk *take_from_top(size_t bytes, uintptr_t alignment, uintp
         top->size = front | CHUNK_FREE;
         chunk->prev_size = front;
         flags = CHUNK_PREV_FREE;
-        T->free_bytes -= front; /* counted again by its list */
         list_insert(top);
     }
     chunk = cut_top(chunk, bytes, flags, end);
     if (MALLOC_UNLIKELY(released) && T->top != (struct tlsf_chunk *)end)
         T->top->size |= CHUNK_RELEASED; /* the rest: its pages past its first may still be lent */
     return chunk;
+}
+
+size_t tlsf_free_bytes(void)
+{
+    size_t chunk_bytes_total = 0;
+    for (unsigned i = 0; i < T->region_count; i++)
+        chunk_bytes_total += ((T->regions[i].end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES) - T->regions[i].first_chunk;
+    return chunk_bytes_total - T->used_bytes - T->hole_bytes;
 }
 
 uintptr_t tlsf_break(void)
@@ -518,21 +538,17 @@ static void add_memory(uintptr_t previous, size_t increment)
     uintptr_t end = previous + increment;
     struct tlsf_region *last = T->region_count ? &T->regions[T->region_count - 1] : NULL;
     struct tlsf_chunk *chunk;
-    size_t top_bytes_before = 0;
     uintptr_t top_released = 0; /* an extended top keeps its flag (tlsf_reserve; grow reclaimed it) */
     if (last && last->end == previous) {
         /* The top grows over the old sentinel (or the old sentinel becomes the top's header). */
         chunk = T->top;
-        top_bytes_before = chunk_bytes(chunk); /* first: the poison may cover the old sentinel */
         top_released = chunk->size & CHUNK_RELEASED;
         uintptr_t old_sentinel = (previous & ~(uintptr_t)15) - CHUNK_HEADER_BYTES;
         tlsf_poison((void *)old_sentinel, end - old_sentinel);
         last->end = end;
     } else {
-        if (T->top && (T->top->size & CHUNK_FREE)) {
-            T->free_bytes -= chunk_bytes(T->top); /* counted again by its list */
+        if (T->top && (T->top->size & CHUNK_FREE))
             list_insert(T->top);
-        }
         struct tlsf_region *region = &T->regions[T->region_count];
         region->break_before = previous;
         region->first_chunk = align_up(previous, MALLOC_ALIGNMENT);
@@ -546,7 +562,6 @@ static void add_memory(uintptr_t previous, size_t increment)
     uintptr_t sentinel = (end & ~(uintptr_t)15) - CHUNK_HEADER_BYTES;
     size_t bytes = sentinel - (uintptr_t)chunk;
     ((struct tlsf_chunk *)sentinel)->size = 0;
-    T->free_bytes += bytes - top_bytes_before;
     chunk->size = CHUNK_FREE; /* its previous is used, or it is the region's first */
     chunk_set(chunk, bytes, true);
     chunk->size |= top_released;
@@ -669,7 +684,7 @@ __attribute__((noinline)) static struct tlsf_chunk *take_listed(size_t bytes, ui
         }
         if (!chunk)
             return NULL;
-        list_remove_from(chunk, first, second);
+        list_pop_head(chunk, first, second);
         /* A released chunk whose pages cannot come back is a hole now: look again (each pass sets
          * one chunk aside, so this ends). */
         if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)) || reclaim_or_set_aside(chunk))
@@ -715,10 +730,10 @@ static size_t chunk_bytes_for(size_t size)
 }
 
 /*
- * A listed chunk (already off its list) made a used chunk of bytes: the rest, when it makes a
- * chunk, stays free on its list. The chunk after a listed one is used (free neighbours merge, and
- * a chunk next to the top is part of it), so the rest needs no merge: take_listed's place and
- * split_tail without the alignment and the merge checks. Lock held.
+ * A listed chunk (already off its list) made a used chunk of bytes:
+ * the rest, when it makes a chunk, stays free on its list. The chunk after a listed one is used
+ * (free neighbours merge, and a chunk next to the top is part of it), so the rest needs no merge:
+ * take_listed's place and split_tail without the alignment and the merge checks. Lock held.
  */
 static inline __attribute__((always_inline)) struct tlsf_chunk *take_listed_front(struct tlsf_chunk *chunk,
                                                                                   size_t bytes)
@@ -762,30 +777,56 @@ __attribute__((noinline)) static struct tlsf_chunk *take_released_front(struct t
     return chunk;
 }
 
+/* tlsf_alloc's way on when no listed chunk served bytes: the top's front, then growth. Lock held. */
+__attribute__((noinline)) static struct tlsf_chunk *take_unlisted(size_t bytes, enum tlsf_growth growth)
+{
+    struct tlsf_chunk *chunk = take_from_top(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth, bytes))
+        chunk = take_grown(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    return chunk;
+}
+
+/*
+ * tlsf_alloc's work under the lock: the head of the smallest list that fits (good fit) when one
+ * does, cut in place; otherwise take_unlisted. Inline in tlsf_alloc, whose common path so makes
+ * no call and saves no register.
+ */
+static inline __attribute__((always_inline)) struct tlsf_chunk *take_default(size_t bytes, enum tlsf_growth growth)
+{
+    if (!lists_too_small(bytes)) {
+        unsigned first, second;
+        mapping_search(bytes, &first, &second);
+        struct tlsf_chunk *chunk = find_list(&first, &second);
+        if (chunk) {
+            list_pop_head(chunk, first, second);
+            if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)))
+                return take_listed_front(chunk, bytes);
+            chunk = take_released_front(chunk, bytes);
+            if (chunk)
+                return chunk;
+        }
+    }
+    return take_unlisted(bytes, growth);
+}
+
+/* tlsf_alloc when its first try found the lock held: waits for it, then the same work. */
+__attribute__((noinline)) static void *tlsf_alloc_contended(size_t bytes, enum tlsf_growth growth)
+{
+    spin_lock_contended(&T->lock);
+    struct tlsf_chunk *chunk = take_default(bytes, growth);
+    spin_unlock(&T->lock);
+    return chunk ? chunk_payload(chunk) : NULL;
+}
+
 /* tlsf_alloc_aligned for MALLOC_ALIGNMENT, where every chunk's payload is aligned: no placement to compute. */
 void *tlsf_alloc(size_t size, enum tlsf_growth growth)
 {
     size_t bytes = chunk_bytes_for(size);
     if (!bytes)
         return NULL;
-    spin_lock(&T->lock);
-    struct tlsf_chunk *chunk = NULL;
-    if (!lists_too_small(bytes)) {
-        unsigned first, second;
-        mapping_search(bytes, &first, &second);
-        chunk = find_list(&first, &second);
-        if (chunk) {
-            list_remove_from(chunk, first, second);
-            if (MALLOC_LIKELY(!(chunk->size & CHUNK_RELEASED)))
-                chunk = take_listed_front(chunk, bytes);
-            else
-                chunk = take_released_front(chunk, bytes);
-        }
-    }
-    if (!chunk)
-        chunk = take_from_top(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
-    if (MALLOC_UNLIKELY(!chunk) && growth_allowed(growth, bytes))
-        chunk = take_grown(bytes, MALLOC_ALIGNMENT, CHUNK_HEADER_BYTES);
+    if (MALLOC_UNLIKELY(!spin_trylock(&T->lock)))
+        return tlsf_alloc_contended(bytes, growth);
+    struct tlsf_chunk *chunk = take_default(bytes, growth);
     spin_unlock(&T->lock);
     return chunk ? chunk_payload(chunk) : NULL;
 }
@@ -841,14 +882,12 @@ static size_t trim_top(size_t keep)
         struct tlsf_chunk *top = T->top;
         if (!(top->size & CHUNK_FREE))
             break; /* the region ends in a used chunk: the top is its sentinel */
-        size_t top_bytes = chunk_bytes(top);
         if (keep == 0 && (uintptr_t)top == region->first_chunk && region->break_before >= floor) {
             /* The whole region is free: give all of it back, alignment padding included. */
             size_t bytes = region->end - region->break_before;
             if (malloc_state.more_core(-(intptr_t)bytes) == (void *)-1)
                 break;
             T->more_core_calls++;
-            T->free_bytes -= top_bytes;
             T->region_count--;
             adopt_last_region_top();
             released += bytes;
@@ -870,7 +909,6 @@ static size_t trim_top(size_t keep)
         uintptr_t top_released = top->size & CHUNK_RELEASED; /* pages below the new end may still be lent */
         chunk_set(top, new_top_bytes, true);
         top->size |= top_released;
-        T->free_bytes -= top_bytes - new_top_bytes;
         region->end = new_end;
         released += bytes;
         break;
@@ -957,10 +995,21 @@ static inline __attribute__((always_inline)) void free_chunk_locked(struct tlsf_
         trim_if_over_threshold(chunk_bytes(merged));
 }
 
+/* tlsf_free when its first try found the lock held: waits for it, then the same work. */
+__attribute__((noinline)) static void tlsf_free_contended(struct tlsf_chunk *chunk)
+{
+    spin_lock_contended(&T->lock);
+    free_chunk_locked(chunk);
+    spin_unlock(&T->lock);
+}
+
 void tlsf_free(void *payload)
 {
     struct tlsf_chunk *chunk = chunk_of(payload);
-    spin_lock(&T->lock);
+    if (MALLOC_UNLIKELY(!spin_trylock(&T->lock))) {
+        tlsf_free_contended(chunk); /* so the common path keeps nothing across a call */
+        return;
+    }
     free_chunk_locked(chunk);
     spin_unlock(&T->lock);
 }

@@ -133,7 +133,7 @@ int tlsf_validate(const void *caller)
         result = problem(-17, "holes walked, listed and counted disagree", holes_listed);
     size_t top_bytes = top_seen ? chunk_bytes(T->top) : 0;
     if (!result &&
-        (listed + top_seen != free_chunks || listed_bytes + top_bytes != free_seen || free_seen != T->free_bytes))
+        (listed + top_seen != free_chunks || listed_bytes + top_bytes != free_seen || free_seen != tlsf_free_bytes()))
         result = problem(-12, "free chunks walked, listed (and the top) and counted disagree", listed);
     if (!result && (used_seen != T->used_bytes || used_chunks != T->used_blocks))
         result = problem(-13, "used chunks walked and counted disagree", used_chunks);

@@ -66,13 +66,13 @@ KTEST(malloc_top, a_free_next_to_the_top_merges_into_it)
     KASSERT_GT(top_start(), chunk);                /* the premise: the top starts after the block */
     KASSERT_LE(top_start(), chunk + 100000 + 256); /* and right after it: it was cut off the top */
     uint64_t lists_before = malloc_state.tlsf.first_level_bitmap;
-    size_t free_before = malloc_state.tlsf.free_bytes, top_before = top_bytes();
+    size_t free_before = tlsf_free_bytes(), top_before = top_bytes();
     size_t chunk_bytes = top_start() - chunk;
     rvmem_free(next_to_top);
     KASSERT_EQ(top_start(), chunk); /* merged into the top, not listed */
     KASSERT_EQ(top_bytes(), top_before + chunk_bytes);
     KASSERT_EQ(top_start() + top_bytes(), last_sentinel());
-    KASSERT_EQ(malloc_state.tlsf.free_bytes, free_before + chunk_bytes);
+    KASSERT_EQ(tlsf_free_bytes(), free_before + chunk_bytes);
     KASSERT_EQ(malloc_state.tlsf.first_level_bitmap, lists_before);
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     rvmem_free(below); /* now the top reaches down to below's chunk */
