@@ -300,6 +300,8 @@ void *rvmem_realloc(void *block, size_t size)
         if ((size > MALLOC_CLASS_MAX_BYTES || malloc_self_is_lean()) && tlsf_resize_in_place(block, size)) {
             size_t now = tlsf_usable_size(block);
             __atomic_fetch_add(&malloc_state.large_bytes_out, now - have, __ATOMIC_RELAXED);
+            if (now > have)
+                malloc_note_peak(); /* after the count: the grown block is in the peak */
             return block;
         }
     } else if ((have = direct_bytes_of((uintptr_t)block)) != 0) {

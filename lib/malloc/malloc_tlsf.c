@@ -1053,9 +1053,7 @@ bool tlsf_resize_in_place(void *payload, size_t size)
     }
     T->used_bytes += chunk_bytes(chunk) - have;
     spin_unlock(&T->lock);
-    if (done)
-        malloc_note_peak();
-    return done;
+    return done; /* the caller counts the bytes the block gained, then notes the peak */
 }
 
 /* Is payload the payload of a used chunk? Walks the region holding it (checked builds only call this). */

@@ -258,3 +258,23 @@ KTEST(malloc_top, realloc_of_the_last_block_grows_the_heap_in_place)
     KASSERT_EQ(rvmem_malloc_validate(), 0);
     malloc_test_settle();
 }
+
+KTEST(malloc_top, a_block_grown_in_place_counts_in_the_peak)
+{
+    malloc_test_settle();
+    uint8_t *block = rvmem_malloc(100000); /* cut off the top: the heap grows under it in place */
+    KASSERT_NOT_NULL(block);
+    struct malloc_stats stats;
+    rvmem_malloc_stats(&stats);
+    size_t grown_bytes = stats.peak_bytes_in_use + ((size_t)1 << 20); /* past every peak so far */
+    uint8_t *grown = rvmem_realloc(block, grown_bytes);
+    KASSERT_NOT_NULL(grown);
+#ifndef RVMEM_CHECKED /* the checked realloc always moves (lib/malloc/malloc_checked.c) */
+    KASSERT_PTR_EQ(grown, block);
+#endif
+    rvmem_free(grown);
+    rvmem_malloc_stats(&stats); /* in use is back down: only the peak remembers the grown block */
+    KASSERT_GE(stats.peak_bytes_in_use, grown_bytes);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
+}
