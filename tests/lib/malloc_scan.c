@@ -8,6 +8,7 @@
  */
 #include "kernel/base/string.h"
 #include "lib/malloc/malloc.h"
+#include "lib/malloc/malloc_internal.h" /* the pending lists and the scan's own calls, to hold a scan at its finish */
 #include "tests/harness/ktest.h"
 #include "tests/lib/malloc_test_support.h"
 
@@ -354,4 +355,54 @@ KTEST_SMP(malloc_scan, harts_free_into_a_class_under_scan)
         malloc_test_settle();
         KASSERT_EQ(rvmem_malloc_validate(), 0);
     }
+}
+
+/*
+ * A scan that has sorted its runs hands the released ones to the pending lists; when all of
+ * those are taken (by idle classes waiting to go back to TLSF), it waits at its finish, whole,
+ * until they have room: a trim gives pending runs back and completes it.
+ */
+KTEST(malloc_scan, a_scan_waits_at_its_finish_while_the_pending_lists_are_full)
+{
+    malloc_test_settle();
+    KASSERT_EQ(malloc_state.pending.lists, 0);
+    /* As many classes as there are pending lists, each of several runs, all allocated first (so
+     * no growth on the way gives one of them back), then the 64-byte phase, then every block of
+     * those classes freed: they are idle, and the 64-byte class mostly free. */
+    void **idle[SMALL_PENDING_LISTS];
+    for (unsigned size = 0; size < SMALL_PENDING_LISTS; size++) {
+        idle[size] = malloc_test_chain_allocate(2048 + 256 * size, (uint8_t)size, (size_t)1 << 20);
+        KASSERT_NOT_NULL(idle[size]);
+    }
+    void **first = allocate_phase(64, 0x91);
+    KASSERT_NOT_NULL(first);
+    void **kept = free_all_but_one_in(first, KEEP_EVERY);
+    for (unsigned size = 0; size < SMALL_PENDING_LISTS; size++)
+        malloc_test_chain_free(idle[size]);
+    KASSERT(!small_scan_active());
+    struct malloc_stats before = stats_now();
+    /* What a request that would grow the heap does first, asking for no bytes: the looks detach
+     * the idle classes and start the scan of the 64-byte class, each call a step of it. */
+    for (unsigned call = 0; call < 16 && (malloc_state.pending.lists < SMALL_PENDING_LISTS || !small_scan_active());
+         call++)
+        small_idle_make_room(0, 0, 0);
+    KASSERT_EQ(malloc_state.pending.lists, SMALL_PENDING_LISTS);
+    KASSERT(small_scan_active());
+    KASSERT_EQ((int)malloc_state.scan.class_index, small_class_at((uintptr_t)kept));
+    /* Every step taken: the scan reaches its finish and waits there, its runs its own. */
+    KASSERT(!small_scan_complete());
+    KASSERT(small_scan_active());
+    KASSERT_EQ(malloc_state.scan.phase, (unsigned)SMALL_SCAN_FINISH);
+    KASSERT_EQ(stats_now().scan_runs_released, before.scan_runs_released);
+    KASSERT_EQ(rvmem_malloc_validate(), 0); /* the validator knows the runs under scan and pending */
+    /* Once pending runs went back, the finish hands the scan back. */
+    small_release_pending_runs();
+    KASSERT(small_scan_complete());
+    KASSERT(!small_scan_active());
+    KASSERT_GT(stats_now().scan_runs_released, before.scan_runs_released);
+    KASSERT(malloc_test_chain_intact(kept, 64, 0x91));
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_chain_free(kept);
+    KASSERT_EQ(rvmem_malloc_validate(), 0);
+    malloc_test_settle();
 }
