@@ -102,5 +102,27 @@ class Figures(unittest.TestCase):
         self.assertTrue(lean <= {goal.name for goal in bench_budgets.GOALS} | set(bench_budgets.BUDGETS))
 
 
+
+class ClockBudget(unittest.TestCase):
+    """A pattern's time ratio over its budget earns one look more (clock_over_budget)."""
+
+    def lines(self, seconds):
+        return [{"seconds": value} for value in seconds]
+
+    def test_over_and_under_the_budget(self):
+        regrow = next(p for p in bench_patterns.PATTERNS if p.name == "regrow")
+        budget = bench_budgets.BUDGETS["host_regrow_seconds_rvmem_over_glibc"][0]
+        slow = {"glibc": self.lines([1.0, 1.0, 1.0]), "rvmem": self.lines([budget * 2] * 3)}
+        fast = {"glibc": self.lines([1.0, 1.0, 1.0]), "rvmem": self.lines([budget / 2] * 3)}
+        self.assertTrue(bench_patterns.clock_over_budget(regrow, slow))
+        self.assertFalse(bench_patterns.clock_over_budget(regrow, fast))
+
+    def test_no_clock_or_no_budget_is_never_over(self):
+        idle = next(p for p in bench_patterns.PATTERNS if p.name == "idle")
+        self.assertFalse(bench_patterns.clock_over_budget(idle, {"glibc": [{}], "rvmem": [{}]}))
+        glibc_only = {"glibc": self.lines([1.0])}
+        regrow = next(p for p in bench_patterns.PATTERNS if p.name == "regrow")
+        self.assertFalse(bench_patterns.clock_over_budget(regrow, glibc_only))
+
 if __name__ == "__main__":
     unittest.main()
