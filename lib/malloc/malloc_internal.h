@@ -321,7 +321,6 @@ struct tlsf_state {
     size_t hole_bytes;  /* their chunk sizes (neither free nor used bytes; tlsf_free_bytes) */
     size_t used_blocks; /* allocated chunks, runs included */
     size_t used_bytes;  /* their chunk sizes */
-    size_t run_bytes;   /* bytes of allocated chunks that are small runs */
     size_t more_core_calls;
     size_t peak_span_bytes;
     size_t trim_extra_bytes;     /* added to the automatic trim's threshold after trims proved wasted */

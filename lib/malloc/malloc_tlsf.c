@@ -1094,8 +1094,8 @@ static inline struct tlsf_chunk *take_run_from_top(size_t run_bytes)
     return cut_top(top, run_bytes, 0, (uintptr_t)top + top_bytes); /* the top's previous is used */
 }
 
-/* A chunk taken for a run, as the run (counted in run_bytes), or NULL (chunk NULL, or beyond what
- * the page map covers: given back). Lock held. */
+/* A chunk taken for a run, as the run, or NULL (chunk NULL, or beyond what the page map covers:
+ * given back). Lock held. */
 static inline __attribute__((always_inline)) struct small_run *run_in(struct tlsf_chunk *chunk, size_t run_bytes)
 {
     if (chunk && ((uintptr_t)chunk - malloc_state.heap_start + run_bytes > malloc_state.map_span_bytes ||
@@ -1103,8 +1103,6 @@ static inline __attribute__((always_inline)) struct small_run *run_in(struct tls
         free_chunk_locked(chunk);
         chunk = NULL;
     }
-    if (chunk)
-        T->run_bytes += run_bytes;
     return (struct small_run *)chunk;
 }
 
@@ -1131,7 +1129,6 @@ void tlsf_free_run(struct small_run *run)
 {
     struct tlsf_chunk *chunk = (struct tlsf_chunk *)run;
     spin_lock(&T->lock);
-    T->run_bytes -= chunk_bytes(chunk);
     tlsf_poison(chunk_payload(chunk), chunk_bytes(chunk) - CHUNK_HEADER_BYTES);
     /* No automatic trim: a run goes back so other classes and large blocks reuse its memory (a
      * trim now would have the next run grow the heap again); rvmem_malloc_trim gives it back. */
