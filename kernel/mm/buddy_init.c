@@ -60,6 +60,15 @@ static void plan_add(struct region_plan *plan, unsigned *count, uintptr_t first_
 }
 
 /*
+ * Bytes of a region's root index, rounded up to 8 so the next region's trees stay 8-aligned (a
+ * refill clears tree nodes with 8-byte stores; on rv32 an index word is 4 bytes).
+ */
+static uintptr_t index_bytes(uintptr_t roots)
+{
+    return (index_words(roots) * sizeof(unsigned long) + 7) & ~(uintptr_t)7;
+}
+
+/*
  * Bytes of metadata a region of page_count pages needs (state bytes, the trees, then the root
  * index); 0 if it is too large.
  */
@@ -68,14 +77,14 @@ static uintptr_t region_metadata_bytes(uintptr_t page_count)
     if (page_count > order_pages(BUDDY_REGION_MAX_ORDER))
         return 0;
     uintptr_t roots = page_count >> BUDDY_MAX_ORDER;
-    return page_count + roots * TREE_BYTES + index_words(roots) * sizeof(unsigned long);
+    return page_count + roots * TREE_BYTES + index_bytes(roots);
 }
 
 /*
  * Points a region's state bytes, trees and root index into the metadata at bytes (word aligned)
  * and initializes them (each byte written once: the memset is most of buddy_init's cost);
- * returns past them, word aligned. The state bytes are a multiple of the largest block: the
- * trees and the index are word aligned too.
+ * returns past them, 8-aligned. The state bytes are a multiple of the largest block: the trees
+ * and the index are 8-aligned too.
  */
 static uint8_t *region_layout(struct buddy_region *region, unsigned long **index_levels, uint8_t *bytes)
 {
@@ -87,7 +96,7 @@ static uint8_t *region_layout(struct buddy_region *region, unsigned long **index
     region->trees = trees;
     bytes += roots * TREE_BYTES;
     index_layout(region, index_levels, (unsigned long *)bytes, roots);
-    bytes += index_words(roots) * sizeof(unsigned long);
+    bytes += index_bytes(roots);
     memset(trees, 0, (uintptr_t)(bytes - trees)); /* nothing free yet: every node 0, every set empty */
     return bytes;
 }
