@@ -15,7 +15,9 @@
  *   malloc_lean_larson, malloc_lean_zstress   the workloads of malloc_larson and malloc_zstress:
  *                     issue 14's lean footprint (budget 1100 permille), malloc and free rows; the
  *                     workload runs in fast mode first, and both modes' figures are printed side
- *                     by side (the monitor's `bench malloc_lean_larson` shows them)
+ *                     by side (the monitor's `bench malloc_lean_larson` shows them); then once more
+ *                     in lean mode on a reserved heap: malloc_lean_<workload>_max_reserved, the
+ *                     most any call cost (budget 400, issue 14's bound)
  *   malloc_lean_phases the phases pattern of tests/bench/malloc_patterns.c (4 MiB of blocks per
  *                     size, 16 sizes): TLSF serves every size from what the last one freed
  */
@@ -29,11 +31,14 @@
 #include "tests/lib/malloc_workloads.h"
 
 #define LEAN_PHASE_BYTES (4u << 20)
+/* Issue 14's bound on any malloc or free with the heap reserved, in instructions (as the fast mode's). */
+#define LEAN_RESERVED_MAX 400
 
 /* Every malloc and every free: a series each, in a test arena (not .bss). */
 static struct ktest_arena series_space = KTEST_ARENA(sizeof(struct kbench_series) * 2, sizeof(uint64_t));
 static struct ktest_arena slots_space = KTEST_ARENA(sizeof(struct malloc_slot) * MALLOC_WORKLOAD_MAX_SLOTS, 16);
 static struct kbench_series *series;
+static bool one_series; /* every malloc and free into series[0] (the reserved run) */
 
 static void probe_before(void *context)
 {
@@ -45,7 +50,8 @@ static void probe_after(void *context, enum malloc_call call, size_t bytes, uint
     (void)context;
     (void)bytes;
     if (call <= MALLOC_CALL_FREE)
-        kbench_series_add(&series[call], instructions > kbench_overhead() ? instructions - kbench_overhead() : 0);
+        kbench_series_add(&series[one_series ? 0 : call],
+                          instructions > kbench_overhead() ? instructions - kbench_overhead() : 0);
 }
 
 static const struct malloc_probe probe = {NULL, probe_before, probe_after};
@@ -79,6 +85,7 @@ static bool start_in_mode(struct malloc_workload_run *run, enum malloc_mode mode
     rvmem_malloc_trim_all_harts();
     for (unsigned call = 0; call < 2; call++)
         kbench_series_reset(&series[call]);
+    one_series = false;
     struct malloc_stats stats;
     rvmem_malloc_stats(&stats);
     malloc_heap_start = stats.heap_start;
@@ -169,8 +176,43 @@ static void print_side_by_side(const char *workload, const struct mode_figures *
 }
 
 /*
+ * The workload in lean mode again on a reserved heap, as tests/bench/malloc.c's
+ * malloc_<workload>_max_reserved for the fast mode: from a trimmed heap, rvmem_malloc_reserve of
+ * the peak span the lean run measured plus an eighth, every malloc and free call in one series,
+ * its max held to budget_max (issue 14's bound per call). Removes the reserve afterwards.
+ */
+static void run_lean_reserved(const char *workload, size_t peak_span, uint32_t budget_max)
+{
+    struct malloc_workload_run run;
+    if (!start_in_mode(&run, MALLOC_MODE_LEAN))
+        return;
+    one_series = true;
+    size_t reserve_bytes = peak_span + peak_span / 8;
+    int error = rvmem_malloc_reserve(reserve_bytes);
+    if (error)
+        kprintf("# malloc_lean_%s_max_reserved: rvmem_malloc_reserve(%lu) failed with error %d\n", workload,
+                (unsigned long)reserve_bytes, error);
+    uintptr_t break_before = kernel_heap()->current;
+    if (!error)
+        error = malloc_workload_by_name(workload)(&run);
+    if (error)
+        kprintf("# malloc_lean_%s_max_reserved: the workload failed with error %d\n", workload, error);
+    struct kbench_summary every = {0};
+    if (!error)
+        every = kbench_series_summary(&series[0]);
+    char name[64];
+    ksnprintf(name, sizeof name, "malloc_lean_%s_max_reserved", workload);
+    kbench_report(name, &every, "instructions", 0, budget_max);
+    kprintf("# lean %s reserved (%lu bytes): the break %s during the workload\n", workload,
+            (unsigned long)reserve_bytes, kernel_heap()->current == break_before ? "stayed" : "moved");
+    one_series = false;
+    rvmem_malloc_reserve(0);
+}
+
+/*
  * One workload of tests/lib/malloc_workloads.h in fast mode (figures for the side-by-side lines
- * only: malloc_<workload>'s rows are tests/bench/malloc.c's), then in lean mode (the rows).
+ * only: malloc_<workload>'s rows are tests/bench/malloc.c's), then in lean mode (the rows), then
+ * in lean mode on a reserved heap (run_lean_reserved).
  * noipa: one function under this name (tools/stack_indirect_targets.txt names its call).
  */
 __attribute__((noipa)) static void run_lean(const char *workload, uint32_t footprint_budget)
@@ -190,6 +232,8 @@ __attribute__((noipa)) static void run_lean(const char *workload, uint32_t footp
         note_figures(&lean, &run.result);
     report_lean(workload, &run.result, error, footprint_budget);
     print_side_by_side(workload, &fast, &lean);
+    if (!error)
+        run_lean_reserved(workload, run.result.peak_heap_span, LEAN_RESERVED_MAX);
     end_lean();
 }
 
