@@ -359,10 +359,11 @@ static int validate_runs(const struct small_scan *S, const struct small_run *run
                          size_t *map_pages_expected)
 {
     for (; run; run = run->next_run) {
-        if (++*runs > S->run_count || run->class_index != S->class_index || ((uintptr_t)run & (PAGE_SIZE - 1)) ||
-            !small_run_size_valid(S->class_index, small_run_size(run)))
+        if (++*runs > S->run_count || run->class_index != S->class_index || ((uintptr_t)run & (PAGE_SIZE - 1)))
             return -50;
         size_t run_bytes = small_run_size(run);
+        if (!small_run_size_valid(S->class_index, run_bytes))
+            return -50;
         for (uintptr_t page = (uintptr_t)run; page < (uintptr_t)run + run_bytes; page += PAGE_SIZE) {
             int mark = small_class_at(page);
             if (mark == (int)S->class_index)
