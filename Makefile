@@ -127,9 +127,9 @@ TESTS_KERNEL      := $(addprefix tests/harness/,kbench.c kbench_series.c kbench_
                      $(addprefix tests/proc/,hello_space.c process.c threads.c user_copy.c user_space.c)
 # Built for the host only: its platform (tests/host/), the LD_PRELOAD binding (lib/host/), the fuzzers.
 TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.c malloc_exhaustion.c platform.c)
-LIB_HOST          := $(addprefix lib/host/,binding.c platform_posix.c preload.c)
+LIB_HOST          := $(addprefix lib/host/,binding.c park.c platform_posix.c preload.c preload_park.c)
 # The host binding's own tests (real threads, process limits): linked with build/host/librvmem.a.
-TESTS_HOST_LIB    := tests/host/binding.c
+TESTS_HOST_LIB    := tests/host/binding.c tests/host/binding_park.c
 FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_elf.c fuzz_fdt.c fuzz_malloc.c fuzz_malloc_lending.c fuzz_vm.c)
 HOSTBENCH_SOURCES := tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c
 HOSTPATTERNS_SOURCES := tests/hostbench/malloc_patterns.c tests/lib/malloc_workloads.c
@@ -468,7 +468,7 @@ $(BUILD)/fuzz/fuzz_malloc_lending: FUZZ_CFLAGS := $(filter-out -DRVMEM_CHECKED=1
 # library that replaces the system malloc through LD_PRELOAD (lib/host/: per-thread caches).
 # -fno-tree-slp-vectorize: GCC's -O2 pairs the allocator's adjacent counters (TLSF's used blocks and
 # bytes) into SSE loads, adds and stores, several instructions where two adds to memory do.
-HOST_LIB_SOURCES := $(PORTABLE_SOURCES) lib/host/platform_posix.c lib/host/binding.c
+HOST_LIB_SOURCES := $(PORTABLE_SOURCES) lib/host/platform_posix.c lib/host/binding.c lib/host/park.c
 HOST_LIB_CFLAGS  := -std=gnu11 -O2 -g $(WARNINGS) -I. -I$(GENERATED) -DRVMEM_HOST -DRVMEM_MALLOC_THREAD_CACHE $(SETTINGS) -fPIC \
                     -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free -pthread \
                     -fno-tree-slp-vectorize
@@ -479,9 +479,10 @@ $(BUILD)/host/objects/%.o: %.c $(HEADERS) $(STEP_TABLE) | check-host-tools
 $(BUILD)/host/librvmem.a: $(HOST_LIB_OBJECTS)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
-$(BUILD)/host/librvmem_malloc.so: $(HOST_LIB_OBJECTS) $(BUILD)/host/objects/lib/host/preload.o
+$(BUILD)/host/librvmem_malloc.so: $(HOST_LIB_OBJECTS) $(BUILD)/host/objects/lib/host/preload.o \
+                                  $(BUILD)/host/objects/lib/host/preload_park.o
 	@echo "  HOSTLD  $@"
-	$(Q)$(HOST_CC) -shared -pthread -o $@ $^
+	$(Q)$(HOST_CC) -shared -pthread -o $@ $^ -ldl
 # The host tests without sanitizers, to run under the LD_PRELOAD malloc (ASan must come first).
 $(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check-host-tools
 	@mkdir -p $(@D)

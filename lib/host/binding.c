@@ -32,6 +32,7 @@
 
 #include "kernel/base/printf.h"
 #include "kernel/base/spinlock.h"
+#include "lib/host/park.h"
 #include "lib/malloc/malloc.h"
 
 #if SIZE_MAX > 0xffffffffu
@@ -110,12 +111,14 @@ static void unmap_pages(void *start, size_t bytes)
 static void close_at_thread_exit(void *value)
 {
     (void)value;
+    rvmem_host_park_unregister(); /* no trim may flush the cache from now on */
     rvmem_malloc_close_cache();
 }
 
 static void thread_cache_opened(void)
 {
     pthread_setspecific(thread_exit_key, (void *)1); /* keys below PTHREAD_KEYS_MAX: no malloc */
+    rvmem_host_park_register();
 }
 
 static void print_stats_at_exit(void)
@@ -183,6 +186,10 @@ int rvmem_host_init(void)
             result = rvmem_malloc_init(&binding);
         }
         if (result == 0) {
+            /* The park list's lock is taken last (prepare handlers run in reverse order): its
+             * holder never waits for malloc's locks. */
+            pthread_atfork(rvmem_host_park_lock_for_fork, rvmem_host_park_unlock_after_fork,
+                           rvmem_host_park_unlock_after_fork);
             pthread_atfork(rvmem_malloc_lock_all, rvmem_malloc_unlock_all, rvmem_malloc_unlock_all);
             const char *mode = getenv("RVMEM_MALLOC_MODE");
             if (mode && strcmp(mode, "lean") == 0)

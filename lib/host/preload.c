@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/host/binding.h"
+#include "lib/host/park.h"
 #include "lib/malloc/malloc.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -136,13 +137,14 @@ EXPORT size_t malloc_usable_size(void *block)
 }
 
 /*
- * glibc's malloc_trim: gives the calling thread's cached blocks back, releases runs whose blocks
- * are all free and returns the free top of the heap to the system (pad ignored: the core keeps
- * none). Other threads' caches stay theirs (each thread's is its own, flushed when it ends).
+ * glibc's malloc_trim: gives back the cached blocks of the calling thread and of every thread
+ * blocked in a call of lib/host/preload_park.c, releases runs whose blocks are all free and
+ * returns the free top of the heap to the system (pad ignored: the core keeps none). The caches
+ * of threads running elsewhere stay theirs (each thread's is its own, flushed when it ends).
  * Returns 1 when memory went back to the system, 0 otherwise.
  */
 EXPORT int malloc_trim(size_t pad)
 {
     (void)pad;
-    return rvmem_malloc_trim() != 0;
+    return rvmem_host_trim() != 0;
 }

@@ -193,6 +193,21 @@ size_t rvmem_malloc_trim_all_harts(void);
 void rvmem_malloc_flush_cache(void);
 
 /*
+ * The calling hart's (thread's) cache, as a handle for rvmem_malloc_flush_cache_of. Never NULL; a
+ * thread's handle is valid until the thread ends.
+ */
+void *rvmem_malloc_own_cache(void);
+
+/*
+ * Gives the cached small blocks of the cache handle names (rvmem_malloc_own_cache of some thread)
+ * back to the central lists, as that thread's rvmem_malloc_flush_cache would. The caller must
+ * make sure the owner calls nothing of malloc's until this returns and that the ordering is
+ * acquire before and release after (the host binding's parked threads: lib/host/park.c). A
+ * closed or lean cache holds nothing. O(cache size).
+ */
+void rvmem_malloc_flush_cache_of(void *cache);
+
+/*
  * Flushes the calling hart's (thread's) cache and closes it: from then on every malloc of a class
  * block on this thread takes one block straight from its class's central state, and every free
  * puts the block straight back there (a lock each), so the cache never holds a block again. For

@@ -383,6 +383,17 @@ void rvmem_malloc_flush_cache(void)
         small_flush_cache(malloc_cache_self());
 }
 
+void *rvmem_malloc_own_cache(void)
+{
+    return malloc_cache_self();
+}
+
+void rvmem_malloc_flush_cache_of(void *cache)
+{
+    if (malloc_state.ready && cache)
+        small_flush_cache(cache);
+}
+
 /*
  * A thread that ends may leave most of the heap free in the classes: its blocks, and the runs they
  * came from, which only a walk of every free class block can tell are whole (release_class). So a

@@ -20,6 +20,7 @@
 #include "kernel/base/misuse.h"
 #include "lib/host/binding.h"
 #include "lib/malloc/malloc.h"
+#include "tests/host/binding_park.h"
 
 #define LATE_BLOCK_BYTES 200
 #define THREADS 2000u
@@ -528,6 +529,17 @@ static void test_threads_that_end_give_memory_back(void)
     CHECK(rvmem_malloc_validate() == 0);
 }
 
+/* The tests of parked threads (tests/host/binding_park.c), which say why they failed. */
+static void test_parked_threads_lend_their_caches(void)
+{
+    failure = binding_park_test_lend();
+}
+
+static void test_trims_while_threads_park_and_run(void)
+{
+    failure = binding_park_test_stress();
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -541,6 +553,8 @@ static const struct {
     {"binding.grown_buffer_advised_huge", test_grown_buffer_advised_huge},
     {"binding.trim_releases_inner_pages", test_trim_releases_inner_pages},
     {"binding.threads_that_end_give_memory_back", test_threads_that_end_give_memory_back},
+    {"binding.parked_threads_lend_their_caches", test_parked_threads_lend_their_caches},
+    {"binding.trims_while_threads_park_and_run", test_trims_while_threads_park_and_run},
 };
 
 /* Whether name matches one of the comma-separated globs in filter (a glob without a dot matches the suite). */
