@@ -130,6 +130,7 @@ TESTS_HOST        := $(addprefix tests/host/,ktest_memory.c main.c malloc_arena.
 LIB_HOST          := $(addprefix lib/host/,binding.c park.c platform_posix.c preload.c preload_park.c)
 # The host binding's own tests (real threads, process limits): linked with build/host/librvmem.a.
 TESTS_HOST_LIB    := tests/host/binding.c tests/host/binding_park.c
+TESTS_HOST_PARK   := tests/host/park_program.c
 FUZZ_SOURCES      := $(addprefix tests/fuzz/,fuzz_buddy.c fuzz_elf.c fuzz_fdt.c fuzz_malloc.c fuzz_malloc_lending.c fuzz_vm.c)
 HOSTBENCH_SOURCES := tests/hostbench/malloc_bench.c tests/lib/malloc_workloads.c
 HOSTPATTERNS_SOURCES := tests/hostbench/malloc_patterns.c tests/lib/malloc_workloads.c
@@ -353,6 +354,7 @@ test: all $(BUILD)/host-tests fuzz-targets host $(BUILD)/malloc-patterns $(if $(
 	    --preload $(BUILD)/host/librvmem_malloc.so --plain-host $(BUILD)/host/host-tests-plain \
 	    --binding-tests $(BUILD)/host/binding-tests \
 	    --patterns $(BUILD)/malloc-patterns \
+	    --park-check $(BUILD)/host/librvmem_malloc_parkcheck.so --park-program $(BUILD)/host/park-program \
 	    $(if $(TESTS),,--checked-kernel $(CHECKED_BUILD)/kernel.elf) \
 	    $(if $(TESTS),,--relocated $(BUILD)/kernel.bin --bounce $(BUILD)/bounce-$(RELOCATED_ADDR).bin --relocated-address $(RELOCATED_ADDR)) \
 	    --mem $(MEM) --timeout $(TIMEOUT) --bios $(BIOS) --tests '$(TESTS)' --log-dir $(BUILD)/test-logs \
@@ -483,6 +485,19 @@ $(BUILD)/host/librvmem_malloc.so: $(HOST_LIB_OBJECTS) $(BUILD)/host/objects/lib/
                                   $(BUILD)/host/objects/lib/host/preload_park.o
 	@echo "  HOSTLD  $@"
 	$(Q)$(HOST_CC) -shared -pthread -o $@ $^ -ldl
+# The same library with RVMEM_PARK_CHECK (lib/host/preload.c): an allocation by a parked thread aborts.
+$(BUILD)/host/objects/lib/host/preload_parkcheck.o: lib/host/preload.c $(HEADERS) | check-host-tools
+	@mkdir -p $(@D)
+	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -DRVMEM_PARK_CHECK -c -o $@ $<
+$(BUILD)/host/librvmem_malloc_parkcheck.so: $(HOST_LIB_OBJECTS) $(BUILD)/host/objects/lib/host/preload_parkcheck.o \
+                                            $(BUILD)/host/objects/lib/host/preload_park.o
+	@echo "  HOSTLD  $@"
+	$(Q)$(HOST_CC) -shared -pthread -o $@ $^ -ldl
+# Every blocking call the library parks in, with a trimmer and cancellations (tests/host/park_program.c).
+$(BUILD)/host/park-program: $(TESTS_HOST_PARK) | check-host-tools
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOST_CC) -std=gnu11 -O1 -g $(WARNINGS) -pthread -o $@ $<
 # The host tests without sanitizers, to run under the LD_PRELOAD malloc (ASan must come first).
 $(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check-host-tools
 	@mkdir -p $(@D)
@@ -492,7 +507,8 @@ $(BUILD)/host/host-tests-plain: $(HOST_SOURCES) $(HEADERS) $(STEP_TABLE) | check
 $(BUILD)/host/binding-tests: $(TESTS_HOST_LIB) $(BUILD)/host/librvmem.a $(HEADERS) | check-host-tools
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) -std=gnu11 -O1 -g $(WARNINGS) -I. -DRVMEM_HOST -pthread -o $@ $(TESTS_HOST_LIB) $(BUILD)/host/librvmem.a
-host: $(BUILD)/host/librvmem.a $(BUILD)/host/librvmem_malloc.so $(BUILD)/host/host-tests-plain $(BUILD)/host/binding-tests
+host: $(BUILD)/host/librvmem.a $(BUILD)/host/librvmem_malloc.so $(BUILD)/host/host-tests-plain $(BUILD)/host/binding-tests \
+      $(BUILD)/host/librvmem_malloc_parkcheck.so $(BUILD)/host/park-program
 
 fuzz-targets: $(FUZZ_TARGETS)
 fuzz: $(FUZZ_TARGETS) $(FDT_BLOBS) $(USER_EMBEDDED)
@@ -513,8 +529,8 @@ format:
 
 # Every source in one layer's list above (tests/lib/malloc_workloads.c is shared with the host bench).
 LISTED_SOURCES = $(BOOT_SOURCES) $(PORTABLE_SOURCES) $(LIB_STD_NAMES) $(BASE_KERNEL) $(PLATFORM_KERNEL) $(MM_KERNEL) $(PROC_PROGRAMS) $(PROC_KERNEL) $(TOP_KERNEL) \
-                 $(TESTS_PORTABLE) $(TESTS_KERNEL) $(TESTS_HOST) $(TESTS_HOST_LIB) $(LIB_HOST) $(FUZZ_SOURCES) tests/hostbench/malloc_bench.c \
-                 tests/hostbench/malloc_patterns.c $(USER_LIB_SOURCES) $(USER_PROGRAM_SOURCES)
+                 $(TESTS_PORTABLE) $(TESTS_KERNEL) $(TESTS_HOST) $(TESTS_HOST_LIB) $(TESTS_HOST_PARK) $(LIB_HOST) $(FUZZ_SOURCES) \
+                 tests/hostbench/malloc_bench.c tests/hostbench/malloc_patterns.c $(USER_LIB_SOURCES) $(USER_PROGRAM_SOURCES)
 # The call graphs of the kernel and of the user runtime's own files.
 USER_LIB_CALL_GRAPHS = $(patsubst %.c.o,%.c.ci,$(filter $(BUILD)/user/objects/user/%.c.o,$(USER_RUNTIME_OBJECTS)))
 lint: $(KERNEL_OBJECTS) $(USER_RUNTIME_OBJECTS)

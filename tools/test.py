@@ -14,7 +14,9 @@ Runs, in order:
      then `make run` without a terminal (the tour, exit 0) and the monitor driven through a pty
      (tools/monitor_check.py);
   3. the host tests (portable code under AddressSanitizer and UBSan), KTAP as well, and the host
-     binding's own tests (tests/host/binding.c: real threads, process limits);
+     binding's own tests (tests/host/binding.c: real threads, process limits, parked threads);
+     unless a filter is given, real programs under the LD_PRELOAD library (python3, the host
+     tests, issue 14's patterns, the park program) and under its park check (preload_checks);
   4. each fuzz target given with --fuzz, briefly.
 Ends with "tests: N passed, N failed" (and how many were skipped, when any were) and exits
 non-zero if anything failed.
@@ -433,18 +435,36 @@ print("workload ok", sum(results))
 def preload_checks(args, total):
     """Real programs with malloc replaced by the LD_PRELOAD library (make host): python3, the host tests
     and, with --patterns, issue 14's patterns run small (every block checked across threads, thread
-    exits with a destructor's late free, realloc's copies; the last pattern's line means all ran)."""
-    environment = ["env", "LD_PRELOAD=" + os.path.abspath(args.preload), "RVMEM_MALLOC_STATS=1"]
+    exits with a destructor's late free, realloc's copies; the last pattern's line means all ran);
+    with --park-program, every blocking call the library parks in; with --park-check, python3, the
+    park program and the patterns again under the library that aborts when a parked thread allocates."""
     python = [sys.executable, "-c", PRELOAD_WORKLOAD]
-    programs = [("python3 under LD_PRELOAD malloc", python, "workload ok", []),
-                ("python3 under LD_PRELOAD malloc in lean mode", python, "workload ok", ["RVMEM_MALLOC_MODE=lean"]),
-                ("host tests under LD_PRELOAD malloc", [args.plain_host], "# ktest:", [])]
+    programs = [("python3 under LD_PRELOAD malloc", python, "workload ok", [], args.preload),
+                ("python3 under LD_PRELOAD malloc in lean mode", python, "workload ok", ["RVMEM_MALLOC_MODE=lean"],
+                 args.preload),
+                ("host tests under LD_PRELOAD malloc", [args.plain_host], "# ktest:", [], args.preload)]
     if args.patterns:
         programs.append(("patterns under LD_PRELOAD malloc", [args.patterns, "--quick", "all"],
-                         "pattern aslimit allocator " + os.path.basename(args.preload), []))
-    for label, command, expected, settings in programs:
+                         "pattern aslimit allocator " + os.path.basename(args.preload), [], args.preload))
+    if args.park_program:
+        programs.append(("park program under LD_PRELOAD malloc", [args.park_program], "park program ok", [],
+                         args.preload))
+    if args.park_check:
+        # The library whose allocation functions abort when called by a parked thread (lib/host/preload.c):
+        # no blocking call it wraps may allocate inside.
+        programs.append(("python3 under the park check", python, "workload ok", [], args.park_check))
+        if args.park_program:
+            programs.append(("park program under the park check", [args.park_program], "park program ok", [],
+                             args.park_check))
+        if args.patterns:
+            programs.append(("patterns under the park check", [args.patterns, "--quick", "all"],
+                             "pattern aslimit allocator " + os.path.basename(args.park_check), [], args.park_check))
+    for label, command, expected, settings, library in programs:
+        environment = ["env", "LD_PRELOAD=" + os.path.abspath(library), "RVMEM_MALLOC_STATS=1"]
         lean = "RVMEM_MALLOC_MODE=lean" in settings
-        log_path = os.path.join(args.log_dir, "preload-" + label.split()[0] + ("-lean" if lean else "") + ".log")
+        checked = library != args.preload
+        log_path = os.path.join(args.log_dir, "preload-" + label.split()[0] + ("-lean" if lean else "") +
+                                ("-parkcheck" if checked else "") + ".log")
         status, text, seconds = run(environment + settings + command, log_path, 600)
         count = ktap.Count()
         served = re.findall(r"rvmem malloc: .* (\d+) more-core calls", text)
@@ -544,6 +564,9 @@ def main():
     parser.add_argument("--plain-host", help="the host tests built without sanitizers, run under --preload")
     parser.add_argument("--binding-tests", help="build/host/binding-tests (the host binding's own tests)")
     parser.add_argument("--patterns", help="build/malloc-patterns (issue 14's patterns): run small under --preload")
+    parser.add_argument("--park-program", help="build/host/park-program (every wrapped blocking call): run under --preload")
+    parser.add_argument("--park-check", help="build/host/librvmem_malloc_parkcheck.so: python3, the park program and the "
+                        "patterns run under it too")
     parser.add_argument("--fuzz-seconds", type=int, default=10)
     parser.add_argument("--relocated", help="kernel.bin: also boot it at --relocated-address behind --bounce")
     parser.add_argument("--bounce", help="tools/bounce.S built for --relocated-address (placed at 0x80200000)")

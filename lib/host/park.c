@@ -98,6 +98,11 @@ void rvmem_host_unpark(void)
         take_cache_back();
 }
 
+int rvmem_host_parked(void)
+{
+    return self.depth != 0;
+}
+
 size_t rvmem_host_park_flushes(void)
 {
     return __atomic_load_n(&flushes, __ATOMIC_RELAXED);

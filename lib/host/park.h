@@ -25,6 +25,9 @@ void rvmem_host_park_register(void);
  */
 void rvmem_host_park_unregister(void);
 
+/* Whether the calling thread is parked (between rvmem_host_park and rvmem_host_unpark): for checks. */
+int rvmem_host_parked(void);
+
 /* How many parked threads' caches the trims have flushed since the process started. */
 size_t rvmem_host_park_flushes(void);
 

@@ -19,6 +19,26 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/*
+ * RVMEM_PARK_CHECK (build/host/librvmem_malloc_parkcheck.so, a test build): an allocation function
+ * called by a parked thread aborts, naming itself. A parked thread must call nothing of malloc's
+ * (lib/host/park.h); tools/test.py runs programs under this build to show that none of the wrapped
+ * blocking calls does.
+ */
+#ifdef RVMEM_PARK_CHECK
+#include <stdio.h>
+#include <stdlib.h>
+#define CHECK_NOT_PARKED(name)                                                                                         \
+    do {                                                                                                               \
+        if (rvmem_host_parked()) {                                                                                     \
+            fputs("rvmem: " name " called by a parked thread\n", stderr);                                              \
+            abort();                                                                                                   \
+        }                                                                                                              \
+    } while (0)
+#else
+#define CHECK_NOT_PARKED(name) ((void)0)
+#endif
+
 /* A NULL from the core: initialize if that was the reason and retry once, else ENOMEM. */
 static int retry_after_init(void)
 {
@@ -46,6 +66,7 @@ __attribute__((noinline, cold)) static void *malloc_failed(size_t size)
 
 EXPORT void *malloc(size_t size)
 {
+    CHECK_NOT_PARKED("malloc");
     void *block = rvmem_malloc(size);
     if (__builtin_expect(block == NULL, 0))
         return malloc_failed(size);
@@ -54,6 +75,7 @@ EXPORT void *malloc(size_t size)
 
 EXPORT void free(void *block)
 {
+    CHECK_NOT_PARKED("free");
     rvmem_free(block);
 }
 
@@ -64,6 +86,7 @@ EXPORT void cfree(void *block)
 
 EXPORT void *calloc(size_t count, size_t size)
 {
+    CHECK_NOT_PARKED("calloc");
     void *block = rvmem_calloc(count, size);
     if (!block) {
         size_t bytes;
@@ -77,6 +100,7 @@ EXPORT void *calloc(size_t count, size_t size)
 
 EXPORT void *realloc(void *block, size_t size)
 {
+    CHECK_NOT_PARKED("realloc");
     if (!block)
         return malloc(size);
     void *moved = rvmem_realloc(block, size);
@@ -95,6 +119,7 @@ EXPORT void *reallocarray(void *block, size_t count, size_t size)
 
 EXPORT void *aligned_alloc(size_t alignment, size_t size)
 {
+    CHECK_NOT_PARKED("aligned_alloc");
     if (alignment == 0 || (alignment & (alignment - 1))) {
         errno = EINVAL;
         return NULL;
