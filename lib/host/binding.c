@@ -189,7 +189,7 @@ int rvmem_host_init(void)
             /* The park list's lock is taken last (prepare handlers run in reverse order): its
              * holder never waits for malloc's locks. */
             pthread_atfork(rvmem_host_park_lock_for_fork, rvmem_host_park_unlock_after_fork,
-                           rvmem_host_park_unlock_after_fork);
+                           rvmem_host_park_reset_in_child);
             pthread_atfork(rvmem_malloc_lock_all, rvmem_malloc_unlock_all, rvmem_malloc_unlock_all);
             const char *mode = getenv("RVMEM_MALLOC_MODE");
             if (mode && strcmp(mode, "lean") == 0)

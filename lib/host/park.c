@@ -118,6 +118,19 @@ void rvmem_host_park_unlock_after_fork(void)
     spin_unlock(&park_lock);
 }
 
+void rvmem_host_park_reset_in_child(void)
+{
+    /* The other threads are gone, and the C library gives their stacks (thread-local storage with
+     * their entries) to the child's new threads: only the forking thread stays listed. */
+    threads = NULL;
+    if (self.listed) {
+        self.next = NULL;
+        self.previous = NULL;
+        threads = &self;
+    }
+    spin_unlock(&park_lock);
+}
+
 size_t rvmem_host_trim(void)
 {
     spin_lock(&park_lock);

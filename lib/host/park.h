@@ -31,9 +31,14 @@ int rvmem_host_parked(void);
 /* How many parked threads' caches the trims have flushed since the process started. */
 size_t rvmem_host_park_flushes(void);
 
-/* pthread_atfork's prepare and its parent and child handlers: the list stays whole across fork. */
+/*
+ * pthread_atfork's prepare, parent and child handlers: the list stays whole across fork, and in the
+ * child it holds the forking thread alone (the others' entries lie on stacks the child reuses; their
+ * cached blocks stay out, as the child's other caches do).
+ */
 void rvmem_host_park_lock_for_fork(void);
 void rvmem_host_park_unlock_after_fork(void);
+void rvmem_host_park_reset_in_child(void);
 
 /*
  * The calling thread will call nothing of malloc's until rvmem_host_unpark: a trim may flush its

@@ -370,7 +370,7 @@ static void test_grown_buffer_advised_huge(void)
 }
 
 /* Resident bytes of this process (/proc/self/statm's second field, in pages). */
-static size_t resident_bytes(void)
+size_t binding_resident_bytes(void)
 {
     FILE *statm = fopen("/proc/self/statm", "r");
     unsigned long size = 0, resident = 0;
@@ -398,11 +398,11 @@ static void test_trim_releases_inner_pages(void)
         return;
     memset(inner, 0x5a, INNER_BYTES);
     memset(after, 0x5a, (size_t)256 << 10);
-    size_t touched = resident_bytes();
+    size_t touched = binding_resident_bytes();
     rvmem_free(inner);
-    CHECK(resident_bytes() + (INNER_BYTES / 4) > touched); /* free alone keeps the pages */
+    CHECK(binding_resident_bytes() + (INNER_BYTES / 4) > touched); /* free alone keeps the pages */
     rvmem_malloc_trim();
-    size_t trimmed = resident_bytes();
+    size_t trimmed = binding_resident_bytes();
     CHECK(trimmed + INNER_BYTES - ((size_t)1 << 20) <= touched); /* all but a MiB of them went back */
     unsigned char *again = rvmem_malloc(INNER_BYTES);
     CHECK(again != NULL);
@@ -434,9 +434,9 @@ static void test_moved_block_gives_pages_back(void)
     memset(blocker, 0x6b, MOVED_BYTES / 8);
     struct malloc_stats before, stats;
     rvmem_malloc_stats(&before);
-    size_t resident_before = resident_bytes();
+    size_t resident_before = binding_resident_bytes();
     unsigned char *moved = rvmem_realloc(buffer, MOVED_BYTES + REGROW_STEP_BYTES);
-    size_t resident_after = resident_bytes();
+    size_t resident_after = binding_resident_bytes();
     rvmem_malloc_stats(&stats);
     CHECK(moved != NULL);
     if (!moved) {
@@ -469,26 +469,33 @@ static void test_moved_block_gives_pages_back(void)
 #define CHURN_THREADS 8u
 #define CHURN_BYTES ((size_t)8 << 20)
 
-static void *churning_thread(void *unused)
+int binding_churn(size_t total_bytes, unsigned char fill)
 {
-    (void)unused;
     static const size_t sizes[] = {48, 256, 1000, 4096, 20000};
+    int result = 0;
     for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        size_t count = CHURN_BYTES / 5 / sizes[s];
+        size_t count = total_bytes / 5 / sizes[s];
         void **blocks = rvmem_malloc(count * sizeof(void *));
-        CHECK(blocks != NULL);
         if (!blocks)
-            return NULL;
+            return -1;
         for (size_t i = 0; i < count; i++) {
             blocks[i] = rvmem_malloc(sizes[s]);
-            CHECK(blocks[i] != NULL);
             if (blocks[i])
-                memset(blocks[i], 0x3c, sizes[s]);
+                memset(blocks[i], fill, sizes[s]);
+            else
+                result = -1;
         }
         for (size_t i = 0; i < count; i++)
             rvmem_free(blocks[i]);
         rvmem_free(blocks);
     }
+    return result;
+}
+
+static void *churning_thread(void *unused)
+{
+    (void)unused;
+    CHECK(binding_churn(CHURN_BYTES, 0x3c) == 0);
     return NULL;
 }
 
@@ -497,7 +504,7 @@ static void check_given_back(size_t resident_before, const char *how)
 {
     struct malloc_stats stats;
     rvmem_malloc_stats(&stats);
-    size_t resident_after = resident_bytes();
+    size_t resident_after = binding_resident_bytes();
     static char why[160];
     if (stats.bytes_free_small > ((size_t)1 << 20) && !failure) {
         snprintf(why, sizeof why, "the classes hold %zu bytes free after the threads ended (%s)",
@@ -514,7 +521,7 @@ static void check_given_back(size_t resident_before, const char *how)
 static void test_threads_that_end_give_memory_back(void)
 {
     rvmem_malloc_trim();
-    size_t resident_before = resident_bytes();
+    size_t resident_before = binding_resident_bytes();
     pthread_t threads[CHURN_THREADS];
     for (unsigned i = 0; i < CHURN_THREADS; i++)
         CHECK(pthread_create(&threads[i], NULL, churning_thread, NULL) == 0);

@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lib/host/park.h"
 #include "lib/malloc/malloc.h"
@@ -37,38 +36,10 @@ static const char *park_failure;
             park_failure = #condition;                                                                                 \
     } while (0)
 
-static size_t resident_now(void)
-{
-    FILE *statm = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
-    if (statm) {
-        if (fscanf(statm, "%lu %lu", &size, &resident) != 2)
-            resident = 0;
-        fclose(statm);
-    }
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* Blocks of several sizes, written and freed: the thread's cache ends up holding magazines. */
 static void churn(void)
 {
-    static const size_t sizes[] = {48, 256, 1000, 4096, 20000};
-    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        size_t count = PARK_CHURN_BYTES / 5 / sizes[s];
-        void **blocks = rvmem_malloc(count * sizeof(void *));
-        PARK_CHECK(blocks != NULL);
-        if (!blocks)
-            return;
-        for (size_t i = 0; i < count; i++) {
-            blocks[i] = rvmem_malloc(sizes[s]);
-            PARK_CHECK(blocks[i] != NULL);
-            if (blocks[i])
-                memset(blocks[i], 0x5a, sizes[s]);
-        }
-        for (size_t i = 0; i < count; i++)
-            rvmem_free(blocks[i]);
-        rvmem_free(blocks);
-    }
+    PARK_CHECK(binding_churn(PARK_CHURN_BYTES, 0x5a) == 0);
 }
 
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -98,7 +69,7 @@ const char *binding_park_test_lend(void)
     parked_count = 0;
     gate_open = 0;
     rvmem_malloc_trim();
-    size_t resident_before = resident_now();
+    size_t resident_before = binding_resident_bytes();
     pthread_t threads[PARK_THREADS];
     for (unsigned i = 0; i < PARK_THREADS; i++)
         PARK_CHECK(pthread_create(&threads[i], NULL, lending_thread, NULL) == 0);
@@ -108,10 +79,10 @@ const char *binding_park_test_lend(void)
     pthread_mutex_unlock(&gate_lock);
 
     rvmem_malloc_trim(); /* the caller's cache only: the parked caches keep their runs */
-    size_t resident_cached = resident_now();
+    size_t resident_cached = binding_resident_bytes();
     size_t flushes_before = rvmem_host_park_flushes();
     rvmem_host_trim();
-    size_t resident_after = resident_now();
+    size_t resident_after = binding_resident_bytes();
     static char why[200];
     if (rvmem_host_park_flushes() - flushes_before < PARK_THREADS && !park_failure) {
         snprintf(why, sizeof why, "the trim flushed %zu parked caches of %u",

@@ -2,7 +2,8 @@
  * tests/host/park_program.c - every blocking call the LD_PRELOAD library parks in
  * (lib/host/preload_park.c), from threads that allocate between the calls, while another thread
  * calls malloc_trim without a pause; then threads blocked in the cancellation points among them
- * are cancelled, with cleanup handlers that allocate and free.
+ * are cancelled, with cleanup handlers that allocate and free. Before that, while they block, a
+ * forked child starts threads of its own (on the parent's threads' stacks) that park while it trims.
  *
  * Built as build/host/park-program (make host) against the C library's names, so LD_PRELOAD
  * decides whose malloc and whose blocking calls it gets. tools/test.py runs it under
@@ -23,11 +24,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define ROUNDS 200
 #define CANCELLED_THREADS 8
+#define CHILD_THREADS 6
 
 static int stop_trimming;
 static int broken; /* a block changed: atomic */
@@ -182,6 +185,50 @@ static void *cancelled_thread(void *argument)
     return NULL;
 }
 
+static void *child_thread(void *argument)
+{
+    unsigned seed = (unsigned)(uintptr_t)argument;
+    for (unsigned round = 0; round < 20; round++) {
+        churn(seed * 100 + round);
+        block_once(round % BLOCKING_KINDS);
+    }
+    return NULL;
+}
+
+/*
+ * A child forked while the parent's threads are parked and its trimmer runs: the child's new
+ * threads take the stacks (and thread-local storage) of the parent's threads, which the child does
+ * not have, and park while the child trims. Returns 0 when the child ended well within 20 s.
+ */
+static int fork_with_parked_threads(void)
+{
+    pid_t child = fork();
+    if (child < 0)
+        return -1;
+    if (child == 0) {
+        pthread_t threads[CHILD_THREADS];
+        for (unsigned i = 0; i < CHILD_THREADS; i++)
+            if (pthread_create(&threads[i], NULL, child_thread, (void *)(uintptr_t)(i + 1)))
+                _exit(2);
+        for (unsigned round = 0; round < 200; round++)
+            malloc_trim(0);
+        for (unsigned i = 0; i < CHILD_THREADS; i++)
+            pthread_join(threads[i], NULL);
+        _exit(__atomic_load_n(&broken, __ATOMIC_RELAXED) ? 3 : 0);
+    }
+    for (unsigned tenth = 0; tenth < 200; tenth++) {
+        int status;
+        if (waitpid(child, &status, WNOHANG) == child)
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+        struct timespec moment = {0, 100000000};
+        nanosleep(&moment, NULL);
+    }
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    fprintf(stderr, "park program: the forked child did not end within 20 s\n");
+    return -1;
+}
+
 int main(void)
 {
     sigset_t blocked;
@@ -208,6 +255,10 @@ int main(void)
             return 1;
     struct timespec moment = {0, 20000000};
     nanosleep(&moment, NULL); /* they block (and are flushed) meanwhile */
+    if (fork_with_parked_threads() != 0) {
+        fprintf(stderr, "park program: the forked child failed\n");
+        return 1;
+    }
     for (unsigned i = 0; i < CANCELLED_THREADS; i++)
         pthread_cancel(cancelled[i]);
     for (unsigned i = 0; i < CANCELLED_THREADS; i++)
