@@ -12,8 +12,9 @@
  * flushes, which is safe because a FLUSHING thread cannot pass rvmem_host_unpark, so it cannot
  * end and take its entry (thread-local storage) away. The lock is never held while another is
  * taken, and a thread waits only on a flush, which takes the class locks and nothing of its.
- * What this cannot cover: a parked thread whose signal handler calls malloc (which no C or POSIX
- * contract allows from a handler) while a trim flushes its cache.
+ * What this cannot cover: a signal handler that calls malloc while its thread is parked, or a
+ * wrapped call while its thread is in a malloc (no C or POSIX contract allows either from a
+ * handler: lib/host/preload_park.c wraps no async-signal-safe call), while a trim flushes the cache.
  */
 #include <sched.h>
 #include <stdbool.h>

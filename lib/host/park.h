@@ -3,10 +3,10 @@
  *
  * A thread's cache is its own: its fast paths move a magazine's head with a plain load and store,
  * so no other thread may touch it while the owner might run malloc. A thread that is about to
- * block (a condition variable, a semaphore, a sleep, a poll) says so with rvmem_host_park and takes
- * its cache back with rvmem_host_unpark; in between, rvmem_host_trim may flush that cache from
- * another thread. The LD_PRELOAD library wraps the C library's blocking calls in the pair
- * (lib/host/preload_park.c); a program linked with librvmem.a may call it itself.
+ * block (a condition variable, a semaphore, a nanosleep, an epoll_wait) says so with
+ * rvmem_host_park and takes its cache back with rvmem_host_unpark; in between, rvmem_host_trim may
+ * flush that cache from another thread. The LD_PRELOAD library wraps the C library's blocking
+ * calls in the pair (lib/host/preload_park.c); a program linked with librvmem.a may call it itself.
  */
 #ifndef RVMEM_LIB_HOST_PARK_H
 #define RVMEM_LIB_HOST_PARK_H

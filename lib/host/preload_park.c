@@ -6,22 +6,23 @@
  * Part of the LD_PRELOAD library only: each function here is found before the C library's and
  * calls the C library's (dlsym(RTLD_NEXT), at its first call, outside the parked window: dlsym
  * may allocate). The calls wrapped are where idle threads wait: condition variables, barriers,
- * semaphores, sleeps, poll, select, epoll and sigwait; none of them allocates or frees inside.
- * (pthread_join is not wrapped: it frees the joined thread's resources, with the C library's free,
- * which is this library's.) A call that cannot block (a poll with a zero timeout) is not parked. Cancellation points
+ * semaphores, nanosleep and clock_nanosleep (usleep), epoll and sigwait; none of them allocates or
+ * frees inside. Not wrapped: pthread_join, which frees the joined thread's resources with the C
+ * library's free (this library's); and poll, ppoll, select, pselect and sleep, which POSIX lets a
+ * signal handler call (ppoll as poll's kin): a handler that interrupted a malloc and then parked
+ * would lend a cache in the middle of an update. A call that cannot block (a zero timeout) is not
+ * parked. Cancellation points
  * unpark in a cleanup handler, so a thread cancelled while blocked takes its cache back before its other cleanup
  * handlers run. Each wrapper keeps the wrapped function's result and errno.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,49 +134,10 @@ EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *ti
     RETURN_PARKED(int, next_clock_nanosleep(clock, flags, time, remaining));
 }
 
-EXPORT unsigned int sleep(unsigned int seconds)
-{
-    NEXT(sleep, NULL)
-    RETURN_PARKED(unsigned int, next_sleep(seconds));
-}
-
 EXPORT int usleep(useconds_t microseconds)
 {
     NEXT(usleep, NULL)
     RETURN_PARKED(int, next_usleep(microseconds));
-}
-
-EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout)
-{
-    NEXT(poll, NULL)
-    if (timeout == 0)
-        return next_poll(fds, count, timeout);
-    RETURN_PARKED(int, next_poll(fds, count, timeout));
-}
-
-EXPORT int ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask)
-{
-    NEXT(ppoll, NULL)
-    if (immediate(timeout, timeout ? timeout->tv_sec : 0, timeout ? timeout->tv_nsec : 0))
-        return next_ppoll(fds, count, timeout, mask);
-    RETURN_PARKED(int, next_ppoll(fds, count, timeout, mask));
-}
-
-EXPORT int select(int count, fd_set *readable, fd_set *writable, fd_set *exceptional, struct timeval *timeout)
-{
-    NEXT(select, NULL)
-    if (immediate(timeout, timeout ? timeout->tv_sec : 0, timeout ? timeout->tv_usec : 0))
-        return next_select(count, readable, writable, exceptional, timeout);
-    RETURN_PARKED(int, next_select(count, readable, writable, exceptional, timeout));
-}
-
-EXPORT int pselect(int count, fd_set *readable, fd_set *writable, fd_set *exceptional, const struct timespec *timeout,
-                   const sigset_t *mask)
-{
-    NEXT(pselect, NULL)
-    if (immediate(timeout, timeout ? timeout->tv_sec : 0, timeout ? timeout->tv_nsec : 0))
-        return next_pselect(count, readable, writable, exceptional, timeout, mask);
-    RETURN_PARKED(int, next_pselect(count, readable, writable, exceptional, timeout, mask));
 }
 
 EXPORT int epoll_wait(int epoll, struct epoll_event *events, int count, int timeout)

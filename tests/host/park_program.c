@@ -14,7 +14,6 @@
  */
 #define _GNU_SOURCE
 #include <malloc.h>
-#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -23,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/select.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,7 +73,6 @@ static struct timespec in_a_millisecond(clockid_t clock)
 static void block_once(unsigned kind)
 {
     struct timespec millisecond = {0, 1000000}, deadline;
-    struct timeval tenth = {0, 1000};
     struct epoll_event event;
     sigset_t nothing;
     sigemptyset(&nothing);
@@ -103,23 +100,18 @@ static void block_once(unsigned kind)
     case 4: nanosleep(&millisecond, NULL); break;
     case 5: clock_nanosleep(CLOCK_MONOTONIC, 0, &millisecond, NULL); break;
     case 6: usleep(1000); break;
-    case 7: poll(NULL, 0, 1); break;
-    case 8: ppoll(NULL, 0, &millisecond, NULL); break;
-    case 9: select(0, NULL, NULL, NULL, &tenth); break;
-    case 10: pselect(0, NULL, NULL, NULL, &millisecond, NULL); break;
-    case 11: epoll_wait(epoll_fd, &event, 1, 1); break;
-    case 12: epoll_pwait(epoll_fd, &event, 1, 1, &nothing); break;
-    case 13: {
+    case 7: epoll_wait(epoll_fd, &event, 1, 1); break;
+    case 8: epoll_pwait(epoll_fd, &event, 1, 1, &nothing); break;
+    default: {
         sigset_t usr2;
         sigemptyset(&usr2);
         sigaddset(&usr2, SIGUSR2);
         sigtimedwait(&usr2, NULL, &millisecond);
         break;
     }
-    default: sleep(0); break;
     }
 }
-#define BLOCKING_KINDS 15u
+#define BLOCKING_KINDS 10u
 
 static void *blocking_thread(void *argument)
 {
@@ -176,7 +168,7 @@ static void *cancelled_thread(void *argument)
             break;
         case 1: sem_wait(&semaphore); break;
         case 2: nanosleep(&long_time, NULL); break;
-        case 3: poll(NULL, 0, -1); break;
+        case 3: clock_nanosleep(CLOCK_MONOTONIC, 0, &long_time, NULL); break;
         case 4: epoll_wait(epoll_fd, &event, 1, -1); break;
         default: sigwait(&usr1, &signal_number); break;
         }
