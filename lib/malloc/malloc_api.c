@@ -377,21 +377,20 @@ int rvmem_posix_memalign(void **out, size_t alignment, size_t size)
     return 0;
 }
 
+void rvmem_malloc_flush_cache_of(void *cache)
+{
+    if (malloc_state.ready && cache)
+        small_flush_cache(cache);
+}
+
 void rvmem_malloc_flush_cache(void)
 {
-    if (malloc_state.ready)
-        small_flush_cache(malloc_cache_self());
+    rvmem_malloc_flush_cache_of(malloc_cache_self());
 }
 
 void *rvmem_malloc_own_cache(void)
 {
     return malloc_cache_self();
-}
-
-void rvmem_malloc_flush_cache_of(void *cache)
-{
-    if (malloc_state.ready && cache)
-        small_flush_cache(cache);
 }
 
 /*
