@@ -69,10 +69,10 @@ static void unpark_at_cancel(void *unused)
         return result_;                                                                                                \
     } while (0)
 
-/* True when a timeout of these seconds and nanoseconds lets the call return at once. */
-static int immediate(const void *timeout, long seconds, long nanoseconds)
+/* True when timeout lets the call return at once (a zero time; NULL waits without end). */
+static int immediate(const struct timespec *timeout)
 {
-    return timeout && seconds == 0 && nanoseconds == 0;
+    return timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0;
 }
 
 EXPORT int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
@@ -171,7 +171,7 @@ EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout)
 {
     NEXT(sigtimedwait, NULL)
-    if (immediate(timeout, timeout ? timeout->tv_sec : 0, timeout ? timeout->tv_nsec : 0))
+    if (immediate(timeout))
         return next_sigtimedwait(set, info, timeout);
     RETURN_PARKED(int, next_sigtimedwait(set, info, timeout));
 }
